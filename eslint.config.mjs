@@ -1,0 +1,28 @@
+// @ts-check
+import tseslint from 'typescript-eslint';
+
+const editorApis = {
+  paths: [
+    { name: 'vscode', message: 'The core (analysis, refactor, cli) is editor-free: take text, return plain data.' },
+    { name: 'vscode-languageserver', message: 'The core is editor-free: only src/server may use the LSP library.' },
+    { name: 'vscode-languageclient', message: 'The core is editor-free: only src/extension may use the LSP client.' },
+  ],
+  patterns: [{ group: ['vscode-languageserver/*', 'vscode-languageclient/*'], message: 'The core is editor-free.' }],
+};
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'test/e2e/**', 'test/fixtures/**', 'examples/**', 'bin/**', '**/*.mjs', '**/*.js'] },
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+    },
+  },
+  {
+    files: ['src/analysis/**/*.ts', 'src/refactor/**/*.ts', 'src/cli/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', editorApis] },
+  },
+);

@@ -1,0 +1,23 @@
+/** The core's entry point: text in, plain data out. */
+import type { Tree } from 'web-tree-sitter';
+import type { FileAnalysis } from './model';
+import type { AnalysisOptions } from './options';
+import { parse, type LanguageId } from './parsing';
+import { analyzePython, type PythonAnalysis } from './python/analyze';
+
+export type AnyAnalysis = PythonAnalysis | FileAnalysis;
+
+/**
+ * Analyse `text` of language `id`. Pass a tree you already have (the language server's cache) to
+ * skip parsing; the tree is not deleted here.
+ */
+export function analyzeText(text: string, id: LanguageId, options: AnalysisOptions, tree?: Tree): AnyAnalysis {
+  const own = tree ? undefined : parse(id, text);
+  try {
+    const t = tree ?? own!;
+    if (id === 'python') return analyzePython(text, t, options);
+    return { framework: 'tfjs', layers: [], syntaxError: undefined, notes: [] };
+  } finally {
+    own?.delete();
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Parameters and multiply-accumulates of a convolution and of its depthwise separable form
+ * (DESIGN.md §2). One function serves every front end, so a hover, an inlay hint, a CLI table and a
+ * JSON report always agree. MACs are per sample; FLOPs = 2 x MACs; bias adds are not MACs.
+ */
+import type { ConvArgs, Cost, LayerKind, Padding } from './model';
+import type { Norm } from './options';
+import { Poly } from './poly';
+
+/** Output size per spatial dim: floor((in + 2p - d*(k-1) - 1) / s) + 1; 'same' keeps it (stride 1). */
+export function convOutputSize(input: number[], k: number[], s: number[], p: Padding, d: number[]): number[] | undefined {
+  if (input.length !== k.length) return undefined;
+  return input.map((size, i) => {
+    if (p === 'same') return Math.ceil(size / s[i]!);
+    const pad = p === 'valid' ? 0 : p[i]!;
+    return Math.floor((size + 2 * pad - d[i]! * (k[i]! - 1) - 1) / s[i]!) + 1;
+  });
+}
+
+/** Transposed: (in-1)*s - 2p + d*(k-1) + 1 (output_padding 0). */
+export function transposedOutputSize(input: number[], k: number[], s: number[], p: Padding, d: number[]): number[] | undefined {
+  if (input.length !== k.length || p === 'same' || p === 'valid') return undefined;
+  return input.map((size, i) => (size - 1) * s[i]! - 2 * p[i]! + d[i]! * (k[i]! - 1) + 1);
+}
+
+const product = (xs: number[]) => xs.reduce((a, b) => a * b, 1);
+
+export interface SeparableOptions {
+  depthMultiplier: number;
+  norm: Norm;
+}
+
+/**
+ * The cost of a layer before and after the rewrite. `after` is undefined where no rewrite exists
+ * (transposed, lazy, already depthwise or pointwise layers); channel counts may hold symbols.
+ */
+export function convCost(args: ConvArgs, kind: LayerKind, input: number[] | undefined, opts: SeparableOptions): Cost {
+  const { inChannels: cin, outChannels: cout, kernelSize: k, groups: g } = args;
+  const m = opts.depthMultiplier;
+  const empty: Cost = { params: { before: undefined, after: undefined }, macs: { before: undefined, after: undefined }, inputSize: input, outputSize: undefined };
+  if (!k || !cout || !g) return empty;
+  const kvol = product(k);
+  const out =
+    input && args.stride && args.padding && args.dilation
+      ? kind === 'transposed'
+        ? transposedOutputSize(input, k, args.stride, args.padding, args.dilation)
+        : convOutputSize(input, k, args.stride, args.padding, args.dilation)
+      : undefined;
+  const outSpatial = out ? product(out) : undefined;
+  const biasParams = args.bias === undefined ? undefined : args.bias ? cout : Poly.ZERO;
+  const cost: Cost = { ...empty, outputSize: out };
+  if (!cin) return cost;
+
+  if (kind === 'transposed') {
+    // weight [Cin, Cout/g, *k]; each input element scatters into Cout/g * kvol outputs
+    const perIn = cout.divBy(g)?.mulConst(kvol);
+    const weights = perIn?.mul(cin);
+    cost.params.before = weights && biasParams ? weights.add(biasParams) : undefined;
+    cost.macs.before = weights && input ? weights.mulConst(product(input)) : undefined;
+    return cost;
+  }
+
+  const cinPerGroup = cin.divBy(g);
+  const weights = cinPerGroup?.mul(cout).mulConst(kvol);
+  cost.params.before = weights && biasParams ? weights.add(biasParams) : undefined;
+  cost.macs.before = weights && outSpatial !== undefined ? weights.mulConst(outSpatial) : undefined;
+  if (kind !== 'conv') return cost;
+
+  const mid = cin.mulConst(m);
+  const depthwise = mid.mulConst(kvol);
+  const pointwise = mid.divBy(g)?.mul(cout);
+  const normParams = opts.norm === 'none' ? Poly.ZERO : mid.mulConst(2);
+  if (pointwise) {
+    const weightsAfter = depthwise.add(pointwise);
+    cost.params.after = biasParams ? weightsAfter.add(biasParams).add(normParams) : undefined;
+    cost.macs.after = outSpatial !== undefined ? weightsAfter.mulConst(outSpatial) : undefined;
+  }
+  return cost;
+}
+
+/** 1 - after/before, rounded to 4 places; undefined while either is symbolic or zero. */
+export function savings(before: Poly | undefined, after: Poly | undefined): number | undefined {
+  const b = before?.constant;
+  const a = after?.constant;
+  if (a === undefined || b === undefined || b === 0) return undefined;
+  return Math.round((1 - a / b) * 10000) / 10000;
+}

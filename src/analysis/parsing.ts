@@ -1,0 +1,141 @@
+/**
+ * Tree-sitter parsers, grammars and queries. All are WASM objects: load them once with
+ * `initParsing()`, then everything here is synchronous.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Language, Parser, Query, type Tree } from 'web-tree-sitter';
+
+export type LanguageId = 'python' | 'javascript' | 'typescript' | 'tsx';
+
+const GRAMMAR_FILES: Record<LanguageId, string> = {
+  python: 'tree-sitter-python.wasm',
+  javascript: 'tree-sitter-javascript.wasm',
+  typescript: 'tree-sitter-typescript.wasm',
+  tsx: 'tree-sitter-tsx.wasm',
+};
+
+/** Where a development checkout keeps each grammar (node_modules) relative to the package root. */
+const GRAMMAR_PACKAGES: Record<LanguageId, string> = {
+  python: 'tree-sitter-python',
+  javascript: 'tree-sitter-javascript',
+  typescript: 'tree-sitter-typescript',
+  tsx: 'tree-sitter-typescript',
+};
+
+const EXTENSIONS: Record<string, LanguageId> = {
+  '.py': 'python',
+  '.pyi': 'python',
+  '.js': 'javascript',
+  '.mjs': 'javascript',
+  '.cjs': 'javascript',
+  '.jsx': 'javascript',
+  '.ts': 'typescript',
+  '.mts': 'typescript',
+  '.cts': 'typescript',
+  '.tsx': 'tsx',
+};
+
+export function languageForPath(file: string): LanguageId | undefined {
+  return EXTENSIONS[path.extname(file).toLowerCase()];
+}
+
+/**
+ * The folder that holds `queries/` (and, in a bundle, `wasm/`): the package root in a checkout,
+ * the `dist` folder in a bundle. Found by walking up from this module.
+ */
+export function resourceRoot(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 6; i++) {
+    if (fs.existsSync(path.join(dir, 'queries', 'python'))) return dir;
+    dir = path.dirname(dir);
+  }
+  throw new Error(`SepConv resources (queries/) not found above ${__dirname}`);
+}
+
+function grammarPath(root: string, id: LanguageId): string {
+  const bundled = path.join(root, 'wasm', GRAMMAR_FILES[id]);
+  if (fs.existsSync(bundled)) return bundled;
+  return path.join(root, 'node_modules', GRAMMAR_PACKAGES[id], GRAMMAR_FILES[id]);
+}
+
+interface Loaded {
+  root: string;
+  languages: Map<LanguageId, Language>;
+  parsers: Map<LanguageId, Parser>;
+  queries: Map<string, Query>;
+}
+
+let loaded: Loaded | undefined;
+let loading: Promise<void> | undefined;
+
+/** Loads the tree-sitter runtime and every grammar. Safe to call more than once. */
+export function initParsing(): Promise<void> {
+  loading ??= (async () => {
+    const root = resourceRoot();
+    const runtime = path.join(root, 'wasm', 'tree-sitter.wasm');
+    await Parser.init(fs.existsSync(runtime) ? { locateFile: () => runtime } : undefined);
+    const languages = new Map<LanguageId, Language>();
+    for (const id of Object.keys(GRAMMAR_FILES) as LanguageId[]) {
+      languages.set(id, await Language.load(fs.readFileSync(grammarPath(root, id))));
+    }
+    loaded = { root, languages, parsers: new Map(), queries: new Map() };
+  })();
+  return loading;
+}
+
+function state(): Loaded {
+  if (!loaded) throw new Error('initParsing() must finish before parsing');
+  return loaded;
+}
+
+export function language(id: LanguageId): Language {
+  return state().languages.get(id)!;
+}
+
+/** One parser per language, reused. */
+function parser(id: LanguageId): Parser {
+  const s = state();
+  let p = s.parsers.get(id);
+  if (!p) {
+    p = new Parser();
+    p.setLanguage(s.languages.get(id)!);
+    s.parsers.set(id, p);
+  }
+  return p;
+}
+
+/** Parses `text`; with `oldTree` (already `edit()`ed) the parse is incremental. */
+export function parse(id: LanguageId, text: string, oldTree?: Tree): Tree {
+  const tree = parser(id).parse(text, oldTree ?? null);
+  if (!tree) throw new Error(`tree-sitter gave no tree for ${id}`);
+  return tree;
+}
+
+/**
+ * The query `queries/<dir>/<name>.scm` compiled for grammar `id`. `dir` defaults to the grammar's
+ * family (python, or javascript for the three JS/TS grammars).
+ */
+export function query(id: LanguageId, name: string): Query {
+  const s = state();
+  const dir = id === 'python' ? 'python' : 'javascript';
+  const key = `${id}/${dir}/${name}`;
+  let q = s.queries.get(key);
+  if (!q) {
+    const source = fs.readFileSync(path.join(s.root, 'queries', dir, `${name}.scm`), 'utf8');
+    q = new Query(s.languages.get(id)!, source);
+    s.queries.set(key, q);
+  }
+  return q;
+}
+
+/** Every query file, for the test that compiles all of them for every grammar. */
+export function queryFiles(): { dir: string; name: string }[] {
+  const root = path.join(resourceRoot(), 'queries');
+  return fs.readdirSync(root).flatMap((dir) =>
+    fs
+      .readdirSync(path.join(root, dir))
+      .filter((f) => f.endsWith('.scm'))
+      .map((f) => ({ dir, name: f.slice(0, -4) })),
+  );
+}

@@ -1,0 +1,348 @@
+/**
+ * PyTorch detection: every `nn.Conv1d/2d/3d` (and transposed and lazy variants) however imported,
+ * its arguments mapped onto the signature and evaluated, priced, and judged convertible or not.
+ */
+import type { Node, Tree } from 'web-tree-sitter';
+import { convCost } from '../cost';
+import type { ConvArgs, Diagnostic, FileAnalysis, Layer, LayerKind, Padding, Span, WrittenArg } from '../model';
+import { inputSizeFor, type AnalysisOptions } from '../options';
+import { query } from '../parsing';
+import { Poly } from '../poly';
+import { PythonEvaluator, enclosing, type EvalContext, type Value } from './evaluate';
+import { collectImports, resolveDotted, type ImportMap } from './imports';
+import { ReferenceIndex, type ModuleSite, type Reference } from './references';
+
+const CONV = /^torch\.nn\.(Lazy)?Conv(Transpose)?([123])d$/;
+
+const SIGNATURES = {
+  conv: ['in_channels', 'out_channels', 'kernel_size', 'stride', 'padding', 'dilation', 'groups', 'bias', 'padding_mode', 'device', 'dtype'],
+  transposed: ['in_channels', 'out_channels', 'kernel_size', 'stride', 'padding', 'output_padding', 'groups', 'bias', 'dilation', 'padding_mode', 'device', 'dtype'],
+};
+
+function signatureOf(lazy: boolean, transposed: boolean): string[] {
+  const sig = transposed ? SIGNATURES.transposed : SIGNATURES.conv;
+  return lazy ? sig.slice(1) : sig;
+}
+
+/** Everything the refactoring needs beyond the plain `Layer`. */
+export interface PythonLayer extends Layer {
+  framework: 'pytorch';
+  /** the `(...)` argument list */
+  argsSpan: Span;
+  /** the `from torch.nn import` statement that brought a bare callee in */
+  site: ModuleSite;
+  references: Reference[];
+  /** comments inside the call, kept by the rewrite */
+  comments: string[];
+  /** symbols left in the arguments */
+  symbols: string[];
+}
+
+export interface PythonAnalysis extends FileAnalysis {
+  framework: 'pytorch';
+  layers: PythonLayer[];
+  imports: ImportMap;
+  /** `input=1x3x224x224` and other non-integer pragma values, for shape inference */
+  pragmaText: Record<string, string>;
+}
+
+export function firstSyntaxError(tree: Tree): Diagnostic | undefined {
+  if (!tree.rootNode.hasError) return undefined;
+  const stack: Node[] = [tree.rootNode];
+  while (stack.length) {
+    const n = stack.shift()!;
+    if (n.isError || n.isMissing) {
+      const what = n.isMissing ? `missing ${n.type}` : 'unexpected text';
+      return {
+        message: `syntax error at line ${n.startPosition.row + 1}, column ${n.startPosition.column + 1} (${what})`,
+        span: { start: n.startIndex, end: Math.max(n.endIndex, n.startIndex + 1) },
+      };
+    }
+    if (n.hasError) stack.unshift(...(n.children.filter((c) => c !== null) as Node[]));
+  }
+  return { message: 'syntax error', span: { start: 0, end: 0 } };
+}
+
+function parsePragmas(tree: Tree): { classPragmas: Map<number, Record<string, number>>; file: Record<string, number>; text: Record<string, string> } {
+  const classPragmas = new Map<number, Record<string, number>>();
+  const file: Record<string, number> = {};
+  const text: Record<string, string> = {};
+  for (const c of query('python', 'pragmas').captures(tree.rootNode)) {
+    const body = c.node.text.replace(/^#\s*sepconv:\s*/, '');
+    const values: Record<string, number> = {};
+    for (const part of body.split(/[,\s]+/)) {
+      const m = /^([A-Za-z_][\w.]*)=(.+)$/.exec(part);
+      if (!m) continue;
+      if (/^-?\d+$/.test(m[2]!)) values[m[1]!] = Number(m[2]);
+      else text[m[1]!] = m[2]!;
+    }
+    // on the line of a class header: class-wide
+    let cls: Node | undefined;
+    for (let cur = c.node.parent; cur; cur = cur.parent) {
+      if (cur.type === 'class_definition' && cur.startPosition.row === c.node.startPosition.row) cls = cur;
+    }
+    if (cls) classPragmas.set(cls.id, { ...classPragmas.get(cls.id), ...values });
+    else Object.assign(file, values);
+  }
+  return { classPragmas, file, text };
+}
+
+/** Module-level names the file defines itself, which shadow the implicit `nn`/`torch`. */
+function definedNames(tree: Tree): Set<string> {
+  const out = new Set<string>();
+  for (const stmt of tree.rootNode.namedChildren) {
+    if (!stmt) continue;
+    const s = stmt.type === 'decorated_definition' ? stmt.childForFieldName('definition') : stmt;
+    if (s && (s.type === 'class_definition' || s.type === 'function_definition')) out.add(s.childForFieldName('name')!.text);
+    if (s?.type === 'expression_statement') {
+      const a = s.namedChildren[0];
+      if (a?.type === 'assignment' && a.childForFieldName('left')?.type === 'identifier') out.add(a.childForFieldName('left')!.text);
+    }
+  }
+  return out;
+}
+
+const dottedText = (n: Node) => n.text.replace(/\s+/g, '');
+
+export function analyzePython(text: string, tree: Tree, options: AnalysisOptions): PythonAnalysis {
+  const imports = collectImports(tree);
+  const defined = definedNames(tree);
+  const pragmas = parsePragmas(tree);
+  const ctx: EvalContext = { assumptions: options.assumptions, classPragmas: pragmas.classPragmas, filePragmas: pragmas.file };
+  const refs = new ReferenceIndex(tree);
+  const layers: PythonLayer[] = [];
+  const seen = new Set<number>();
+  for (const m of query('python', 'calls').matches(tree.rootNode)) {
+    const call = m.captures.find((c) => c.name === 'call')!.node;
+    if (seen.has(call.id)) continue;
+    const callee = m.captures.find((c) => c.name === 'callee')!.node;
+    const resolved = resolveDotted(dottedText(callee), imports, defined);
+    const hit = resolved ? CONV.exec(resolved) : null;
+    if (!hit) continue;
+    seen.add(call.id);
+    layers.push(analyzeCall(text, call, callee, hit, ctx, refs, options));
+  }
+  layers.sort((a, b) => a.span.start - b.span.start);
+  return { framework: 'pytorch', layers, imports, syntaxError: firstSyntaxError(tree), notes: [], pragmaText: pragmas.text };
+}
+
+function analyzeCall(
+  _text: string,
+  call: Node,
+  callee: Node,
+  hit: RegExpExecArray,
+  ctx: EvalContext,
+  refs: ReferenceIndex,
+  options: AnalysisOptions,
+): PythonLayer {
+  const lazy = !!hit[1];
+  const transposed = !!hit[2];
+  const dims = Number(hit[3]) as 1 | 2 | 3;
+  const op = `${lazy ? 'Lazy' : ''}Conv${transposed ? 'Transpose' : ''}${dims}d`;
+  const assumptions: string[] = [];
+  const evaluator = new PythonEvaluator(ctx, (a) => {
+    if (!assumptions.includes(a)) assumptions.push(a);
+  });
+  const argList = call.childForFieldName('arguments')!;
+  const sig = signatureOf(lazy, transposed);
+  const written: WrittenArg[] = [];
+  const argNodes = new Map<string, Node>();
+  const comments: string[] = [];
+  let problem: string | undefined;
+  let positional = 0;
+  for (const a of argList.namedChildren) {
+    if (!a) continue;
+    if (a.type === 'comment') {
+      comments.push(a.text);
+      continue;
+    }
+    if (a.type === 'list_splat' || a.type === 'dictionary_splat') {
+      problem = `arguments passed with \`${a.text}\` cannot be resolved statically`;
+      continue;
+    }
+    if (a.type === 'keyword_argument') {
+      const name = a.childForFieldName('name')!.text;
+      const value = a.childForFieldName('value')!;
+      if (!sig.includes(name)) problem = `unknown keyword argument \`${name}\``;
+      written.push({ keyword: name, param: name, text: value.text, span: { start: value.startIndex, end: value.endIndex } });
+      argNodes.set(name, value);
+    } else {
+      const param = sig[positional];
+      if (!param) problem = 'too many positional arguments';
+      written.push({ param: param ?? '?', index: positional, text: a.text, span: { start: a.startIndex, end: a.endIndex } });
+      if (param) argNodes.set(param, a);
+      positional++;
+    }
+  }
+  for (const c of call.descendantsOfType('comment')) if (c && c.parent?.id !== argList.id) comments.push(c.text);
+
+  const valueOf = (param: string): Value | undefined => {
+    const n = argNodes.get(param);
+    return n ? evaluator.eval(n) : undefined;
+  };
+  const unresolved: string[] = [];
+  const intArg = (param: string, dflt: number | undefined): Poly | undefined => {
+    const v = valueOf(param);
+    if (v === undefined) return dflt === undefined ? undefined : Poly.const(dflt);
+    if (v.kind === 'int') return v.poly;
+    if (v.kind === 'bool') return Poly.const(v.value ? 1 : 0);
+    unresolved.push(`${param} (${v.kind === 'unknown' ? v.why : 'not an integer'})`);
+    return undefined;
+  };
+  const tupleArg = (param: string, dflt: number): number[] | undefined => {
+    const v = valueOf(param) ?? { kind: 'int', poly: Poly.const(dflt) };
+    const asNum = (x: Value) => (x.kind === 'int' ? x.poly.constant : undefined);
+    if (v.kind === 'int' && asNum(v) !== undefined) return Array<number>(dims).fill(asNum(v)!);
+    if (v.kind === 'tuple' && v.items.length === dims && v.items.every((x) => asNum(x) !== undefined)) return v.items.map((x) => asNum(x)!);
+    unresolved.push(`${param} (${v.kind === 'unknown' ? v.why : v.kind === 'int' ? `symbolic: ${v.poly.toString()}` : 'not an int or a tuple of ' + dims})`);
+    return undefined;
+  };
+  const paddingArg = (): Padding | undefined => {
+    const v = valueOf('padding');
+    if (v?.kind === 'str') {
+      if (v.value === 'same' || v.value === 'valid') return v.value;
+      unresolved.push(`padding ('${v.value}' is not 'same' or 'valid')`);
+      return undefined;
+    }
+    return tupleArg('padding', 0);
+  };
+  const biasArg = (): boolean | undefined => {
+    const v = valueOf('bias');
+    if (v === undefined) return true;
+    if (v.kind === 'bool') return v.value;
+    if (v.kind === 'int' && v.poly.isConstant) return v.poly.constant !== 0;
+    unresolved.push(`bias (${v.kind === 'unknown' ? v.why : 'not a bool'})`);
+    return undefined;
+  };
+
+  const args: ConvArgs = {
+    dims,
+    inChannels: lazy ? undefined : intArg('in_channels', undefined),
+    outChannels: intArg('out_channels', undefined),
+    kernelSize: tupleArg('kernel_size', NaN),
+    stride: tupleArg('stride', 1),
+    padding: paddingArg(),
+    dilation: tupleArg('dilation', 1),
+    groups: intArg('groups', 1),
+    bias: biasArg(),
+  };
+  if (args.kernelSize?.some((k) => Number.isNaN(k))) {
+    args.kernelSize = undefined;
+    if (!written.some((w) => w.param === 'kernel_size')) problem ??= 'kernel_size is missing';
+  }
+  if (!lazy && !written.some((w) => w.param === 'in_channels')) problem ??= 'in_channels is missing';
+  if (!written.some((w) => w.param === 'out_channels')) problem ??= 'out_channels is missing';
+
+  const kvol = args.kernelSize?.reduce((a, b) => a * b, 1);
+  let kind: LayerKind = lazy ? 'lazy' : transposed ? 'transposed' : 'conv';
+  if (kind === 'conv' && args.groups && args.inChannels && args.groups.equals(args.inChannels) && !args.groups.equals(Poly.ONE)) kind = 'depthwise';
+  else if (kind === 'conv' && kvol === 1) kind = 'pointwise';
+
+  const input = inputSizeFor(options, dims);
+  assumptions.unshift(`input ${input.size.join('x')}${input.given ? '' : ' (default)'}`);
+  const cost = convCost(args, kind, input.size, options);
+
+  const symbols = [
+    ...new Set([args.inChannels, args.outChannels, args.groups].flatMap((p) => p?.symbols() ?? [])),
+  ];
+  const site = moduleSite(call);
+  const references = kind === 'conv' ? refs.find(site) : [];
+  const cls = enclosing(call, 'class_definition');
+  const layer: PythonLayer = {
+    framework: 'pytorch',
+    op,
+    kind,
+    span: { start: call.startIndex, end: call.endIndex },
+    callee: dottedText(callee),
+    calleeSpan: { start: callee.startIndex, end: callee.endIndex },
+    argsSpan: { start: argList.startIndex, end: argList.endIndex },
+    args,
+    written,
+    cost,
+    convertible: false,
+    reason: undefined,
+    assumptions,
+    warnings: [],
+    className: cls?.childForFieldName('name')?.text,
+    target: siteName(site),
+    site,
+    references,
+    comments,
+    symbols,
+  };
+  layer.reason = whyNot(layer, problem, unresolved);
+  layer.convertible = layer.reason === undefined;
+  if (layer.convertible) {
+    const key = layer.target ?? '<name>';
+    layer.warnings.push(`checkpoint keys change: ${key}.weight -> ${key}.0.weight (depthwise) and ${key}.${options.norm === 'none' ? 1 : options.norm === 'bn' ? 2 : 3}.weight (pointwise)`);
+    for (const r of references) {
+      if (r.replacement) layer.warnings.push(`line ${r.line + 1}: \`${r.text}\` becomes \`${r.text.slice(0, r.text.length - r.field.length - 1)}${r.replacement}\``);
+    }
+  }
+  return layer;
+}
+
+function whyNot(layer: PythonLayer, problem: string | undefined, unresolved: string[]): string | undefined {
+  const { args, kind, op } = layer;
+  if (problem) return problem;
+  if (kind === 'lazy') return `${op} infers in_channels at its first call; the separable form needs it written`;
+  if (kind === 'transposed') return 'transposed convolutions are not converted (yet)';
+  if (unresolved.length > 0) return `could not resolve ${unresolved.join('; ')}`;
+  if (kind === 'pointwise') return '1x1 kernel: already pointwise';
+  if (kind === 'depthwise') return 'already depthwise (groups == in_channels)';
+  if (!args.inChannels || !args.outChannels || !args.groups) return 'channel counts could not be resolved';
+  const g = args.groups;
+  if (!args.inChannels.divBy(g) || !args.outChannels.divBy(g)) return 'in_channels and out_channels must both divide by groups';
+  const blocking = layer.references.filter((r) => r.replacement === null);
+  if (blocking.length > 0) {
+    const r = blocking[0]!;
+    return `line ${r.line + 1} reads \`${r.text}\`, which has no single counterpart in the separable Sequential`;
+  }
+  const before = layer.cost.params.before;
+  const after = layer.cost.params.after;
+  if (!before || !after) return 'the cost could not be computed';
+  // symbolic widths: judged at the smallest non-trivial width (every symbol = 2)
+  const at = Object.fromEntries(layer.symbols.map((s) => [s, 2]));
+  const b = before.substitute(at).constant!;
+  const a = after.substitute(at).constant!;
+  if (a >= b) {
+    return before.isConstant
+      ? `the separable form is not smaller (${a} vs ${b} params)`
+      : `the separable form is not smaller for small widths (${layer.symbols.join(', ')} = 2)`;
+  }
+  return undefined;
+}
+
+/** Where the module will live in the model: an attribute, or an element of a Sequential attribute. */
+function moduleSite(call: Node): ModuleSite {
+  const cls = enclosing(call, 'class_definition');
+  const parent = call.parent;
+  if (parent?.type === 'assignment' && parent.childForFieldName('right')?.id === call.id) {
+    const left = parent.childForFieldName('left')!;
+    if (left.type === 'attribute') return { attribute: left.childForFieldName('attribute')!.text, cls };
+    if (left.type === 'identifier') return { attribute: left.text, cls };
+  }
+  if (parent?.type === 'argument_list') {
+    const seqCall = parent.parent;
+    const fn = seqCall?.childForFieldName('function')?.text ?? '';
+    const holder = seqCall?.parent;
+    if (/(^|\.)Sequential$/.test(fn) && holder?.type === 'assignment') {
+      const left = holder.childForFieldName('left')!;
+      const index = parent.namedChildren.filter((c) => c && c.type !== 'comment').findIndex((c) => c!.id === call.id);
+      const attribute = left.type === 'attribute' ? left.childForFieldName('attribute')!.text : left.text;
+      return { sequential: { attribute, index }, cls };
+    }
+  }
+  // ('conv1', nn.Conv2d(...)) in an OrderedDict
+  if (parent?.type === 'tuple' && parent.namedChildren[0]?.type === 'string' && parent.namedChildren[1]?.id === call.id) {
+    const key = parent.namedChildren[0].text.replace(/^[rbuRBU]*['"]|['"]$/g, '');
+    return { attribute: key, cls };
+  }
+  return { cls };
+}
+
+function siteName(site: ModuleSite): string | undefined {
+  if (site.attribute) return site.attribute;
+  if (site.sequential) return `${site.sequential.attribute}.${site.sequential.index}`;
+  return undefined;
+}
