@@ -174,7 +174,6 @@ function analyzeCall(
       positional++;
     }
   }
-  for (const c of call.descendantsOfType('comment')) if (c && c.parent?.id !== argList.id) comments.push(c.text);
 
   const valueOf = (param: string): Value | undefined => {
     const n = argNodes.get(param);

@@ -1,0 +1,165 @@
+/**
+ * The report every front end shows: the `report --json` contract, totals and formatting of numbers.
+ * A number in a hover, an inlay hint, a CLI table and a JSON report comes from here.
+ */
+import { savings } from './cost';
+import type { Layer, Padding } from './model';
+import { formatRatio, Poly } from './poly';
+
+export interface Position1 {
+  line: number;
+  column: number;
+}
+
+export interface PairJson {
+  before: number | null;
+  after: number | null;
+}
+
+export interface LayerJson {
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+  framework: string;
+  op: string;
+  inChannels: number | null;
+  outChannels: number | null;
+  kernelSize: number[] | null;
+  stride: number[] | null;
+  padding: Padding | null;
+  dilation: number[] | null;
+  groups: number | null;
+  bias: boolean | null;
+  convertible: boolean;
+  reason: string | null;
+  params: PairJson;
+  macs: PairJson;
+  savings: { params: number | null; macs: number | null };
+  symbolic: null | {
+    inChannels: string | null;
+    outChannels: string | null;
+    groups: string | null;
+    params: { before: string | null; after: string | null; ratio: string | null };
+    macs: { before: string | null; after: string | null; ratio: string | null };
+  };
+  assumptions: string[];
+  warnings: string[];
+}
+
+export interface TotalsJson {
+  layers: number;
+  convertible: number;
+  params: PairJson;
+  macs: PairJson;
+  /** layers left out of the sums because a number stayed symbolic */
+  unresolved: number;
+}
+
+const n = (p: Poly | undefined): number | null => p?.constant ?? null;
+const s = (p: Poly | undefined): string | null => (p ? p.toString() : null);
+
+/** `offsetToPosition` gives 0-based line/column; the JSON is 1-based. */
+export function layerJson(layer: Layer, offsetToPosition: (offset: number) => { line: number; column: number }): LayerJson {
+  const start = offsetToPosition(layer.span.start);
+  const end = offsetToPosition(layer.span.end);
+  const { args, cost } = layer;
+  const symbolicNow = [args.inChannels, args.outChannels, args.groups, cost.params.before, cost.params.after, cost.macs.before, cost.macs.after].some(
+    (p) => p && !p.isConstant,
+  );
+  const ratio = (a: Poly | undefined, b: Poly | undefined) => (a && b ? formatRatio(a, b) : null);
+  return {
+    line: start.line + 1,
+    column: start.column + 1,
+    endLine: end.line + 1,
+    endColumn: end.column + 1,
+    framework: layer.framework,
+    op: layer.op,
+    inChannels: n(args.inChannels),
+    outChannels: n(args.outChannels),
+    kernelSize: args.kernelSize ?? null,
+    stride: args.stride ?? null,
+    padding: args.padding ?? null,
+    dilation: args.dilation ?? null,
+    groups: n(args.groups),
+    bias: args.bias ?? null,
+    convertible: layer.convertible,
+    reason: layer.reason ?? null,
+    params: { before: n(cost.params.before), after: n(cost.params.after) },
+    macs: { before: n(cost.macs.before), after: n(cost.macs.after) },
+    savings: {
+      params: savings(cost.params.before, cost.params.after) ?? null,
+      macs: savings(cost.macs.before, cost.macs.after) ?? null,
+    },
+    symbolic: symbolicNow
+      ? {
+          inChannels: s(args.inChannels),
+          outChannels: s(args.outChannels),
+          groups: s(args.groups),
+          params: { before: s(cost.params.before), after: s(cost.params.after), ratio: ratio(cost.params.after, cost.params.before) },
+          macs: { before: s(cost.macs.before), after: s(cost.macs.after), ratio: ratio(cost.macs.after, cost.macs.before) },
+        }
+      : null,
+    assumptions: layer.assumptions,
+    warnings: layer.warnings,
+  };
+}
+
+/** Sums over layers; "after" is the model with every convertible layer converted. */
+export function totals(layers: readonly LayerJson[]): TotalsJson {
+  const t: TotalsJson = { layers: layers.length, convertible: 0, params: { before: 0, after: 0 }, macs: { before: 0, after: 0 }, unresolved: 0 };
+  for (const l of layers) {
+    if (l.convertible) t.convertible++;
+    const pb = l.params.before;
+    const mb = l.macs.before;
+    const pa = l.convertible ? l.params.after : pb;
+    const ma = l.convertible ? l.macs.after : mb;
+    if (pb === null || pa === null || mb === null || ma === null) {
+      t.unresolved++;
+      continue;
+    }
+    t.params.before! += pb;
+    t.params.after! += pa;
+    t.macs.before! += mb;
+    t.macs.after! += ma;
+  }
+  return t;
+}
+
+export function addTotals(into: TotalsJson, t: TotalsJson): void {
+  into.layers += t.layers;
+  into.convertible += t.convertible;
+  into.unresolved += t.unresolved;
+  for (const k of ['params', 'macs'] as const) {
+    into[k].before = (into[k].before ?? 0) + (t[k].before ?? 0);
+    into[k].after = (into[k].after ?? 0) + (t[k].after ?? 0);
+  }
+}
+
+/** 1234567 -> "1.23M"; small numbers stay exact. */
+export function compact(v: number): string {
+  const a = Math.abs(v);
+  if (a >= 1e9) return `${(v / 1e9).toFixed(2)}G`;
+  if (a >= 1e6) return `${(v / 1e6).toFixed(2)}M`;
+  if (a >= 1e4) return `${(v / 1e3).toFixed(1)}K`;
+  return String(v);
+}
+
+/** 0.8869 -> "−88.7%" (a saving shown as a reduction). */
+export function percentDrop(fraction: number): string {
+  return `${fraction >= 0 ? '−' : '+'}${Math.abs(fraction * 100).toFixed(1)}%`;
+}
+
+/** The short label of an inlay hint: `separable: −88.7% params · −88.7% MACs`. */
+export function savingsLabel(l: LayerJson, unit: 'MACs' | 'FLOPs' = 'MACs'): string {
+  const p = l.savings.params;
+  const m = l.savings.macs;
+  if (p !== null && m !== null) return `separable: ${percentDrop(p)} params · ${percentDrop(m)} ${unit}`;
+  if (l.symbolic?.params.ratio) return `separable: params × ${l.symbolic.params.ratio}`;
+  return 'separable';
+}
+
+export function formatCount(v: number | null, symbolic: string | null | undefined): string {
+  if (v !== null) return v.toLocaleString('en-US');
+  return symbolic ?? '?';
+}

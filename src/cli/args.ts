@@ -1,0 +1,139 @@
+/** Command-line parsing for `sepconv report | apply | check`. */
+import { parseAssumption, parseInputSize, type AnalysisOptions, type Norm, type TfjsStyle } from '../analysis/options';
+
+export class UsageError extends Error {}
+
+export type Command = 'report' | 'apply' | 'check';
+
+export interface CliOptions {
+  command: Command;
+  paths: string[];
+  format: 'table' | 'json' | 'markdown';
+  minSavings: number;
+  diff: boolean;
+  dryRun: boolean;
+  lineLength: number;
+  analysis: AnalysisOptions;
+}
+
+export const USAGE = `sepconv: find standard convolutions in PyTorch and TensorFlow.js code and make them depthwise separable
+
+usage:
+  sepconv report <paths...> [--json | --markdown] [--input-size HxW]... [--assume name=N]... [--min-savings F]
+  sepconv apply  <paths...> [--diff | --dry-run] [--min-savings F] [--norm none|bn|bn-relu] [--depth-multiplier N]
+  sepconv check  <paths...> [--min-savings F]
+
+options:
+  --input-size S       spatial input size for MACs: 224x224 (2d), 16000 (1d), 16x112x112 (3d); repeat
+                       for several dimensionalities (default 224x224, 224, 16x112x112)
+  --assume name=N      value for a symbol the source leaves open (repeatable)
+  --min-savings F      only convert layers that save at least F of their parameters (0..1, default 0)
+  --norm MODE          put BatchNorm (bn) or BatchNorm+ReLU (bn-relu) between depthwise and pointwise
+  --depth-multiplier N channels of the depthwise conv per input channel (default 1)
+  --tfjs-style S       tfjs rewrite: separable (separableConv2d) or split (depthwiseConv2d + conv2d)
+  --line-length N      line length the rewrite keeps to (default 88)
+  --json, --markdown   report format (default: a table)
+  --diff               print a unified diff instead of writing files
+  --dry-run            say what would change, write nothing
+
+exit codes: report 0; check 1 while a convertible conv remains; apply 1 when a file could not be
+rewritten (syntax error); 2 for usage and I/O errors.`;
+
+function takeValue(argv: string[], i: number, flag: string): string {
+  const v = argv[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
+  return v;
+}
+
+export function parseArgs(argv: string[]): CliOptions {
+  const [command, ...rest] = argv;
+  if (command !== 'report' && command !== 'apply' && command !== 'check') {
+    throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
+  }
+  const o: CliOptions = {
+    command,
+    paths: [],
+    format: 'table',
+    minSavings: 0,
+    diff: false,
+    dryRun: false,
+    lineLength: 88,
+    analysis: { inputSizes: {}, assumptions: {}, depthMultiplier: 1, norm: 'none', tfjsStyle: 'separable' },
+  };
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') && !arg.startsWith('--assume=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const v = takeValue(rest, i, flag);
+      i++;
+      return v;
+    };
+    try {
+      switch (flag) {
+        case '--json':
+          o.format = 'json';
+          break;
+        case '--markdown':
+          o.format = 'markdown';
+          break;
+        case '--diff':
+          o.diff = true;
+          break;
+        case '--dry-run':
+          o.dryRun = true;
+          break;
+        case '--input-size': {
+          const size = parseInputSize(value());
+          o.analysis.inputSizes[size.length as 1 | 2 | 3] = size;
+          break;
+        }
+        case '--assume':
+        case '--assume=': {
+          const [k, v] = parseAssumption(arg.startsWith('--assume=') ? arg.slice(9) : value());
+          o.analysis.assumptions[k] = v;
+          break;
+        }
+        case '--min-savings': {
+          const v = Number(value());
+          if (!(v >= 0 && v <= 1)) throw new UsageError('--min-savings takes a fraction from 0 to 1 (e.g. 0.5)');
+          o.minSavings = v;
+          break;
+        }
+        case '--norm': {
+          const v = value();
+          if (v !== 'none' && v !== 'bn' && v !== 'bn-relu') throw new UsageError('--norm takes none, bn or bn-relu');
+          o.analysis.norm = v as Norm;
+          break;
+        }
+        case '--depth-multiplier': {
+          const v = Number(value());
+          if (!Number.isInteger(v) || v < 1) throw new UsageError('--depth-multiplier takes a whole number ≥ 1');
+          o.analysis.depthMultiplier = v;
+          break;
+        }
+        case '--tfjs-style': {
+          const v = value();
+          if (v !== 'separable' && v !== 'split') throw new UsageError('--tfjs-style takes separable or split');
+          o.analysis.tfjsStyle = v as TfjsStyle;
+          break;
+        }
+        case '--line-length': {
+          const v = Number(value());
+          if (!Number.isInteger(v) || v < 20) throw new UsageError('--line-length takes a whole number ≥ 20');
+          o.lineLength = v;
+          break;
+        }
+        default:
+          if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}`);
+          o.paths.push(arg);
+      }
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      throw new UsageError((e as Error).message);
+    }
+  }
+  if (o.paths.length === 0) throw new UsageError(`${command} needs at least one file or folder`);
+  if (o.diff && o.dryRun) throw new UsageError('--diff and --dry-run do not go together');
+  return o;
+}

@@ -1,0 +1,100 @@
+/** Text and Markdown renderings of the JSON report. */
+import { compact, formatCount, percentDrop, type LayerJson, type TotalsJson } from '../analysis/report';
+
+export interface FileJson {
+  path: string;
+  error: string | null;
+  layers: LayerJson[];
+  totals?: TotalsJson;
+}
+
+function argsSummary(l: LayerJson): string {
+  const ch = `${formatCount(l.inChannels, l.symbolic?.inChannels)}→${formatCount(l.outChannels, l.symbolic?.outChannels)}`;
+  const parts = [ch];
+  if (l.kernelSize) parts.push(`k${l.kernelSize.join('x')}`);
+  if (l.stride && l.stride.some((v) => v !== 1)) parts.push(`s${l.stride.join('x')}`);
+  if (typeof l.padding === 'string') parts.push(`p=${l.padding}`);
+  else if (l.padding && l.padding.some((v) => v !== 0)) parts.push(`p${l.padding.join('x')}`);
+  if (l.dilation && l.dilation.some((v) => v !== 1)) parts.push(`d${l.dilation.join('x')}`);
+  if (l.groups !== null && l.groups !== 1) parts.push(`g${l.groups}`);
+  else if (l.groups === null && l.symbolic?.groups && l.symbolic.groups !== '1') parts.push(`g${l.symbolic.groups}`);
+  if (l.bias === false) parts.push('no bias');
+  return parts.join(' ');
+}
+
+function pair(before: number | null, after: number | null, symBefore: string | null | undefined, symAfter: string | null | undefined, convertible: boolean): string {
+  const b = before !== null ? compact(before) : (symBefore ?? '?');
+  if (!convertible) return b;
+  const a = after !== null ? compact(after) : (symAfter ?? '?');
+  return `${b} → ${a}`;
+}
+
+function status(l: LayerJson): string {
+  if (l.convertible) {
+    if (l.savings.params !== null) return `convert (${percentDrop(l.savings.params)} params)`;
+    return `convert (params × ${l.symbolic?.params.ratio ?? '?'})`;
+  }
+  return `not converted: ${l.reason}`;
+}
+
+function totalsLine(t: TotalsJson, label: string): string {
+  const pb = t.params.before ?? 0;
+  const pa = t.params.after ?? 0;
+  const mb = t.macs.before ?? 0;
+  const ma = t.macs.after ?? 0;
+  const drop = (a: number, b: number) => (b > 0 ? ` (${percentDrop(1 - a / b)})` : '');
+  const unresolved = t.unresolved ? `; ${t.unresolved} with symbolic sizes not summed` : '';
+  return `${label}: ${t.layers} conv layers, ${t.convertible} convertible; params ${compact(pb)} → ${compact(pa)}${drop(pa, pb)}; MACs ${compact(mb)} → ${compact(ma)}${drop(ma, mb)}${unresolved}`;
+}
+
+export function formatTable(files: FileJson[], overall: TotalsJson): string {
+  const out: string[] = [];
+  for (const f of files) {
+    if (f.error && f.layers.length === 0) {
+      out.push(`${f.path}: ${f.error}`, '');
+      continue;
+    }
+    if (f.layers.length === 0) continue;
+    out.push(f.path + (f.error ? `  (${f.error})` : ''));
+    const rows = f.layers.map((l) => [
+      `${l.line}:${l.column}`,
+      l.op,
+      argsSummary(l),
+      pair(l.params.before, l.params.after, l.symbolic?.params.before, l.symbolic?.params.after, l.convertible),
+      pair(l.macs.before, l.macs.after, l.symbolic?.macs.before, l.symbolic?.macs.after, l.convertible),
+      status(l),
+    ]);
+    const header = ['line:col', 'layer', 'arguments', 'params', 'MACs', ''];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const fmt = (r: string[]) => '  ' + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+    out.push(fmt(header), ...rows.map(fmt));
+    for (const l of f.layers) {
+      const notes = [...l.assumptions.filter((a) => !a.startsWith('input ')), ...(l.symbolic ? [`symbolic: params ${l.symbolic.params.before} → ${l.symbolic.params.after ?? '?'}`] : [])];
+      if (notes.length) out.push(`    ${l.line}:${l.column} ${notes.join('; ')}`);
+    }
+    if (f.totals) out.push('  ' + totalsLine(f.totals, 'file'));
+    out.push('');
+  }
+  const inputs = [...new Set(files.flatMap((f) => f.layers.flatMap((l) => l.assumptions.filter((a) => a.startsWith('input ')))))];
+  out.push(totalsLine(overall, 'total') + (inputs.length ? `; MACs per sample at ${inputs.join(', ')}` : ''));
+  return out.join('\n');
+}
+
+export function formatMarkdown(files: FileJson[], overall: TotalsJson): string {
+  const out: string[] = ['| Location | Layer | Arguments | Params | Params (separable) | MACs | MACs (separable) | Savings | Status |', '|---|---|---|---:|---:|---:|---:|---:|---|'];
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  for (const f of files) {
+    if (f.error && f.layers.length === 0) {
+      out.push(`| ${esc(f.path)} | | | | | | | | ${esc(f.error)} |`);
+      continue;
+    }
+    for (const l of f.layers) {
+      const after = (v: number | null, s: string | null | undefined) => (l.convertible || v !== null ? formatCount(v, s) : '');
+      out.push(
+        `| ${esc(f.path)}:${l.line}:${l.column} | ${l.op} | ${esc(argsSummary(l))} | ${formatCount(l.params.before, l.symbolic?.params.before)} | ${after(l.params.after, l.symbolic?.params.after)} | ${formatCount(l.macs.before, l.symbolic?.macs.before)} | ${after(l.macs.after, l.symbolic?.macs.after)} | ${l.savings.params !== null ? percentDrop(l.savings.params) : ''} | ${esc(l.convertible ? 'convertible' : `not converted: ${l.reason}`)} |`,
+      );
+    }
+  }
+  out.push('', totalsLine(overall, '**Total**'));
+  return out.join('\n');
+}

@@ -1,0 +1,64 @@
+/** How a file lays out its code, so that inserted code looks like the code around it. */
+
+export interface Layout {
+  /** one indentation step: four spaces, two spaces, a tab */
+  indentUnit: string;
+  /** whether multi-line bracketed lists end with a comma before the closing bracket */
+  trailingComma: boolean;
+  lineLength: number;
+  /** the file's line ending */
+  eol: string;
+}
+
+export function detectLayout(text: string, lineLength = 88): Layout {
+  const lines = text.split(/\r?\n/);
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  const steps = new Map<string, number>();
+  let prev = '';
+  for (const line of lines) {
+    if (!line.trim() || line.trim().startsWith('#')) continue;
+    const indent = /^[ \t]*/.exec(line)![0];
+    if (indent.length > prev.length && indent.startsWith(prev)) {
+      const step = indent.slice(prev.length);
+      steps.set(step, (steps.get(step) ?? 0) + 1);
+    }
+    prev = indent;
+  }
+  const indentUnit = [...steps.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '    ';
+  let withComma = 0;
+  let without = 0;
+  for (let i = 1; i < lines.length; i++) {
+    if (!/^\s*[)\]}]/.test(lines[i]!)) continue;
+    const before = lines[i - 1]!.replace(/\s+#.*$/, '').trimEnd();
+    if (!before || /[([{]$/.test(before)) continue;
+    if (before.endsWith(',')) withComma++;
+    else without++;
+  }
+  return { indentUnit, trailingComma: withComma >= without, lineLength, eol };
+}
+
+/** Leading white space of the line that holds `offset`. */
+export function indentAt(text: string, offset: number): string {
+  const start = text.lastIndexOf('\n', offset - 1) + 1;
+  return /^[ \t]*/.exec(text.slice(start))![0];
+}
+
+/** Column (in characters) of `offset` on its line. */
+export function columnOf(text: string, offset: number): number {
+  return offset - (text.lastIndexOf('\n', offset - 1) + 1);
+}
+
+/**
+ * A call `head(item, item, ...)` on one line when it fits in the remaining width, else one item per
+ * line at `indent + unit`, closing bracket at `indent`.
+ */
+export function formatCall(head: string, items: string[], opts: { startColumn: number; indent: string; layout: Layout; prelude?: string[]; forceMultiline?: boolean }): string {
+  const one = `${head}(${items.join(', ')})`;
+  if (!opts.forceMultiline && !opts.prelude?.length && opts.startColumn + one.length <= opts.layout.lineLength && !one.includes('\n')) {
+    return one;
+  }
+  const inner = opts.indent + opts.layout.indentUnit;
+  const { eol } = opts.layout;
+  const body = [...(opts.prelude ?? []).map((c) => inner + c), ...items.map((it, i) => inner + it + (i < items.length - 1 || opts.layout.trailingComma ? ',' : ''))];
+  return `${head}(${eol}${body.join(eol)}${eol}${opts.indent})`;
+}
