@@ -231,6 +231,10 @@ export function formatRatio(after: Poly, before: Poly): string {
     num = num.divExact(g)!;
     den = den.divExact(g)!;
   }
-  const wrap = (p: Poly, s: string) => (p.symbols().length > 0 && s.includes(' ') ? `(${s})` : s);
-  return `${wrap(num, num.toString())} / ${wrap(den, den.toString())}`;
+  const numText = num.toString();
+  const denText = den.toString();
+  // a product in the denominator needs brackets too: 1 / (9·k), not 1 / 9·k
+  const wrapNum = num.symbols().length > 0 && numText.includes(' ') ? `(${numText})` : numText;
+  const wrapDen = /[ ·]/.test(denText) ? `(${denText})` : denText;
+  return `${wrapNum} / ${wrapDen}`;
 }

@@ -93,7 +93,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
       remaining.push(`${file}:${j.line}:${j.column}: ${j.op} can be depthwise separable (${saving})`);
     });
 
-    if (opts.command === 'apply' && analysis.layers.some((l) => l.convertible)) {
+    if (opts.command === 'apply' && analysis.syntaxError) {
+      rewriteFailures++;
+      io.err(`${file}: not rewritten: ${analysis.syntaxError.message}`);
+    } else if (opts.command === 'apply' && analysis.layers.some((l) => l.convertible)) {
       const result = rewrite(text, id, analysis, () => true, { depthMultiplier: opts.analysis.depthMultiplier, norm: opts.analysis.norm, lineLength: opts.lineLength, minSavings: opts.minSavings });
       if (result.error) {
         rewriteFailures++;

@@ -11,7 +11,7 @@
 import type { WrittenArg } from '../analysis/model';
 import type { Norm } from '../analysis/options';
 import type { PythonAnalysis, PythonLayer } from '../analysis/python/analyze';
-import { localNameFor } from '../analysis/python/imports';
+import { localNameFor, type FromImport } from '../analysis/python/imports';
 import { sliceWithEdits, type TextEdit } from './edits';
 import { columnOf, detectLayout, formatCall, indentAt, type Layout } from './layout';
 
@@ -65,7 +65,7 @@ export function planPythonRewrite(text: string, analysis: PythonAnalysis, select
   const refEdits: TextEdit[] = chosen.flatMap((l) =>
     l.references.filter((r) => r.replacement).map((r) => ({ start: r.fieldSpan.start, end: r.fieldSpan.end, newText: r.replacement! })),
   );
-  const needImports = new Map<number, { statement: PythonAnalysis['imports']['fromTorchNn'][number] | undefined; names: Set<string>; after: number }>();
+  const needImports = new Map<number, { statement: FromImport | undefined; names: Set<string> }>();
   for (const layer of chosen) {
     const names: string[] = [];
     const nameOf = (cls: string) => {
@@ -77,10 +77,11 @@ export function planPythonRewrite(text: string, analysis: PythonAnalysis, select
     plan.edits.push({ start: layer.span.start, end: layer.span.end, newText });
     plan.converted.push(layer);
     if (names.length) {
-      const binding = analysis.imports.bindings.get(layer.callee);
-      const stmt = binding?.statement;
-      const key = stmt?.id ?? -1;
-      const entry = needImports.get(key) ?? { statement: stmt, names: new Set<string>(), after: stmt?.endIndex ?? 0 };
+      // next to the callee's own import when it is `from torch.nn import`, else the first such line
+      const own = analysis.imports.bindings.get(layer.callee)?.statement;
+      const stmt = own?.module === 'torch.nn' ? own : (analysis.imports.fromTorchNn[0] ?? own);
+      const key = stmt?.span.start ?? -1;
+      const entry = needImports.get(key) ?? { statement: stmt, names: new Set<string>() };
       for (const n of names) entry.names.add(n);
       needImports.set(key, entry);
     }
@@ -91,18 +92,14 @@ export function planPythonRewrite(text: string, analysis: PythonAnalysis, select
   return plan;
 }
 
-function importEdit(text: string, statement: PythonAnalysis['imports']['fromTorchNn'][number] | undefined, names: string[], layout: Layout): TextEdit {
+function importEdit(text: string, statement: FromImport | undefined, names: string[], layout: Layout): TextEdit {
   const list = names.sort().join(', ');
-  if (statement && statement.childForFieldName('module_name')?.text.replace(/\s+/g, '') === 'torch.nn') {
-    const imported = statement.childrenForFieldName('name').filter((n) => n !== null);
-    const last = imported[imported.length - 1]!;
-    return { start: last.endIndex, end: last.endIndex, newText: `, ${list}` };
-  }
+  if (statement?.module === 'torch.nn') return { start: statement.lastNameEnd, end: statement.lastNameEnd, newText: `, ${list}` };
   // the callee came from elsewhere (`torch.nn.modules.conv`): a new import line after it
-  const at = statement ? statement.endIndex : 0;
   const line = `from torch.nn import ${list}`;
   if (!statement) return { start: 0, end: 0, newText: line + layout.eol };
-  return { start: at, end: at, newText: layout.eol + indentAt(text, statement.startIndex) + line };
+  const at = statement.span.end;
+  return { start: at, end: at, newText: layout.eol + indentAt(text, statement.span.start) + line };
 }
 
 function renderLayer(

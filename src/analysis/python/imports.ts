@@ -3,13 +3,26 @@
  * `C` -> `torch.nn.Conv2d` after `from torch.nn import Conv2d as C`, and so on.
  */
 import type { Node, Tree } from 'web-tree-sitter';
+import type { Span } from '../model';
 import { query } from '../parsing';
+
+/**
+ * A `from X import a, b` statement as plain data (the tree it came from is deleted after the
+ * analysis, so no tree-sitter node may outlive it).
+ */
+export interface FromImport {
+  /** the module as written, white space removed (`torch.nn`, `torch.nn.modules.conv`) */
+  module: string;
+  span: Span;
+  /** where the last imported name ends, for appending `, Sequential` */
+  lastNameEnd: number;
+}
 
 export interface ImportBinding {
   /** dotted path the local name stands for */
   target: string;
   /** the `from X import ...` statement that made it, for adding names next to it */
-  statement?: Node;
+  statement?: FromImport;
 }
 
 export interface ImportMap {
@@ -17,7 +30,7 @@ export interface ImportMap {
   /** modules imported with `*` */
   starModules: string[];
   /** `from torch.nn import ...` statements, for adding `Sequential` and friends */
-  fromTorchNn: Node[];
+  fromTorchNn: FromImport[];
 }
 
 /** Submodules of torch.nn whose classes are re-exported as torch.nn.<Class>. */
@@ -25,6 +38,15 @@ const NN_SUBMODULES = /^torch\.nn\.modules(\.[a-z_]+)?\./;
 
 export function canonical(dotted: string): string {
   return dotted.replace(NN_SUBMODULES, 'torch.nn.');
+}
+
+function fromImport(statement: Node, from: Node): FromImport {
+  const names = statement.childrenForFieldName('name').filter((n) => n !== null);
+  return {
+    module: from.text.replace(/\s+/g, ''),
+    span: { start: statement.startIndex, end: statement.endIndex },
+    lastNameEnd: names[names.length - 1]?.endIndex ?? statement.endIndex,
+  };
 }
 
 export function collectImports(tree: Tree): ImportMap {
@@ -35,13 +57,14 @@ export function collectImports(tree: Tree): ImportMap {
     const from = cap('from');
     const name = cap('name');
     const alias = cap('alias');
-    const statement = cap('statement');
+    const stmtNode = cap('statement');
+    const statement = stmtNode && from ? fromImport(stmtNode, from) : undefined;
     if (from && cap('star')) {
       map.starModules.push(canonical(from.text));
     } else if (from && name) {
       const target = canonical(`${from.text}.${name.text}`);
       map.bindings.set(alias?.text ?? name.text, { target, statement });
-      if (statement && canonical(from.text) === 'torch.nn' && !map.fromTorchNn.some((s) => s.id === statement.id)) {
+      if (statement && canonical(from.text) === 'torch.nn' && !map.fromTorchNn.some((s) => s.span.start === statement.span.start)) {
         map.fromTorchNn.push(statement);
       }
     } else if (module && alias) {
