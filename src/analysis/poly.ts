@@ -6,14 +6,19 @@
  *     -> 288·features²
  */
 
-/** A monomial key: symbols with exponents, sorted, e.g. `features^2*width`; '' is the constant term. */
+/**
+ * A monomial key: symbols with exponents, sorted; '' is the constant term. Symbol names may be any
+ * text (`in_channels // 2` is an opaque symbol), so the separators are control characters.
+ */
 type MonoKey = string;
+const TIMES = '\u0001';
+const POWER = '\u0002';
 
 function parseKey(key: MonoKey): Map<string, number> {
   const out = new Map<string, number>();
   if (key === '') return out;
-  for (const part of key.split('*')) {
-    const [name, exp] = part.split('^');
+  for (const part of key.split(TIMES)) {
+    const [name, exp] = part.split(POWER);
     out.set(name!, exp === undefined ? 1 : Number(exp));
   }
   return out;
@@ -23,8 +28,8 @@ function makeKey(powers: Map<string, number>): MonoKey {
   return [...powers.entries()]
     .filter(([, e]) => e !== 0)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([n, e]) => (e === 1 ? n : `${n}^${e}`))
-    .join('*');
+    .map(([n, e]) => (e === 1 ? n : `${n}${POWER}${e}`))
+    .join(TIMES);
 }
 
 function mulKeys(a: MonoKey, b: MonoKey): MonoKey {
@@ -189,6 +194,7 @@ export class Poly {
     let out = '';
     entries.forEach(([k, c], i) => {
       const mono = [...parseKey(k)]
+        .map(([n, e]) => [/^[\w.]+$/.test(n) ? n : `(${n})`, e] as const)
         .map(([n, e]) => (e === 1 ? n : n + String(e).split('').map((d) => SUPERSCRIPT[d]).join('')))
         .join('·');
       const abs = Math.abs(c);

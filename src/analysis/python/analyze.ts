@@ -108,7 +108,12 @@ export function analyzePython(text: string, tree: Tree, options: AnalysisOptions
   const imports = collectImports(tree);
   const defined = definedNames(tree);
   const pragmas = parsePragmas(tree);
-  const ctx: EvalContext = { assumptions: options.assumptions, classPragmas: pragmas.classPragmas, filePragmas: pragmas.file };
+  const ctx: EvalContext = {
+    assumptions: options.assumptions,
+    classPragmas: pragmas.classPragmas,
+    filePragmas: pragmas.file,
+    moduleArgument: (call, param) => convArgumentOf(call, param, imports, defined),
+  };
   const refs = new ReferenceIndex(tree);
   const layers: PythonLayer[] = [];
   const seen = new Set<number>();
@@ -124,6 +129,49 @@ export function analyzePython(text: string, tree: Tree, options: AnalysisOptions
   }
   layers.sort((a, b) => a.span.start - b.span.start);
   return { framework: 'pytorch', layers, imports, syntaxError: firstSyntaxError(tree), notes: [], pragmaText: pragmas.text };
+}
+
+interface MappedArguments {
+  written: WrittenArg[];
+  nodes: Map<string, Node>;
+  comments: string[];
+  problem: string | undefined;
+}
+
+/** Positional and keyword arguments mapped onto the signature. */
+function mapArguments(argList: Node, sig: string[]): MappedArguments {
+  const out: MappedArguments = { written: [], nodes: new Map(), comments: [], problem: undefined };
+  let positional = 0;
+  for (const a of argList.namedChildren) {
+    if (!a) continue;
+    if (a.type === 'comment') {
+      out.comments.push(a.text);
+    } else if (a.type === 'list_splat' || a.type === 'dictionary_splat') {
+      out.problem = `arguments passed with \`${a.text}\` cannot be resolved statically`;
+    } else if (a.type === 'keyword_argument') {
+      const name = a.childForFieldName('name')!.text;
+      const value = a.childForFieldName('value')!;
+      if (!sig.includes(name)) out.problem = `unknown keyword argument \`${name}\``;
+      out.written.push({ keyword: name, param: name, text: value.text, span: { start: value.startIndex, end: value.endIndex } });
+      out.nodes.set(name, value);
+    } else {
+      const param = sig[positional];
+      if (!param) out.problem = 'too many positional arguments';
+      out.written.push({ param: param ?? '?', index: positional, text: a.text, span: { start: a.startIndex, end: a.endIndex } });
+      if (param) out.nodes.set(param, a);
+      positional++;
+    }
+  }
+  return out;
+}
+
+/** The argument node for `param` of a conv call, for `self.conv2.out_channels` read elsewhere. */
+function convArgumentOf(call: Node, param: string, imports: ImportMap, defined: ReadonlySet<string>): Node | undefined {
+  const fn = call.childForFieldName('function');
+  const resolved = fn ? resolveDotted(dottedText(fn), imports, defined) : undefined;
+  const hit = resolved ? CONV.exec(resolved) : null;
+  if (!hit) return undefined;
+  return mapArguments(call.childForFieldName('arguments')!, signatureOf(!!hit[1], !!hit[2])).nodes.get(param);
 }
 
 function analyzeCall(
@@ -144,36 +192,8 @@ function analyzeCall(
     if (!assumptions.includes(a)) assumptions.push(a);
   });
   const argList = call.childForFieldName('arguments')!;
-  const sig = signatureOf(lazy, transposed);
-  const written: WrittenArg[] = [];
-  const argNodes = new Map<string, Node>();
-  const comments: string[] = [];
-  let problem: string | undefined;
-  let positional = 0;
-  for (const a of argList.namedChildren) {
-    if (!a) continue;
-    if (a.type === 'comment') {
-      comments.push(a.text);
-      continue;
-    }
-    if (a.type === 'list_splat' || a.type === 'dictionary_splat') {
-      problem = `arguments passed with \`${a.text}\` cannot be resolved statically`;
-      continue;
-    }
-    if (a.type === 'keyword_argument') {
-      const name = a.childForFieldName('name')!.text;
-      const value = a.childForFieldName('value')!;
-      if (!sig.includes(name)) problem = `unknown keyword argument \`${name}\``;
-      written.push({ keyword: name, param: name, text: value.text, span: { start: value.startIndex, end: value.endIndex } });
-      argNodes.set(name, value);
-    } else {
-      const param = sig[positional];
-      if (!param) problem = 'too many positional arguments';
-      written.push({ param: param ?? '?', index: positional, text: a.text, span: { start: a.startIndex, end: a.endIndex } });
-      if (param) argNodes.set(param, a);
-      positional++;
-    }
-  }
+  const { written, nodes: argNodes, comments, problem: mapProblem } = mapArguments(argList, signatureOf(lazy, transposed));
+  let problem = mapProblem;
 
   const valueOf = (param: string): Value | undefined => {
     const n = argNodes.get(param);

@@ -30,7 +30,12 @@ export interface EvalContext {
   classPragmas: Map<number, Record<string, number>>;
   /** `# sepconv: name=value` anywhere else in the file */
   filePragmas: Record<string, number>;
+  /** the argument node of a module constructor call (`nn.Conv2d(...)`) for a hyper-parameter */
+  moduleArgument?: (call: Node, param: string) => Node | undefined;
 }
+
+/** Module attributes that repeat a constructor argument: `self.conv2.out_channels`. */
+const MODULE_ATTRIBUTES = new Set(['in_channels', 'out_channels', 'groups']);
 
 const MAX_DEPTH = 40;
 
@@ -152,12 +157,17 @@ export class PythonEvaluator {
         if (c === undefined) return unknown(`condition \`${cond!.text}\``);
         return this.eval(c ? a! : b!);
       }
-      case 'binary_operator':
-        return binary(
-          node.childForFieldName('operator')!.text,
-          this.eval(node.childForFieldName('left')!),
-          this.eval(node.childForFieldName('right')!),
-        );
+      case 'binary_operator': {
+        const op = node.childForFieldName('operator')!.text;
+        const left = this.eval(node.childForFieldName('left')!);
+        const right = this.eval(node.childForFieldName('right')!);
+        const v = binary(op, left, right);
+        // `in_channels // 2` of a symbol: an opaque symbol named by the expression
+        if (v.kind === 'unknown' && (op === '//' || op === '%') && left.kind === 'int' && right.kind === 'int') {
+          return { kind: 'int', poly: Poly.sym(node.text.replace(/\s+/g, ' ')) };
+        }
+        return v;
+      }
       case 'subscript': {
         const base = this.eval(node.childForFieldName('value')!);
         const idx = this.eval(node.childForFieldName('subscript')!);
@@ -257,8 +267,25 @@ export class PythonEvaluator {
       if (classAttr) return this.resolveBinding(classAttr, attr);
       return this.symbol(key, node);
     }
+    // self.conv2.out_channels: the argument of the constructor call bound to self.conv2
+    if (obj.type === 'attribute' && MODULE_ATTRIBUTES.has(attr) && this.ctx.moduleArgument) {
+      const holder = this.bindingOfSelfAttribute(obj);
+      if (holder?.kind === 'expr' && holder.expr.type === 'call') {
+        const arg = this.ctx.moduleArgument(holder.expr, attr);
+        if (arg) return this.eval(arg);
+        if (attr === 'groups') return int(1);
+      }
+    }
     if (node.text === 'math.pi') return { kind: 'float', value: Math.PI };
     return unknown(`\`${node.text}\``);
+  }
+
+  /** The assignment in force for `self.x` at `node`, in the enclosing method. */
+  private bindingOfSelfAttribute(node: Node): Binding | undefined {
+    const obj = node.childForFieldName('object');
+    const fn = enclosing(node, 'function_definition');
+    if (!fn || obj?.type !== 'identifier' || obj.text !== firstParam(fn)) return undefined;
+    return this.findInBlock(fn.childForFieldName('body')!, node.text, node);
   }
 
   private userValue(name: string, at: Node): Value | undefined {
