@@ -3,7 +3,7 @@ import type { Tree } from 'web-tree-sitter';
 import type { FileAnalysis } from './model';
 import type { AnalysisOptions } from './options';
 import { parse, type LanguageId } from './parsing';
-import { analyzePython, type PythonAnalysis } from './python/analyze';
+import { analyzePython, MAY_HOLD_CONV, type PythonAnalysis } from './python/analyze';
 
 export type AnyAnalysis = PythonAnalysis | FileAnalysis;
 
@@ -12,6 +12,10 @@ export type AnyAnalysis = PythonAnalysis | FileAnalysis;
  * skip parsing; the tree is not deleted here.
  */
 export function analyzeText(text: string, id: LanguageId, options: AnalysisOptions, tree?: Tree): AnyAnalysis {
+  // a file that cannot hold a conv is not parsed at all (most files of a repository)
+  if (id === 'python' && !tree && !MAY_HOLD_CONV.test(text)) {
+    return { framework: 'pytorch', layers: [], syntaxError: undefined, notes: [], imports: { bindings: new Map(), starModules: [], fromTorchNn: [] }, pragmaText: {} };
+  }
   const own = tree ? undefined : parse(id, text);
   try {
     const t = tree ?? own!;

@@ -11,16 +11,16 @@ import { Poly } from './poly';
 export function convOutputSize(input: number[], k: number[], s: number[], p: Padding, d: number[]): number[] | undefined {
   if (input.length !== k.length) return undefined;
   return input.map((size, i) => {
-    if (p === 'same') return Math.ceil(size / s[i]!);
-    const pad = p === 'valid' ? 0 : p[i]!;
-    return Math.floor((size + 2 * pad - d[i]! * (k[i]! - 1) - 1) / s[i]!) + 1;
+    if (p === 'same') return Math.ceil(size / s[i]);
+    const pad = p === 'valid' ? 0 : p[i];
+    return Math.floor((size + 2 * pad - d[i] * (k[i] - 1) - 1) / s[i]) + 1;
   });
 }
 
 /** Transposed: (in-1)*s - 2p + d*(k-1) + 1 (output_padding 0). */
 export function transposedOutputSize(input: number[], k: number[], s: number[], p: Padding, d: number[]): number[] | undefined {
   if (input.length !== k.length || p === 'same' || p === 'valid') return undefined;
-  return input.map((size, i) => (size - 1) * s[i]! - 2 * p[i]! + d[i]! * (k[i]! - 1) + 1);
+  return input.map((size, i) => (size - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + 1);
 }
 
 const product = (xs: number[]) => xs.reduce((a, b) => a * b, 1);
@@ -28,6 +28,8 @@ const product = (xs: number[]) => xs.reduce((a, b) => a * b, 1);
 export interface SeparableOptions {
   depthMultiplier: number;
   norm: Norm;
+  /** add one MAC per output element for a bias (torchinfo, ptflops); off by default (fvcore, thop) */
+  countBiasAdds?: boolean;
 }
 
 /**
@@ -48,6 +50,8 @@ export function convCost(args: ConvArgs, kind: LayerKind, input: number[] | unde
       : undefined;
   const outSpatial = out ? product(out) : undefined;
   const biasParams = args.bias === undefined ? undefined : args.bias ? cout : Poly.ZERO;
+  // the bias of the separable form sits on the pointwise conv, which has the same output: same adds
+  const biasAdds = opts.countBiasAdds && args.bias && outSpatial !== undefined ? cout.mulConst(outSpatial) : Poly.ZERO;
   const cost: Cost = { ...empty, outputSize: out };
   if (!cin) return cost;
 
@@ -56,14 +60,14 @@ export function convCost(args: ConvArgs, kind: LayerKind, input: number[] | unde
     const perIn = cout.divBy(g)?.mulConst(kvol);
     const weights = perIn?.mul(cin);
     cost.params.before = weights && biasParams ? weights.add(biasParams) : undefined;
-    cost.macs.before = weights && input ? weights.mulConst(product(input)) : undefined;
+    cost.macs.before = weights && input ? weights.mulConst(product(input)).add(biasAdds) : undefined;
     return cost;
   }
 
   const cinPerGroup = cin.divBy(g);
   const weights = cinPerGroup?.mul(cout).mulConst(kvol);
   cost.params.before = weights && biasParams ? weights.add(biasParams) : undefined;
-  cost.macs.before = weights && outSpatial !== undefined ? weights.mulConst(outSpatial) : undefined;
+  cost.macs.before = weights && outSpatial !== undefined ? weights.mulConst(outSpatial).add(biasAdds) : undefined;
   if (kind !== 'conv') return cost;
 
   const mid = cin.mulConst(m);
@@ -73,7 +77,7 @@ export function convCost(args: ConvArgs, kind: LayerKind, input: number[] | unde
   if (pointwise) {
     const weightsAfter = depthwise.add(pointwise);
     cost.params.after = biasParams ? weightsAfter.add(biasParams).add(normParams) : undefined;
-    cost.macs.after = outSpatial !== undefined ? weightsAfter.mulConst(outSpatial) : undefined;
+    cost.macs.after = outSpatial !== undefined ? weightsAfter.mulConst(outSpatial).add(biasAdds) : undefined;
   }
   return cost;
 }

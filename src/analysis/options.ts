@@ -13,6 +13,8 @@ export interface AnalysisOptions {
   /** layers put between depthwise and pointwise */
   norm: Norm;
   tfjsStyle: TfjsStyle;
+  /** count one add per output element for a bias in MACs (torchinfo, ptflops); default off (fvcore, thop) */
+  countBiasAdds?: boolean;
 }
 
 /** Used when the user gives no size: ImageNet's 224 per side; a 16-frame 112x112 clip for 3d. */
@@ -47,7 +49,7 @@ export function parseInputSize(text: string): number[] {
 export function parseAssumption(text: string): [string, number] {
   const m = /^\s*([A-Za-z_][\w.]*)\s*=\s*(-?\d+)\s*$/.exec(text);
   if (!m) throw new Error(`assumption "${text}" is not like name=64`);
-  return [m[1]!, Number(m[2])];
+  return [m[1], Number(m[2])];
 }
 
 /** The input size for a conv of `dims` spatial dimensions, and how to say where it came from. */

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Language, Parser, Query, type Tree } from 'web-tree-sitter';
+import { Language, Parser, Query, type Node, type QueryMatch, type Tree } from 'web-tree-sitter';
 
 export type LanguageId = 'python' | 'javascript' | 'typescript' | 'tsx';
 
@@ -137,5 +137,32 @@ export function queryFiles(): { dir: string; name: string }[] {
       .readdirSync(path.join(root, dir))
       .filter((f) => f.endsWith('.scm'))
       .map((f) => ({ dir, name: f.slice(0, -4) })),
+  );
+}
+
+/**
+ * The rows (0-based, first..last inclusive, merged) of the lines on which `pattern` matches. A cheap
+ * text scan that lets queries visit only the lines that can hold what they look for.
+ */
+export function rowsMatching(text: string, pattern: RegExp): [number, number][] {
+  const re = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : pattern.flags + 'g');
+  const rows: [number, number][] = [];
+  let row = 0;
+  let scanned = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    for (let i = text.indexOf('\n', scanned); i !== -1 && i < m.index; i = text.indexOf('\n', i + 1)) row++;
+    scanned = m.index;
+    const last = rows[rows.length - 1];
+    if (last && last[1] >= row - 1) last[1] = row;
+    else rows.push([row, row]);
+    if (m[0].length === 0) re.lastIndex++;
+  }
+  return rows;
+}
+
+/** Matches of `q` in nodes that intersect the given rows (from `rowsMatching`). */
+export function matchesOnRows(q: Query, root: Node, rows: [number, number][]): QueryMatch[] {
+  return rows.flatMap(([first, last]) =>
+    q.matches(root, { startPosition: { row: first, column: 0 }, endPosition: { row: last + 1, column: 0 } }),
   );
 }

@@ -19,7 +19,7 @@ function parseKey(key: MonoKey): Map<string, number> {
   if (key === '') return out;
   for (const part of key.split(TIMES)) {
     const [name, exp] = part.split(POWER);
-    out.set(name!, exp === undefined ? 1 : Number(exp));
+    out.set(name, exp === undefined ? 1 : Number(exp));
   }
   return out;
 }
@@ -141,17 +141,17 @@ export class Poly {
     if (c !== undefined) return this.divExact(c);
     if (other.terms.size !== 1) return this.equals(other) ? Poly.ONE : undefined;
     const [[dk, dc]] = [...other.terms];
-    const dPow = parseKey(dk!);
+    const dPow = parseKey(dk);
     const t = new Map<MonoKey, number>();
     for (const [k, coef] of this.terms) {
-      if (coef % dc! !== 0) return undefined;
+      if (coef % dc !== 0) return undefined;
       const p = parseKey(k);
       for (const [n, e] of dPow) {
         const have = p.get(n) ?? 0;
         if (have < e) return undefined;
         p.set(n, have - e);
       }
-      t.set(makeKey(p), coef / dc!);
+      t.set(makeKey(p), coef / dc);
     }
     return new Poly(t);
   }
@@ -165,7 +165,7 @@ export class Poly {
   /** Substitute values for symbols; the result may still hold the symbols not given. */
   substitute(values: ReadonlyMap<string, number> | Record<string, number>): Poly {
     const get = (n: string): number | undefined =>
-      values instanceof Map ? values.get(n) : (values as Record<string, number>)[n];
+      values instanceof Map ? (values as ReadonlyMap<string, number>).get(n) : (values as Record<string, number>)[n];
     let out: Poly = Poly.ZERO;
     for (const [k, c] of this.terms) {
       let coef = c;

@@ -136,18 +136,21 @@ export function addTotals(into: TotalsJson, t: TotalsJson): void {
   }
 }
 
-/** 1234567 -> "1.23M"; small numbers stay exact. */
-export function compact(v: number): string {
+/** FLOPs = 2 x MACs (the `torch.utils.flop_counter` convention). */
+export const FLOPS_PER_MAC = 2;
+
+/** 1234567 -> "1.23M" (`digits` after the point: 2 for G/M, 1 for K by default); small numbers stay exact. */
+export function compact(v: number, digits?: number): string {
   const a = Math.abs(v);
-  if (a >= 1e9) return `${(v / 1e9).toFixed(2)}G`;
-  if (a >= 1e6) return `${(v / 1e6).toFixed(2)}M`;
-  if (a >= 1e4) return `${(v / 1e3).toFixed(1)}K`;
+  if (a >= 1e9) return `${(v / 1e9).toFixed(digits ?? 2)}G`;
+  if (a >= 1e6) return `${(v / 1e6).toFixed(digits ?? 2)}M`;
+  if (a >= 1e4) return `${(v / 1e3).toFixed(digits ?? 1)}K`;
   return String(v);
 }
 
-/** 0.8869 -> "−88.7%" (a saving shown as a reduction). */
-export function percentDrop(fraction: number): string {
-  return `${fraction >= 0 ? '−' : '+'}${Math.abs(fraction * 100).toFixed(1)}%`;
+/** 0.8869 -> "−88.7%" (a saving shown as a reduction); `digits` after the point, 1 by default. */
+export function percentDrop(fraction: number, digits = 1): string {
+  return `${fraction >= 0 ? '−' : '+'}${Math.abs(fraction * 100).toFixed(digits)}%`;
 }
 
 /** The short label of an inlay hint: `separable: −88.7% params · −88.7% MACs`. */

@@ -1,5 +1,5 @@
 /** Command-line parsing for `sepconv report | apply | check`. */
-import { parseAssumption, parseInputSize, type AnalysisOptions, type Norm, type TfjsStyle } from '../analysis/options';
+import { parseAssumption, parseInputSize, type AnalysisOptions } from '../analysis/options';
 
 export class UsageError extends Error {}
 
@@ -61,7 +61,7 @@ export function parseArgs(argv: string[]): CliOptions {
     analysis: { inputSizes: {}, assumptions: {}, depthMultiplier: 1, norm: 'none', tfjsStyle: 'separable' },
   };
   for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i]!;
+    const arg = rest[i];
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') && !arg.startsWith('--assume=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     const value = (): string => {
       if (inline !== undefined) return inline;
@@ -103,7 +103,7 @@ export function parseArgs(argv: string[]): CliOptions {
         case '--norm': {
           const v = value();
           if (v !== 'none' && v !== 'bn' && v !== 'bn-relu') throw new UsageError('--norm takes none, bn or bn-relu');
-          o.analysis.norm = v as Norm;
+          o.analysis.norm = v;
           break;
         }
         case '--depth-multiplier': {
@@ -115,7 +115,7 @@ export function parseArgs(argv: string[]): CliOptions {
         case '--tfjs-style': {
           const v = value();
           if (v !== 'separable' && v !== 'split') throw new UsageError('--tfjs-style takes separable or split');
-          o.analysis.tfjsStyle = v as TfjsStyle;
+          o.analysis.tfjsStyle = v;
           break;
         }
         case '--line-length': {

@@ -65,8 +65,8 @@ export function formatTable(files: FileJson[], overall: TotalsJson): string {
       status(l),
     ]);
     const header = ['line:col', 'layer', 'arguments', 'params', 'MACs', ''];
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    const fmt = (r: string[]) => '  ' + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const fmt = (r: string[]) => '  ' + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
     out.push(fmt(header), ...rows.map(fmt));
     for (const l of f.layers) {
       const notes = [...l.assumptions.filter((a) => !a.startsWith('input ')), ...(l.symbolic ? [`symbolic: params ${l.symbolic.params.before} → ${l.symbolic.params.after ?? '?'}`] : [])];

@@ -38,18 +38,18 @@ export class LineIndex {
     let hi = this.starts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (this.starts[mid]! <= offset) lo = mid;
+      if (this.starts[mid] <= offset) lo = mid;
       else hi = mid - 1;
     }
-    return { line: lo, column: offset - this.starts[lo]! };
+    return { line: lo, column: offset - this.starts[lo] };
   }
 
   offset(line: number, column: number): number {
-    const start = this.starts[Math.min(line, this.starts.length - 1)]!;
+    const start = this.starts[Math.min(line, this.starts.length - 1)];
     return Math.min(start + column, this.text.length);
   }
 
   lineStart(offset: number): number {
-    return this.starts[this.position(offset).line]!;
+    return this.starts[this.position(offset).line];
   }
 }

@@ -28,9 +28,13 @@ export function detectLayout(text: string, lineLength = 88): Layout {
   let withComma = 0;
   let without = 0;
   for (let i = 1; i < lines.length; i++) {
-    if (!/^\s*[)\]}]/.test(lines[i]!)) continue;
-    const before = lines[i - 1]!.replace(/\s+#.*$/, '').trimEnd();
+    if (!/^\s*[)\]}]/.test(lines[i])) continue;
+    const before = lines[i - 1].replace(/\s+#.*$/, '').trimEnd();
     if (!before || /[([{]$/.test(before)) continue;
+    // contents on one line of their own (`f(\n    a, b\n)`, black's form for what fits): no
+    // trailing comma there says nothing about lists of one item per line
+    const opener = (lines[i - 2] ?? '').replace(/\s+#.*$/, '').trimEnd();
+    if (/[([{]$/.test(opener) && !before.endsWith(',')) continue;
     if (before.endsWith(',')) withComma++;
     else without++;
   }
@@ -49,16 +53,25 @@ export function columnOf(text: string, offset: number): number {
 }
 
 /**
- * A call `head(item, item, ...)` on one line when it fits in the remaining width, else one item per
- * line at `indent + unit`, closing bracket at `indent`.
+ * A call `head(item, item, ...)` on one line when it fits in the remaining width; else, with `hug`,
+ * the items together on one line of their own when that fits (black's form, no trailing comma);
+ * else one item per line at `indent + unit`, closing bracket at `indent`.
  */
-export function formatCall(head: string, items: string[], opts: { startColumn: number; indent: string; layout: Layout; prelude?: string[]; forceMultiline?: boolean }): string {
+export function formatCall(
+  head: string,
+  items: string[],
+  opts: { startColumn: number; indent: string; layout: Layout; prelude?: string[]; forceMultiline?: boolean; hug?: boolean },
+): string {
   const one = `${head}(${items.join(', ')})`;
   if (!opts.forceMultiline && !opts.prelude?.length && opts.startColumn + one.length <= opts.layout.lineLength && !one.includes('\n')) {
     return one;
   }
   const inner = opts.indent + opts.layout.indentUnit;
   const { eol } = opts.layout;
+  const hugged = items.join(', ');
+  if (opts.hug && !opts.prelude?.length && !hugged.includes('\n') && inner.length + hugged.length <= opts.layout.lineLength) {
+    return `${head}(${eol}${inner}${hugged}${eol}${opts.indent})`;
+  }
   const body = [...(opts.prelude ?? []).map((c) => inner + c), ...items.map((it, i) => inner + it + (i < items.length - 1 || opts.layout.trailingComma ? ',' : ''))];
   return `${head}(${eol}${body.join(eol)}${eol}${opts.indent})`;
 }

@@ -32,16 +32,33 @@ export interface PythonPlan {
   skipped: Skipped[];
 }
 
-/** An expression that can stand as an operand of `*` without parentheses. */
-function atomic(expr: string): boolean {
-  return /^[\w.]+(\([^()]*\)|\[[^[\]]*\])?$/.test(expr.trim()) || /^\(.*\)$/s.test(expr.trim());
+/**
+ * Can `expr` stand as the left operand of `* m` without parentheses? Yes when, outside brackets, it
+ * has no operator that binds more loosely than `*` (`width`, `f(x)[0]`, `width * 2`, `c // 4`, `-c`);
+ * no for `a + b`, `(a) - (b)`, `a if c else b`.
+ */
+function multipliable(expr: string): boolean {
+  let depth = 0;
+  let flat = '';
+  for (const ch of expr.trim()) {
+    if ('([{'.includes(ch)) {
+      if (depth === 0) flat += ch;
+      depth++;
+    } else if (')]}'.includes(ch)) {
+      depth--;
+      if (depth === 0) flat += ch;
+    } else if (depth === 0) {
+      flat += ch;
+    }
+  }
+  return !/[+<>=!|&^,:@]|[\w.)\]}]\s*-|\b(if|else|and|or|not|is|in|lambda)\b/.test(flat);
 }
 
 /** Calls other than these in an expression that is copied several times could have side effects. */
 const PURE_CALLS = new Set(['int', 'min', 'max', 'len', 'abs', 'round']);
 
 function hasImpureCall(expr: string): boolean {
-  for (const m of expr.matchAll(/([A-Za-z_][\w.]*)\s*\(/g)) if (!PURE_CALLS.has(m[1]!)) return true;
+  for (const m of expr.matchAll(/([A-Za-z_][\w.]*)\s*\(/g)) if (!PURE_CALLS.has(m[1])) return true;
   return false;
 }
 
@@ -77,9 +94,11 @@ export function planPythonRewrite(text: string, analysis: PythonAnalysis, select
     plan.edits.push({ start: layer.span.start, end: layer.span.end, newText });
     plan.converted.push(layer);
     if (names.length) {
-      // next to the callee's own import when it is `from torch.nn import`, else the first such line
+      // on the first module-level `from torch.nn import` line (one place for all), else next to
+      // the callee's own import
       const own = analysis.imports.bindings.get(layer.callee)?.statement;
-      const stmt = own?.module === 'torch.nn' ? own : (analysis.imports.fromTorchNn[0] ?? own);
+      const top = analysis.imports.fromTorchNn.find((st) => indentAt(text, st.span.start) === '');
+      const stmt = top ?? (own?.module === 'torch.nn' ? own : (analysis.imports.fromTorchNn[0] ?? own));
       const key = stmt?.span.start ?? -1;
       const entry = needImports.get(key) ?? { statement: stmt, names: new Set<string>() };
       for (const n of names) entry.names.add(n);
@@ -88,18 +107,35 @@ export function planPythonRewrite(text: string, analysis: PythonAnalysis, select
   }
   const replaced = plan.edits.map((e) => ({ start: e.start, end: e.end }));
   plan.edits.push(...refEdits.filter((r) => !replaced.some((s) => r.start >= s.start && r.end <= s.end)));
-  for (const { statement, names } of needImports.values()) plan.edits.push(importEdit(text, statement, [...names], layout));
+  for (const { statement, names } of needImports.values()) plan.edits.push(...importEdit(text, statement, [...names], layout));
   return plan;
 }
 
-function importEdit(text: string, statement: FromImport | undefined, names: string[], layout: Layout): TextEdit {
-  const list = names.sort().join(', ');
-  if (statement?.module === 'torch.nn') return { start: statement.lastNameEnd, end: statement.lastNameEnd, newText: `, ${list}` };
+function importEdit(text: string, statement: FromImport | undefined, names: string[], layout: Layout): TextEdit[] {
+  names.sort();
+  if (statement?.module === 'torch.nn' && statement.names.length > 0) {
+    // a sorted list stays sorted; any other gets the new names at its end
+    const have = statement.names;
+    const sorted = have.every((n, i) => i === 0 || have[i - 1].name <= n.name);
+    const last = have[have.length - 1];
+    // names inserted before an existing one, by its start offset; -1: after the last one
+    const groups = new Map<number, string[]>();
+    for (const name of names) {
+      const pos = (sorted ? have.find((n) => n.name > name)?.span.start : undefined) ?? -1;
+      groups.set(pos, [...(groups.get(pos) ?? []), name]);
+    }
+    // `from torch.nn import (\n    Conv2d,\n    Module,\n)`: one name per line, so the new ones too
+    const perLine = text.slice(statement.span.start, have[0].span.start).includes('\n');
+    const sep = perLine ? `,${layout.eol}${indentAt(text, have[0].span.start)}` : ', ';
+    return [...groups].map(([pos, added]) =>
+      pos < 0 ? { start: last.span.end, end: last.span.end, newText: sep + added.join(sep) } : { start: pos, end: pos, newText: added.join(sep) + sep },
+    );
+  }
   // the callee came from elsewhere (`torch.nn.modules.conv`): a new import line after it
-  const line = `from torch.nn import ${list}`;
-  if (!statement) return { start: 0, end: 0, newText: line + layout.eol };
+  const line = `from torch.nn import ${names.join(', ')}`;
+  if (!statement) return [{ start: 0, end: 0, newText: line + layout.eol }];
   const at = statement.span.end;
-  return { start: at, end: at, newText: layout.eol + indentAt(text, statement.span.start) + line };
+  return [{ start: at, end: at, newText: layout.eol + indentAt(text, statement.span.start) + line }];
 }
 
 function renderLayer(
@@ -116,7 +152,7 @@ function renderLayer(
   const m = opts.depthMultiplier;
   const cin = argText(get('in_channels')!);
   const cout = argText(get('out_channels')!);
-  const mid = m === 1 ? cin : `${atomic(cin) ? cin : `(${cin})`} * ${m}`;
+  const mid = m === 1 ? cin : `${multipliable(cin) ? cin : `(${cin})`} * ${m}`;
   const conv = layer.callee;
   const dims = layer.args.dims;
 
@@ -155,8 +191,9 @@ function renderLayer(
     ['kernel_size', '1'],
   ];
   const pointwise = pwParams.map(([name, value], i) => (i < positionalCount ? value : `${name}=${value}`));
+  // kept unless it is a literal 1: `groups=groups` in a helper is 1 by default but not for every caller
   const groups = get('groups');
-  if (groups && layer.args.groups?.constant !== 1) pointwise.push(`groups=${argText(groups)}`);
+  if (groups && argText(groups).trim() !== '1') pointwise.push(`groups=${argText(groups)}`);
   for (const p of ['bias', 'device', 'dtype']) {
     const w = get(p);
     if (w) pointwise.push(`${p}=${argText(w)}`);
@@ -164,7 +201,8 @@ function renderLayer(
 
   const indent = indentAt(text, layer.span.start);
   const inner = indent + layout.indentUnit;
-  const innerCall = (args: string[]) => formatCall(conv, args, { startColumn: inner.length, indent: inner, layout });
+  // + 1: the comma that follows a layer of the Sequential
+  const innerCall = (args: string[]) => formatCall(conv, args, { startColumn: inner.length + 1, indent: inner, layout, hug: true });
   const items = [innerCall(depthwise)];
   if (opts.norm !== 'none') items.push(`${nameOf(`BatchNorm${dims}d`)}(${mid})`);
   if (opts.norm === 'bn-relu') items.push(`${nameOf('ReLU')}(inplace=True)`);

@@ -89,7 +89,7 @@ function solveSymbols(layer: PythonLayer, conv: ProbeConv): Map<string, number> 
       const q = p.substitute(bound);
       const syms = q.symbols();
       if (syms.length !== 1) continue;
-      const s = syms[0]!;
+      const s = syms[0];
       const at = (x: number) => q.substitute({ [s]: x }).constant!;
       const b = at(0);
       const a = at(1) - b;
@@ -146,8 +146,8 @@ void test('PyTorch oracle', async (t) => {
       );
       const converted = new Set(c.result.converted);
       c.spec.inputs.forEach((input, k) => {
-        const before = results[c.first + 2 * k]!;
-        const after = results[c.first + 2 * k + 1]!;
+        const before = results[c.first + 2 * k];
+        const after = results[c.first + 2 * k + 1];
         assert.equal(before.error, undefined, `original model failed: ${before.error}`);
         assert.equal(after.error, undefined, `rewritten model failed: ${after.error}`);
         assert.deepEqual(after.outputShape, before.outputShape, 'output shape changed');
@@ -190,16 +190,16 @@ void test('PyTorch oracle', async (t) => {
           };
           const costs = conv.inputShapes.map((shape) => convCost(args, layer.kind, shape.slice(2), c.options));
           const sum = (f: (x: (typeof costs)[number]) => Poly | undefined) => costs.reduce((s, x) => s + f(x)!.constant!, 0);
-          assert.equal(costs[0]!.params.before!.constant, conv.params, `${where}: params`);
+          assert.equal(costs[0].params.before!.constant, conv.params, `${where}: params`);
           assert.equal(sum((x) => x.macs.before), conv.macs, `${where}: MACs`);
 
           const parts = after.convs.filter((x) => x.module.startsWith(`${conv.module}.`));
           if (converted.has(layer)) {
             if (k === 0) tally.converted++;
             assert.equal(parts.length, 2, `${where}: the rewrite should hold a depthwise and a pointwise conv`);
-            assert.equal(parts.reduce((s, x) => s + x.params, 0), costs[0]!.params.after!.constant, `${where}: separable params`);
+            assert.equal(parts.reduce((s, x) => s + x.params, 0), costs[0].params.after!.constant, `${where}: separable params`);
             assert.equal(parts.reduce((s, x) => s + x.macs, 0), sum((x) => x.macs.after), `${where}: separable MACs`);
-            predictedDrop += conv.params - costs[0]!.params.after!.constant!;
+            predictedDrop += conv.params - costs[0].params.after!.constant!;
           } else {
             const same = after.convs.find((x) => x.module === conv.module);
             assert.ok(same, `${where}: unconverted conv missing after the rewrite`);

@@ -28,7 +28,7 @@ void test('report --json follows the contract', async () => {
   const r = await cli('report', path.join(dir, 'model.py'), '--json');
   assert.equal(r.code, 0, r.stderr);
   const json = JSON.parse(r.stdout) as { files: { error: unknown; layers: Record<string, unknown>[] }[]; totals: Record<string, unknown> };
-  const [layer, pw] = json.files[0]!.layers;
+  const [layer, pw] = json.files[0].layers;
   assert.deepEqual(
     { ...layer, macs: undefined, warnings: undefined },
     {
@@ -38,9 +38,9 @@ void test('report --json follows the contract', async () => {
       assumptions: ['input 224x224 (default)'], warnings: undefined,
     },
   );
-  assert.deepEqual(layer!.macs, { before: 1179648 * 224 * 224, after: 133376 * 224 * 224 });
-  assert.equal(pw!.convertible, false);
-  assert.equal(pw!.reason, '1x1 kernel: already pointwise');
+  assert.deepEqual(layer.macs, { before: 1179648 * 224 * 224, after: 133376 * 224 * 224 });
+  assert.equal(pw.convertible, false);
+  assert.equal(pw.reason, '1x1 kernel: already pointwise');
   assert.deepEqual(json.totals, {
     layers: 2, convertible: 1, unresolved: 0,
     params: { before: 1179648 + 262656, after: 133376 + 262656 },
@@ -51,7 +51,7 @@ void test('report --json follows the contract', async () => {
 void test('--input-size changes the MACs and says so', async () => {
   const dir = project({ 'model.py': MODEL });
   const r = await cli('report', dir, '--json', '--input-size', '32x32');
-  const layer = (JSON.parse(r.stdout) as { files: { layers: { macs: { before: number }; assumptions: string[] }[] }[] }).files[0]!.layers[0]!;
+  const layer = (JSON.parse(r.stdout) as { files: { layers: { macs: { before: number }; assumptions: string[] }[] }[] }).files[0].layers[0];
   assert.equal(layer.macs.before, 1179648 * 32 * 32);
   assert.deepEqual(layer.assumptions, ['input 32x32']);
 });
@@ -82,7 +82,7 @@ void test('a file with a syntax error is reported and never written', async () =
   const broken = MODEL.replace('super().__init__()', 'super().__init__(');
   const dir = project({ 'model.py': broken });
   const report = await cli('report', dir, '--json');
-  assert.match((JSON.parse(report.stdout) as { files: { error: string }[] }).files[0]!.error, /^syntax error at line \d+/);
+  assert.match((JSON.parse(report.stdout) as { files: { error: string }[] }).files[0].error, /^syntax error at line \d+/);
   const apply = await cli('apply', dir);
   assert.equal(apply.code, 1);
   assert.match(apply.stderr, /not rewritten: syntax error/);

@@ -6,7 +6,7 @@ import type { Node, Tree } from 'web-tree-sitter';
 import { convCost } from '../cost';
 import type { ConvArgs, Diagnostic, FileAnalysis, Layer, LayerKind, Padding, Span, WrittenArg } from '../model';
 import { inputSizeFor, type AnalysisOptions } from '../options';
-import { query } from '../parsing';
+import { matchesOnRows, query, rowsMatching } from '../parsing';
 import { Poly } from '../poly';
 import { PythonEvaluator, enclosing, type EvalContext, type Value } from './evaluate';
 import { collectImports, resolveDotted, type ImportMap } from './imports';
@@ -58,23 +58,24 @@ export function firstSyntaxError(tree: Tree): Diagnostic | undefined {
         span: { start: n.startIndex, end: Math.max(n.endIndex, n.startIndex + 1) },
       };
     }
-    if (n.hasError) stack.unshift(...(n.children.filter((c) => c !== null) as Node[]));
+    if (n.hasError) stack.unshift(...(n.children.filter((c): c is Node => c !== null)));
   }
   return { message: 'syntax error', span: { start: 0, end: 0 } };
 }
 
-function parsePragmas(tree: Tree): { classPragmas: Map<number, Record<string, number>>; file: Record<string, number>; text: Record<string, string> } {
+function parsePragmas(tree: Tree, source: string): { classPragmas: Map<number, Record<string, number>>; file: Record<string, number>; text: Record<string, string> } {
   const classPragmas = new Map<number, Record<string, number>>();
   const file: Record<string, number> = {};
   const text: Record<string, string> = {};
-  for (const c of query('python', 'pragmas').captures(tree.rootNode)) {
+  const rows = rowsMatching(source, /#\s*sepconv:/);
+  for (const c of matchesOnRows(query('python', 'pragmas'), tree.rootNode, rows).flatMap((m) => m.captures)) {
     const body = c.node.text.replace(/^#\s*sepconv:\s*/, '');
     const values: Record<string, number> = {};
     for (const part of body.split(/[,\s]+/)) {
       const m = /^([A-Za-z_][\w.]*)=(.+)$/.exec(part);
       if (!m) continue;
-      if (/^-?\d+$/.test(m[2]!)) values[m[1]!] = Number(m[2]);
-      else text[m[1]!] = m[2]!;
+      if (/^-?\d+$/.test(m[2])) values[m[1]] = Number(m[2]);
+      else text[m[1]] = m[2]!;
     }
     // on the line of a class header: class-wide
     let cls: Node | undefined;
@@ -104,20 +105,31 @@ function definedNames(tree: Tree): Set<string> {
 
 const dottedText = (n: Node) => n.text.replace(/\s+/g, '');
 
+/** Lines that can hold a conv call: `.Conv2d` and friends, and the bare names imports bind to them. */
+function convCallPattern(imports: ImportMap): RegExp {
+  const bare = [...imports.bindings].filter(([, b]) => CONV.test(b.target)).map(([local]) => local);
+  if (imports.starModules.includes('torch.nn')) bare.push('(?:Lazy)?Conv(?:Transpose)?[123]d');
+  const alternatives = ['\\.\\s*(?:Lazy)?Conv(?:Transpose)?[123]d\\b', ...bare.map((b) => `(?<![\\w.])${b}\\s*\\(`)];
+  return new RegExp(alternatives.join('|'));
+}
+
+/** Can this text hold a PyTorch conv at all? Files that cannot are not parsed. */
+export const MAY_HOLD_CONV = /Conv(?:Transpose)?[123]d/;
+
 export function analyzePython(text: string, tree: Tree, options: AnalysisOptions): PythonAnalysis {
-  const imports = collectImports(tree);
+  const imports = collectImports(tree, text);
   const defined = definedNames(tree);
-  const pragmas = parsePragmas(tree);
+  const pragmas = parsePragmas(tree, text);
   const ctx: EvalContext = {
     assumptions: options.assumptions,
     classPragmas: pragmas.classPragmas,
     filePragmas: pragmas.file,
     moduleArgument: (call, param) => convArgumentOf(call, param, imports, defined),
   };
-  const refs = new ReferenceIndex(tree);
+  const refs = new ReferenceIndex(tree, text);
   const layers: PythonLayer[] = [];
   const seen = new Set<number>();
-  for (const m of query('python', 'calls').matches(tree.rootNode)) {
+  for (const m of matchesOnRows(query('python', 'calls'), tree.rootNode, rowsMatching(text, convCallPattern(imports)))) {
     const call = m.captures.find((c) => c.name === 'call')!.node;
     if (seen.has(call.id)) continue;
     const callee = m.captures.find((c) => c.name === 'callee')!.node;
@@ -147,16 +159,16 @@ function mapArguments(argList: Node, sig: string[]): MappedArguments {
     if (a.type === 'comment') {
       out.comments.push(a.text);
     } else if (a.type === 'list_splat' || a.type === 'dictionary_splat') {
-      out.problem = `arguments passed with \`${a.text}\` cannot be resolved statically`;
+      out.problem ??= `arguments passed with \`${a.text}\` cannot be resolved statically`;
     } else if (a.type === 'keyword_argument') {
       const name = a.childForFieldName('name')!.text;
       const value = a.childForFieldName('value')!;
-      if (!sig.includes(name)) out.problem = `unknown keyword argument \`${name}\``;
+      if (!sig.includes(name)) out.problem ??= `unknown keyword argument \`${name}\``;
       out.written.push({ keyword: name, param: name, text: value.text, span: { start: value.startIndex, end: value.endIndex } });
       out.nodes.set(name, value);
     } else {
       const param = sig[positional];
-      if (!param) out.problem = 'too many positional arguments';
+      if (!param) out.problem ??= 'too many positional arguments';
       out.written.push({ param: param ?? '?', index: positional, text: a.text, span: { start: a.startIndex, end: a.endIndex } });
       if (param) out.nodes.set(param, a);
       positional++;
@@ -284,7 +296,8 @@ function analyzeCall(
     warnings: [],
     className: cls?.childForFieldName('name')?.text,
     target: siteName(site),
-    site,
+    // no tree-sitter node may outlive the analysis: the tree is deleted after it
+    site: { attribute: site.attribute, sequential: site.sequential },
     references,
     comments,
     symbols,
@@ -306,15 +319,16 @@ function whyNot(layer: PythonLayer, problem: string | undefined, unresolved: str
   if (problem) return problem;
   if (kind === 'lazy') return `${op} infers in_channels at its first call; the separable form needs it written`;
   if (kind === 'transposed') return 'transposed convolutions are not converted (yet)';
-  if (unresolved.length > 0) return `could not resolve ${unresolved.join('; ')}`;
+  // what is known settles it before what is not: a 1x1 conv is pointwise whatever its widths
   if (kind === 'pointwise') return '1x1 kernel: already pointwise';
   if (kind === 'depthwise') return 'already depthwise (groups == in_channels)';
+  if (unresolved.length > 0) return `could not resolve ${unresolved.join('; ')}`;
   if (!args.inChannels || !args.outChannels || !args.groups) return 'channel counts could not be resolved';
   const g = args.groups;
   if (!args.inChannels.divBy(g) || !args.outChannels.divBy(g)) return 'in_channels and out_channels must both divide by groups';
   const blocking = layer.references.filter((r) => r.replacement === null);
   if (blocking.length > 0) {
-    const r = blocking[0]!;
+    const r = blocking[0];
     return `line ${r.line + 1} reads \`${r.text}\`, which has no single counterpart in the separable Sequential`;
   }
   const before = layer.cost.params.before;

@@ -32,6 +32,8 @@ export interface EvalContext {
   filePragmas: Record<string, number>;
   /** the argument node of a module constructor call (`nn.Conv2d(...)`) for a hyper-parameter */
   moduleArgument?: (call: Node, param: string) => Node | undefined;
+  /** filled by the evaluator: module-level bindings by name (one file, one context) */
+  moduleBindings?: Map<string, unknown>;
 }
 
 /** Module attributes that repeat a constructor argument: `self.conv2.out_channels`. */
@@ -40,7 +42,7 @@ const MODULE_ATTRIBUTES = new Set(['in_channels', 'out_channels', 'groups']);
 const MAX_DEPTH = 40;
 
 function named(node: Node | null | undefined): Node[] {
-  return node ? (node.namedChildren.filter((n) => n !== null) as Node[]) : [];
+  return node ? (node.namedChildren.filter((n): n is Node => n !== null)) : [];
 }
 
 function isScope(n: Node): boolean {
@@ -126,8 +128,9 @@ export class PythonEvaluator {
       case 'concatenated_string':
         return unknown('concatenated string');
       case 'parenthesized_expression':
-        return named(node)[0] ? this.eval(named(node)[0]!) : unknown('empty parentheses');
+        return named(node)[0] ? this.eval(named(node)[0]) : unknown('empty parentheses');
       case 'tuple':
+      case 'expression_list': // the right side of `KERNEL, PAD = 3, 1`
       case 'list':
         return { kind: 'tuple', items: named(node).map((c) => this.eval(c)) };
       case 'unary_operator': {
@@ -153,9 +156,9 @@ export class PythonEvaluator {
         return this.compare(node);
       case 'conditional_expression': {
         const [a, cond, b] = named(node);
-        const c = truthy(this.eval(cond!));
-        if (c === undefined) return unknown(`condition \`${cond!.text}\``);
-        return this.eval(c ? a! : b!);
+        const c = truthy(this.eval(cond));
+        if (c === undefined) return unknown(`condition \`${cond.text}\``);
+        return this.eval(c ? a : b);
       }
       case 'binary_operator': {
         const op = node.childForFieldName('operator')!.text;
@@ -190,12 +193,12 @@ export class PythonEvaluator {
   }
 
   private compare(node: Node): Value {
-    const parts = node.children.filter((c) => c !== null) as Node[];
+    const parts = node.children.filter((c): c is Node => c !== null);
     // a < b, a is None, a is not None, a == b (chains of one comparison)
     if (parts.length < 3) return unknown('comparison');
-    const left = this.eval(parts[0]!);
+    const left = this.eval(parts[0]);
     const opText = parts.slice(1, -1).map((p) => p.text).join(' ');
-    const right = this.eval(parts[parts.length - 1]!);
+    const right = this.eval(parts[parts.length - 1]);
     if (opText === 'is' || opText === 'is not' || opText === '==' || opText === '!=') {
       if (left.kind === 'none' || right.kind === 'none') {
         if (left.kind === 'unknown' || right.kind === 'unknown') return unknown('comparison');
@@ -212,7 +215,7 @@ export class PythonEvaluator {
       return unknown('comparison');
     }
     const r: Record<string, boolean> = { '<': a < b, '>': a > b, '<=': a <= b, '>=': a >= b, '==': a === b, '!=': a !== b };
-    return opText in r ? { kind: 'bool', value: r[opText]! } : unknown('comparison');
+    return opText in r ? { kind: 'bool', value: r[opText] } : unknown('comparison');
   }
 
   private call(node: Node): Value {
@@ -223,14 +226,14 @@ export class PythonEvaluator {
     }
     const vals = args.map((a) => this.eval(a));
     if (fn === 'int' && vals.length === 1) {
-      const v = vals[0]!;
+      const v = vals[0];
       if (v.kind === 'int') return v;
       if (v.kind === 'float') return int(Math.trunc(v.value));
       if (v.kind === 'bool') return int(v.value ? 1 : 0);
       return v.kind === 'unknown' ? v : unknown(`\`${node.text}\``);
     }
     if ((fn === 'min' || fn === 'max') && vals.length >= 1) {
-      const items = vals.length === 1 && vals[0]!.kind === 'tuple' ? vals[0]!.items : vals;
+      const items = vals.length === 1 && vals[0].kind === 'tuple' ? vals[0].items : vals;
       const nums = items.map(num);
       if (nums.some((n) => n === undefined)) {
         const bad = items.find((v) => v.kind === 'unknown');
@@ -239,12 +242,12 @@ export class PythonEvaluator {
       const r = fn === 'min' ? Math.min(...(nums as number[])) : Math.max(...(nums as number[]));
       return items.every((v) => v.kind === 'int') ? int(r) : { kind: 'float', value: r };
     }
-    if (fn === 'len' && vals.length === 1 && vals[0]!.kind === 'tuple') return int(vals[0]!.items.length);
+    if (fn === 'len' && vals.length === 1 && vals[0].kind === 'tuple') return int(vals[0].items.length);
     if (fn === 'abs' && vals.length === 1) {
-      const n = num(vals[0]!);
-      if (n !== undefined) return vals[0]!.kind === 'int' ? int(Math.abs(n)) : { kind: 'float', value: Math.abs(n) };
+      const n = num(vals[0]);
+      if (n !== undefined) return vals[0].kind === 'int' ? int(Math.abs(n)) : { kind: 'float', value: Math.abs(n) };
     }
-    if ((fn === 'tuple' || fn === 'list') && vals.length === 1 && vals[0]!.kind === 'tuple') return vals[0]!;
+    if ((fn === 'tuple' || fn === 'list') && vals.length === 1 && vals[0].kind === 'tuple') return vals[0];
     return unknown(`\`${node.text.length > 40 ? node.text.slice(0, 40) + '…' : node.text}\``);
   }
 
@@ -280,6 +283,13 @@ export class PythonEvaluator {
     return unknown(`\`${node.text}\``);
   }
 
+  /** The last top-level binding of `name`, memoised per file: every lookup from a function ends here. */
+  private moduleBinding(module: Node, name: string): Binding | undefined {
+    const memo = (this.ctx.moduleBindings ??= new Map());
+    if (!memo.has(name)) memo.set(name, this.findInBlock(module, name, undefined));
+    return memo.get(name) as Binding | undefined;
+  }
+
   /** The assignment in force for `self.x` at `node`, in the enclosing method. */
   private bindingOfSelfAttribute(node: Node): Binding | undefined {
     const obj = node.childForFieldName('object');
@@ -288,15 +298,20 @@ export class PythonEvaluator {
     return this.findInBlock(fn.childForFieldName('body')!, node.text, node);
   }
 
+  /** A value the user gave (`--assume`, a class or file pragma), stated as an assumption when used. */
   private userValue(name: string, at: Node): Value | undefined {
-    if (name in this.ctx.assumptions) return int(this.ctx.assumptions[name]!);
+    const given = (v: number, from: string): Value => {
+      this.note(`${name}=${v} (${from})`);
+      return int(v);
+    };
+    if (name in this.ctx.assumptions) return given(this.ctx.assumptions[name], 'assumed');
     for (let cur: Node | null = at; cur; cur = cur.parent) {
       if (cur.type === 'class_definition') {
         const p = this.ctx.classPragmas.get(cur.id);
-        if (p && name in p) return int(p[name]!);
+        if (p && name in p) return given(p[name], `pragma on class ${cur.childForFieldName('name')?.text}`);
       }
     }
-    if (name in this.ctx.filePragmas) return int(this.ctx.filePragmas[name]!);
+    if (name in this.ctx.filePragmas) return given(this.ctx.filePragmas[name], 'pragma');
     return undefined;
   }
 
@@ -326,7 +341,8 @@ export class PythonEvaluator {
         }
       }
       // module code runs before the functions that read its constants: take the last top-level binding
-      const b = this.findInBlock(block, name, scope.type === 'module' && scopeOf(at)?.type !== 'module' ? undefined : at);
+      const b =
+        scope.type === 'module' && scopeOf(at)?.type !== 'module' ? this.moduleBinding(block, name) : this.findInBlock(block, name, at);
       if (b) return this.resolveBinding(b, name);
       if (scope.type === 'function_definition') {
         const param = named(scope.childForFieldName('parameters')).find((p) => paramName(p) === name);
@@ -373,7 +389,7 @@ export class PythonEvaluator {
       const names = targetNames(left);
       const v = this.eval(expr);
       const i = names.indexOf(name);
-      if (v.kind === 'tuple' && v.items.length === names.length && i >= 0) return v.items[i]!;
+      if (v.kind === 'tuple' && v.items.length === names.length && i >= 0) return v.items[i];
       return unknown(`unpacking of \`${expr.text}\``);
     }
     return this.eval(expr);
@@ -595,7 +611,7 @@ export function binary(op: string, a: Value, b: Value): Value {
   const fb = num(b);
   if (fa !== undefined && fb !== undefined) {
     const r: Record<string, number> = { '+': fa + fb, '-': fa - fb, '*': fa * fb, '/': fa / fb, '//': Math.floor(fa / fb), '**': fa ** fb };
-    if (op in r) return { kind: 'float', value: r[op]! };
+    if (op in r) return { kind: 'float', value: r[op] };
   }
   return unknown(`\`${op}\` on these operands`);
 }

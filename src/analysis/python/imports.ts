@@ -4,7 +4,7 @@
  */
 import type { Node, Tree } from 'web-tree-sitter';
 import type { Span } from '../model';
-import { query } from '../parsing';
+import { matchesOnRows, query, rowsMatching } from '../parsing';
 
 /**
  * A `from X import a, b` statement as plain data (the tree it came from is deleted after the
@@ -14,8 +14,8 @@ export interface FromImport {
   /** the module as written, white space removed (`torch.nn`, `torch.nn.modules.conv`) */
   module: string;
   span: Span;
-  /** where the last imported name ends, for appending `, Sequential` */
-  lastNameEnd: number;
+  /** the imported names (`Conv2d` of `Conv2d as C`) and where each item stands, for adding `Sequential` */
+  names: { name: string; span: Span }[];
 }
 
 export interface ImportBinding {
@@ -45,13 +45,19 @@ function fromImport(statement: Node, from: Node): FromImport {
   return {
     module: from.text.replace(/\s+/g, ''),
     span: { start: statement.startIndex, end: statement.endIndex },
-    lastNameEnd: names[names.length - 1]?.endIndex ?? statement.endIndex,
+    names: names.map((n) => ({
+      name: (n.type === 'aliased_import' ? n.childForFieldName('name')! : n).text,
+      span: { start: n.startIndex, end: n.endIndex },
+    })),
   };
 }
 
-export function collectImports(tree: Tree): ImportMap {
+/** Lines that can start an import statement. */
+const IMPORT_LINE = /^[ \t]*(?:import|from)[ \t\\]/m;
+
+export function collectImports(tree: Tree, text: string): ImportMap {
   const map: ImportMap = { bindings: new Map(), starModules: [], fromTorchNn: [] };
-  for (const m of query('python', 'imports').matches(tree.rootNode)) {
+  for (const m of matchesOnRows(query('python', 'imports'), tree.rootNode, rowsMatching(text, IMPORT_LINE))) {
     const cap = (n: string) => m.captures.find((c) => c.name === n)?.node;
     const module = cap('module');
     const from = cap('from');
@@ -70,7 +76,7 @@ export function collectImports(tree: Tree): ImportMap {
     } else if (module && alias) {
       map.bindings.set(alias.text, { target: canonical(module.text) });
     } else if (module) {
-      const head = module.text.split('.')[0]!;
+      const head = module.text.split('.')[0];
       map.bindings.set(head, { target: head });
     }
   }
@@ -84,7 +90,7 @@ export function collectImports(tree: Tree): ImportMap {
  */
 export function resolveDotted(dotted: string, imports: ImportMap, definedNames: ReadonlySet<string>): string | undefined {
   const parts = dotted.split('.');
-  const head = parts[0]!;
+  const head = parts[0];
   const rest = parts.slice(1);
   const bound = imports.bindings.get(head);
   let base: string | undefined = bound?.target;

@@ -5,7 +5,7 @@
  */
 import type { Node, Tree } from 'web-tree-sitter';
 import type { Span } from '../model';
-import { query } from '../parsing';
+import { matchesOnRows, query, rowsMatching } from '../parsing';
 import { enclosing } from './evaluate';
 
 /** What a read becomes, or null when no single layer of the Sequential has that meaning. */
@@ -40,19 +40,29 @@ export interface ModuleSite {
   cls?: Node;
 }
 
-export class ReferenceIndex {
-  private readonly reads: { name: string; module: Node; index?: Node; field: Node; read: Node }[] = [];
+/** Lines that can hold such a read. */
+const READ_LINE = /\.\s*(?:weight|bias|in_channels|out_channels|kernel_size|stride|padding|dilation|groups)\b/;
 
-  constructor(tree: Tree) {
-    for (const m of query('python', 'references').matches(tree.rootNode)) {
+type Read = { name: string; module: Node; index?: Node; field: Node; read: Node };
+
+/** Built on first use: most files never ask. */
+export class ReferenceIndex {
+  private reads: Read[] | undefined;
+
+  constructor(private readonly tree: Tree, private readonly text: string) {}
+
+  private all(): Read[] {
+    this.reads ??= matchesOnRows(query('python', 'references'), this.tree.rootNode, rowsMatching(this.text, READ_LINE)).map((m) => {
       const cap = (n: string) => m.captures.find((c) => c.name === n)?.node;
-      this.reads.push({ name: cap('name')!.text, module: cap('module')!, index: cap('index'), field: cap('field')!, read: cap('read')! });
-    }
+      return { name: cap('name')!.text, module: cap('module')!, index: cap('index'), field: cap('field')!, read: cap('read')! };
+    });
+    return this.reads;
   }
 
   find(site: ModuleSite): Reference[] {
     const out: Reference[] = [];
-    for (const r of this.reads) {
+    if (site.attribute === undefined && !site.sequential) return out;
+    for (const r of this.all()) {
       if (site.attribute !== undefined) {
         if (r.index || r.name !== site.attribute) continue;
       } else if (site.sequential) {
