@@ -19,9 +19,20 @@ export function analyzeText(text: string, id: LanguageId, options: AnalysisOptio
   const own = tree ? undefined : parse(id, text);
   try {
     const t = tree ?? own!;
-    if (id === 'python') return analyzePython(text, t, options);
+    if (id === 'python') return refuseOnSyntaxError(analyzePython(text, t, options));
     return { framework: 'tfjs', layers: [], syntaxError: undefined, notes: [] };
   } finally {
     own?.delete();
   }
+}
+
+/** A file that does not parse is never rewritten: say so on every layer that would otherwise be. */
+function refuseOnSyntaxError<T extends AnyAnalysis>(analysis: T): T {
+  if (!analysis.syntaxError) return analysis;
+  for (const l of analysis.layers) {
+    if (!l.convertible) continue;
+    l.convertible = false;
+    l.reason = `the file does not parse (${analysis.syntaxError.message}); fix it first`;
+  }
+  return analysis;
 }

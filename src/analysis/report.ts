@@ -95,7 +95,7 @@ export function layerJson(layer: Layer, offsetToPosition: (offset: number) => { 
       ? {
           inChannels: s(args.inChannels),
           outChannels: s(args.outChannels),
-          groups: s(args.groups),
+          groups: args.groups?.isConstant ? null : s(args.groups),
           params: { before: s(cost.params.before), after: s(cost.params.after), ratio: ratio(cost.params.after, cost.params.before) },
           macs: { before: s(cost.macs.before), after: s(cost.macs.after), ratio: ratio(cost.macs.after, cost.macs.before) },
         }

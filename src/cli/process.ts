@@ -66,10 +66,14 @@ export function processFile(file: string, opts: CliOptions): FileOutcome {
   if (analysis.layers.length === 0 && !analysis.syntaxError) return o;
   const lines = new LineIndex(text);
   const layers = analysis.layers.map((l) => layerJson(l, (off) => lines.position(off)));
-  o.entry = { path: file, error: analysis.syntaxError?.message ?? null, layers, totals: totals(layers) };
+  // with --min-savings the report shows what apply would do: layers below it stay as they are
   analysis.layers.forEach((l, i) => {
-    if (!l.convertible || belowThreshold(l, opts.minSavings)) return;
-    const j = layers[i];
+    const low = l.convertible ? belowThreshold(l, opts.minSavings) : undefined;
+    if (low) Object.assign(layers[i], { convertible: false, reason: low });
+  });
+  o.entry = { path: file, error: analysis.syntaxError?.message ?? null, layers, totals: totals(layers) };
+  layers.forEach((j) => {
+    if (!j.convertible) return;
     const saving = j.savings.params !== null ? `${(j.savings.params * 100).toFixed(1)}% fewer params` : `params × ${j.symbolic?.params.ratio ?? '?'}`;
     o.remaining.push(`${file}:${j.line}:${j.column}: ${j.op} can be depthwise separable (${saving})`);
   });

@@ -305,13 +305,24 @@ function analyzeCall(
   layer.reason = whyNot(layer, problem, unresolved);
   layer.convertible = layer.reason === undefined;
   if (layer.convertible) {
-    const key = layer.target ?? '<name>';
-    layer.warnings.push(`checkpoint keys change: ${key}.weight -> ${key}.0.weight (depthwise) and ${key}.${options.norm === 'none' ? 1 : options.norm === 'bn' ? 2 : 3}.weight (pointwise)`);
+    const key = layer.target ? `${layer.target}.` : '';
+    const pointwise = options.norm === 'none' ? 1 : options.norm === 'bn' ? 2 : 3;
+    layer.warnings.push(`checkpoint keys change: ${key}weight -> ${key}0.weight (depthwise) and ${key}${pointwise}.weight (pointwise); old checkpoints will not load`);
+    const helper = builtByHelper(call);
+    if (helper) layer.warnings.push(`built by \`${helper}()\`: the rewrite changes every layer it builds, for every caller`);
     for (const r of references) {
       if (r.replacement) layer.warnings.push(`line ${r.line + 1}: \`${r.text}\` becomes \`${r.text.slice(0, r.text.length - r.field.length - 1)}${r.replacement}\``);
     }
   }
   return layer;
+}
+
+/** The function (other than a method of a module class) that builds this conv for its callers. */
+function builtByHelper(call: Node): string | undefined {
+  const fn = enclosing(call, 'function_definition');
+  if (!fn) return undefined;
+  const name = fn.childForFieldName('name')?.text;
+  return name === '__init__' ? undefined : name;
 }
 
 function whyNot(layer: PythonLayer, problem: string | undefined, unresolved: string[]): string | undefined {
@@ -324,6 +335,9 @@ function whyNot(layer: PythonLayer, problem: string | undefined, unresolved: str
   if (kind === 'depthwise') return 'already depthwise (groups == in_channels)';
   if (unresolved.length > 0) return `could not resolve ${unresolved.join('; ')}`;
   if (!args.inChannels || !args.outChannels || !args.groups) return 'channel counts could not be resolved';
+  if (args.inChannels.constant === 1) {
+    return 'in_channels is 1: the depthwise conv would be one filter scaled per output channel (MobileNet keeps such a first conv standard)';
+  }
   const g = args.groups;
   if (!args.inChannels.divBy(g) || !args.outChannels.divBy(g)) return 'in_channels and out_channels must both divide by groups';
   const blocking = layer.references.filter((r) => r.replacement === null);
