@@ -17,6 +17,8 @@ export interface PairJson {
 }
 
 export interface LayerJson {
+  /** notebooks only: the 1-based cell index; line and column are within that cell */
+  cell?: number;
   line: number;
   column: number;
   endLine: number;
@@ -60,7 +62,7 @@ const n = (p: Poly | undefined): number | null => p?.constant ?? null;
 const s = (p: Poly | undefined): string | null => (p ? p.toString() : null);
 
 /** `offsetToPosition` gives 0-based line/column; the JSON is 1-based. */
-export function layerJson(layer: Layer, offsetToPosition: (offset: number) => { line: number; column: number }): LayerJson {
+export function layerJson(layer: Layer, offsetToPosition: (offset: number) => { line: number; column: number; cell?: number }): LayerJson {
   const start = offsetToPosition(layer.span.start);
   const end = offsetToPosition(layer.span.end);
   const { args, cost } = layer;
@@ -69,6 +71,7 @@ export function layerJson(layer: Layer, offsetToPosition: (offset: number) => { 
   );
   const ratio = (a: Poly | undefined, b: Poly | undefined) => (a && b ? formatRatio(a, b) : null);
   return {
+    ...(start.cell !== undefined ? { cell: start.cell } : {}),
     line: start.line + 1,
     column: start.column + 1,
     endLine: end.line + 1,

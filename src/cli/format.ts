@@ -8,6 +8,9 @@ export interface FileJson {
   totals?: TotalsJson;
 }
 
+/** `12:9`, or `cell 3:12:9` in a notebook */
+const loc = (l: LayerJson): string => `${l.cell ? `cell ${l.cell}:` : ''}${l.line}:${l.column}`;
+
 function argsSummary(l: LayerJson): string {
   const ch = `${formatCount(l.inChannels, l.symbolic?.inChannels)}→${formatCount(l.outChannels, l.symbolic?.outChannels)}`;
   const parts = [ch];
@@ -57,7 +60,7 @@ export function formatTable(files: FileJson[], overall: TotalsJson): string {
     if (f.layers.length === 0) continue;
     out.push(f.path + (f.error ? `  (${f.error})` : ''));
     const rows = f.layers.map((l) => [
-      `${l.line}:${l.column}`,
+      loc(l),
       l.op,
       argsSummary(l),
       pair(l.params.before, l.params.after, l.symbolic?.params.before, l.symbolic?.params.after, l.convertible),
@@ -70,7 +73,7 @@ export function formatTable(files: FileJson[], overall: TotalsJson): string {
     out.push(fmt(header), ...rows.map(fmt));
     for (const l of f.layers) {
       const notes = [...l.assumptions.filter((a) => !a.startsWith('input ')), ...(l.symbolic ? [`symbolic: params ${l.symbolic.params.before} → ${l.symbolic.params.after ?? '?'}`] : [])];
-      if (notes.length) out.push(`    ${l.line}:${l.column} ${notes.join('; ')}`);
+      if (notes.length) out.push(`    ${loc(l)} ${notes.join('; ')}`);
     }
     if (f.totals) out.push('  ' + totalsLine(f.totals, 'file'));
     out.push('');
@@ -91,7 +94,7 @@ export function formatMarkdown(files: FileJson[], overall: TotalsJson): string {
     for (const l of f.layers) {
       const after = (v: number | null, s: string | null | undefined) => (l.convertible || v !== null ? formatCount(v, s) : '');
       out.push(
-        `| ${esc(f.path)}:${l.line}:${l.column} | ${l.op} | ${esc(argsSummary(l))} | ${formatCount(l.params.before, l.symbolic?.params.before)} | ${after(l.params.after, l.symbolic?.params.after)} | ${formatCount(l.macs.before, l.symbolic?.macs.before)} | ${after(l.macs.after, l.symbolic?.macs.after)} | ${l.savings.params !== null ? percentDrop(l.savings.params) : ''} | ${esc(l.convertible ? 'convertible' : `not converted: ${l.reason}`)} |`,
+        `| ${esc(f.path)}:${loc(l)} | ${l.op} | ${esc(argsSummary(l))} | ${formatCount(l.params.before, l.symbolic?.params.before)} | ${after(l.params.after, l.symbolic?.params.after)} | ${formatCount(l.macs.before, l.symbolic?.macs.before)} | ${after(l.macs.after, l.symbolic?.macs.after)} | ${l.savings.params !== null ? percentDrop(l.savings.params) : ''} | ${esc(l.convertible ? 'convertible' : `not converted: ${l.reason}`)} |`,
       );
     }
   }

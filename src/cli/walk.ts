@@ -2,7 +2,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
+import { isNotebook } from '../analysis/notebook';
 import { languageForPath } from '../analysis/parsing';
+
+const analysable = (file: string) => languageForPath(file) !== undefined || isNotebook(file);
 
 const SKIP_DIRS = new Set(['node_modules', '.git', '.hg', '.svn', '__pycache__', '.venv', 'venv', '.tox', '.mypy_cache', 'site-packages', 'dist-packages', '.ipynb_checkpoints']);
 
@@ -28,8 +31,8 @@ export function collectFiles(paths: string[]): WalkResult {
     }
     if (st.isFile()) {
       // a file named explicitly is taken whatever its extension, if we know the language
-      if (languageForPath(p)) out.files.push(p);
-      else out.errors.push(`${p}: not a Python, JavaScript or TypeScript file`);
+      if (analysable(p)) out.files.push(p);
+      else out.errors.push(`${p}: not a Python, notebook, JavaScript or TypeScript file`);
     } else if (st.isDirectory()) {
       walk(p, [], out);
     }
@@ -62,7 +65,7 @@ function walk(dir: string, scopes: Scope[], out: WalkResult): void {
     if (e.isDirectory()) {
       if (SKIP_DIRS.has(e.name) || ignored(full, true) || isVirtualEnv(full)) continue;
       walk(full, here, out);
-    } else if (e.isFile() && languageForPath(e.name) && !ignored(full, false)) {
+    } else if (e.isFile() && analysable(e.name) && !ignored(full, false)) {
       out.files.push(full);
     }
   }

@@ -124,3 +124,35 @@ void test('usage and I/O errors exit 2 with a clear message', async () => {
   const badSize = await cli('report', '.', '--input-size', '2x');
   assert.match(badSize.stderr, /input size "2x" is not like 224x224/);
 });
+
+void test('notebooks: code cells are analysed together, rewritten in place, magics kept', async () => {
+  const dir = project({});
+  const nb = path.join(dir, 'classifier.ipynb');
+  fs.copyFileSync(path.join(__dirname, '..', '..', 'examples', 'notebooks', 'classifier.ipynb'), nb);
+  const original = fs.readFileSync(nb, 'utf8');
+  const report = await cli('report', dir, '--json');
+  const layers = (JSON.parse(report.stdout) as { files: { layers: { cell: number; line: number; column: number; convertible: boolean }[] }[] }).files[0].layers;
+  // `nn` comes from the import in cell 2; positions are within cell 3 (1-based cell index)
+  assert.deepEqual(layers.map((l) => [l.cell, l.line, l.column, l.convertible]), [[3, 5, 13, true], [3, 7, 13, true]]);
+  assert.equal((await cli('apply', dir)).code, 0);
+  const after = JSON.parse(fs.readFileSync(nb, 'utf8')) as { cells: { source: string[]; outputs?: unknown[] }[] };
+  const before = JSON.parse(original) as typeof after;
+  assert.deepEqual(after.cells[0], before.cells[0], 'markdown cell unchanged');
+  assert.deepEqual(after.cells[1], before.cells[1], 'the cell with %matplotlib unchanged');
+  assert.deepEqual(after.cells[3], before.cells[3], 'outputs and the !shell line unchanged');
+  assert.match(after.cells[2].source.join(''), /nn\.Conv2d\(WIDTH, WIDTH, 3, padding=1, groups=WIDTH, bias=False\)/);
+  const once = fs.readFileSync(nb, 'utf8');
+  assert.equal((await cli('apply', dir)).code, 0);
+  assert.equal(fs.readFileSync(nb, 'utf8'), once, 'a second apply changed the notebook');
+});
+
+void test('notebooks not stored as Jupyter writes them are not rewritten', async () => {
+  const src = fs.readFileSync(path.join(__dirname, '..', '..', 'examples', 'notebooks', 'classifier.ipynb'), 'utf8');
+  const dir = project({ 'compact.ipynb': JSON.stringify(JSON.parse(src)) });
+  const apply = await cli('apply', dir);
+  assert.equal(apply.code, 1);
+  assert.match(apply.stderr, /not stored as Jupyter writes it/);
+  const bad = project({ 'broken.ipynb': '{"cells": [' });
+  const r = await cli('report', bad, '--json');
+  assert.match((JSON.parse(r.stdout) as { files: { error: string }[] }).files[0].error, /not a valid notebook/);
+});
