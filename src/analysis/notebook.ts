@@ -30,7 +30,8 @@ export const isNotebook = (file: string): boolean => file.toLowerCase().endsWith
 
 const MAGIC = /^([ \t]*)([%!])/gm;
 
-function maskMagics(source: string): string {
+/** Masks magics and shell escapes as comments of the same length (the language server does it per cell too). */
+export function maskMagics(source: string): string {
   return source.replace(MAGIC, (_m, indent: string) => `${indent}#`);
 }
 

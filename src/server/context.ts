@@ -1,0 +1,52 @@
+/**
+ * What every feature handler works with: the documents, the tree cache, the settings for a document
+ * and the current view of a document (its unit, the core's analysis, the placed layers).
+ */
+import type { AnyAnalysis } from '../analysis/analyze';
+import type { AnalysisOptions } from '../analysis/options';
+import type { RewriteOptions } from '../refactor/index';
+import type { DocumentStore, Unit } from './documents';
+import { placeLayers, type PlacedLayer } from './layers';
+import { analysisOptions, type Settings } from './settings';
+import type { TreeCache } from './trees';
+
+export interface ClientCapabilities {
+  /** code actions may leave `edit` to `codeAction/resolve` */
+  resolveEdits: boolean;
+  /** WorkspaceEdit.documentChanges with document versions */
+  documentChanges: boolean;
+  inlayHintRefresh: boolean;
+  codeLensRefresh: boolean;
+}
+
+export interface View {
+  unit: Unit;
+  settings: Settings;
+  options: AnalysisOptions;
+  rewriteOptions: RewriteOptions & { minSavings: number };
+  analysis: AnyAnalysis;
+  placed: PlacedLayer[];
+}
+
+export interface ServerContext {
+  store: DocumentStore;
+  trees: TreeCache;
+  capabilities: ClientCapabilities;
+  settingsFor(uri: string): Promise<Settings>;
+  /** the analysis of the document (or notebook) `uri` is in, as it is now; undefined when not analysed */
+  view(uri: string): Promise<View | undefined>;
+  warn(message: string): void;
+}
+
+export function rewriteOptions(s: Settings): RewriteOptions & { minSavings: number } {
+  return { depthMultiplier: s.depthMultiplier, norm: s.normalization, lineLength: s.lineLength, minSavings: s.minSavings };
+}
+
+/** Builds a view synchronously, once the settings are known: the unit cannot change under it. */
+export function makeView(store: DocumentStore, trees: TreeCache, uri: string, settings: Settings): View | undefined {
+  const unit = store.unitFor(uri);
+  if (!unit) return undefined;
+  const options = analysisOptions(settings);
+  const analysis = trees.analysis(unit, options);
+  return { unit, settings, options, rewriteOptions: rewriteOptions(settings), analysis, placed: placeLayers(unit, analysis) };
+}

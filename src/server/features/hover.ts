@@ -1,0 +1,141 @@
+/**
+ * The hover card on a convolution call (callee or arguments): the resolved signature, a table of
+ * params, MACs and FLOPs standard | separable | saving with the input size it assumes, the code the
+ * call would become, and what to know before converting. Every number comes from the core's report.
+ */
+import { MarkupKind, type Hover, type HoverParams } from 'vscode-languageserver';
+import type { Layer } from '../../analysis/model';
+import { FLOPS_PER_MAC, formatCount, percentDrop, type LayerJson } from '../../analysis/report';
+import type { ServerContext, View } from '../context';
+import { layerAt, replacementText, unitOffset, type PlacedLayer } from '../layers';
+
+export async function onHover(ctx: ServerContext, params: HoverParams): Promise<Hover | null> {
+  const view = await ctx.view(params.textDocument.uri);
+  if (!view || !view.settings['hover.enabled']) return null;
+  const offset = unitOffset(view.unit, params.textDocument.uri, params.position);
+  if (offset === undefined) return null;
+  const hit = layerAt(view.placed, offset);
+  if (!hit || hit.segment.uri !== params.textDocument.uri) return null;
+  return { contents: { kind: MarkupKind.Markdown, value: hoverMarkdown(view, hit) }, range: hit.range };
+}
+
+const KIND_NAMES: Partial<Record<Layer['kind'], string>> = {
+  depthwise: 'depthwise convolution',
+  pointwise: 'pointwise (1x1) convolution',
+  separable: 'depthwise separable convolution',
+  transposed: 'transposed convolution',
+  lazy: 'lazy convolution',
+};
+
+export function hoverMarkdown(view: View, hit: PlacedLayer): string {
+  const { layer, json } = hit;
+  const python = layer.framework === 'pytorch';
+  const lang = python ? 'python' : view.unit.languageId === 'python' ? 'python' : 'javascript';
+  const out: string[] = [];
+  const what = KIND_NAMES[layer.kind];
+  out.push(`**SepConv** · ${json.op}${what ? ` — ${what}` : ''}`, '');
+  out.push('```' + lang, signature(layer, json), '```', '');
+
+  const sym = json.symbolic;
+  const flops = (v: number | null, s: string | null | undefined) => (v !== null ? v * FLOPS_PER_MAC : null) ?? (s ? `${FLOPS_PER_MAC}·(${s})` : null);
+  const count = (v: number | string | null) => (typeof v === 'string' ? v : formatCount(v, null));
+  const rows: [string, number | string | null, number | string | null][] = [
+    ['params', json.params.before ?? sym?.params.before ?? null, json.params.after ?? sym?.params.after ?? null],
+    ['MACs', json.macs.before ?? sym?.macs.before ?? null, json.macs.after ?? sym?.macs.after ?? null],
+    ['FLOPs', flops(json.macs.before, sym?.macs.before), flops(json.macs.after, sym?.macs.after)],
+  ];
+  if (layer.convertible) {
+    const saving = (k: 'params' | 'macs') => {
+      const f = json.savings[k];
+      if (f !== null) return percentDrop(f);
+      const ratio = sym?.[k].ratio;
+      return ratio ? `× ${ratio}` : '';
+    };
+    out.push('| | standard | separable | saving |', '|:--|--:|--:|--:|');
+    for (const [i, [name, before, after]] of rows.entries()) {
+      out.push(`| ${name} | ${count(before)} | ${count(after)} | ${saving(i === 0 ? 'params' : 'macs')} |`);
+    }
+  } else {
+    out.push('| | this layer |', '|:--|--:|');
+    for (const [name, before] of rows) out.push(`| ${name} | ${count(before)} |`);
+  }
+  out.push('', inputLine(layer, view), '');
+
+  if (!layer.convertible && json.reason) out.push(`**Not converted:** ${json.reason}`, '');
+  if (layer.convertible) {
+    const becomes = replacementText(view.unit, view.analysis, layer, view.rewriteOptions);
+    if (becomes) out.push('**Becomes**', '```' + lang, dedent(becomes, lineIndent(hit)), '```', '');
+  }
+  if (json.warnings.length) {
+    out.push('**Before converting**', ...json.warnings.map((w) => `- ⚠ ${w}`), '');
+  }
+  const assumptions = json.assumptions.filter((a) => !a.startsWith('input '));
+  if (assumptions.length) out.push('**Assumptions**', ...assumptions.map((a) => `- ${a}`), '');
+  if (sym) {
+    out.push(`Sizes stay symbolic until ${symbolsOf(json)} ${symbolsOf(json).includes(',') ? 'have' : 'has'} a value: add \`# sepconv: name=64\` to the file or set \`sepconv.assumptions\`.`, '');
+  }
+  return out.join('\n').trimEnd();
+}
+
+/** The indentation of the line the call starts on: continuation lines of its rewrite carry it. */
+function lineIndent(hit: PlacedLayer): string {
+  const line = hit.segment.doc.getText({ start: { line: hit.range.start.line, character: 0 }, end: hit.range.start });
+  return /^[ \t]*/.exec(line)![0];
+}
+
+function dedent(text: string, indent: string): string {
+  return text
+    .split('\n')
+    .map((l, i) => (i > 0 && l.startsWith(indent) ? l.slice(indent.length) : l))
+    .join('\n');
+}
+
+function symbolsOf(json: LayerJson): string {
+  const text = [json.symbolic?.inChannels, json.symbolic?.outChannels, json.symbolic?.groups].filter(Boolean).join(' ');
+  const names = [...new Set(text.match(/[A-Za-z_][\w.]*/g) ?? [])];
+  return names.map((n) => `\`${n}\``).join(', ') || 'its symbols';
+}
+
+function inputLine(layer: Layer, view: View): string {
+  const input = layer.assumptions.find((a) => a.startsWith('input '));
+  const out = layer.cost.outputSize ? ` → output ${layer.cost.outputSize.join('x')}` : '';
+  const where = input?.includes('(default)') ? ' — the default; set `sepconv.inputSize` for your data' : '';
+  const unit = `1 MAC = one multiply-accumulate, FLOPs = ${FLOPS_PER_MAC} × MACs, bias adds ${view.options.countBiasAdds ? 'counted' : 'not counted'}`;
+  return `Per sample at ${input ?? 'an unknown input size'}${out}${where}. ${unit}.`;
+}
+
+// ---- the resolved signature --------------------------------------------------------------------
+
+function value(v: number | null, s: string | null | undefined): string {
+  return v !== null ? String(v) : (s ?? '?');
+}
+
+function signature(layer: Layer, json: LayerJson): string {
+  const sym = json.symbolic;
+  if (layer.framework === 'pytorch') {
+    const tuple = (xs: number[] | null) => (xs ? (xs.length === 1 ? `(${xs[0]},)` : `(${xs.join(', ')})`) : '?');
+    const pad = typeof json.padding === 'string' ? `'${json.padding}'` : tuple(json.padding);
+    const parts = [
+      ...(layer.kind === 'lazy' ? [] : [`in_channels=${value(json.inChannels, sym?.inChannels)}`]),
+      `out_channels=${value(json.outChannels, sym?.outChannels)}`,
+      `kernel_size=${tuple(json.kernelSize)}`,
+      `stride=${tuple(json.stride)}`,
+      `padding=${pad}`,
+      `dilation=${tuple(json.dilation)}`,
+      `groups=${value(json.groups, sym?.groups)}`,
+      `bias=${json.bias === null ? '?' : json.bias ? 'True' : 'False'}`,
+    ];
+    return `${layer.callee}(${parts.join(', ')})`;
+  }
+  const list = (xs: number[] | null) => (xs ? `[${xs.join(', ')}]` : '?');
+  const parts = [
+    ...(layer.kind === 'depthwise' ? [] : [`filters: ${value(json.outChannels, sym?.outChannels)}`]),
+    `kernelSize: ${list(json.kernelSize)}`,
+    `strides: ${list(json.stride)}`,
+    `padding: ${typeof json.padding === 'string' ? `'${json.padding}'` : list(json.padding)}`,
+    `dilationRate: ${list(json.dilation)}`,
+    ...(layer.args.depthMultiplier !== undefined ? [`depthMultiplier: ${layer.args.depthMultiplier}`] : []),
+    `useBias: ${json.bias === null ? '?' : String(json.bias)}`,
+  ];
+  return `${layer.callee}({${parts.join(', ')}})  // input channels: ${value(json.inChannels, sym?.inChannels)}`;
+}

@@ -1,0 +1,117 @@
+/**
+ * Syntax trees and analyses cached per document version, in an LRU that deletes evicted trees
+ * (they are WASM objects: the garbage collector never frees them). As vscode-anycode does it:
+ * edits reported between two versions are applied to the old tree with `tree.edit`, then the new
+ * text is parsed with the old tree, so typing costs an incremental parse; an unchanged document
+ * costs nothing.
+ */
+import type { Edit, Tree } from 'web-tree-sitter';
+import { analyzeText, type AnyAnalysis } from '../analysis/analyze';
+import type { AnalysisOptions } from '../analysis/options';
+import { parse, type LanguageId } from '../analysis/parsing';
+
+/** What a tree is built from: a document, or the Python cells of a notebook joined into one text. */
+export interface Source {
+  key: string;
+  /** changes whenever the text does */
+  version: string;
+  languageId: LanguageId;
+  text: string;
+}
+
+interface Entry {
+  version: string;
+  languageId: LanguageId;
+  tree: Tree;
+  /** edits since `version`, in order; `reset` when they cannot be described (a full-text change) */
+  pending: Edit[] | 'reset';
+  analysis: { optionsKey: string; result: AnyAnalysis } | undefined;
+}
+
+export interface TreeStats {
+  fullParses: number;
+  incrementalParses: number;
+  analyses: number;
+  evicted: number;
+}
+
+export class TreeCache {
+  private readonly entries = new Map<string, Entry>();
+  readonly stats: TreeStats = { fullParses: 0, incrementalParses: 0, analyses: 0, evicted: 0 };
+
+  constructor(private readonly capacity = 32) {}
+
+  /** An edit of `key`'s text, reported as it happens (before the next `tree()` call). */
+  edited(key: string, edit: Edit): void {
+    const e = this.entries.get(key);
+    if (e && e.pending !== 'reset') e.pending.push(edit);
+  }
+
+  /** The text of `key` changed in a way no edit describes: the next parse starts from scratch. */
+  reset(key: string): void {
+    const e = this.entries.get(key);
+    if (e) e.pending = 'reset';
+  }
+
+  /** The tree of this version of the source; owned by the cache (do not delete it). */
+  tree(src: Source): Tree {
+    return this.entry(src).tree;
+  }
+
+  /** The core's analysis of this version of the source with these options, computed once. */
+  analysis(src: Source, options: AnalysisOptions): AnyAnalysis {
+    const e = this.entry(src);
+    const optionsKey = JSON.stringify(options);
+    if (e.analysis?.optionsKey !== optionsKey) {
+      this.stats.analyses++;
+      e.analysis = { optionsKey, result: analyzeText(src.text, src.languageId, options, e.tree) };
+    }
+    return e.analysis.result;
+  }
+
+  /** Forget a closed document. */
+  drop(key: string): void {
+    const e = this.entries.get(key);
+    if (!e) return;
+    e.tree.delete();
+    this.entries.delete(key);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  dispose(): void {
+    for (const key of [...this.entries.keys()]) this.drop(key);
+  }
+
+  private entry(src: Source): Entry {
+    let e = this.entries.get(src.key);
+    if (e && e.version === src.version && e.languageId === src.languageId) {
+      // most recently used goes last
+      this.entries.delete(src.key);
+      this.entries.set(src.key, e);
+      return e;
+    }
+    let tree: Tree;
+    if (e && e.languageId === src.languageId && e.pending !== 'reset' && e.pending.length > 0) {
+      for (const edit of e.pending) e.tree.edit(edit);
+      tree = parse(src.languageId, src.text, e.tree);
+      this.stats.incrementalParses++;
+    } else {
+      tree = parse(src.languageId, src.text);
+      this.stats.fullParses++;
+    }
+    e?.tree.delete();
+    this.entries.delete(src.key);
+    e = { version: src.version, languageId: src.languageId, tree, pending: [], analysis: undefined };
+    this.entries.set(src.key, e);
+    while (this.entries.size > this.capacity) {
+      const [oldest, old] = this.entries.entries().next().value as [string, Entry];
+      old.tree.delete();
+      this.entries.delete(oldest);
+      this.stats.evicted++;
+    }
+    return e;
+  }
+}
