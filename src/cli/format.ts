@@ -1,4 +1,4 @@
-/** Text and Markdown renderings of the JSON report. */
+/** Text, Markdown and CSV renderings of the JSON report (the CLI and the editor's report export share them). */
 import { compact, formatCount, percentDrop, type LayerJson, type TotalsJson } from '../analysis/report';
 
 export interface FileJson {
@@ -11,7 +11,8 @@ export interface FileJson {
 /** `12:9`, or `cell 3:12:9` in a notebook */
 const loc = (l: LayerJson): string => `${l.cell ? `cell ${l.cell}:` : ''}${l.line}:${l.column}`;
 
-function argsSummary(l: LayerJson): string {
+/** `64→128 k3x3 p1x1 no bias` */
+export function argsSummary(l: LayerJson): string {
   const ch = `${formatCount(l.inChannels, l.symbolic?.inChannels)}→${formatCount(l.outChannels, l.symbolic?.outChannels)}`;
   const parts = [ch];
   if (l.kernelSize) parts.push(`k${l.kernelSize.join('x')}`);
@@ -100,4 +101,33 @@ export function formatMarkdown(files: FileJson[], overall: TotalsJson): string {
   }
   out.push('', totalsLine(overall, '**Total**'));
   return out.join('\n');
+}
+
+const CSV_COLUMNS = [
+  'path', 'cell', 'line', 'column', 'framework', 'op', 'in_channels', 'out_channels', 'kernel_size', 'stride', 'padding', 'dilation', 'groups', 'bias',
+  'convertible', 'reason', 'params_before', 'params_after', 'macs_before', 'macs_after', 'savings_params', 'savings_macs', 'assumptions',
+];
+
+/** One row per layer with plain numbers (symbolic ones as their formula), RFC 4180 quoting. */
+export function formatCsv(files: FileJson[]): string {
+  const cell = (v: string | number | boolean | number[] | null | undefined): string => {
+    const s = v === null || v === undefined ? '' : Array.isArray(v) ? v.join('x') : String(v);
+    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  const rows = [CSV_COLUMNS.join(',')];
+  for (const f of files) {
+    for (const l of f.layers) {
+      const sym = l.symbolic;
+      rows.push(
+        [
+          f.path, l.cell ?? '', l.line, l.column, l.framework, l.op, l.inChannels ?? sym?.inChannels, l.outChannels ?? sym?.outChannels, l.kernelSize, l.stride,
+          l.padding, l.dilation, l.groups ?? sym?.groups, l.bias, l.convertible, l.reason, l.params.before ?? sym?.params.before, l.params.after ?? sym?.params.after,
+          l.macs.before ?? sym?.macs.before, l.macs.after ?? sym?.macs.after, l.savings.params, l.savings.macs, l.assumptions.join('; '),
+        ]
+          .map(cell)
+          .join(','),
+      );
+    }
+  }
+  return rows.join('\r\n') + '\r\n';
 }
