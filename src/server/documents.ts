@@ -46,6 +46,8 @@ export interface Segment {
   start: number;
   end: number;
   doc: TextDocument;
+  /** notebooks: the 1-based index of the cell among the notebook's synced cells */
+  cell?: number;
 }
 
 /** What is analysed together: a document, or a notebook's Python cells. */
@@ -186,7 +188,7 @@ export class DocumentStore {
     let offset = 0;
     for (const doc of this.pythonCells(nb)) {
       const text = doc.getText();
-      segments.push({ uri: doc.uri, version: doc.version, start: offset, end: offset + text.length, doc });
+      segments.push({ uri: doc.uri, version: doc.version, start: offset, end: offset + text.length, doc, cell: nb.cells.indexOf(doc.uri) + 1 });
       parts.push(text);
       offset += text.length + 1;
     }

@@ -31,7 +31,7 @@ export function placeLayers(unit: Unit, analysis: AnyAnalysis): PlacedLayer[] {
     const pos = (offset: number) => segment.doc.positionAt(offset - segment.start);
     const json = layerJson(layer, (o) => {
       const p = pos(o);
-      return { line: p.line, column: p.character };
+      return { line: p.line, column: p.character, ...(segment.cell !== undefined ? { cell: segment.cell } : {}) };
     });
     out.push({ layer, json, segment, range: { start: pos(layer.span.start), end: pos(layer.span.end) } });
   }

@@ -1,0 +1,144 @@
+/**
+ * The commands of the SepConv category. Each is a factory `(ctx) => handler`, as in
+ * rust-analyzer's client; the work is the server's (`sepconv.server.*`).
+ */
+import * as vscode from 'vscode';
+import { addTotals, type TotalsJson } from '../analysis/report';
+import { ServerCommands, type ConvertResult, type ReportResult } from '../server/protocol';
+import { LANGUAGES, type Ctx } from './ctx';
+import { EXTENSIONS, render, showReportView, type ExportFormat } from './report';
+import { candidates, convertChosen, scanWorkspace, type Conversion } from './workspace';
+
+export type Command = (ctx: Ctx) => (...args: never[]) => unknown;
+
+/** The document a command works on: the given one, the active editor's, or the active notebook's first Python cell. */
+function targetDocument(uri?: vscode.Uri): vscode.TextDocument | undefined {
+  const supported = (d: vscode.TextDocument | undefined) => (d && (LANGUAGES as readonly string[]).includes(d.languageId) ? d : undefined);
+  if (uri) return supported(vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString()));
+  const editor = supported(vscode.window.activeTextEditor?.document);
+  if (editor) return editor;
+  const nb = vscode.window.activeNotebookEditor?.notebook;
+  return nb?.getCells().map((c) => c.document).find((d) => d.languageId === 'python');
+}
+
+const emptyTotals = (): TotalsJson => ({ layers: 0, convertible: 0, params: { before: 0, after: 0 }, macs: { before: 0, after: 0 }, unresolved: 0 });
+
+export const convertFile: Command = (ctx) => async (uri?: vscode.Uri) => {
+  const doc = targetDocument(uri);
+  if (!doc) {
+    void vscode.window.showWarningMessage('SepConv: open a Python, JavaScript or TypeScript file or a Jupyter notebook first.');
+    return undefined;
+  }
+  const result = await ctx.server<ConvertResult>(ServerCommands.convert, { uri: doc.uri.toString(), version: doc.version, scope: 'file' });
+  if (result.applied) void vscode.window.showInformationMessage(`SepConv: ${result.message}`);
+  else void vscode.window.showWarningMessage(`SepConv: ${result.message}`);
+  return result;
+};
+
+export const convertWorkspace: Command = (ctx) => async (): Promise<Conversion | undefined> => {
+  const scan = await scanWorkspace(ctx);
+  if (scan.cancelled) {
+    void vscode.window.showInformationMessage('SepConv: scan cancelled; nothing was changed.');
+    return undefined;
+  }
+  for (const p of scan.problems) ctx.output.appendLine(p);
+  const min = ctx.settings().minSavings;
+  const items = candidates(scan, min);
+  const files = new Set(items.map((i) => i.file)).size;
+  if (items.length === 0) {
+    void vscode.window.showInformationMessage(`SepConv: no convertible convolutions in ${scan.files.length} files.`);
+    return undefined;
+  }
+  const picked = await vscode.window.showQuickPick(items, {
+    canPickMany: true,
+    ignoreFocusOut: true,
+    matchOnDescription: true,
+    matchOnDetail: true,
+    title: `SepConv: ${items.length} convertible convolution${items.length === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}`,
+    placeHolder: `Pre-selected: parameter savings ≥ ${(min * 100).toFixed(0)}% (sepconv.minSavings). The edit opens in the refactor preview.`,
+  });
+  if (!picked || picked.length === 0) return undefined;
+  const result = await convertChosen(ctx, picked);
+  for (const s of result.skipped) ctx.output.appendLine(`skipped ${s}`);
+  const skipped = result.skipped.length ? ` Skipped ${result.skipped.length} (see the SepConv output): ${result.skipped.slice(0, 3).join('; ')}${result.skipped.length > 3 ? '; …' : ''}` : '';
+  if (result.applied) void vscode.window.showInformationMessage(`SepConv: converted ${result.converted} convolution${result.converted === 1 ? '' : 's'} in ${result.files} file${result.files === 1 ? '' : 's'}.${skipped}`);
+  else void vscode.window.showWarningMessage(`SepConv: nothing was converted.${skipped}`);
+  return result;
+};
+
+export const showReport: Command = (ctx) => async (scope?: 'file' | 'workspace') => {
+  const doc = targetDocument();
+  if (!scope) {
+    if (!doc) scope = 'workspace';
+    else {
+      const pick = await vscode.window.showQuickPick(
+        [
+          { label: 'Current file', description: vscode.workspace.asRelativePath(doc.uri), scope: 'file' as const },
+          { label: 'Workspace', description: 'every Python, JavaScript and TypeScript file', scope: 'workspace' as const },
+        ],
+        { title: 'SepConv: report on' },
+      );
+      if (!pick) return undefined;
+      scope = pick.scope;
+    }
+  }
+  let result: ReportResult;
+  let label: string;
+  if (scope === 'file') {
+    if (!doc) {
+      void vscode.window.showWarningMessage('SepConv: open a Python, JavaScript or TypeScript file first.');
+      return undefined;
+    }
+    result = await ctx.server<ReportResult>(ServerCommands.report, { files: [{ uri: doc.uri.toString() }] });
+    label = vscode.workspace.asRelativePath(doc.uri);
+  } else {
+    const scan = await scanWorkspace(ctx, 'SepConv: building the report');
+    if (scan.cancelled) return undefined;
+    const reports = scan.files.map((f) => f.report).filter((f) => f.layers.length > 0 || f.error);
+    const totals = emptyTotals();
+    for (const f of reports) addTotals(totals, f.totals);
+    result = { files: reports, totals };
+    label = vscode.workspace.name ?? 'workspace';
+  }
+  ctx.lastReport = { scope: label, result };
+  await vscode.commands.executeCommand('setContext', 'sepconv.hasReport', true);
+  showReportView(ctx.lastReport);
+  return result;
+};
+
+/** Export the report last shown; `target` skips the save dialog (for automation). */
+export const exportReport =
+  (format: ExportFormat): Command =>
+  (ctx) =>
+  async (target?: vscode.Uri) => {
+    if (!ctx.lastReport) {
+      void vscode.window.showWarningMessage('SepConv: show a report first (SepConv: Show Report).');
+      return undefined;
+    }
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    const uri =
+      target ??
+      (await vscode.window.showSaveDialog({
+        title: `Export the SepConv report as ${format === 'markdown' ? 'Markdown' : format.toUpperCase()}`,
+        ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, `sepconv-report.${EXTENSIONS[format]}`) } : {}),
+        filters: { [format === 'markdown' ? 'Markdown' : format.toUpperCase()]: [EXTENSIONS[format]] },
+      }));
+    if (!uri) return undefined;
+    await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(render(format, ctx.lastReport.result)));
+    if (!target) {
+      void vscode.window.showInformationMessage(`SepConv: report exported to ${vscode.workspace.asRelativePath(uri)}`, 'Open').then((choice) => {
+        if (choice === 'Open') void vscode.window.showTextDocument(uri);
+      });
+    }
+    return uri;
+  };
+
+/** Command ids, as contributed in package.json, with their factories. */
+export const COMMANDS: Record<string, Command> = {
+  'sepconv.convertFile': convertFile,
+  'sepconv.convertWorkspace': convertWorkspace,
+  'sepconv.showReport': showReport,
+  'sepconv.exportReport.markdown': exportReport('markdown'),
+  'sepconv.exportReport.csv': exportReport('csv'),
+  'sepconv.exportReport.json': exportReport('json'),
+};
