@@ -1,0 +1,389 @@
+/**
+ * Which classes of a file are models, what input each one gets, and what running it abstractly
+ * gives: per conv instance its input and output shapes, calls and MACs, and per model its
+ * parameter count and conv MACs. Plain data out; no tree-sitter node outlives `inferModels`.
+ *
+ * Models are, in this order of evidence: modules the file runs on an example tensor
+ * (`model(torch.randn(1, 3, 224, 224))` in a `__main__` block or a test function); functions that
+ * take no required arguments and return a module (factories like `resnet18()`); nn.Module
+ * subclasses whose constructor needs no arguments (or gets them from `--assume` / pragmas).
+ * A class or factory that another model builds as a part is not a model of its own, and
+ * neither is a module without convolutions.
+ */
+import type { Node } from 'web-tree-sitter';
+import { convCost, type SeparableOptions } from '../../cost';
+import type { ConvArgs, LayerKind } from '../../model';
+import { DEFAULT_INPUT_SIZES, type AnalysisOptions } from '../../options';
+import { parse } from '../../parsing';
+import { Interp, isMainGuard, named, type Stop } from './interpreter';
+import { Program, type ShapeSources } from './program';
+import { namedModules, type ConvData } from './torch';
+import { concrete, intV, type CallArgs, type ClassObj, type Dim, type DimVar, type FunctionObj, type ModuleObj, type SourceFile, type V } from './values';
+
+export interface ConvCall {
+  input: number[] | null;
+  output: number[] | null;
+  macs: number | null;
+}
+
+/** One conv module in a built model. */
+export interface ConvInstance {
+  /** its name in the model, as `named_modules()` gives it (`layer1.0.conv1`) */
+  path: string;
+  op: string;
+  /** where it was constructed: file, offsets of the call, 0-based line */
+  file: string;
+  start: number;
+  line: number;
+  args: ConvArgs;
+  kind: LayerKind;
+  params: number;
+  calls: ConvCall[];
+  /** summed over calls; null unless exact */
+  macs: number | null;
+  /** the separable form's params and MACs (summed over calls), where a rewrite exists */
+  after: { params: number; macs: number | null } | null;
+  exact: boolean;
+  /** why the MACs are not exact */
+  reason: string | null;
+}
+
+export interface ModelShapes {
+  name: string;
+  className: string;
+  /** 0-based line of the class or factory definition (or of the example that builds it) */
+  line: number;
+  /** how it was built, e.g. `resnet18()` or `Net(num_classes=10)` */
+  build: string;
+  input: number[] | null;
+  /** where the input came from: a pragma, an example, the input-size option or the default */
+  inputFrom: string;
+  /** the output's shape; nested for tuples and dicts; null when unknown */
+  output: unknown;
+  /** all parameters of the model (every module, convs or not); null when one cannot be counted */
+  params: number | null;
+  convs: ConvInstance[];
+  /** conv MACs summed over instances and calls; null unless every instance is exact */
+  macs: number | null;
+  /** why numbers are missing: stops while building or running, unknown parameters */
+  reasons: string[];
+}
+
+export interface InferRequest {
+  /** build this Python expression (in the file's namespace) instead of discovering models */
+  build?: string;
+  /** the input's full shape, overriding pragmas, examples and the input-size option */
+  input?: number[];
+}
+
+interface Candidate {
+  name: string;
+  className: string;
+  line: number;
+  build: string;
+  /** the built module, or why it could not be built */
+  module: ModuleObj | string;
+  buildStops: string[];
+  invoked: Set<FunctionObj | ClassObj>;
+  example?: { input: number[]; line: number };
+  kind: 'example' | 'factory' | 'class' | 'request';
+  /** the class or function the candidate stands for */
+  origin: ClassObj | FunctionObj | undefined;
+  pragmaRow: number | undefined;
+  node: Node;
+}
+
+/** `# sepconv: input=1x3x224x224` on a class or def line, or anywhere else (file-wide). */
+function inputPragmas(text: string): { byRow: Map<number, string>; file: string | undefined } {
+  const byRow = new Map<number, string>();
+  let file: string | undefined;
+  text.split('\n').forEach((line, row) => {
+    const m = /#\s*sepconv:.*?\binput=([0-9xX×]+)/.exec(line);
+    if (!m) return;
+    if (/^\s*(class|def|async\s+def)\s/.test(line)) byRow.set(row, m[1]);
+    else file ??= m[1];
+  });
+  return { byRow, file };
+}
+
+/** Integer pragmas on a class line (`# sepconv: width=32`), for required constructor arguments. */
+function classPragmaInts(text: string, row: number): Record<string, number> {
+  const line = text.split('\n')[row] ?? '';
+  const out: Record<string, number> = {};
+  const body = /#\s*sepconv:(.*)$/.exec(line)?.[1] ?? '';
+  for (const m of body.matchAll(/([A-Za-z_]\w*)=(-?\d+)\b(?![x×])/g)) out[m[1]] = Number(m[2]);
+  return out;
+}
+
+const parseShape = (s: string) => s.split(/[xX×]/).map(Number);
+
+function plainShape(v: V): unknown {
+  if (v.kind === 'tensor') return concrete(v.shape) ?? null;
+  if (v.kind === 'tuple' || v.kind === 'list') return v.items.map(plainShape);
+  if (v.kind === 'dict') return Object.fromEntries(v.entries.map(([k, x]) => [k.kind === 'str' ? k.value : '?', plainShape(x)]));
+  return null;
+}
+
+/** Required parameters of a function (after `self` for methods). */
+function requiredParams(f: FunctionObj, skipSelf: boolean): string[] {
+  const out: string[] = [];
+  let first = true;
+  for (const p of named(f.node.childForFieldName('parameters'))) {
+    if (p.type === 'identifier' || (p.type === 'typed_parameter' && named(p)[0]?.type === 'identifier')) {
+      const name = p.type === 'identifier' ? p.text : named(p)[0].text;
+      if (!(first && skipSelf)) out.push(name);
+    }
+    if (p.type === 'keyword_separator' || p.type.includes('splat')) {
+      first = false;
+      continue;
+    }
+    first = false;
+  }
+  return out;
+}
+
+export function inferModels(entry: SourceFile, sources: ShapeSources, options: AnalysisOptions, request: InferRequest = {}): ModelShapes[] {
+  const program = new Program(entry, sources);
+  try {
+    return run(program, entry, options, request);
+  } finally {
+    program.dispose();
+  }
+}
+
+function run(program: Program, entry: SourceFile, options: AnalysisOptions, request: InferRequest): ModelShapes[] {
+  const cost: SeparableOptions = { depthMultiplier: options.depthMultiplier, norm: options.norm, countBiasAdds: options.countBiasAdds };
+  const interp = new Interp(program, cost);
+  const env = interp.moduleEnv(entry);
+  const scope = interp.moduleScope(env);
+  const pragmas = inputPragmas(entry.text);
+  const candidates: Candidate[] = [];
+
+  /** Builds with the stops and user code it went through recorded. */
+  const build = (what: () => V): { module: ModuleObj | string; stops: string[]; invoked: Set<FunctionObj | ClassObj> } => {
+    const before = interp.stops.length;
+    interp.invoked = new Set();
+    interp.steps = 0;
+    interp.phase = 'init';
+    const v = what();
+    const stops = interp.stops.slice(before).map((s) => s.why);
+    return { module: v.kind === 'module' ? v.m : v.kind === 'unknown' ? v.why : `it builds a ${v.kind}, not a module`, stops, invoked: interp.invoked };
+  };
+
+  if (request.build !== undefined) {
+    const tree = parse('python', request.build);
+    try {
+      const expr = named(tree.rootNode)[0] ? named(named(tree.rootNode)[0])[0] : undefined;
+      if (!expr) throw new Error(`cannot parse the build expression ${request.build}`);
+      const b = build(() => interp.eval(expr, scope));
+      candidates.push({ name: request.build, className: b.module instanceof Object ? (b.module.cls?.name ?? b.module.native?.type ?? 'Module') : '?', line: 0, build: request.build, module: b.module, buildStops: b.stops, invoked: b.invoked, kind: 'request', origin: undefined, pragmaRow: undefined, node: expr });
+      return candidates.map((c) => runModel(interp, c, pragmas, options, request));
+    } finally {
+      tree.delete();
+    }
+  }
+
+  // top-level classes and functions of this file
+  const classes: { c: ClassObj; node: Node }[] = [];
+  const functions: { f: FunctionObj; node: Node }[] = [];
+  for (const v of env.globals.values()) {
+    if (v.kind === 'class' && v.c.env === env && interp.nnBase(v.c)) classes.push({ c: v.c, node: v.c.node });
+    const holder = v.kind === 'function' && v.f.node.parent?.type === 'decorated_definition' ? v.f.node.parent.parent : v.kind === 'function' ? v.f.node.parent : null;
+    if (v.kind === 'function' && v.f.env === env && v.f.node.type === 'function_definition' && holder?.type === 'module') functions.push({ f: v.f, node: v.f.node });
+  }
+
+  // 1. examples: the __main__ block and argument-free functions that make a tensor
+  interp.phase = 'discover';
+  interp.steps = 0;
+  for (const stmt of named(entry.root)) {
+    if (isMainGuard(stmt)) interp.execBlock(stmt.childForFieldName('consequence'), scope);
+  }
+  for (const { f } of functions) {
+    if (requiredParams(f, false).length === 0 && /torch\s*\.\s*(randn|rand|zeros|ones|empty|randint|full)\s*\(/.test(f.node.text)) {
+      interp.steps = 0;
+      interp.callFunction(f, { args: [], kwargs: new Map() }, f.node);
+    }
+  }
+  const seenExample = new Set<ModuleObj>();
+  for (const ex of interp.examples) {
+    if (seenExample.has(ex.m)) continue;
+    seenExample.add(ex.m);
+    const origin = interp.origins.get(ex.m);
+    if (!origin) continue;
+    const callee = origin.callee;
+    const def = callee.kind === 'class' ? callee.c : callee.kind === 'function' ? callee.f : undefined;
+    if (!def) continue;
+    const inFile = def.env === env;
+    candidates.push({
+      name: def.name,
+      className: ex.m.cls?.name ?? ex.m.native?.type ?? 'Module',
+      line: inFile ? def.node.startPosition.row : origin.at.startPosition.row,
+      build: origin.at.text.replace(/\s+/g, ' '),
+      module: ex.m,
+      buildStops: origin.stops,
+      invoked: new Set(),
+      example: { input: ex.input, line: ex.line },
+      kind: 'example',
+      origin: def,
+      pragmaRow: inFile ? def.node.startPosition.row : undefined,
+      node: origin.at,
+    });
+  }
+  const exampled = new Set(candidates.map((c) => c.origin));
+
+  // 2. factories: functions without required arguments that return a module
+  for (const { f, node } of functions) {
+    if (exampled.has(f) || requiredParams(f, false).length > 0) continue;
+    const b = build(() => interp.callFunction(f, { args: [], kwargs: new Map() }, node));
+    if (typeof b.module === 'string') continue;
+    candidates.push({ name: f.name, className: b.module.cls?.name ?? b.module.native?.type ?? 'Module', line: node.startPosition.row, build: `${f.name}()`, module: b.module, buildStops: b.stops, invoked: b.invoked, kind: 'factory', origin: f, pragmaRow: node.startPosition.row, node });
+  }
+
+  // 3. classes whose constructor needs nothing the user has not given
+  for (const { c, node } of classes) {
+    if (exampled.has(c)) continue;
+    const init = interp.mro(c).find((x): x is ClassObj => typeof x !== 'string' && x.attrs.get('__init__')?.kind === 'function');
+    const required = init ? requiredParams((init.attrs.get('__init__') as V & { kind: 'function' }).f, true) : [];
+    const given = { ...classPragmaInts(entry.text, node.startPosition.row) };
+    const kwargs = new Map<string, V>();
+    let missing = false;
+    for (const p of required) {
+      const v = options.assumptions[p] ?? given[p];
+      if (v === undefined) missing = true;
+      else kwargs.set(p, intV(v));
+    }
+    if (missing) continue;
+    const a: CallArgs = { args: [], kwargs };
+    const b = build(() => interp.instantiate(c, a, node));
+    const text = `${c.name}(${[...kwargs].map(([k, v]) => `${k}=${(v as { poly: { constant: number } }).poly.constant}`).join(', ')})`;
+    candidates.push({ name: c.name, className: c.name, line: node.startPosition.row, build: text, module: b.module, buildStops: b.stops, invoked: b.invoked, kind: 'class', origin: c, pragmaRow: node.startPosition.row, node });
+  }
+
+  // parts of other models are not models; nor are modules without convs
+  const partClasses = new Set<ClassObj>();
+  for (const c of candidates) {
+    if (typeof c.module === 'string') continue;
+    for (const [name, m] of namedModules(c.module)) if (name && m.cls) partClasses.add(m.cls);
+  }
+  const kept = candidates.filter((c) => {
+    if (typeof c.module === 'string') return false;
+    if (c.kind === 'example') return true;
+    if (c.kind === 'class' && partClasses.has(c.origin as ClassObj)) return false;
+    if (c.kind === 'factory' && candidates.some((o) => o !== c && o.invoked.has(c.origin as FunctionObj))) return false;
+    if (c.kind === 'class' && candidates.some((o) => o !== c && o.kind === 'factory' && o.invoked.has(c.origin as ClassObj) && typeof o.module !== 'string' && o.module.cls === c.origin && o.build === `${c.name}()`)) return false;
+    return namedModules(c.module).some(([, m]) => m.native?.data.conv !== undefined);
+  });
+  kept.sort((a, b) => a.line - b.line);
+  return kept.map((c) => runModel(interp, c, pragmas, options, request));
+}
+
+function convDims(root: ModuleObj): 1 | 2 | 3 | undefined {
+  for (const [, m] of namedModules(root)) {
+    const c = m.native?.data.conv as ConvData | undefined;
+    if (c) return c.dims;
+  }
+  return undefined;
+}
+
+function runModel(interp: Interp, c: Candidate, pragmas: ReturnType<typeof inputPragmas>, options: AnalysisOptions, request: InferRequest): ModelShapes {
+  const root = c.module as ModuleObj;
+  const reasons = [...c.buildStops];
+  const dims = convDims(root) ?? 2;
+
+  // the input: request, pragma on the class/def, file pragma, example, option, default
+  let shape: Dim[];
+  let from: string;
+  const pragma = c.pragmaRow !== undefined ? pragmas.byRow.get(c.pragmaRow) : undefined;
+  const channel: DimVar = { name: 'C', value: undefined };
+  const spatialOnly = (s: number[]) => [1, channel, ...s] as Dim[];
+  const shapeFrom = (s: number[]) => (s.length === dims ? spatialOnly(s) : s);
+  if (request.input) {
+    shape = request.input;
+    from = 'given';
+  } else if (pragma) {
+    shape = shapeFrom(parseShape(pragma));
+    from = `pragma on ${c.kind === 'factory' ? 'def' : 'class'} ${c.name}`;
+  } else if (pragmas.file) {
+    shape = shapeFrom(parseShape(pragmas.file));
+    from = 'file pragma';
+  } else if (c.example) {
+    shape = c.example.input;
+    from = `example at line ${c.example.line + 1}`;
+  } else if (options.inputSizes[dims]) {
+    shape = spatialOnly(options.inputSizes[dims]);
+    from = '--input-size';
+  } else {
+    shape = spatialOnly(DEFAULT_INPUT_SIZES[dims]);
+    from = 'default';
+  }
+
+  interp.phase = 'forward';
+  interp.steps = 0;
+  const before = interp.stops.length;
+  const out = interp.callModule(root, { args: [{ kind: 'tensor', shape }], kwargs: new Map() }, c.node);
+  const runStops = interp.stops.slice(before).filter((s: Stop) => s.phase === 'forward').map((s) => s.why);
+  reasons.push(...runStops);
+  if (out.kind === 'unknown' && runStops.length === 0) reasons.push(out.why);
+
+  const convs: ConvInstance[] = [];
+  let params: number | null = 0;
+  for (const [path, m] of namedModules(root)) {
+    const own = [m.native?.params ?? 0, ...m.params.values()];
+    for (const p of own) {
+      if (typeof p === 'string') {
+        if (params !== null) reasons.push(`parameters of ${path || c.name}: ${p}`);
+        params = null;
+      } else if (params !== null) params += p;
+    }
+    const conv = m.native?.data.conv as ConvData | undefined;
+    if (!conv) continue;
+    convs.push(instance(path, m, conv, runStops, interp.costOptions));
+  }
+  if (c.buildStops.length) params = null;
+  const exact = convs.every((x) => x.exact) && c.buildStops.length === 0;
+  return {
+    name: c.name,
+    className: c.className,
+    line: c.line,
+    build: c.build,
+    input: concrete(shape) ?? null,
+    inputFrom: from,
+    output: out.kind === 'unknown' ? null : plainShape(out),
+    params,
+    convs,
+    macs: exact ? convs.reduce((s, x) => s + x.macs!, 0) : null,
+    reasons: [...new Set(reasons)],
+  };
+}
+
+function instance(path: string, m: ModuleObj, conv: ConvData, runStops: string[], opts: SeparableOptions): ConvInstance {
+  const calls: ConvCall[] = m.calls.map((r) => ({ input: r.input ? (concrete(r.input) ?? null) : null, output: r.output ? (concrete(r.output) ?? null) : null, macs: r.macs ?? null }));
+  const unknownCall = m.calls.find((r) => r.macs === undefined);
+  const exact = runStops.length === 0 && !unknownCall;
+  const params = typeof m.native!.params === 'number' ? m.native!.params : 0;
+  let after: ConvInstance['after'] = null;
+  if (conv.kind === 'conv') {
+    const p = convCost(conv.args, 'conv', undefined, opts).params.after?.constant;
+    let macsAfter: number | null = 0;
+    for (const r of calls) {
+      const a = r.input ? convCost(conv.args, 'conv', r.input.slice(r.input.length - conv.dims), opts).macs.after?.constant : undefined;
+      macsAfter = a === undefined || macsAfter === null ? null : macsAfter + a;
+    }
+    if (p !== undefined) after = { params: p, macs: exact ? macsAfter : null };
+  }
+  return {
+    path,
+    op: m.native!.type,
+    file: m.site?.file ?? '',
+    start: m.site?.start ?? -1,
+    line: m.site?.line ?? -1,
+    args: conv.args,
+    kind: conv.kind,
+    params,
+    calls,
+    macs: exact ? calls.reduce((s, r) => s + r.macs!, 0) : null,
+    after,
+    exact,
+    reason: exact ? null : (runStops[0] ?? unknownCall?.why ?? null),
+  };
+}

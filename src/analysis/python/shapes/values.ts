@@ -1,0 +1,257 @@
+/**
+ * The values the shape interpreter computes with: Python scalars (the same shapes as
+ * `evaluate.ts`'s `Value`, so its `binary` and `truthy` do the arithmetic), containers, tensors
+ * that carry only their shape, nn.Module objects, user classes and functions, and library names.
+ * Anything the interpreter cannot follow is `unknown`, with the reason.
+ */
+import type { Node } from 'web-tree-sitter';
+import { Poly } from '../../poly';
+import type { Value } from '../evaluate';
+
+/** One size of a tensor: a number, or the input's channel count while no layer has fixed it. */
+export type Dim = number | DimVar;
+
+export interface DimVar {
+  readonly name: string;
+  value: number | undefined;
+}
+
+export interface TensorValue {
+  kind: 'tensor';
+  shape: Dim[];
+  /** an `nn.Parameter` */
+  param?: boolean;
+  /** where an example input was made (`torch.randn(1, 3, 224, 224)`), for input discovery */
+  example?: { line: number };
+}
+
+export type V =
+  | { kind: 'int'; poly: Poly }
+  | { kind: 'float'; value: number }
+  | { kind: 'bool'; value: boolean }
+  | { kind: 'str'; value: string }
+  | { kind: 'none' }
+  | { kind: 'ellipsis' }
+  | { kind: 'tuple'; items: V[] }
+  | { kind: 'list'; items: V[] }
+  | { kind: 'dict'; entries: [V, V][] }
+  | { kind: 'slice'; start: V; stop: V; step: V }
+  | TensorValue
+  | { kind: 'module'; m: ModuleObj }
+  | { kind: 'object'; o: PlainObject }
+  | { kind: 'class'; c: ClassObj }
+  | { kind: 'function'; f: FunctionObj }
+  /** a user method bound to its instance (or class, for classmethods) */
+  | { kind: 'bound'; self: V; f: FunctionObj }
+  /** a library callable implemented natively: `torch.nn.Conv2d`, `builtins.range`, `tensor.view` */
+  | { kind: 'native'; name: string; self?: V; partial?: CallArgs }
+  /** a library module or name by dotted path: `torch`, `torch.nn`, `math`, `typing.List` */
+  | { kind: 'lib'; path: string }
+  /** a user file brought in with `import` */
+  | { kind: 'pymodule'; env: ModuleEnv }
+  /** `super()`: attribute lookup starts after `after` in the instance's class order */
+  | { kind: 'super'; self: V; after: ClassObj }
+  | Unknown;
+
+/** The `unknown` member of V. */
+export interface Unknown {
+  kind: 'unknown';
+  why: string;
+}
+
+export interface CallArgs {
+  args: V[];
+  kwargs: Map<string, V>;
+}
+
+/** A parsed source file and its module-level namespace. */
+export interface SourceFile {
+  /** absolute path, or '' for the analysed buffer when it has none */
+  path: string;
+  text: string;
+  root: Node;
+}
+
+export interface ModuleEnv {
+  file: SourceFile;
+  globals: Map<string, V>;
+  /** dotted name for `__name__` checks and messages */
+  name: string;
+}
+
+export interface ClassObj {
+  id: number;
+  name: string;
+  node: Node;
+  env: ModuleEnv;
+  bases: V[];
+  attrs: Map<string, V>;
+}
+
+export interface FunctionObj {
+  name: string;
+  /** a function_definition or a lambda */
+  node: Node;
+  env: ModuleEnv;
+  closure: Scope | undefined;
+  defaults: Map<string, V>;
+  /** the class whose body defined it, for zero-argument `super()` */
+  owner: ClassObj | undefined;
+  kind: 'function' | 'staticmethod' | 'classmethod' | 'property';
+}
+
+export interface PlainObject {
+  cls: ClassObj;
+  attrs: Map<string, V>;
+}
+
+/** Where a module was constructed: the call expression in a file. */
+export interface Site {
+  file: string;
+  start: number;
+  end: number;
+  line: number;
+}
+
+export interface CallRecord {
+  input: Dim[] | undefined;
+  output: Dim[] | undefined;
+  /** MACs of this call; undefined when a shape is unknown */
+  macs: number | undefined;
+  /** why the shape is unknown */
+  why: string | undefined;
+}
+
+/** A torch.nn module object: a user class, a library module, or a user subclass of one. */
+export interface ModuleObj {
+  id: number;
+  /** the user class, if any */
+  cls: ClassObj | undefined;
+  /** the library class it is (or derives from): Conv2d, Sequential, Module, ... */
+  native: NativeModule | undefined;
+  attrs: Map<string, V>;
+  /** registered submodules in registration order (PyTorch's `_modules`) */
+  modules: Map<string, ModuleObj | null>;
+  /** own parameters: numel, or a reason they cannot be counted */
+  params: Map<string, number | string>;
+  site: Site | undefined;
+  calls: CallRecord[];
+}
+
+/** What a library module is, with its configuration; forward rules live in torch.ts. */
+export interface NativeModule {
+  type: string;
+  /** own parameter count, or why it is unknown */
+  params: number | string;
+  /** attributes as PyTorch exposes them (`in_channels`, `kernel_size`, ...) */
+  attrs: Map<string, V>;
+  /** why the constructor arguments could not be used */
+  error?: string;
+  /** typed settings the shape rules use */
+  data: Record<string, unknown>;
+}
+
+/** A lexical scope: function locals, with the enclosing function's scope and the module's. */
+export interface Scope {
+  vars: Map<string, V>;
+  parent: Scope | undefined;
+  env: ModuleEnv;
+  fn: FunctionObj | undefined;
+  /** the first argument of the running method, for `super()` */
+  self: V | undefined;
+  /** names declared `global` */
+  globals?: Set<string>;
+  /** set on the scope of a class body: functions defined there are its methods */
+  classOf?: ClassObj;
+}
+
+export const unknown = (why: string): V => ({ kind: 'unknown', why });
+export const intV = (n: number): V => ({ kind: 'int', poly: Poly.const(n) });
+export const NONE: V = { kind: 'none' };
+export const boolV = (b: boolean): V => ({ kind: 'bool', value: b });
+export const strV = (s: string): V => ({ kind: 'str', value: s });
+export const tuple = (items: V[]): V => ({ kind: 'tuple', items });
+export const tensor = (shape: Dim[]): TensorValue => ({ kind: 'tensor', shape });
+
+export function dimValue(d: Dim): number | undefined {
+  return typeof d === 'number' ? d : d.value;
+}
+
+/** The shape as numbers, or undefined while the input's channel count is open. */
+export function concrete(shape: readonly Dim[]): number[] | undefined {
+  const out: number[] = [];
+  for (const d of shape) {
+    const v = dimValue(d);
+    if (v === undefined) return undefined;
+    out.push(v);
+  }
+  return out;
+}
+
+/** The integer a value holds, if it is a known int (or bool). */
+export function intOf(v: V): number | undefined {
+  if (v.kind === 'int') return v.poly.constant;
+  if (v.kind === 'bool') return v.value ? 1 : 0;
+  return undefined;
+}
+
+export function numOf(v: V): number | undefined {
+  if (v.kind === 'float') return v.value;
+  return intOf(v);
+}
+
+/** Items of a tuple or list. */
+export function itemsOf(v: V): V[] | undefined {
+  return v.kind === 'tuple' || v.kind === 'list' ? v.items : undefined;
+}
+
+/** To evaluate.ts's Value, for its arithmetic; containers of scalars become tuples. */
+export function toValue(v: V): Value {
+  switch (v.kind) {
+    case 'int':
+    case 'float':
+    case 'bool':
+    case 'str':
+    case 'none':
+    case 'unknown':
+      return v;
+    case 'tuple':
+    case 'list':
+      return { kind: 'tuple', items: v.items.map(toValue) };
+    default:
+      return { kind: 'unknown', why: `a ${describe(v)} in arithmetic` };
+  }
+}
+
+export function fromValue(v: Value): V {
+  if (v.kind === 'tuple') return { kind: 'tuple', items: v.items.map(fromValue) };
+  return v;
+}
+
+/** A few words for messages: `a tensor`, `nn.Conv2d`, `list`. */
+export function describe(v: V): string {
+  switch (v.kind) {
+    case 'module':
+      return v.m.cls ? v.m.cls.name : `nn.${v.m.native?.type ?? 'Module'}`;
+    case 'object':
+      return v.o.cls.name;
+    case 'class':
+      return `class ${v.c.name}`;
+    case 'function':
+      return `function ${v.f.name}`;
+    case 'bound':
+      return `method ${v.f.name}`;
+    case 'native':
+      return v.name;
+    case 'lib':
+      return v.path;
+    case 'pymodule':
+      return `module ${v.env.name}`;
+    default:
+      return v.kind;
+  }
+}
+
+export function shapeText(shape: readonly Dim[]): string {
+  return `(${shape.map((d) => dimValue(d) ?? (d as DimVar).name).join(', ')})`;
+}
