@@ -1,11 +1,11 @@
 /** The core's entry point: text in, plain data out. */
 import type { Tree } from 'web-tree-sitter';
-import type { FileAnalysis } from './model';
 import type { AnalysisOptions } from './options';
 import { parse, type LanguageId } from './parsing';
 import { analyzePython, MAY_HOLD_CONV, type PythonAnalysis } from './python/analyze';
+import { analyzeTfjs, emptyTfjsAnalysis, MAY_USE_TFJS, type TfjsAnalysis } from './tfjs/analyze';
 
-export type AnyAnalysis = PythonAnalysis | FileAnalysis;
+export type AnyAnalysis = PythonAnalysis | TfjsAnalysis;
 
 /**
  * Analyse `text` of language `id`. Pass a tree you already have (the language server's cache) to
@@ -16,11 +16,12 @@ export function analyzeText(text: string, id: LanguageId, options: AnalysisOptio
   if (id === 'python' && !tree && !MAY_HOLD_CONV.test(text)) {
     return { framework: 'pytorch', layers: [], syntaxError: undefined, notes: [], imports: { bindings: new Map(), starModules: [], fromTorchNn: [] }, pragmaText: {} };
   }
+  if (id !== 'python' && !tree && !MAY_USE_TFJS.test(text)) return emptyTfjsAnalysis();
   const own = tree ? undefined : parse(id, text);
   try {
     const t = tree ?? own!;
     if (id === 'python') return refuseOnSyntaxError(analyzePython(text, t, options));
-    return { framework: 'tfjs', layers: [], syntaxError: undefined, notes: [] };
+    return refuseOnSyntaxError(analyzeTfjs(text, t, id, options));
   } finally {
     own?.delete();
   }

@@ -64,6 +64,15 @@ export function convCost(args: ConvArgs, kind: LayerKind, input: number[] | unde
     return cost;
   }
 
+  if (kind === 'separable') {
+    // an existing separable layer (tfjs separableConv2d): depthwise Cin*m*kvol + pointwise Cin*m*Cout, one bias
+    const mid = cin.mulConst(args.depthMultiplier ?? 1);
+    const w = mid.mulConst(kvol).add(mid.mul(cout));
+    cost.params.before = biasParams ? w.add(biasParams) : undefined;
+    cost.macs.before = outSpatial !== undefined ? w.mulConst(outSpatial) : undefined;
+    return cost;
+  }
+
   const cinPerGroup = cin.divBy(g);
   const weights = cinPerGroup?.mul(cout).mulConst(kvol);
   cost.params.before = weights && biasParams ? weights.add(biasParams) : undefined;
