@@ -3,9 +3,11 @@ import type { AnyAnalysis } from '../analysis/analyze';
 import { savings } from '../analysis/cost';
 import type { Layer } from '../analysis/model';
 import { parse, type LanguageId } from '../analysis/parsing';
-import { firstSyntaxError, type PythonAnalysis, type PythonLayer } from '../analysis/python/analyze';
+import { firstSyntaxError, type PythonLayer } from '../analysis/python/analyze';
+import type { TfjsLayer } from '../analysis/tfjs/analyze';
 import { applyEdits, type TextEdit } from './edits';
 import { planPythonRewrite, type RewriteOptions } from './pytorch';
+import { planTfjsRewrite } from './tfjs';
 
 export type { RewriteOptions } from './pytorch';
 export type { TextEdit } from './edits';
@@ -36,16 +38,17 @@ export function rewrite(
 ): FileRewrite {
   const none: FileRewrite = { newText: text, edits: [], converted: [], skipped: [], error: undefined };
   if (analysis.syntaxError) return { ...none, error: `not rewritten: ${analysis.syntaxError.message}` };
-  if (analysis.framework !== 'pytorch') return none;
-  const py = analysis as PythonAnalysis;
-  const chosen: PythonLayer[] = [];
+  const chosen: Layer[] = [];
   const skipped: FileRewrite['skipped'] = [];
-  for (const l of py.layers.filter(select)) {
+  for (const l of (analysis.layers as Layer[]).filter(select)) {
     const low = l.convertible ? belowThreshold(l, opts.minSavings) : undefined;
     if (low) skipped.push({ layer: l, reason: low });
     else chosen.push(l);
   }
-  const plan = planPythonRewrite(text, py, chosen, opts);
+  const plan =
+    analysis.framework === 'pytorch'
+      ? planPythonRewrite(text, analysis, chosen as PythonLayer[], opts)
+      : planTfjsRewrite(text, analysis, chosen as TfjsLayer[], opts);
   skipped.push(...plan.skipped);
   const newText = applyEdits(text, plan.edits);
   const tree = parse(id, newText);
