@@ -3,6 +3,7 @@
  * its arguments mapped onto the signature and evaluated, priced, and judged convertible or not.
  */
 import type { Node, Tree } from 'web-tree-sitter';
+import { parentOf } from '../ancestry';
 import { convCost } from '../cost';
 import type { ConvArgs, Diagnostic, FileAnalysis, Layer, LayerKind, Padding, Span, WrittenArg } from '../model';
 import { inputSizeFor, type AnalysisOptions } from '../options';
@@ -79,7 +80,7 @@ function parsePragmas(tree: Tree, source: string): { classPragmas: Map<number, R
     }
     // on the line of a class header: class-wide
     let cls: Node | undefined;
-    for (let cur = c.node.parent; cur; cur = cur.parent) {
+    for (let cur = parentOf(c.node); cur; cur = parentOf(cur)) {
       if (cur.type === 'class_definition' && cur.startPosition.row === c.node.startPosition.row) cls = cur;
     }
     if (cls) classPragmas.set(cls.id, { ...classPragmas.get(cls.id), ...values });
@@ -88,17 +89,15 @@ function parsePragmas(tree: Tree, source: string): { classPragmas: Map<number, R
   return { classPragmas, file, text };
 }
 
-/** Module-level names the file defines itself, which shadow the implicit `nn`/`torch`. */
-function definedNames(tree: Tree): Set<string> {
+/**
+ * Module-level names the file defines itself, which shadow the implicit `nn`/`torch` and star
+ * imports: `class X`, `def X`, `X = ...` at the start of a line (module level in Python). A text scan:
+ * it runs on every keystroke in the editor, and a walk over every top-level node does not.
+ */
+function definedNames(text: string): Set<string> {
   const out = new Set<string>();
-  for (const stmt of tree.rootNode.namedChildren) {
-    if (!stmt) continue;
-    const s = stmt.type === 'decorated_definition' ? stmt.childForFieldName('definition') : stmt;
-    if (s && (s.type === 'class_definition' || s.type === 'function_definition')) out.add(s.childForFieldName('name')!.text);
-    if (s?.type === 'expression_statement') {
-      const a = s.namedChildren[0];
-      if (a?.type === 'assignment' && a.childForFieldName('left')?.type === 'identifier') out.add(a.childForFieldName('left')!.text);
-    }
+  for (const m of text.matchAll(/^(?:(?:async[ \t]+)?def|class)[ \t]+([A-Za-z_]\w*)|^([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)/gm)) {
+    out.add(m[1] ?? m[2]!);
   }
   return out;
 }
@@ -113,12 +112,26 @@ function convCallPattern(imports: ImportMap): RegExp {
   return new RegExp(alternatives.join('|'));
 }
 
+function rowOf(text: string, offset: number): number {
+  let row = 0;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) row++;
+  return row;
+}
+
+function columnOf(text: string, offset: number): number {
+  return offset - (text.lastIndexOf('\n', offset - 1) + 1);
+}
+
 /** Can this text hold a PyTorch conv at all? Files that cannot are not parsed. */
 export const MAY_HOLD_CONV = /Conv(?:Transpose)?[123]d/;
 
-export function analyzePython(text: string, tree: Tree, options: AnalysisOptions): PythonAnalysis {
+/**
+ * With `range`, only the convs whose call starts on the rows of that span are analysed (a visible
+ * range, a hover): the context they need (imports, module constants, pragmas) is still the file's.
+ */
+export function analyzePython(text: string, tree: Tree, options: AnalysisOptions, range?: Span): PythonAnalysis {
   const imports = collectImports(tree, text);
-  const defined = definedNames(tree);
+  const defined = definedNames(text);
   const pragmas = parsePragmas(tree, text);
   const ctx: EvalContext = {
     assumptions: options.assumptions,
@@ -129,7 +142,17 @@ export function analyzePython(text: string, tree: Tree, options: AnalysisOptions
   const refs = new ReferenceIndex(tree, text);
   const layers: PythonLayer[] = [];
   const seen = new Set<number>();
-  for (const m of matchesOnRows(query('python', 'calls'), tree.rootNode, rowsMatching(text, convCallPattern(imports)))) {
+  const pattern = convCallPattern(imports);
+  let rows: [number, number][];
+  if (range) {
+    // scan only the range's lines
+    const first = rowOf(text, range.start);
+    const from = range.start - columnOf(text, range.start);
+    rows = rowsMatching(text.slice(from, range.end), pattern).map(([a, b]) => [a + first, b + first]);
+  } else {
+    rows = rowsMatching(text, pattern);
+  }
+  for (const m of matchesOnRows(query('python', 'calls'), tree.rootNode, rows)) {
     const call = m.captures.find((c) => c.name === 'call')!.node;
     if (seen.has(call.id)) continue;
     const callee = m.captures.find((c) => c.name === 'callee')!.node;
@@ -363,16 +386,16 @@ function whyNot(layer: PythonLayer, problem: string | undefined, unresolved: str
 /** Where the module will live in the model: an attribute, or an element of a Sequential attribute. */
 function moduleSite(call: Node): ModuleSite {
   const cls = enclosing(call, 'class_definition');
-  const parent = call.parent;
+  const parent = parentOf(call);
   if (parent?.type === 'assignment' && parent.childForFieldName('right')?.id === call.id) {
     const left = parent.childForFieldName('left')!;
     if (left.type === 'attribute') return { attribute: left.childForFieldName('attribute')!.text, cls };
     if (left.type === 'identifier') return { attribute: left.text, cls };
   }
   if (parent?.type === 'argument_list') {
-    const seqCall = parent.parent;
+    const seqCall = parentOf(parent);
     const fn = seqCall?.childForFieldName('function')?.text ?? '';
-    const holder = seqCall?.parent;
+    const holder = seqCall ? parentOf(seqCall) : null;
     if (/(^|\.)Sequential$/.test(fn) && holder?.type === 'assignment') {
       const left = holder.childForFieldName('left')!;
       const index = parent.namedChildren.filter((c) => c && c.type !== 'comment').findIndex((c) => c!.id === call.id);

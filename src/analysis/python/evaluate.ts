@@ -6,6 +6,7 @@
  * down (a parameter without default, a loop variable) becomes a symbol; anything else is unknown.
  */
 import type { Node } from 'web-tree-sitter';
+import { parentOf } from '../ancestry';
 import { Poly } from '../poly';
 
 export type Value =
@@ -52,8 +53,8 @@ function isScope(n: Node): boolean {
 /** The statement-level ancestor of `node` that sits directly in `block`. */
 function childOfBlockContaining(block: Node, node: Node): Node | undefined {
   let cur: Node | null = node;
-  while (cur && cur.parent && cur.parent.id !== block.id) cur = cur.parent;
-  return cur && cur.parent?.id === block.id ? cur : undefined;
+  for (let up = cur ? parentOf(cur) : null; cur && up && up.id !== block.id; up = parentOf(cur)) cur = up;
+  return cur && parentOf(cur)?.id === block.id ? cur : undefined;
 }
 
 /** Does `stmt` (a compound statement) assign `name` anywhere inside, outside nested scopes? */
@@ -305,7 +306,7 @@ export class PythonEvaluator {
       return int(v);
     };
     if (name in this.ctx.assumptions) return given(this.ctx.assumptions[name], 'assumed');
-    for (let cur: Node | null = at; cur; cur = cur.parent) {
+    for (let cur: Node | null = at; cur; cur = parentOf(cur)) {
       if (cur.type === 'class_definition') {
         const p = this.ctx.classPragmas.get(cur.id);
         if (p && name in p) return given(p[name], `pragma on class ${cur.childForFieldName('name')?.text}`);
@@ -332,7 +333,7 @@ export class PythonEvaluator {
       const block = scope.type === 'module' ? scope : scope.childForFieldName('body');
       if (!block) continue;
       // comprehension and loop variables around `at` within this scope
-      for (let cur: Node | null = at.parent; cur && cur.id !== scope.id; cur = cur.parent) {
+      for (let cur: Node | null = parentOf(at); cur && cur.id !== scope.id; cur = parentOf(cur)) {
         if (['list_comprehension', 'generator_expression', 'set_comprehension', 'dictionary_comprehension'].includes(cur.type)) {
           for (const clause of named(cur).filter((c) => c.type === 'for_in_clause')) {
             const left = clause.childForFieldName('left');
@@ -490,13 +491,13 @@ function lastRight(a: Node): Node {
 }
 
 export function enclosing(node: Node, type: string): Node | undefined {
-  for (let cur = node.parent; cur; cur = cur.parent) if (cur.type === type) return cur;
+  for (let cur = parentOf(node); cur; cur = parentOf(cur)) if (cur.type === type) return cur;
   return undefined;
 }
 
 /** The innermost function, lambda, class or module that `node` is evaluated in. */
 function scopeOf(node: Node): Node | null {
-  for (let cur: Node | null = node.parent; cur; cur = cur.parent) {
+  for (let cur: Node | null = parentOf(node); cur; cur = parentOf(cur)) {
     if (isScope(cur)) {
       // default values and decorators are evaluated in the enclosing scope
       if (cur.type === 'function_definition' || cur.type === 'lambda') {
