@@ -143,3 +143,15 @@ export function analysisOptions(s: Settings): AnalysisOptions {
     countBiasAdds: s.countBiasAdds,
   });
 }
+
+/** The README's settings table, generated from package.json (a unit test keeps the README in step). */
+export function settingsTable(): string {
+  const props = manifest.contributes.configuration.properties as Record<string, SettingSchema & { order?: number; enum?: string[] }>;
+  // `#editor.inlayHints.enabled#` is a settings link inside VS Code; plain code in the README
+  const cell = (s: string) => s.replace(/`#([\w.]+)#`/g, '`$1`').replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
+  const type = (s: SettingSchema) => (s.enum ? s.enum.map((v) => `\`${v}\``).join(' \\| ') : s.type);
+  const rows = Object.entries(props)
+    .sort(([, a], [, b]) => (a.order ?? 0) - (b.order ?? 0))
+    .map(([key, s]) => `| \`${key}\` | ${type(s)} | \`${JSON.stringify(s.default)}\` | ${cell(s.markdownDescription ?? '')} |`);
+  return ['| Setting | Type | Default | Description |', '|---|---|---|---|', ...rows].join('\n');
+}

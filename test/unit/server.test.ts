@@ -3,6 +3,8 @@
  * (incremental parses equal full ones; evicted trees are deleted), and notebook units.
  */
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { before, test } from 'node:test';
 import type { Tree } from 'web-tree-sitter';
 import manifest from '../../package.json';
@@ -10,8 +12,9 @@ import { analyzeText } from '../../src/analysis/analyze';
 import { defaultOptions } from '../../src/analysis/options';
 import { initParsing, parse } from '../../src/analysis/parsing';
 import { DocumentStore } from '../../src/server/documents';
-import { analysisOptions, declaredSettings, defaultSettings, parseSettings, SETTING_PARSERS } from '../../src/server/settings';
+import { analysisOptions, declaredSettings, defaultSettings, parseSettings, SETTING_PARSERS, settingsTable } from '../../src/server/settings';
 import { TreeCache } from '../../src/server/trees';
+import { ROOT, UPDATE } from '../helpers';
 
 before(() => initParsing());
 
@@ -27,6 +30,18 @@ void test('every setting in package.json has a typed parser, a markdownDescripti
     for (const v of schema.enum ?? []) assert.deepEqual(parseSettings({ [key]: v }).problems, [], `sepconv.${key}: ${v}`);
     if (schema.enum) assert.equal(parseSettings({ [key]: 'not-a-value' }).problems.length, 1);
   }
+});
+
+void test('the README settings table is the one generated from package.json (UPDATE=1 rewrites it)', () => {
+  const file = path.join(ROOT, 'README.md');
+  const readme = fs.readFileSync(file, 'utf8');
+  const start = readme.indexOf('<!-- settings:start');
+  const end = readme.indexOf('<!-- settings:end -->');
+  assert.ok(start >= 0 && end > start, 'README.md has the settings:start and settings:end markers');
+  const from = readme.indexOf('-->', start) + 3;
+  const table = `\n${settingsTable()}\n`;
+  if (UPDATE) fs.writeFileSync(file, readme.slice(0, from) + table + readme.slice(end));
+  else assert.equal(readme.slice(from, end), table);
 });
 
 void test('settings parse nested (VS Code) and flat (other clients) forms; invalid values fall back to the default', () => {

@@ -1,0 +1,194 @@
+#!/usr/bin/env node
+// The SepConv extension in a real VS Code (code-server 4.100.3 = VS Code 1.100.3, Chromium, playwright-core; see
+// harness.js and README.md here). Installs the packaged .vsix, opens the fixture workspace (fixtures/sepconv, with
+// `sepconv.inputSize: ["32x32"]` in its .vscode/settings.json) and checks what a user sees and what lands on disk:
+//   - activation on a Python file; the inlay hint and the CodeLens;
+//   - the hover card's numbers (DESIGN.md's test vector: 64 -> 128, 3x3, padding 1, 32x32 input);
+//   - the code action rewrites the file on disk exactly as `sepconv apply` does;
+//   - "SepConv: Convert Convolutions in File" converts every conv, again exactly as `sepconv apply`;
+//   - a notebook cell gets a hint (its import and width come from an earlier cell) and a hover;
+//   - TensorFlow.js, when the core reports tfjs layers: hint, hover, and the code action writes what `sepconv apply` does;
+//   - no extension errors in the extension host log.
+// Usage: bash setup.sh (once), then `node sepconv.e2e.js` (packages the extension with `npm run package` unless
+// SEPCONV_VSIX=<file>). Prints "N passed, N failed" last; exit 1 on any failure.
+// env: UPDATE_DOCS=1 writes the screenshots into docs/ for the README (else runs/screenshots/) · SEPCONV_TRACE=1 logs
+// the LSP traffic in the SepConv output channel (runs/<run>/user-data/logs/.../output_logging_*) · KEEP_RUN=1 · see harness.js
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { execFileSync } = require('child_process');
+const h = require('./harness');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const MANIFEST = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+const EXT_ID = `${MANIFEST.publisher}.${MANIFEST.name}`;
+const FIXTURES = path.join(__dirname, 'fixtures', 'sepconv');
+const SHOTS = process.env.UPDATE_DOCS ? path.join(ROOT, 'docs') : path.join(__dirname, 'runs', 'screenshots');
+
+const r = h.createRunner();
+const test = r.test;
+const log = (...a) => console.log('      ', ...a);
+function assert(cond, msg) { if (!cond) throw new Error(msg); }
+function includesAll(text, parts, what) {
+  const missing = parts.filter((p) => !text.includes(p));
+  assert(missing.length === 0, `${what} lacks ${JSON.stringify(missing)}:\n${text}`);
+}
+
+/** The CLI on a copy of a fixture: what `sepconv apply` writes, and `sepconv report --json`. */
+function cli(args, file) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sepconv-e2e-cli-'));
+  const copy = path.join(dir, path.basename(file));
+  fs.copyFileSync(file, copy);
+  try {
+    const out = execFileSync(process.execPath, [path.join(ROOT, 'bin', 'sepconv.js'), ...args, copy], { encoding: 'utf8' });
+    return { out, text: fs.readFileSync(copy, 'utf8') };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+const cliApplied = (file) => cli(['apply'], file).text;
+const cliReport = (file) => JSON.parse(cli(['report', '--json'], file).out);
+const pct = (f) => `${f >= 0 ? '−' : '+'}${Math.abs(f * 100).toFixed(1)}%`;
+
+/** A screenshot for the README, once the hovers have faded in (VS Code animates their opacity). */
+async function shot(page, name) {
+  await h.waitFor(() => page.evaluate(() => Array.from(document.querySelectorAll('.monaco-hover')).every((el) => {
+    for (let e = el; e; e = e.parentElement) if (Number(getComputedStyle(e).opacity) < 1) return false;
+    return true;
+  })), 5000, 'hovers to fade in');
+  const file = await h.screenshot(page, path.join(SHOTS, name));
+  if (file) log(`screenshot ${path.relative(ROOT, file)}`);
+}
+
+async function main() {
+  let vsix = process.env.SEPCONV_VSIX && path.resolve(process.env.SEPCONV_VSIX);
+  await test('npm run package builds the .vsix', async () => {
+    if (vsix) return;
+    execFileSync('npm', ['run', 'package', '--silent'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    vsix = path.join(ROOT, `${MANIFEST.name}-${MANIFEST.version}.vsix`);
+    assert(fs.existsSync(vsix), `no ${vsix}`);
+  }, { critical: true });
+
+  let ed = null;
+  await test('VS Code starts with the .vsix installed', async () => {
+    ed = r.editor = await h.startEditor({ name: 'sepconv', vsixPaths: [vsix], workspaceDir: FIXTURES, settings: { 'editor.hover.delay': 200, ...(process.env.SEPCONV_TRACE ? { 'sepconv.trace.server': 'verbose' } : {}) } });
+    log('timings', JSON.stringify(ed.timings));
+  }, { critical: true });
+  if (!ed) return;
+  const { page } = ed;
+  const ws = (f) => path.join(ed.workspaceDir, f);
+  const original = { model: fs.readFileSync(ws('model.py'), 'utf8'), net: fs.readFileSync(ws('net.py'), 'utf8') };
+
+  await test('activates on a Python file', async () => {
+    await h.openFile(page, 'model.py', { waitForText: 'Conv2d' });
+    const line = await h.waitForActivation(ed.logsDir, EXT_ID);
+    assert(/onLanguage:python/.test(line), `activation: ${line}`);
+  }, { critical: true });
+
+  await test('inlay hint at the end of the convertible conv, none on the 1x1', async () => {
+    await h.waitForInlayHint(page, 'separable: −87.9% params · −88.1% MACs', { timeoutMs: 30000 });
+    const l7 = await h.inlayHints(page, { line: 7 });
+    const l8 = await h.inlayHints(page, { line: 8 });
+    assert(l7.length === 1 && l7[0] === 'separable: −87.9% params · −88.1% MACs', `line 7 hints: ${JSON.stringify(l7)}`);
+    assert(l8.length === 0, `line 8 (1x1 conv) hints: ${JSON.stringify(l8)}`);
+  });
+
+  await test('CodeLens above the class with its totals', async () => {
+    const lens = page.locator(`${h.SEL.activeEditor} .codelens-decoration`);
+    await lens.filter({ hasText: '2 convs' }).first().waitFor({ timeout: 15000 });
+    const text = (await lens.allInnerTexts()).join(' | ').replace(/\u00a0/g, ' ');
+    assert(text.includes('2 convs · 90.4K params → 25.4K separable (−72%)'), `lens: ${text}`);
+  });
+
+  await test('hover card: exact params, MACs, FLOPs at the workspace setting 32x32, the rewrite, the warnings', async () => {
+    const text = await h.hoverWord(page, 7, 'Conv2d', { expect: /75,497,472/, keep: true, timeoutMs: 20000 });
+    includesAll(text, [
+      'nn.Conv2d(in_channels=64, out_channels=128, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), groups=1, bias=True)',
+      '73,856', '8,896', '−87.9%', '75,497,472', '8,978,432', '−88.1%', '150,994,944', '17,956,864',
+      'input 32x32 → output 32x32', 'nn.Conv2d(64, 64, 3, padding=1, groups=64, bias=False)', 'checkpoint keys change',
+    ], 'hover');
+    await shot(page, 'editor-hover.png');
+    await h.dismissHover(page);
+  });
+
+  await test('code action rewrites the file on disk exactly as `sepconv apply`', async () => {
+    await h.gotoWord(page, 7, 'Conv2d');
+    const offered = await h.openCodeActions(page, { want: (ls) => ls.some((l) => l.startsWith('Convert to depthwise separable')) });
+    assert(offered.includes('Convert to depthwise separable (−87.9% params)'), `offered: ${JSON.stringify(offered)}`);
+    await shot(page, 'editor-code-action.png');
+    await h.closeCodeActions(page);
+    await h.runCodeAction(page, 'Convert to depthwise separable (−87.9% params)');
+    await h.save(page);
+    const expected = cliApplied(path.join(FIXTURES, 'model.py'));
+    assert(expected !== original.model, 'the CLI converts something');
+    await h.waitForFile(ws('model.py'), (c) => c === expected);
+    // the depthwise and pointwise convs it became are not convertible: no hint is left
+    await h.waitFor(async () => (await h.inlayHints(page)).length === 0, 10000, 'no hints once converted');
+  });
+
+  await test('"SepConv: Convert Convolutions in File" converts every conv, exactly as `sepconv apply`', async () => {
+    await h.openFile(page, 'net.py', { waitForText: 'VGGish' });
+    await h.waitForInlayHint(page, 'separable:', { timeoutMs: 20000 });
+    await h.runCommand(page, 'SepConv: Convert Convolutions in File');
+    await page.locator('.notifications-toasts', { hasText: 'Converted 3 convolutions' }).first().waitFor({ timeout: 15000 });
+    await h.focusEditor(page);
+    await h.save(page);
+    const expected = cliApplied(path.join(FIXTURES, 'net.py'));
+    await h.waitForFile(ws('net.py'), (c) => c === expected);
+    assert((expected.match(/nn\.Sequential\(/g) || []).length === 4, 'three convs became Sequentials (plus the features one)');
+  });
+
+  await test('a notebook cell gets a hint and a hover; its import and width come from an earlier cell', async () => {
+    await h.openNotebook(page, 'model.ipynb', { waitForText: 'stem' });
+    // cells share one index space: 0 code, 1 markdown, 2 code
+    const hint = await h.waitForInlayHintInCell(page, 2, /^separable: −87\.0% params · −87\.3% MACs$/, { timeoutMs: 30000 });
+    log('cell hint', JSON.stringify(hint));
+    const none = await h.inlayHintsInCell(page, 0);
+    assert(none.length === 0, `cell 0 hints: ${JSON.stringify(none)}`);
+    const text = await h.hoverWordInCell(page, 2, 1, 'Conv2d', { expect: /18,496/, keep: true, timeoutMs: 20000 });
+    includesAll(text, ['Conv2d(in_channels=32, out_channels=64', '18,496', '2,400', '18,874,368'], 'cell hover');
+    await shot(page, 'editor-notebook.png');
+    await h.dismissHover(page);
+  });
+
+  await test('TensorFlow.js: hint, hover and code action (when the core reports tfjs layers)', async () => {
+    const report = cliReport(path.join(FIXTURES, 'model.js'));
+    const layer = report.files[0].layers.find((l) => l.framework === 'tfjs' && l.convertible);
+    if (!layer) {
+      log('skipped: the core reports no convertible tfjs layer in model.js yet');
+      return;
+    }
+    await h.openFile(page, 'model.js', { waitForText: 'conv2d' });
+    const label = `separable: ${pct(layer.savings.params)} params · ${pct(layer.savings.macs)} MACs`;
+    await h.waitForInlayHint(page, label, { timeoutMs: 30000 });
+    const hints = await h.inlayHints(page, { line: layer.line });
+    assert(hints.includes(label), `line ${layer.line} hints: ${JSON.stringify(hints)}`);
+    const fmt = (n) => n.toLocaleString('en-US');
+    const text = await h.hoverWord(page, layer.line, 'conv2d', { expect: fmt(layer.params.before), timeoutMs: 20000 });
+    includesAll(text, [fmt(layer.params.before), fmt(layer.params.after), fmt(layer.macs.before), fmt(layer.macs.after)], 'tfjs hover');
+    // VS Code's own TypeScript extension answers code actions on this file too: while it first analyses the project
+    // ("Analyzing 'model.js' and its dependencies" in the status bar) Ctrl+. says "No code actions available"
+    await page.locator('.statusbar-item', { hasText: 'Analyzing' }).first().waitFor({ state: 'detached', timeout: 60000 });
+    await h.gotoWord(page, layer.line, 'conv2d');
+    await h.runCodeAction(page, `Convert to depthwise separable (${pct(layer.savings.params)} params)`);
+    await h.save(page);
+    const expected = cliApplied(path.join(FIXTURES, 'model.js'));
+    await h.waitForFile(ws('model.js'), (c) => c === expected);
+  });
+
+  await test('no SepConv errors in the extension host log', async () => {
+    const errors = h.extHostErrors(ed.logsDir, EXT_ID);
+    assert(errors.length === 0, errors.join('\n'));
+  });
+}
+
+const started = Date.now();
+main()
+  .catch((e) => r.results.push({ name: 'main', ok: false, err: e.message }))
+  .finally(async () => {
+    if (r.editor) await r.editor.stop({ keepRunDir: r.failed > 0 || !!process.env.KEEP_RUN });
+    console.log(`e2e: ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    const { failed } = r.finish();
+    process.exitCode = failed ? 1 : 0;
+  });
