@@ -80,6 +80,26 @@ export interface Layer {
   className: string | undefined;
   /** the attribute or variable the layer is bound to (`self.conv1` -> conv1), if any */
   target: string | undefined;
+  /** what shape inference saw of this call site in a model of the file (PyTorch); absent if it did not run it */
+  shapes?: LayerShapes;
+}
+
+/**
+ * A conv call site as a model runs it: every module it constructed (`instances`, e.g. one per
+ * block `_make_layer` builds) and every time one of them ran in a forward pass (`calls`).
+ */
+export interface LayerShapes {
+  /** the model whose run this comes from (the first model of the file that builds the layer) */
+  model: string;
+  instances: number;
+  calls: number;
+  /** the distinct input and output shapes of those calls, (N, C, spatial...) */
+  inputShapes: number[][];
+  outputShapes: number[][];
+  /** true when every call's shapes, and so the MACs, are known exactly */
+  exact: boolean;
+  /** why not, when not exact */
+  reason: string | null;
 }
 
 export interface Diagnostic {
@@ -93,4 +113,31 @@ export interface FileAnalysis {
   /** syntax errors and other problems; the file is never rewritten while `syntaxError` is set */
   syntaxError: Diagnostic | undefined;
   notes: Diagnostic[];
+}
+
+/** A model of the file with its totals, from shape inference (`src/analysis/python/shapes`). */
+export interface ModelSummary {
+  /** the class or factory name (`ResNet`, `resnet18`) */
+  name: string;
+  /** the class of the module it builds */
+  className: string;
+  /** 0-based line of the class or factory definition (or of the example that builds it), and its offset */
+  line: number;
+  start: number;
+  /** how it was built: `resnet18()`, `Net(num_classes=10)` */
+  build: string;
+  input: number[] | null;
+  /** where the input came from: a pragma, an example, --input-size or the default */
+  inputFrom: string;
+  /** the output's shape; nested arrays/objects for tuples and dicts; null when unknown */
+  output: unknown;
+  /** all parameters of the model; `after` with every convertible conv converted */
+  params: { before: number | null; after: number | null };
+  /** conv MACs per sample over every conv instance and call; `after` likewise */
+  macs: { before: number | null; after: number | null };
+  /** conv instances, and how many of them have exact MACs */
+  convs: number;
+  exactConvs: number;
+  /** why a number is missing */
+  reasons: string[];
 }

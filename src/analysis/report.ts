@@ -3,7 +3,7 @@
  * A number in a hover, an inlay hint, a CLI table and a JSON report comes from here.
  */
 import { savings } from './cost';
-import type { Layer, Padding } from './model';
+import type { Layer, LayerShapes, ModelSummary, Padding } from './model';
 import { formatRatio, Poly } from './poly';
 
 export interface Position1 {
@@ -47,6 +47,52 @@ export interface LayerJson {
   };
   assumptions: string[];
   warnings: string[];
+  /** present when shape inference ran the layer in a model of the file: its shapes, instances and calls */
+  shapes?: LayerShapes;
+}
+
+/** A model of the file (PyTorch shape inference): what it was built and run with, and its totals. */
+export interface ModelJson {
+  name: string;
+  class: string;
+  /** 1-based line of the class or factory definition (of the example, for a model built from another file) */
+  line: number;
+  /** notebooks only: the 1-based cell index; `line` is within that cell */
+  cell?: number;
+  build: string;
+  inputShape: number[] | null;
+  inputFrom: string;
+  outputShape: unknown;
+  /** every parameter of the model; `after` with every convertible conv converted */
+  params: PairJson;
+  /** conv MACs per sample summed over every conv instance and call; `after` likewise */
+  macs: PairJson;
+  savings: { params: number | null; macs: number | null };
+  /** conv instances in the model, and how many have exact MACs */
+  convs: number;
+  exactConvs: number;
+  reasons: string[];
+}
+
+export function modelJson(m: ModelSummary, offsetToPosition: (offset: number) => { line: number; column: number; cell?: number }): ModelJson {
+  const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && b !== 0 ? Math.round((1 - a / b) * 10000) / 10000 : null);
+  const at = offsetToPosition(m.start);
+  return {
+    name: m.name,
+    class: m.className,
+    line: at.line + 1,
+    ...(at.cell !== undefined ? { cell: at.cell } : {}),
+    build: m.build,
+    inputShape: m.input,
+    inputFrom: m.inputFrom,
+    outputShape: m.output,
+    params: m.params,
+    macs: m.macs,
+    savings: { params: ratio(m.params.after, m.params.before), macs: ratio(m.macs.after, m.macs.before) },
+    convs: m.convs,
+    exactConvs: m.exactConvs,
+    reasons: m.reasons,
+  };
 }
 
 export interface TotalsJson {
@@ -105,6 +151,7 @@ export function layerJson(layer: Layer, offsetToPosition: (offset: number) => { 
       : null,
     assumptions: layer.assumptions,
     warnings: layer.warnings,
+    ...(layer.shapes ? { shapes: layer.shapes } : {}),
   };
 }
 

@@ -1,11 +1,37 @@
 /** Text, Markdown and CSV renderings of the JSON report (the CLI and the editor's report export share them). */
-import { compact, formatCount, percentDrop, type LayerJson, type TotalsJson } from '../analysis/report';
+import { compact, formatCount, percentDrop, type LayerJson, type ModelJson, type TotalsJson } from '../analysis/report';
 
 export interface FileJson {
   path: string;
   error: string | null;
   layers: LayerJson[];
+  /** the models shape inference ran (PyTorch), when the file has any */
+  models?: ModelJson[];
   totals?: TotalsJson;
+}
+
+const shapeText = (s: number[]) => s.join('x');
+
+/** `1x64x56x56 → 1x128x28x28, 2 instances, 2 calls` */
+export function shapesSummary(l: LayerJson): string | undefined {
+  const s = l.shapes;
+  if (!s) return undefined;
+  if (!s.exact) return `shapes not inferred: ${s.reason ?? 'unknown'}`;
+  const io = `${s.inputShapes.map(shapeText).join(', ') || '-'} → ${s.outputShapes.map(shapeText).join(', ') || '-'}`;
+  return `${io}, ${s.instances} instance${s.instances === 1 ? '' : 's'}, ${s.calls} call${s.calls === 1 ? '' : 's'} in ${s.model}`;
+}
+
+/** `model resnet18 (line 250): input 1x3x224x224 (default); params 11.69M → 1.45M (−87.6%); conv MACs ...` */
+export function modelLine(m: ModelJson): string {
+  const drop = (a: number | null, b: number | null) => (a !== null && b ? ` (${percentDrop(1 - a / b)})` : '');
+  const num = (v: number | null) => (v === null ? '?' : compact(v));
+  const parts = [
+    `input ${m.inputShape ? shapeText(m.inputShape) : '?'} (${m.inputFrom})`,
+    `params ${num(m.params.before)} → ${num(m.params.after)}${drop(m.params.after, m.params.before)}`,
+    `conv MACs ${num(m.macs.before)} → ${num(m.macs.after)}${drop(m.macs.after, m.macs.before)}`,
+    `${m.exactConvs}/${m.convs} conv modules exact`,
+  ];
+  return `model ${m.name} (line ${m.line}): ${parts.join('; ')}${m.reasons.length ? `; ${m.reasons[0]}` : ''}`;
 }
 
 /** `12:9`, or `cell 3:12:9` in a notebook */
@@ -58,7 +84,7 @@ export function formatTable(files: FileJson[], overall: TotalsJson): string {
       out.push(`${f.path}: ${f.error}`, '');
       continue;
     }
-    if (f.layers.length === 0) continue;
+    if (f.layers.length === 0 && !f.models?.length) continue;
     out.push(f.path + (f.error ? `  (${f.error})` : ''));
     const rows = f.layers.map((l) => [
       loc(l),
@@ -71,12 +97,18 @@ export function formatTable(files: FileJson[], overall: TotalsJson): string {
     const header = ['line:col', 'layer', 'arguments', 'params', 'MACs', ''];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     const fmt = (r: string[]) => '  ' + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
-    out.push(fmt(header), ...rows.map(fmt));
+    if (rows.length) out.push(fmt(header), ...rows.map(fmt));
     for (const l of f.layers) {
-      const notes = [...l.assumptions.filter((a) => !a.startsWith('input ')), ...(l.symbolic ? [`symbolic: params ${l.symbolic.params.before} → ${l.symbolic.params.after ?? '?'}`] : [])];
+      const shapes = shapesSummary(l);
+      const notes = [
+        ...(shapes ? [shapes] : []),
+        ...l.assumptions.filter((a) => !a.startsWith('input ') && !a.startsWith('shapes not inferred')),
+        ...(l.symbolic && l.params.before === null ? [`symbolic: params ${l.symbolic.params.before} → ${l.symbolic.params.after ?? '?'}`] : []),
+      ];
       if (notes.length) out.push(`    ${loc(l)} ${notes.join('; ')}`);
     }
-    if (f.totals) out.push('  ' + totalsLine(f.totals, 'file'));
+    if (f.totals && f.layers.length) out.push('  ' + totalsLine(f.totals, 'file'));
+    for (const m of f.models ?? []) out.push('  ' + modelLine(m));
     out.push('');
   }
   const inputs = [...new Set(files.flatMap((f) => f.layers.flatMap((l) => l.assumptions.filter((a) => a.startsWith('input ')))))];
@@ -100,6 +132,16 @@ export function formatMarkdown(files: FileJson[], overall: TotalsJson): string {
     }
   }
   out.push('', totalsLine(overall, '**Total**'));
+  const models = files.flatMap((f) => (f.models ?? []).map((m) => ({ f, m })));
+  if (models.length) {
+    const num = (v: number | null) => (v === null ? '?' : v.toLocaleString('en-US'));
+    out.push('', '| Model | Input | Params | Params (separable) | Conv MACs | Conv MACs (separable) | Savings (MACs) | Exact conv modules |', '|---|---|---:|---:|---:|---:|---:|---|');
+    for (const { f, m } of models) {
+      out.push(
+        `| ${esc(f.path)}:${m.line} ${esc(m.name)} | ${m.inputShape ? shapeText(m.inputShape) : '?'} (${esc(m.inputFrom)}) | ${num(m.params.before)} | ${num(m.params.after)} | ${num(m.macs.before)} | ${num(m.macs.after)} | ${m.savings.macs !== null ? percentDrop(m.savings.macs) : ''} | ${m.exactConvs}/${m.convs}${m.reasons.length ? ` (${esc(m.reasons[0])})` : ''} |`,
+      );
+    }
+  }
   return out.join('\n');
 }
 

@@ -5,7 +5,7 @@
 import type { Node, Tree } from 'web-tree-sitter';
 import { parentOf } from '../ancestry';
 import { convCost } from '../cost';
-import type { ConvArgs, Diagnostic, FileAnalysis, Layer, LayerKind, Padding, Span, WrittenArg } from '../model';
+import type { ConvArgs, Diagnostic, FileAnalysis, Layer, LayerKind, ModelSummary, Padding, Span, WrittenArg } from '../model';
 import { inputSizeFor, type AnalysisOptions } from '../options';
 import { matchesOnRows, query, rowsMatching } from '../parsing';
 import { Poly } from '../poly';
@@ -45,6 +45,8 @@ export interface PythonAnalysis extends FileAnalysis {
   imports: ImportMap;
   /** `input=1x3x224x224` and other non-integer pragma values, for shape inference */
   pragmaText: Record<string, string>;
+  /** the models shape inference found and ran, with their totals (`shapes/index.ts`) */
+  models?: ModelSummary[];
 }
 
 export function firstSyntaxError(tree: Tree): Diagnostic | undefined {

@@ -134,7 +134,7 @@ export class Interp {
     return unknown(`shape unknown after line ${at.startPosition.row + 1}: ${snippet(at)}${detail ? ` (${detail})` : ''}`);
   }
 
-  private stopAt(at: Node, detail: string): Completion {
+  private stopAt(at: Node, detail: string): Completion & { type: 'stop' } {
     const why = `shape unknown after line ${at.startPosition.row + 1}: ${snippet(at)} (${detail})`;
     this.stops.push({ phase: this.phase, why });
     return { type: 'stop', why };
@@ -1119,7 +1119,10 @@ export class Interp {
     if (fnNode.type === 'identifier' && fnNode.text === 'super' && !scope.vars.has('super') && !scope.env.globals.has('super')) {
       return this.makeSuper(argsNode, scope, node);
     }
-    const fn = this.eval(fnNode, scope);
+    let fn = this.eval(fnNode, scope);
+    // a callee that is not defined (`lib.op`): say so about the call, not the name alone
+    const own = fn.kind === 'unknown' ? /^shape unknown after line (\d+): `([^`]*)` \((.*)\)$/s.exec(fn.why) : null;
+    if (own && Number(own[1]) === fnNode.startPosition.row + 1 && fnNode.text.startsWith(own[2])) fn = this.fail(node, own[3]);
     const a = this.evalArgs(argsNode, scope);
     if (!('args' in a)) return a;
     const before = this.stops.length;
@@ -1199,11 +1202,12 @@ export class Interp {
   }
 
   callFunction(f: FunctionObj, a: CallArgs, at: Node): V {
-    if (this.depth >= MAX_DEPTH) return this.fail(at, 'calls nested too deeply');
+    // a body that does not run at all is a stop: what it would have built or run is missing
+    if (this.depth >= MAX_DEPTH) return unknown(this.stopAt(at, 'calls nested too deeply').why);
     this.invoked.add(f);
     const scope: Scope = { vars: new Map(), parent: f.closure, env: f.env, fn: f, self: undefined };
     const err = this.bind(f, a, scope);
-    if (err) return this.fail(at, `${f.name}(): ${err}`);
+    if (err) return this.phase === 'module' || this.phase === 'discover' ? this.fail(at, `${f.name}(): ${err}`) : unknown(this.stopAt(at, `${f.name}(): ${err}`).why);
     const body = f.node.childForFieldName('body')!;
     this.depth++;
     try {
@@ -1325,7 +1329,8 @@ export class Interp {
       if (fwd) return this.call(fwd, a, at);
     }
     if (m.native) return forwardNative(this, m, a, at);
-    return this.fail(at, `${describe({ kind: 'module', m })} has no forward()`);
+    // nothing ran: a stop, or the convs it would have run would look unused
+    return unknown(this.stopAt(at, `${describe({ kind: 'module', m })} has no forward()`).why);
   }
 }
 

@@ -51,8 +51,9 @@ export interface ConvInstance {
 export interface ModelShapes {
   name: string;
   className: string;
-  /** 0-based line of the class or factory definition (or of the example that builds it) */
+  /** 0-based line of the class or factory definition (or of the example that builds it), and its offset */
   line: number;
+  start: number;
   /** how it was built, e.g. `resnet18()` or `Net(num_classes=10)` */
   build: string;
   input: number[] | null;
@@ -80,6 +81,7 @@ interface Candidate {
   name: string;
   className: string;
   line: number;
+  start: number;
   build: string;
   /** the built module, or why it could not be built */
   module: ModuleObj | string;
@@ -176,7 +178,7 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
       const expr = named(tree.rootNode)[0] ? named(named(tree.rootNode)[0])[0] : undefined;
       if (!expr) throw new Error(`cannot parse the build expression ${request.build}`);
       const b = build(() => interp.eval(expr, scope));
-      candidates.push({ name: request.build, className: b.module instanceof Object ? (b.module.cls?.name ?? b.module.native?.type ?? 'Module') : '?', line: 0, build: request.build, module: b.module, buildStops: b.stops, invoked: b.invoked, kind: 'request', origin: undefined, pragmaRow: undefined, node: expr });
+      candidates.push({ name: request.build, className: b.module instanceof Object ? (b.module.cls?.name ?? b.module.native?.type ?? 'Module') : '?', line: 0, start: 0, build: request.build, module: b.module, buildStops: b.stops, invoked: b.invoked, kind: 'request', origin: undefined, pragmaRow: undefined, node: expr });
       return candidates.map((c) => runModel(interp, c, pragmas, options, request));
     } finally {
       tree.delete();
@@ -218,6 +220,7 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
       name: def.name,
       className: ex.m.cls?.name ?? ex.m.native?.type ?? 'Module',
       line: inFile ? def.node.startPosition.row : origin.at.startPosition.row,
+      start: inFile ? def.node.startIndex : origin.at.startIndex,
       build: origin.at.text.replace(/\s+/g, ' '),
       module: ex.m,
       buildStops: origin.stops,
@@ -236,12 +239,15 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
     if (exampled.has(f) || requiredParams(f, false).length > 0) continue;
     const b = build(() => interp.callFunction(f, { args: [], kwargs: new Map() }, node));
     if (typeof b.module === 'string') continue;
-    candidates.push({ name: f.name, className: b.module.cls?.name ?? b.module.native?.type ?? 'Module', line: node.startPosition.row, build: `${f.name}()`, module: b.module, buildStops: b.stops, invoked: b.invoked, kind: 'factory', origin: f, pragmaRow: node.startPosition.row, node });
+    candidates.push({ name: f.name, className: b.module.cls?.name ?? b.module.native?.type ?? 'Module', line: node.startPosition.row, start: node.startIndex, build: `${f.name}()`, module: b.module, buildStops: b.stops, invoked: b.invoked, kind: 'factory', origin: f, pragmaRow: node.startPosition.row, node });
   }
 
   // 3. classes whose constructor needs nothing the user has not given
   for (const { c, node } of classes) {
     if (exampled.has(c)) continue;
+    // a container without forward() (a Module that only holds layers) is not runnable
+    const forward = interp.mro(c).some((x) => (typeof x === 'string' ? x !== 'torch.nn.Module' : x.attrs.has('forward')));
+    if (!forward) continue;
     const init = interp.mro(c).find((x): x is ClassObj => typeof x !== 'string' && x.attrs.get('__init__')?.kind === 'function');
     const required = init ? requiredParams((init.attrs.get('__init__') as V & { kind: 'function' }).f, true) : [];
     const given = { ...classPragmaInts(entry.text, node.startPosition.row) };
@@ -256,7 +262,7 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
     const a: CallArgs = { args: [], kwargs };
     const b = build(() => interp.instantiate(c, a, node));
     const text = `${c.name}(${[...kwargs].map(([k, v]) => `${k}=${(v as { poly: { constant: number } }).poly.constant}`).join(', ')})`;
-    candidates.push({ name: c.name, className: c.name, line: node.startPosition.row, build: text, module: b.module, buildStops: b.stops, invoked: b.invoked, kind: 'class', origin: c, pragmaRow: node.startPosition.row, node });
+    candidates.push({ name: c.name, className: c.name, line: node.startPosition.row, start: node.startIndex, build: text, module: b.module, buildStops: b.stops, invoked: b.invoked, kind: 'class', origin: c, pragmaRow: node.startPosition.row, node });
   }
 
   // parts of other models are not models; nor are modules without convs
@@ -345,6 +351,7 @@ function runModel(interp: Interp, c: Candidate, pragmas: ReturnType<typeof input
     name: c.name,
     className: c.className,
     line: c.line,
+    start: c.start,
     build: c.build,
     input: concrete(shape) ?? null,
     inputFrom: from,

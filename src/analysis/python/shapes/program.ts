@@ -84,10 +84,13 @@ export class Program {
           dir = up;
         }
       }
+      // the paths the user named: files whose module path ends like the import, and folders as roots
       const suffix = path.join(...parts) + '.py';
       for (const f of this.sources.files ?? []) {
         const abs = path.resolve(f);
-        if (abs === suffix || abs.endsWith(path.sep + suffix)) candidates.push(abs);
+        if (abs.endsWith('.py')) {
+          if (abs.endsWith(path.sep + suffix)) candidates.push(abs);
+        } else asFile(abs);
       }
     }
     for (const c of candidates) {

@@ -1,0 +1,142 @@
+/**
+ * Shape inference as the core uses it: find and run the models of a file (`models.ts`), then give
+ * each conv layer the shapes its model ran it with, its instances and calls, and exact params and
+ * MACs (replacing the input-size assumption), and each model its totals before and after the
+ * rewrite. Everything here is plain data once it returns.
+ */
+import type { Tree } from 'web-tree-sitter';
+import type { LayerShapes, ModelSummary } from '../../model';
+import type { AnalysisOptions } from '../../options';
+import { parse } from '../../parsing';
+import { Poly } from '../../poly';
+import { analyzePython, type PythonAnalysis, type PythonLayer } from '../analyze';
+import { inferModels, type ConvInstance, type InferRequest, type ModelShapes } from './models';
+import type { ShapeSources } from './program';
+
+export type { ShapeSources } from './program';
+export type { InferRequest } from './models';
+
+/** Text that may define a model: a class deriving from a Module, or an input pragma. */
+export const MAY_DEFINE_MODEL = /\bModule\b|Sequential\)|sepconv:.*\binput=/;
+
+const key = (file: string, start: number) => `${file}\u0000${start}`;
+
+/**
+ * Runs shape inference on an analysed file and fills in `analysis.models` and each layer's
+ * `shapes` and costs. A failure inside inference is a note, never an exception.
+ */
+export function inferShapes(analysis: PythonAnalysis, text: string, tree: Tree, options: AnalysisOptions, sources: ShapeSources = {}, request: InferRequest = {}): void {
+  if (analysis.syntaxError) return;
+  const file = sources.path ?? '';
+  let models: ModelShapes[];
+  try {
+    models = inferModels({ path: file, text, root: tree.rootNode }, sources, options, request);
+  } catch (e) {
+    analysis.notes.push({ message: `shape inference failed: ${(e as Error).message}`, span: { start: 0, end: 0 } });
+    return;
+  }
+  const convertible = convertibility(analysis, file, models, options, sources);
+  analysis.models = models.map((m) => summary(m, convertible));
+  for (const layer of analysis.layers) {
+    for (const m of models) {
+      const instances = m.convs.filter((c) => c.file === file && c.start === layer.span.start);
+      if (instances.length === 0) continue;
+      attach(layer, m, instances);
+      break;
+    }
+  }
+}
+
+/** Whether the conv at each construction site gets rewritten: this file's layers, and those of the files it imports. */
+function convertibility(analysis: PythonAnalysis, file: string, models: ModelShapes[], options: AnalysisOptions, sources: ShapeSources): Map<string, boolean> {
+  const out = new Map<string, boolean>();
+  for (const l of analysis.layers) out.set(key(file, l.span.start), l.convertible);
+  const foreign = new Set(models.flatMap((m) => m.convs.map((c) => c.file)).filter((f) => f !== file && f !== ''));
+  for (const f of foreign) {
+    const text = sources.read?.(f);
+    if (text === undefined) continue;
+    const tree = parse('python', text);
+    try {
+      for (const l of analyzePython(text, tree, options).layers) out.set(key(f, l.span.start), l.convertible);
+    } finally {
+      tree.delete();
+    }
+  }
+  return out;
+}
+
+function summary(m: ModelShapes, convertible: Map<string, boolean>): ModelSummary {
+  let paramsAfter = m.params;
+  let macsAfter = m.macs;
+  for (const c of m.convs) {
+    if (!convertible.get(key(c.file, c.start)) || !c.after) continue;
+    if (paramsAfter !== null) paramsAfter += c.after.params - c.params;
+    if (macsAfter !== null) macsAfter = c.after.macs === null || c.macs === null ? null : macsAfter + c.after.macs - c.macs;
+  }
+  return {
+    name: m.name,
+    className: m.className,
+    line: m.line,
+    start: m.start,
+    build: m.build,
+    input: m.input,
+    inputFrom: m.inputFrom,
+    output: m.output,
+    params: { before: m.params, after: paramsAfter },
+    macs: { before: m.macs, after: macsAfter },
+    convs: m.convs.length,
+    exactConvs: m.convs.filter((c) => c.exact).length,
+    reasons: m.reasons,
+  };
+}
+
+const distinct = (shapes: (number[] | null)[]): number[][] => {
+  const seen = new Set<string>();
+  const out: number[][] = [];
+  for (const s of shapes) {
+    if (!s || seen.has(s.join('x'))) continue;
+    seen.add(s.join('x'));
+    out.push(s);
+  }
+  return out;
+};
+
+function attach(layer: PythonLayer, m: ModelShapes, instances: ConvInstance[]): void {
+  const calls = instances.flatMap((i) => i.calls);
+  const exact = instances.every((i) => i.exact);
+  const shapes: LayerShapes = {
+    model: m.name,
+    instances: instances.length,
+    calls: calls.length,
+    inputShapes: distinct(calls.map((c) => c.input)),
+    outputShapes: distinct(calls.map((c) => c.output)),
+    exact,
+    reason: exact ? null : (instances.find((i) => !i.exact)?.reason ?? null),
+  };
+  layer.shapes = shapes;
+  const inputNote = layer.assumptions.findIndex((a) => a.startsWith('input '));
+  if (!exact) {
+    layer.assumptions.push(`shapes not inferred: ${shapes.reason ?? 'unknown'}`);
+    return;
+  }
+  const sum = (f: (i: ConvInstance) => number | null | undefined): Poly | undefined => {
+    let total = 0;
+    for (const i of instances) {
+      const v = f(i);
+      if (v === null || v === undefined) return undefined;
+      total += v;
+    }
+    return Poly.const(total);
+  };
+  const first = calls[0];
+  const dims = layer.args.dims;
+  layer.cost = {
+    params: { before: sum((i) => i.params), after: sum((i) => i.after?.params) },
+    macs: { before: sum((i) => i.macs), after: sum((i) => i.after?.macs) },
+    inputSize: first?.input ? first.input.slice(first.input.length - dims) : layer.cost.inputSize,
+    outputSize: first?.output ? first.output.slice(first.output.length - dims) : layer.cost.outputSize,
+  };
+  const note = `input ${m.input ? m.input.join('x') : '?'} (${m.inputFrom}) of model ${m.name}`;
+  if (inputNote >= 0) layer.assumptions[inputNote] = note;
+  else layer.assumptions.unshift(note);
+}
