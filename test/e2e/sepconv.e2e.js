@@ -51,14 +51,20 @@ const cliApplied = (file) => cli(['apply'], file).text;
 const cliReport = (file) => JSON.parse(cli(['report', '--json'], file).out);
 const pct = (f) => `${f >= 0 ? '−' : '+'}${Math.abs(f * 100).toFixed(1)}%`;
 
+const editorShows = (page, text) => page.locator(`${h.SEL.activeEditor} .view-lines`, { hasText: text }).waitFor({ timeout: 15000 });
+
 /** A screenshot for the README, once the hovers have faded in (VS Code animates their opacity). */
 async function shot(page, name) {
   await h.waitFor(() => page.evaluate(() => Array.from(document.querySelectorAll('.monaco-hover')).every((el) => {
     for (let e = el; e; e = e.parentElement) if (Number(getComputedStyle(e).opacity) < 1) return false;
     return true;
   })), 5000, 'hovers to fade in');
-  const file = await h.screenshot(page, path.join(SHOTS, name));
-  if (file) log(`screenshot ${path.relative(ROOT, file)}`);
+  // the editor area, top part: what the README needs to show
+  const box = await page.locator('.editor-group-container.active').boundingBox();
+  const file = path.join(SHOTS, name);
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: file, ...(box ? { clip: { x: box.x, y: box.y, width: box.width, height: Math.min(box.height, 460) } } : {}) });
+  log(`screenshot ${path.relative(ROOT, file)}`);
 }
 
 async function main() {
@@ -119,6 +125,8 @@ async function main() {
     await shot(page, 'editor-code-action.png');
     await h.closeCodeActions(page);
     await h.runCodeAction(page, 'Convert to depthwise separable (−87.9% params)');
+    // the edit is resolved and applied after the menu closes: save only once it is in the editor
+    await editorShows(page, 'nn.Sequential(');
     await h.save(page);
     const expected = cliApplied(path.join(FIXTURES, 'model.py'));
     assert(expected !== original.model, 'the CLI converts something');
@@ -146,9 +154,9 @@ async function main() {
     log('cell hint', JSON.stringify(hint));
     const none = await h.inlayHintsInCell(page, 0);
     assert(none.length === 0, `cell 0 hints: ${JSON.stringify(none)}`);
+    await shot(page, 'editor-notebook.png');
     const text = await h.hoverWordInCell(page, 2, 1, 'Conv2d', { expect: /18,496/, keep: true, timeoutMs: 20000 });
     includesAll(text, ['Conv2d(in_channels=32, out_channels=64', '18,496', '2,400', '18,874,368'], 'cell hover');
-    await shot(page, 'editor-notebook.png');
     await h.dismissHover(page);
   });
 
@@ -172,8 +180,9 @@ async function main() {
     await page.locator('.statusbar-item', { hasText: 'Analyzing' }).first().waitFor({ state: 'detached', timeout: 60000 });
     await h.gotoWord(page, layer.line, 'conv2d');
     await h.runCodeAction(page, `Convert to depthwise separable (${pct(layer.savings.params)} params)`);
-    await h.save(page);
     const expected = cliApplied(path.join(FIXTURES, 'model.js'));
+    await editorShows(page, expected.includes('separableConv2d') ? 'separableConv2d' : 'depthwiseConv2d');
+    await h.save(page);
     await h.waitForFile(ws('model.js'), (c) => c === expected);
   });
 
