@@ -535,7 +535,10 @@ function convLayer(inst: Instance, site: TfjsSite, siblings: Instance[], call: N
   if (input.shape) assumptions.push(...input.shape.notes.filter((n) => !assumptions.includes(n)));
   if (inst.assumedInput && !assumptions.includes(inst.assumedInput.note)) assumptions.push(inst.assumedInput.note);
   for (const n of inst.notes) if (!assumptions.includes(n)) assumptions.push(n);
-  if (!c.args.inChannels) assumptions.push(`input channels unknown: ${input.why ?? 'the channel dimension of the input is open'}`);
+  if (!c.args.inChannels) {
+    const why = input.why ?? 'the channel dimension of the input is open';
+    assumptions.push(why.startsWith('channels unknown: ') ? `input ${why}` : `input channels unknown: ${why}`);
+  }
   if (siblings.length > 1) assumptions.push(`instance ${siblings.indexOf(inst) + 1} of ${siblings.length} of this call`);
 
   const kvol = c.args.kernelSize?.reduce((a, b) => a * b, 1);

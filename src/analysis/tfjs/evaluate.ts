@@ -309,7 +309,9 @@ export class TfjsInterpreter {
     const altBody = alt ? (named(alt)[0] ?? null) : null;
     if (t === true) return this.block(cons, env);
     if (t === false) return altBody ? this.block(altBody, env) : NORMAL;
-    return this.branches([cons, altBody], env, `the condition \`${short(s.childForFieldName('condition')!)}\` at line ${line(s)} is not known`);
+    const condNode = s.childForFieldName('condition')!;
+    const shown = condNode.type === 'parenthesized_expression' ? (named(condNode)[0] ?? condNode) : condNode;
+    return this.branches([cons, altBody], env, `the condition \`${short(shown)}\` at line ${line(s)} is not known`);
   }
 
   /**
