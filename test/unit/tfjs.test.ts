@@ -72,7 +72,7 @@ export function build(n) {
   return m;
 }`);
   assert.deepEqual(channels(unknown), ['2', null, null]);
-  assert.match(unknown.layers[2].assumptions.join(' | '), /input channels unknown: layers are added to the model in the loop at line 6/);
+  assert.match(unknown.layers[2].assumptions.join(' | '), /^channels unknown: layers are added to the model in the loop at line 6/m);
   // the rewrite does not need the channels: still converted
   assert.equal(unknown.layers[2].convertible, true);
 });

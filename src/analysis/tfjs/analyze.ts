@@ -537,7 +537,8 @@ function convLayer(inst: Instance, site: TfjsSite, siblings: Instance[], call: N
   for (const n of inst.notes) if (!assumptions.includes(n)) assumptions.push(n);
   if (!c.args.inChannels) {
     const why = input.why ?? 'the channel dimension of the input is open';
-    assumptions.push(why.startsWith('channels unknown: ') ? `input ${why}` : `input channels unknown: ${why}`);
+    // not "input ...": front ends read assumptions starting with "input " as the input size
+    assumptions.push(why.startsWith('channels unknown') ? why : `channels unknown: ${why}`);
   }
   if (siblings.length > 1) assumptions.push(`instance ${siblings.indexOf(inst) + 1} of ${siblings.length} of this call`);
 

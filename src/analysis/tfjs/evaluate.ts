@@ -1033,8 +1033,15 @@ export class TfjsInterpreter {
       case 'Model.add':
         if (b.receiver?.kind === 'model') this.addToModel(b.receiver.model, a[0] ?? UNDEFINED, node);
         return UNDEFINED;
-      case 'Model.apply':
-        return { kind: 'tensor', tensor: { shape: { why: `channels unknown after the model used as a layer at line ${line(node)} (not followed)` }, history: [] } };
+      case 'Model.apply': {
+        // a model used as a layer: its output, when it was built for an input of the same shape
+        const m = b.receiver?.kind === 'model' ? b.receiver.model : undefined;
+        const x = a[0];
+        const history = x?.kind === 'tensor' ? x.tensor.history : [];
+        const fits = m?.output?.shape.shape && m.input && x?.kind === 'tensor' && (!m.input.shape.shape || sameShape(m.input.shape, x.tensor.shape));
+        if (m && fits && !m.uncertain) return { kind: 'tensor', tensor: { shape: m.output!.shape, history: [...new Set([...history, ...m.layers])] } };
+        return { kind: 'tensor', tensor: { shape: { why: `channels unknown after the model used as a layer at line ${line(node)} (${m?.uncertain ?? 'its input or output shape is not known'})` }, history } };
+      }
       case 'Array.push':
         if (b.receiver?.kind === 'array') {
           const why = this.uncertain[this.uncertain.length - 1];
