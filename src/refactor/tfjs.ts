@@ -21,11 +21,14 @@
  * Only the edited calls change; quotes, semicolons, trailing commas and indentation follow the file.
  */
 import { KERNEL_KEYS, type ConfigEntry, type ConfigSite, type TfjsAnalysis, type TfjsLayer, type TfjsSite } from '../analysis/tfjs/analyze';
+import { savings } from '../analysis/cost';
 import type { PatternSite } from '../analysis/tfjs/imports';
 import type { TextEdit } from './edits';
 
 export interface TfjsRewriteOptions {
   depthMultiplier: number;
+  /** the savings threshold the caller applied to the layers it chose (the other instances of a call must meet it too) */
+  minSavings?: number;
   /** a config that no longer fits on its line is laid out one key per line */
   lineLength: number;
 }
@@ -94,6 +97,14 @@ const POINTWISE_KEYS = new Set([
   'activityRegularizer', 'kernelConstraint', 'biasConstraint', 'trainable', 'dtype', 'name',
 ]);
 
+/** Why a layer is below the parameter-savings threshold, if it is. */
+function lowSavings(layer: TfjsLayer, minSavings: number): string | undefined {
+  if (minSavings <= 0) return undefined;
+  const s = savings(layer.cost.params.before, layer.cost.params.after);
+  if (s === undefined) return 'its savings are not known';
+  return s < minSavings ? `saves ${(s * 100).toFixed(1)}% of parameters, below the ${(minSavings * 100).toFixed(1)}% threshold` : undefined;
+}
+
 function eolOf(text: string): string {
   return text.includes('\r\n') ? '\r\n' : '\n';
 }
@@ -161,8 +172,13 @@ export function planTfjsRewrite(text: string, analysis: TfjsAnalysis, selected: 
   for (const [s, all] of bySite) {
     const mine = all.filter((l) => chosen.has(l));
     if (mine.length === 0) continue;
-    if (mine.length !== all.length) {
-      for (const l of mine) plan.skipped.push({ layer: l, reason: 'another instance of this call is not converted, and the call is rewritten for all of them or none' });
+    // one call, several layers (a helper called for each block): rewritten for all of them or none;
+    // choosing one of them (an editor's code action) chooses the call
+    const other = all.find((l) => !chosen.has(l) && (!l.convertible || lowSavings(l, opts.minSavings ?? 0)));
+    if (other) {
+      const n = all.indexOf(other) + 1;
+      const why = other.convertible ? lowSavings(other, opts.minSavings ?? 0)! : other.reason;
+      for (const l of mine) plan.skipped.push({ layer: l, reason: `instance ${n} of this call is not converted (${why}), and the call is rewritten for all of them or none` });
       continue;
     }
     const site = analysis.sites[s];

@@ -9,6 +9,7 @@ import { analyzeText } from '../../src/analysis/analyze';
 import { defaultOptions, type AnalysisOptions } from '../../src/analysis/options';
 import { initParsing, type LanguageId } from '../../src/analysis/parsing';
 import type { TfjsAnalysis } from '../../src/analysis/tfjs/analyze';
+import { rewrite } from '../../src/refactor/index';
 
 before(() => initParsing());
 
@@ -151,4 +152,25 @@ void test('a shadowed tf is not tfjs', () => {
 const tf = {layers: {conv2d: (c) => c}};
 const x = tf.layers.conv2d({filters: 3, kernelSize: 3});`, 'javascript', defaultOptions()) as TfjsAnalysis;
   assert.equal(a.layers.length, 0);
+});
+
+void test('a call that makes several layers is rewritten once, for all of them or none', () => {
+  const src = `import * as tf from '@tensorflow/tfjs';
+function block(x, filters) {
+  return tf.layers.conv2d({filters, kernelSize: 3, padding: 'same'}).apply(x);
+}
+const inp = tf.input({shape: [16, 16, 8]});
+const out = block(block(inp, 32), 64);
+`;
+  const a = analyzeText(src, 'javascript', defaultOptions()) as TfjsAnalysis;
+  assert.equal(a.layers.length, 2);
+  assert.deepEqual(channels(a), ['8', '32']);
+  // an editor picks the layer under the cursor: one instance chooses the call
+  const one = rewrite(src, 'javascript', a, (l) => l === a.layers[0], { depthMultiplier: 1, norm: 'none', lineLength: 88, minSavings: 0 });
+  assert.equal(one.error, undefined);
+  assert.equal(one.newText.match(/separableConv2d/g)?.length, 1);
+  // with a threshold only the second instance meets, neither is converted
+  const low = rewrite(src, 'javascript', a, () => true, { depthMultiplier: 1, norm: 'none', lineLength: 88, minSavings: 0.85 });
+  assert.equal(low.newText, src);
+  assert.match(low.skipped.map((s) => s.reason).join(' | '), /instance 1 of this call is not converted \(saves 8\d\.\d% of parameters, below the 85\.0% threshold\)/);
 });
