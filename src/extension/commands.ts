@@ -55,7 +55,7 @@ export const convertWorkspace: Command = (ctx) => async (): Promise<Conversion |
     matchOnDescription: true,
     matchOnDetail: true,
     title: `SepConv: ${items.length} convertible convolution${items.length === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}`,
-    placeHolder: `Pre-selected: parameter savings ≥ ${(min * 100).toFixed(0)}% (sepconv.minSavings). The edit opens in the refactor preview.`,
+    placeHolder: `Pre-selected: saving ≥ ${(min * 100).toFixed(0)}% of params (sepconv.minSavings); then the refactor preview`,
   });
   if (!picked || picked.length === 0) return undefined;
   const result = await convertChosen(ctx, picked);

@@ -141,7 +141,7 @@ export async function convertChosen(ctx: Ctx, chosen: readonly Candidate[]): Pro
     for (const d of p.documents) {
       for (const e of d.edits) {
         const range = new vscode.Range(e.range.start.line, e.range.start.character, e.range.end.line, e.range.end.character);
-        edit.replace(vscode.Uri.parse(d.uri), range, e.newText, { needsConfirmation: true, label: `${rel}:${e.range.start.line + 1}`, description: rel });
+        edit.replace(vscode.Uri.parse(d.uri), range, e.newText, { needsConfirmation: false, label: 'Convert to depthwise separable', description: rel });
       }
     }
     for (const s of p.skipped) result.skipped.push(`${rel}:${s.line}: ${s.reason}`);
@@ -149,6 +149,12 @@ export async function convertChosen(ctx: Ctx, chosen: readonly Candidate[]): Pro
     result.files++;
   }
   if (result.converted === 0) return result;
+  // VS Code shows its refactor preview when an entry needs confirmation, but starts such entries
+  // unchecked; the user already chose in the QuickPick. So the conversions are plain (checked) entries
+  // and the preview is asked for by one entry that changes nothing and is not listed: creating a file
+  // that exists, with ignoreIfExists (the preview skips it; unchecked, it is never applied).
+  const anchor = edit.entries()[0]?.[0];
+  if (anchor) edit.createFile(anchor, { ignoreIfExists: true }, { needsConfirmation: true, label: 'SepConv' });
   result.applied = await vscode.workspace.applyEdit(edit, { isRefactoring: true });
   return result;
 }

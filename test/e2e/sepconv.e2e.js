@@ -48,19 +48,20 @@ function cli(args, file) {
   }
 }
 const cliApplied = (file) => cli(['apply'], file).text;
-const cliReport = (file) => JSON.parse(cli(['report', '--json'], file).out);
+// the fixture workspace sets sepconv.inputSize to 32x32
+const cliReport = (file) => JSON.parse(cli(['report', '--json', '--input-size', '32x32'], file).out);
 const pct = (f) => `${f >= 0 ? '−' : '+'}${Math.abs(f * 100).toFixed(1)}%`;
 
 const editorShows = (page, text) => page.locator(`${h.SEL.activeEditor} .view-lines`, { hasText: text }).waitFor({ timeout: 15000 });
 
 /** A screenshot for the README, once the hovers have faded in (VS Code animates their opacity). */
-async function shot(page, name) {
+async function shot(page, name, { full = false } = {}) {
   await h.waitFor(() => page.evaluate(() => Array.from(document.querySelectorAll('.monaco-hover')).every((el) => {
     for (let e = el; e; e = e.parentElement) if (Number(getComputedStyle(e).opacity) < 1) return false;
     return true;
   })), 5000, 'hovers to fade in');
   // the editor area, top part: what the README needs to show
-  const box = await page.locator('.editor-group-container.active').boundingBox();
+  const box = full ? null : await page.locator('.editor-group-container.active').boundingBox();
   const file = path.join(SHOTS, name);
   fs.mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: file, ...(box ? { clip: { x: box.x, y: box.y, width: box.width, height: Math.min(box.height, 460) } } : {}) });
@@ -112,7 +113,7 @@ async function main() {
     includesAll(text, [
       'nn.Conv2d(in_channels=64, out_channels=128, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), groups=1, bias=True)',
       '73,856', '8,896', '−87.9%', '75,497,472', '8,978,432', '−88.1%', '150,994,944', '17,956,864',
-      'input 32x32 → output 32x32', 'nn.Conv2d(64, 64, 3, padding=1, groups=64, bias=False)', 'checkpoint keys change',
+      '32x32', 'output 32x32', 'nn.Conv2d(64, 64, 3, padding=1, groups=64, bias=False)', 'checkpoint keys change',
     ], 'hover');
     await shot(page, 'editor-hover.png');
     await h.dismissHover(page);
@@ -184,6 +185,49 @@ async function main() {
     await editorShows(page, expected.includes('separableConv2d') ? 'separableConv2d' : 'depthwiseConv2d');
     await h.save(page);
     await h.waitForFile(ws('model.js'), (c) => c === expected);
+  });
+
+  await test('"Convert Convolutions in Workspace…": scan, QuickPick of the candidates, refactor preview, applied', async () => {
+    await h.runCommand(page, 'SepConv: Convert Convolutions in Workspace…');
+    // what is left after the tests above: the two convs of models/head.py (and the tfjs one if it was skipped)
+    const title = page.locator('.quick-input-widget .quick-input-title', { hasText: 'convertible convolution' });
+    await title.waitFor({ timeout: 30000 });
+    const rows = await page.locator(h.SEL.quickInputRow).allInnerTexts();
+    const head = rows.filter((r) => r.includes('models/head.py'));
+    assert(head.length === 2 && head.every((r) => /−\d+\.\d% params/.test(r)), `QuickPick rows: ${JSON.stringify(rows)}`);
+    assert(!rows.some((r) => r.includes('net.py')), `converted files are not offered again: ${JSON.stringify(rows)}`);
+    // every candidate saves more than sepconv.minSavings (0): all pre-selected
+    const selected = await page.locator('.quick-input-widget .quick-input-list .monaco-list-row .quick-input-list-checkbox:checked, .quick-input-widget .monaco-list-row [aria-checked="true"]').count();
+    log(`QuickPick: ${await title.innerText()}; ${rows.length} rows, ${selected} checked`);
+    await shot(page, 'editor-workspace-pick.png', { full: true });
+    await page.keyboard.press('Enter');
+    const apply = page.locator('.monaco-button', { hasText: /^Apply$/ });
+    await apply.first().waitFor({ timeout: 20000 });
+    await shot(page, 'editor-workspace-preview.png', { full: true });
+    await apply.first().click();
+    await page.locator('.notifications-toasts', { hasText: /converted \d+ convolutions? in \d+ files?/ }).first().waitFor({ timeout: 20000 });
+    await h.runCommand(page, 'File: Save All Files');
+    const expected = cliApplied(path.join(FIXTURES, 'models', 'head.py'));
+    await h.waitForFile(ws('models/head.py'), (c) => c === expected);
+  });
+
+  await test('"Show Report" for the workspace, exported as JSON with the numbers of `sepconv report --json`', async () => {
+    await h.runCommand(page, 'SepConv: Show Report');
+    await page.locator(h.SEL.quickInputBox).waitFor();
+    await page.keyboard.type('Workspace');
+    await page.locator(h.SEL.quickInputRow, { hasText: 'Workspace' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator('.tab', { hasText: 'SepConv Report' }).first().waitFor({ timeout: 30000 });
+    await h.runCommand(page, 'SepConv: Export Report as JSON');
+    // the save dialog (a quick input in code-server) proposes <workspace>/sepconv-report.json
+    await page.locator(h.SEL.quickInputBox).waitFor();
+    await h.waitFor(async () => (await page.locator(h.SEL.quickInputBox).inputValue()).endsWith('sepconv-report.json'), 10000, 'the proposed file name');
+    await page.keyboard.press('Enter');
+    const json = JSON.parse(await h.waitForFile(ws('sepconv-report.json'), (c) => c.trim().endsWith('}')));
+    const mine = json.files.find((f) => f.path === 'models/head.py');
+    assert(mine && mine.layers.length === 4, `report entry for models/head.py: ${JSON.stringify(mine)}`);
+    const cliLayers = cliReport(ws('models/head.py')).files[0].layers;
+    assert(JSON.stringify(mine.layers) === JSON.stringify(cliLayers), `the same layers as the CLI:\n${JSON.stringify(mine.layers)}\n${JSON.stringify(cliLayers)}`);
   });
 
   await test('no SepConv errors in the extension host log', async () => {

@@ -59,7 +59,7 @@ export function hoverMarkdown(view: View, hit: PlacedLayer): string {
     out.push('| | this layer |', '|:--|--:|');
     for (const [name, before] of rows) out.push(`| ${name} | ${count(before)} |`);
   }
-  out.push('', inputLine(layer, view), '');
+  out.push('', inputLine(layer, json, view), '');
 
   if (!layer.convertible && json.reason) out.push(`**Not converted:** ${json.reason}`, '');
   if (layer.convertible) {
@@ -70,7 +70,7 @@ export function hoverMarkdown(view: View, hit: PlacedLayer): string {
     out.push('**Before converting**', ...json.warnings.map((w) => `- ⚠ ${w}`), '');
   }
   const assumptions = json.assumptions.filter((a) => !a.startsWith('input '));
-  if (assumptions.length) out.push('**Assumptions**', ...assumptions.map((a) => `- ${a}`), '');
+  if (assumptions.length) out.push('**Assumptions**', ...assumptions.map((a) => `- ${asSettings(a)}`), '');
   if (sym) {
     out.push(`Sizes stay symbolic until ${symbolsOf(json)} ${symbolsOf(json).includes(',') ? 'have' : 'has'} a value: add \`# sepconv: name=64\` to the file or set \`sepconv.assumptions\`.`, '');
   }
@@ -96,12 +96,27 @@ function symbolsOf(json: LayerJson): string {
   return names.map((n) => `\`${n}\``).join(', ') || 'its symbols';
 }
 
-function inputLine(layer: Layer, view: View): string {
+/** The flags the core names in its assumptions, as the editor's settings. */
+function asSettings(text: string): string {
+  return text.replace(/--input-size/g, '`sepconv.inputSize`').replace(/--assume/g, '`sepconv.assumptions`');
+}
+
+const shape = (s: number[]) => `(${s.join(', ')})`;
+
+function inputLine(layer: Layer, json: LayerJson, view: View): string {
   const input = layer.assumptions.find((a) => a.startsWith('input '));
+  const unit = `1 MAC = one multiply-accumulate, FLOPs = ${FLOPS_PER_MAC} × MACs, bias adds ${view.options.countBiasAdds ? 'counted' : 'not counted'}`;
+  const lines: string[] = [];
+  const sh = json.shapes;
+  if (sh) {
+    const runs = `${sh.calls} call${sh.calls === 1 ? '' : 's'} of ${sh.instances} instance${sh.instances === 1 ? '' : 's'}`;
+    const io = sh.inputShapes.length ? `: input ${sh.inputShapes.map(shape).join(', ')} → output ${sh.outputShapes.map(shape).join(', ')}` : '';
+    lines.push(`In model \`${sh.model}\`, ${runs}${io}${sh.exact ? '' : ` (not exact: ${sh.reason ?? 'unknown shapes'})`}.`);
+  }
   const out = layer.cost.outputSize ? ` → output ${layer.cost.outputSize.join('x')}` : '';
   const where = input?.includes('(default)') ? ' — the default; set `sepconv.inputSize` for your data' : '';
-  const unit = `1 MAC = one multiply-accumulate, FLOPs = ${FLOPS_PER_MAC} × MACs, bias adds ${view.options.countBiasAdds ? 'counted' : 'not counted'}`;
-  return `Per sample at ${input ?? 'an unknown input size'}${out}${where}. ${unit}.`;
+  lines.push(`Per sample at ${input ? asSettings(input) : 'an unknown input size'}${out}${where}. ${unit}.`);
+  return lines.join('\n\n');
 }
 
 // ---- the resolved signature --------------------------------------------------------------------
