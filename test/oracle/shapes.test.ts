@@ -39,8 +39,7 @@ interface ProbeResult {
 interface Case {
   name: string;
   dir: string;
-  builds: string[];
-  inputs: number[][];
+  builds: { build: string; inputs: number[][] }[];
   /** model names discovery must find, in order (shapes fixtures only) */
   discovered?: string[];
 }
@@ -52,8 +51,10 @@ function cases(): Case[] {
     for (const name of fs.readdirSync(base).sort()) {
       const file = path.join(base, name, 'case.json');
       if (!fs.existsSync(file)) continue;
-      const spec = JSON.parse(fs.readFileSync(file, 'utf8')) as { build?: string; builds?: string[]; inputs: number[][]; discovered?: string[] };
-      out.push({ name: `${group}/${name}`, dir: path.join(base, name), builds: spec.builds ?? [spec.build!], inputs: spec.inputs, discovered: spec.discovered });
+      // {"build": expr, "inputs": [...]}, or {"builds": [expr | {"build", "inputs"}], "inputs": [...]}
+      const spec = JSON.parse(fs.readFileSync(file, 'utf8')) as { build?: string; builds?: (string | { build: string; inputs: number[][] })[]; inputs?: number[][]; discovered?: string[] };
+      const builds = (spec.builds ?? [spec.build!]).map((b) => (typeof b === 'string' ? { build: b, inputs: spec.inputs! } : b));
+      out.push({ name: `${group}/${name}`, dir: path.join(base, name), builds, discovered: spec.discovered });
     }
   }
   return out;
@@ -84,8 +85,8 @@ void test('shape oracle', async (t) => {
   const runs: { c: Case; build: string; input: number[]; model: string; static: ModelShapes }[] = [];
   for (const c of all) {
     const model = path.join(c.dir, 'model.py');
-    for (const build of c.builds) {
-      for (const input of c.inputs) {
+    for (const { build, inputs } of c.builds) {
+      for (const input of inputs) {
         const models = analyse(model, build, input);
         assert.equal(models.length, 1, `${c.name}: ${build} should build one model`);
         jobs.push({ model, build, input });
@@ -137,7 +138,7 @@ void test('shape oracle', async (t) => {
   }
   await t.test('coverage', () => {
     const pct = instances ? ((100 * exact) / instances).toFixed(1) : '0';
-    console.log(`shape oracle: ${runs.length / 2} model builds x 2 input sizes over ${all.length} files; ${instances} conv instance runs, ${exact} with exact MACs from the source alone (${pct}%)`);
+    console.log(`shape oracle: ${runs.length / 2} model builds x 2 inputs over ${all.length} files; ${instances} conv instance runs, ${exact} with exact MACs from the source alone (${pct}%)`);
     for (const line of inexact) console.log(`  not exact: ${line}`);
     assert.ok(instances > 0);
   });

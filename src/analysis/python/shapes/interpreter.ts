@@ -231,7 +231,7 @@ export class Interp {
           .filter((d) => d.type === 'decorator')
           .map((d) => d.text.replace(/^@\s*/, '').replace(/\s+/g, ''));
         if (def.type === 'function_definition') this.defineFunction(def, scope, decorators);
-        else if (def.type === 'class_definition') this.defineClass(def, scope);
+        else if (def.type === 'class_definition') this.defineClass(def, scope, decorators.some((d) => /^(dataclasses\.)?dataclass\b/.test(d)));
         return NORMAL;
       }
       case 'import_statement':
@@ -453,7 +453,7 @@ export class Interp {
     return out;
   }
 
-  private defineClass(node: Node, scope: Scope): void {
+  private defineClass(node: Node, scope: Scope, dataclass = false): void {
     const name = node.childForFieldName('name')!.text;
     const bases = named(node.childForFieldName('superclasses'))
       .filter((b) => b.type !== 'keyword_argument')
@@ -462,6 +462,13 @@ export class Interp {
     c.attrs.set('__name__', strV(name));
     const classScope: Scope = { vars: c.attrs, parent: scope, env: scope.env, fn: undefined, self: undefined, classOf: c };
     this.execBlock(node.childForFieldName('body'), classScope);
+    if (dataclass) {
+      // fields: the annotated names of the body, in order (`width: int = 16`)
+      c.fields = named(node.childForFieldName('body'))
+        .map((st) => (st.type === 'expression_statement' ? named(st)[0] : undefined))
+        .filter((a): a is Node => a?.type === 'assignment' && !!a.childForFieldName('type') && a.childForFieldName('left')?.type === 'identifier')
+        .map((a) => a.childForFieldName('left')!.text);
+    }
     this.setName(name, { kind: 'class', c }, scope);
   }
 
@@ -472,11 +479,11 @@ export class Interp {
     for (const n of named(stmt)) {
       if (n.type === 'aliased_import') {
         const dotted = n.childForFieldName('name')!.text.replace(/\s+/g, '');
-        this.setName(n.childForFieldName('alias')!.text, this.importModule(scope.env, 0, dotted), scope);
+        this.setName(n.childForFieldName('alias')!.text, this.lazyImport(scope.env, 0, dotted, undefined), scope);
       } else if (n.type === 'dotted_name') {
         const dotted = n.text.replace(/\s+/g, '');
         const head = dotted.split('.')[0];
-        this.setName(head, this.importModule(scope.env, 0, head), scope);
+        this.setName(head, this.lazyImport(scope.env, 0, head, undefined), scope);
       }
     }
   }
@@ -488,6 +495,22 @@ export class Interp {
     return { kind: 'lib', path: dotted };
   }
 
+  /** An imported name whose file runs only when the name is first read: most imports go unused. */
+  private lazyImport(env: ModuleEnv, dots: number, dotted: string, name: string | undefined): V {
+    let done: V | undefined;
+    return {
+      kind: 'lazy',
+      get: () => {
+        if (done) return done;
+        done = unknown(`shape unknown after importing \`${name ?? dotted}\` (an import cycle)`);
+        const from = this.importModule(env, dots, dotted);
+        if (name === undefined || from.kind !== 'pymodule') done = from;
+        else done = force(from.env.globals.get(name) ?? this.importModule(env, dots, dotted ? `${dotted}.${name}` : name));
+        return done;
+      },
+    };
+  }
+
   private importFrom(stmt: Node, scope: Scope): void {
     const moduleNode = stmt.childForFieldName('module_name')!;
     let dots = 0;
@@ -497,10 +520,15 @@ export class Interp {
       dots = prefix ? prefix.text.length : 0;
       dotted = dotted.slice(dots);
     }
-    const from = this.importModule(scope.env, dots, dotted);
+    // a user file is only run when one of its names is read (or for `import *`)
+    const local = dots > 0 || this.program.resolve(scope.env.file.path, dots, dotted) !== null;
+    const star = named(stmt).some((n) => n.type === 'wildcard_import');
+    const from: V = local && !star ? NONE : this.importModule(scope.env, dots, dotted);
     const bind = (name: string, alias: string) => {
       let v: V;
-      if (from.kind === 'pymodule') {
+      if (local && !star) {
+        v = this.lazyImport(scope.env, dots, dotted, name);
+      } else if (from.kind === 'pymodule') {
         v = from.env.globals.get(name) ?? this.importModule(scope.env, dots, dotted ? `${dotted}.${name}` : name);
       } else if (from.kind === 'lib') {
         v = { kind: 'lib', path: `${dotted}.${name}` };
@@ -738,11 +766,14 @@ export class Interp {
   lookup(name: string, scope: Scope, at: Node): V {
     for (let s: Scope | undefined = scope; s; s = s.parent) {
       const v = s.vars.get(name);
-      if (v !== undefined) return v;
+      if (v !== undefined) return v.kind === 'lazy' ? resolved(s.vars, name, v) : v;
     }
     const g = scope.env.globals.get(name);
-    if (g !== undefined) return g;
+    if (g !== undefined) return g.kind === 'lazy' ? resolved(scope.env.globals, name, g) : g;
     if (scope.env.globals.has('__star_torch_nn__') && isNnClass(`torch.nn.${name}`)) return { kind: 'lib', path: `torch.nn.${name}` };
+    // like the core's detection, a snippet's `torch`, `nn` and `F` are PyTorch's when nothing binds them
+    const implicit: Record<string, string> = { torch: 'torch', nn: 'torch.nn', F: 'torch.nn.functional' };
+    if (implicit[name]) return { kind: 'lib', path: implicit[name] };
     return builtinValue(name) ?? this.fail(at, `\`${name}\` is not defined`);
   }
 
@@ -914,7 +945,7 @@ export class Interp {
         return libAttr(obj.path, name);
       case 'pymodule': {
         const v = obj.env.globals.get(name);
-        if (v !== undefined) return v;
+        if (v !== undefined) return v.kind === 'lazy' ? resolved(obj.env.globals, name, v) : v;
         const file = this.program.resolve(obj.env.file.path, 1, name);
         return file ? { kind: 'pymodule', env: this.moduleEnv(file) } : this.fail(at, `module ${obj.env.name} has no \`${name}\``);
       }
@@ -1309,7 +1340,34 @@ export class Interp {
     const o: V = { kind: 'object', o: { cls: c, attrs: new Map() } };
     const init = this.classMember(c, '__init__', o, at);
     if (init) this.call(init, a, at);
+    else if (c.fields) {
+      const err = this.dataclassInit(c, o.o, a, at);
+      if (err) return this.fail(at, `${c.name}(): ${err}`);
+      const post = this.classMember(c, '__post_init__', o, at);
+      if (post) this.call(post, { args: [], kwargs: new Map() }, at);
+    }
     return o;
+  }
+
+  /** The `__init__` a `@dataclass` gets: fields by position or keyword, else their defaults. */
+  private dataclassInit(c: ClassObj, o: { attrs: Map<string, V> }, a: CallArgs, at: Node): string | undefined {
+    const fields = c.fields!;
+    if (a.args.length > fields.length) return 'too many positional arguments';
+    for (const k of a.kwargs.keys()) if (!fields.includes(k)) return `unexpected keyword argument \`${k}\``;
+    for (const [i, f] of fields.entries()) {
+      let v = i < a.args.length ? a.args[i] : a.kwargs.get(f);
+      if (v === undefined) {
+        const dflt = this.classMember(c, f, undefined, at);
+        if (dflt === undefined) return `missing argument \`${f}\``;
+        if (dflt.kind === 'native' && dflt.name === 'dataclasses.field') {
+          const factory = dflt.partial?.kwargs.get('default_factory');
+          v = factory ? this.call(factory, { args: [], kwargs: new Map() }, at) : dflt.partial?.kwargs.get('default');
+          if (v === undefined) return `missing argument \`${f}\``;
+        } else v = dflt;
+      }
+      o.attrs.set(f, v);
+    }
+    return undefined;
   }
 
   /** `module(x, ...)`: the user's forward, or the library module's shape rule. */
@@ -1332,6 +1390,17 @@ export class Interp {
     // nothing ran: a stop, or the convs it would have run would look unused
     return unknown(this.stopAt(at, `${describe({ kind: 'module', m })} has no forward()`).why);
   }
+}
+
+/** The value of a lazy import, loaded now. */
+function force(v: V): V {
+  return v.kind === 'lazy' ? v.get() : v;
+}
+
+function resolved(vars: Map<string, V>, name: string, v: V): V {
+  const r = force(v);
+  vars.set(name, r);
+  return r;
 }
 
 function unescape(seq: string): string {

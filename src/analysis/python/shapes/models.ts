@@ -119,6 +119,12 @@ function classPragmaInts(text: string, row: number): Record<string, number> {
 
 const parseShape = (s: string) => s.split(/[xX×]/).map(Number);
 
+/** A function that returns what a call builds, and is not a script's entry point or a test. */
+function looksLikeFactory(f: FunctionObj): boolean {
+  if (/^(main|train|test|run|evaluate|eval|fit|predict|benchmark|demo)(_|$)/.test(f.name)) return false;
+  return f.node.descendantsOfType('return_statement').some((r) => r !== null && ['call', 'identifier'].includes(named(r)[0]?.type ?? ''));
+}
+
 function plainShape(v: V): unknown {
   if (v.kind === 'tensor') return concrete(v.shape) ?? null;
   if (v.kind === 'tuple' || v.kind === 'list') return v.items.map(plainShape);
@@ -234,9 +240,10 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
   }
   const exampled = new Set(candidates.map((c) => c.origin));
 
-  // 2. factories: functions without required arguments that return a module
+  // 2. factories: functions without required arguments that return a module (`return ResNet(...)`);
+  // scripts' entry points are left alone
   for (const { f, node } of functions) {
-    if (exampled.has(f) || requiredParams(f, false).length > 0) continue;
+    if (exampled.has(f) || requiredParams(f, false).length > 0 || !looksLikeFactory(f)) continue;
     const b = build(() => interp.callFunction(f, { args: [], kwargs: new Map() }, node));
     if (typeof b.module === 'string') continue;
     candidates.push({ name: f.name, className: b.module.cls?.name ?? b.module.native?.type ?? 'Module', line: node.startPosition.row, start: node.startIndex, build: `${f.name}()`, module: b.module, buildStops: b.stops, invoked: b.invoked, kind: 'factory', origin: f, pragmaRow: node.startPosition.row, node });

@@ -19,6 +19,9 @@ export interface ShapeSources {
   read?: (file: string) => string | undefined;
 }
 
+/** A model spans a few files; an import chain that pulls in a whole package is not followed past this. */
+const MAX_FILES = 48;
+
 /** Top-level packages that are libraries, never looked up among the user's files. */
 const LIBRARIES = new Set([
   'torch', 'torchvision', 'torchaudio', 'numpy', 'np', 'math', 'typing', 'collections', 'functools', 'itertools',
@@ -37,11 +40,11 @@ export class Program {
     if (entry.path) this.files.set(entry.path, entry);
   }
 
-  /** Parses and remembers a file; null when it cannot be read. */
+  /** Parses and remembers a file; null when it cannot be read (or too many files were read already). */
   load(file: string): SourceFile | null {
     const cached = this.files.get(file);
     if (cached !== undefined) return cached;
-    const text = this.sources.read?.(file);
+    const text = this.files.size < MAX_FILES ? this.sources.read?.(file) : undefined;
     if (text === undefined) {
       this.files.set(file, null);
       return null;

@@ -302,6 +302,36 @@ function construct(interp: Interp, m: ModuleObj, type: string, a: CallArgs, at: 
     const r = args(['num_parameters', 'init', 'device', 'dtype']);
     return native(r.int('num_parameters', 1), {});
   }
+  if (type === 'MultiheadAttention') {
+    const r = args(['embed_dim', 'num_heads', 'dropout', 'bias', 'add_bias_kv', 'add_zero_attn', 'kdim', 'vdim', 'batch_first', 'device', 'dtype']);
+    const e = r.int('embed_dim');
+    const h = r.int('num_heads');
+    if (h <= 0 || e % h !== 0) return r.fail('embed_dim must be divisible by num_heads');
+    const kdim = r.int('kdim', e);
+    const vdim = r.int('vdim', e);
+    const bias = r.bool('bias', true);
+    // in-projection (one matrix, or three when kdim/vdim differ), its bias, out_proj, bias_k/bias_v
+    const params = e * (e + kdim + vdim) + (bias ? 3 * e : 0) + e * e + (bias ? e : 0) + (r.bool('add_bias_kv', false) ? 2 * e : 0);
+    return native(params, { embed_dim: intV(e), num_heads: intV(h), batch_first: { kind: 'bool', value: r.bool('batch_first', false) } }, { e, h, batchFirst: r.bool('batch_first', false) });
+  }
+  if (type === 'RNN' || type === 'LSTM' || type === 'GRU') {
+    const gates = type === 'LSTM' ? 4 : type === 'GRU' ? 3 : 1;
+    const names = ['input_size', 'hidden_size', 'num_layers', 'bias', 'batch_first', 'dropout', 'bidirectional', ...(type === 'LSTM' ? ['proj_size'] : []), ...(type === 'RNN' ? ['nonlinearity'] : []), 'device', 'dtype'];
+    const r = args(names);
+    const input = r.int('input_size');
+    const hidden = r.int('hidden_size');
+    const layers = r.int('num_layers', 1);
+    const dirs = r.bool('bidirectional', false) ? 2 : 1;
+    const proj = type === 'LSTM' ? r.int('proj_size', 0) : 0;
+    const out = proj > 0 ? proj : hidden;
+    const bias = r.bool('bias', true);
+    let params = 0;
+    for (let l = 0; l < layers; l++) {
+      const inL = l === 0 ? input : out * dirs;
+      params += dirs * (gates * hidden * inL + gates * hidden * out + (bias ? 2 * gates * hidden : 0) + (proj > 0 ? proj * hidden : 0));
+    }
+    return native(params, { input_size: intV(input), hidden_size: intV(hidden), num_layers: intV(layers) }, { input, hidden, out, layers, dirs, batchFirst: r.bool('batch_first', false), lstm: type === 'LSTM' });
+  }
   if (type === 'Identity') return native(0, {});
   if (type === 'GLU') return native(0, {}, { dim: new Args('nn.GLU', ['dim'], a, interp, at).int('dim', -1) });
   if (ELEMENTWISE_MODULES.has(type)) return native(0, {});
@@ -503,6 +533,31 @@ export function forwardNative(interp: Interp, m: ModuleObj, a: CallArgs, at: Nod
     return tensor([...x.shape.slice(0, -1), n.data.o as number]);
   }
   if (type === 'Embedding') return tensor([...x.shape, n.data.dim as number]);
+  if (type === 'MultiheadAttention') {
+    const last = x.shape[x.shape.length - 1];
+    const err = last === undefined || (x.shape.length !== 2 && x.shape.length !== 3) ? 'expected a 2-d or 3-d query' : bindDim(last, n.data.e as number, 'embed_dim');
+    if (err) return fail(err);
+    const need = a.kwargs.get('need_weights') ?? a.args[4];
+    const weights = need ? interp.truthy(need) : true;
+    if (weights === undefined) return fail('need_weights cannot be decided');
+    const key = a.args[1] ?? a.kwargs.get('key');
+    const batched = x.shape.length === 3;
+    const seq = (t: Dim[]) => (batched ? t[(n.data.batchFirst as boolean) ? 1 : 0] : t[0]);
+    const batch = batched ? [x.shape[(n.data.batchFirst as boolean) ? 0 : 1]] : [];
+    const s = key?.kind === 'tensor' ? seq(key.shape) : seq(x.shape);
+    return { kind: 'tuple', items: [tensor(x.shape), weights ? tensor([...batch, seq(x.shape), s]) : NONE] };
+  }
+  if (type === 'RNN' || type === 'LSTM' || type === 'GRU') {
+    const d = n.data as { input: number; hidden: number; out: number; layers: number; dirs: number; batchFirst: boolean; lstm: boolean };
+    const batched = x.shape.length === 3;
+    if (!batched && x.shape.length !== 2) return fail(`expected a 2-d or 3-d input, got ${shapeText(x.shape)}`);
+    const err = bindDim(x.shape[x.shape.length - 1], d.input, 'input_size');
+    if (err) return fail(err);
+    const output = tensor([...x.shape.slice(0, -1), d.dirs * d.out]);
+    const nb = batched ? [x.shape[d.batchFirst ? 0 : 1]] : [];
+    const h = tensor([d.dirs * d.layers, ...nb, d.out]);
+    return { kind: 'tuple', items: [output, d.lstm ? { kind: 'tuple', items: [h, tensor([d.dirs * d.layers, ...nb, d.hidden])] } : h] };
+  }
   if (type === 'GLU') return glu(interp, x, n.data.dim as number, at);
   if (type === 'Flatten') return flatten(interp, x, n.data.start as number, n.data.end as number, at);
   if (type === 'Unflatten') {
@@ -1105,6 +1160,11 @@ export function callTorch(interp: Interp, p: string, _self: V | undefined, a: Ca
     if (!m.native) m.native = { type: 'Module', params: 0, attrs: new Map(), data: {} };
     return { kind: 'module', m };
   }
+  // quantization stubs are identities in a float model
+  if (/^torch\.(ao\.)?quantization\.(stubs\.)?(QuantStub|DeQuantStub)$/.test(p)) {
+    const m = interp.newModule(undefined, { type: 'Identity', params: 0, attrs: new Map(), data: {} }, at);
+    return { kind: 'module', m };
+  }
   const init = /^(.*)\.__init__$/.exec(p);
   if (init && isNnClass(canonical(init[1]))) {
     const self = a.args[0];
@@ -1146,6 +1206,9 @@ export function callTorch(interp: Interp, p: string, _self: V | undefined, a: Ca
       return x ? clone(interp, x) : interp.fail(at);
     case 'typing.cast':
       return args[1] ?? interp.fail(at);
+    case 'dataclasses.field':
+      // a marker the generated __init__ reads (`default`, `default_factory`)
+      return { kind: 'native', name: 'dataclasses.field', partial: { args: [], kwargs: a.kwargs } };
     case 'math.ceil':
     case 'math.floor':
     case 'math.sqrt':

@@ -49,6 +49,8 @@ export type V =
   | { kind: 'lib'; path: string }
   /** a user file brought in with `import` */
   | { kind: 'pymodule'; env: ModuleEnv }
+  /** a name imported from a user file, loaded when first read (`from .blocks import X`) */
+  | { kind: 'lazy'; get: () => V }
   /** `super()`: attribute lookup starts after `after` in the instance's class order */
   | { kind: 'super'; self: V; after: ClassObj }
   | Unknown;
@@ -86,6 +88,8 @@ export interface ClassObj {
   env: ModuleEnv;
   bases: V[];
   attrs: Map<string, V>;
+  /** a `@dataclass`: its fields in order, for the generated `__init__` */
+  fields?: string[];
 }
 
 export interface FunctionObj {
