@@ -598,10 +598,14 @@ function whyNotConverted(layer: TfjsLayer, inst: Instance, site: TfjsSite, unres
   }
   const problem = configProblem(inst.config, site);
   if (problem) return problem;
-  if (unresolved.length) return `could not resolve ${unresolved.join('; ')}`;
   const { args } = layer;
+  // what is known settles it before what is not: a 1x1 conv is pointwise whatever else is open
+  if (args.kernelSize?.every((k) => k === 1)) return '1x1 kernel: already pointwise';
+  if (unresolved.length) return `could not resolve ${unresolved.join('; ')}`;
   const kvol = args.kernelSize!.reduce((a, b) => a * b, 1);
-  if (kvol === 1) return '1x1 kernel: already pointwise';
+  if (args.inChannels?.constant === 1) {
+    return 'the input has 1 channel: the depthwise conv would be one filter scaled per output channel (MobileNet keeps such a first conv standard)';
+  }
   // params: m*Cin*(kvol + Cout) + bias vs Cin*Cout*kvol + bias: the comparison does not depend on Cin
   const cout = args.outChannels!;
   const syms = cout.symbols();
