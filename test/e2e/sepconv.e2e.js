@@ -187,14 +187,18 @@ async function main() {
     await h.waitForFile(ws('model.js'), (c) => c === expected);
   });
 
-  await test('"Convert Convolutions in Workspace…": scan, QuickPick of the candidates, refactor preview, applied', async () => {
+  await test('"Convert Convolutions in Workspace…": scan, QuickPick, refactor preview; a file changed since the scan is skipped', async () => {
     await h.runCommand(page, 'SepConv: Convert Convolutions in Workspace…');
-    // what is left after the tests above: the two convs of models/head.py (and the tfjs one if it was skipped)
+    // what is left after the tests above: models/head.py (2 convs) and models/tail.py (1), and the tfjs one if skipped
     const title = page.locator('.quick-input-widget .quick-input-title', { hasText: 'convertible convolution' });
     await title.waitFor({ timeout: 30000 });
     const rows = await page.locator(h.SEL.quickInputRow).allInnerTexts();
     const head = rows.filter((r) => r.includes('models/head.py'));
     assert(head.length === 2 && head.every((r) => /−\d+\.\d% params/.test(r)), `QuickPick rows: ${JSON.stringify(rows)}`);
+    assert(rows.some((r) => r.includes('models/tail.py')), `QuickPick rows: ${JSON.stringify(rows)}`);
+    // someone edits tail.py while the list is open: it must be skipped and reported, never overwritten
+    const tailEdited = `${fs.readFileSync(ws('models/tail.py'), 'utf8')}# edited after the scan\n`;
+    fs.writeFileSync(ws('models/tail.py'), tailEdited);
     assert(!rows.some((r) => r.includes('net.py')), `converted files are not offered again: ${JSON.stringify(rows)}`);
     // every candidate saves more than sepconv.minSavings (0): all pre-selected
     const selected = await page.locator('.quick-input-widget .quick-input-list .monaco-list-row .quick-input-list-checkbox:checked, .quick-input-widget .monaco-list-row [aria-checked="true"]').count();
@@ -205,10 +209,14 @@ async function main() {
     await apply.first().waitFor({ timeout: 20000 });
     await shot(page, 'editor-workspace-preview.png', { full: true });
     await apply.first().click();
-    await page.locator('.notifications-toasts', { hasText: /converted \d+ convolutions? in \d+ files?/ }).first().waitFor({ timeout: 20000 });
+    const toast = page.locator('.notifications-toasts', { hasText: /converted \d+ convolutions? in \d+ files?/ }).first();
+    await toast.waitFor({ timeout: 20000 });
+    const message = (await toast.innerText()).replace(/\s+/g, ' ');
+    assert(/Skipped 1 .*models\/tail\.py: changed since the scan/.test(message), `notification: ${message}`);
     await h.runCommand(page, 'File: Save All Files');
     const expected = cliApplied(path.join(FIXTURES, 'models', 'head.py'));
     await h.waitForFile(ws('models/head.py'), (c) => c === expected);
+    assert(fs.readFileSync(ws('models/tail.py'), 'utf8') === tailEdited, 'tail.py keeps the edit made after the scan');
   });
 
   await test('"Show Report" for the workspace, exported as JSON with the numbers of `sepconv report --json`', async () => {
@@ -218,6 +226,13 @@ async function main() {
     await page.locator(h.SEL.quickInputRow, { hasText: 'Workspace' }).first().waitFor();
     await page.keyboard.press('Enter');
     await page.locator('.tab', { hasText: 'SepConv Report' }).first().waitFor({ timeout: 30000 });
+    // the webview's table (a webview is an iframe holding the content's iframe); once it is there the
+    // webview forwards keys to the workbench again, so F1 opens the palette
+    const content = page.frameLocator(`iframe.webview.ready[src*="extensionId=${EXT_ID}"]`).frameLocator('iframe#active-frame');
+    await content.locator('h2', { hasText: 'SepConv report' }).waitFor({ timeout: 20000 });
+    const rowsShown = await content.locator('tbody tr').count();
+    const headRow = (await content.locator('tbody tr', { hasText: 'models/head.py:8:13' }).allInnerTexts()).join(' ');
+    assert(rowsShown >= 10 && /Conv2d/.test(headRow), `report table: ${rowsShown} rows; head.py row: ${headRow}`);
     await h.runCommand(page, 'SepConv: Export Report as JSON');
     // the save dialog (a quick input in code-server) proposes <workspace>/sepconv-report.json
     await page.locator(h.SEL.quickInputBox).waitFor();
