@@ -484,7 +484,18 @@ export function forwardNative(interp: Interp, m: ModuleObj, a: CallArgs, at: Nod
     return x;
   }
   const fail = (detail: string) => interp.fail(at, `nn.${type}: ${detail}`);
-  if (n.data.conv) return convForward(interp, m, n.data.conv as ConvData, x, at);
+  if (n.data.conv) {
+    const c = n.data.conv as ConvData;
+    // ConvTranspose*(x, output_size=...) picks among the sizes the stride allows; a conv takes one input
+    const extra = [...a.args.slice(1), ...[...a.kwargs].filter(([k]) => k !== 'input').map(([, v]) => v)];
+    const outputSize = c.transposed ? (a.kwargs.get('output_size') ?? a.args[1]) : undefined;
+    if (extra.length > (outputSize ? 1 : 0)) {
+      const v = interp.fail(at, `nn.${type} takes one input`);
+      m.calls.push({ input: x.shape, output: undefined, macs: undefined, why: (v as { why: string }).why });
+      return v;
+    }
+    return convForward(interp, m, c, x, at, outputSize);
+  }
   if (ELEMENTWISE_MODULES.has(type) || type === 'PReLU') return tensor(x.shape);
   if (/Norm/.test(type)) {
     const c = n.data.channels as number | undefined;
@@ -589,7 +600,7 @@ export function forwardNative(interp: Interp, m: ModuleObj, a: CallArgs, at: Nod
   return interp.opaque(at, a, `nn.${type} is not modelled`);
 }
 
-function convForward(interp: Interp, m: ModuleObj, c: ConvData, x: TensorValue, at: Node): V {
+function convForward(interp: Interp, m: ModuleObj, c: ConvData, x: TensorValue, at: Node, outputSize?: V): V {
   const record = (why: string): V => {
     const v = interp.fail(at, why);
     m.calls.push({ input: x.shape, output: undefined, macs: undefined, why: (v as { why: string }).why });
@@ -623,7 +634,15 @@ function convForward(interp: Interp, m: ModuleObj, c: ConvData, x: TensorValue, 
   let out: number[] | undefined;
   if (c.transposed) {
     const p = c.args.padding as number[];
-    out = spatial.map((size, i) => (size - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + c.outputPadding[i] + 1);
+    const smallest = spatial.map((size, i) => (size - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + 1);
+    out = smallest.map((v, i) => v + c.outputPadding[i]);
+    if (outputSize && outputSize.kind !== 'none') {
+      const given = outputSize.kind === 'tuple' || outputSize.kind === 'list' ? outputSize.items.map(intOf) : [];
+      const wanted = given.slice(given.length - c.dims);
+      if (wanted.length !== c.dims || wanted.some((v) => v === undefined)) return record(outputSize.kind === 'unknown' ? outputSize.why : 'output_size is not known');
+      if (wanted.some((v, i) => v! < smallest[i] || v! >= smallest[i] + Math.max(s[i], d[i]))) return record(`output_size ${JSON.stringify(wanted)} is not reachable from this input`);
+      out = wanted as number[];
+    }
   } else {
     out = convOutputSize(spatial, k, s, c.args.padding!, d);
   }
