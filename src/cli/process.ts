@@ -8,7 +8,8 @@ import { createTwoFilesPatch } from 'diff';
 import { analyzeText } from '../analysis/analyze';
 import { cellAt, isNotebook, notebookText, updateNotebook } from '../analysis/notebook';
 import { languageForPath, type LanguageId } from '../analysis/parsing';
-import { layerJson, totals } from '../analysis/report';
+import type { ShapeSources } from '../analysis/python/shapes/index';
+import { layerJson, modelJson, totals } from '../analysis/report';
 import { applyEdits, LineIndex, type TextEdit } from '../refactor/edits';
 import { belowThreshold, rewrite } from '../refactor/index';
 import type { CliOptions } from './args';
@@ -91,6 +92,11 @@ function unitFor(file: string, content: string): Unit {
   };
 }
 
+/** What shape inference may read: the file's neighbours and the paths named on the command line. */
+function shapeSources(file: string, opts: CliOptions): ShapeSources {
+  return { path: isNotebook(file) ? undefined : path.resolve(file), files: opts.paths.map((p) => path.resolve(p)), read: (f) => readSource(f).text };
+}
+
 export function processFile(file: string, opts: CliOptions): FileOutcome {
   const o: FileOutcome = { entry: { path: file, error: null, layers: [] }, remaining: [], out: [], err: [], rewriteFailed: false, ioFailed: false };
   const src = readSource(file);
@@ -106,15 +112,16 @@ export function processFile(file: string, opts: CliOptions): FileOutcome {
     return o;
   }
   const { text, id } = unit;
-  const analysis = analyzeText(text, id, opts.analysis);
-  if (analysis.layers.length === 0 && !analysis.syntaxError) return o;
+  const analysis = analyzeText(text, id, opts.analysis, undefined, undefined, id === 'python' ? shapeSources(file, opts) : undefined);
+  const models = analysis.framework === 'pytorch' ? (analysis.models ?? []).map((m) => modelJson(m, (off) => unit.position(off))) : [];
+  if (analysis.layers.length === 0 && !analysis.syntaxError && models.length === 0) return o;
   const layers = analysis.layers.map((l) => layerJson(l, (off) => unit.position(off)));
   // with --min-savings the report shows what apply would do: layers below it stay as they are
   analysis.layers.forEach((l, i) => {
     const low = l.convertible ? belowThreshold(l, opts.minSavings) : undefined;
     if (low) Object.assign(layers[i], { convertible: false, reason: low });
   });
-  o.entry = { path: file, error: analysis.syntaxError?.message ?? null, layers, totals: totals(layers) };
+  o.entry = { path: file, error: analysis.syntaxError?.message ?? null, layers, ...(models.length ? { models } : {}), totals: totals(layers) };
   layers.forEach((j) => {
     if (!j.convertible) return;
     const saving = j.savings.params !== null ? `${(j.savings.params * 100).toFixed(1)}% fewer params` : `params × ${j.symbolic?.params.ratio ?? '?'}`;

@@ -174,3 +174,13 @@ const out = block(block(inp, 32), 64);
   assert.equal(low.newText, src);
   assert.match(low.skipped.map((s) => s.reason).join(' | '), /instance 1 of this call is not converted \(saves 8\d\.\d% of parameters, below the 85\.0% threshold\)/);
 });
+
+void test('a file too long to follow stops early and says so', () => {
+  const a = analyze(`
+const m = tf.sequential();
+for (let i = 0; i < 1000; i++) for (let j = 0; j < 1000; j++) m.add(tf.layers.dense({units: 3}));
+m.add(tf.layers.conv2d({filters: 3, kernelSize: 3}));`);
+  assert.match(a.notes.map((n) => n.message).join(' | '), /too large or loops too long to follow/);
+  assert.equal(a.layers.length, 1);
+  assert.equal(a.layers[0].args.inChannels, undefined);
+});

@@ -61,7 +61,7 @@ const NORMAL: Completion = { type: 'normal' };
 class Budget extends Error {}
 
 /** Evaluated nodes per file before the interpreter gives up (a pathological or generated file). */
-const MAX_STEPS = 400_000;
+const MAX_STEPS = 20_000;
 /** Iterations of one loop that are unrolled. */
 const MAX_ITERATIONS = 1_000;
 const MAX_DEPTH = 40;

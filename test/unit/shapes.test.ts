@@ -1,0 +1,186 @@
+/**
+ * Shape inference through the core and the command: where the input comes from, which classes are
+ * models, how unknowns stop propagation (with the reason), and what the JSON, table and Markdown
+ * reports carry. Numbers are checked against PyTorch in test/oracle/shapes.test.ts.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { defaultOptions, type AnalysisOptions } from '../../src/analysis/options';
+import { initParsing, parse } from '../../src/analysis/parsing';
+import { inferModels, type ModelShapes } from '../../src/analysis/python/shapes/models';
+import type { LayerJson, ModelJson } from '../../src/analysis/report';
+import { cli, tempDir } from '../helpers';
+
+function models(text: string, options: Partial<AnalysisOptions> = {}, file = ''): ModelShapes[] {
+  const tree = parse('python', text);
+  try {
+    return inferModels({ path: file, text, root: tree.rootNode }, { path: file || undefined }, defaultOptions(options));
+  } finally {
+    tree.delete();
+  }
+}
+
+/** 1-based line of the first line holding `needle` */
+const lineOf = (text: string, needle: string) => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
+
+function project(files: Record<string, string>): string {
+  const dir = tempDir('sepconv-shapes-');
+  for (const [name, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), content);
+  }
+  return dir;
+}
+
+interface Report {
+  files: { path: string; layers: LayerJson[]; models?: ModelJson[] }[];
+}
+
+const NET = `import torch
+import torch.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self, cin, cout, stride=1):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
+
+    def forward(self, x):
+        return torch.relu(self.bn(self.conv(x)))
+
+
+class Net(nn.Module):
+    def __init__(self, width=16, num_classes=10):
+        super().__init__()
+        self.blocks = nn.Sequential(Block(3, width), Block(width, 2 * width, stride=2), Block(2 * width, 2 * width))
+        self.head = nn.Linear(2 * width, num_classes)
+
+    def forward(self, x):
+        x = self.blocks(x)
+        return self.head(x.mean(dim=(2, 3)))
+`;
+
+void test('the input: class pragma, file pragma, example, --input-size, default', async () => {
+  await initParsing();
+  const pick = (text: string, options: Partial<AnalysisOptions> = {}) => {
+    const [m] = models(text, options);
+    return m ? [m.input, m.inputFrom] : undefined;
+  };
+  assert.deepEqual(pick(NET), [[1, 3, 224, 224], 'default']);
+  assert.deepEqual(pick(NET, { inputSizes: { 2: [32, 48] } }), [[1, 3, 32, 48], '--input-size']);
+  assert.deepEqual(pick(NET.replace('class Net(nn.Module):', 'class Net(nn.Module):  # sepconv: input=2x3x64x64')), [[2, 3, 64, 64], 'pragma on class Net']);
+  assert.deepEqual(pick(`# sepconv: input=1x3x40x40\n${NET}`), [[1, 3, 40, 40], 'file pragma']);
+  // a spatial-only pragma keeps N=1 and takes the channels from the first layer
+  assert.deepEqual(pick(`# sepconv: input=40x30\n${NET}`), [[1, 3, 40, 30], 'file pragma']);
+  const main = `${NET}\n\nif __name__ == "__main__":\n    net = Net(width=8)\n    y = net(torch.randn(4, 3, 96, 96))\n    print(y.shape)\n`;
+  const [m] = models(main);
+  assert.deepEqual([m.input, m.inputFrom, m.build], [[4, 3, 96, 96], `example at line ${lineOf(main, 'torch.randn')}`, 'Net(width=8)']);
+  // kuangliu/pytorch-cifar style: a test function that is never called
+  const fn = `${NET}\n\ndef test():\n    net = Net()\n    x = torch.zeros(2, 3, 32, 32)\n    y = net(x)\n    print(y.size())\n`;
+  assert.deepEqual(pick(fn), [[2, 3, 32, 32], `example at line ${lineOf(fn, 'torch.zeros')}`]);
+  // the pragma wins over the example
+  assert.deepEqual(pick(main.replace('class Net(nn.Module):', 'class Net(nn.Module):  # sepconv: input=1x3x8x8')), [[1, 3, 8, 8], 'pragma on class Net']);
+});
+
+void test('models: runnable classes and factories, not their parts', async () => {
+  await initParsing();
+  assert.deepEqual(models(NET).map((m) => m.name), ['Net'], 'Block needs arguments and is a part of Net');
+  const factory = `${NET}\n\ndef net_wide(**kwargs):\n    return Net(width=64, **kwargs)\n\n\ndef make_block(c):\n    return Block(c, c)\n`;
+  assert.deepEqual(models(factory).map((m) => [m.name, m.className, m.build]), [['Net', 'Net', 'Net()'], ['net_wide', 'Net', 'net_wide()']]);
+  // a class whose default construction is a part of another model is not a model of its own
+  const part = NET.replace('def __init__(self, cin, cout, stride=1)', 'def __init__(self, cin=3, cout=3, stride=1)');
+  assert.deepEqual(models(part).map((m) => m.name), ['Net']);
+  // required constructor arguments from --assume
+  const required = NET.replace('def __init__(self, width=16, num_classes=10)', 'def __init__(self, width, num_classes=10)');
+  assert.deepEqual(models(required).map((m) => m.name), []);
+  assert.deepEqual(models(required, { assumptions: { width: 8 } }).map((m) => [m.name, m.build]), [['Net', 'Net(width=8)']]);
+  // a container without forward() is not a model
+  assert.deepEqual(models('import torch.nn as nn\n\nclass Holder(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.conv = nn.Conv2d(3, 8, 3)\n').length, 0);
+});
+
+void test('what cannot be followed stops propagation with the reason, and nothing is guessed', async () => {
+  await initParsing();
+  const opaque = NET.replace('x = self.blocks(x)', 'x = some_library.warp(self.blocks[0](x))\n        x = self.blocks[1](x)');
+  const [m] = models(opaque);
+  assert.equal(m.macs, null);
+  assert.equal(m.output, null);
+  const why = `shape unknown after line ${lineOf(opaque, 'some_library')}: \`some_library.warp(self.blocks[0](x))\` (\`some_library\` is not defined)`;
+  assert.deepEqual(m.reasons, [why], 'the output is unknown, and why');
+  const byPath = Object.fromEntries(m.convs.map((c) => [c.path, c]));
+  assert.equal(byPath['blocks.0.conv'].exact, true, 'what ran before the unknown call is exact');
+  assert.equal(byPath['blocks.1.conv'].exact, false);
+  assert.equal(byPath['blocks.1.conv'].reason, why);
+  assert.equal(byPath['blocks.2.conv'].calls.length, 0, 'never called: 0 calls, exact');
+
+  // a branch on tensor values cannot be decided: the function stops there, and the model's MACs with it
+  const branch = NET.replace('x = self.blocks(x)', 'x = self.blocks[0](x)\n        if x.sum() > 0:\n            x = self.blocks[1](x)');
+  const [b] = models(branch);
+  assert.equal(b.macs, null);
+  assert.equal(b.reasons[0], `shape unknown after line ${lineOf(branch, 'x.sum()')}: \`x.sum() > 0\` (the condition cannot be decided)`);
+  assert.equal(b.convs.find((c) => c.path === 'blocks.0.conv')!.exact, false, 'after a stop no count is exact');
+
+  // a mismatch PyTorch would raise on is reported, not papered over
+  const [bad] = models(NET.replace('Block(width, 2 * width, stride=2)', 'Block(2 * width, 2 * width, stride=2)'));
+  assert.match(bad.convs[1].reason!, /in_channels expects 32, got 16/);
+});
+
+void test('report --json: models with totals, layers with shapes and exact MACs', async () => {
+  const dir = project({ 'net.py': NET });
+  const r = await cli('report', path.join(dir, 'net.py'), '--json', '--input-size', '32x32');
+  assert.equal(r.code, 0, r.stderr);
+  const file = (JSON.parse(r.stdout) as Report).files[0];
+  const [model] = file.models!;
+  assert.deepEqual(
+    { ...model, params: undefined, macs: undefined, savings: undefined },
+    { name: 'Net', class: 'Net', line: 15, build: 'Net()', inputShape: [1, 3, 32, 32], inputFrom: '--input-size', outputShape: [1, 10], params: undefined, macs: undefined, savings: undefined, convs: 3, exactConvs: 3, reasons: [] },
+  );
+  // 3->16 at 32x32, 16->32 stride 2 at 16x16, 32->32 at 16x16
+  const macs = [3 * 16 * 9 * 32 * 32, 16 * 32 * 9 * 16 * 16, 32 * 32 * 9 * 16 * 16];
+  assert.equal(model.macs.before, macs[0] + macs[1] + macs[2]);
+  assert.equal(model.params.before, 3 * 16 * 9 + 2 * 16 + 16 * 32 * 9 + 2 * 32 + 32 * 32 * 9 + 2 * 32 + 32 * 10 + 10);
+  const [layer] = file.layers;
+  assert.equal(layer.macs.before, macs[0] + macs[1] + macs[2], 'the one call site builds all three instances');
+  assert.deepEqual(layer.shapes, {
+    model: 'Net',
+    instances: 3,
+    calls: 3,
+    inputShapes: [[1, 3, 32, 32], [1, 16, 32, 32], [1, 32, 16, 16]],
+    outputShapes: [[1, 16, 32, 32], [1, 32, 16, 16]],
+    exact: true,
+    reason: null,
+  });
+  assert.equal(layer.assumptions[0], 'input 1x3x32x32 (--input-size) of model Net');
+  // the model's separable totals follow from the layers that get converted
+  const after = model.params.after!;
+  assert.ok(after < model.params.before && model.macs.after! < model.macs.before);
+});
+
+void test('models over several files: relative imports, sibling modules, paths on the command line', async () => {
+  const blocks = NET.split('class Net')[0];
+  const net = `import torch.nn as nn\nfrom .blocks import Block\n\n\nclass Net${NET.split('class Net')[1]}`;
+  const dir = project({ 'pkg/blocks.py': blocks, 'pkg/net.py': net, 'other/net2.py': net.replace('from .blocks import', 'from blocks import') });
+  const r = await cli('report', path.join(dir, 'pkg', 'net.py'), '--json');
+  const m = (JSON.parse(r.stdout) as Report).files[0].models![0];
+  assert.deepEqual([m.name, m.convs, m.exactConvs, m.reasons], ['Net', 3, 3, []]);
+  // `from blocks import Block` in another folder: found because pkg/ is named on the command line
+  const r2 = await cli('report', path.join(dir, 'other', 'net2.py'), path.join(dir, 'pkg'), '--json');
+  const m2 = (JSON.parse(r2.stdout) as Report).files.find((f) => f.path.endsWith('net2.py'))!.models![0];
+  assert.deepEqual([m2.convs, m2.exactConvs], [3, 3]);
+  // without it the import stays unknown, and says so
+  const r3 = await cli('report', path.join(dir, 'other', 'net2.py'), '--json');
+  const f3 = (JSON.parse(r3.stdout) as Report).files[0];
+  assert.equal(f3.models, undefined, 'no conv is reachable, so no model');
+});
+
+void test('table and Markdown show the models', async () => {
+  const dir = project({ 'net.py': NET });
+  const table = await cli('report', path.join(dir, 'net.py'));
+  assert.match(table.stdout, /model Net \(line 15\): input 1x3x224x224 \(default\); params [\d.]+K → \d+ \(−[\d.]+%\); conv MACs [\d.]+M → [\d.]+M \(−[\d.]+%\); 3\/3 conv modules exact/);
+  assert.match(table.stdout, /8:21 1x3x224x224, 1x16x224x224, 1x32x112x112 → 1x16x224x224, 1x32x112x112, 3 instances, 3 calls in Net/);
+  const md = await cli('report', path.join(dir, 'net.py'), '--markdown');
+  assert.match(md.stdout, /\| Model \| Input \| Params \| Params \(separable\) \| Conv MACs \| Conv MACs \(separable\) \| Savings \(MACs\) \| Exact conv modules \|/);
+  assert.match(md.stdout, /net\.py:15 Net \| 1x3x224x224 \(default\) \| [\d,]+ \| [\d,]+ \| [\d,]+ \| [\d,]+ \| −[\d.]+% \| 3\/3 \|/);
+});
