@@ -207,6 +207,10 @@ async function main() {
     await page.keyboard.press('Enter');
     const apply = page.locator('.monaco-button', { hasText: /^Apply$/ });
     await apply.first().waitFor({ timeout: 20000 });
+    // the preview lists the two rewrites of head.py; tail.py, changed since the scan, is already left out
+    await page.locator('.monaco-list-row', { hasText: 'self.a = ' }).first().waitFor({ timeout: 10000 });
+    const previewRows = (await page.locator('.monaco-list-row', { hasText: 'nn.Sequential(' }).allInnerTexts()).length;
+    assert(previewRows === 2, `preview rows with a rewrite: ${previewRows}`);
     await shot(page, 'editor-workspace-preview.png', { full: true });
     await apply.first().click();
     const toast = page.locator('.notifications-toasts', { hasText: /converted \d+ convolutions? in \d+ files?/ }).first();
