@@ -311,8 +311,8 @@ function splitEdits(text: string, site: TfjsSite, opts: TfjsRewriteOptions, name
   const around = lineAround(text, site.span.start, site.span.end);
   const pad = /^\{\s/.test(text.slice(config.span.start, config.span.end)) ? ' ' : '';
   /** `callee({...})`; a one-line config stays on one line when `prefix` + it + `suffix` fits */
-  const render = (callee: string, items: { lead: string; core: string; trail: string }[], prefix: string, suffix: string) => {
-    if (!config.multiline) return `${callee}(${renderObject(items.map((i) => i.core), `${prefix}${callee}(`, `)${suffix}`, around.indent, layout, pad)})`;
+  const render = (callee: string, items: { lead: string; core: string; trail: string }[], prefix: string, suffix: string, indent = around.indent) => {
+    if (!config.multiline) return `${callee}(${renderObject(items.map((i) => i.core), `${prefix}${callee}(`, `)${suffix}`, indent, layout, pad)})`;
     // comments stay with their entries: leading ones above, a trailing one after the comma
     const lines = items.map((i, n) => {
       const comma = n < items.length - 1 || config.trailingComma ? ',' : '';
@@ -350,9 +350,15 @@ function splitEdits(text: string, site: TfjsSite, opts: TfjsRewriteOptions, name
         const second = `${valueHead}${pwCall}.apply(${st.target})${afterCall}${semi}`;
         return { edits: [{ start: st.span.start, end: st.span.end, newText: `${first}${eol}${st.indent}${second}` }] };
       }
+      // nested where it stands: `pointwise.apply(depthwise.apply(x))`, the inner call on a line of its own when long
       const pwCall = render(pwCallee, pw, around.before, '.apply(');
-      const dwCall = render(dwCallee.callee, dw, around.indent + layout.indentUnit, `.apply(${p.argsText}))${around.after}`);
-      return { edits: [{ start: p.call.start, end: p.call.end, newText: `${pwCall}.apply(${dwCall}.apply(${p.argsText}))` }] };
+      const inner = around.indent + layout.indentUnit;
+      const oneLine = `${pwCall}.apply(${render(dwCallee.callee, dw, '', '')}.apply(${p.argsText}))`;
+      if (!oneLine.includes('\n') && around.before.length + oneLine.length + around.after.length <= layout.lineLength) {
+        return { edits: [{ start: p.call.start, end: p.call.end, newText: oneLine }] };
+      }
+      const dwCall = render(dwCallee.callee, dw, inner, `.apply(${p.argsText})`, inner);
+      return { edits: [{ start: p.call.start, end: p.call.end, newText: `${pwCall}.apply(${eol}${inner}${dwCall}.apply(${p.argsText})${eol}${around.indent})` }] };
     }
     default:
       return { why: 'the layer is not in a layers array, a model.add(...) or an .apply(...) chain' };

@@ -16,7 +16,7 @@ import { firstSyntaxError } from '../python/analyze';
 import { TfjsInterpreter } from './evaluate';
 import { collectTfjsImports, resolveTfjsPath, type TfjsImports } from './imports';
 import { configOf, convConfig, convOp, declaredInput } from './layers';
-import { dimsText, type Dim, type Instance, type ModelState, type ShapeOrWhy, type Value } from './values';
+import { dimsText, whyNot as whyNotValue, type Dim, type Instance, type ModelState, type ShapeOrWhy, type Value } from './values';
 
 /** Options of `tf.layers.conv2d`; any other key blocks the rewrite (its meaning in the pair is unclear). */
 export const CONV2D_KEYS = new Set([
@@ -625,7 +625,7 @@ function whyNotConverted(layer: TfjsLayer, inst: Instance, site: TfjsSite, unres
 function configProblem(config: Value, site: TfjsSite): string | undefined {
   const c = site.config;
   if (c.kind === 'none') return 'the layer has no config object';
-  if (config.kind !== 'object') return `the config \`${c.kind === 'expression' ? c.text : '…'}\` could not be resolved (${config.kind === 'unknown' ? config.why : config.kind})`;
+  if (config.kind !== 'object') return `the config \`${c.kind === 'expression' ? c.text : '…'}\` could not be resolved (${whyNotValue(config, 'it')})`;
   if (config.open) return `the config's keys are not all known: ${config.open} (it could hold kernelInitializer, which separableConv2d rejects)`;
   for (const key of config.props.keys()) {
     if (!CONV2D_KEYS.has(key)) return `\`${key}\` is not a tf.layers.conv2d option; the rewrite cannot tell which of the two layers it belongs to`;
