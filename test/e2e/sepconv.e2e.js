@@ -4,10 +4,12 @@
 // `sepconv.inputSize: ["32x32"]` in its .vscode/settings.json) and checks what a user sees and what lands on disk:
 //   - activation on a Python file; the inlay hint and the CodeLens;
 //   - the hover card's numbers (DESIGN.md's test vector: 64 -> 128, 3x3, padding 1, 32x32 input);
-//   - the code action rewrites the file on disk exactly as `sepconv apply` does;
+//   - the code action and a CodeLens click rewrite the file on disk exactly as `sepconv apply` does;
 //   - "SepConv: Convert Convolutions in File" converts every conv, again exactly as `sepconv apply`;
 //   - a notebook cell gets a hint (its import and width come from an earlier cell) and a hover;
 //   - TensorFlow.js, when the core reports tfjs layers: hint, hover, and the code action writes what `sepconv apply` does;
+//   - "Convert Convolutions in Workspace…": QuickPick, refactor preview, a file changed since the scan skipped and kept;
+//   - "Show Report" for the workspace (the webview's table) and its JSON export, equal to `sepconv report --json`;
 //   - no extension errors in the extension host log.
 // Usage: bash setup.sh (once), then `node sepconv.e2e.js` (packages the extension with `npm run package` unless
 // SEPCONV_VSIX=<file>). Prints "N passed, N failed" last; exit 1 on any failure.
@@ -134,6 +136,17 @@ async function main() {
     await h.waitForFile(ws('model.py'), (c) => c === expected);
     // the depthwise and pointwise convs it became are not convertible: no hint is left
     await h.waitFor(async () => (await h.inlayHints(page)).length === 0, 10000, 'no hints once converted');
+  });
+
+  await test('clicking the CodeLens converts the class, exactly as `sepconv apply`', async () => {
+    await h.openFile(page, 'lens.py', { waitForText: 'Stem' });
+    const lenses = await h.codeLenses(page, { minCount: 1, timeoutMs: 20000 });
+    assert(/^2 convs · [\d.]+K params → [\d.]+K? separable \(−\d+%\)$/.test(lenses[0]), `lens: ${JSON.stringify(lenses)}`);
+    await h.clickCodeLens(page, lenses[0]);
+    await editorShows(page, 'nn.Sequential(');
+    await h.save(page);
+    const expected = cliApplied(path.join(FIXTURES, 'lens.py'));
+    await h.waitForFile(ws('lens.py'), (c) => c === expected);
   });
 
   await test('"SepConv: Convert Convolutions in File" converts every conv, exactly as `sepconv apply`', async () => {
