@@ -69,7 +69,7 @@ export function convCost(args: ConvArgs, kind: LayerKind, input: number[] | unde
     const mid = cin.mulConst(args.depthMultiplier ?? 1);
     const w = mid.mulConst(kvol).add(mid.mul(cout));
     cost.params.before = biasParams ? w.add(biasParams) : undefined;
-    cost.macs.before = outSpatial !== undefined ? w.mulConst(outSpatial) : undefined;
+    cost.macs.before = outSpatial !== undefined ? w.mulConst(outSpatial).add(biasAdds) : undefined;
     return cost;
   }
 

@@ -184,3 +184,20 @@ m.add(tf.layers.conv2d({filters: 3, kernelSize: 3}));`);
   assert.equal(a.layers.length, 1);
   assert.equal(a.layers[0].args.inChannels, undefined);
 });
+
+void test('existing separable layers: one bias of size filters, in params and (when counted) in MACs', () => {
+  const src = `
+const m = tf.sequential();
+m.add(tf.layers.separableConv2d({inputShape: [8, 8, 4], filters: 6, kernelSize: 3, depthMultiplier: 2, padding: 'same'}));`;
+  const plain = analyze(src).layers[0];
+  assert.equal(plain.cost.params.before?.constant, 4 * 2 * 9 + 4 * 2 * 6 + 6);
+  assert.equal(plain.cost.macs.before?.constant, 64 * (4 * 2 * 9 + 4 * 2 * 6));
+  const adds = analyze(src, { countBiasAdds: true }).layers[0];
+  assert.equal(adds.cost.macs.before?.constant, 64 * (4 * 2 * 9 + 4 * 2 * 6) + 64 * 6);
+});
+
+void test('--norm is PyTorch only: tfjs layers say so', () => {
+  const a = analyze(`const m = tf.sequential({layers: [tf.layers.conv2d({inputShape: [8, 8, 4], filters: 6, kernelSize: 3})]});`, { norm: 'bn' });
+  assert.equal(a.layers[0].cost.params.after?.constant, 4 * 9 + 4 * 6 + 6);
+  assert.match(a.layers[0].warnings.join(' | '), /--norm bn applies to PyTorch only/);
+});

@@ -545,7 +545,8 @@ function convLayer(inst: Instance, site: TfjsSite, siblings: Instance[], call: N
   const kvol = c.args.kernelSize?.reduce((a, b) => a * b, 1);
   let kind: LayerKind = spec.kind;
   if (kind === 'conv' && kvol === 1) kind = 'pointwise';
-  const cost = convCost(c.args, kind, spatial, { depthMultiplier: options.depthMultiplier, norm: 'none' });
+  // --norm is PyTorch's: the tfjs rewrite puts nothing between the depthwise and pointwise halves
+  const cost = convCost(c.args, kind, spatial, { depthMultiplier: options.depthMultiplier, norm: 'none', countBiasAdds: options.countBiasAdds });
   if (spec.dims !== 2) {
     cost.params.after = undefined;
     cost.macs.after = undefined;
@@ -670,6 +671,7 @@ function judgeSites(layers: TfjsLayer[], sites: TfjsSite[], options: AnalysisOpt
     }
     for (const l of list) {
       l.style = style;
+      if (options.norm !== 'none') l.warnings.push(`--norm ${options.norm} applies to PyTorch only: separableConv2d has no place for a normalisation between its halves`);
       if (why) l.warnings.push(`the split style is not possible here (${why}): rewritten as separableConv2d`);
       l.warnings.push(
         style === 'split'
