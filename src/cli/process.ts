@@ -94,7 +94,14 @@ function unitFor(file: string, content: string): Unit {
 
 /** What shape inference may read: the file's neighbours and the paths named on the command line. */
 function shapeSources(file: string, opts: CliOptions): ShapeSources {
-  return { path: isNotebook(file) ? undefined : path.resolve(file), files: opts.paths.map((p) => path.resolve(p)), read: (f) => readSource(f).text };
+  const list = (dir: string): string[] => {
+    try {
+      return fs.readdirSync(dir);
+    } catch {
+      return [];
+    }
+  };
+  return { path: isNotebook(file) ? undefined : path.resolve(file), files: opts.paths.map((p) => path.resolve(p)), read: (f) => readSource(f).text, list };
 }
 
 export function processFile(file: string, opts: CliOptions): FileOutcome {

@@ -165,6 +165,10 @@ void test('models over several files: relative imports, sibling modules, paths o
   const r = await cli('report', path.join(dir, 'pkg', 'net.py'), '--json');
   const m = (JSON.parse(r.stdout) as Report).files[0].models![0];
   assert.deepEqual([m.name, m.convs, m.exactConvs, m.reasons], ['Net', 3, 3, []]);
+  // the file of building blocks has no model of its own: its layer runs in the model that imports it
+  const rb = await cli('report', path.join(dir, 'pkg', 'blocks.py'), '--json');
+  const layer = (JSON.parse(rb.stdout) as Report).files[0].layers[0];
+  assert.deepEqual([layer.shapes?.model, layer.shapes?.instances, layer.shapes?.exact], ['Net', 3, true]);
   // `from blocks import Block` in another folder: found because pkg/ is named on the command line
   const r2 = await cli('report', path.join(dir, 'other', 'net2.py'), path.join(dir, 'pkg'), '--json');
   const m2 = (JSON.parse(r2.stdout) as Report).files.find((f) => f.path.endsWith('net2.py'))!.models![0];
@@ -173,6 +177,35 @@ void test('models over several files: relative imports, sibling modules, paths o
   const r3 = await cli('report', path.join(dir, 'other', 'net2.py'), '--json');
   const f3 = (JSON.parse(r3.stdout) as Report).files[0];
   assert.equal(f3.models, undefined, 'no conv is reachable, so no model');
+});
+
+void test('a call site is converted only if its modules get smaller', async () => {
+  // the helper builds depthwise modules too: judged on them, the separable form is larger
+  const text = `import torch.nn as nn
+
+
+def conv(cin, cout, k=3, groups=1):
+    return nn.Conv2d(cin, cout, k, padding=k // 2, groups=groups, bias=False)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = conv(2, 4)
+        self.p = nn.Conv2d(4, 64, 1)
+        self.b = conv(64, 64, groups=64)
+        self.c = conv(64, 64, groups=64)
+        self.d = conv(64, 64, groups=64)
+
+    def forward(self, x):
+        return self.d(self.c(self.b(self.p(self.a(x)))))
+`;
+  const dir = project({ 'net.py': text });
+  const r = await cli('report', path.join(dir, 'net.py'), '--json');
+  const [layer] = (JSON.parse(r.stdout) as Report).files[0].layers;
+  assert.equal(layer.convertible, false);
+  assert.match(layer.reason!, /^the separable form is not smaller for the 4 modules it builds in Net \(\d+ vs \d+ params\)$/);
+  assert.deepEqual(layer.warnings, []);
 });
 
 void test('table and Markdown show the models', async () => {

@@ -4,6 +4,7 @@
  * MACs (replacing the input-size assumption), and each model its totals before and after the
  * rewrite. Everything here is plain data once it returns.
  */
+import * as path from 'node:path';
 import type { Tree } from 'web-tree-sitter';
 import type { LayerShapes, ModelSummary } from '../../model';
 import type { AnalysisOptions } from '../../options';
@@ -37,7 +38,31 @@ export function inferShapes(analysis: PythonAnalysis, text: string, tree: Tree, 
   }
   const convertible = convertibility(analysis, file, models, options, sources);
   analysis.models = models.map((m) => summary(m, convertible));
-  for (const layer of analysis.layers) {
+  attachAll(analysis.layers, models, file);
+  // a file of building blocks: its layers run in the models of the files that import it
+  if (file && sources.read && analysis.layers.some((l) => !l.shapes)) {
+    for (const importer of importersOf(file, sources).slice(0, MAX_IMPORTERS)) {
+      const other = sources.read(importer);
+      if (other === undefined) continue;
+      const otherTree = parse('python', other);
+      try {
+        const theirs = inferModels({ path: importer, text: other, root: otherTree.rootNode }, { ...sources, path: importer }, options);
+        attachAll(analysis.layers.filter((l) => !l.shapes), theirs, file);
+      } catch {
+        // the importer's failure is its own report's business
+      } finally {
+        otherTree.delete();
+      }
+      if (analysis.layers.every((l) => l.shapes)) break;
+    }
+  }
+}
+
+/** Files whose models are run for a file of building blocks; more would cost more than they tell. */
+const MAX_IMPORTERS = 3;
+
+function attachAll(layers: PythonLayer[], models: ModelShapes[], file: string): void {
+  for (const layer of layers) {
     for (const m of models) {
       const instances = m.convs.filter((c) => c.file === file && c.start === layer.span.start);
       if (instances.length === 0) continue;
@@ -45,6 +70,19 @@ export function inferShapes(analysis: PythonAnalysis, text: string, tree: Tree, 
       break;
     }
   }
+}
+
+/** Files next to `file` or named on the command line that import it (`from .blocks import`, `import blocks`). */
+function importersOf(file: string, sources: ShapeSources): string[] {
+  const stem = path.basename(file, '.py');
+  if (!/^[A-Za-z_]\w*$/.test(stem)) return [];
+  const dir = path.dirname(file);
+  const candidates = new Set<string>();
+  for (const name of sources.list?.(dir) ?? []) if (name.endsWith('.py')) candidates.add(path.join(dir, name));
+  for (const f of sources.files ?? []) if (f.endsWith('.py')) candidates.add(path.resolve(f));
+  candidates.delete(file);
+  const imports = new RegExp(`^\\s*(from\\s+[.\\w]*\\b${stem}\\s+import\\b|from\\s+\\.+\\s+import\\s[^\\n]*\\b${stem}\\b|import\\s+[\\w.]*\\b${stem}\\b)`, 'm');
+  return [...candidates].sort().filter((f) => imports.test(sources.read?.(f) ?? ''));
 }
 
 /** Whether the conv at each construction site gets rewritten: this file's layers, and those of the files it imports. */
@@ -131,11 +169,20 @@ function attach(layer: PythonLayer, m: ModelShapes, instances: ConvInstance[]): 
   const first = calls[0];
   const dims = layer.args.dims;
   layer.cost = {
-    params: { before: sum((i) => i.params), after: sum((i) => i.after?.params) },
-    macs: { before: sum((i) => i.macs), after: sum((i) => i.after?.macs) },
+    // a separable form exists where the call site itself is a standard conv (as convCost says)
+    params: { before: sum((i) => i.params), after: layer.kind === 'conv' ? sum((i) => i.after?.params) : undefined },
+    macs: { before: sum((i) => i.macs), after: layer.kind === 'conv' ? sum((i) => i.after?.macs) : undefined },
     inputSize: first?.input ? first.input.slice(first.input.length - dims) : layer.cost.inputSize,
     outputSize: first?.output ? first.output.slice(first.output.length - dims) : layer.cost.outputSize,
   };
+  // with every module of the call site known, "smaller" is judged on them, not on small widths
+  const before = layer.cost.params.before?.constant;
+  const after = layer.cost.params.after?.constant;
+  if (layer.convertible && before !== undefined && after !== undefined && after >= before) {
+    layer.convertible = false;
+    layer.reason = `the separable form is not smaller for the ${instances.length} module${instances.length === 1 ? '' : 's'} it builds in ${m.name} (${after} vs ${before} params)`;
+    layer.warnings = [];
+  }
   const note = `input ${m.input ? m.input.join('x') : '?'} (${m.inputFrom}) of model ${m.name}`;
   if (inputNote >= 0) layer.assumptions[inputNote] = note;
   else layer.assumptions.unshift(note);

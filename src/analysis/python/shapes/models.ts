@@ -375,8 +375,10 @@ function instance(path: string, m: ModuleObj, conv: ConvData, runStops: string[]
   const unknownCall = m.calls.find((r) => r.macs === undefined);
   const exact = runStops.length === 0 && !unknownCall;
   const params = typeof m.native!.params === 'number' ? m.native!.params : 0;
+  // what the rewrite of its call site makes of this module: depthwise + pointwise, whatever the
+  // instance's own groups and kernel (a helper's call site builds 1x1 and depthwise instances too)
   let after: ConvInstance['after'] = null;
-  if (conv.kind === 'conv') {
+  if (conv.kind === 'conv' || conv.kind === 'depthwise' || conv.kind === 'pointwise') {
     const p = convCost(conv.args, 'conv', undefined, opts).params.after?.constant;
     let macsAfter: number | null = 0;
     for (const r of calls) {

@@ -17,6 +17,8 @@ export interface ShapeSources {
   files?: readonly string[];
   /** the text of a file, or undefined when it does not exist or cannot be read */
   read?: (file: string) => string | undefined;
+  /** the names in a folder, to find the files that import a file of building blocks */
+  list?: (dir: string) => string[];
 }
 
 /** A model spans a few files; an import chain that pulls in a whole package is not followed past this. */
