@@ -60,6 +60,7 @@ export function inferShapes(analysis: PythonAnalysis, text: string, tree: Tree, 
 
 /** Files whose models are run for a file of building blocks; more would cost more than they tell. */
 const MAX_IMPORTERS = 3;
+const MAX_SCANNED = 64;
 
 function attachAll(layers: PythonLayer[], models: ModelShapes[], file: string): void {
   for (const layer of layers) {
@@ -82,7 +83,8 @@ function importersOf(file: string, sources: ShapeSources): string[] {
   for (const f of sources.files ?? []) if (f.endsWith('.py')) candidates.add(path.resolve(f));
   candidates.delete(file);
   const imports = new RegExp(`^\\s*(from\\s+[.\\w]*\\b${stem}\\s+import\\b|from\\s+\\.+\\s+import\\s[^\\n]*\\b${stem}\\b|import\\s+[\\w.]*\\b${stem}\\b)`, 'm');
-  return [...candidates].sort().filter((f) => imports.test(sources.read?.(f) ?? ''));
+  // a folder of hundreds of files is not read in full for every file of blocks in it
+  return [...candidates].sort().slice(0, MAX_SCANNED).filter((f) => imports.test(sources.read?.(f) ?? ''));
 }
 
 /** Whether the conv at each construction site gets rewritten: this file's layers, and those of the files it imports. */
