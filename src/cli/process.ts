@@ -120,7 +120,7 @@ export function processFile(file: string, opts: CliOptions): FileOutcome {
   }
   const { text, id } = unit;
   const analysis = analyzeText(text, id, opts.analysis, undefined, undefined, id === 'python' ? shapeSources(file, opts) : undefined);
-  const models = analysis.framework === 'pytorch' ? (analysis.models ?? []).map((m) => modelJson(m, (off) => unit.position(off))) : [];
+  const models = (analysis.models ?? []).map((m) => modelJson(m, (off) => unit.position(off)));
   if (analysis.layers.length === 0 && !analysis.syntaxError && models.length === 0) return o;
   const layers = analysis.layers.map((l) => layerJson(l, (off) => unit.position(off)));
   // with --min-savings the report shows what apply would do: layers below it stay as they are

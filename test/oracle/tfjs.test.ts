@@ -66,7 +66,7 @@ function tagged(text: string, a: TfjsAnalysis): string {
   for (const s of a.sites) {
     edits.push({ start: s.span.start, end: s.span.start, newText: '__sepconvLayer(' }, { start: s.span.end, end: s.span.end, newText: `, ${s.index})` });
   }
-  a.models.forEach((m, j) => {
+  a.graphs.forEach((m, j) => {
     edits.push({ start: m.span.start, end: m.span.start, newText: '__sepconvModel(' }, { start: m.span.end, end: m.span.end, newText: `, ${j})` });
   });
   return applyEdits(text, edits);
@@ -218,7 +218,7 @@ void test('TensorFlow.js oracle', async (t) => {
       assert.equal(original.framework, 'tfjs');
       const before = await build(source, id, original, expr, noPredict ? 'never' : 'small');
       tally.builds++;
-      const model = before.model !== undefined ? original.models[before.model] : undefined;
+      const model = before.model !== undefined ? original.graphs[before.model] : undefined;
       assert.ok(model, `${name}: the returned model is not one the tool found`);
       if (model.params?.constant !== undefined) assert.equal(model.params.constant, before.params, `${name}: model.countParams()`);
       const outCheck = dimsEqual(model.output, before.outputs[0]);
@@ -273,7 +273,7 @@ void test('TensorFlow.js oracle', async (t) => {
         // the prediction for what was converted (with --min-savings, not everything convertible is)
         const converted = new Set(result.converted as TfjsLayer[]);
         const convertedInstances = new Set(styled.layers.filter((x) => converted.has(x)).map((x) => x.instance));
-        const styledModel = styled.models[before.model!];
+        const styledModel = styled.graphs[before.model!];
         const predicted = styledModel.params
           ? styledModel.layers.reduce<number | undefined>((sum, i) => {
               const info = styled.instances[i];
@@ -282,7 +282,7 @@ void test('TensorFlow.js oracle', async (t) => {
             }, 0)
           : undefined;
         if (predicted !== undefined) assert.equal(after.params, predicted, `${name} (${style}): model.countParams() after the rewrite vs the prediction`);
-        const againModel = after.model !== undefined ? again.models[after.model] : undefined;
+        const againModel = after.model !== undefined ? again.graphs[after.model] : undefined;
         if (againModel?.params?.constant !== undefined) assert.equal(againModel.params.constant, after.params, `${name} (${style}): the rewritten model priced by the tool`);
         // each converted conv: the layers that replace it give exactly the predicted params and MACs
         for (const l of styled.layers.filter((x) => converted.has(x))) {

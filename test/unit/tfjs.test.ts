@@ -55,7 +55,7 @@ const m = tf.sequential({layers: [
 ]});`);
   assert.deepEqual(channels(a), ['2']);
   assert.equal(dims(a.layers[0].inputShape as never), '4x12x2');
-  assert.equal(a.models[0].params?.toString(), String(64 * 96 + 96 + 2 * 5 * 9 + 5));
+  assert.equal(a.graphs[0].params?.toString(), String(64 * 96 + 96 + 2 * 5 * 9 + 5));
 });
 
 void test('a loop with known bounds is unrolled; an unknown one stops the propagation and says where', () => {
@@ -200,4 +200,24 @@ void test('--norm is PyTorch only: tfjs layers say so', () => {
   const a = analyze(`const m = tf.sequential({layers: [tf.layers.conv2d({inputShape: [8, 8, 4], filters: 6, kernelSize: 3})]});`, { norm: 'bn' });
   assert.equal(a.layers[0].cost.params.after?.constant, 4 * 9 + 4 * 6 + 6);
   assert.match(a.layers[0].warnings.join(' | '), /--norm bn applies to PyTorch only/);
+});
+
+void test('models with convs are summed up as the report shows them', () => {
+  const a = analyze(`
+export function createModel() {
+  return tf.sequential({layers: [
+    tf.layers.conv2d({inputShape: [8, 8, 4], filters: 6, kernelSize: 3, padding: 'same'}),
+    tf.layers.flatten(),
+    tf.layers.dense({units: 2}),
+  ]});
+}
+const noConvs = tf.sequential({layers: [tf.layers.dense({inputShape: [3], units: 2})]});`);
+  assert.equal(a.models.length, 1);
+  const m = a.models[0];
+  assert.deepEqual(
+    { name: m.name, className: m.className, build: m.build, input: m.input, output: m.output },
+    { name: 'createModel', className: 'Sequential', build: 'createModel()', input: [1, 8, 8, 4], output: [1, 2] },
+  );
+  assert.deepEqual(m.params, { before: 4 * 6 * 9 + 6 + 384 * 2 + 2, after: 4 * 9 + 4 * 6 + 6 + 384 * 2 + 2 });
+  assert.deepEqual(m.macs, { before: 64 * 4 * 6 * 9, after: 64 * (4 * 9 + 4 * 6) });
 });

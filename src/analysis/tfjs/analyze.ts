@@ -8,7 +8,7 @@
  */
 import type { Node, Tree } from 'web-tree-sitter';
 import { convCost } from '../cost';
-import type { Diagnostic, FileAnalysis, Layer, LayerKind, Span, WrittenArg } from '../model';
+import type { Diagnostic, FileAnalysis, Layer, LayerKind, ModelSummary, Span, WrittenArg } from '../model';
 import { inputSizeFor, type AnalysisOptions, type TfjsStyle } from '../options';
 import { query, type LanguageId } from '../parsing';
 import { Poly } from '../poly';
@@ -138,7 +138,10 @@ export interface TfjsAnalysis extends FileAnalysis {
   layers: TfjsLayer[];
   sites: TfjsSite[];
   instances: InstanceInfo[];
-  models: ModelInfo[];
+  /** every model the interpreter built, with its layer instances (the oracle pairs them with tfjs's) */
+  graphs: ModelInfo[];
+  /** the models with convolutions, summed up as the report shows them (the same shape as PyTorch's) */
+  models: ModelSummary[];
   imports: TfjsImports;
   /** layer names written as string literals */
   names: Set<string>;
@@ -155,6 +158,7 @@ export function emptyTfjsAnalysis(): TfjsAnalysis {
     notes: [],
     sites: [],
     instances: [],
+    graphs: [],
     models: [],
     imports: { bindings: new Map(), importsTfjs: false, implicitTf: true },
     names: new Set(),
@@ -474,13 +478,73 @@ export function analyzeTfjs(text: string, tree: Tree, id: LanguageId, options: A
   judgeSites(layers, sites, options);
   for (const l of layers) if (l.convertible) infos[l.instance].paramsAfter = l.cost.params.after;
 
-  const models: ModelInfo[] = interp.models.map((m) => modelInfo(m, infos));
+  const graphs: ModelInfo[] = interp.models.map((m) => modelInfo(m, infos));
+  const models = summaries(interp.models, graphs, layers, text);
   const syntaxError = relevant ? firstSyntaxError(tree) : undefined;
   const notes: Diagnostic[] = interp.exhausted ? [{ message: interp.exhausted, span: { start: 0, end: 0 } }] : [];
   const names = new Set<string>();
   for (const c of query(id, 'names').captures(tree.rootNode)) if (c.name === 'name') names.add(c.node.text);
   layers.sort((a, b) => a.span.start - b.span.start || a.instance - b.instance);
-  return { framework: 'tfjs', layers, syntaxError, notes, sites, instances: infos, models, imports, names };
+  return { framework: 'tfjs', layers, syntaxError, notes, sites, instances: infos, graphs, models, imports, names };
+}
+
+const FUNCTIONS = new Set(['function_declaration', 'function_expression', 'function', 'arrow_function', 'method_definition', 'generator_function_declaration', 'generator_function']);
+
+/**
+ * The report's model summaries: each model built in the file that holds a conv, named by the
+ * function that builds it (`createModel()`) or the variable that holds it; parameters of every
+ * layer and MACs of the convs, before and after the rewrite of every convertible conv.
+ */
+function summaries(states: ModelState[], graphs: ModelInfo[], layers: TfjsLayer[], text: string): ModelSummary[] {
+  const out: ModelSummary[] = [];
+  const seen = new Set<number>();
+  const convOf = new Map(layers.map((l) => [l.instance, l]));
+  states.forEach((m, i) => {
+    const g = graphs[i];
+    const convs = g.layers.map((id) => convOf.get(id)).filter((l): l is TfjsLayer => l !== undefined);
+    if (convs.length === 0 || seen.has(m.call.id)) return;
+    seen.add(m.call.id);
+    let fn: Node | undefined;
+    for (let n = m.call.parent; n && !fn; n = n.parent) if (FUNCTIONS.has(n.type)) fn = n;
+    const fnName = fn ? functionName(fn) : undefined;
+    const name = fnName ?? boundName(m.call) ?? 'model';
+    const start = fn?.startIndex ?? m.call.startIndex;
+    const callee = m.call.childForFieldName('function')?.text ?? '';
+    const dims = (d: Dim[] | undefined) => (d && d.every((x) => x?.constant !== undefined) ? [1, ...d.map((x) => x!.constant!)] : null);
+    const assumed = convs.find((l) => l.assumptions.some((a) => a.startsWith('input ')));
+    const reasons: string[] = [];
+    if (g.why) reasons.push(g.why);
+    let before: number | null = 0;
+    let after: number | null = 0;
+    let exact = 0;
+    for (const l of convs) {
+      const b = l.cost.macs.before?.constant;
+      const a = l.convertible ? l.cost.macs.after?.constant : b;
+      if (b !== undefined) exact++;
+      before = before === null || b === undefined ? null : before + b;
+      after = after === null || a === undefined ? null : after + a;
+      const unknown = l.assumptions.find((x) => x.startsWith('channels unknown'));
+      const symbols = l.cost.macs.before?.symbols() ?? [];
+      const why = unknown ?? (symbols.length ? `the sizes depend on ${symbols.join(', ')} (give values with --assume)` : undefined);
+      if (b === undefined && why && !reasons.includes(why)) reasons.push(why);
+    }
+    out.push({
+      name,
+      className: m.kind === 'sequential' ? 'Sequential' : 'LayersModel',
+      line: text.slice(0, start).split('\n').length - 1,
+      start,
+      build: fnName ? `${fnName}()` : `${callee}(...)`,
+      input: dims(m.input?.shape.shape?.dims),
+      inputFrom: assumed ? (assumed.assumptions.find((a) => a.startsWith('input '))?.slice(6) ?? 'the model') : 'the model',
+      output: dims(g.output),
+      params: { before: g.params?.constant ?? null, after: g.paramsAfter?.constant ?? null },
+      macs: { before, after },
+      convs: convs.length,
+      exactConvs: exact,
+      reasons,
+    });
+  });
+  return out;
 }
 
 function modelInfo(m: ModelState, infos: InstanceInfo[]): ModelInfo {
