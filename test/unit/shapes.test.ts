@@ -97,6 +97,11 @@ void test('models: runnable classes and factories, not their parts', async () =>
   const required = NET.replace('def __init__(self, width=16, num_classes=10)', 'def __init__(self, width, num_classes=10)');
   assert.deepEqual(models(required).map((m) => m.name), []);
   assert.deepEqual(models(required, { assumptions: { width: 8 } }).map((m) => [m.name, m.build]), [['Net', 'Net(width=8)']]);
+  // --assume and pragmas override parameter defaults, as they do for the static arguments
+  const wide = models(NET, { assumptions: { width: 8 } })[0];
+  assert.deepEqual(wide.convs.map((c) => c.args.outChannels?.constant), [8, 16, 16]);
+  const pragma = models(NET.replace('class Net(nn.Module):', 'class Net(nn.Module):  # sepconv: width=4'))[0];
+  assert.deepEqual(pragma.convs.map((c) => c.args.outChannels?.constant), [4, 8, 8]);
   // a container without forward() is not a model
   assert.deepEqual(models('import torch.nn as nn\n\nclass Holder(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.conv = nn.Conv2d(3, 8, 3)\n').length, 0);
 });

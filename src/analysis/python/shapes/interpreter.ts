@@ -94,7 +94,25 @@ export class Interp {
   constructor(
     readonly program: Program,
     readonly costOptions: SeparableOptions,
+    /** `--assume name=N`: overrides parameter defaults, as for the static evaluation of arguments */
+    readonly assumptions: Record<string, number> = {},
   ) {}
+
+  private readonly pragmaCache = new Map<SourceFile, ReturnType<typeof intPragmas>>();
+
+  /**
+   * A value the user gave for a parameter left at its default: `--assume`, a pragma on the line of
+   * the class the function belongs to, or a file-wide pragma (as the static evaluator reads them).
+   */
+  private userValue(f: FunctionObj, name: string): V | undefined {
+    if (name in this.assumptions) return intV(this.assumptions[name]);
+    const file = f.env.file;
+    let p = this.pragmaCache.get(file);
+    if (!p) this.pragmaCache.set(file, (p = intPragmas(file.text)));
+    const own = f.owner ? p.byRow.get(f.owner.node.startPosition.row) : undefined;
+    const v = own?.[name] ?? p.file[name];
+    return v === undefined ? undefined : intV(v);
+  }
 
   // ---------------------------------------------------------------------------------------------
   // modules (files)
@@ -1292,7 +1310,7 @@ export class Interp {
         v = kw.get(name);
         kw.delete(name);
       } else if (f.defaults.has(name)) {
-        v = f.defaults.get(name);
+        v = this.userValue(f, name) ?? f.defaults.get(name);
       } else {
         return `missing argument \`${name}\``;
       }
@@ -1390,6 +1408,21 @@ export class Interp {
     // nothing ran: a stop, or the convs it would have run would look unused
     return unknown(this.stopAt(at, `${describe({ kind: 'module', m })} has no forward()`).why);
   }
+}
+
+/** Integer `# sepconv: name=N` pragmas: on a class or def line (by row), or file-wide. */
+export function intPragmas(text: string): { byRow: Map<number, Record<string, number>>; file: Record<string, number> } {
+  const byRow = new Map<number, Record<string, number>>();
+  const file: Record<string, number> = {};
+  text.split('\n').forEach((line, row) => {
+    const body = /#\s*sepconv:(.*)$/.exec(line)?.[1];
+    if (!body) return;
+    const values: Record<string, number> = {};
+    for (const m of body.matchAll(/([A-Za-z_][\w.]*)=(-?\d+)(?![\dxX×])/g)) values[m[1]] = Number(m[2]);
+    if (/^\s*(class|def|async\s+def)\s/.test(line)) byRow.set(row, values);
+    else Object.assign(file, values);
+  });
+  return { byRow, file };
 }
 
 /** The value of a lazy import, loaded now. */

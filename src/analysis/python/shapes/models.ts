@@ -15,7 +15,7 @@ import { convCost, type SeparableOptions } from '../../cost';
 import type { ConvArgs, LayerKind } from '../../model';
 import { DEFAULT_INPUT_SIZES, type AnalysisOptions } from '../../options';
 import { parse } from '../../parsing';
-import { Interp, isMainGuard, named, type Stop } from './interpreter';
+import { Interp, intPragmas, isMainGuard, named, type Stop } from './interpreter';
 import { Program, type ShapeSources } from './program';
 import { namedModules, type ConvData } from './torch';
 import { concrete, intV, type CallArgs, type ClassObj, type Dim, type DimVar, type FunctionObj, type ModuleObj, type SourceFile, type V } from './values';
@@ -108,15 +108,6 @@ function inputPragmas(text: string): { byRow: Map<number, string>; file: string 
   return { byRow, file };
 }
 
-/** Integer pragmas on a class line (`# sepconv: width=32`), for required constructor arguments. */
-function classPragmaInts(text: string, row: number): Record<string, number> {
-  const line = text.split('\n')[row] ?? '';
-  const out: Record<string, number> = {};
-  const body = /#\s*sepconv:(.*)$/.exec(line)?.[1] ?? '';
-  for (const m of body.matchAll(/([A-Za-z_]\w*)=(-?\d+)\b(?![x×])/g)) out[m[1]] = Number(m[2]);
-  return out;
-}
-
 const parseShape = (s: string) => s.split(/[xX×]/).map(Number);
 
 /** A function that returns what a call builds, and is not a script's entry point or a test. */
@@ -161,7 +152,7 @@ export function inferModels(entry: SourceFile, sources: ShapeSources, options: A
 
 function run(program: Program, entry: SourceFile, options: AnalysisOptions, request: InferRequest): ModelShapes[] {
   const cost: SeparableOptions = { depthMultiplier: options.depthMultiplier, norm: options.norm, countBiasAdds: options.countBiasAdds };
-  const interp = new Interp(program, cost);
+  const interp = new Interp(program, cost, options.assumptions);
   const env = interp.moduleEnv(entry);
   const scope = interp.moduleScope(env);
   const pragmas = inputPragmas(entry.text);
@@ -257,7 +248,8 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
     if (!forward) continue;
     const init = interp.mro(c).find((x): x is ClassObj => typeof x !== 'string' && x.attrs.get('__init__')?.kind === 'function');
     const required = init ? requiredParams((init.attrs.get('__init__') as V & { kind: 'function' }).f, true) : [];
-    const given = { ...classPragmaInts(entry.text, node.startPosition.row) };
+    const ints = intPragmas(entry.text);
+    const given = { ...ints.file, ...ints.byRow.get(node.startPosition.row) };
     const kwargs = new Map<string, V>();
     let missing = false;
     for (const p of required) {
