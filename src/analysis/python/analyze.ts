@@ -99,7 +99,7 @@ function parsePragmas(tree: Tree, source: string): { classPragmas: Map<number, R
 function definedNames(text: string): Set<string> {
   const out = new Set<string>();
   for (const m of text.matchAll(/^(?:(?:async[ \t]+)?def|class)[ \t]+([A-Za-z_]\w*)|^([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)/gm)) {
-    out.add(m[1] ?? m[2]!);
+    out.add(m[1] ?? m[2]);
   }
   return out;
 }
