@@ -10,11 +10,11 @@ import type { Node, Tree } from 'web-tree-sitter';
 import { convCost } from '../cost';
 import type { Diagnostic, FileAnalysis, Layer, LayerKind, ModelSummary, Span, WrittenArg } from '../model';
 import { inputSizeFor, type AnalysisOptions, type TfjsStyle } from '../options';
-import { query, type LanguageId } from '../parsing';
+import { matchesOnRows, query, rowsMatching, type LanguageId } from '../parsing';
 import { Poly } from '../poly';
 import { firstSyntaxError } from '../python/analyze';
 import { TfjsInterpreter } from './evaluate';
-import { collectTfjsImports, resolveTfjsPath, type TfjsImports } from './imports';
+import { collectTfjsImports, layerCallPattern, resolveTfjsPath, type TfjsImports } from './imports';
 import { configOf, convConfig, convOp, declaredInput } from './layers';
 import { dimsText, whyNot as whyNotValue, type Dim, type Instance, type ModelState, type ShapeOrWhy, type Value } from './values';
 
@@ -182,9 +182,9 @@ function lineStartIfFirst(text: string, offset: number): number | undefined {
   return /^[ \t]*$/.test(text.slice(start, offset)) ? start : undefined;
 }
 
-function parsePragmas(tree: Tree, id: LanguageId): Record<string, number> {
+function parsePragmas(tree: Tree, id: LanguageId, text: string): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const c of query(id, 'pragmas').captures(tree.rootNode)) {
+  for (const c of matchesOnRows(query(id, 'pragmas'), tree.rootNode, rowsMatching(text, /sepconv:/)).flatMap((m) => m.captures)) {
     const body = c.node.text.replace(/^(\/\/|\/\*)\s*sepconv:\s*/, '').replace(/\*\/$/, '');
     for (const part of body.split(/[,\s]+/)) {
       const m = /^([A-Za-z_$][\w.$]*)=(-?\d+)$/.exec(part);
@@ -378,8 +378,8 @@ function boundName(call: Node): string | undefined {
 }
 
 export function analyzeTfjs(text: string, tree: Tree, id: LanguageId, options: AnalysisOptions): TfjsAnalysis {
-  const imports = collectTfjsImports(tree, id);
-  const pragmas = parsePragmas(tree, id);
+  const imports = collectTfjsImports(tree, id, text);
+  const pragmas = parsePragmas(tree, id, text);
   const sites: TfjsSite[] = [];
   const siteByNode = new Map<number, number>();
   const callNodes: Node[] = [];
@@ -411,7 +411,7 @@ export function analyzeTfjs(text: string, tree: Tree, id: LanguageId, options: A
   };
 
   // detection: calls whose callee resolves to tf.layers.<op>
-  for (const m of query(id, 'calls').matches(tree.rootNode)) {
+  for (const m of matchesOnRows(query(id, 'calls'), tree.rootNode, rowsMatching(text, layerCallPattern(imports)))) {
     const call = m.captures.find((c) => c.name === 'call')!.node;
     const callee = m.captures.find((c) => c.name === 'callee')!.node;
     const path = resolveTfjsPath(callee.text, imports);
@@ -483,7 +483,9 @@ export function analyzeTfjs(text: string, tree: Tree, id: LanguageId, options: A
   const syntaxError = relevant ? firstSyntaxError(tree) : undefined;
   const notes: Diagnostic[] = interp.exhausted ? [{ message: interp.exhausted, span: { start: 0, end: 0 } }] : [];
   const names = new Set<string>();
-  for (const c of query(id, 'names').captures(tree.rootNode)) if (c.name === 'name') names.add(c.node.text);
+  for (const m of matchesOnRows(query(id, 'names'), tree.rootNode, rowsMatching(text, /\bname\b/))) {
+    for (const c of m.captures) if (c.name === 'name') names.add(c.node.text);
+  }
   layers.sort((a, b) => a.span.start - b.span.start || a.instance - b.instance);
   return { framework: 'tfjs', layers, syntaxError, notes, sites, instances: infos, graphs, models, imports, names };
 }

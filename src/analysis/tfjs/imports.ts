@@ -6,7 +6,7 @@
  */
 import type { Node, Tree } from 'web-tree-sitter';
 import type { Span } from '../model';
-import { query, type LanguageId } from '../parsing';
+import { matchesOnRows, query, rowsMatching, type LanguageId } from '../parsing';
 
 /** The packages that export the tfjs namespace (`tf.layers`, `tf.sequential`, `tf.input`, ...). */
 export const TFJS_PACKAGE = /^@tensorflow\/tfjs(-node|-node-gpu|-layers)?$/;
@@ -83,6 +83,17 @@ function patternSite(p: Node): PatternSite {
 }
 
 /** `tf.layers` -> its path when `tf` is bound, else undefined. */
+/** Lines that can hold a `tf.layers.<op>(...)` call under the names this file binds. */
+export function layerCallPattern(imports: TfjsImports): RegExp {
+  const esc = (s: string) => s.replace(/[$]/g, '\\$&');
+  const alternatives = ['\\blayers\\s*\\.'];
+  for (const [name, b] of imports.bindings) {
+    if (b.path === 'layers') alternatives.push(`(?<![\\w$.])${esc(name)}\\s*\\.`);
+    else if (b.path.startsWith('layers.')) alternatives.push(`(?<![\\w$.])${esc(name)}\\s*\\(`);
+  }
+  return new RegExp(alternatives.join('|'));
+}
+
 export function resolveTfjsPath(text: string, imports: TfjsImports): string | undefined {
   const parts = text.replace(/\s+/g, '').replace(/\?\./g, '.').split('.');
   const head = parts[0];
@@ -94,11 +105,14 @@ export function resolveTfjsPath(text: string, imports: TfjsImports): string | un
   return [base, ...parts.slice(1)].filter((p) => p !== '').join('.');
 }
 
-export function collectTfjsImports(tree: Tree, id: LanguageId): TfjsImports {
+/** Lines that can bring tfjs in: imports, requires, and aliases of `tf` or `layers`. */
+const IMPORT_LINE = /\bimport\b|\brequire\b|\btf\b|\blayers\b/;
+
+export function collectTfjsImports(tree: Tree, id: LanguageId, text: string): TfjsImports {
   const bindings = new Map<string, TfjsBinding>();
   let importsTfjs = false;
   const aliases: { alias: string; name?: string; from: Node; statement: Node; pattern?: Node }[] = [];
-  for (const m of query(id, 'imports').matches(tree.rootNode)) {
+  for (const m of matchesOnRows(query(id, 'imports'), tree.rootNode, rowsMatching(text, IMPORT_LINE))) {
     const cap = (name: string) => m.captures.find((c) => c.name === name)?.node;
     const statement = cap('statement')!;
     const source = cap('source');
@@ -115,8 +129,9 @@ export function collectTfjsImports(tree: Tree, id: LanguageId): TfjsImports {
       aliases.push({ alias: (alias ?? name)!.text, name: name?.text, from, statement, pattern: cap('pattern') });
     }
   }
-  const declared = declaredNames(tree.rootNode);
-  const imports: TfjsImports = { bindings, importsTfjs, implicitTf: !declared.has('tf') || bindings.has('tf') };
+  // a global `tf` unless the file declares its own (the walk over every node only when it could)
+  const implicitTf = bindings.has('tf') || !/\btf\b/.test(text) || !declaredNames(tree.rootNode).has('tf');
+  const imports: TfjsImports = { bindings, importsTfjs, implicitTf };
   // `const layers = tf.layers`, `const {conv2d} = layers`: resolve until nothing changes
   for (let round = 0; round < 4; round++) {
     let changed = false;
