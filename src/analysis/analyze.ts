@@ -10,8 +10,9 @@ import { analyzeTfjs, emptyTfjsAnalysis, MAY_USE_TFJS, type TfjsAnalysis } from 
 export type AnyAnalysis = PythonAnalysis | TfjsAnalysis;
 
 /**
- * Analyse `text` of language `id`. With `range`, only the layers whose call starts in it (a visible
- * range, a hover; PyTorch only for now). Pass a tree you already have (the language server's cache) to
+ * Analyse `text` of language `id`. With `range`, only the layers whose call starts in it, statically,
+ * without shape inference (PyTorch only for now): their savings ratios, which do not depend on the
+ * input size, are what an editor's inlay hints show while the user types. Pass a tree you already have (the language server's cache) to
  * skip parsing; the tree is not deleted here.
  */
 export function analyzeText(text: string, id: LanguageId, options: AnalysisOptions, tree?: Tree, range?: Span, sources?: ShapeSources): AnyAnalysis {
@@ -26,8 +27,9 @@ export function analyzeText(text: string, id: LanguageId, options: AnalysisOptio
     const t = tree ?? own!;
     if (id === 'python') {
       const analysis = analyzePython(text, t, options, range);
-      // shape inference: the models of the file, exact shapes and MACs for the layers they run
-      inferShapes(analysis, text, t, options, sources);
+      // shape inference: the models of the file, exact shapes and MACs for the layers they run. A
+      // range asks for the quick static view of a few layers (an editor's visible lines): no models.
+      if (!range) inferShapes(analysis, text, t, options, sources);
       return refuseOnSyntaxError(analysis);
     }
     return refuseOnSyntaxError(analyzeTfjs(text, t, id, options));

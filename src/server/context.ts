@@ -5,8 +5,8 @@
 import type { AnyAnalysis } from '../analysis/analyze';
 import type { AnalysisOptions } from '../analysis/options';
 import type { RewriteOptions } from '../refactor/index';
-import type { DocumentStore, Unit } from './documents';
-import { placeLayers, type PlacedLayer } from './layers';
+import type { DocumentStore, Range, Unit } from './documents';
+import { placeLayers, unitOffset, type PlacedLayer } from './layers';
 import { analysisOptions, type Settings } from './settings';
 import type { TreeCache } from './trees';
 
@@ -35,6 +35,8 @@ export interface ServerContext {
   settingsFor(uri: string): Promise<Settings>;
   /** the analysis of the document (or notebook) `uri` is in, as it is now; undefined when not analysed */
   view(uri: string): Promise<View | undefined>;
+  /** the same for the layers in `range` of `uri` only, cheap while the user types (inlay hints) */
+  rangeView(uri: string, range: Range): Promise<View | undefined>;
   warn(message: string): void;
 }
 
@@ -42,11 +44,26 @@ export function rewriteOptions(s: Settings): RewriteOptions & { minSavings: numb
   return { depthMultiplier: s.depthMultiplier, norm: s.normalization, lineLength: s.lineLength, minSavings: s.minSavings };
 }
 
-/** Builds a view synchronously, once the settings are known: the unit cannot change under it. */
-export function makeView(store: DocumentStore, trees: TreeCache, uri: string, settings: Settings): View | undefined {
+/** How far above a range a multi-line call that ends in it may start. */
+const CALL_LINES_ABOVE = 12;
+
+/**
+ * Builds a view synchronously, once the settings are known: the unit cannot change under it. With
+ * `range` (a document range of `uri`), only the layers there, from the cache's quick analysis.
+ */
+export function makeView(store: DocumentStore, trees: TreeCache, uri: string, settings: Settings, range?: Range): View | undefined {
   const unit = store.unitFor(uri);
   if (!unit) return undefined;
   const options = analysisOptions(settings);
-  const analysis = trees.analysis(unit, options);
+  let analysis;
+  if (range) {
+    // a call whose first line is above the range may end in it, where its hint sits
+    const start = unitOffset(unit, uri, { line: Math.max(0, range.start.line - CALL_LINES_ABOVE), character: 0 });
+    const end = unitOffset(unit, uri, range.end);
+    if (start === undefined || end === undefined) return undefined;
+    analysis = trees.quickAnalysis(unit, options, { start, end });
+  } else {
+    analysis = trees.analysis(unit, options);
+  }
   return { unit, settings, options, rewriteOptions: rewriteOptions(settings), analysis, placed: placeLayers(unit, analysis) };
 }

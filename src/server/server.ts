@@ -28,6 +28,9 @@ import { TreeCache } from './trees';
 
 const LANGUAGES = ['python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact'];
 
+/** Pause in typing after which the full analysis of a changed document is computed. */
+const WARM_UP_MS = 300;
+
 export function startServer(connection: Connection): void {
   const trees = new TreeCache();
   const store = new DocumentStore(trees);
@@ -68,9 +71,28 @@ export function startServer(connection: Connection): void {
       // from here on synchronous: the documents cannot change under the analysis
       return makeView(store, trees, uri, settings);
     },
+    async rangeView(uri, range) {
+      const settings = await settingsFor(uri);
+      return makeView(store, trees, uri, settings, range);
+    },
     warn(message) {
       void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message });
     },
+  };
+
+  // Hints follow every keystroke from a quick analysis of the visible lines; the full analysis
+  // (all layers, shape inference, models) runs once typing pauses, so hovers, lenses and actions
+  // find it ready.
+  const warming = new Map<string, NodeJS.Timeout>();
+  const warmUp = (uri: string) => {
+    clearTimeout(warming.get(uri));
+    warming.set(
+      uri,
+      setTimeout(() => {
+        warming.delete(uri);
+        ctx.view(uri).catch(() => undefined);
+      }, WARM_UP_MS),
+    );
   };
 
   const refresh = () => {
@@ -119,9 +141,14 @@ export function startServer(connection: Connection): void {
   connection.onDidOpenTextDocument(({ textDocument: d }) => {
     if (LANGUAGES.includes(d.languageId)) store.open(d.uri, d.languageId, d.version, d.text);
   });
-  connection.onDidChangeTextDocument(({ textDocument: d, contentChanges }) => store.change(d.uri, d.version, contentChanges));
+  connection.onDidChangeTextDocument(({ textDocument: d, contentChanges }) => {
+    store.change(d.uri, d.version, contentChanges);
+    warmUp(d.uri);
+  });
   connection.onDidCloseTextDocument(({ textDocument: d }) => {
     store.close(d.uri);
+    clearTimeout(warming.get(d.uri));
+    warming.delete(d.uri);
     settingsCache.delete(d.uri);
   });
 

@@ -7,6 +7,7 @@
  */
 import type { Edit, Tree } from 'web-tree-sitter';
 import { analyzeText, type AnyAnalysis } from '../analysis/analyze';
+import type { Span } from '../analysis/model';
 import type { AnalysisOptions } from '../analysis/options';
 import { parse, type LanguageId } from '../analysis/parsing';
 
@@ -67,6 +68,17 @@ export class TreeCache {
       e.analysis = { optionsKey, result: analyzeText(src.text, src.languageId, options, e.tree) };
     }
     return e.analysis.result;
+  }
+
+  /**
+   * The layers whose calls start in `range` (offsets in the source), for inlay hints while typing:
+   * the full analysis when this version already has one, else the core's static range analysis,
+   * which costs a few layers instead of the whole file and its models (not cached).
+   */
+  quickAnalysis(src: Source, options: AnalysisOptions, range: Span): AnyAnalysis {
+    const e = this.entry(src);
+    if (e.analysis?.optionsKey === JSON.stringify(options)) return e.analysis.result;
+    return analyzeText(src.text, src.languageId, options, e.tree, range);
   }
 
   /** Forget a closed document. */

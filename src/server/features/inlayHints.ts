@@ -12,7 +12,8 @@ const MAX_REASON = 48;
 
 export async function onInlayHints(ctx: ServerContext, params: InlayHintParams): Promise<InlayHint[] | null> {
   const uri = params.textDocument.uri;
-  const view = await ctx.view(uri);
+  // while typing, only the visible lines are analysed; their savings do not depend on shapes
+  const view = await ctx.rangeView(uri, params.range);
   if (!view || !view.settings['inlayHints.enabled']) return null;
   const unit = view.settings['inlayHints.unit'];
   const { start, end } = params.range;
