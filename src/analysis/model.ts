@@ -115,8 +115,8 @@ export interface FileAnalysis {
   notes: Diagnostic[];
 }
 
-/** A model of the file with its totals, from shape inference (`src/analysis/python/shapes`). */
-export interface ModelSummary {
+/** A model shape inference built: what it is and how it was run. */
+export interface ModelIdentity {
   /** the class or factory name (`ResNet`, `resnet18`) */
   name: string;
   /** the class of the module it builds */
@@ -131,6 +131,10 @@ export interface ModelSummary {
   inputFrom: string;
   /** the output's shape; nested arrays/objects for tuples and dicts; null when unknown */
   output: unknown;
+}
+
+/** A model of the file with its totals, from shape inference (`src/analysis/python/shapes`). */
+export interface ModelSummary extends ModelIdentity {
   /** all parameters of the model; `after` with every convertible conv converted */
   params: { before: number | null; after: number | null };
   /** conv MACs per sample over every conv instance and call; `after` likewise */

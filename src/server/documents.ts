@@ -8,6 +8,7 @@ import type { Edit, Point } from 'web-tree-sitter';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { maskMagics } from '../analysis/notebook';
 import type { LanguageId } from '../analysis/parsing';
+import type { Range } from './protocol';
 import type { Source, TreeCache } from './trees';
 
 /** LSP language ids the server analyses, and the grammar each uses. */
@@ -23,15 +24,7 @@ export function grammarFor(languageId: string): LanguageId | undefined {
   return LANGUAGES[languageId];
 }
 
-export interface Position {
-  line: number;
-  character: number;
-}
-
-export interface Range {
-  start: Position;
-  end: Position;
-}
+export type { Position, Range } from './protocol';
 
 export interface ContentChange {
   range?: Range;

@@ -12,7 +12,7 @@
  */
 import type { Node } from 'web-tree-sitter';
 import { convCost, type SeparableOptions } from '../../cost';
-import type { ConvArgs, LayerKind } from '../../model';
+import type { ConvArgs, LayerKind, ModelIdentity } from '../../model';
 import { DEFAULT_INPUT_SIZES, type AnalysisOptions } from '../../options';
 import { parse } from '../../parsing';
 import { Interp, intPragmas, isMainGuard, named, type Stop } from './interpreter';
@@ -48,19 +48,7 @@ export interface ConvInstance {
   reason: string | null;
 }
 
-export interface ModelShapes {
-  name: string;
-  className: string;
-  /** 0-based line of the class or factory definition (or of the example that builds it), and its offset */
-  line: number;
-  start: number;
-  /** how it was built, e.g. `resnet18()` or `Net(num_classes=10)` */
-  build: string;
-  input: number[] | null;
-  /** where the input came from: a pragma, an example, the input-size option or the default */
-  inputFrom: string;
-  /** the output's shape; nested for tuples and dicts; null when unknown */
-  output: unknown;
+export interface ModelShapes extends ModelIdentity {
   /** all parameters of the model (every module, convs or not); null when one cannot be counted */
   params: number | null;
   convs: ConvInstance[];
