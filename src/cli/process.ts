@@ -8,15 +8,13 @@ import { createTwoFilesPatch } from 'diff';
 import { analyzeText } from '../analysis/analyze';
 import { cellAt, isNotebook, notebookText, updateNotebook } from '../analysis/notebook';
 import { languageForPath, type LanguageId } from '../analysis/parsing';
-import type { ShapeSources } from '../analysis/python/shapes/index';
+import { diskSources, readSourceFile } from '../analysis/python/shapes/disk';
 import { layerJson, modelJson, totals } from '../analysis/report';
 import { applyEdits, LineIndex, type TextEdit } from '../refactor/edits';
 import { belowThreshold, rewrite } from '../refactor/index';
 import type { CliOptions } from './args';
 import type { FileJson } from './format';
 
-/** Files larger than this are reported and skipped: no model file is this big. */
-export const MAX_FILE_BYTES = 4 * 1024 * 1024;
 
 export interface FileOutcome {
   entry: FileJson;
@@ -29,18 +27,6 @@ export interface FileOutcome {
   ioFailed: boolean;
 }
 
-/** Reads a file as text, or says why it is not analysed. */
-export function readSource(file: string): { text?: string; error?: string } {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch (e) {
-    return { error: `cannot read: ${(e as Error).message}` };
-  }
-  if (buf.length > MAX_FILE_BYTES) return { error: `skipped: ${(buf.length / 1048576).toFixed(1)} MB is larger than the ${MAX_FILE_BYTES / 1048576} MB limit` };
-  if (buf.includes(0)) return { error: 'skipped: binary file' };
-  return { text: buf.toString('utf8') };
-}
 
 /** Writes through a temporary file in the same folder and a rename, keeping the mode. */
 function writeAtomic(file: string, text: string): void {
@@ -92,21 +78,9 @@ function unitFor(file: string, content: string): Unit {
   };
 }
 
-/** What shape inference may read: the file's neighbours and the paths named on the command line. */
-function shapeSources(file: string, opts: CliOptions): ShapeSources {
-  const list = (dir: string): string[] => {
-    try {
-      return fs.readdirSync(dir);
-    } catch {
-      return [];
-    }
-  };
-  return { path: isNotebook(file) ? undefined : path.resolve(file), files: opts.paths.map((p) => path.resolve(p)), read: (f) => readSource(f).text, list };
-}
-
 export function processFile(file: string, opts: CliOptions): FileOutcome {
   const o: FileOutcome = { entry: { path: file, error: null, layers: [] }, remaining: [], out: [], err: [], rewriteFailed: false, ioFailed: false };
-  const src = readSource(file);
+  const src = readSourceFile(file);
   if (src.error !== undefined || src.text === undefined) {
     o.entry.error = src.error ?? 'unreadable';
     return o;
@@ -119,7 +93,7 @@ export function processFile(file: string, opts: CliOptions): FileOutcome {
     return o;
   }
   const { text, id } = unit;
-  const analysis = analyzeText(text, id, opts.analysis, undefined, undefined, id === 'python' ? shapeSources(file, opts) : undefined);
+  const analysis = analyzeText(text, id, opts.analysis, undefined, undefined, id === 'python' ? diskSources(isNotebook(file) ? undefined : file, opts.paths) : undefined);
   const models = (analysis.models ?? []).map((m) => modelJson(m, (off) => unit.position(off)));
   if (analysis.layers.length === 0 && !analysis.syntaxError && models.length === 0) return o;
   const layers = analysis.layers.map((l) => layerJson(l, (off) => unit.position(off)));

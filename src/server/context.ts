@@ -2,8 +2,11 @@
  * What every feature handler works with: the documents, the tree cache, the settings for a document
  * and the current view of a document (its unit, the core's analysis, the placed layers).
  */
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AnyAnalysis } from '../analysis/analyze';
 import type { AnalysisOptions } from '../analysis/options';
+import { diskSources } from '../analysis/python/shapes/disk';
+import type { ShapeSources } from '../analysis/python/shapes/index';
 import type { RewriteOptions } from '../refactor/index';
 import type { DocumentStore, Range, Unit } from './documents';
 import { placeLayers, unitOffset, type PlacedLayer } from './layers';
@@ -44,6 +47,22 @@ export function rewriteOptions(s: Settings): RewriteOptions & { minSavings: numb
   return { depthMultiplier: s.depthMultiplier, norm: s.normalization, lineLength: s.lineLength, minSavings: s.minSavings };
 }
 
+/**
+ * What shape inference of a Python document may read: its neighbours on disk, with open documents'
+ * unsaved texts laid over them. Notebooks and documents that are not files have no neighbours.
+ */
+function shapeSources(store: DocumentStore, unit: Unit): ShapeSources {
+  let file: string | undefined;
+  if (!unit.notebook && unit.uri.startsWith('file:')) {
+    try {
+      file = fileURLToPath(unit.uri);
+    } catch {
+      file = undefined;
+    }
+  }
+  return diskSources(file, [], (f) => store.get(pathToFileURL(f).href)?.getText());
+}
+
 /** How far above a range a multi-line call that ends in it may start. */
 const CALL_LINES_ABOVE = 12;
 
@@ -63,7 +82,7 @@ export function makeView(store: DocumentStore, trees: TreeCache, uri: string, se
     if (start === undefined || end === undefined) return undefined;
     analysis = trees.quickAnalysis(unit, options, { start, end });
   } else {
-    analysis = trees.analysis(unit, options);
+    analysis = trees.analysis(unit, options, unit.languageId === 'python' ? shapeSources(store, unit) : undefined);
   }
   return { unit, settings, options, rewriteOptions: rewriteOptions(settings), analysis, placed: placeLayers(unit, analysis) };
 }

@@ -9,6 +9,7 @@ import type { Edit, Tree } from 'web-tree-sitter';
 import { analyzeText, type AnyAnalysis } from '../analysis/analyze';
 import type { Span } from '../analysis/model';
 import type { AnalysisOptions } from '../analysis/options';
+import type { ShapeSources } from '../analysis/python/shapes/index';
 import { parse, type LanguageId } from '../analysis/parsing';
 
 /** What a tree is built from: a document, or the Python cells of a notebook joined into one text. */
@@ -60,12 +61,12 @@ export class TreeCache {
   }
 
   /** The core's analysis of this version of the source with these options, computed once. */
-  analysis(src: Source, options: AnalysisOptions): AnyAnalysis {
+  analysis(src: Source, options: AnalysisOptions, sources?: ShapeSources): AnyAnalysis {
     const e = this.entry(src);
     const optionsKey = JSON.stringify(options);
     if (e.analysis?.optionsKey !== optionsKey) {
       this.stats.analyses++;
-      e.analysis = { optionsKey, result: analyzeText(src.text, src.languageId, options, e.tree) };
+      e.analysis = { optionsKey, result: analyzeText(src.text, src.languageId, options, e.tree, undefined, sources) };
     }
     return e.analysis.result;
   }

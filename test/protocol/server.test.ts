@@ -334,3 +334,56 @@ void describe('language server with a minimal client', () => {
     }
   });
 });
+
+void describe('language server and files on disk', () => {
+  void test('a file of building blocks gets its shapes from the model that imports it, an open unsaved neighbour counts', async () => {
+    const dir = tempDir();
+    const blocks = `import torch.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(x)
+`;
+    const net = (size: number) => `import torch
+import torch.nn as nn
+from blocks import Block
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = Block(16, 32)
+
+    def forward(self, x):
+        return self.body(x)
+
+
+if __name__ == "__main__":
+    Net()(torch.randn(1, 16, ${size}, ${size}))
+`;
+    fs.writeFileSync(path.join(dir, 'blocks.py'), blocks);
+    fs.writeFileSync(path.join(dir, 'net.py'), net(8));
+    const c = await TestClient.start();
+    try {
+      const uri = pathToFileURL(path.join(dir, 'blocks.py')).href;
+      await c.open(uri, blocks);
+      const p = positionOf(blocks, 'nn.Conv2d(cin');
+      const card = markdown(await c.hover(uri, p.line, p.character + 3));
+      // 16 -> 32, 3x3 on 8x8 (from net.py on disk): 32*16*9 weights x 64 positions
+      assert.match(card, /In model `Net`/);
+      assert.match(card, /\| MACs \| 294,912 \|/);
+      // the neighbour open in the editor with unsaved changes wins over the disk
+      await c.open(pathToFileURL(path.join(dir, 'net.py')).href, net(4));
+      await c.replace(uri, 'super().__init__()', 'super().__init__()  # edited');
+      const again = markdown(await c.hover(uri, p.line, p.character + 3));
+      assert.match(again, /\| MACs \| 73,728 \|/);
+    } finally {
+      await c.stop();
+    }
+  });
+});

@@ -1,0 +1,39 @@
+/**
+ * Shape-inference sources read from disk: the analysed file's neighbours, for relative imports and
+ * for the files that import a file of building blocks. The command line and the language server both
+ * use it (the server lays its open, unsaved documents over the disk).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ShapeSources } from './program';
+
+/** Files larger than this are not read: no model file is this big. */
+export const MAX_SOURCE_BYTES = 4 * 1024 * 1024;
+
+/** A file's text, or why it is not read. */
+export function readSourceFile(file: string): { text?: string; error?: string } {
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(file);
+  } catch (e) {
+    return { error: `cannot read: ${(e as Error).message}` };
+  }
+  if (buf.length > MAX_SOURCE_BYTES) return { error: `skipped: ${(buf.length / 1048576).toFixed(1)} MB is larger than the ${MAX_SOURCE_BYTES / 1048576} MB limit` };
+  if (buf.includes(0)) return { error: 'skipped: binary file' };
+  return { text: buf.toString('utf8') };
+}
+
+/**
+ * Sources for the file at `file` (absolute; undefined for an unsaved buffer or a notebook), with
+ * `files` importable by module name, and `overlay` giving texts that differ from the disk.
+ */
+export function diskSources(file: string | undefined, files: readonly string[] = [], overlay?: (file: string) => string | undefined): ShapeSources {
+  const list = (dir: string): string[] => {
+    try {
+      return fs.readdirSync(dir);
+    } catch {
+      return [];
+    }
+  };
+  return { path: file ? path.resolve(file) : undefined, files: files.map((f) => path.resolve(f)), read: (f) => overlay?.(f) ?? readSourceFile(f).text, list };
+}
