@@ -64,15 +64,21 @@ export async function editorFigures(root) {
   if (!fs.existsSync(path.join(root, 'dist', 'server.js'))) throw new Error('no dist/server.js (build the language server first)');
   const rows = [];
 
-  // start-up: spawn -> first inlay hints of a typical model file (the shipped example)
+  // start-up: spawn -> first inlay hints of a typical model file (the shipped example), median of 5
   {
-    const { child, conn, t0 } = await startServer(root);
-    const text = fs.readFileSync(path.join(root, 'examples', 'pytorch', 'encoder.py'), 'utf8');
-    await conn.sendNotification('textDocument/didOpen', { textDocument: { uri: uri(0), languageId: 'python', version: 1, text } });
-    const hints = await conn.sendRequest('textDocument/inlayHint', { textDocument: { uri: uri(0) }, range: fullRange(text.split('\n').length) });
-    const ms = performance.now() - t0;
-    rows.push([`server start to first inlay hints (examples/pytorch/encoder.py, ${hints?.length ?? 0} hints)`, `${ms.toFixed(0)} ms`, '≤ 300 ms (target)', ms <= 300 ? 'met' : 'missed']);
-    child.kill();
+    const times = [];
+    let count = 0;
+    for (let i = 0; i < 5; i++) {
+      const { child, conn, t0 } = await startServer(root);
+      const text = fs.readFileSync(path.join(root, 'examples', 'pytorch', 'encoder.py'), 'utf8');
+      await conn.sendNotification('textDocument/didOpen', { textDocument: { uri: uri(0), languageId: 'python', version: 1, text } });
+      const hints = await conn.sendRequest('textDocument/inlayHint', { textDocument: { uri: uri(0) }, range: fullRange(text.split('\n').length) });
+      times.push(performance.now() - t0);
+      count = hints?.length ?? 0;
+      child.kill();
+    }
+    const ms = [...times].sort((a, b) => a - b)[2];
+    rows.push([`server start to first inlay hints (examples/pytorch/encoder.py, ${count} hints), median of 5`, `${ms.toFixed(0)} ms`, '≤ 300 ms (target)', ms <= 300 ? 'met' : 'missed']);
   }
 
   // keystrokes on a 5,000-line file: a one-character edit, then hints (visible range) and a hover
