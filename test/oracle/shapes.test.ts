@@ -9,7 +9,6 @@
  * Prints the coverage: the share of conv instances whose MACs are exact from the source alone.
  */
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -17,24 +16,8 @@ import { defaultOptions } from '../../src/analysis/options';
 import { initParsing, parse } from '../../src/analysis/parsing';
 import { inferModels, type ModelShapes } from '../../src/analysis/python/shapes/models';
 import { ROOT } from '../helpers';
+import { probeBatch } from './probe';
 
-const PYTHON = '/usr/bin/python3';
-const PROBE = path.join(ROOT, 'test', 'oracle', 'torch_probe.py');
-
-interface ProbeConv {
-  module: string;
-  calls: number;
-  inputShapes: number[][];
-  outputShapes: number[][];
-  macs: number;
-}
-
-interface ProbeResult {
-  error?: string;
-  outputShape: unknown;
-  params: number;
-  convs: ProbeConv[];
-}
 
 interface Case {
   name: string;
@@ -94,7 +77,7 @@ void test('shape oracle', async (t) => {
       }
     }
   }
-  const results = JSON.parse(execFileSync(PYTHON, [PROBE, '--batch'], { input: JSON.stringify(jobs), maxBuffer: 256 << 20, encoding: 'utf8' })) as ProbeResult[];
+  const results = probeBatch(jobs);
 
   let instances = 0;
   let exact = 0;

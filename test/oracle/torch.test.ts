@@ -10,7 +10,6 @@
  * call-site-dependent strides from the runtime; every other argument must match statically.
  */
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -24,36 +23,9 @@ import type { PythonLayer } from '../../src/analysis/python/analyze';
 import { LineIndex } from '../../src/refactor/edits';
 import { rewrite } from '../../src/refactor/index';
 import { ROOT, tempDir } from '../helpers';
+import { probeBatch, type ProbeConv } from './probe';
 
-const PYTHON = '/usr/bin/python3';
-const PROBE = path.join(ROOT, 'test', 'oracle', 'torch_probe.py');
 const CASES = path.join(ROOT, 'test', 'fixtures', 'oracle');
-
-interface ProbeConv {
-  line: number | null;
-  column: number | null;
-  module: string;
-  op: string;
-  inChannels: number;
-  outChannels: number;
-  kernelSize: number[];
-  stride: number[];
-  padding: Padding;
-  dilation: number[];
-  groups: number;
-  bias: boolean;
-  params: number;
-  calls: number;
-  inputShapes: number[][];
-  macs: number;
-}
-
-interface ProbeResult {
-  error?: string;
-  outputShape: unknown;
-  params: number;
-  convs: ProbeConv[];
-}
 
 interface CaseFile {
   build: string;
@@ -64,10 +36,6 @@ interface CaseFile {
   undetected?: Record<string, string>;
 }
 
-function probeBatch(items: { model: string; build: string; input: number[] }[]): ProbeResult[] {
-  const out = execFileSync(PYTHON, [PROBE, '--batch'], { input: JSON.stringify(items), maxBuffer: 64 << 20, encoding: 'utf8' });
-  return JSON.parse(out) as ProbeResult[];
-}
 
 /** Python columns count code points; ours count UTF-16 units. */
 function utf16Column(source: string, line: number, column: number): number {
