@@ -88,6 +88,8 @@ export class Interp {
   private depth = 0;
   private nextId = 1;
   private readonly envs = new Map<string, ModuleEnv>();
+  /** the file whose top-level statements run now (imports run theirs in turn) */
+  private topLevelOf: SourceFile | undefined;
   /** the outermost user call that returned each module, for naming models built in examples */
   readonly origins = new Map<ModuleObj, { callee: V; at: Node; stops: string[] }>();
 
@@ -126,13 +128,16 @@ export class Interp {
     this.envs.set(key, env);
     env.globals.set('__name__', strV(env.name));
     const saved = this.phase;
+    const savedFile = this.topLevelOf;
     this.phase = 'module';
+    this.topLevelOf = file;
     const scope = this.moduleScope(env);
     for (const stmt of named(file.root)) {
       if (isMainGuard(stmt)) continue;
       this.execStmt(stmt, scope);
     }
     this.phase = saved;
+    this.topLevelOf = savedFile;
     return env;
   }
 
@@ -1390,7 +1395,9 @@ export class Interp {
 
   /** `module(x, ...)`: the user's forward, or the library module's shape rule. */
   callModule(m: ModuleObj, a: CallArgs, at: Node): V {
-    if (this.phase === 'discover') {
+    // an example run: in `__main__`, a function that makes a tensor, or top-level script or notebook
+    // code of the analysed file (`print(model(torch.randn(1, 3, 32, 32)).shape)`)
+    if (this.phase === 'discover' || (this.phase === 'module' && this.topLevelOf === this.program.entry)) {
       const x = a.args[0];
       if (x?.kind === 'tensor' && x.example) {
         const shape = x.shape.every((d) => typeof d === 'number') ? (x.shape) : undefined;
