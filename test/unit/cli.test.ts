@@ -131,7 +131,10 @@ void test('notebooks: code cells are analysed together, rewritten in place, magi
   fs.copyFileSync(path.join(__dirname, '..', '..', 'examples', 'notebooks', 'classifier.ipynb'), nb);
   const original = fs.readFileSync(nb, 'utf8');
   const report = await cli('report', dir, '--json');
-  const layers = (JSON.parse(report.stdout) as { files: { layers: { cell: number; line: number; column: number; convertible: boolean }[] }[] }).files[0].layers;
+  const file = (JSON.parse(report.stdout) as { files: { layers: { cell: number; line: number; column: number; convertible: boolean }[]; models: { name: string; inputShape: number[]; outputShape: unknown }[] }[] }).files[0];
+  const layers = file.layers;
+  // the last cell runs the model on an example tensor: that is its input, and PyTorch's output shape
+  assert.deepEqual(file.models.map((m) => [m.name, m.inputShape, m.outputShape]), [['Classifier', [1, 3, 32, 32], [1, 10]]]);
   // `nn` comes from the import in cell 2; positions are within cell 3 (1-based cell index)
   assert.deepEqual(layers.map((l) => [l.cell, l.line, l.column, l.convertible]), [[3, 5, 13, true], [3, 7, 13, true]]);
   assert.equal((await cli('apply', dir)).code, 0);
