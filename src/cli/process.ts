@@ -8,7 +8,7 @@ import { createTwoFilesPatch } from 'diff';
 import { analyzeText } from '../analysis/analyze';
 import { cellAt, isNotebook, notebookText, updateNotebook } from '../analysis/notebook';
 import { languageForPath, type LanguageId } from '../analysis/parsing';
-import { diskSources, readSourceFile } from '../analysis/python/shapes/disk';
+import { diskSources, readSourceFile } from '../analysis/files';
 import { layerJson, modelJson, totals } from '../analysis/report';
 import { applyEdits, LineIndex, type TextEdit } from '../refactor/edits';
 import { belowThreshold, rewrite } from '../refactor/index';

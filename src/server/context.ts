@@ -5,7 +5,7 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AnyAnalysis } from '../analysis/analyze';
 import type { AnalysisOptions } from '../analysis/options';
-import { diskSources } from '../analysis/python/shapes/disk';
+import { diskSources } from '../analysis/files';
 import type { ShapeSources } from '../analysis/python/shapes/index';
 import type { RewriteOptions } from '../refactor/index';
 import type { DocumentStore, Range, Unit } from './documents';

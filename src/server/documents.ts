@@ -6,6 +6,7 @@
  */
 import type { Edit, Point } from 'web-tree-sitter';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { MAX_SOURCE_BYTES } from '../analysis/files';
 import { maskMagics } from '../analysis/notebook';
 import type { LanguageId } from '../analysis/parsing';
 import type { Range } from './protocol';
@@ -158,6 +159,8 @@ export class DocumentStore {
     const languageId = grammarFor(doc.languageId);
     if (!languageId) return undefined;
     const text = doc.getText();
+    // as the command does: a file this large is no model file, and parsing it would stall typing
+    if (text.length > MAX_SOURCE_BYTES) return undefined;
     return {
       key: uri,
       uri,

@@ -77,6 +77,15 @@ void describe('language server', () => {
     assert.deepEqual(h?.range, { start: onCallee, end: { line: onCallee.line, character: onCallee.character + 'nn.Conv2d(64, 128, 3, padding=1)'.length } });
   });
 
+  void test('a document over the size limit is left alone, as the command leaves such a file', async () => {
+    const uri = 'file:///ws/huge.py';
+    const huge = MODEL + '#' + 'x'.repeat(5 * 1024 * 1024) + '\n';
+    await c.open(uri, huge);
+    assert.deepEqual((await c.inlayHints(uri)) ?? [], []);
+    const p = positionOf(huge, 'nn.Conv2d(64');
+    assert.equal(await c.hover(uri, p.line, p.character + 3), null);
+  });
+
   void test('hover on a 1x1 conv says why it is not converted and shows its own costs; elsewhere nothing', async () => {
     const uri = 'file:///ws/hover.py';
     const p = positionOf(MODEL, 'Conv2d(128, 256, 1)');

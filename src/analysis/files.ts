@@ -1,11 +1,12 @@
 /**
- * Shape-inference sources read from disk: the analysed file's neighbours, for relative imports and
+ * Source files read from disk: the size and binary checks every reader applies, and shape-inference
+ * sources: the analysed file's neighbours, for relative imports and
  * for the files that import a file of building blocks. The command line and the language server both
  * use it (the server lays its open, unsaved documents over the disk).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ShapeSources } from './program';
+import type { ShapeSources } from './python/shapes/program';
 
 /** Files larger than this are not read: no model file is this big. */
 export const MAX_SOURCE_BYTES = 4 * 1024 * 1024;
