@@ -162,7 +162,7 @@ export function analyzePython(text: string, tree: Tree, options: AnalysisOptions
     const hit = resolved ? CONV.exec(resolved) : null;
     if (!hit) continue;
     seen.add(call.id);
-    layers.push(analyzeCall(text, call, callee, hit, ctx, refs, options));
+    layers.push(analyzeCall(call, callee, hit, ctx, refs, options));
   }
   layers.sort((a, b) => a.span.start - b.span.start);
   return { framework: 'pytorch', layers, imports, syntaxError: firstSyntaxError(tree), notes: [], pragmaText: pragmas.text };
@@ -212,7 +212,6 @@ function convArgumentOf(call: Node, param: string, imports: ImportMap, defined: 
 }
 
 function analyzeCall(
-  _text: string,
   call: Node,
   callee: Node,
   hit: RegExpExecArray,
