@@ -8,7 +8,6 @@ import * as path from 'node:path';
 
 const require = createRequire(import.meta.url);
 
-export function modelFileForBench(classes, seed) { return modelFile(classes, seed); }
 function modelFile(classes, seed = 1) {
   const out = ['import torch', 'import torch.nn as nn', 'import torch.nn.functional as F', '', 'BASE = 32', '', ''];
   for (let c = 0; c < classes; c++) {

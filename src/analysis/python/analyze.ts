@@ -120,10 +120,6 @@ function rowOf(text: string, offset: number): number {
   return row;
 }
 
-function columnOf(text: string, offset: number): number {
-  return offset - (text.lastIndexOf('\n', offset - 1) + 1);
-}
-
 /** Can this text hold a PyTorch conv at all? Files that cannot are not parsed. */
 export const MAY_HOLD_CONV = /Conv(?:Transpose)?[123]d/;
 
@@ -149,7 +145,7 @@ export function analyzePython(text: string, tree: Tree, options: AnalysisOptions
   if (range) {
     // scan only the range's lines
     const first = rowOf(text, range.start);
-    const from = range.start - columnOf(text, range.start);
+    const from = text.lastIndexOf('\n', range.start - 1) + 1;
     rows = rowsMatching(text.slice(from, range.end), pattern).map(([a, b]) => [a + first, b + first]);
   } else {
     rows = rowsMatching(text, pattern);

@@ -307,6 +307,11 @@ export class Interp {
       if (c.type === 'continue' || c.type === 'normal') continue;
       return c;
     }
+    return this.loopElse(stmt, scope);
+  }
+
+  /** The `else:` of a loop that ran to its end without `break`. */
+  private loopElse(stmt: Node, scope: Scope): Completion {
     const alt = stmt.childForFieldName('alternative');
     return alt ? this.execBlock(alt.childForFieldName('body') ?? named(alt).find((n) => n.type === 'block') ?? null, scope) : NORMAL;
   }
@@ -325,8 +330,7 @@ export class Interp {
       if (c.type === 'continue' || c.type === 'normal') continue;
       return c;
     }
-    const alt = stmt.childForFieldName('alternative');
-    return alt ? this.execBlock(alt.childForFieldName('body') ?? named(alt).find((n) => n.type === 'block') ?? null, scope) : NORMAL;
+    return this.loopElse(stmt, scope);
   }
 
   // ---------------------------------------------------------------------------------------------
