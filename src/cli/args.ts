@@ -1,5 +1,5 @@
 /** Command-line parsing for `sepconv report | apply | check`. */
-import { parseAssumption, parseInputSize, type AnalysisOptions } from '../analysis/options';
+import { defaultOptions, parseAssumption, parseInputSize, type AnalysisOptions } from '../analysis/options';
 
 export class UsageError extends Error {}
 
@@ -58,7 +58,7 @@ export function parseArgs(argv: string[]): CliOptions {
     diff: false,
     dryRun: false,
     lineLength: 88,
-    analysis: { inputSizes: {}, assumptions: {}, depthMultiplier: 1, norm: 'none', tfjsStyle: 'separable' },
+    analysis: defaultOptions(),
   };
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
