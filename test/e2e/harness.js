@@ -1043,6 +1043,8 @@ function createRunner({ log = (...a) => console.log(...a) } = {}) {
     finish() {
       const failed = r.failed, passed = r.results.length - failed;
       log(stamp(), `total ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+      // the failures again, right above the summary: a CI log shown from its end has them
+      for (const x of r.results.filter((y) => !y.ok)) console.log(`FAILED ${x.name}: ${x.err}`);
       console.log(`${passed} passed, ${failed} failed`);
       return { passed, failed, results: r.results };
     },

@@ -230,9 +230,18 @@ async function main() {
     await toast.waitFor({ timeout: 20000 });
     const message = (await toast.innerText()).replace(/\s+/g, ' ');
     assert(/Skipped 1 .*models\/tail\.py: changed since the scan/.test(message), `notification: ${message}`);
-    await h.runCommand(page, 'File: Save All Files');
+    // the edit lands in the (dirty) editors after the notification: Save All again until it is on disk, as a user would
     const expected = cliApplied(path.join(FIXTURES, 'models', 'head.py'));
-    await h.waitForFile(ws('models/head.py'), (c) => c === expected);
+    for (let attempt = 1; ; attempt++) {
+      await h.runCommand(page, 'File: Save All Files');
+      try {
+        await h.waitForFile(ws('models/head.py'), (c) => c === expected, 5000);
+        break;
+      } catch (e) {
+        if (attempt === 4) throw e;
+        log(`head.py not on disk after Save All #${attempt}; again`);
+      }
+    }
     assert(fs.readFileSync(ws('models/tail.py'), 'utf8') === tailEdited, 'tail.py keeps the edit made after the scan');
   });
 
@@ -272,6 +281,12 @@ const started = Date.now();
 main()
   .catch((e) => r.results.push({ name: 'main', ok: false, err: e.message }))
   .finally(async () => {
+    if (r.editor && r.failed > 0) {
+      // what the server and the extension host said: on a CI machine the run directory is gone afterwards
+      const tail = (text, n) => text.split('\n').slice(-n).join('\n');
+      console.log(`--- SepConv output channel (last 40 lines) ---\n${tail(h.readOutputChannel(r.editor.logsDir, 'SepConv'), 40)}`);
+      console.log(`--- extension host log (last 40 lines) ---\n${tail(h.extHostLog(r.editor.logsDir), 40)}`);
+    }
     if (r.editor) await r.editor.stop({ keepRunDir: r.failed > 0 || !!process.env.KEEP_RUN });
     console.log(`e2e: ${((Date.now() - started) / 1000).toFixed(1)}s`);
     const { failed } = r.finish();
