@@ -9,6 +9,7 @@ import type { Edit, Tree } from 'web-tree-sitter';
 import { analyzeText, type AnyAnalysis } from '../analysis/analyze';
 import type { Span } from '../analysis/model';
 import type { AnalysisOptions } from '../analysis/options';
+import { LayerMemo } from '../analysis/python/incremental';
 import type { ShapeSources } from '../analysis/python/shapes/index';
 import { parse, type LanguageId } from '../analysis/parsing';
 
@@ -28,6 +29,8 @@ interface Entry {
   /** edits since `version`, in order; `reset` when they cannot be described (a full-text change) */
   pending: Edit[] | 'reset';
   analysis: { optionsKey: string; result: AnyAnalysis } | undefined;
+  /** static layers carried from version to version (the core's `LayerMemo`) */
+  memo: LayerMemo;
 }
 
 export interface TreeStats {
@@ -35,11 +38,13 @@ export interface TreeStats {
   incrementalParses: number;
   analyses: number;
   evicted: number;
+  /** static layers carried over from an earlier version instead of evaluated again */
+  layersKept: number;
 }
 
 export class TreeCache {
   private readonly entries = new Map<string, Entry>();
-  readonly stats: TreeStats = { fullParses: 0, incrementalParses: 0, analyses: 0, evicted: 0 };
+  readonly stats: TreeStats = { fullParses: 0, incrementalParses: 0, analyses: 0, evicted: 0, layersKept: 0 };
 
   constructor(private readonly capacity = 32) {}
 
@@ -66,7 +71,7 @@ export class TreeCache {
     const optionsKey = JSON.stringify(options);
     if (e.analysis?.optionsKey !== optionsKey) {
       this.stats.analyses++;
-      e.analysis = { optionsKey, result: analyzeText(src.text, src.languageId, options, e.tree, undefined, sources) };
+      e.analysis = { optionsKey, result: this.counted(e, () => analyzeText(src.text, src.languageId, options, { tree: e.tree, sources, memo: e.memo })) };
     }
     return e.analysis.result;
   }
@@ -79,7 +84,14 @@ export class TreeCache {
   quickAnalysis(src: Source, options: AnalysisOptions, range: Span): AnyAnalysis {
     const e = this.entry(src);
     if (e.analysis?.optionsKey === JSON.stringify(options)) return e.analysis.result;
-    return analyzeText(src.text, src.languageId, options, e.tree, range);
+    return this.counted(e, () => analyzeText(src.text, src.languageId, options, { tree: e.tree, range, memo: e.memo }));
+  }
+
+  private counted(e: Entry, analyze: () => AnyAnalysis): AnyAnalysis {
+    const before = e.memo.stats.kept;
+    const result = analyze();
+    this.stats.layersKept += e.memo.stats.kept - before;
+    return result;
   }
 
   /** Forget a closed document. */
@@ -115,9 +127,10 @@ export class TreeCache {
       tree = parse(src.languageId, src.text);
       this.stats.fullParses++;
     }
+    const memo = e && e.languageId === src.languageId ? e.memo : new LayerMemo();
     e?.tree.delete();
     this.entries.delete(src.key);
-    e = { version: src.version, languageId: src.languageId, tree, pending: [], analysis: undefined };
+    e = { version: src.version, languageId: src.languageId, tree, pending: [], analysis: undefined, memo };
     this.entries.set(src.key, e);
     while (this.entries.size > this.capacity) {
       const [oldest, old] = this.entries.entries().next().value as [string, Entry];

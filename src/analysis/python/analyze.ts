@@ -11,6 +11,7 @@ import { matchesOnRows, query, rowsMatching } from '../parsing';
 import { Poly } from '../poly';
 import { PythonEvaluator, enclosing, type EvalContext, type Value } from './evaluate';
 import { collectImports, resolveDotted, type ImportMap } from './imports';
+import type { LayerMemo } from './incremental';
 import { ReferenceIndex, type ModuleSite, type Reference } from './references';
 
 const CONV = /^torch\.nn\.(Lazy)?Conv(Transpose)?([123])d$/;
@@ -127,7 +128,7 @@ export const MAY_HOLD_CONV = /Conv(?:Transpose)?[123]d/;
  * With `range`, only the convs whose call starts on the rows of that span are analysed (a visible
  * range, a hover): the context they need (imports, module constants, pragmas) is still the file's.
  */
-export function analyzePython(text: string, tree: Tree, options: AnalysisOptions, range?: Span): PythonAnalysis {
+export function analyzePython(text: string, tree: Tree, options: AnalysisOptions, range?: Span, memo?: LayerMemo): PythonAnalysis {
   const imports = collectImports(tree, text);
   const defined = definedNames(text);
   const pragmas = parsePragmas(tree, text);
@@ -141,6 +142,7 @@ export function analyzePython(text: string, tree: Tree, options: AnalysisOptions
   const layers: PythonLayer[] = [];
   const seen = new Set<number>();
   const pattern = convCallPattern(imports);
+  const kept = memo?.begin(text, tree, JSON.stringify(options));
   let rows: [number, number][];
   if (range) {
     // scan only the range's lines
@@ -158,7 +160,10 @@ export function analyzePython(text: string, tree: Tree, options: AnalysisOptions
     const hit = resolved ? CONV.exec(resolved) : null;
     if (!hit) continue;
     seen.add(call.id);
-    layers.push(analyzeCall(call, callee, hit, ctx, refs, options));
+    const reused = kept?.(call);
+    const layer = reused ?? analyzeCall(call, callee, hit, ctx, refs, options);
+    if (!reused) memo?.record(layer, tree);
+    layers.push(layer);
   }
   layers.sort((a, b) => a.span.start - b.span.start);
   return { framework: 'pytorch', layers, imports, syntaxError: firstSyntaxError(tree), notes: [], pragmaText: pragmas.text };

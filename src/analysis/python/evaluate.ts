@@ -57,6 +57,28 @@ function childOfBlockContaining(block: Node, node: Node): Node | undefined {
   return cur && parentOf(cur)?.id === block.id ? cur : undefined;
 }
 
+/**
+ * The top-level statements of a module that can bind `name` (those whose text holds it as a word),
+ * in order, and `stop` (the one holding the lookup) when given: a statement that binds a name
+ * spells it, so the others need no look. A module of hundreds of classes costs a text search instead
+ * of a walk over every statement (a name typed half-way misses every lookup before the module).
+ */
+function statementsMentioning(module: Node, name: string, stop: Node | undefined): Node[] {
+  const text = module.text;
+  const base = module.startIndex;
+  const out: Node[] = [];
+  const word = /[\p{L}\p{N}_]/u;
+  for (let i = text.indexOf(name); i >= 0; i = text.indexOf(name, i + name.length)) {
+    if (word.test(text[i - 1] ?? '') || word.test(text[i + name.length] ?? '')) continue;
+    if (out.length > 256) return named(module);
+    const node = module.descendantForIndex(base + i, base + i + name.length);
+    const stmt = node ? childOfBlockContaining(module, node) : undefined;
+    if (stmt && stmt.id !== out[out.length - 1]?.id && stmt.id !== stop?.id) out.push(stmt);
+  }
+  if (stop) out.push(stop);
+  return out.sort((a, b) => a.startIndex - b.startIndex);
+}
+
 /** Does `stmt` (a compound statement) assign `name` anywhere inside, outside nested scopes? */
 function assignsAnywhere(stmt: Node, name: string): boolean {
   const stack = [stmt];
@@ -404,7 +426,7 @@ export class PythonEvaluator {
   private findInBlock(block: Node, name: string, at: Node | undefined): Binding | undefined {
     let found: Binding | undefined;
     const stop = at ? childOfBlockContaining(block, at) : undefined;
-    for (const stmt of named(block)) {
+    for (const stmt of block.type === 'module' ? statementsMentioning(block, name, stop) : named(block)) {
       if (stop && stmt.id === stop.id) {
         // descend into the compound statement that holds `at`
         const loop = stmt.type === 'for_statement' || stmt.type === 'while_statement';

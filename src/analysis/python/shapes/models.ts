@@ -229,6 +229,7 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
   }
 
   // 3. classes whose constructor needs nothing the user has not given
+  const ints = intPragmas(entry.text);
   for (const { c, node } of classes) {
     if (exampled.has(c)) continue;
     // a container without forward() (a Module that only holds layers) is not runnable
@@ -236,7 +237,6 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
     if (!forward) continue;
     const init = interp.mro(c).find((x): x is ClassObj => typeof x !== 'string' && x.attrs.get('__init__')?.kind === 'function');
     const required = init ? requiredParams((init.attrs.get('__init__') as V & { kind: 'function' }).f, true) : [];
-    const ints = intPragmas(entry.text);
     const given = { ...ints.file, ...ints.byRow.get(node.startPosition.row) };
     const kwargs = new Map<string, V>();
     let missing = false;

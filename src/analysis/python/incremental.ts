@@ -1,0 +1,179 @@
+/**
+ * Static layer results carried from one version of a text to the next, for an editor's keystrokes:
+ * typing inside one class or function cannot change what the static analysis says of a conv in
+ * another one, so those layers are kept (their offsets moved) instead of evaluated again.
+ *
+ * What a layer's static analysis reads outside its own top-level statement: imports, pragmas,
+ * module-level names (`definedNames`, the last top-level binding of a name: a whole statement, or a
+ * class or function name), `.weight`-style reads anywhere, and the options. A change is kept local
+ * only when it provably touches none of these:
+ *   - one contiguous change within one line, of word characters, spaces and operators only (no
+ *     newline, quote, bracket, comment, colon or backslash: the tokens and lines around it stay the
+ *     same), after the first word of an indented line;
+ *   - that line, before and after, is no import, pragma or `.weight`-style read;
+ *   - it lies in the body of a top-level `class` or `def` (not a module-level `if` or assignment),
+ *     in a text that parses without errors, before and after.
+ * Anything else, and any change of options, starts the memo afresh. Layers of the top-level
+ * statement that holds the change are always evaluated again.
+ */
+import type { Node, Tree } from 'web-tree-sitter';
+import type { Span } from '../model';
+import type { PythonLayer } from './analyze';
+
+/** What may change on a kept line: identifiers, numbers, spaces, operators. */
+const LOCAL_CHANGE = /^[\w .,+\-*/%=<>!&|^~]*$/;
+/** Lines whose change reaches other statements: imports, pragmas, reads of conv attributes. */
+const NONLOCAL_LINE = /\b(?:import|from)\b|sepconv:|\.\s*(?:weight|bias|in_channels|out_channels|kernel_size|stride|padding|dilation|groups)\b/;
+/** Past this many edits the kept layers are moved once and the log starts again. */
+const MAX_LOG = 256;
+
+interface Edit {
+  /** start of the change and end of the replaced text, in the text before it */
+  at: number;
+  oldEnd: number;
+  delta: number;
+}
+
+interface Kept {
+  layer: PythonLayer;
+  /** index in the edit log at which `layer`'s offsets were true */
+  from: number;
+}
+
+export class LayerMemo {
+  private text: string | undefined;
+  private key = '';
+  /** by the call's start offset in `text` */
+  private kept = new Map<number, Kept>();
+  private log: Edit[] = [];
+  readonly stats = { kept: 0, evaluated: 0, resets: 0 };
+
+  /**
+   * Moves the memo to a new version of the text. Returns the lookup of kept layers for the calls of
+   * this version, or undefined when nothing can be kept (the memo then starts afresh).
+   */
+  begin(text: string, tree: Tree, key: string): (call: Node) => PythonLayer | undefined {
+    const previous = this.text;
+    this.text = text;
+    const clean = !tree.rootNode.hasError;
+    if (previous === undefined || key !== this.key || !clean || !this.carry(previous, text, tree)) {
+      this.key = key;
+      this.kept.clear();
+      this.log = [];
+      if (previous !== undefined) this.stats.resets++;
+      return () => undefined;
+    }
+    return (call) => {
+      const k = this.kept.get(call.startIndex);
+      if (!k || k.layer.span.end - k.layer.span.start !== call.endIndex - call.startIndex) return undefined;
+      const layer = this.materialize(k);
+      if (layer.span.end !== call.endIndex) return undefined;
+      this.stats.kept++;
+      return copy(layer);
+    };
+  }
+
+  /** Keeps a layer just evaluated for this version (a snapshot: callers may change theirs). */
+  record(layer: PythonLayer, tree: Tree): void {
+    this.stats.evaluated++;
+    if (tree.rootNode.hasError) return;
+    this.kept.set(layer.span.start, { layer: copy(layer), from: this.log.length });
+  }
+
+  /**
+   * Carries the kept layers over a change from `before` to `after`: false when the change is not
+   * local (see the file comment). Drops the layers of the statement that holds the change.
+   */
+  private carry(before: string, after: string, tree: Tree): boolean {
+    if (before === after) return true;
+    const at = commonPrefix(before, after);
+    const tail = commonSuffix(before, after, at);
+    const oldEnd = before.length - tail;
+    const newEnd = after.length - tail;
+    if (!LOCAL_CHANGE.test(before.slice(at, oldEnd)) || !LOCAL_CHANGE.test(after.slice(at, newEnd))) return false;
+    const lineStart = after.lastIndexOf('\n', at - 1) + 1;
+    // indented, and past the line's first word: the indentation and the statement's start stay
+    if (!/^[ \t]+\S/.test(after.slice(lineStart, at))) return false;
+    if (NONLOCAL_LINE.test(lineOf(before, at)) || NONLOCAL_LINE.test(lineOf(after, at))) return false;
+    const stmt = topLevelStatement(tree, at);
+    const def = stmt?.type === 'decorated_definition' ? stmt.childForFieldName('definition') : stmt;
+    if (!stmt || !def || (def.type !== 'class_definition' && def.type !== 'function_definition')) return false;
+    const body = def.childForFieldName('body');
+    if (!body || at < body.startIndex) return false;
+    const delta = newEnd - oldEnd;
+    // the statement's extent before the change: its layers go
+    const dropFrom = stmt.startIndex;
+    const dropTo = stmt.endIndex - delta;
+    const moved = new Map<number, Kept>();
+    for (const [start, k] of this.kept) {
+      if (start >= dropFrom && start < dropTo) continue;
+      moved.set(start >= oldEnd ? start + delta : start, k);
+    }
+    this.kept = moved;
+    this.log.push({ at, oldEnd, delta });
+    if (this.log.length > MAX_LOG) {
+      for (const k of this.kept.values()) this.materialize(k);
+      this.log = [];
+      for (const k of this.kept.values()) k.from = 0;
+    }
+    return true;
+  }
+
+  /** The layer with its offsets moved over the edits since it was recorded. */
+  private materialize(k: Kept): PythonLayer {
+    if (k.from === this.log.length) return k.layer;
+    const edits = this.log.slice(k.from);
+    const move = (o: number) => edits.reduce((x, e) => (x >= e.oldEnd ? x + e.delta : x), o);
+    const span = (s: Span): Span => ({ start: move(s.start), end: move(s.end) });
+    const l = k.layer;
+    k.layer = {
+      ...l,
+      span: span(l.span),
+      calleeSpan: span(l.calleeSpan),
+      argsSpan: span(l.argsSpan),
+      written: l.written.map((w) => ({ ...w, span: span(w.span) })),
+      references: l.references.map((r) => ({ ...r, fieldSpan: span(r.fieldSpan) })),
+    };
+    k.from = this.log.length;
+    return k.layer;
+  }
+}
+
+/** A layer object of its own: analyses after this one set fields and push assumptions on theirs. */
+function copy(l: PythonLayer): PythonLayer {
+  return { ...l, assumptions: [...l.assumptions], warnings: [...l.warnings] };
+}
+
+// Common prefix and suffix by blocks first: slices compare as memory, characters one by one do not
+// (a 5,000-line file on every keystroke).
+function commonPrefix(a: string, b: string): number {
+  const max = Math.min(a.length, b.length);
+  let n = 0;
+  for (const block of [4096, 64, 1]) {
+    while (n + block <= max && a.slice(n, n + block) === b.slice(n, n + block)) n += block;
+  }
+  return n;
+}
+
+/** The common suffix of `a` and `b` that does not reach into their first `prefix` characters. */
+function commonSuffix(a: string, b: string, prefix: number): number {
+  const max = Math.min(a.length, b.length) - prefix;
+  let n = 0;
+  for (const block of [4096, 64, 1]) {
+    while (n + block <= max && a.slice(a.length - n - block, a.length - n) === b.slice(b.length - n - block, b.length - n)) n += block;
+  }
+  return n;
+}
+
+function lineOf(text: string, at: number): string {
+  const start = text.lastIndexOf('\n', at - 1) + 1;
+  const end = text.indexOf('\n', at);
+  return text.slice(start, end < 0 ? text.length : end);
+}
+
+/** The module-level statement holding offset `at`. */
+function topLevelStatement(tree: Tree, at: number): Node | undefined {
+  const root = tree.rootNode;
+  const node = root.descendantForIndex(at, at);
+  return !node || node.id === root.id ? undefined : (root.childWithDescendant(node) ?? undefined);
+}

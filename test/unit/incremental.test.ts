@@ -1,0 +1,182 @@
+/**
+ * Layers carried from version to version (the core's LayerMemo, through the server's tree cache)
+ * are exactly what a fresh analysis of the same text gives: keystrokes on real fixture models, most
+ * of them local (digits, names, spaces, operators inside a class), some not (newlines, brackets,
+ * quotes, comments, imports, pragmas, module constants, `.weight` reads).
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { before, test } from 'node:test';
+import { analyzeText } from '../../src/analysis/analyze';
+import { defaultOptions } from '../../src/analysis/options';
+import { initParsing } from '../../src/analysis/parsing';
+import { DocumentStore } from '../../src/server/documents';
+import { TreeCache } from '../../src/server/trees';
+import { ROOT } from '../helpers';
+
+before(() => initParsing());
+
+const FIXTURES = [
+  'test/fixtures/pytorch/args_module_constants/input.py',
+  'test/fixtures/pytorch/args_local_assignments/input.py',
+  'test/fixtures/pytorch/channel_reads/input.py',
+  'test/fixtures/pytorch/args_class_attributes/input.py',
+  'test/fixtures/oracle/resnet_basic/model.py',
+  'test/fixtures/oracle/unet/model.py',
+  'test/fixtures/oracle/weight_access/model.py',
+  'test/fixtures/oracle/defaults/model.py',
+  'test/fixtures/shapes/resnet/model.py',
+  'test/fixtures/shapes/densenet/model.py',
+  'test/fixtures/shapes/inception/model.py',
+  'test/fixtures/shapes/unet/model.py',
+];
+
+const LOCAL = ['1', '2', '0', 'x', '_', ' ', '+', '*', '', ''];
+const OTHER = ['\n', '(', ')', '#', "'", ':', '\n    ', 'import os', '.weight', '# sepconv: w=8', 'WIDTH = 3\n'];
+
+/**
+ * Keystrokes in pairs, as a user tries something and takes it back: a change at a random place
+ * (mostly one local character, sometimes something that is not local), then its undo.
+ */
+function* keystrokes(text: string, n: number, seed: number): Generator<{ start: number; end: number; insert: string }> {
+  const rnd = (k: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % k;
+  };
+  for (let i = 0; i < n; i++) {
+    const start = rnd(text.length + 1);
+    const insert = rnd(8) === 0 ? OTHER[rnd(OTHER.length)] : LOCAL[rnd(LOCAL.length)];
+    const end = insert === '' ? Math.min(text.length, start + 1) : start;
+    const removed = text.slice(start, end);
+    yield { start, end, insert };
+    yield { start, end: start + insert.length, insert: removed };
+  }
+}
+
+/** Layers as plain data, so that `deepEqual` compares what a caller sees. */
+const plain = (x: unknown) => x === undefined ? undefined : JSON.parse(JSON.stringify(x, (_k, v: unknown) => (v instanceof Map ? [...v] : v))) as unknown;
+
+void test('layers kept across keystrokes equal a fresh analysis of every version', () => {
+  const options = defaultOptions();
+  let kept = 0;
+  for (const [i, rel] of FIXTURES.entries()) {
+    const original = fs.readFileSync(path.join(ROOT, rel), 'utf8');
+    const trees = new TreeCache();
+    const store = new DocumentStore(trees);
+    const uri = `file:///${i}.py`;
+    store.open(uri, 'python', 1, original);
+    let version = 1;
+    for (const e of keystrokes(original, 40, 11 + i)) {
+      const doc = store.get(uri)!;
+      store.change(uri, ++version, [{ range: { start: doc.positionAt(e.start), end: doc.positionAt(e.end) }, text: e.insert }]);
+      const unit = store.unitFor(uri)!;
+      const all = { start: 0, end: unit.text.length };
+      const fresh = analyzeText(unit.text, 'python', options, { range: all });
+      assert.deepEqual(plain(trees.quickAnalysis(unit, options, all).layers), plain(fresh.layers), `${rel}, version ${version} (${JSON.stringify(e)})`);
+      if (version % 10 === 0) {
+        // the full analysis, shapes and models included, through the same memo
+        const full = analyzeText(unit.text, 'python', options);
+        const cached = trees.analysis(unit, options);
+        assert.deepEqual(plain(cached.layers), plain(full.layers), `${rel}, version ${version}: full analysis`);
+        assert.deepEqual(plain((cached as { models?: unknown }).models), plain((full as { models?: unknown }).models), `${rel}, version ${version}: models`);
+      }
+    }
+    kept += trees.stats.layersKept;
+  }
+  // the memo did its work: most keystrokes kept the layers outside the edited statement
+  assert.ok(kept >= 100, `layers kept: ${kept}`);
+});
+
+void test('a change of options, or a text that does not parse, keeps nothing', () => {
+  const text = fs.readFileSync(path.join(ROOT, 'test/fixtures/oracle/resnet_basic/model.py'), 'utf8');
+  const trees = new TreeCache();
+  const store = new DocumentStore(trees);
+  store.open('file:///r.py', 'python', 1, text);
+  const unit = () => store.unitFor('file:///r.py')!;
+  const all = () => ({ start: 0, end: unit().text.length });
+  trees.quickAnalysis(unit(), defaultOptions(), all());
+  const n = trees.quickAnalysis(unit(), defaultOptions(), all()).layers.length;
+  assert.ok(n > 2);
+  assert.equal(trees.stats.layersKept, n, 'the same version again: every layer kept');
+  trees.quickAnalysis(unit(), defaultOptions({ depthMultiplier: 2 }), all());
+  assert.equal(trees.stats.layersKept, n, 'other options: nothing kept');
+  // break the file at its end: nothing recorded while it does not parse
+  const doc = store.get('file:///r.py')!;
+  store.change('file:///r.py', 2, [{ range: { start: doc.positionAt(text.length), end: doc.positionAt(text.length) }, text: '\ndef broken(:\n' }]);
+  trees.quickAnalysis(unit(), defaultOptions({ depthMultiplier: 2 }), all());
+  assert.equal(trees.stats.layersKept, n, 'an erroneous tree: nothing kept');
+});
+
+/**
+ * Keystrokes whose effect reaches a layer outside the edited line: each must show in the layers, as a
+ * fresh analysis shows it. `|` marks where the character is typed.
+ */
+const REACHING: { name: string; text: string; insert: string }[] = [
+  {
+    name: 'a parameter default of the same class',
+    text: `import torch.nn as nn
+
+class A(nn.Module):
+    def __init__(self, c=16):
+        super().__init__()
+        self.conv = nn.Conv2d(8, 16, 3)
+
+class B(nn.Module):
+    def __init__(self, w=6|4):
+        super().__init__()
+        self.conv = nn.Conv2d(w, w, 3)
+`,
+    insert: '8',
+  },
+  {
+    name: 'a read of a conv attribute in another class',
+    text: `import torch.nn as nn
+
+class A(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(8, 16, 3)
+
+class Probe:
+    def look(self, model):
+        return model.conv1.weigh|
+`,
+    insert: 't',
+  },
+  {
+    name: 'a file pragma on an indented line of another class',
+    text: `import torch.nn as nn
+
+class A(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(w, 2 * w, 3)
+
+class B:
+    # sepconv: w=1|
+    pass
+`,
+    insert: '6',
+  },
+];
+
+void test('keystrokes that reach other statements (defaults, reads, pragmas) show in every layer', () => {
+  const options = defaultOptions();
+  for (const c of REACHING) {
+    const at = c.text.indexOf('|');
+    const text = c.text.replace('|', '');
+    const trees = new TreeCache();
+    const store = new DocumentStore(trees);
+    store.open('file:///c.py', 'python', 1, text);
+    const all = () => ({ start: 0, end: store.unitFor('file:///c.py')!.text.length });
+    const before = plain(trees.quickAnalysis(store.unitFor('file:///c.py')!, options, all()).layers);
+    const doc = store.get('file:///c.py')!;
+    store.change('file:///c.py', 2, [{ range: { start: doc.positionAt(at), end: doc.positionAt(at) }, text: c.insert }]);
+    const unit = store.unitFor('file:///c.py')!;
+    const after = plain(trees.quickAnalysis(unit, options, all()).layers);
+    const fresh = plain(analyzeText(unit.text, 'python', options, { range: all() }).layers);
+    assert.notDeepEqual(fresh, before, `${c.name}: the keystroke changes a layer`);
+    assert.deepEqual(after, fresh, c.name);
+  }
+});
