@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, test } from 'node:test';
 import { analyzeText } from '../../src/analysis/analyze';
+import type { PythonAnalysis } from '../../src/analysis/python/analyze';
 import { defaultOptions } from '../../src/analysis/options';
 import { initParsing } from '../../src/analysis/parsing';
 import { DocumentStore } from '../../src/server/documents';
@@ -72,8 +73,13 @@ void test('layers kept across keystrokes equal a fresh analysis of every version
       store.change(uri, ++version, [{ range: { start: doc.positionAt(e.start), end: doc.positionAt(e.end) }, text: e.insert }]);
       const unit = store.unitFor(uri)!;
       const all = { start: 0, end: unit.text.length };
-      const fresh = analyzeText(unit.text, 'python', options, { range: all });
-      assert.deepEqual(plain(trees.quickAnalysis(unit, options, all).layers), plain(fresh.layers), `${rel}, version ${version} (${JSON.stringify(e)})`);
+      const fresh = analyzeText(unit.text, 'python', options, { range: all }) as PythonAnalysis;
+      const quick = trees.quickAnalysis(unit, options, all) as PythonAnalysis;
+      const what = `${rel}, version ${version} (${JSON.stringify(e)})`;
+      assert.deepEqual(plain(quick.layers), plain(fresh.layers), what);
+      // the module context the memo carries: imports (their spans serve the rewrite) and pragmas
+      assert.deepEqual(plain(quick.imports), plain(fresh.imports), `${what}: imports`);
+      assert.deepEqual(quick.pragmaText, fresh.pragmaText, `${what}: pragmas`);
       if (version % 10 === 0) {
         // the full analysis, shapes and models included, through the same memo
         const full = analyzeText(unit.text, 'python', options);
@@ -179,4 +185,34 @@ void test('keystrokes that reach other statements (defaults, reads, pragmas) sho
     assert.notDeepEqual(fresh, before, `${c.name}: the keystroke changes a layer`);
     assert.deepEqual(after, fresh, c.name);
   }
+});
+
+void test('imports after the edited line move with it (the rewrite adds names to them)', () => {
+  const text = `import torch.nn as nn
+
+class A(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(8, 16, 3)
+
+def build():
+    from torch.nn import Conv2d
+    return Conv2d(16, 32, 3)
+`;
+  const options = defaultOptions();
+  const trees = new TreeCache();
+  const store = new DocumentStore(trees);
+  store.open('file:///i.py', 'python', 1, text);
+  const all = () => ({ start: 0, end: store.unitFor('file:///i.py')!.text.length });
+  const before = trees.quickAnalysis(store.unitFor('file:///i.py')!, options, all()) as PythonAnalysis;
+  const at = text.indexOf('(8, 16') + 2;
+  const doc = store.get('file:///i.py')!;
+  store.change('file:///i.py', 2, [{ range: { start: doc.positionAt(at), end: doc.positionAt(at) }, text: '8' }]);
+  const unit = store.unitFor('file:///i.py')!;
+  const after = trees.quickAnalysis(unit, options, all()) as PythonAnalysis;
+  const fresh = analyzeText(unit.text, 'python', options, { range: all() }) as PythonAnalysis;
+  assert.equal(trees.stats.layersKept, 1, 'the conv of build() is kept');
+  assert.equal(after.imports.fromTorchNn[0].span.start, before.imports.fromTorchNn[0].span.start + 1);
+  assert.deepEqual(plain(after.imports), plain(fresh.imports));
+  assert.deepEqual(plain(after.layers), plain(fresh.layers));
 });

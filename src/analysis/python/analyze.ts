@@ -67,7 +67,30 @@ export function firstSyntaxError(tree: Tree): Diagnostic | undefined {
   return { message: 'syntax error', span: { start: 0, end: 0 } };
 }
 
-function parsePragmas(tree: Tree, source: string): { classPragmas: Map<number, Record<string, number>>; file: Record<string, number>; text: Record<string, string> } {
+interface Pragmas {
+  /** by the row of the class header they stand on */
+  classPragmas: Map<number, Record<string, number>>;
+  file: Record<string, number>;
+  text: Record<string, string>;
+}
+
+/**
+ * What a layer's analysis reads of the whole module: imports, the names it defines, pragmas, and
+ * (built when first asked) the rows that may read a conv's attributes. Plain data: it outlives
+ * the tree, and the memo carries it over keystrokes that cannot change it.
+ */
+export interface ModuleContext {
+  imports: ImportMap;
+  defined: ReadonlySet<string>;
+  pragmas: Pragmas;
+  readRows?: [number, number][];
+}
+
+function moduleContext(tree: Tree, text: string): ModuleContext {
+  return { imports: collectImports(tree, text), defined: definedNames(text), pragmas: parsePragmas(tree, text) };
+}
+
+function parsePragmas(tree: Tree, source: string): Pragmas {
   const classPragmas = new Map<number, Record<string, number>>();
   const file: Record<string, number> = {};
   const text: Record<string, string> = {};
@@ -86,7 +109,7 @@ function parsePragmas(tree: Tree, source: string): { classPragmas: Map<number, R
     for (let cur = parentOf(c.node); cur; cur = parentOf(cur)) {
       if (cur.type === 'class_definition' && cur.startPosition.row === c.node.startPosition.row) cls = cur;
     }
-    if (cls) classPragmas.set(cls.id, { ...classPragmas.get(cls.id), ...values });
+    if (cls) classPragmas.set(cls.startPosition.row, { ...classPragmas.get(cls.startPosition.row), ...values });
     else Object.assign(file, values);
   }
   return { classPragmas, file, text };
@@ -99,8 +122,19 @@ function parsePragmas(tree: Tree, source: string): { classPragmas: Map<number, R
  */
 function definedNames(text: string): Set<string> {
   const out = new Set<string>();
-  for (const m of text.matchAll(/^(?:(?:async[ \t]+)?def|class)[ \t]+([A-Za-z_]\w*)|^([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)/gm)) {
-    out.add(m[1] ?? m[2]);
+  // only lines that start with a name can define one: look at those alone (a regex anchored on every
+  // line start costs as much as the text is long)
+  const at = /(?:(?:async[ \t]+)?def|class)[ \t]+([A-Za-z_]\w*)|([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)/y;
+  for (let i = 0; i < text.length; ) {
+    const c = text.charCodeAt(i);
+    if (c === 95 || (c >= 65 && c <= 90) || (c >= 97 && c <= 122)) {
+      at.lastIndex = i;
+      const m = at.exec(text);
+      if (m) out.add(m[1] ?? m[2]);
+    }
+    const nl = text.indexOf('\n', i);
+    if (nl < 0) break;
+    i = nl + 1;
   }
   return out;
 }
@@ -129,20 +163,21 @@ export const MAY_HOLD_CONV = /Conv(?:Transpose)?[123]d/;
  * range, a hover): the context they need (imports, module constants, pragmas) is still the file's.
  */
 export function analyzePython(text: string, tree: Tree, options: AnalysisOptions, range?: Span, memo?: LayerMemo): PythonAnalysis {
-  const imports = collectImports(tree, text);
-  const defined = definedNames(text);
-  const pragmas = parsePragmas(tree, text);
+  const kept = memo?.begin(text, tree, JSON.stringify(options));
+  // what every layer reads of the module; a local keystroke (see LayerMemo) leaves it as it was
+  const module = memo?.context ?? moduleContext(tree, text);
+  if (memo) memo.context = module;
+  const { imports, defined, pragmas } = module;
   const ctx: EvalContext = {
     assumptions: options.assumptions,
     classPragmas: pragmas.classPragmas,
     filePragmas: pragmas.file,
     moduleArgument: (call, param) => convArgumentOf(call, param, imports, defined),
   };
-  const refs = new ReferenceIndex(tree, text);
+  const refs = new ReferenceIndex(tree, text, module);
   const layers: PythonLayer[] = [];
   const seen = new Set<number>();
   const pattern = convCallPattern(imports);
-  const kept = memo?.begin(text, tree, JSON.stringify(options));
   let rows: [number, number][];
   if (range) {
     // scan only the range's lines

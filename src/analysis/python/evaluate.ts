@@ -28,6 +28,7 @@ export interface EvalContext {
   /** user-given values: CLI `--assume`, editor settings */
   assumptions: Record<string, number>;
   /** `# sepconv: name=value` on a class line, by class node id */
+  /** by the row of the class header */
   classPragmas: Map<number, Record<string, number>>;
   /** `# sepconv: name=value` anywhere else in the file */
   filePragmas: Record<string, number>;
@@ -330,7 +331,7 @@ export class PythonEvaluator {
     if (name in this.ctx.assumptions) return given(this.ctx.assumptions[name], 'assumed');
     for (let cur: Node | null = at; cur; cur = parentOf(cur)) {
       if (cur.type === 'class_definition') {
-        const p = this.ctx.classPragmas.get(cur.id);
+        const p = this.ctx.classPragmas.get(cur.startPosition.row);
         if (p && name in p) return given(p[name], `pragma on class ${cur.childForFieldName('name')?.text}`);
       }
     }

@@ -18,7 +18,8 @@
  */
 import type { Node, Tree } from 'web-tree-sitter';
 import type { Span } from '../model';
-import type { PythonLayer } from './analyze';
+import type { ModuleContext, PythonLayer } from './analyze';
+import type { FromImport, ImportMap } from './imports';
 
 /** What may change on a kept line: identifiers, numbers, spaces, operators. */
 const LOCAL_CHANGE = /^[\w .,+\-*/%=<>!&|^~]*$/;
@@ -47,6 +48,11 @@ export class LayerMemo {
   private kept = new Map<number, Kept>();
   private log: Edit[] = [];
   readonly stats = { kept: 0, evaluated: 0, resets: 0 };
+  /**
+   * The module context of the current version, once an analysis computed it; a local change
+   * keeps it (moved), anything else drops it.
+   */
+  context: ModuleContext | undefined;
 
   /**
    * Moves the memo to a new version of the text. Returns the lookup of kept layers for the calls of
@@ -60,6 +66,7 @@ export class LayerMemo {
       this.key = key;
       this.kept.clear();
       this.log = [];
+      this.context = undefined;
       if (previous !== undefined) this.stats.resets++;
       return () => undefined;
     }
@@ -110,6 +117,7 @@ export class LayerMemo {
       moved.set(start >= oldEnd ? start + delta : start, k);
     }
     this.kept = moved;
+    if (this.context && delta !== 0) this.context = { ...this.context, imports: movedImports(this.context.imports, oldEnd, delta) };
     this.log.push({ at, oldEnd, delta });
     if (this.log.length > MAX_LOG) {
       for (const k of this.kept.values()) this.materialize(k);
@@ -137,6 +145,22 @@ export class LayerMemo {
     k.from = this.log.length;
     return k.layer;
   }
+}
+
+/** Import statements after a change move with it (their spans serve the rewrite's `Sequential` import). */
+function movedImports(imports: ImportMap, oldEnd: number, delta: number): ImportMap {
+  const move = (sp: Span): Span => ({ start: sp.start >= oldEnd ? sp.start + delta : sp.start, end: sp.end >= oldEnd ? sp.end + delta : sp.end });
+  const moved = new Map<FromImport, FromImport>();
+  const statement = (f: FromImport): FromImport => {
+    let m = moved.get(f);
+    if (!m) moved.set(f, (m = { ...f, span: move(f.span), names: f.names.map((n) => ({ ...n, span: move(n.span) })) }));
+    return m;
+  };
+  return {
+    bindings: new Map([...imports.bindings].map(([k, b]) => [k, b.statement ? { ...b, statement: statement(b.statement) } : b])),
+    starModules: imports.starModules,
+    fromTorchNn: imports.fromTorchNn.map(statement),
+  };
 }
 
 /** A layer object of its own: analyses after this one set fields and push assumptions on theirs. */

@@ -49,10 +49,12 @@ type Read = { name: string; module: Node; index?: Node; field: Node; read: Node 
 export class ReferenceIndex {
   private reads: Read[] | undefined;
 
-  constructor(private readonly tree: Tree, private readonly text: string) {}
+  /** `rows` keeps the rows that may hold a read, for the next version of the text (LayerMemo) */
+  constructor(private readonly tree: Tree, private readonly text: string, private readonly rows: { readRows?: [number, number][] } = {}) {}
 
   private all(): Read[] {
-    this.reads ??= matchesOnRows(query('python', 'references'), this.tree.rootNode, rowsMatching(this.text, READ_LINE)).map((m) => {
+    this.rows.readRows ??= rowsMatching(this.text, READ_LINE);
+    this.reads ??= matchesOnRows(query('python', 'references'), this.tree.rootNode, this.rows.readRows).map((m) => {
       const cap = (n: string) => m.captures.find((c) => c.name === n)?.node;
       return { name: cap('name')!.text, module: cap('module')!, index: cap('index'), field: cap('field')!, read: cap('read')! };
     });

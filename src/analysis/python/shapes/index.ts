@@ -62,14 +62,17 @@ export function inferShapes(analysis: PythonAnalysis, text: string, tree: Tree, 
 const MAX_IMPORTERS = 3;
 const MAX_SCANNED = 64;
 
+/** Each layer gets the instances of the first model (in file order) that builds its call site. */
 function attachAll(layers: PythonLayer[], models: ModelShapes[], file: string): void {
+  const first = new Map<number, { m: ModelShapes; instances: ConvInstance[] }>();
+  for (const m of models) {
+    const own = new Map<number, ConvInstance[]>();
+    for (const c of m.convs) if (c.file === file && !first.has(c.start)) own.set(c.start, [...(own.get(c.start) ?? []), c]);
+    for (const [start, instances] of own) first.set(start, { m, instances });
+  }
   for (const layer of layers) {
-    for (const m of models) {
-      const instances = m.convs.filter((c) => c.file === file && c.start === layer.span.start);
-      if (instances.length === 0) continue;
-      attach(layer, m, instances);
-      break;
-    }
+    const hit = first.get(layer.span.start);
+    if (hit) attach(layer, hit.m, hit.instances);
   }
 }
 
