@@ -39,7 +39,7 @@ export function analyzeText(text: string, id: LanguageId, options: AnalysisOptio
       const analysis = analyzePython(text, t, options, range, memo);
       // shape inference: the models of the file, exact shapes and MACs for the layers they run. A
       // range asks for the quick static view of a few layers (an editor's visible lines): no models.
-      if (!range) inferShapes(analysis, text, t, options, sources);
+      if (!range) inferShapes(analysis, text, t, options, sources, {}, memo);
       return refuseOnSyntaxError(analysis);
     }
     return refuseOnSyntaxError(analyzeTfjs(text, t, id, options));

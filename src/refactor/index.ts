@@ -29,6 +29,16 @@ export function belowThreshold(layer: Layer, minSavings: number): string | undef
   return s < minSavings ? `saves ${(s * 100).toFixed(1)}% of parameters, below the ${(minSavings * 100).toFixed(1)}% threshold` : undefined;
 }
 
+/**
+ * The edits that would convert `layers`, unchecked: what a preview shows (a hover's "Becomes").
+ * Writing goes through `rewrite`, which refuses a result that does not parse.
+ */
+export function planRewrite(text: string, analysis: AnyAnalysis, layers: Layer[], opts: RewriteOptions): Pick<FileRewrite, 'edits' | 'converted' | 'skipped'> {
+  return analysis.framework === 'pytorch'
+    ? planPythonRewrite(text, analysis, layers as PythonLayer[], opts)
+    : planTfjsRewrite(text, analysis, layers as TfjsLayer[], opts);
+}
+
 export function rewrite(
   text: string,
   id: LanguageId,
@@ -45,10 +55,7 @@ export function rewrite(
     if (low) skipped.push({ layer: l, reason: low });
     else chosen.push(l);
   }
-  const plan =
-    analysis.framework === 'pytorch'
-      ? planPythonRewrite(text, analysis, chosen as PythonLayer[], opts)
-      : planTfjsRewrite(text, analysis, chosen as TfjsLayer[], opts);
+  const plan = planRewrite(text, analysis, chosen, opts);
   skipped.push(...plan.skipped);
   const newText = applyEdits(text, plan.edits);
   const tree = parse(id, newText);

@@ -8,7 +8,7 @@ import type { AnalysisOptions } from '../analysis/options';
 import { diskSources } from '../analysis/files';
 import type { ShapeSources } from '../analysis/python/shapes/index';
 import type { RewriteOptions } from '../refactor/index';
-import type { DocumentStore, Range, Unit } from './documents';
+import type { DocumentStore, Position, Range, Unit } from './documents';
 import { placeLayers, unitOffset, type PlacedLayer } from './layers';
 import { analysisOptions, type Settings } from './settings';
 import type { TreeCache } from './trees';
@@ -40,6 +40,8 @@ export interface ServerContext {
   view(uri: string): Promise<View | undefined>;
   /** the same for the layers in `range` of `uri` only, cheap while the user types (inlay hints) */
   rangeView(uri: string, range: Range): Promise<View | undefined>;
+  /** the layers around `position` of `uri`, with the numbers the full analysis gives them (hovers) */
+  pointView(uri: string, position: Position): Promise<View | undefined>;
   warn(message: string): void;
 }
 
@@ -68,9 +70,10 @@ const CALL_LINES_ABOVE = 12;
 
 /**
  * Builds a view synchronously, once the settings are known: the unit cannot change under it. With
- * `range` (a document range of `uri`), only the layers there, from the cache's quick analysis.
+ * `range` (a document range of `uri`), only the layers there: from the cache's quick analysis, or
+ * with `exact`, with the shapes and MACs of the full analysis (`TreeCache.focusedAnalysis`).
  */
-export function makeView(store: DocumentStore, trees: TreeCache, uri: string, settings: Settings, range?: Range): View | undefined {
+export function makeView(store: DocumentStore, trees: TreeCache, uri: string, settings: Settings, range?: Range, exact = false): View | undefined {
   const unit = store.unitFor(uri);
   if (!unit) return undefined;
   const options = analysisOptions(settings);
@@ -80,7 +83,8 @@ export function makeView(store: DocumentStore, trees: TreeCache, uri: string, se
     const start = unitOffset(unit, uri, { line: Math.max(0, range.start.line - CALL_LINES_ABOVE), character: 0 });
     const end = unitOffset(unit, uri, range.end);
     if (start === undefined || end === undefined) return undefined;
-    analysis = trees.quickAnalysis(unit, options, { start, end });
+    const span = { start, end };
+    analysis = exact ? trees.focusedAnalysis(unit, options, span, unit.languageId === 'python' ? shapeSources(store, unit) : undefined) : trees.quickAnalysis(unit, options, span);
   } else {
     analysis = trees.analysis(unit, options, unit.languageId === 'python' ? shapeSources(store, unit) : undefined);
   }

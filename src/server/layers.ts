@@ -7,7 +7,7 @@ import type { Node, Tree } from 'web-tree-sitter';
 import type { AnyAnalysis } from '../analysis/analyze';
 import type { Layer } from '../analysis/model';
 import { layerJson, type LayerJson } from '../analysis/report';
-import { belowThreshold, rewrite, type RewriteOptions } from '../refactor/index';
+import { belowThreshold, planRewrite, rewrite, type RewriteOptions } from '../refactor/index';
 import type { Position, Range, Segment, Unit } from './documents';
 
 export interface PlacedLayer {
@@ -174,7 +174,9 @@ export function plan(unit: Unit, analysis: AnyAnalysis, placed: readonly PlacedL
 
 /** The text a single layer's call becomes, for the hover (`undefined` when it is not rewritten). */
 export function replacementText(unit: Unit, analysis: AnyAnalysis, layer: Layer, opts: RewriteOptions): string | undefined {
-  const result = rewrite(unit.text, unit.languageId, analysis, (l) => l === layer, { ...opts, minSavings: 0 });
-  if (result.error || result.converted.length === 0) return undefined;
-  return result.edits.find((e) => e.start === layer.span.start && e.end === layer.span.end)?.newText;
+  // a preview: the rewrite's own check that the file still parses belongs to the edit, not to it
+  if (analysis.syntaxError) return undefined;
+  const plan = planRewrite(unit.text, analysis, [layer], opts);
+  if (plan.converted.length === 0) return undefined;
+  return plan.edits.find((e) => e.start === layer.span.start && e.end === layer.span.end)?.newText;
 }

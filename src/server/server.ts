@@ -75,6 +75,10 @@ export function startServer(connection: Connection): void {
       const settings = await settingsFor(uri);
       return makeView(store, trees, uri, settings, range);
     },
+    async pointView(uri, position) {
+      const settings = await settingsFor(uri);
+      return makeView(store, trees, uri, settings, { start: { line: position.line, character: 0 }, end: { line: position.line + 1, character: 0 } }, true);
+    },
     warn(message) {
       void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message });
     },

@@ -10,7 +10,8 @@ import { analyzeText, type AnyAnalysis } from '../analysis/analyze';
 import type { Span } from '../analysis/model';
 import type { AnalysisOptions } from '../analysis/options';
 import { LayerMemo } from '../analysis/python/incremental';
-import type { ShapeSources } from '../analysis/python/shapes/index';
+import type { PythonAnalysis } from '../analysis/python/analyze';
+import { focusShapes, type ShapeSources } from '../analysis/python/shapes/index';
 import { parse, type LanguageId } from '../analysis/parsing';
 
 /** What a tree is built from: a document, or the Python cells of a notebook joined into one text. */
@@ -40,11 +41,13 @@ export interface TreeStats {
   evicted: number;
   /** static layers carried over from an earlier version instead of evaluated again */
   layersKept: number;
+  /** hovers answered by a focused run instead of the full analysis */
+  focused: number;
 }
 
 export class TreeCache {
   private readonly entries = new Map<string, Entry>();
-  readonly stats: TreeStats = { fullParses: 0, incrementalParses: 0, analyses: 0, evicted: 0, layersKept: 0 };
+  readonly stats: TreeStats = { fullParses: 0, incrementalParses: 0, analyses: 0, evicted: 0, layersKept: 0, focused: 0 };
 
   constructor(private readonly capacity = 32) {}
 
@@ -92,6 +95,25 @@ export class TreeCache {
     const result = analyze();
     this.stats.layersKept += e.memo.stats.kept - before;
     return result;
+  }
+
+  /**
+   * The layers whose calls start in `range`, with the shapes the full analysis would give them (a
+   * hover): the full analysis when this version has one; else the static range analysis with the
+   * shapes of the models an edit can have changed run again alone (`focusShapes`); else, when that
+   * cannot tell, the full analysis.
+   */
+  focusedAnalysis(src: Source, options: AnalysisOptions, range: Span, sources?: ShapeSources): AnyAnalysis {
+    const e = this.entry(src);
+    if (e.analysis?.optionsKey === JSON.stringify(options)) return e.analysis.result;
+    if (src.languageId === 'python') {
+      const quick = this.counted(e, () => analyzeText(src.text, src.languageId, options, { tree: e.tree, range, memo: e.memo })) as PythonAnalysis;
+      if (!quick.syntaxError && focusShapes(quick.layers, src.text, e.tree, options, sources ?? {}, e.memo)) {
+        this.stats.focused++;
+        return quick;
+      }
+    }
+    return this.analysis(src, options, sources);
   }
 
   /** Forget a closed document. */

@@ -216,3 +216,74 @@ def build():
   assert.deepEqual(plain(after.imports), plain(fresh.imports));
   assert.deepEqual(plain(after.layers), plain(fresh.layers));
 });
+
+/** Widths tuned by hand: a digit typed after a digit of an indented line, then taken back. */
+function* digitKeystrokes(text: string, n: number, seed: number): Generator<{ start: number; end: number; insert: string }> {
+  const rnd = (k: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % k;
+  };
+  const digits = [...text.matchAll(/^[ \t]+\S.*$/gm)].flatMap((m) => [...m[0].matchAll(/\d/g)].map((d) => m.index + d.index + 1));
+  for (let i = 0; i < n && digits.length; i++) {
+    const at = digits[rnd(digits.length)];
+    yield { start: at, end: at, insert: String(rnd(10)) };
+    yield { start: at, end: at + 1, insert: '' };
+  }
+}
+
+/** A file of many small models, like the benchmark's: each class a model of its own. */
+function blocks(n: number): string {
+  const out = ['import torch.nn as nn', 'import torch.nn.functional as F', '', ''];
+  for (let c = 0; c < n; c++) {
+    out.push(
+      `class Block${c}(nn.Module):`,
+      `    def __init__(self, in_ch=${16 * (1 + (c % 3))}, out_ch=32, stride=1):`,
+      '        super().__init__()',
+      '        self.conv1 = nn.Conv2d(in_ch, out_ch, kernel_size=3, stride=stride, padding=1, bias=False)',
+      '        self.bn1 = nn.BatchNorm2d(out_ch)',
+      '        self.proj = nn.Conv2d(in_ch, out_ch, 1, stride=stride)',
+      '',
+      '    def forward(self, x):',
+      '        return F.relu(self.bn1(self.conv1(x)) + self.proj(x))',
+      '',
+      '',
+    );
+  }
+  return out.join('\n');
+}
+
+void test('a hover after keystrokes gets, from a focused run, exactly the full analysis of that version', () => {
+  const options = defaultOptions();
+  const texts: [string, string][] = [
+    ['blocks', blocks(6)],
+    ...['resnet', 'densenet', 'inception', 'unet', 'vgg'].map((n): [string, string] => [n, fs.readFileSync(path.join(ROOT, `test/fixtures/shapes/${n}/model.py`), 'utf8')]),
+  ];
+  let focused = 0;
+  for (const [i, [name, original]] of texts.entries()) {
+    const trees = new TreeCache();
+    const store = new DocumentStore(trees);
+    const uri = `file:///${name}.py`;
+    store.open(uri, 'python', 1, original);
+    trees.analysis(store.unitFor(uri)!, options);
+    let version = 1;
+    for (const e of [...keystrokes(original, 8, 5 + i), ...digitKeystrokes(original, 8, 9 + i)]) {
+      const doc = store.get(uri)!;
+      store.change(uri, ++version, [{ range: { start: doc.positionAt(e.start), end: doc.positionAt(e.end) }, text: e.insert }]);
+      const unit = store.unitFor(uri)!;
+      const full = analyzeText(unit.text, 'python', options) as PythonAnalysis;
+      // hover every layer of this version, each on the lines of its call
+      for (const want of full.layers) {
+        const line = unit.text.lastIndexOf('\n', want.span.start - 1) + 1;
+        const next = unit.text.indexOf('\n', want.span.start);
+        const got = trees.focusedAnalysis(unit, options, { start: line, end: next < 0 ? unit.text.length : next + 1 });
+        const layer = got.layers.find((l) => l.span.start === want.span.start);
+        assert.deepEqual(plain(layer), plain(want), `${name}, version ${version} (${JSON.stringify(e)}): the layer at ${want.span.start}`);
+      }
+      focused += trees.stats.focused;
+      trees.stats.focused = 0;
+      // after each undo the full analysis runs (the server's warm-up, once typing stops)
+      if (version % 2 === 1) trees.analysis(unit, options);
+    }
+  }
+  assert.ok(focused > 40, `hovers answered by a focused run: ${focused}`);
+});

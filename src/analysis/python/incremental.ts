@@ -20,6 +20,17 @@ import type { Node, Tree } from 'web-tree-sitter';
 import type { Span } from '../model';
 import type { ModuleContext, PythonLayer } from './analyze';
 import type { FromImport, ImportMap } from './imports';
+import type { RunTrace } from './shapes/models';
+
+/** What the last full shape inference of the document ran, for focused runs (`focusShapes`). */
+export interface ShapeRecord {
+  /** the analysis options it ran with */
+  key: string;
+  file: string;
+  trace: RunTrace;
+  /** the files importing this one (whose models a layer without shapes is looked up in), once asked */
+  importers?: string[];
+}
 
 /** What may change on a kept line: identifiers, numbers, spaces, operators. */
 const LOCAL_CHANGE = /^[\w .,+\-*/%=<>!&|^~]*$/;
@@ -53,6 +64,8 @@ export class LayerMemo {
    * keeps it (moved), anything else drops it.
    */
   context: ModuleContext | undefined;
+  /** the last full run and the top-level classes and functions edited since */
+  shapes: (ShapeRecord & { at: number; changed: Set<string> }) | undefined;
 
   /**
    * Moves the memo to a new version of the text. Returns the lookup of kept layers for the calls of
@@ -67,6 +80,7 @@ export class LayerMemo {
       this.kept.clear();
       this.log = [];
       this.context = undefined;
+      this.shapes = undefined;
       if (previous !== undefined) this.stats.resets++;
       return () => undefined;
     }
@@ -78,6 +92,20 @@ export class LayerMemo {
       this.stats.kept++;
       return copy(layer);
     };
+  }
+
+  /** A full shape inference of this version ran: later versions may re-run only what their edits touch. */
+  recordShapes(record: ShapeRecord): void {
+    this.shapes = { ...record, at: this.log.length, changed: new Set() };
+  }
+
+  /**
+   * Offsets of this version back to those of the version at log position `at`, for text the edits
+   * since did not change.
+   */
+  backTo(at: number): (o: number) => number {
+    const edits = this.log.slice(at).reverse();
+    return (o) => edits.reduce((x, e) => (x >= e.oldEnd + e.delta ? x - e.delta : x), o);
   }
 
   /** Keeps a layer just evaluated for this version (a snapshot: callers may change theirs). */
@@ -119,19 +147,27 @@ export class LayerMemo {
     this.kept = moved;
     if (this.context && delta !== 0) this.context = { ...this.context, imports: movedImports(this.context.imports, oldEnd, delta) };
     this.log.push({ at, oldEnd, delta });
+    this.shapes?.changed.add(def.childForFieldName('name')?.text ?? '');
     if (this.log.length > MAX_LOG) {
       for (const k of this.kept.values()) this.materialize(k);
       this.log = [];
       for (const k of this.kept.values()) k.from = 0;
+      // its offsets are no longer related to this version's
+      this.shapes = undefined;
     }
     return true;
+  }
+
+  /** Offsets of the version at log position `from` to this version's. */
+  private mover(from: number): (o: number) => number {
+    const edits = this.log.slice(from);
+    return (o) => edits.reduce((x, e) => (x >= e.oldEnd ? x + e.delta : x), o);
   }
 
   /** The layer with its offsets moved over the edits since it was recorded. */
   private materialize(k: Kept): PythonLayer {
     if (k.from === this.log.length) return k.layer;
-    const edits = this.log.slice(k.from);
-    const move = (o: number) => edits.reduce((x, e) => (x >= e.oldEnd ? x + e.delta : x), o);
+    const move = this.mover(k.from);
     const span = (s: Span): Span => ({ start: move(s.start), end: move(s.end) });
     const l = k.layer;
     k.layer = {

@@ -10,7 +10,8 @@ import type { ServerContext, View } from '../context';
 import { layerAt, replacementText, unitOffset, type PlacedLayer } from '../layers';
 
 export async function onHover(ctx: ServerContext, params: HoverParams): Promise<Hover | null> {
-  const view = await ctx.view(params.textDocument.uri);
+  // the layers around the position, with the full analysis's numbers, without waiting for the whole file
+  const view = await ctx.pointView(params.textDocument.uri, params.position);
   if (!view || !view.settings['hover.enabled']) return null;
   const offset = unitOffset(view.unit, params.textDocument.uri, params.position);
   if (offset === undefined) return null;

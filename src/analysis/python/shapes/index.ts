@@ -11,7 +11,8 @@ import type { AnalysisOptions } from '../../options';
 import { parse } from '../../parsing';
 import { Poly } from '../../poly';
 import { analyzePython, type PythonAnalysis, type PythonLayer } from '../analyze';
-import { inferModels, type ConvInstance, type InferRequest, type ModelShapes } from './models';
+import type { LayerMemo } from '../incremental';
+import { inferModels, runClassModel, type ClassOutcome, type ConvInstance, type InferRequest, type ModelShapes, type RunTrace } from './models';
 import type { ShapeSources } from './program';
 
 export type { ShapeSources } from './program';
@@ -26,16 +27,18 @@ const key = (file: string, start: number) => `${file}\u0000${start}`;
  * Runs shape inference on an analysed file and fills in `analysis.models` and each layer's
  * `shapes` and costs. A failure inside inference is a note, never an exception.
  */
-export function inferShapes(analysis: PythonAnalysis, text: string, tree: Tree, options: AnalysisOptions, sources: ShapeSources = {}, request: InferRequest = {}): void {
+export function inferShapes(analysis: PythonAnalysis, text: string, tree: Tree, options: AnalysisOptions, sources: ShapeSources = {}, request: InferRequest = {}, memo?: LayerMemo): void {
   if (analysis.syntaxError) return;
   const file = sources.path ?? '';
   let models: ModelShapes[];
+  const trace: RunTrace | undefined = memo && !request.build && !request.input ? { moduleTouched: new Set(), classes: [], untraced: false } : undefined;
   try {
-    models = inferModels({ path: file, text, root: tree.rootNode }, sources, options, request);
+    models = inferModels({ path: file, text, root: tree.rootNode }, sources, options, request, trace);
   } catch (e) {
     analysis.notes.push({ message: `shape inference failed: ${(e as Error).message}`, span: { start: 0, end: 0 } });
     return;
   }
+  if (memo && trace) memo.recordShapes({ key: JSON.stringify(options), file, trace });
   const convertible = convertibility(analysis, file, models, options, sources);
   analysis.models = models.map((m) => summary(m, convertible));
   attachAll(analysis.layers, models, file);
@@ -56,6 +59,66 @@ export function inferShapes(analysis: PythonAnalysis, text: string, tree: Tree, 
       if (analysis.layers.every((l) => l.shapes)) break;
     }
   }
+}
+
+/**
+ * Shapes for `layers` (a few, of a range analysis: a hover) as the full analysis of this version
+ * would attach them, from the document's last full run: the models an edit since cannot have
+ * changed are kept, those whose build or run looked up an edited class or function are run again,
+ * alone. False when that cannot be known this way (the caller runs the full analysis): no full
+ * run recorded, edits that were not local or that reach the module's top level, examples or
+ * factories among the models, a class whose standing as a model may have changed, or a layer
+ * no model of the file builds (the full analysis would look in the files importing it).
+ */
+export function focusShapes(layers: PythonLayer[], text: string, tree: Tree, options: AnalysisOptions, sources: ShapeSources, memo: LayerMemo): boolean {
+  const rec = memo.shapes;
+  const file = sources.path ?? '';
+  if (!rec || rec.key !== JSON.stringify(options) || rec.file !== file || rec.trace.untraced || tree.rootNode.hasError) return false;
+  const changed = [...rec.changed];
+  if (changed.some((n) => rec.trace.moduleTouched.has(n))) return false;
+  const entry = { path: file, text, root: tree.rootNode };
+  const now = new Map<string, ClassOutcome>();
+  for (const c of rec.trace.classes) {
+    if (!changed.some((n) => c.touched.has(n))) continue;
+    const again = runClassModel(entry, sources, options, c.name);
+    if (!again) return false;
+    now.set(c.name, again);
+  }
+  // which classes are parts of others now: a part is not a model of its own
+  const built = (o: ClassOutcome['outcome']) => o === 'model' || o === 'part' || o === 'no convs';
+  const parts = new Set<string>();
+  for (const c of rec.trace.classes) {
+    const o = now.get(c.name) ?? c;
+    if (built(o.outcome)) for (const p of o.parts) parts.add(p);
+  }
+  // the models in file order: those run again with this version's offsets, the others as recorded,
+  // where a layer is looked up at its offset in the recorded version (edits since did not touch them)
+  const back = memo.backTo(rec.at);
+  const models: { m: ModelShapes; now: boolean }[] = [];
+  for (const c of rec.trace.classes) {
+    const again = now.get(c.name);
+    if (again) {
+      if (again.outcome === 'model' && !parts.has(c.name)) models.push({ m: again.model!, now: true });
+      continue;
+    }
+    // unchanged itself, but a part no longer: it would be a model of its own, not run here
+    if (c.outcome === 'part' && !parts.has(c.name)) return false;
+    if (c.outcome === 'model' && !parts.has(c.name)) models.push({ m: c.model!, now: false });
+  }
+  for (const layer of layers) {
+    const then = back(layer.span.start);
+    for (const { m, now: current } of models) {
+      const at = current ? layer.span.start : then;
+      const instances = m.convs.filter((c) => c.file === file && c.start === at);
+      if (instances.length === 0) continue;
+      attach(layer, m, instances);
+      break;
+    }
+  }
+  // a layer no model of the file builds: the full analysis looks for the files that import this one
+  if (layers.every((l) => l.shapes) || !(file && sources.read)) return true;
+  rec.importers ??= importersOf(file, sources);
+  return rec.importers.length === 0;
 }
 
 /** Files whose models are run for a file of building blocks; more would cost more than they tell. */

@@ -85,6 +85,15 @@ export class Interp {
   examples: Example[] = [];
   /** user functions and classes called since the last reset, for telling factories from helpers */
   invoked = new Set<FunctionObj | ClassObj>();
+  /** when set, every name looked up (what a run depends on, for re-running only what an edit touches) */
+  touched: Set<string> | undefined;
+  /**
+   * The entry file's plain `def` and `class` statements are run when their name is first looked up
+   * (a run of one model in a file of hundreds of classes). Set before the first `moduleEnv`; only
+   * where no top-level name is bound twice (`lazyUnsafe` says so), as then order cannot matter.
+   */
+  lazyDefinitions = false;
+  lazyUnsafe = false;
   private depth = 0;
   private nextId = 1;
   private readonly envs = new Map<string, ModuleEnv>();
@@ -132,13 +141,61 @@ export class Interp {
     this.phase = 'module';
     this.topLevelOf = file;
     const scope = this.moduleScope(env);
+    const lazy = this.lazyDefinitions && file === this.program.entry;
+    const bound = new Set<string>();
+    const opaque: Node[] = [];
+    const deferred: string[] = [];
     for (const stmt of named(file.root)) {
+      const type = lazy ? stmt.type : '';
+      const name = (type === 'class_definition' || type === 'function_definition') && stmt.childForFieldName('name')?.text;
+      if (name) {
+        // a plain definition: run when first looked up
+        if (bound.has(name)) this.lazyUnsafe = true;
+        bound.add(name);
+        env.globals.set(name, this.lazyDefinition(stmt, name, scope, file));
+        deferred.push(name);
+        continue;
+      }
       if (isMainGuard(stmt)) continue;
+      if (lazy) {
+        const names = topLevelNames(stmt);
+        if (!names) opaque.push(stmt);
+        for (const n of names ?? []) {
+          if (bound.has(n)) this.lazyUnsafe = true;
+          bound.add(n);
+        }
+      }
       this.execStmt(stmt, scope);
     }
+    // a name bound both by a definition and inside an `if` or `try` at the top level: order matters
+    if (lazy && opaque.some((stmt) => deferred.some((name) => new RegExp(`\\b${name}\\b`).test(stmt.text)))) this.lazyUnsafe = true;
     this.phase = saved;
     this.topLevelOf = savedFile;
     return env;
+  }
+
+  /** A `def` or `class` statement run on the first lookup of its name, as the module's top level would. */
+  private lazyDefinition(stmt: Node, name: string, scope: Scope, file: SourceFile): V {
+    let done: V | undefined;
+    return {
+      kind: 'lazy',
+      get: () => {
+        if (done) return done;
+        done = unknown(`\`${name}\` is defined in terms of itself`);
+        const [phase, top] = [this.phase, this.topLevelOf];
+        this.phase = 'module';
+        this.topLevelOf = file;
+        try {
+          this.execStmt(stmt, scope);
+        } finally {
+          this.phase = phase;
+          this.topLevelOf = top;
+        }
+        const v = scope.env.globals.get(name);
+        done = v && v.kind !== 'lazy' ? v : done;
+        return done;
+      },
+    };
   }
 
   moduleScope(env: ModuleEnv): Scope {
@@ -791,6 +848,7 @@ export class Interp {
   }
 
   lookup(name: string, scope: Scope, at: Node): V {
+    this.touched?.add(name);
     for (let s: Scope | undefined = scope; s; s = s.parent) {
       const v = s.vars.get(name);
       if (v !== undefined) return v.kind === 'lazy' ? resolved(s.vars, name, v) : v;
@@ -1425,18 +1483,51 @@ export class Interp {
 export function intPragmas(text: string): { byRow: Map<number, Record<string, number>>; file: Record<string, number> } {
   const byRow = new Map<number, Record<string, number>>();
   const file: Record<string, number> = {};
-  text.split('\n').forEach((line, row) => {
+  for (const { line, row } of pragmaLines(text)) {
     const body = /#\s*sepconv:(.*)$/.exec(line)?.[1];
-    if (!body) return;
+    if (!body) continue;
     const values: Record<string, number> = {};
     for (const m of body.matchAll(/([A-Za-z_][\w.]*)=(-?\d+)(?![\dxX×])/g)) values[m[1]] = Number(m[2]);
     if (/^\s*(class|def|async\s+def)\s/.test(line)) byRow.set(row, values);
     else Object.assign(file, values);
-  });
+  }
   return { byRow, file };
 }
 
-/** The value of a lazy import, loaded now. */
+/** The lines that mention `sepconv:`, with their 0-based rows: found by a text search, not a split of every line. */
+export function pragmaLines(text: string): { line: string; row: number }[] {
+  const out: { line: string; row: number }[] = [];
+  let row = 0;
+  let counted = 0;
+  for (let at = text.indexOf('sepconv:'); at >= 0; at = text.indexOf('sepconv:', at + 1)) {
+    const start = text.lastIndexOf('\n', at) + 1;
+    for (let i = text.indexOf('\n', counted); i >= 0 && i < start; i = text.indexOf('\n', i + 1)) row++;
+    counted = start;
+    const end = text.indexOf('\n', at);
+    if (out[out.length - 1]?.row !== row) out.push({ line: text.slice(start, end < 0 ? text.length : end), row });
+  }
+  return out;
+}
+
+/**
+ * The names a top-level statement binds: `def`/`class` names, assignment targets, imported names;
+ * undefined for a compound statement (`if`, `try`, loops), whose bindings do not show.
+ */
+function topLevelNames(stmt: Node): string[] | undefined {
+  const def = stmt.type === 'decorated_definition' ? stmt.childForFieldName('definition') : stmt;
+  if (def && (def.type === 'class_definition' || def.type === 'function_definition')) return [def.childForFieldName('name')?.text ?? ''];
+  if (stmt.type === 'import_statement' || stmt.type === 'import_from_statement') {
+    return stmt.text.replace(/^[\s\S]*?\bimport\b/, '').split(',').map((part) => /(\w+)\s*\)?\s*$/.exec(part)?.[1] ?? '').filter(Boolean);
+  }
+  if (stmt.type !== 'expression_statement') return stmt.type.endsWith('_statement') && !['if_statement', 'for_statement', 'while_statement', 'try_statement', 'with_statement', 'match_statement'].includes(stmt.type) ? [] : undefined;
+  const inner = named(stmt)[0];
+  if (inner?.type === 'assignment' || inner?.type === 'augmented_assignment') {
+    return (inner.childForFieldName('left')?.text ?? '').split(/[^\w]+/).filter((n) => /^[A-Za-z_]\w*$/.test(n));
+  }
+  return [];
+}
+
+/** The value of a lazy import or definition, loaded now. */
 function force(v: V): V {
   return v.kind === 'lazy' ? v.get() : v;
 }

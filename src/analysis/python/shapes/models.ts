@@ -15,7 +15,7 @@ import { convCost, type SeparableOptions } from '../../cost';
 import type { ConvArgs, LayerKind, ModelIdentity } from '../../model';
 import { DEFAULT_INPUT_SIZES, type AnalysisOptions } from '../../options';
 import { parse } from '../../parsing';
-import { Interp, intPragmas, isMainGuard, named, type Stop } from './interpreter';
+import { Interp, intPragmas, isMainGuard, named, pragmaLines, type Stop } from './interpreter';
 import { Program, type ShapeSources } from './program';
 import { namedModules, type ConvData } from './torch';
 import { concrete, intV, type CallArgs, type ClassObj, type Dim, type DimVar, type FunctionObj, type ModuleObj, type SourceFile, type V } from './values';
@@ -87,12 +87,12 @@ interface Candidate {
 function inputPragmas(text: string): { byRow: Map<number, string>; file: string | undefined } {
   const byRow = new Map<number, string>();
   let file: string | undefined;
-  text.split('\n').forEach((line, row) => {
+  for (const { line, row } of pragmaLines(text)) {
     const m = /#\s*sepconv:.*?\binput=([0-9xX×]+)/.exec(line);
-    if (!m) return;
+    if (!m) continue;
     if (/^\s*(class|def|async\s+def)\s/.test(line)) byRow.set(row, m[1]);
     else file ??= m[1];
-  });
+  }
   return { byRow, file };
 }
 
@@ -129,40 +129,134 @@ function requiredParams(f: FunctionObj, skipSelf: boolean): string[] {
   return out;
 }
 
-export function inferModels(entry: SourceFile, sources: ShapeSources, options: AnalysisOptions, request: InferRequest = {}): ModelShapes[] {
+/**
+ * What a run depended on, for running again only the models an edit of one class can change
+ * (`runClassModel`): the names each class's build and run looked up, and those the module's top
+ * level and the discovery of examples looked up.
+ */
+export interface RunTrace {
+  moduleTouched: Set<string>;
+  /** every class of the file considered as a model, in file order, and what became of it */
+  classes: ClassOutcome[];
+  /** examples, factories or a request took part: their runs are not traced */
+  untraced: boolean;
+}
+
+export interface ClassOutcome {
+  name: string;
+  outcome: 'model' | 'part' | 'no convs' | 'not built' | 'not runnable';
+  /** names looked up while building and running it */
+  touched: Set<string>;
+  /** the file's classes among its submodules */
+  parts: Set<string>;
+  /** its run, for an outcome of 'model' */
+  model?: ModelShapes;
+}
+
+export function inferModels(entry: SourceFile, sources: ShapeSources, options: AnalysisOptions, request: InferRequest = {}, trace?: RunTrace): ModelShapes[] {
   const program = new Program(entry, sources);
   try {
-    return run(program, entry, options, request);
+    return run(program, entry, options, request, trace);
   } finally {
     program.dispose();
   }
 }
 
-function run(program: Program, entry: SourceFile, options: AnalysisOptions, request: InferRequest): ModelShapes[] {
+/**
+ * The run of one class of the file as the full run would make it, on a module whose other
+ * definitions run only when looked up; undefined when such a run could differ from the full one
+ * (a name bound twice at the top level, the class not found).
+ */
+export function runClassModel(entry: SourceFile, sources: ShapeSources, options: AnalysisOptions, className: string): ClassOutcome | undefined {
+  const program = new Program(entry, sources);
+  try {
+    const interp = newInterp(program, options);
+    interp.lazyDefinitions = true;
+    const env = interp.moduleEnv(entry);
+    const v = env.globals.get(className);
+    const cls = v?.kind === 'lazy' ? v.get() : v;
+    if (interp.lazyUnsafe || cls?.kind !== 'class' || cls.c.env !== env || !interp.nnBase(cls.c)) return undefined;
+    return classRun(interp, cls.c, entry, options, inputPragmas(entry.text), intPragmas(entry.text));
+  } finally {
+    program.dispose();
+  }
+}
+
+function newInterp(program: Program, options: AnalysisOptions): Interp {
   const cost: SeparableOptions = { depthMultiplier: options.depthMultiplier, norm: options.norm, countBiasAdds: options.countBiasAdds };
-  const interp = new Interp(program, cost, options.assumptions);
+  return new Interp(program, cost, options.assumptions);
+}
+
+/** Builds with the stops and user code it went through recorded. */
+function build(interp: Interp, what: () => V): { module: ModuleObj | string; stops: string[]; invoked: Set<FunctionObj | ClassObj> } {
+  const before = interp.stops.length;
+  interp.invoked = new Set();
+  interp.steps = 0;
+  interp.phase = 'init';
+  const v = what();
+  const stops = interp.stops.slice(before).map((s) => s.why);
+  return { module: v.kind === 'module' ? v.m : v.kind === 'unknown' ? v.why : `it builds a ${v.kind}, not a module`, stops, invoked: interp.invoked };
+}
+
+/** A class as a model candidate: built with the values the user gave for its required parameters. */
+function classCandidate(interp: Interp, c: ClassObj, options: AnalysisOptions, ints: ReturnType<typeof intPragmas>): Candidate | undefined {
+  const node = c.node;
+  // a container without forward() (a Module that only holds layers) is not runnable
+  const forward = interp.mro(c).some((x) => (typeof x === 'string' ? x !== 'torch.nn.Module' : x.attrs.has('forward')));
+  if (!forward) return undefined;
+  const init = interp.mro(c).find((x): x is ClassObj => typeof x !== 'string' && x.attrs.get('__init__')?.kind === 'function');
+  const required = init ? requiredParams((init.attrs.get('__init__') as V & { kind: 'function' }).f, true) : [];
+  const given = { ...ints.file, ...ints.byRow.get(node.startPosition.row) };
+  const kwargs = new Map<string, V>();
+  for (const p of required) {
+    const v = options.assumptions[p] ?? given[p];
+    if (v === undefined) return undefined;
+    kwargs.set(p, intV(v));
+  }
+  const a: CallArgs = { args: [], kwargs };
+  const b = build(interp, () => interp.instantiate(c, a, node));
+  const text = `${c.name}(${[...kwargs].map(([k, v]) => `${k}=${(v as { poly: { constant: number } }).poly.constant}`).join(', ')})`;
+  return { name: c.name, className: c.name, line: node.startPosition.row, start: node.startIndex, build: text, module: b.module, buildStops: b.stops, invoked: b.invoked, kind: 'class', origin: c, pragmaRow: node.startPosition.row, node };
+}
+
+/** The file's classes among a module's submodules. */
+function partsOf(module: ModuleObj | string, entry: SourceFile): Set<string> {
+  const out = new Set<string>();
+  if (typeof module === 'string') return out;
+  for (const [name, m] of namedModules(module)) if (name && m.cls && m.cls.env.file === entry) out.add(m.cls.name);
+  return out;
+}
+
+const hasConvs = (module: ModuleObj | string) => typeof module !== 'string' && namedModules(module).some(([, m]) => m.native?.data.conv !== undefined);
+
+/** One class built and run on its own, with what it looked up (the focused run). */
+function classRun(interp: Interp, c: ClassObj, entry: SourceFile, options: AnalysisOptions, pragmas: ReturnType<typeof inputPragmas>, ints: ReturnType<typeof intPragmas>): ClassOutcome {
+  const touched = (interp.touched = new Set([c.name]));
+  const cand = classCandidate(interp, c, options, ints);
+  const out: ClassOutcome = { name: c.name, outcome: 'not runnable', touched, parts: new Set() };
+  if (cand) {
+    out.parts = partsOf(cand.module, entry);
+    out.outcome = typeof cand.module === 'string' ? 'not built' : hasConvs(cand.module) ? 'model' : 'no convs';
+    if (out.outcome === 'model') out.model = runModel(interp, cand, pragmas, options, {});
+  }
+  interp.touched = undefined;
+  return out;
+}
+
+function run(program: Program, entry: SourceFile, options: AnalysisOptions, request: InferRequest, trace?: RunTrace): ModelShapes[] {
+  const interp = newInterp(program, options);
+  if (trace) interp.touched = trace.moduleTouched;
   const env = interp.moduleEnv(entry);
   const scope = interp.moduleScope(env);
   const pragmas = inputPragmas(entry.text);
   const candidates: Candidate[] = [];
-
-  /** Builds with the stops and user code it went through recorded. */
-  const build = (what: () => V): { module: ModuleObj | string; stops: string[]; invoked: Set<FunctionObj | ClassObj> } => {
-    const before = interp.stops.length;
-    interp.invoked = new Set();
-    interp.steps = 0;
-    interp.phase = 'init';
-    const v = what();
-    const stops = interp.stops.slice(before).map((s) => s.why);
-    return { module: v.kind === 'module' ? v.m : v.kind === 'unknown' ? v.why : `it builds a ${v.kind}, not a module`, stops, invoked: interp.invoked };
-  };
 
   if (request.build !== undefined) {
     const tree = parse('python', request.build);
     try {
       const expr = named(tree.rootNode)[0] ? named(named(tree.rootNode)[0])[0] : undefined;
       if (!expr) throw new Error(`cannot parse the build expression ${request.build}`);
-      const b = build(() => interp.eval(expr, scope));
+      const b = build(interp, () => interp.eval(expr, scope));
       candidates.push({ name: request.build, className: b.module instanceof Object ? (b.module.cls?.name ?? b.module.native?.type ?? 'Module') : '?', line: 0, start: 0, build: request.build, module: b.module, buildStops: b.stops, invoked: b.invoked, kind: 'request', origin: undefined, pragmaRow: undefined, node: expr });
       return candidates.map((c) => runModel(interp, c, pragmas, options, request));
     } finally {
@@ -223,34 +317,26 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
   // scripts' entry points are left alone
   for (const { f, node } of functions) {
     if (exampled.has(f) || requiredParams(f, false).length > 0 || !looksLikeFactory(f)) continue;
-    const b = build(() => interp.callFunction(f, { args: [], kwargs: new Map() }, node));
+    const b = build(interp, () => interp.callFunction(f, { args: [], kwargs: new Map() }, node));
     if (typeof b.module === 'string') continue;
     candidates.push({ name: f.name, className: b.module.cls?.name ?? b.module.native?.type ?? 'Module', line: node.startPosition.row, start: node.startIndex, build: `${f.name}()`, module: b.module, buildStops: b.stops, invoked: b.invoked, kind: 'factory', origin: f, pragmaRow: node.startPosition.row, node });
   }
 
   // 3. classes whose constructor needs nothing the user has not given
   const ints = intPragmas(entry.text);
-  for (const { c, node } of classes) {
+  const traced = new Map<Candidate, Set<string>>();
+  const considered: { c: ClassObj; cand: Candidate | undefined; touched: Set<string> }[] = [];
+  for (const { c } of classes) {
     if (exampled.has(c)) continue;
-    // a container without forward() (a Module that only holds layers) is not runnable
-    const forward = interp.mro(c).some((x) => (typeof x === 'string' ? x !== 'torch.nn.Module' : x.attrs.has('forward')));
-    if (!forward) continue;
-    const init = interp.mro(c).find((x): x is ClassObj => typeof x !== 'string' && x.attrs.get('__init__')?.kind === 'function');
-    const required = init ? requiredParams((init.attrs.get('__init__') as V & { kind: 'function' }).f, true) : [];
-    const given = { ...ints.file, ...ints.byRow.get(node.startPosition.row) };
-    const kwargs = new Map<string, V>();
-    let missing = false;
-    for (const p of required) {
-      const v = options.assumptions[p] ?? given[p];
-      if (v === undefined) missing = true;
-      else kwargs.set(p, intV(v));
-    }
-    if (missing) continue;
-    const a: CallArgs = { args: [], kwargs };
-    const b = build(() => interp.instantiate(c, a, node));
-    const text = `${c.name}(${[...kwargs].map(([k, v]) => `${k}=${(v as { poly: { constant: number } }).poly.constant}`).join(', ')})`;
-    candidates.push({ name: c.name, className: c.name, line: node.startPosition.row, start: node.startIndex, build: text, module: b.module, buildStops: b.stops, invoked: b.invoked, kind: 'class', origin: c, pragmaRow: node.startPosition.row, node });
+    const touched = new Set([c.name]);
+    if (trace) interp.touched = touched;
+    const cand = classCandidate(interp, c, options, ints);
+    considered.push({ c, cand, touched });
+    if (!cand) continue;
+    candidates.push(cand);
+    traced.set(cand, touched);
   }
+  if (trace) interp.touched = undefined;
 
   // parts of other models are not models; nor are modules without convs
   const partClasses = new Set<ClassObj>();
@@ -264,10 +350,24 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
     if (c.kind === 'class' && partClasses.has(c.origin as ClassObj)) return false;
     if (c.kind === 'factory' && candidates.some((o) => o !== c && o.invoked.has(c.origin as FunctionObj))) return false;
     if (c.kind === 'class' && candidates.some((o) => o !== c && o.kind === 'factory' && o.invoked.has(c.origin as ClassObj) && typeof o.module !== 'string' && o.module.cls === c.origin && o.build === `${c.name}()`)) return false;
-    return namedModules(c.module).some(([, m]) => m.native?.data.conv !== undefined);
+    return hasConvs(c.module);
   });
   kept.sort((a, b) => a.line - b.line);
-  return kept.map((c) => runModel(interp, c, pragmas, options, request));
+  const models = new Map<Candidate, ModelShapes>();
+  for (const c of kept) {
+    if (trace) interp.touched = traced.get(c);
+    models.set(c, runModel(interp, c, pragmas, options, request));
+  }
+  if (trace) {
+    interp.touched = undefined;
+    trace.untraced = candidates.some((c) => c.kind !== 'class');
+    trace.classes = considered.map(({ c, cand, touched }) => {
+      const model = cand && models.get(cand);
+      const outcome: ClassOutcome['outcome'] = !cand ? 'not runnable' : model ? 'model' : typeof cand.module === 'string' ? 'not built' : partClasses.has(c) ? 'part' : 'no convs';
+      return { name: c.name, outcome, touched, parts: cand ? partsOf(cand.module, entry) : new Set(), model };
+    });
+  }
+  return kept.map((c) => models.get(c)!);
 }
 
 function convDims(root: ModuleObj): 1 | 2 | 3 | undefined {
