@@ -42,7 +42,9 @@ const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid
 async function startServer(root) {
   const rpc = require(path.join(root, 'node_modules', 'vscode-jsonrpc', 'node'));
   const t0 = performance.now();
-  const child = spawn(process.execPath, [path.join(root, 'dist', 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // as the extension and bin/sepconv-lsp.js start it: with the Node.js flags package.json gives it
+  const flags = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).sepconvServer.nodeFlags;
+  const child = spawn(process.execPath, [...flags, path.join(root, 'dist', 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
   const conn = rpc.createMessageConnection(new rpc.StreamMessageReader(child.stdout), new rpc.StreamMessageWriter(child.stdin));
   conn.onRequest(() => null); // workspace/configuration, registrations: defaults
   conn.onNotification(() => {});
@@ -124,8 +126,12 @@ export async function editorFigures(root) {
       await conn.sendNotification('textDocument/didOpen', { textDocument: { uri: uri(i), languageId: 'python', version: 1, text: t } });
       await conn.sendRequest('textDocument/inlayHint', { textDocument: { uri: uri(i) }, range: fullRange(t.split('\n').length) });
     }
+    const busy = rssMb(child.pid);
+    // at rest: a second after the last request the server hands back what the burst grew into
+    await new Promise((r) => setTimeout(r, 2000));
     const rss100 = rssMb(child.pid);
-    rows.push(['server resident memory, 100 open model files', `${rss100.toFixed(0)} MB`, '≤ 150 MB (target)', rss100 <= 150 ? 'met' : 'missed']);
+    rows.push(['server resident memory, 100 open model files, at rest (2 s after the last request)', `${rss100.toFixed(0)} MB`, '≤ 150 MB (target)', rss100 <= 150 ? 'met' : 'missed']);
+    rows.push(['the same, right after the last of them was opened', `${busy.toFixed(0)} MB`, '', '']);
     const small = modelFile(12, 7);
     const smallLine = 12;
     const smallCol = small.split('\n')[smallLine].indexOf('in_ch,') + 5;

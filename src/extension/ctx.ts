@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { ExecuteCommandRequest, LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import manifest from '../../package.json';
 import type { ReportResult } from '../server/protocol';
 import { parseSettings, SECTION, SETTING_PARSERS, type Settings } from '../server/settings';
 
@@ -35,9 +36,10 @@ export class Ctx {
     const output = vscode.window.createOutputChannel('SepConv');
     extension.subscriptions.push(output);
     const module = extension.asAbsolutePath('dist/server.js');
+    const flags = manifest.sepconvServer.nodeFlags;
     const serverOptions: ServerOptions = {
-      run: { module, transport: TransportKind.ipc },
-      debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6011'] } },
+      run: { module, transport: TransportKind.ipc, options: { execArgv: flags } },
+      debug: { module, transport: TransportKind.ipc, options: { execArgv: [...flags, '--nolazy', '--inspect=6011'] } },
     };
     const clientOptions: LanguageClientOptions = {
       documentSelector: DOCUMENT_SELECTOR,

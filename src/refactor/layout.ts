@@ -11,34 +11,46 @@ export interface Layout {
 }
 
 export function detectLayout(text: string, lineLength = 88): Layout {
+  // a hover previews a rewrite on every keystroke: one pass over the lines
   const lines = text.split(/\r?\n/);
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
   const steps = new Map<string, number>();
   let prev = '';
-  for (const line of lines) {
-    if (!line.trim() || line.trim().startsWith('#')) continue;
-    const indent = /^[ \t]*/.exec(line)![0];
-    if (indent.length > prev.length && indent.startsWith(prev)) {
-      const step = indent.slice(prev.length);
-      steps.set(step, (steps.get(step) ?? 0) + 1);
-    }
-    prev = indent;
-  }
-  const indentUnit = [...steps.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '    ';
   let withComma = 0;
   let without = 0;
-  for (let i = 1; i < lines.length; i++) {
-    if (!/^\s*[)\]}]/.test(lines[i])) continue;
-    const before = lines[i - 1].replace(/\s+#.*$/, '').trimEnd();
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    const first = line.search(/\S/);
+    if (first < 0) continue;
+    const c = line[first];
+    if (c !== '#') {
+      let n = 0;
+      while (line[n] === ' ' || line[n] === '\t') n++;
+      const indent = line.slice(0, n);
+      if (indent.length > prev.length && indent.startsWith(prev)) {
+        const step = indent.slice(prev.length);
+        steps.set(step, (steps.get(step) ?? 0) + 1);
+      }
+      prev = indent;
+    }
+    // a closing bracket that starts a line: is the line before it a list item with a trailing comma?
+    if (i === 0 || (c !== ')' && c !== ']' && c !== '}')) continue;
+    const before = codeOf(lines[i - 1]);
     if (!before || /[([{]$/.test(before)) continue;
     // contents on one line of their own (`f(\n    a, b\n)`, black's form for what fits): no
     // trailing comma there says nothing about lists of one item per line
-    const opener = (lines[i - 2] ?? '').replace(/\s+#.*$/, '').trimEnd();
+    const opener = codeOf(lines[i - 2] ?? '');
     if (/[([{]$/.test(opener) && !before.endsWith(',')) continue;
     if (before.endsWith(',')) withComma++;
     else without++;
   }
+  const indentUnit = [...steps.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '    ';
   return { indentUnit, trailingComma: withComma >= without, lineLength, eol };
+}
+
+/** A line without its trailing comment and white space. */
+function codeOf(line: string): string {
+  return line.replace(/\s+#.*$/, '').trimEnd();
 }
 
 /** Leading white space of the line that holds `offset`. */

@@ -24,6 +24,7 @@ import { onHover } from './features/hover';
 import { onInlayHints } from './features/inlayHints';
 import { CodeActionKinds, ServerCommands, type ConvertArgs, type PlanArgs, type ReportArgs } from './protocol';
 import { parseSettings, SECTION, type Settings } from './settings';
+import { IdleCollector } from './memory';
 import { TreeCache } from './trees';
 
 const LANGUAGES = ['python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact'];
@@ -34,6 +35,7 @@ const WARM_UP_MS = 300;
 export function startServer(connection: Connection): void {
   const trees = new TreeCache();
   const store = new DocumentStore(trees);
+  const idle = new IdleCollector();
   let capabilities: ClientCapabilities = { resolveEdits: false, documentChanges: false, inlayHintRefresh: false, codeLensRefresh: false };
   let pullConfiguration = false;
   /** settings pushed by clients that do not answer `workspace/configuration` (or given at initialize) */
@@ -67,15 +69,18 @@ export function startServer(connection: Connection): void {
     },
     settingsFor,
     async view(uri) {
+      idle.touch();
       const settings = await settingsFor(uri);
       // from here on synchronous: the documents cannot change under the analysis
       return makeView(store, trees, uri, settings);
     },
     async rangeView(uri, range) {
+      idle.touch();
       const settings = await settingsFor(uri);
       return makeView(store, trees, uri, settings, range);
     },
     async pointView(uri, position) {
+      idle.touch();
       const settings = await settingsFor(uri);
       return makeView(store, trees, uri, settings, { start: { line: position.line, character: 0 }, end: { line: position.line + 1, character: 0 } }, true);
     },
@@ -151,6 +156,7 @@ export function startServer(connection: Connection): void {
   });
   connection.onDidCloseTextDocument(({ textDocument: d }) => {
     store.close(d.uri);
+    idle.touch();
     clearTimeout(warming.get(d.uri));
     warming.delete(d.uri);
     settingsCache.delete(d.uri);
@@ -202,6 +208,7 @@ export function startServer(connection: Connection): void {
   });
 
   connection.onShutdown(() => {
+    idle.dispose();
     trees.dispose();
   });
   connection.listen();

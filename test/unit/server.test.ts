@@ -199,3 +199,8 @@ void test('a notebook unit joins its Python cells in order, neutralises magics a
   store.closeNotebook('file:///n.ipynb');
   assert.equal(store.notebookOf('cell:2'), undefined);
 });
+
+void test('bin/sepconv-lsp.js starts node with the flags package.json gives the server', () => {
+  const first = fs.readFileSync(path.join(ROOT, 'bin', 'sepconv-lsp.js'), 'utf8').split('\n')[0];
+  assert.equal(first, `#!/usr/bin/env -S node ${manifest.sepconvServer.nodeFlags.join(' ')}`);
+});

@@ -1494,8 +1494,14 @@ export function intPragmas(text: string): { byRow: Map<number, Record<string, nu
   return { byRow, file };
 }
 
-/** The lines that mention `sepconv:`, with their 0-based rows: found by a text search, not a split of every line. */
+let lastPragmaLines: { text: string; lines: { line: string; row: number }[] } | undefined;
+
+/**
+ * The lines that mention `sepconv:`, with their 0-based rows: found by a text search, not a split of
+ * every line; the last text's are kept (a run reads them for input and for integer pragmas).
+ */
 export function pragmaLines(text: string): { line: string; row: number }[] {
+  if (lastPragmaLines?.text === text) return lastPragmaLines.lines;
   const out: { line: string; row: number }[] = [];
   let row = 0;
   let counted = 0;
@@ -1506,6 +1512,7 @@ export function pragmaLines(text: string): { line: string; row: number }[] {
     const end = text.indexOf('\n', at);
     if (out[out.length - 1]?.row !== row) out.push({ line: text.slice(start, end < 0 ? text.length : end), row });
   }
+  lastPragmaLines = { text, lines: out };
   return out;
 }
 
