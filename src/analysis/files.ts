@@ -24,6 +24,26 @@ export function readSourceFile(file: string): { text?: string; error?: string } 
   return { text: buf.toString('utf8') };
 }
 
+/** Neighbours read for shape inference, by path: a folder of model files is read once per process, not once per file. */
+const neighbours = new Map<string, { mtimeMs: number; size: number; text: string | undefined }>();
+const MAX_NEIGHBOURS = 512;
+
+/** A neighbour's text, read again only when its modification time or size changed. */
+function readNeighbour(file: string): string | undefined {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    return undefined;
+  }
+  const known = neighbours.get(file);
+  if (known && known.mtimeMs === st.mtimeMs && known.size === st.size) return known.text;
+  const text = readSourceFile(file).text;
+  if (neighbours.size >= MAX_NEIGHBOURS) neighbours.delete(neighbours.keys().next().value as string);
+  neighbours.set(file, { mtimeMs: st.mtimeMs, size: st.size, text });
+  return text;
+}
+
 /**
  * Sources for the file at `file` (absolute; undefined for an unsaved buffer or a notebook), with
  * `files` importable by module name, and `overlay` giving texts that differ from the disk.
@@ -36,5 +56,5 @@ export function diskSources(file: string | undefined, files: readonly string[] =
       return [];
     }
   };
-  return { path: file ? path.resolve(file) : undefined, files: files.map((f) => path.resolve(f)), read: (f) => overlay?.(f) ?? readSourceFile(f).text, list };
+  return { path: file ? path.resolve(file) : undefined, files: files.map((f) => path.resolve(f)), read: (f) => overlay?.(f) ?? readNeighbour(f), list };
 }

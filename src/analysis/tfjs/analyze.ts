@@ -309,12 +309,9 @@ function placementOf(call: Node, text: string): Placement {
 /** Function-like nodes in source order, outer before inner: each runs on its own if never called. */
 function functionNodes(root: Node): Node[] {
   const out: Node[] = [];
-  const types = new Set(['function_declaration', 'function_expression', 'function', 'arrow_function', 'method_definition', 'generator_function_declaration', 'generator_function']);
-  const visit = (n: Node) => {
-    if (types.has(n.type)) out.push(n);
-    for (const c of named(n)) visit(c);
-  };
-  visit(root);
+  const types = ['function_declaration', 'function_expression', 'function', 'arrow_function', 'method_definition', 'generator_function_declaration', 'generator_function'];
+  // tree-sitter's own walk, in source order (a walk through Node objects costs a marshalled node each)
+  for (const n of root.descendantsOfType(types)) if (n) out.push(n);
   // constructors first within a class, so methods see what the constructor assigned
   return out.sort((a, b) => {
     const ca = a.type === 'method_definition' && a.childForFieldName('name')?.text === 'constructor';
@@ -345,16 +342,12 @@ function functionName(fn: Node): string | undefined {
 /** Names that are called (`f(...)`, `obj.f(...)`), instantiated (`new C`) or passed as a callback. */
 function calledNames(root: Node): Set<string> {
   const out = new Set<string>();
-  const stack = [root];
-  while (stack.length) {
-    const n = stack.pop()!;
-    if (n.type === 'call_expression' || n.type === 'new_expression') {
-      const f = n.childForFieldName(n.type === 'call_expression' ? 'function' : 'constructor');
-      if (f?.type === 'identifier') out.add(f.text);
-      if (f?.type === 'member_expression') out.add(f.childForFieldName('property')!.text);
-      for (const a of named(n.childForFieldName('arguments'))) if (a.type === 'identifier') out.add(a.text);
-    }
-    for (const c of named(n)) stack.push(c);
+  for (const n of root.descendantsOfType(['call_expression', 'new_expression'])) {
+    if (!n) continue;
+    const f = n.childForFieldName(n.type === 'call_expression' ? 'function' : 'constructor');
+    if (f?.type === 'identifier') out.add(f.text);
+    if (f?.type === 'member_expression') out.add(f.childForFieldName('property')!.text);
+    for (const a of named(n.childForFieldName('arguments'))) if (a.type === 'identifier') out.add(a.text);
   }
   return out;
 }

@@ -150,7 +150,19 @@ function importersOf(file: string, sources: ShapeSources): string[] {
   candidates.delete(file);
   const imports = new RegExp(`^\\s*(from\\s+[.\\w]*\\b${stem}\\s+import\\b|from\\s+\\.+\\s+import\\s[^\\n]*\\b${stem}\\b|import\\s+[\\w.]*\\b${stem}\\b)`, 'm');
   // a folder of hundreds of files is not read in full for every file of blocks in it
-  return [...candidates].sort().slice(0, MAX_SCANNED).filter((f) => imports.test(sources.read?.(f) ?? ''));
+  return [...candidates].sort().slice(0, MAX_SCANNED).filter((f) => imports.test(importLines(f, sources.read?.(f) ?? '')));
+}
+
+/** The import lines of each neighbour, kept while its text is the same string (the sources keep unchanged files' texts). */
+const importLinesOf = new Map<string, { text: string; lines: string }>();
+
+function importLines(file: string, text: string): string {
+  const known = importLinesOf.get(file);
+  if (known?.text === text) return known.lines;
+  const lines = text.split('\n').filter((l) => /^\s*(?:from|import)\s/.test(l)).join('\n');
+  if (importLinesOf.size >= 512) importLinesOf.delete(importLinesOf.keys().next().value as string);
+  importLinesOf.set(file, { text, lines });
+  return lines;
 }
 
 /** Whether the conv at each construction site gets rewritten: this file's layers, and those of the files it imports. */
