@@ -1,7 +1,9 @@
 /**
- * Static layer results carried from one version of a text to the next, for an editor's keystrokes:
- * typing inside one class or function cannot change what the static analysis says of a conv in
- * another one, so those layers are kept (their offsets moved) instead of evaluated again.
+ * What one version of a document's analysis leaves for the next, for an editor's keystrokes: typing
+ * inside one class or function cannot change what the static analysis says of a conv in another
+ * one, so those layers are kept (their offsets moved) instead of evaluated again; the module context
+ * (imports, defined names, pragmas) is kept too; and the last full shape-inference run is kept with
+ * the names of the top-level definitions edited since, for `focusShapes`.
  *
  * What a layer's static analysis reads outside its own top-level statement: imports, pragmas,
  * module-level names (`definedNames`, the last top-level binding of a name: a whole statement, or a

@@ -77,9 +77,11 @@ export function focusShapes(layers: PythonLayer[], text: string, tree: Tree, opt
   const changed = [...rec.changed];
   if (changed.some((n) => rec.trace.moduleTouched.has(n))) return false;
   const entry = { path: file, text, root: tree.rootNode };
+  const affected = rec.trace.classes.filter((c) => changed.some((n) => c.touched.has(n)));
+  // an edit of a helper every model uses: the full analysis runs them all at once, for less
+  if (affected.length > MAX_FOCUSED_RUNS) return false;
   const now = new Map<string, ClassOutcome>();
-  for (const c of rec.trace.classes) {
-    if (!changed.some((n) => c.touched.has(n))) continue;
+  for (const c of affected) {
     const again = runClassModel(entry, sources, options, c.name);
     if (!again) return false;
     now.set(c.name, again);
@@ -120,6 +122,9 @@ export function focusShapes(layers: PythonLayer[], text: string, tree: Tree, opt
   rec.importers ??= importersOf(file, sources);
   return rec.importers.length === 0;
 }
+
+/** Models run again one by one for a hover; past this many the full analysis is cheaper. */
+const MAX_FOCUSED_RUNS = 8;
 
 /** Files whose models are run for a file of building blocks; more would cost more than they tell. */
 const MAX_IMPORTERS = 3;
