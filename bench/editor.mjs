@@ -44,6 +44,7 @@ const atRest = async (pid) => {
   await new Promise((r) => setTimeout(r, 4000));
   return rssMb(pid);
 };
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const p95 = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.95)];
 const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 
@@ -97,36 +98,42 @@ export async function editorFigures(root) {
     const lines = text.split('\n').length;
     await conn.sendNotification('textDocument/didOpen', { textDocument: { uri: uri(1), languageId: 'python', version: 1, text } });
     await conn.sendRequest('textDocument/inlayHint', { textDocument: { uri: uri(1) }, range: fullRange(lines) });
-    const hintTimes = [];
-    const hoverTimes = [];
     let version = 1;
     // edit inside a channel expression of a conv deep in the file, as a user tuning a width would
     // the header is 7 lines and each block 18, `self.conv1 = ...` its sixth line
     const line = 12 + 18 * Math.floor(lines / 2 / 18);
     const lineText = text.split('\n')[line];
     const col = lineText.indexOf('in_ch,') + 'in_ch'.length;
-    // two runs of edits: one answered by inlay hints, one by a hover (a hover computes the full
-    // analysis, whose garbage would otherwise land in the next hint's time)
-    for (let i = 0; i < 400; i++) {
-      const insert = i % 2 === 0;
-      version++;
-      const change = insert
-        ? { range: { start: { line, character: col }, end: { line, character: col } }, text: '2' }
-        : { range: { start: { line, character: col }, end: { line, character: col + 1 } }, text: '' };
-      await conn.sendNotification('textDocument/didChange', { textDocument: { uri: uri(1), version }, contentChanges: [change] });
-      const t = performance.now();
-      if (i < 200) {
-        await conn.sendRequest('textDocument/inlayHint', { textDocument: { uri: uri(1) }, range: { start: { line: line - 40, character: 0 }, end: { line: line + 40, character: 0 } } });
-        hintTimes.push(performance.now() - t);
-      } else {
-        await conn.sendRequest('textDocument/hover', { textDocument: { uri: uri(1) }, position: { line, character: lineText.indexOf('Conv2d') + 2 } });
-        hoverTimes.push(performance.now() - t);
+    // three rounds (this machine is shared: one round's p95 can be another process's doing), each two
+    // runs of edits: one answered by inlay hints, one by a hover; the first 20 of each run warm up
+    const rounds = [];
+    for (let round = 0; round < 3; round++) {
+      const hintTimes = [];
+      const hoverTimes = [];
+      for (let i = 0; i < 400; i++) {
+        const insert = i % 2 === 0;
+        version++;
+        const change = insert
+          ? { range: { start: { line, character: col }, end: { line, character: col } }, text: '2' }
+          : { range: { start: { line, character: col }, end: { line, character: col + 1 } }, text: '' };
+        await conn.sendNotification('textDocument/didChange', { textDocument: { uri: uri(1), version }, contentChanges: [change] });
+        const t = performance.now();
+        if (i < 200) {
+          await conn.sendRequest('textDocument/inlayHint', { textDocument: { uri: uri(1) }, range: { start: { line: line - 40, character: 0 }, end: { line: line + 40, character: 0 } } });
+          hintTimes.push(performance.now() - t);
+        } else {
+          await conn.sendRequest('textDocument/hover', { textDocument: { uri: uri(1) }, position: { line, character: lineText.indexOf('Conv2d') + 2 } });
+          hoverTimes.push(performance.now() - t);
+        }
       }
+      rounds.push({ hint: p95(hintTimes.slice(20)), hover: p95(hoverTimes.slice(20)), hintMedian: median(hintTimes.slice(20)), hoverMedian: median(hoverTimes.slice(20)) });
     }
-    const h = p95(hintTimes.slice(20));
-    const v = p95(hoverTimes.slice(20));
-    rows.push([`inlay hints after a one-character edit, ${lines}-line file (p95 of 180)`, `${h.toFixed(2)} ms`, '≤ 5 ms (target)', h <= 5 ? 'met' : 'missed']);
-    rows.push([`hover after a one-character edit, ${lines}-line file (p95 of 180)`, `${v.toFixed(2)} ms`, '≤ 5 ms (target)', v <= 5 ? 'met' : 'missed']);
+    const mid = (k) => median(rounds.map((r) => r[k]));
+    const each = (k) => rounds.map((r) => r[k].toFixed(1)).join(', ');
+    const h = mid('hint');
+    const v = mid('hover');
+    rows.push([`inlay hints after a one-character edit, ${lines}-line file: p95 of 180, median of 3 rounds (${each('hint')}; medians ${each('hintMedian')})`, `${h.toFixed(2)} ms`, '≤ 5 ms (target)', h <= 5 ? 'met' : 'missed']);
+    rows.push([`hover after a one-character edit, ${lines}-line file: p95 of 180, median of 3 rounds (${each('hover')}; medians ${each('hoverMedian')})`, `${v.toFixed(2)} ms`, '≤ 5 ms (target)', v <= 5 ? 'met' : 'missed']);
 
     // memory: 100 open model files, then 10,000 edits
     for (let i = 2; i < 102; i++) {
