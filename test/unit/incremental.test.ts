@@ -287,3 +287,39 @@ void test('a hover after keystrokes gets, from a focused run, exactly the full a
   }
   assert.ok(focused > 40, `hovers answered by a focused run: ${focused}`);
 });
+
+void test('a focused run where definition order matters gives way to the full analysis, with the same numbers', () => {
+  // A's class body reads CFG when the module runs; CFG changes after it: A.W is 32, not 64
+  const text = `import torch.nn as nn
+
+CFG = {'w': 32}
+
+class A(nn.Module):
+    W = CFG['w']
+
+    def __init__(self, k=3):
+        super().__init__()
+        self.conv = nn.Conv2d(self.W, 64, k, padding=1)
+
+    def forward(self, x):
+        return self.conv(x)
+
+CFG.update(w=64)
+`;
+  const options = defaultOptions();
+  const trees = new TreeCache();
+  const store = new DocumentStore(trees);
+  store.open('file:///o.py', 'python', 1, text);
+  trees.analysis(store.unitFor('file:///o.py')!, options);
+  const at = text.indexOf('k=3') + 2;
+  const doc = store.get('file:///o.py')!;
+  store.change('file:///o.py', 2, [{ range: { start: doc.positionAt(at), end: doc.positionAt(at + 1) }, text: '5' }]);
+  const unit = store.unitFor('file:///o.py')!;
+  const full = analyzeText(unit.text, 'python', options) as PythonAnalysis;
+  const conv = full.layers[0];
+  // shape inference ran A with W = 32 and k = 5: 32 * 64 * 5 * 5 + 64 parameters
+  assert.equal(conv.cost.params.before?.constant, 32 * 64 * 25 + 64);
+  const got = trees.focusedAnalysis(unit, options, { start: conv.span.start, end: conv.span.end });
+  assert.deepEqual(plain(got.layers.find((l) => l.span.start === conv.span.start)), plain(conv));
+  assert.equal(trees.stats.focused, 0, 'no focused run: the module mutates CFG after defining A');
+});

@@ -145,6 +145,7 @@ export class Interp {
     const bound = new Set<string>();
     const opaque: Node[] = [];
     const deferred: string[] = [];
+    const assigned = new Set<string>();
     for (const stmt of named(file.root)) {
       const type = lazy ? stmt.type : '';
       const name = (type === 'class_definition' || type === 'function_definition') && stmt.childForFieldName('name')?.text;
@@ -163,7 +164,11 @@ export class Interp {
         for (const n of names ?? []) {
           if (bound.has(n)) this.lazyUnsafe = true;
           bound.add(n);
+          if (!stmt.type.startsWith('import')) assigned.add(n);
         }
+        // `CFG.update(...)` after a definition whose body may have read CFG: order matters
+        const mutated = mutatedName(stmt);
+        if (mutated && assigned.has(mutated) && deferred.length) this.lazyUnsafe = true;
       }
       this.execStmt(stmt, scope);
     }
@@ -1532,6 +1537,14 @@ function topLevelNames(stmt: Node): string[] | undefined {
     return (inner.childForFieldName('left')?.text ?? '').split(/[^\w]+/).filter((n) => /^[A-Za-z_]\w*$/.test(n));
   }
   return [];
+}
+
+/** `X` of a top-level `X.method(...)` statement (which may change what X holds). */
+function mutatedName(stmt: Node): string | undefined {
+  const call = stmt.type === 'expression_statement' ? named(stmt)[0] : undefined;
+  const fn = call?.type === 'call' ? call.childForFieldName('function') : undefined;
+  const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : undefined;
+  return obj?.type === 'identifier' ? obj.text : undefined;
 }
 
 /** The value of a lazy import or definition, loaded now. */
