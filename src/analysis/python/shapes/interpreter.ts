@@ -147,8 +147,9 @@ export class Interp {
     const deferred: string[] = [];
     const assigned = new Set<string>();
     for (const stmt of named(file.root)) {
-      const type = lazy ? stmt.type : '';
-      const name = (type === 'class_definition' || type === 'function_definition') && stmt.childForFieldName('name')?.text;
+      // a statement that starts with `class X` or `def X` defines X (read off the text: in a file of
+      // hundreds of classes a node query per statement costs more than the run of one model)
+      const name = lazy ? definedAt(file.text, stmt.startIndex) : undefined;
       if (name) {
         // a plain definition: run when first looked up
         if (bound.has(name)) this.lazyUnsafe = true;
@@ -1537,6 +1538,14 @@ function topLevelNames(stmt: Node): string[] | undefined {
     return (inner.childForFieldName('left')?.text ?? '').split(/[^\w]+/).filter((n) => /^[A-Za-z_]\w*$/.test(n));
   }
   return [];
+}
+
+const DEFINITION = /(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_]\w*)/y;
+
+/** The name a `def` or `class` statement starting at `offset` defines. */
+function definedAt(text: string, offset: number): string | undefined {
+  DEFINITION.lastIndex = offset;
+  return DEFINITION.exec(text)?.[1];
 }
 
 /** `X` of a top-level `X.method(...)` statement (which may change what X holds). */
