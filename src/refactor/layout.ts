@@ -1,4 +1,5 @@
 /** How a file lays out its code, so that inserted code looks like the code around it. */
+import { lineAt, textChange } from '../analysis/textDiff';
 
 export interface Layout {
   /** one indentation step: four spaces, two spaces, a tab */
@@ -10,8 +11,35 @@ export interface Layout {
   eol: string;
 }
 
+let last: { text: string; layout: Layout } | undefined;
+
+/**
+ * The file's layout. A hover previews a rewrite on every keystroke: the last text's layout is kept
+ * while a change since cannot alter it (`sameLayout`).
+ */
 export function detectLayout(text: string, lineLength = 88): Layout {
-  // a hover previews a rewrite on every keystroke: one pass over the lines
+  const known = last && last.layout.lineLength === lineLength && (last.text === text || sameLayout(last.text, text)) ? last.layout : undefined;
+  const layout = known ?? layoutOf(text, lineLength);
+  last = { text, layout };
+  return layout;
+}
+
+/**
+ * Whether `after` has `before`'s layout without reading it all: the change lies within one line,
+ * after its indentation, touches no bracket, comment or line break, and leaves the line's last
+ * character of code (what trailing commas are judged by) as it was.
+ */
+function sameLayout(before: string, after: string): boolean {
+  const { start, oldEnd, newEnd } = textChange(before, after);
+  if (/[\n\r#()[\]{}]/.test(before.slice(start, oldEnd)) || /[\n\r#()[\]{}]/.test(after.slice(start, newEnd))) return false;
+  const lineStart = before.lastIndexOf('\n', start - 1) + 1;
+  if (!/\S/.test(before.slice(lineStart, start)) || before[start - 1] === '\r') return false;
+  const a = codeOf(lineAt(before, start));
+  const b = codeOf(lineAt(after, start));
+  return a.length > 0 && b.length > 0 && a[a.length - 1] === b[b.length - 1];
+}
+
+function layoutOf(text: string, lineLength: number): Layout {
   const lines = text.split(/\r?\n/);
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
   const steps = new Map<string, number>();

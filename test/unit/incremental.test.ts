@@ -14,6 +14,7 @@ import { defaultOptions } from '../../src/analysis/options';
 import { initParsing } from '../../src/analysis/parsing';
 import { DocumentStore } from '../../src/server/documents';
 import { TreeCache } from '../../src/server/trees';
+import { detectLayout } from '../../src/refactor/layout';
 import { ROOT } from '../helpers';
 
 before(() => initParsing());
@@ -322,4 +323,29 @@ CFG.update(w=64)
   const got = trees.focusedAnalysis(unit, options, { start: conv.span.start, end: conv.span.end });
   assert.deepEqual(plain(got.layers.find((l) => l.span.start === conv.span.start)), plain(conv));
   assert.equal(trees.stats.focused, 0, 'no focused run: the module mutates CFG after defining A');
+});
+
+void test('the layout kept across keystrokes is the layout of every version', () => {
+  for (const [i, rel] of FIXTURES.entries()) {
+    const original = fs.readFileSync(path.join(ROOT, rel), 'utf8');
+    let text = original;
+    for (const e of [...keystrokes(original, 30, 3 + i), ...digitKeystrokes(original, 10, 7 + i)]) {
+      text = text.slice(0, e.start) + e.insert + text.slice(e.end);
+      // the previous version was the last text laid out: its layout is kept when it can be
+      const kept = detectLayout(text, 88);
+      // a text the cache has not seen (a line more): computed from scratch
+      const fresh = detectLayout(`${text}\n`, 88);
+      assert.deepEqual(kept, fresh, `${rel} after ${JSON.stringify(e)}`);
+      detectLayout(text, 88);
+    }
+  }
+});
+
+void test('a keystroke that tips the trailing-comma vote is laid out anew', () => {
+  const list = (name: string, comma: string) => `${name} = nn.Sequential(\n    nn.ReLU(),\n    nn.Tanh()${comma}\n)\n`;
+  const text = `import torch.nn as nn\n\n${list('a', ',')}${list('b', '')}${list('c', '')}`;
+  assert.equal(detectLayout(text, 88).trailingComma, false, 'one list of three ends with a comma');
+  const at = text.indexOf('nn.Tanh()\n)\nc') + 'nn.Tanh()'.length;
+  const typed = `${text.slice(0, at)},${text.slice(at)}`;
+  assert.equal(detectLayout(typed, 88).trailingComma, true, 'two of three do');
 });

@@ -20,6 +20,7 @@
  */
 import type { Node, Tree } from 'web-tree-sitter';
 import type { Span } from '../model';
+import { lineAt, textChange } from '../textDiff';
 import type { ModuleContext, PythonLayer } from './analyze';
 import type { FromImport, ImportMap } from './imports';
 import type { RunTrace } from './shapes/models';
@@ -123,15 +124,12 @@ export class LayerMemo {
    */
   private carry(before: string, after: string, tree: Tree): boolean {
     if (before === after) return true;
-    const at = commonPrefix(before, after);
-    const tail = commonSuffix(before, after, at);
-    const oldEnd = before.length - tail;
-    const newEnd = after.length - tail;
+    const { start: at, oldEnd, newEnd } = textChange(before, after);
     if (!LOCAL_CHANGE.test(before.slice(at, oldEnd)) || !LOCAL_CHANGE.test(after.slice(at, newEnd))) return false;
     const lineStart = after.lastIndexOf('\n', at - 1) + 1;
     // indented, and past the line's first word: the indentation and the statement's start stay
     if (!/^[ \t]+\S/.test(after.slice(lineStart, at))) return false;
-    if (NONLOCAL_LINE.test(lineOf(before, at)) || NONLOCAL_LINE.test(lineOf(after, at))) return false;
+    if (NONLOCAL_LINE.test(lineAt(before, at)) || NONLOCAL_LINE.test(lineAt(after, at))) return false;
     const stmt = topLevelStatement(tree, at);
     const def = stmt?.type === 'decorated_definition' ? stmt.childForFieldName('definition') : stmt;
     if (!stmt || !def || (def.type !== 'class_definition' && def.type !== 'function_definition')) return false;
@@ -204,33 +202,6 @@ function movedImports(imports: ImportMap, oldEnd: number, delta: number): Import
 /** A layer object of its own: analyses after this one set fields and push assumptions on theirs. */
 function copy(l: PythonLayer): PythonLayer {
   return { ...l, assumptions: [...l.assumptions], warnings: [...l.warnings] };
-}
-
-// Common prefix and suffix by blocks first: slices compare as memory, characters one by one do not
-// (a 5,000-line file on every keystroke).
-function commonPrefix(a: string, b: string): number {
-  const max = Math.min(a.length, b.length);
-  let n = 0;
-  for (const block of [4096, 64, 1]) {
-    while (n + block <= max && a.slice(n, n + block) === b.slice(n, n + block)) n += block;
-  }
-  return n;
-}
-
-/** The common suffix of `a` and `b` that does not reach into their first `prefix` characters. */
-function commonSuffix(a: string, b: string, prefix: number): number {
-  const max = Math.min(a.length, b.length) - prefix;
-  let n = 0;
-  for (const block of [4096, 64, 1]) {
-    while (n + block <= max && a.slice(a.length - n - block, a.length - n) === b.slice(b.length - n - block, b.length - n)) n += block;
-  }
-  return n;
-}
-
-function lineOf(text: string, at: number): string {
-  const start = text.lastIndexOf('\n', at - 1) + 1;
-  const end = text.indexOf('\n', at);
-  return text.slice(start, end < 0 ? text.length : end);
 }
 
 /** The module-level statement holding offset `at`. */
