@@ -349,3 +349,43 @@ void test('a keystroke that tips the trailing-comma vote is laid out anew', () =
   const typed = `${text.slice(0, at)},${text.slice(at)}`;
   assert.equal(detectLayout(typed, 88).trailingComma, true, 'two of three do');
 });
+
+void test('models whose builds write to a class are not run again alone', () => {
+  // each A built bumps A.count, and B reads it: B's width depends on the models built before it
+  const text = `import torch.nn as nn
+
+class A(nn.Module):
+    count = 1
+
+    def __init__(self, k=3):
+        super().__init__()
+        A.count = A.count + 1
+        self.conv = nn.Conv2d(8, 16, k, padding=1)
+
+    def forward(self, x):
+        return self.conv(x)
+
+class B(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(8, 8 * A.count, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(x)
+`;
+  const options = defaultOptions();
+  const trees = new TreeCache();
+  const store = new DocumentStore(trees);
+  store.open('file:///w.py', 'python', 1, text);
+  trees.analysis(store.unitFor('file:///w.py')!, options);
+  const at = text.indexOf('k=3') + 2;
+  const doc = store.get('file:///w.py')!;
+  store.change('file:///w.py', 2, [{ range: { start: doc.positionAt(at), end: doc.positionAt(at + 1) }, text: '5' }]);
+  const unit = store.unitFor('file:///w.py')!;
+  const full = analyzeText(unit.text, 'python', options) as PythonAnalysis;
+  for (const want of full.layers) {
+    const got = trees.focusedAnalysis(unit, options, { start: want.span.start, end: want.span.end });
+    assert.deepEqual(plain(got.layers.find((l) => l.span.start === want.span.start)), plain(want));
+  }
+  assert.equal(trees.stats.focused, 0, 'the full analysis answered');
+});

@@ -94,6 +94,11 @@ export class Interp {
    */
   lazyDefinitions = false;
   lazyUnsafe = false;
+  /**
+   * A build or a forward pass wrote to a global, a class or a plain object: what one model does may
+   * then change what the next one finds, and a model cannot be run again alone.
+   */
+  sharedWrites = false;
   private depth = 0;
   private nextId = 1;
   private readonly envs = new Map<string, ModuleEnv>();
@@ -485,8 +490,10 @@ export class Interp {
   }
 
   private setName(name: string, v: V, scope: Scope): void {
-    if (scope.globals?.has(name)) scope.env.globals.set(name, v);
-    else scope.vars.set(name, v);
+    if (scope.globals?.has(name)) {
+      if (this.phase !== 'module') this.sharedWrites = true;
+      scope.env.globals.set(name, v);
+    } else scope.vars.set(name, v);
   }
 
   setAttr(obj: V, name: string, v: V): void {
@@ -510,8 +517,10 @@ export class Interp {
         m.attrs.set(name, v);
       }
     } else if (obj.kind === 'object') {
+      if (this.phase !== 'module') this.sharedWrites = true;
       obj.o.attrs.set(name, v);
     } else if (obj.kind === 'class') {
+      if (this.phase !== 'module') this.sharedWrites = true;
       obj.c.attrs.set(name, v);
     }
   }

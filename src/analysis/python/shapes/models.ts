@@ -138,7 +138,7 @@ export interface RunTrace {
   moduleTouched: Set<string>;
   /** every class of the file considered as a model, in file order, and what became of it */
   classes: ClassOutcome[];
-  /** examples, factories or a request took part: their runs are not traced */
+  /** examples, factories or a request took part, or a build wrote to shared state: models cannot be run again alone */
   untraced: boolean;
 }
 
@@ -176,7 +176,8 @@ export function runClassModel(entry: SourceFile, sources: ShapeSources, options:
     const v = env.globals.get(className);
     const cls = v?.kind === 'lazy' ? v.get() : v;
     if (interp.lazyUnsafe || cls?.kind !== 'class' || cls.c.env !== env || !interp.nnBase(cls.c)) return undefined;
-    return classRun(interp, cls.c, entry, options, inputPragmas(entry.text), intPragmas(entry.text));
+    const out = classRun(interp, cls.c, entry, options, inputPragmas(entry.text), intPragmas(entry.text));
+    return interp.sharedWrites ? undefined : out;
   } finally {
     program.dispose();
   }
@@ -360,7 +361,7 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
   }
   if (trace) {
     interp.touched = undefined;
-    trace.untraced = candidates.some((c) => c.kind !== 'class');
+    trace.untraced = candidates.some((c) => c.kind !== 'class') || interp.sharedWrites;
     trace.classes = considered.map(({ c, cand, touched }) => {
       const model = cand && models.get(cand);
       const outcome: ClassOutcome['outcome'] = !cand ? 'not runnable' : model ? 'model' : typeof cand.module === 'string' ? 'not built' : partClasses.has(c) ? 'part' : 'no convs';
