@@ -70,9 +70,30 @@ async function startServer(root) {
 const uri = (i) => `file:///bench/model_${i}.py`;
 const fullRange = (lines) => ({ start: { line: 0, character: 0 }, end: { line: lines, character: 0 } });
 
+/**
+ * How fast this machine runs the parser right now: the full parse of the 5,000-line file, median of
+ * 10 (on a shared machine this moved by half within an hour; read the latencies against it).
+ */
+async function referenceParse(root) {
+  const { Parser, Language } = require(path.join(root, 'node_modules', 'web-tree-sitter', 'tree-sitter.cjs'));
+  await Parser.init();
+  const parser = new Parser();
+  parser.setLanguage(await Language.load(fs.readFileSync(path.join(root, 'dist', 'wasm', 'tree-sitter-python.wasm'))));
+  const text = modelFile(278);
+  const times = [];
+  for (let i = 0; i < 13; i++) {
+    const t = performance.now();
+    parser.parse(text).delete();
+    if (i >= 3) times.push(performance.now() - t);
+  }
+  parser.delete();
+  return median(times);
+}
+
 export async function editorFigures(root) {
   if (!fs.existsSync(path.join(root, 'dist', 'server.js'))) throw new Error('no dist/server.js (build the language server first)');
   const rows = [];
+  rows.push(['machine reference: full parse of the 5,011-line model file by web-tree-sitter, median of 10', `${(await referenceParse(root)).toFixed(1)} ms`, '', '']);
 
   // start-up: spawn -> first inlay hints of a typical model file (the shipped example), median of 5
   {
