@@ -166,6 +166,31 @@ class B:
 `,
     insert: '6',
   },
+  {
+    name: 'a local width the next conv of the same method reads',
+    text: `import torch.nn as nn
+
+class A(nn.Module):
+    def __init__(self):
+        super().__init__()
+        w = 6|4
+        self.stem = nn.Conv2d(3, 8, 3)
+        self.conv = nn.Conv2d(w, w, 3)
+`,
+    insert: '8',
+  },
+  {
+    name: 'a conv whose out_channels the next conv reads',
+    text: `import torch.nn as nn
+
+class A(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(8, 1|6, 3)
+        self.conv2 = nn.Conv2d(self.conv1.out_channels, 32, 3)
+`,
+    insert: '2',
+  },
 ];
 
 void test('keystrokes that reach other statements (defaults, reads, pragmas) show in every layer', () => {
@@ -388,4 +413,21 @@ class B(nn.Module):
     assert.deepEqual(plain(got.layers.find((l) => l.span.start === want.span.start)), plain(want));
   }
   assert.equal(trees.stats.focused, 0, 'the full analysis answered');
+});
+
+void test('a keystroke in one conv of a method keeps the other convs of the method', () => {
+  const text = blocks(2);
+  const options = defaultOptions();
+  const trees = new TreeCache();
+  const store = new DocumentStore(trees);
+  store.open('file:///k.py', 'python', 1, text);
+  const all = () => ({ start: 0, end: store.unitFor('file:///k.py')!.text.length });
+  const n = trees.quickAnalysis(store.unitFor('file:///k.py')!, options, all()).layers.length;
+  const at = text.indexOf('(in_ch, out_ch, kernel_size') + 'in_ch'.length + 1;
+  const doc = store.get('file:///k.py')!;
+  store.change('file:///k.py', 2, [{ range: { start: doc.positionAt(at), end: doc.positionAt(at) }, text: '2' }]);
+  const unit = store.unitFor('file:///k.py')!;
+  const after = trees.quickAnalysis(unit, options, all());
+  assert.deepEqual(plain(after.layers), plain(analyzeText(unit.text, 'python', options, { range: all() }).layers));
+  assert.equal(trees.stats.layersKept, n - 1, 'every layer but the edited conv1 is kept');
 });

@@ -196,8 +196,9 @@ export function analyzePython(text: string, tree: Tree, options: AnalysisOptions
     if (!hit) continue;
     seen.add(call.id);
     const reused = kept?.(call);
-    const layer = reused ?? analyzeCall(call, callee, hit, ctx, refs, options);
-    if (!reused) memo?.record(layer, tree);
+    const searched = memo && !reused ? new Set<string>() : undefined;
+    const layer = reused ?? analyzeCall(call, callee, hit, ctx, refs, options, searched);
+    if (!reused) memo?.record(layer, tree, searched);
     layers.push(layer);
   }
   layers.sort((a, b) => a.span.start - b.span.start);
@@ -254,15 +255,21 @@ function analyzeCall(
   ctx: EvalContext,
   refs: ReferenceIndex,
   options: AnalysisOptions,
+  /** filled with the names whose bindings the evaluation searched */
+  searched?: Set<string>,
 ): PythonLayer {
   const lazy = !!hit[1];
   const transposed = !!hit[2];
   const dims = Number(hit[3]) as 1 | 2 | 3;
   const op = `${lazy ? 'Lazy' : ''}Conv${transposed ? 'Transpose' : ''}${dims}d`;
   const assumptions: string[] = [];
-  const evaluator = new PythonEvaluator(ctx, (a) => {
-    if (!assumptions.includes(a)) assumptions.push(a);
-  });
+  const evaluator = new PythonEvaluator(
+    ctx,
+    (a) => {
+      if (!assumptions.includes(a)) assumptions.push(a);
+    },
+    searched,
+  );
   const argList = call.childForFieldName('arguments')!;
   const { written, nodes: argNodes, comments, problem: mapProblem } = mapArguments(argList, signatureOf(lazy, transposed));
   let problem = mapProblem;

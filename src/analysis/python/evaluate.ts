@@ -116,7 +116,12 @@ type Binding =
 export class PythonEvaluator {
   private depth = 0;
 
-  constructor(private readonly ctx: EvalContext, private readonly note: AssumptionSink = () => {}) {}
+  constructor(
+    private readonly ctx: EvalContext,
+    private readonly note: AssumptionSink = () => {},
+    /** when given, every name whose binding was searched (`w`, `self.conv1`): what the value depends on */
+    private readonly searched?: Set<string>,
+  ) {}
 
   /** Evaluate an expression node in the scope where it stands. */
   eval(node: Node): Value {
@@ -425,6 +430,7 @@ export class PythonEvaluator {
    * any other compound statement that assigns the name makes it unknown.
    */
   private findInBlock(block: Node, name: string, at: Node | undefined): Binding | undefined {
+    this.searched?.add(name);
     let found: Binding | undefined;
     const stop = at ? childOfBlockContaining(block, at) : undefined;
     for (const stmt of block.type === 'module' ? statementsMentioning(block, name, stop) : named(block)) {

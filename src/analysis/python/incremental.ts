@@ -15,10 +15,13 @@
  *   - that line, before and after, is no import, pragma or `.weight`-style read;
  *   - it lies in the body of a top-level `class` or `def` (not a module-level `if` or assignment),
  *     in a text that parses without errors, before and after.
- * Anything else, and any change of options, starts the memo afresh. Layers of the top-level
- * statement that holds the change are always evaluated again.
+ * Anything else, and any change of options, starts the memo afresh. In the top-level statement
+ * that holds the change, layers are evaluated again, except, when the change lies in the value of
+ * an assignment (no `=` typed or deleted), those outside it whose evaluation never searched a name
+ * it assigns (each layer records the names it searched).
  */
 import type { Node, Tree } from 'web-tree-sitter';
+import { parentOf } from '../ancestry';
 import type { Span } from '../model';
 import { lineAt, textChange } from '../textDiff';
 import type { ModuleContext, PythonLayer } from './analyze';
@@ -53,6 +56,8 @@ interface Kept {
   layer: PythonLayer;
   /** index in the edit log at which `layer`'s offsets were true */
   from: number;
+  /** the names whose bindings its evaluation searched; unknown: any edit of its definition drops it */
+  searched: ReadonlySet<string> | undefined;
 }
 
 export class LayerMemo {
@@ -112,10 +117,10 @@ export class LayerMemo {
   }
 
   /** Keeps a layer just evaluated for this version (a snapshot: callers may change theirs). */
-  record(layer: PythonLayer, tree: Tree): void {
+  record(layer: PythonLayer, tree: Tree, searched?: ReadonlySet<string>): void {
     this.stats.evaluated++;
     if (tree.rootNode.hasError) return;
-    this.kept.set(layer.span.start, { layer: copy(layer), from: this.log.length });
+    this.kept.set(layer.span.start, { layer: copy(layer), from: this.log.length, searched });
   }
 
   /**
@@ -136,12 +141,19 @@ export class LayerMemo {
     const body = def.childForFieldName('body');
     if (!body || at < body.startIndex) return false;
     const delta = newEnd - oldEnd;
-    // the statement's extent before the change: its layers go
-    const dropFrom = stmt.startIndex;
-    const dropTo = stmt.endIndex - delta;
+    // in the definition that holds the change, layers go unless the change is in the value of an
+    // assignment whose targets their evaluation never looked up (`self.conv1 = nn.Conv2d(in_ch2, ...)`
+    // leaves `self.conv2 = nn.Conv2d(out_ch, ...)` as it was)
+    // (an `=` typed or deleted could change what the statement assigns: not so for other characters)
+    const assignment = /=/.test(before.slice(at, oldEnd) + after.slice(at, newEnd)) ? undefined : assignmentHolding(tree, at, stmt);
+    const targets = assignment ? targetsOf(assignment.lefts) : undefined;
+    const within = (node: Node, start: number) => start >= node.startIndex && start < node.endIndex - delta;
     const moved = new Map<number, Kept>();
     for (const [start, k] of this.kept) {
-      if (start >= dropFrom && start < dropTo) continue;
+      if (within(stmt, start)) {
+        if (!assignment || !targets || !k.searched || within(assignment.statement, start)) continue;
+        if ([...k.searched].some((n) => targets.has(n))) continue;
+      }
       moved.set(start >= oldEnd ? start + delta : start, k);
     }
     this.kept = moved;
@@ -202,6 +214,45 @@ function movedImports(imports: ImportMap, oldEnd: number, delta: number): Import
 /** A layer object of its own: analyses after this one set fields and push assumptions on theirs. */
 function copy(l: PythonLayer): PythonLayer {
   return { ...l, assumptions: [...l.assumptions], warnings: [...l.warnings] };
+}
+
+/**
+ * The assignment statement (`x = ...`, `a = b = ...`, `self.x += ...`) that holds offset `at` in its
+ * value, inside `top`, with its targets; undefined when the change is in anything else (a target, a
+ * condition, a signature) or the statement also binds names inside its value (`:=`).
+ */
+function assignmentHolding(tree: Tree, at: number, top: Node): { statement: Node; lefts: Node[] } | undefined {
+  for (let n: Node | null = tree.rootNode.descendantForIndex(at, at); n && n.id !== top.id; n = parentOf(n)) {
+    if (n.type === 'expression_statement') {
+      let a = n.namedChildren[0];
+      const lefts: Node[] = [];
+      while (a && (a.type === 'assignment' || a.type === 'augmented_assignment')) {
+        const left = a.childForFieldName('left');
+        if (!left) return undefined;
+        lefts.push(left);
+        a = a.childForFieldName('right');
+      }
+      if (!lefts.length || at < lefts[lefts.length - 1].endIndex || n.text.includes(':=')) return undefined;
+      return { statement: n, lefts };
+    }
+    if (n.type.endsWith('_statement') || n.type.endsWith('_definition') || n.type.endsWith('_clause') || n.type === 'block') return undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The names assignment targets bind, as the evaluator searches them: `a`, `self.conv1`, and for
+ * `self.layers[0]` or `a.b.c` every dotted prefix.
+ */
+function targetsOf(lefts: Node[]): Set<string> {
+  const out = new Set<string>();
+  for (const left of lefts) {
+    for (const m of left.text.matchAll(/[A-Za-z_][\w.]*/g)) {
+      const parts = m[0].split('.');
+      for (let i = 1; i <= parts.length; i++) out.add(parts.slice(0, i).join('.'));
+    }
+  }
+  return out;
 }
 
 /** The module-level statement holding offset `at`. */
