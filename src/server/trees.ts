@@ -86,7 +86,8 @@ export class TreeCache {
    */
   quickAnalysis(src: Source, options: AnalysisOptions, range: Span): AnyAnalysis {
     const e = this.entry(src);
-    if (e.analysis?.optionsKey === JSON.stringify(options)) return e.analysis.result;
+    const full = fullAnalysis(e, options);
+    if (full) return full;
     return this.counted(e, () => analyzeText(src.text, src.languageId, options, { tree: e.tree, range, memo: e.memo }));
   }
 
@@ -105,7 +106,8 @@ export class TreeCache {
    */
   focusedAnalysis(src: Source, options: AnalysisOptions, range: Span, sources?: ShapeSources): AnyAnalysis {
     const e = this.entry(src);
-    if (e.analysis?.optionsKey === JSON.stringify(options)) return e.analysis.result;
+    const full = fullAnalysis(e, options);
+    if (full) return full;
     if (src.languageId === 'python') {
       const quick = this.counted(e, () => analyzeText(src.text, src.languageId, options, { tree: e.tree, range, memo: e.memo })) as PythonAnalysis;
       if (!quick.syntaxError && focusShapes(quick.layers, src.text, e.tree, options, sources ?? {}, e.memo)) {
@@ -162,4 +164,9 @@ export class TreeCache {
     }
     return e;
   }
+}
+
+/** The entry's full analysis when it was made with these options. */
+function fullAnalysis(e: Entry, options: AnalysisOptions): AnyAnalysis | undefined {
+  return e.analysis?.optionsKey === JSON.stringify(options) ? e.analysis.result : undefined;
 }

@@ -26,6 +26,7 @@ import type { Span } from '../model';
 import { lineAt, textChange } from '../textDiff';
 import type { ModuleContext, PythonLayer } from './analyze';
 import type { FromImport, ImportMap } from './imports';
+import { READ_LINE } from './references';
 import type { RunTrace } from './shapes/models';
 
 /** What the last full shape inference of the document ran, for focused runs (`focusShapes`). */
@@ -41,7 +42,7 @@ export interface ShapeRecord {
 /** What may change on a kept line: identifiers, numbers, spaces, operators. */
 const LOCAL_CHANGE = /^[\w .,+\-*/%=<>!&|^~]*$/;
 /** Lines whose change reaches other statements: imports, pragmas, reads of conv attributes. */
-const NONLOCAL_LINE = /\b(?:import|from)\b|sepconv:|\.\s*(?:weight|bias|in_channels|out_channels|kernel_size|stride|padding|dilation|groups)\b/;
+const NONLOCAL_LINE = new RegExp(`\\b(?:import|from)\\b|sepconv:|${READ_LINE.source}`);
 /** Past this many edits the kept layers are moved once and the log starts again. */
 const MAX_LOG = 256;
 
@@ -107,15 +108,6 @@ export class LayerMemo {
     this.shapes = { ...record, at: this.log.length, changed: new Set() };
   }
 
-  /**
-   * Offsets of this version back to those of the version at log position `at`, for text the edits
-   * since did not change.
-   */
-  backTo(at: number): (o: number) => number {
-    const edits = this.log.slice(at).reverse();
-    return (o) => edits.reduce((x, e) => (x >= e.oldEnd + e.delta ? x - e.delta : x), o);
-  }
-
   /** Keeps a layer just evaluated for this version (a snapshot: callers may change theirs). */
   record(layer: PythonLayer, tree: Tree, searched?: ReadonlySet<string>): void {
     this.stats.evaluated++;
@@ -135,7 +127,8 @@ export class LayerMemo {
     // indented, and past the line's first word: the indentation and the statement's start stay
     if (!/^[ \t]+\S/.test(after.slice(lineStart, at))) return false;
     if (NONLOCAL_LINE.test(lineAt(before, at)) || NONLOCAL_LINE.test(lineAt(after, at))) return false;
-    const stmt = topLevelStatement(tree, at);
+    const edited = tree.rootNode.descendantForIndex(at, at);
+    const stmt = edited ? topLevelStatement(tree, edited) : undefined;
     const def = stmt?.type === 'decorated_definition' ? stmt.childForFieldName('definition') : stmt;
     if (!stmt || !def || (def.type !== 'class_definition' && def.type !== 'function_definition')) return false;
     const body = def.childForFieldName('body');
@@ -145,14 +138,13 @@ export class LayerMemo {
     // assignment whose targets their evaluation never looked up (`self.conv1 = nn.Conv2d(in_ch2, ...)`
     // leaves `self.conv2 = nn.Conv2d(out_ch, ...)` as it was)
     // (an `=` typed or deleted could change what the statement assigns: not so for other characters)
-    const assignment = /=/.test(before.slice(at, oldEnd) + after.slice(at, newEnd)) ? undefined : assignmentHolding(tree, at, stmt);
-    const targets = assignment ? targetsOf(assignment.lefts) : undefined;
+    const assignment = !edited || /=/.test(before.slice(at, oldEnd) + after.slice(at, newEnd)) ? undefined : assignmentHolding(edited, at, stmt);
     const within = (node: Node, start: number) => start >= node.startIndex && start < node.endIndex - delta;
     const moved = new Map<number, Kept>();
     for (const [start, k] of this.kept) {
       if (within(stmt, start)) {
-        if (!assignment || !targets || !k.searched || within(assignment.statement, start)) continue;
-        if ([...k.searched].some((n) => targets.has(n))) continue;
+        if (!assignment || !k.searched || within(assignment.statement, start)) continue;
+        if ([...k.searched].some((n) => assignment.targets.has(n))) continue;
       }
       moved.set(start >= oldEnd ? start + delta : start, k);
     }
@@ -170,8 +162,8 @@ export class LayerMemo {
     return true;
   }
 
-  /** Offsets of the version at log position `from` to this version's. */
-  private mover(from: number): (o: number) => number {
+  /** Offsets of the version at log position `from` (of text the edits since did not change) to this version's. */
+  offsetsSince(from: number): (o: number) => number {
     const edits = this.log.slice(from);
     return (o) => edits.reduce((x, e) => (x >= e.oldEnd ? x + e.delta : x), o);
   }
@@ -179,7 +171,7 @@ export class LayerMemo {
   /** The layer with its offsets moved over the edits since it was recorded. */
   private materialize(k: Kept): PythonLayer {
     if (k.from === this.log.length) return k.layer;
-    const move = this.mover(k.from);
+    const move = this.offsetsSince(k.from);
     const span = (s: Span): Span => ({ start: move(s.start), end: move(s.end) });
     const l = k.layer;
     k.layer = {
@@ -221,8 +213,8 @@ function copy(l: PythonLayer): PythonLayer {
  * value, inside `top`, with its targets; undefined when the change is in anything else (a target, a
  * condition, a signature) or the statement also binds names inside its value (`:=`).
  */
-function assignmentHolding(tree: Tree, at: number, top: Node): { statement: Node; lefts: Node[] } | undefined {
-  for (let n: Node | null = tree.rootNode.descendantForIndex(at, at); n && n.id !== top.id; n = parentOf(n)) {
+function assignmentHolding(edited: Node, at: number, top: Node): { statement: Node; targets: Set<string> } | undefined {
+  for (let n: Node | null = edited; n && n.id !== top.id; n = parentOf(n)) {
     if (n.type === 'expression_statement') {
       let a = n.namedChildren[0];
       const lefts: Node[] = [];
@@ -233,7 +225,7 @@ function assignmentHolding(tree: Tree, at: number, top: Node): { statement: Node
         a = a.childForFieldName('right');
       }
       if (!lefts.length || at < lefts[lefts.length - 1].endIndex || n.text.includes(':=')) return undefined;
-      return { statement: n, lefts };
+      return { statement: n, targets: targetsOf(lefts) };
     }
     if (n.type.endsWith('_statement') || n.type.endsWith('_definition') || n.type.endsWith('_clause') || n.type === 'block') return undefined;
   }
@@ -255,9 +247,8 @@ function targetsOf(lefts: Node[]): Set<string> {
   return out;
 }
 
-/** The module-level statement holding offset `at`. */
-function topLevelStatement(tree: Tree, at: number): Node | undefined {
+/** The module-level statement holding `node`. */
+function topLevelStatement(tree: Tree, node: Node): Node | undefined {
   const root = tree.rootNode;
-  const node = root.descendantForIndex(at, at);
-  return !node || node.id === root.id ? undefined : (root.childWithDescendant(node) ?? undefined);
+  return node.id === root.id ? undefined : (root.childWithDescendant(node) ?? undefined);
 }

@@ -41,7 +41,7 @@ export interface ModuleSite {
 }
 
 /** Lines that can hold such a read. */
-const READ_LINE = /\.\s*(?:weight|bias|in_channels|out_channels|kernel_size|stride|padding|dilation|groups)\b/;
+export const READ_LINE = /\.\s*(?:weight|bias|in_channels|out_channels|kernel_size|stride|padding|dilation|groups)\b/;
 
 type Read = { name: string; module: Node; index?: Node; field: Node; read: Node };
 

@@ -93,30 +93,25 @@ export function focusShapes(layers: PythonLayer[], text: string, tree: Tree, opt
     const o = now.get(c.name) ?? c;
     if (built(o.outcome)) for (const p of o.parts) parts.add(p);
   }
-  // the models in file order: those run again with this version's offsets, the others as recorded,
-  // where a layer is looked up at its offset in the recorded version (edits since did not touch them)
-  const back = memo.backTo(rec.at);
-  const models: { m: ModelShapes; now: boolean }[] = [];
+  // the models in file order: those run again, and the others as recorded, their offsets moved over
+  // the edits since (which did not touch them)
+  const since = memo.offsetsSince(rec.at);
+  const models: ModelShapes[] = [];
+  const reran = new Set<ModelShapes>();
   for (const c of rec.trace.classes) {
     const again = now.get(c.name);
     if (again) {
-      if (again.outcome === 'model' && !parts.has(c.name)) models.push({ m: again.model!, now: true });
+      if (again.outcome === 'model' && !parts.has(c.name)) {
+        reran.add(again.model!);
+        models.push(again.model!);
+      }
       continue;
     }
     // unchanged itself, but a part no longer: it would be a model of its own, not run here
     if (c.outcome === 'part' && !parts.has(c.name)) return false;
-    if (c.outcome === 'model' && !parts.has(c.name)) models.push({ m: c.model!, now: false });
+    if (c.outcome === 'model' && !parts.has(c.name)) models.push(c.model!);
   }
-  for (const layer of layers) {
-    const then = back(layer.span.start);
-    for (const { m, now: current } of models) {
-      const at = current ? layer.span.start : then;
-      const instances = m.convs.filter((c) => c.file === file && c.start === at);
-      if (instances.length === 0) continue;
-      attach(layer, m, instances);
-      break;
-    }
-  }
+  attachAll(layers, models, file, (m) => (reran.has(m) ? undefined : since));
   // a layer no model of the file builds: the full analysis looks for the files that import this one
   if (layers.every((l) => l.shapes) || !(file && sources.read)) return true;
   rec.importers ??= importersOf(file, sources);
@@ -130,12 +125,20 @@ const MAX_FOCUSED_RUNS = 8;
 const MAX_IMPORTERS = 3;
 const MAX_SCANNED = 64;
 
-/** Each layer gets the instances of the first model (in file order) that builds its call site. */
-function attachAll(layers: PythonLayer[], models: ModelShapes[], file: string): void {
+/**
+ * Each layer gets the instances of the first model (in file order) that builds its call site.
+ * `moved(m)` maps a model's offsets to this version's, where they lag behind (a focused run's
+ * recorded models).
+ */
+function attachAll(layers: PythonLayer[], models: ModelShapes[], file: string, moved: (m: ModelShapes) => ((o: number) => number) | undefined = () => undefined): void {
   const first = new Map<number, { m: ModelShapes; instances: ConvInstance[] }>();
   for (const m of models) {
     const own = new Map<number, ConvInstance[]>();
-    for (const c of m.convs) if (c.file === file && !first.has(c.start)) own.set(c.start, [...(own.get(c.start) ?? []), c]);
+    const at = moved(m) ?? ((o: number) => o);
+    for (const c of m.convs) {
+      const start = at(c.start);
+      if (c.file === file && !first.has(start)) own.set(start, [...(own.get(start) ?? []), c]);
+    }
     for (const [start, instances] of own) first.set(start, { m, instances });
   }
   for (const layer of layers) {
