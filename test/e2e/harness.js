@@ -629,22 +629,43 @@ async function gotoLine(page, line, col = 1, opts = {}) {
 }
 
 /**
+ * The target editor's element (text editor or notebook cell, as `editorSel` names it), or null. `:visible` is
+ * Playwright-only: the visible notebook overlay is resolved by hand.
+ */
+async function editorElement(page, opts = {}) {
+  const handle = await page.evaluateHandle((sel) => {
+    let scope = document;
+    if (sel.startsWith('.notebookOverlay:visible')) {
+      scope = Array.from(document.querySelectorAll('.notebookOverlay')).find((e) => e.getClientRects().length);
+      if (!scope) return null;
+      sel = sel.replace('.notebookOverlay:visible ', '');
+    }
+    return scope.querySelector(sel);
+  }, editorSel(opts));
+  const el = handle.asElement();
+  if (!el) await handle.dispose();
+  return el;
+}
+
+/** fn(editorElement, arg) run in the page on the target editor; `none` when there is no such editor. */
+async function inEditor(page, opts, none, fn, arg) {
+  const ed = await editorElement(page, opts);
+  if (!ed) return none;
+  try {
+    return await ed.evaluate(fn, arg);
+  } finally {
+    await ed.dispose();
+  }
+}
+
+/**
  * Screen box of the `occurrence`-th whole-word `word` on 1-based `line` of the target editor, from a DOM Range over the text
  * nodes (token spans merge, e.g. " nn.Conv2d", so spans can't be used). Injected text (inlay hints, decorations) is
  * skipped. Line numbers come from the line-number gutter if there is one; else (notebook cells: no gutter, all lines
  * rendered) from the vertical order of the rendered lines. The line must be rendered (scrolled into view).
  */
 async function wordBox(page, line, word, opts = {}) {
-  const box = await page.evaluate(({ sel, line, word, occurrence }) => {
-    // `:visible` is Playwright-only: resolve the visible notebook overlay by hand
-    let scope = document;
-    if (sel.startsWith('.notebookOverlay:visible')) {
-      scope = Array.from(document.querySelectorAll('.notebookOverlay')).find((e) => e.getClientRects().length);
-      if (!scope) return { err: 'no visible notebook' };
-      sel = sel.replace('.notebookOverlay:visible ', '');
-    }
-    const ed = scope.querySelector(sel);
-    if (!ed) return { err: `no editor ${sel}` };
+  const box = await inEditor(page, opts, { err: `no editor ${editorSel(opts)}` }, (ed, { line, word, occurrence }) => {
     const top = (el) => Math.round(el.getBoundingClientRect().top);
     const viewLines = Array.from(ed.querySelectorAll('.view-lines .view-line')).sort((a, b) => top(a) - top(b));
     let target = null;
@@ -681,7 +702,7 @@ async function wordBox(page, line, word, opts = {}) {
     r.setStart(...at(idx)); r.setEnd(...at(idx + word.length - 1)); r.setEnd(r.endContainer, r.endOffset + 1);
     const b = r.getBoundingClientRect();
     return { x: b.x, y: b.y, width: b.width, height: b.height, column: idx + 1, lineText: text };
-  }, { sel: editorSel(opts), line, word, occurrence: opts.occurrence || 1 });
+  }, { line, word, occurrence: opts.occurrence || 1 });
   if (box.err) throw new Error(box.err);
   return box;
 }
@@ -777,15 +798,7 @@ async function gotoWord(page, line, word, opts = {}) {
  *         that many, default 0 = snapshot), timeoutMs }
  */
 async function inlayHints(page, opts = {}) {
-  const read = () => page.evaluate(({ sel, line }) => {
-    let scope = document;
-    if (sel.startsWith('.notebookOverlay:visible')) {
-      scope = Array.from(document.querySelectorAll('.notebookOverlay')).find((e) => e.getClientRects().length);
-      if (!scope) return [];
-      sel = sel.replace('.notebookOverlay:visible ', '');
-    }
-    const ed = scope.querySelector(sel);
-    if (!ed) return [];
+  const read = () => inEditor(page, opts, [], (ed, { line }) => {
     const top = (el) => Math.round(el.getBoundingClientRect().top);
     let lines = Array.from(ed.querySelectorAll('.view-lines .view-line')).sort((a, b) => top(a) - top(b));
     if (line != null) {
@@ -805,7 +818,7 @@ async function inlayHints(page, opts = {}) {
       }
     }
     return out;
-  }, { sel: editorSel(opts), line: opts.line });
+  }, { line: opts.line });
   const min = opts.minCount || 0;
   if (!min) return read();
   return waitFor(async () => { const h = await read(); return h.length >= min && h; }, opts.timeoutMs || TIMEOUTS.step,
@@ -827,15 +840,7 @@ async function waitForInlayHint(page, match, opts = {}) {
  * opts: { cell, minCount (wait until at least that many, default 0 = snapshot), timeoutMs }
  */
 async function codeLenses(page, opts = {}) {
-  const read = () => page.evaluate(({ sel }) => {
-    let scope = document;
-    if (sel.startsWith('.notebookOverlay:visible')) {
-      scope = Array.from(document.querySelectorAll('.notebookOverlay')).find((e) => e.getClientRects().length);
-      if (!scope) return [];
-      sel = sel.replace('.notebookOverlay:visible ', '');
-    }
-    const ed = scope.querySelector(sel);
-    if (!ed) return [];
+  const read = () => inEditor(page, opts, [], (ed) => {
     const decos = Array.from(ed.querySelectorAll('.codelens-decoration'))
       .sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top);
     const out = [];
@@ -846,7 +851,7 @@ async function codeLenses(page, opts = {}) {
       }
     }
     return out;
-  }, { sel: editorSel(opts) });
+  });
   const min = opts.minCount || 0;
   if (!min) return read();
   return waitFor(async () => { const l = await read(); return l.length >= min && l; }, opts.timeoutMs || TIMEOUTS.step, `${min} code lens(es)`);
