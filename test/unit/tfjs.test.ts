@@ -221,3 +221,41 @@ const noConvs = tf.sequential({layers: [tf.layers.dense({inputShape: [3], units:
   assert.deepEqual(m.params, { before: 4 * 6 * 9 + 6 + 384 * 2 + 2, after: 4 * 9 + 4 * 6 + 6 + 384 * 2 + 2 });
   assert.deepEqual(m.macs, { before: 64 * 4 * 6 * 9, after: 64 * (4 * 9 + 4 * 6) });
 });
+
+void test('functions nothing calls: self-contained data helpers are not run, helpers that share state still are', () => {
+  // a data helper with a long loop, run before the model builder, used to spend the step budget
+  const a = analyze(`
+function checksum(rows, seed = 7) {
+  let s = seed;
+  for (let i = 0; i < 100000000; i++) s = (s * 31 + rows.length + Math.floor(i / 3)) % 1000003;
+  const out = {s, rows};
+  return JSON.stringify(out);
+}
+function configure() { width = 24; }          // an implicit global the builder reads
+export function build() {
+  return tf.sequential({layers: [tf.layers.conv2d({inputShape: [32, 32, 3], filters: width, kernelSize: 3})]});
+}`);
+  assert.equal(a.layers.length, 1);
+  assert.equal(a.layers[0].args.outChannels?.toString(), '24');
+  assert.equal(a.layers[0].cost.params.before?.toString(), String(24 * 3 * 9 + 24));
+  // a helper that mentions a module-level name (here a layer factory bound at the top) still runs
+  const b = analyze(`
+const conv = tf.layers.conv2d;
+function stem(rows) {
+  const sizes = rows.map((r) => r * 2);
+  return tf.sequential({layers: [conv({inputShape: [16, 16, sizes.length], filters: 8, kernelSize: 3})]});
+}`);
+  assert.equal(b.layers.length, 1);
+  assert.equal(b.layers[0].args.outChannels?.toString(), '8');
+  // a name declared inside a block of the helper does not make its other uses local
+  const c = analyze(`
+let width = 8;
+function widen() {
+  for (const k of [1, 2]) { let width = k; }
+  width = 40;
+}
+function build() {
+  return tf.sequential({layers: [tf.layers.conv2d({inputShape: [32, 32, 3], filters: width, kernelSize: 3})]});
+}`);
+  assert.equal(c.layers[0].args.outChannels?.toString(), '40');
+});

@@ -436,7 +436,7 @@ export function analyzeTfjs(text: string, tree: Tree, id: LanguageId, options: A
     const called = calledNames(tree.rootNode);
     for (const fn of fns) {
       const name = functionName(fn);
-      if (name && !called.has(name)) interp.runStandalone(fn);
+      if (name && !called.has(name) && !interp.selfContained(fn)) interp.runStandalone(fn);
     }
     const unreached = (fn: Node) => callNodes.some((c, i) => staticSites.has(i) && !interp.visited.has(c.id) && c.startIndex >= fn.startIndex && c.endIndex <= fn.endIndex);
     for (const fn of fns) if (unreached(fn)) interp.runStandalone(fn);

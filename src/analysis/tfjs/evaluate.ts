@@ -157,6 +157,28 @@ export class TfjsInterpreter {
     });
   }
 
+  /**
+   * True when running `fn` on its own can neither build a layer nor change what other code sees, so
+   * that a standalone run may be skipped: it uses no `this`, and every name in it is declared inside
+   * it (and shadows no module-level name) or is a plain builtin. Such are the data helpers (sorting,
+   * formatting, loops over records) that fill most files; interpreting their loops is most of the
+   * cost of a file.
+   */
+  selfContained(fn: Node): boolean {
+    const own = fn.childForFieldName('name');
+    const declared = new Set<string>();
+    const free = new Set<string>();
+    for (const id of fn.descendantsOfType(['identifier', 'shorthand_property_identifier', 'shorthand_property_identifier_pattern', 'this', 'super'])) {
+      if (!id || (own && id.id === own.id)) continue;
+      if (id.type === 'this' || id.type === 'super') return false;
+      if (this.module.vars.has(id.text)) return false;
+      if (declares(id)) declared.add(id.text);
+      else if (!PURE_GLOBALS.has(id.text)) free.add(id.text);
+    }
+    for (const name of free) if (!declared.has(name)) return false;
+    return true;
+  }
+
   private thisOfClass(cls: Node): Value {
     let v = this.classThis.get(cls.id);
     if (!v) {
@@ -1287,6 +1309,52 @@ function fnName(fn: Node): string {
   if (p?.type === 'pair') return p.childForFieldName('key')?.text ?? 'function';
   if (p?.type === 'assignment_expression') return p.childForFieldName('left')?.text ?? 'function';
   return 'the function';
+}
+
+/** Globals whose use cannot reach TensorFlow.js or the file's own state. */
+const PURE_GLOBALS = new Set(['Math', 'JSON', 'Object', 'Array', 'Number', 'String', 'Boolean', 'Date', 'Map', 'Set', 'WeakMap', 'WeakSet', 'Symbol', 'Error', 'TypeError', 'RangeError', 'Promise', 'RegExp', 'parseInt', 'parseFloat', 'isNaN', 'isFinite', 'undefined', 'NaN', 'Infinity', 'console']);
+
+/** Where a pattern passes a name on to the node above it: the field of the parent that holds it. */
+const PATTERN_FIELDS: Record<string, string | undefined> = {
+  array_pattern: undefined, // every element
+  object_pattern: undefined,
+  rest_pattern: undefined,
+  pair_pattern: 'value',
+  assignment_pattern: 'left',
+  required_parameter: 'pattern',
+  optional_parameter: 'pattern',
+};
+
+/** Declaring nodes and the field that holds the declared name or pattern (undefined: any child). */
+const DECLARING_FIELDS: Record<string, string | undefined> = {
+  variable_declarator: 'name',
+  formal_parameters: undefined,
+  catch_clause: 'parameter',
+  arrow_function: 'parameter',
+  function_declaration: 'name',
+  function_expression: 'name',
+  function: 'name',
+  generator_function_declaration: 'name',
+  generator_function: 'name',
+  class_declaration: 'name',
+  class: 'name',
+};
+
+/** Whether identifier `id` is a name being declared (a variable, parameter, function or class name). */
+function declares(id: Node): boolean {
+  let n = id;
+  for (let p = n.parent; p; n = p, p = p.parent) {
+    if (p.type in PATTERN_FIELDS) {
+      const field = PATTERN_FIELDS[p.type];
+      if (field !== undefined && p.childForFieldName(field)?.id !== n.id) return false;
+      continue;
+    }
+    if (p.type === 'for_in_statement') return p.childForFieldName('left')?.id === n.id && p.childForFieldName('kind') !== null;
+    if (!(p.type in DECLARING_FIELDS)) return false;
+    const field = DECLARING_FIELDS[p.type];
+    return field === undefined || p.childForFieldName(field)?.id === n.id;
+  }
+  return false;
 }
 
 function enclosingClass(n: Node): Node | undefined {
