@@ -28,8 +28,15 @@ export function readSourceFile(file: string): { text?: string; error?: string } 
 const neighbours = new Map<string, { mtimeMs: number; size: number; text: string | undefined }>();
 const MAX_NEIGHBOURS = 512;
 
-/** A neighbour's text, read again only when its modification time or size changed. */
-function readNeighbour(file: string): string | undefined {
+/**
+ * A neighbour's text, read again only when its modification time or size changed; with `snapshot`
+ * (a command-line run, over in a second) read once and kept without asking the disk again.
+ */
+function readNeighbour(file: string, snapshot: boolean): string | undefined {
+  if (snapshot) {
+    const known = neighbours.get(file);
+    if (known) return known.text;
+  }
   let st: fs.Stats;
   try {
     st = fs.statSync(file);
@@ -44,17 +51,36 @@ function readNeighbour(file: string): string | undefined {
   return text;
 }
 
+/** Folder listings of a snapshot (command-line) run. */
+const listings = new Map<string, string[]>();
+
+function listFolder(dir: string, snapshot: boolean): string[] {
+  const known = snapshot ? listings.get(dir) : undefined;
+  if (known) return known;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    names = [];
+  }
+  if (snapshot) {
+    if (listings.size >= MAX_NEIGHBOURS) listings.delete(listings.keys().next().value as string);
+    listings.set(dir, names);
+  }
+  return names;
+}
+
 /**
  * Sources for the file at `file` (absolute; undefined for an unsaved buffer or a notebook), with
  * `files` importable by module name, and `overlay` giving texts that differ from the disk.
+ * `snapshot`: the disk is taken not to change while the process runs (the command line: each
+ * neighbour and folder is read once; the language server leaves it off and checks each time).
  */
-export function diskSources(file: string | undefined, files: readonly string[] = [], overlay?: (file: string) => string | undefined): ShapeSources {
-  const list = (dir: string): string[] => {
-    try {
-      return fs.readdirSync(dir);
-    } catch {
-      return [];
-    }
+export function diskSources(file: string | undefined, files: readonly string[] = [], overlay?: (file: string) => string | undefined, snapshot = false): ShapeSources {
+  return {
+    path: file ? path.resolve(file) : undefined,
+    files: files.map((f) => path.resolve(f)),
+    read: (f) => overlay?.(f) ?? readNeighbour(f, snapshot),
+    list: (dir) => listFolder(dir, snapshot),
   };
-  return { path: file ? path.resolve(file) : undefined, files: files.map((f) => path.resolve(f)), read: (f) => overlay?.(f) ?? readNeighbour(f), list };
 }

@@ -93,7 +93,7 @@ export function processFile(file: string, opts: CliOptions): FileOutcome {
     return o;
   }
   const { text, id } = unit;
-  const analysis = analyzeText(text, id, opts.analysis, { sources: id === 'python' ? diskSources(isNotebook(file) ? undefined : file, opts.paths) : undefined });
+  const analysis = analyzeText(text, id, opts.analysis, { sources: id === 'python' ? diskSources(isNotebook(file) ? undefined : file, opts.paths, undefined, true) : undefined });
   const models = (analysis.models ?? []).map((m) => modelJson(m, (off) => unit.position(off)));
   if (analysis.layers.length === 0 && !analysis.syntaxError && models.length === 0) return o;
   const layers = analysis.layers.map((l) => layerJson(l, (off) => unit.position(off)));
