@@ -55,8 +55,8 @@ interface Unit {
 
 function unitFor(file: string, content: string): Unit {
   if (!isNotebook(file)) {
-    const lines = new LineIndex(content);
-    return { id: languageForPath(file)!, text: content, position: (off) => lines.position(off), serialize: (t) => t };
+    let lines: LineIndex | undefined; // most files hold nothing to place
+    return { id: languageForPath(file)!, text: content, position: (off) => (lines ??= new LineIndex(content)).position(off), serialize: (t) => t };
   }
   const nb = notebookText(content);
   const cellLines = new Map(nb.cells.map((c) => [c.index, new LineIndex(c.source)]));
