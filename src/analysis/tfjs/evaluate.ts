@@ -165,18 +165,25 @@ export class TfjsInterpreter {
    * cost of a file.
    */
   selfContained(fn: Node): boolean {
+    if (fn.descendantsOfType(['this', 'super']).length > 0) return false;
     const own = fn.childForFieldName('name');
     const declared = new Set<string>();
     const free = new Set<string>();
-    for (const id of fn.descendantsOfType(['identifier', 'shorthand_property_identifier', 'shorthand_property_identifier_pattern', 'this', 'super'])) {
-      if (!id || (own && id.id === own.id)) continue;
-      if (id.type === 'this' || id.type === 'super') return false;
-      if (this.module.vars.has(id.text)) return false;
-      if (declares(id)) declared.add(id.text);
-      else if (!PURE_GLOBALS.has(id.text)) free.add(id.text);
+    for (const id of fn.descendantsOfType(['identifier', 'shorthand_property_identifier', 'shorthand_property_identifier_pattern'])) {
+      if (!id) continue;
+      const name = id.text;
+      if (this.module.vars.has(name)) {
+        if (own && id.id === own.id) continue;
+        return false;
+      }
+      // a name declared once is local everywhere in the function (one that also names a module binding returned above)
+      if (declared.has(name) || PURE_GLOBALS.has(name)) continue;
+      if (declares(id)) {
+        declared.add(name);
+        free.delete(name);
+      } else free.add(name);
     }
-    for (const name of free) if (!declared.has(name)) return false;
-    return true;
+    return free.size === 0;
   }
 
   private thisOfClass(cls: Node): Value {

@@ -158,7 +158,13 @@ function importersOf(file: string, sources: ShapeSources): string[] {
   candidates.delete(file);
   const imports = new RegExp(`^\\s*(from\\s+[.\\w]*\\b${stem}\\s+import\\b|from\\s+\\.+\\s+import\\s[^\\n]*\\b${stem}\\b|import\\s+[\\w.]*\\b${stem}\\b)`, 'm');
   // a folder of hundreds of files is not read in full for every file of blocks in it
-  return [...candidates].sort().slice(0, MAX_SCANNED).filter((f) => imports.test(importLines(f, sources.read?.(f) ?? '')));
+  return [...candidates]
+    .sort()
+    .slice(0, MAX_SCANNED)
+    .filter((f) => {
+      const lines = importLines(f, sources.read?.(f) ?? '');
+      return lines.includes(stem) && imports.test(lines);
+    });
 }
 
 /** The import lines of each neighbour, kept while its text is the same string (the sources keep unchanged files' texts). */
