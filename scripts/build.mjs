@@ -4,15 +4,17 @@ import { build } from 'esbuild';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+// SEPCONV_DIST=<folder> SEPCONV_ENTRIES=cli builds only the named bundles elsewhere (the tests of the bundle)
 const root = path.dirname(path.dirname(new URL(import.meta.url).pathname));
-const dist = path.join(root, 'dist');
+const dist = process.env.SEPCONV_DIST ?? path.join(root, 'dist');
 fs.rmSync(dist, { recursive: true, force: true });
 
+const only = process.env.SEPCONV_ENTRIES?.split(',');
 const entries = [
   ['src/cli/index.ts', 'cli.js'],
   ['src/server/index.ts', 'server.js'],
   ['src/extension/index.ts', 'extension.js'],
-].filter(([src]) => fs.existsSync(path.join(root, src)));
+].filter(([src, out]) => fs.existsSync(path.join(root, src)) && (!only || only.includes(out.replace(/\.js$/, ''))));
 
 await Promise.all(
   entries.map(([src, out]) =>
