@@ -168,6 +168,15 @@ export class LayerMemo {
     return (o) => edits.reduce((x, e) => (x >= e.oldEnd ? x + e.delta : x), o);
   }
 
+  /**
+   * The inverse: offsets of this version (in text the edits since `from` did not change) to those of
+   * the version at log position `from`.
+   */
+  offsetsBack(from: number): (o: number) => number {
+    const edits = this.log.slice(from).reverse();
+    return (o) => edits.reduce((x, e) => (x >= e.oldEnd + e.delta ? x - e.delta : x), o);
+  }
+
   /** The layer with its offsets moved over the edits since it was recorded. */
   private materialize(k: Kept): PythonLayer {
     if (k.from === this.log.length) return k.layer;

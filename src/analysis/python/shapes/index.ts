@@ -93,9 +93,9 @@ export function focusShapes(layers: PythonLayer[], text: string, tree: Tree, opt
     const o = now.get(c.name) ?? c;
     if (built(o.outcome)) for (const p of o.parts) parts.add(p);
   }
-  // the models in file order: those run again, and the others as recorded, their offsets moved over
-  // the edits since (which did not touch them)
-  const since = memo.offsetsSince(rec.at);
+  // the models in file order: those run again, and the others as recorded, in the offsets of their
+  // version (the layers' starts are mapped back over the edits since, which did not touch them)
+  const back = memo.offsetsBack(rec.at);
   const models: ModelShapes[] = [];
   const reran = new Set<ModelShapes>();
   for (const c of rec.trace.classes) {
@@ -111,7 +111,7 @@ export function focusShapes(layers: PythonLayer[], text: string, tree: Tree, opt
     if (c.outcome === 'part' && !parts.has(c.name)) return false;
     if (c.outcome === 'model' && !parts.has(c.name)) models.push(c.model!);
   }
-  attachAll(layers, models, file, (m) => (reran.has(m) ? undefined : since));
+  attachAll(layers, models, file, (m) => (reran.has(m) ? undefined : back));
   // a layer no model of the file builds: the full analysis looks for the files that import this one
   if (layers.every((l) => l.shapes) || !(file && sources.read)) return true;
   rec.importers ??= importersOf(file, sources);
@@ -127,24 +127,32 @@ const MAX_SCANNED = 64;
 
 /**
  * Each layer gets the instances of the first model (in file order) that builds its call site.
- * `moved(m)` maps a model's offsets to this version's, where they lag behind (a focused run's
- * recorded models).
+ * `frame(m)` maps this version's offsets to those a model was recorded with, where they lag behind
+ * (a focused run's recorded models); the layers' starts are mapped once per frame, not every conv.
  */
-function attachAll(layers: PythonLayer[], models: ModelShapes[], file: string, moved: (m: ModelShapes) => ((o: number) => number) | undefined = () => undefined): void {
+function attachAll(layers: PythonLayer[], models: ModelShapes[], file: string, frame: (m: ModelShapes) => ((o: number) => number) | undefined = () => undefined): void {
+  const byFrame = new Map<((o: number) => number) | undefined, Map<number, number[]>>();
+  const startsIn = (f: ((o: number) => number) | undefined): Map<number, number[]> => {
+    let starts = byFrame.get(f);
+    if (!starts) {
+      starts = new Map();
+      for (const [i, l] of layers.entries()) {
+        const at = f ? f(l.span.start) : l.span.start;
+        starts.set(at, [...(starts.get(at) ?? []), i]);
+      }
+      byFrame.set(f, starts);
+    }
+    return starts;
+  };
   const first = new Map<number, { m: ModelShapes; instances: ConvInstance[] }>();
   for (const m of models) {
+    const starts = startsIn(frame(m));
     const own = new Map<number, ConvInstance[]>();
-    const at = moved(m) ?? ((o: number) => o);
-    for (const c of m.convs) {
-      const start = at(c.start);
-      if (c.file === file && !first.has(start)) own.set(start, [...(own.get(start) ?? []), c]);
-    }
-    for (const [start, instances] of own) first.set(start, { m, instances });
+    for (const c of m.convs) if (c.file === file && starts.has(c.start)) own.set(c.start, [...(own.get(c.start) ?? []), c]);
+    for (const [start, instances] of own) for (const i of starts.get(start)!) if (!first.has(i)) first.set(i, { m, instances });
+    if (first.size === layers.length) break;
   }
-  for (const layer of layers) {
-    const hit = first.get(layer.span.start);
-    if (hit) attach(layer, hit.m, hit.instances);
-  }
+  for (const [i, hit] of first) attach(layers[i], hit.m, hit.instances);
 }
 
 /** Files next to `file` or named on the command line that import it (`from .blocks import`, `import blocks`). */
