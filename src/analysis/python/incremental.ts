@@ -139,11 +139,14 @@ export class LayerMemo {
     // leaves `self.conv2 = nn.Conv2d(out_ch, ...)` as it was)
     // (an `=` typed or deleted could change what the statement assigns: not so for other characters)
     const assignment = !edited || /=/.test(before.slice(at, oldEnd) + after.slice(at, newEnd)) ? undefined : assignmentHolding(edited, at, stmt);
-    const within = (node: Node, start: number) => start >= node.startIndex && start < node.endIndex - delta;
+    // node bounds read once (each read is a call into WASM), in the old text's offsets
+    const bounds = (node: Node) => [node.startIndex, node.endIndex - delta] as const;
+    const [stmtStart, stmtEnd] = bounds(stmt);
+    const [assignStart, assignEnd] = assignment ? bounds(assignment.statement) : [0, 0];
     const moved = new Map<number, Kept>();
     for (const [start, k] of this.kept) {
-      if (within(stmt, start)) {
-        if (!assignment || !k.searched || within(assignment.statement, start)) continue;
+      if (start >= stmtStart && start < stmtEnd) {
+        if (!assignment || !k.searched || (start >= assignStart && start < assignEnd)) continue;
         if ([...k.searched].some((n) => assignment.targets.has(n))) continue;
       }
       moved.set(start >= oldEnd ? start + delta : start, k);
