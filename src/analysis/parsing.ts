@@ -114,7 +114,12 @@ const READ_CHUNK = 256;
 
 /** Parses `text`; with `oldTree` (already `edit()`ed) the parse is incremental. */
 export function parse(id: LanguageId, text: string, oldTree?: Tree): Tree {
-  const tree = oldTree ? parser(id).parse((i) => text.slice(i, i + READ_CHUNK), oldTree) : parser(id).parse(text);
+  let parsing = true;
+  // the tree keeps the function to read its nodes' texts: small pieces for the parse only, then
+  // whole slices (a node's text would otherwise be joined from pieces)
+  const read = (i: number) => (parsing ? text.slice(i, i + READ_CHUNK) : text.slice(i));
+  const tree = oldTree ? parser(id).parse(read, oldTree) : parser(id).parse(text);
+  parsing = false;
   if (!tree) throw new Error(`tree-sitter gave no tree for ${id}`);
   return tree;
 }
