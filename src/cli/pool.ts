@@ -17,14 +17,15 @@ const MIN_FILES_FOR_WORKERS = 64;
 /** Files handed to a worker at a time (two chunks in flight): enough to amortise messages, few enough that the threads finish together. */
 const CHUNK = 6;
 
+/** Files sent to a worker, with their places in the list given to `processFiles`. */
 interface Job {
-  start: number;
+  indexes: number[];
   files: string[];
 }
 
 type Family = 'python' | 'javascript';
 
-/** The files of one language family still to do, in chunks of consecutive indexes. */
+/** The indexes of one language family's files still to do, in the order given. */
 class Queue {
   private next = 0;
   constructor(private readonly indexes: number[]) {}
@@ -46,13 +47,11 @@ export async function processFiles(files: string[], opts: CliOptions): Promise<F
     return files.map((f) => processFile(f, opts));
   }
   const results: FileOutcome[] = new Array<FileOutcome>(files.length);
-  const queues: Record<Family, Queue> = { python: new Queue([]), javascript: new Queue([]) };
-  {
-    const byFamily: Record<Family, number[]> = { python: [], javascript: [] };
-    files.forEach((f, i) => byFamily[familyOf(f)].push(i));
-    queues.python = new Queue(byFamily.python);
-    queues.javascript = new Queue(byFamily.javascript);
-  }
+  const indexes = files.map((_, i) => i);
+  const queues: Record<Family, Queue> = {
+    python: new Queue(indexes.filter((i) => familyOf(files[i]) === 'python')),
+    javascript: new Queue(indexes.filter((i) => familyOf(files[i]) === 'javascript')),
+  };
   /** The next files for a thread that prefers `family`: its own while there are any, then the other's. */
   const take = (family: Family, n: number): number[] => {
     const own = queues[family];
@@ -65,13 +64,13 @@ export async function processFiles(files: string[], opts: CliOptions): Promise<F
     return new Promise<void>((resolve, reject) => {
       let inFlight = 0;
       const send = () => {
-        const indexes = take(family, CHUNK);
-        if (indexes.length === 0) {
+        const chunk = take(family, CHUNK);
+        if (chunk.length === 0) {
           if (inFlight === 0) void worker.terminate().then(() => resolve());
           return;
         }
         inFlight++;
-        worker.postMessage({ start: 0, files: indexes.map((i) => files[i]), indexes } satisfies Job & { indexes: number[] });
+        worker.postMessage({ indexes: chunk, files: chunk.map((i) => files[i]) } satisfies Job);
       };
       worker.on('message', (msg: { indexes: number[]; outcomes: FileOutcome[] }) => {
         inFlight--;
@@ -112,7 +111,7 @@ export function isPoolWorker(): boolean {
 export async function runPoolWorker(): Promise<void> {
   const { opts } = workerData as { opts: CliOptions };
   await initParsing();
-  parentPort!.on('message', (job: Job & { indexes: number[] }) => {
+  parentPort!.on('message', (job: Job) => {
     parentPort!.postMessage({ indexes: job.indexes, outcomes: job.files.map((f) => processFile(f, opts)) });
   });
 }
