@@ -27,8 +27,7 @@ export type AssumptionSink = (text: string) => void;
 export interface EvalContext {
   /** user-given values: CLI `--assume`, editor settings */
   assumptions: Record<string, number>;
-  /** `# sepconv: name=value` on a class line, by class node id */
-  /** by the row of the class header */
+  /** `# sepconv: name=value` on a class line, by the row of the class header */
   classPragmas: Map<number, Record<string, number>>;
   /** `# sepconv: name=value` anywhere else in the file */
   filePragmas: Record<string, number>;

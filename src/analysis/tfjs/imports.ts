@@ -82,7 +82,6 @@ function patternSite(p: Node): PatternSite {
   };
 }
 
-/** `tf.layers` -> its path when `tf` is bound, else undefined. */
 /** Lines that can hold a `tf.layers.<op>(...)` call under the names this file binds. */
 export function layerCallPattern(imports: TfjsImports): RegExp {
   const esc = (s: string) => s.replace(/[$]/g, '\\$&');
@@ -94,6 +93,7 @@ export function layerCallPattern(imports: TfjsImports): RegExp {
   return new RegExp(alternatives.join('|'));
 }
 
+/** `tf.layers` -> its path when `tf` is bound, else undefined. */
 export function resolveTfjsPath(text: string, imports: TfjsImports): string | undefined {
   const parts = text.replace(/\s+/g, '').replace(/\?\./g, '.').split('.');
   const head = parts[0];
