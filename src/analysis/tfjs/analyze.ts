@@ -13,7 +13,7 @@ import { inputSizeFor, type AnalysisOptions, type TfjsStyle } from '../options';
 import { matchesOnRows, query, rowsMatching, type LanguageId } from '../parsing';
 import { Poly } from '../poly';
 import { firstSyntaxError } from '../python/analyze';
-import { TfjsInterpreter } from './evaluate';
+import { FUNCTION_TYPES, TfjsInterpreter } from './evaluate';
 import { collectTfjsImports, layerCallPattern, resolveTfjsPath, type TfjsImports } from './imports';
 import { configOf, convConfig, convOp, declaredInput } from './layers';
 import { dimsText, whyNot as whyNotValue, type Dim, type Instance, type ModelState, type ShapeOrWhy, type Value } from './values';
@@ -309,9 +309,8 @@ function placementOf(call: Node, text: string): Placement {
 /** Function-like nodes in source order, outer before inner: each runs on its own if never called. */
 function functionNodes(root: Node): Node[] {
   const out: Node[] = [];
-  const types = ['function_declaration', 'function_expression', 'function', 'arrow_function', 'method_definition', 'generator_function_declaration', 'generator_function'];
   // tree-sitter's own walk, in source order (a walk through Node objects costs a marshalled node each)
-  for (const n of root.descendantsOfType(types)) if (n) out.push(n);
+  for (const n of root.descendantsOfType([...FUNCTION_TYPES])) if (n) out.push(n);
   // constructors first within a class, so methods see what the constructor assigned
   return out.sort((a, b) => {
     const ca = a.type === 'method_definition' && a.childForFieldName('name')?.text === 'constructor';
@@ -483,8 +482,6 @@ export function analyzeTfjs(text: string, tree: Tree, id: LanguageId, options: A
   return { framework: 'tfjs', layers, syntaxError, notes, sites, instances: infos, graphs, models, imports, names };
 }
 
-const FUNCTIONS = new Set(['function_declaration', 'function_expression', 'function', 'arrow_function', 'method_definition', 'generator_function_declaration', 'generator_function']);
-
 /**
  * The report's model summaries: each model built in the file that holds a conv, named by the
  * function that builds it (`createModel()`) or the variable that holds it; parameters of every
@@ -500,7 +497,7 @@ function summaries(states: ModelState[], graphs: ModelInfo[], layers: TfjsLayer[
     if (convs.length === 0 || seen.has(m.call.id)) return;
     seen.add(m.call.id);
     let fn: Node | undefined;
-    for (let n = m.call.parent; n && !fn; n = n.parent) if (FUNCTIONS.has(n.type)) fn = n;
+    for (let n = m.call.parent; n && !fn; n = n.parent) if (FUNCTION_TYPES.has(n.type)) fn = n;
     const fnName = fn ? functionName(fn) : undefined;
     const name = fnName ?? boundName(m.call) ?? 'model';
     const start = fn?.startIndex ?? m.call.startIndex;

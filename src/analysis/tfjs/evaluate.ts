@@ -66,7 +66,8 @@ const MAX_STEPS = 20_000;
 const MAX_ITERATIONS = 1_000;
 const MAX_DEPTH = 40;
 
-const FUNCTION_TYPES = new Set(['function_declaration', 'function_expression', 'function', 'arrow_function', 'method_definition', 'generator_function_declaration', 'generator_function']);
+/** Function-like node types of the JavaScript and TypeScript grammars. */
+export const FUNCTION_TYPES = new Set(['function_declaration', 'function_expression', 'function', 'arrow_function', 'method_definition', 'generator_function_declaration', 'generator_function']);
 const TRANSPARENT = new Set(['parenthesized_expression', 'as_expression', 'satisfies_expression', 'non_null_expression', 'type_assertion', 'await_expression']);
 
 function named(n: Node | null | undefined): Node[] {
