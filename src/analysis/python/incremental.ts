@@ -53,6 +53,11 @@ interface Edit {
   delta: number;
 }
 
+/** An offset of the text before `e` (outside the text it replaced) in the text after it. */
+function across(o: number, e: Edit): number {
+  return o >= e.oldEnd ? o + e.delta : o;
+}
+
 interface Kept {
   layer: PythonLayer;
   /** index in the edit log at which `layer`'s offsets were true */
@@ -134,6 +139,7 @@ export class LayerMemo {
     const body = def.childForFieldName('body');
     if (!body || at < body.startIndex) return false;
     const delta = newEnd - oldEnd;
+    const edit: Edit = { at, oldEnd, delta };
     // in the definition that holds the change, layers go unless the change is in the value of an
     // assignment whose targets their evaluation never looked up (`self.conv1 = nn.Conv2d(in_ch2, ...)`
     // leaves `self.conv2 = nn.Conv2d(out_ch, ...)` as it was)
@@ -149,11 +155,11 @@ export class LayerMemo {
         if (!assignment || !k.searched || (start >= assignStart && start < assignEnd)) continue;
         if ([...k.searched].some((n) => assignment.targets.has(n))) continue;
       }
-      moved.set(start >= oldEnd ? start + delta : start, k);
+      moved.set(across(start, edit), k);
     }
     this.kept = moved;
-    if (this.context && delta !== 0) this.context = { ...this.context, imports: movedImports(this.context.imports, oldEnd, delta) };
-    this.log.push({ at, oldEnd, delta });
+    if (this.context && delta !== 0) this.context = { ...this.context, imports: movedImports(this.context.imports, edit) };
+    this.log.push(edit);
     this.shapes?.changed.add(def.childForFieldName('name')?.text ?? '');
     if (this.log.length > MAX_LOG) {
       for (const k of this.kept.values()) this.materialize(k);
@@ -168,7 +174,7 @@ export class LayerMemo {
   /** Offsets of the version at log position `from` (of text the edits since did not change) to this version's. */
   offsetsSince(from: number): (o: number) => number {
     const edits = this.log.slice(from);
-    return (o) => edits.reduce((x, e) => (x >= e.oldEnd ? x + e.delta : x), o);
+    return (o) => edits.reduce(across, o);
   }
 
   /**
@@ -200,8 +206,8 @@ export class LayerMemo {
 }
 
 /** Import statements after a change move with it (their spans serve the rewrite's `Sequential` import). */
-function movedImports(imports: ImportMap, oldEnd: number, delta: number): ImportMap {
-  const move = (sp: Span): Span => ({ start: sp.start >= oldEnd ? sp.start + delta : sp.start, end: sp.end >= oldEnd ? sp.end + delta : sp.end });
+function movedImports(imports: ImportMap, edit: Edit): ImportMap {
+  const move = (sp: Span): Span => ({ start: across(sp.start, edit), end: across(sp.end, edit) });
   const moved = new Map<FromImport, FromImport>();
   const statement = (f: FromImport): FromImport => {
     let m = moved.get(f);
