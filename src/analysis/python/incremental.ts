@@ -47,9 +47,9 @@ const NONLOCAL_LINE = new RegExp(`\\b(?:import|from)\\b|sepconv:|${READ_LINE.sou
 const MAX_LOG = 256;
 
 interface Edit {
-  /** start of the change and end of the replaced text, in the text before it */
-  at: number;
+  /** end of the replaced text, in the text before the edit */
   oldEnd: number;
+  /** how much longer the text became */
   delta: number;
 }
 
@@ -139,7 +139,7 @@ export class LayerMemo {
     const body = def.childForFieldName('body');
     if (!body || at < body.startIndex) return false;
     const delta = newEnd - oldEnd;
-    const edit: Edit = { at, oldEnd, delta };
+    const edit: Edit = { oldEnd, delta };
     // in the definition that holds the change, layers go unless the change is in the value of an
     // assignment whose targets their evaluation never looked up (`self.conv1 = nn.Conv2d(in_ch2, ...)`
     // leaves `self.conv2 = nn.Conv2d(out_ch, ...)` as it was)
