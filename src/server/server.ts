@@ -22,7 +22,7 @@ import { onCodeLens } from './features/codeLens';
 import { convert, planFiles, report } from './features/commands';
 import { onHover } from './features/hover';
 import { onInlayHints } from './features/inlayHints';
-import { CodeActionKinds, ServerCommands, type ConvertArgs, type PlanArgs, type ReportArgs } from './protocol';
+import { CodeActionKinds, ServerCommands, type ConvertArgs, type PlanArgs, type Range, type ReportArgs } from './protocol';
 import { parseSettings, SECTION, type Settings } from './settings';
 import { IdleCollector } from './memory';
 import { TreeCache } from './trees';
@@ -61,6 +61,14 @@ export function startServer(connection: Connection): void {
     return s;
   };
 
+  /** Every view: a request is work (memory is handed back only after a pause), then the settings. */
+  const viewOf = async (uri: string, range?: Range, exact?: boolean) => {
+    idle.touch();
+    const settings = await settingsFor(uri);
+    // from here on synchronous: the documents cannot change under the analysis
+    return makeView(store, trees, uri, settings, range, exact);
+  };
+
   const ctx: ServerContext = {
     store,
     trees,
@@ -68,22 +76,9 @@ export function startServer(connection: Connection): void {
       return capabilities;
     },
     settingsFor,
-    async view(uri) {
-      idle.touch();
-      const settings = await settingsFor(uri);
-      // from here on synchronous: the documents cannot change under the analysis
-      return makeView(store, trees, uri, settings);
-    },
-    async rangeView(uri, range) {
-      idle.touch();
-      const settings = await settingsFor(uri);
-      return makeView(store, trees, uri, settings, range);
-    },
-    async pointView(uri, position) {
-      idle.touch();
-      const settings = await settingsFor(uri);
-      return makeView(store, trees, uri, settings, { start: { line: position.line, character: 0 }, end: { line: position.line + 1, character: 0 } }, true);
-    },
+    view: (uri) => viewOf(uri),
+    rangeView: (uri, range) => viewOf(uri, range),
+    pointView: (uri, position) => viewOf(uri, { start: { line: position.line, character: 0 }, end: { line: position.line + 1, character: 0 } }, true),
     warn(message) {
       void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message });
     },

@@ -86,8 +86,11 @@ export class TreeCache {
    */
   quickAnalysis(src: Source, options: AnalysisOptions, range: Span): AnyAnalysis {
     const e = this.entry(src);
-    const full = fullAnalysis(e, options);
-    if (full) return full;
+    return fullAnalysis(e, options) ?? this.rangeAnalysis(e, src, options, range);
+  }
+
+  /** The core's static analysis of the layers in `range`, with the entry's tree and memo. */
+  private rangeAnalysis(e: Entry, src: Source, options: AnalysisOptions, range: Span): AnyAnalysis {
     return this.counted(e, () => analyzeText(src.text, src.languageId, options, { tree: e.tree, range, memo: e.memo }));
   }
 
@@ -109,7 +112,7 @@ export class TreeCache {
     const full = fullAnalysis(e, options);
     if (full) return full;
     if (src.languageId === 'python') {
-      const quick = this.counted(e, () => analyzeText(src.text, src.languageId, options, { tree: e.tree, range, memo: e.memo })) as PythonAnalysis;
+      const quick = this.rangeAnalysis(e, src, options, range) as PythonAnalysis;
       if (!quick.syntaxError && focusShapes(quick.layers, src.text, e.tree, options, sources ?? {}, e.memo)) {
         this.stats.focused++;
         return quick;
