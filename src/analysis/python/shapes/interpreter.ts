@@ -1494,6 +1494,9 @@ export class Interp {
   }
 }
 
+/** A line that opens a class or a function: a pragma on it is that definition's, not the file's. */
+export const DEFINITION_LINE = /^\s*(class|def|async\s+def)\s/;
+
 /** Integer `# sepconv: name=N` pragmas: on a class or def line (by row), or file-wide. */
 export function intPragmas(text: string): { byRow: Map<number, Record<string, number>>; file: Record<string, number> } {
   const byRow = new Map<number, Record<string, number>>();
@@ -1503,7 +1506,7 @@ export function intPragmas(text: string): { byRow: Map<number, Record<string, nu
     if (!body) continue;
     const values: Record<string, number> = {};
     for (const m of body.matchAll(/([A-Za-z_][\w.]*)=(-?\d+)(?![\dxX×])/g)) values[m[1]] = Number(m[2]);
-    if (/^\s*(class|def|async\s+def)\s/.test(line)) byRow.set(row, values);
+    if (DEFINITION_LINE.test(line)) byRow.set(row, values);
     else Object.assign(file, values);
   }
   return { byRow, file };

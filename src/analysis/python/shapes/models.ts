@@ -15,7 +15,7 @@ import { convCost, type SeparableOptions } from '../../cost';
 import type { ConvArgs, LayerKind, ModelIdentity } from '../../model';
 import { DEFAULT_INPUT_SIZES, type AnalysisOptions } from '../../options';
 import { parse } from '../../parsing';
-import { Interp, intPragmas, isMainGuard, named, pragmaLines, type Stop } from './interpreter';
+import { DEFINITION_LINE, Interp, intPragmas, isMainGuard, named, pragmaLines, type Stop } from './interpreter';
 import { Program, type ShapeSources } from './program';
 import { namedModules, type ConvData } from './torch';
 import { concrete, intV, type CallArgs, type ClassObj, type Dim, type DimVar, type FunctionObj, type ModuleObj, type SourceFile, type V } from './values';
@@ -90,7 +90,7 @@ function inputPragmas(text: string): { byRow: Map<number, string>; file: string 
   for (const { line, row } of pragmaLines(text)) {
     const m = /#\s*sepconv:.*?\binput=([0-9xX×]+)/.exec(line);
     if (!m) continue;
-    if (/^\s*(class|def|async\s+def)\s/.test(line)) byRow.set(row, m[1]);
+    if (DEFINITION_LINE.test(line)) byRow.set(row, m[1]);
     else file ??= m[1];
   }
   return { byRow, file };
