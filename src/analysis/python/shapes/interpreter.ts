@@ -11,6 +11,7 @@ import type { Node } from 'web-tree-sitter';
 import { binary, truthy as scalarTruthy } from '../evaluate';
 import { canonical } from '../imports';
 import { builtinValue, callBuiltin, formatPercent, methodValue, pyStr, valuesEqual } from './builtins';
+import { HeapSnapshot, joinValues, type HeapState } from './branches';
 import type { Program } from './program';
 import { callTorch, forwardNative, initNative, isNnClass, nativeModuleAttribute, tensorAttribute, tensorBinary, tensorCompare, tensorItem, tensorUnary } from './torch';
 import {
@@ -41,7 +42,8 @@ type Completion =
   | { type: 'return'; value: V }
   | { type: 'break' }
   | { type: 'continue' }
-  | { type: 'stop'; why: string };
+  /** `raised`: the code raises here (a path the model cannot have taken, when it builds) */
+  | { type: 'stop'; why: string; raised?: boolean };
 
 const NORMAL: Completion = { type: 'normal' };
 
@@ -76,6 +78,8 @@ export function isMainGuard(stmt: Node): boolean {
 }
 
 const MAX_DEPTH = 64;
+/** undecidable conditions explored inside one another (each doubles the work) */
+const MAX_EXPLORE = 6;
 
 export class Interp {
   phase: Phase = 'module';
@@ -100,6 +104,10 @@ export class Interp {
    */
   sharedWrites = false;
   private depth = 0;
+  /** undecidable conditions being explored, innermost last */
+  private exploring = 0;
+  /** per running user function: values returned on one side of an undecidable condition */
+  private readonly pendingReturns: V[][] = [];
   private nextId = 1;
   private readonly envs = new Map<string, ModuleEnv>();
   /** the file whose top-level statements run now (imports run theirs in turn) */
@@ -285,7 +293,7 @@ export class Interp {
       case 'continue_statement':
         return { type: 'continue' };
       case 'raise_statement':
-        return this.phase === 'module' ? NORMAL : this.stopAt(stmt, 'the code raises here');
+        return this.phase === 'module' ? NORMAL : { ...this.stopAt(stmt, 'the code raises here'), raised: true };
       case 'with_statement': {
         for (const item of stmt.descendantsOfType('with_item')) {
           if (!item) continue;
@@ -343,21 +351,75 @@ export class Interp {
   }
 
   private ifStatement(stmt: Node, scope: Scope): Completion {
-    const cond = stmt.childForFieldName('condition')!;
-    const t = this.truthy(this.eval(cond, scope));
-    if (t === undefined) return this.stopAt(cond, 'the condition cannot be decided');
-    if (t) return this.execBlock(stmt.childForFieldName('consequence'), scope);
+    const arms: { cond: Node | undefined; body: Node | null }[] = [{ cond: stmt.childForFieldName('condition')!, body: stmt.childForFieldName('consequence') }];
     for (const alt of named(stmt)) {
-      if (alt.type === 'elif_clause') {
-        const c = alt.childForFieldName('condition')!;
-        const ct = this.truthy(this.eval(c, scope));
-        if (ct === undefined) return this.stopAt(c, 'the condition cannot be decided');
-        if (ct) return this.execBlock(alt.childForFieldName('consequence'), scope);
-      } else if (alt.type === 'else_clause') {
-        return this.execBlock(alt.childForFieldName('body') ?? named(alt).find((n) => n.type === 'block') ?? null, scope);
+      if (alt.type === 'elif_clause') arms.push({ cond: alt.childForFieldName('condition')!, body: alt.childForFieldName('consequence') });
+      else if (alt.type === 'else_clause') arms.push({ cond: undefined, body: alt.childForFieldName('body') ?? named(alt).find((n) => n.type === 'block') ?? null });
+    }
+    return this.ifArms(arms, 0, scope);
+  }
+
+  /** The arms of an `if`/`elif`/`else` from arm `i` on; a condition that cannot be decided explores both sides. */
+  private ifArms(arms: { cond: Node | undefined; body: Node | null }[], i: number, scope: Scope): Completion {
+    for (; i < arms.length; i++) {
+      const { cond, body } = arms[i];
+      if (!cond) return this.execBlock(body, scope);
+      const t = this.truthy(this.eval(cond, scope));
+      if (t === true) return this.execBlock(body, scope);
+      if (t === undefined) {
+        const rest = i + 1;
+        return this.explore(cond, scope, [() => this.execBlock(body, scope), () => this.ifArms(arms, rest, scope)]);
       }
     }
     return NORMAL;
+  }
+
+  /**
+   * Runs each side of an undecidable condition from the same state and joins them (branches.ts):
+   * a side that raises is a path the model did not take; values the sides agree on stay known.
+   */
+  private explore(cond: Node, scope: Scope, sides: (() => Completion)[]): Completion {
+    if (this.exploring >= MAX_EXPLORE) return this.stopAt(cond, `the condition cannot be decided (${MAX_EXPLORE} undecidable conditions nested)`);
+    const snap = new HeapSnapshot(scope, this.envs.values());
+    this.steps += snap.size;
+    if (this.steps > this.budget) return this.stopAt(cond, 'the step budget ran out');
+    const why = `${snippet(cond)} (line ${cond.startPosition.row + 1})`;
+    const from = this.stops.length;
+    const ends: { c: Completion; state: HeapState; stops: Stop[] }[] = [];
+    this.exploring++;
+    try {
+      for (const side of sides) {
+        snap.restore();
+        const c = side();
+        ends.push({ c, state: snap.capture(), stops: this.stops.splice(from) });
+      }
+    } finally {
+      this.exploring--;
+    }
+    const live = ends.filter((e) => !(e.c.type === 'stop' && e.c.raised));
+    const only = live.length === 0 ? ends[0] : (live.find((e) => e.c.type === 'stop') ?? (live.length === 1 ? live[0] : undefined));
+    if (only) {
+      snap.apply(only.state);
+      this.stops.push(...only.stops);
+      return only.c;
+    }
+    const { structural } = snap.join(
+      live.map((e) => e.state),
+      why,
+    );
+    const seen = new Set<string>();
+    for (const s of live.flatMap((e) => e.stops)) if (!seen.has(s.why) && seen.add(s.why)) this.stops.push(s);
+    for (const s of structural) this.stops.push({ phase: this.phase, why: `shape unknown after line ${cond.startPosition.row + 1}: ${s}` });
+    const types = new Set(live.map((e) => e.c.type));
+    const returned = live.flatMap((e) => (e.c.type === 'return' ? [e.c.value] : []));
+    if (types.size === 1 && types.has('return')) return { type: 'return', value: joinValues(returned, why) };
+    if (types.size === 1) return live[0].c;
+    if ([...types].every((t) => t === 'normal' || t === 'return') && this.pendingReturns.length) {
+      // one side returns, the other goes on: the function's result is the join of both
+      this.pendingReturns[this.pendingReturns.length - 1].push(...returned);
+      return NORMAL;
+    }
+    return this.stopAt(cond, 'the condition cannot be decided and its sides leave differently');
   }
 
   private forStatement(stmt: Node, scope: Scope): Completion {
@@ -507,13 +569,21 @@ export class Interp {
         m.modules.delete(name);
         m.params.set(name, tensorNumel(v));
         m.attrs.set(name, v);
+      } else if (v.kind === 'unknown' && v.param) {
+        m.modules.delete(name);
+        m.params.set(name, v.why);
+        m.attrs.set(name, v);
       } else if (m.modules.has(name) && v.kind === 'none') {
         m.modules.set(name, null);
       } else if (m.params.has(name) && v.kind === 'none') {
         m.params.delete(name);
         m.attrs.set(name, v);
       } else {
-        if (m.modules.has(name) && v.kind === 'unknown') m.modules.delete(name);
+        if (v.kind === 'unknown' && (m.modules.has(name) || this.phase !== 'forward')) {
+          // an unknown value may be a module or a parameter: the count can no longer be trusted
+          m.modules.delete(name);
+          m.params.set(name, `\`${name}\` may hold parameters: ${v.why}`);
+        } else if (typeof m.params.get(name) === 'string') m.params.delete(name);
         m.attrs.set(name, v);
       }
     } else if (obj.kind === 'object') {
@@ -719,7 +789,10 @@ export class Interp {
       case 'conditional_expression': {
         const [a, cond, b] = named(node);
         const t = this.truthy(this.eval(cond, scope));
-        if (t === undefined) return this.fail(cond, 'cannot decide the condition');
+        if (t === undefined) {
+          const c = this.explore(cond, scope, [a, b].map((e) => () => ({ type: 'return', value: this.eval(e, scope) })));
+          return c.type === 'return' ? c.value : c.type === 'stop' ? unknown(c.why) : this.fail(cond, 'cannot decide the condition');
+        }
         return this.eval(t ? a : b, scope);
       }
       case 'parenthesized_expression': {
@@ -1343,10 +1416,12 @@ export class Interp {
     this.depth++;
     try {
       if (f.node.type === 'lambda') return this.eval(body, scope);
+      this.pendingReturns.push([]);
       const c = this.execBlock(body, scope);
-      if (c.type === 'return') return c.value;
+      const pending = this.pendingReturns.pop()!;
       if (c.type === 'stop') return unknown(c.why);
-      return NONE;
+      const value = c.type === 'return' ? c.value : NONE;
+      return pending.length ? joinValues([value, ...pending], `the conditions of ${f.name}()`) : value;
     } finally {
       this.depth--;
     }

@@ -1203,7 +1203,9 @@ export function callTorch(interp: Interp, p: string, _self: V | undefined, a: Ca
   switch (p) {
     case 'torch.nn.Parameter':
     case 'torch.nn.parameter.Parameter':
-      return x?.kind === 'tensor' ? { ...x, param: true, example: undefined } : (x ?? interp.fail(at, 'Parameter()'));
+      if (x?.kind === 'tensor') return { ...x, param: true, example: undefined };
+      // a parameter of unknown size still is a parameter: the module's count becomes unknown, not smaller
+      return { ...(x?.kind === 'unknown' ? x : interp.fail(at, `Parameter() of ${x ? describe(x) : 'nothing'}`)), param: true } as V;
     case 'collections.OrderedDict':
     case 'typing.OrderedDict': {
       const entries: [V, V][] = [];
@@ -1285,6 +1287,11 @@ export function callTorch(interp: Interp, p: string, _self: V | undefined, a: Ca
         return interp.call(x, { args: args.slice(1), kwargs: kw }, at);
       }
       return interp.opaque(at, a, `${p} is not modelled`);
+    case 'torch.nn.utils.weight_norm':
+    case 'torch.nn.utils.parametrizations.weight_norm':
+    case 'torch.nn.utils.spectral_norm':
+    case 'torch.nn.utils.parametrizations.spectral_norm':
+      return x?.kind === 'module' ? reparametrize(x.m, p.endsWith('weight_norm'), a, at) : interp.opaque(at, a, `${p}() of ${x ? describe(x) : 'nothing'}`);
     case 'torch.Size':
       return x ? ({ kind: 'tuple', items: Array.isArray(interp.iterate(x, at)) ? (interp.iterate(x, at) as V[]) : [] }) : { kind: 'tuple', items: [] };
   }
@@ -1312,6 +1319,14 @@ export function callTorch(interp: Interp, p: string, _self: V | undefined, a: Ca
       return creation(interp, args, at, true);
     case 'full':
       return creation(interp, [x ?? NONE], at, true);
+    case 'Tensor':
+    case 'FloatTensor':
+    case 'DoubleTensor':
+    case 'HalfTensor':
+    case 'LongTensor':
+    case 'IntTensor':
+      // the legacy constructors take sizes (`torch.FloatTensor(num_classes, dim)`) or data
+      return args.length && args.every((v) => intOf(v) !== undefined) ? creation(interp, args, at, true) : interp.fail(at, `torch.${fname}() of data`);
     case 'randint':
       return creation(interp, [args[args.length - 1] ?? a.kwargs.get('size') ?? NONE], at, true);
     case 'arange': {
@@ -1603,4 +1618,46 @@ export function callModuleMethod(interp: Interp, self: V & { kind: 'module' }, n
     default:
       return unknown(`shape unknown after line ${at.startPosition.row + 1}: nn.Module.${name}() is not modelled`);
   }
+}
+
+/**
+ * `weight_norm(module, name='weight', dim=0)` splits the weight into `weight_v` (same shape) and
+ * `weight_g` (the weight's size along `dim`, 1 elsewhere; `dim=None`: one number), so the module gains
+ * that many parameters; `spectral_norm` keeps the count (its `u`, `v` are buffers). The module is
+ * returned, as PyTorch does.
+ */
+function reparametrize(m: ModuleObj, weightNorm: boolean, a: CallArgs, at: Node): V {
+  if (!weightNorm) return { kind: 'module', m };
+  const name = a.args[1] ?? a.kwargs.get('name');
+  const dimArg = a.args[2] ?? a.kwargs.get('dim') ?? intV(0);
+  const shape = weightShape(m);
+  const why = (detail: string) => `weight_norm() at line ${at.startPosition.row + 1}: ${detail}`;
+  if (name && !(name.kind === 'str' && name.value === 'weight')) m.params.set('weight_g', why('a weight other than `weight`'));
+  else if (!shape) m.params.set('weight_g', why(`the weight shape of ${describe({ kind: 'module', m })} is not known`));
+  else if (dimArg.kind === 'none') m.params.set('weight_g', 1);
+  else {
+    const d = intOf(dimArg);
+    const size = d === undefined ? undefined : shape[d < 0 ? shape.length + d : d];
+    m.params.set('weight_g', size ?? why('`dim` is not known'));
+  }
+  return { kind: 'module', m };
+}
+
+/** The `weight` shape of a conv or linear layer, from its configuration. */
+function weightShape(m: ModuleObj): number[] | undefined {
+  const attr = (k: string) => {
+    const v = m.native?.attrs.get(k);
+    return v ? intOf(v) : undefined;
+  };
+  const type = m.native?.type ?? '';
+  if (type === 'Linear') {
+    const [i, o] = [attr('in_features'), attr('out_features')];
+    return i !== undefined && o !== undefined ? [o, i] : undefined;
+  }
+  if (!/^(Conv|ConvTranspose)[123]d$/.test(type)) return undefined;
+  const [i, o, g] = [attr('in_channels'), attr('out_channels'), attr('groups')];
+  const k = m.native?.attrs.get('kernel_size');
+  const ks = k && (k.kind === 'tuple' || k.kind === 'list') ? k.items.map(intOf) : undefined;
+  if (i === undefined || o === undefined || g === undefined || !ks || ks.some((x) => x === undefined)) return undefined;
+  return type.startsWith('ConvTranspose') ? [i, o / g, ...(ks as number[])] : [o, i / g, ...(ks as number[])];
 }

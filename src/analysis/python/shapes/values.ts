@@ -59,6 +59,8 @@ export type V =
 export interface Unknown {
   kind: 'unknown';
   why: string;
+  /** an `nn.Parameter` of unknown size */
+  param?: boolean;
 }
 
 export interface CallArgs {
