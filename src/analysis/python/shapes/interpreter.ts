@@ -12,7 +12,7 @@ import { binary, truthy as scalarTruthy } from '../evaluate';
 import { canonical } from '../imports';
 import { builtinValue, callBuiltin, formatPercent, methodValue, pyStr, valuesEqual } from './builtins';
 import { HeapSnapshot, joinValues, type HeapState } from './branches';
-import type { Program } from './program';
+import { MAX_FILES, type Program } from './program';
 import { callTorch, forwardNative, initNative, isNnClass, nativeModuleAttribute, tensorAttribute, tensorBinary, tensorCompare, tensorItem, tensorUnary } from './torch';
 import {
   describe,
@@ -343,11 +343,71 @@ export class Interp {
         scope.globals ??= new Set();
         for (const n of named(stmt)) scope.globals.add(n.text);
         return NORMAL;
-      case 'match_statement':
-        return this.stopAt(stmt, '`match` is not followed');
-      default:
+      case 'nonlocal_statement':
+        scope.nonlocals ??= new Set();
+        for (const n of named(stmt)) scope.nonlocals.add(n.text);
         return NORMAL;
+      case 'delete_statement':
+        return this.deleteStatement(stmt, scope);
+      case 'assert_statement': {
+        const t = this.truthy(this.eval(named(stmt)[0], scope));
+        return t === false && this.phase !== 'module' ? { ...this.stopAt(stmt, 'the assertion fails'), raised: true } : NORMAL;
+      }
+      case 'future_import_statement':
+      case 'type_alias_statement':
+        return NORMAL;
+      default:
+        // a statement the interpreter does not follow could change anything after it
+        return this.stopAt(stmt, `\`${stmt.type.replace(/_statement$/, '')}\` is not followed`);
     }
+  }
+
+  /** `del x`, `del d[k]`, `del self.block`: what PyTorch's `__delattr__` and the containers do. */
+  private deleteStatement(stmt: Node, scope: Scope): Completion {
+    const targets = named(stmt).flatMap((t) => (t.type === 'expression_list' ? named(t) : [t]));
+    for (const t of targets) {
+      if (t.type === 'identifier') {
+        const owner = scope.globals?.has(t.text) ? scope.env.globals : scope.vars;
+        owner.delete(t.text);
+        continue;
+      }
+      if (t.type === 'attribute') {
+        const obj = this.eval(t.childForFieldName('object')!, scope);
+        const name = t.childForFieldName('attribute')!.text;
+        if (obj.kind === 'module') {
+          obj.m.modules.delete(name);
+          obj.m.params.delete(name);
+          obj.m.attrs.delete(name);
+          continue;
+        }
+        if (obj.kind === 'object') {
+          obj.o.attrs.delete(name);
+          continue;
+        }
+      }
+      if (t.type === 'subscript') {
+        const obj = this.eval(t.childForFieldName('value')!, scope);
+        const key = this.subscriptKey(t, scope);
+        if (obj.kind === 'dict') {
+          const i = obj.entries.findIndex(([k]) => valuesEqual(k, key) === true);
+          if (i >= 0 && obj.entries.every(([k]) => valuesEqual(k, key) !== undefined)) {
+            obj.entries.splice(i, 1);
+            continue;
+          }
+        } else if (obj.kind === 'list' && intOf(key) !== undefined) {
+          const i = intOf(key)!;
+          if (obj.items[i < 0 ? obj.items.length + i : i] !== undefined) {
+            obj.items.splice(i < 0 ? obj.items.length + i : i, 1);
+            continue;
+          }
+        } else if (obj.kind === 'module' && key.kind === 'str' && obj.m.modules.has(key.value)) {
+          obj.m.modules.delete(key.value);
+          continue;
+        }
+      }
+      return this.stopAt(t, '`del` of this is not followed');
+    }
+    return NORMAL;
   }
 
   private ifStatement(stmt: Node, scope: Scope): Completion {
@@ -555,6 +615,10 @@ export class Interp {
     if (scope.globals?.has(name)) {
       if (this.phase !== 'module') this.sharedWrites = true;
       scope.env.globals.set(name, v);
+    } else if (scope.nonlocals?.has(name)) {
+      let s = scope.parent;
+      while (s && !s.vars.has(name)) s = s.parent;
+      (s ?? scope).vars.set(name, v);
     } else scope.vars.set(name, v);
   }
 
@@ -631,6 +695,7 @@ export class Interp {
     c.attrs.set('__name__', strV(name));
     const classScope: Scope = { vars: c.attrs, parent: scope, env: scope.env, fn: undefined, self: undefined, classOf: c };
     this.execBlock(node.childForFieldName('body'), classScope);
+    if (this.mro(c).some((x) => typeof x === 'string' && /^enum\.(Enum|IntEnum|StrEnum|Flag|IntFlag)$/.test(x))) this.enumMembers(c);
     if (dataclass) {
       // fields: the annotated names of the body, in order (`width: int = 16`)
       c.fields = named(node.childForFieldName('body'))
@@ -639,6 +704,23 @@ export class Interp {
         .map((a) => a.childForFieldName('left')!.text);
     }
     this.setName(name, { kind: 'class', c }, scope);
+  }
+
+  /**
+   * An Enum's plain class attributes are its members: instances of the class with `name` and
+   * `value` (torchvision's weights enums: `ResNet50_Weights.IMAGENET1K_V1`, checked with isinstance).
+   */
+  private enumMembers(c: ClassObj): void {
+    for (const [name, v] of c.attrs) {
+      if (name.startsWith('_') || ['function', 'bound', 'class', 'native'].includes(v.kind)) continue;
+      const attrs = new Map<string, V>([
+        ['name', strV(name)],
+        ['_name_', strV(name)],
+        ['value', v],
+        ['_value_', v],
+      ]);
+      c.attrs.set(name, { kind: 'object', o: { cls: c, attrs } });
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -660,7 +742,7 @@ export class Interp {
   private importModule(env: ModuleEnv, dots: number, dotted: string): V {
     const file = this.program.resolve(env.file.path, dots, dotted);
     if (file) return { kind: 'pymodule', env: this.moduleEnv(file) };
-    if (dots > 0) return unknown(`\`from ${'.'.repeat(dots)}${dotted} import\`: file not found`);
+    if (dots > 0) return unknown(`\`from ${'.'.repeat(dots)}${dotted} import\`: ${this.program.limited ? `not read, ${MAX_FILES} files were read already` : 'file not found'}`);
     return { kind: 'lib', path: dotted };
   }
 
@@ -1108,7 +1190,11 @@ export class Interp {
       case 'object': {
         const own = obj.o.attrs.get(name);
         if (own !== undefined) return own;
-        return this.classMember(obj.o.cls, name, obj, at) ?? this.fail(at, `${obj.o.cls.name} has no attribute \`${name}\``);
+        const member = this.classMember(obj.o.cls, name, obj, at);
+        if (member !== undefined) return member;
+        // a class's own `__getattr__` answers what is not found
+        const fallback = name.startsWith('__') ? undefined : this.classMember(obj.o.cls, '__getattr__', obj, at);
+        return fallback ? this.call(fallback, { args: [strV(name)], kwargs: new Map() }, at) : this.fail(at, `${obj.o.cls.name} has no attribute \`${name}\``);
       }
       case 'class':
         return this.classMember(obj.c, name, undefined, at) ?? this.fail(at, `class ${obj.c.name} has no attribute \`${name}\``);
@@ -1124,6 +1210,10 @@ export class Interp {
       }
       case 'tensor':
         return tensorAttribute(this, obj, name, at);
+      case 'native':
+        // `object.__getattribute__(obj, name)` (an enum's `__getattr__` reading its value's fields)
+        if (obj.name === 'builtins.object' && name === '__getattribute__') return { kind: 'native', name: 'builtins.getattr' };
+        return this.fail(at, `${describe(obj)} has no attribute \`${name}\``);
       default:
         return methodValue(obj, name) ?? this.fail(at, `${describe(obj)} has no attribute \`${name}\``);
     }
@@ -1413,6 +1503,7 @@ export class Interp {
     const err = this.bind(f, a, scope);
     if (err) return this.phase === 'module' || this.phase === 'discover' ? this.fail(at, `${f.name}(): ${err}`) : unknown(this.stopAt(at, `${f.name}(): ${err}`).why);
     const body = f.node.childForFieldName('body')!;
+    if (isGenerator(f.node)) return this.fail(at, `${f.name}() is a generator, which is not followed`);
     this.depth++;
     try {
       if (f.node.type === 'lambda') return this.eval(body, scope);
@@ -1567,6 +1658,23 @@ export class Interp {
     // nothing ran: a stop, or the convs it would have run would look unused
     return unknown(this.stopAt(at, `${describe({ kind: 'module', m })} has no forward()`).why);
   }
+}
+
+const generators = new WeakMap<Node, boolean>();
+
+/** A function whose own body (not a nested function's) yields. */
+function isGenerator(fn: Node): boolean {
+  let known = generators.get(fn);
+  if (known === undefined) {
+    known = fn.type === 'function_definition' && fn.descendantsOfType('yield').some((y) => {
+      for (let p = y?.parent; p; p = p.parent) {
+        if (p.type === 'function_definition' || p.type === 'lambda') return p.id === fn.id;
+      }
+      return false;
+    });
+    generators.set(fn, known);
+  }
+  return known;
 }
 
 /** A line that opens a class or a function: a pragma on it is that definition's, not the file's. */

@@ -104,6 +104,23 @@ function looksLikeFactory(f: FunctionObj): boolean {
   return f.node.descendantsOfType('return_statement').some((r) => r !== null && ['call', 'identifier'].includes(named(r)[0]?.type ?? ''));
 }
 
+/**
+ * The module class a factory says it returns, for a factory whose build failed: its return
+ * annotation (`-> ResNet`) or the class its `return` calls, when that is an nn.Module class.
+ */
+function factoryClass(interp: Interp, f: FunctionObj): string | undefined {
+  const names = [f.node.childForFieldName('return_type')?.text.replace(/^.*\./, '') ?? ''];
+  for (const r of f.node.descendantsOfType('return_statement')) {
+    const e = r ? named(r)[0] : undefined;
+    if (e?.type === 'call') names.push(e.childForFieldName('function')?.text.replace(/^.*\./, '') ?? '');
+  }
+  for (const name of names) {
+    const v = name ? f.env.globals.get(name) : undefined;
+    if (v?.kind === 'class' && interp.nnBase(v.c)) return name;
+  }
+  return undefined;
+}
+
 function plainShape(v: V): unknown {
   if (v.kind === 'tensor') return concrete(v.shape) ?? null;
   if (v.kind === 'tuple' || v.kind === 'list') return v.items.map(plainShape);
@@ -319,8 +336,10 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
   for (const { f, node } of functions) {
     if (exampled.has(f) || requiredParams(f, false).length > 0 || !looksLikeFactory(f)) continue;
     const b = build(interp, () => interp.callFunction(f, { args: [], kwargs: new Map() }, node));
-    if (typeof b.module === 'string') continue;
-    candidates.push({ name: f.name, className: b.module.cls?.name ?? b.module.native?.type ?? 'Module', line: node.startPosition.row, start: node.startIndex, build: `${f.name}()`, module: b.module, buildStops: b.stops, invoked: b.invoked, kind: 'factory', origin: f, pragmaRow: node.startPosition.row, node });
+    // a factory whose build cannot be followed is still a model of the file: unknown, with the reason
+    const className = typeof b.module === 'string' ? factoryClass(interp, f) : (b.module.cls?.name ?? b.module.native?.type ?? 'Module');
+    if (className === undefined) continue;
+    candidates.push({ name: f.name, className, line: node.startPosition.row, start: node.startIndex, build: `${f.name}()`, module: b.module, buildStops: b.stops, invoked: b.invoked, kind: 'factory', origin: f, pragmaRow: node.startPosition.row, node });
   }
 
   // 3. classes whose constructor needs nothing the user has not given
@@ -351,7 +370,8 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
     if (c.kind === 'class' && partClasses.has(c.origin as ClassObj)) return false;
     if (c.kind === 'factory' && candidates.some((o) => o !== c && o.invoked.has(c.origin as FunctionObj))) return false;
     if (c.kind === 'class' && candidates.some((o) => o !== c && o.kind === 'factory' && o.invoked.has(c.origin as ClassObj) && typeof o.module !== 'string' && o.module.cls === c.origin && o.build === `${c.name}()`)) return false;
-    return hasConvs(c.module);
+    // a factory's model whose parts are unknown may hold convs: reported with the reason, not dropped
+    return hasConvs(c.module) || (c.kind === 'factory' && (c.buildStops.length > 0 || namedModules(c.module).some(([, m]) => [...m.params.values()].some((p) => typeof p === 'string'))));
   });
   kept.sort((a, b) => a.line - b.line);
   const models = new Map<Candidate, ModelShapes>();

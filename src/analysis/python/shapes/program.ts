@@ -21,19 +21,24 @@ export interface ShapeSources {
   list?: (dir: string) => string[];
 }
 
-/** A model spans a few files; an import chain that pulls in a whole package is not followed past this. */
-const MAX_FILES = 48;
+/**
+ * A model spans a few files of its own and some of its libraries' (torchvision's `ops`, `_api`,
+ * `utils`); imports are followed lazily, name by name, and never past this many files.
+ */
+export const MAX_FILES = 256;
 
 /** Top-level packages that are libraries, never looked up among the user's files. */
 const LIBRARIES = new Set([
-  'torch', 'torchvision', 'torchaudio', 'numpy', 'np', 'math', 'typing', 'collections', 'functools', 'itertools',
-  'copy', 'os', 'sys', 're', 'warnings', 'logging', 'abc', 'dataclasses', 'enum', 'json', 'random', 'time', 'timm',
+  'torch', 'numpy', 'np', 'math', 'typing', 'collections', 'functools', 'itertools',
+  'copy', 'os', 'sys', 're', 'warnings', 'logging', 'abc', 'dataclasses', 'enum', 'json', 'random', 'time',
   'einops', 'operator', 'types', 'inspect', 'pathlib', 'argparse', 'typing_extensions', '__future__',
 ]);
 
 export class Program {
   private readonly files = new Map<string, SourceFile | null>();
   private readonly trees: Tree[] = [];
+  /** a file was not read because MAX_FILES were read already */
+  limited = false;
 
   constructor(
     readonly entry: SourceFile,
@@ -46,7 +51,11 @@ export class Program {
   load(file: string): SourceFile | null {
     const cached = this.files.get(file);
     if (cached !== undefined) return cached;
-    const text = this.files.size < MAX_FILES ? this.sources.read?.(file) : undefined;
+    if (this.files.size >= MAX_FILES) {
+      this.limited = true;
+      return null;
+    }
+    const text = this.sources.read?.(file);
     if (text === undefined) {
       this.files.set(file, null);
       return null;

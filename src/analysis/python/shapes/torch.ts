@@ -20,9 +20,11 @@ import {
   NONE,
   numOf,
   shapeText,
+  strV,
   tensor,
   unknown,
   type CallArgs,
+  type ClassObj,
   type Dim,
   type ModuleObj,
   type NativeModule,
@@ -1227,6 +1229,13 @@ export function callTorch(interp: Interp, p: string, _self: V | undefined, a: Ca
       return x ? clone(interp, x) : interp.fail(at);
     case 'typing.cast':
       return args[1] ?? interp.fail(at);
+    case 'dataclasses.fields': {
+      // the fields of a dataclass (or of an instance's class), each with its `name`
+      const c = x?.kind === 'class' ? x.c : x?.kind === 'object' ? x.o.cls : undefined;
+      if (!c?.fields) return interp.fail(at, 'fields() of something that is not a dataclass');
+      const field: ClassObj = { id: -1, name: 'Field', node: c.node, env: c.env, bases: [], attrs: new Map() };
+      return { kind: 'tuple', items: c.fields.map((f) => ({ kind: 'object', o: { cls: field, attrs: new Map([['name', strV(f)]]) } })) };
+    }
     case 'dataclasses.field':
       // a marker the generated __init__ reads (`default`, `default_factory`)
       return { kind: 'native', name: 'dataclasses.field', partial: { args: [], kwargs: a.kwargs } };

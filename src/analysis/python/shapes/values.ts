@@ -167,6 +167,8 @@ export interface Scope {
   self: V | undefined;
   /** names declared `global` */
   globals?: Set<string>;
+  /** names declared `nonlocal` */
+  nonlocals?: Set<string>;
   /** set on the scope of a class body: functions defined there are its methods */
   classOf?: ClassObj;
 }
