@@ -98,7 +98,12 @@ export class HeapSnapshot {
       const agree = versions.every((v) => v.length === versions[0].length && v.every((x, i) => same(x, versions[0][i])));
       a.length = 0;
       a.push(...first.arrays.get(a)!);
-      if (!agree) structural.push(kind === 'calls' ? `the layers that run depend on ${why}` : `a container's items depend on ${why}`);
+      if (agree) continue;
+      if (kind === 'calls') structural.push(`the layers that run depend on ${why}`);
+      else if (kind === 'items' && versions.every((v) => v.length === a.length)) {
+        // the same length: the items that differ become unknown (`shift_size[0] = 0` on one side)
+        for (let i = 0; i < a.length; i++) if (!versions.every((v) => same(v[i], versions[0][i]))) a[i] = unknown(`an item differs between the branches of ${why}`);
+      } else structural.push(`a container's items depend on ${why}`);
     }
     for (const d of this.dimVars) {
       const vals = states.map((s) => s.dims.get(d));

@@ -152,6 +152,10 @@ export function callBuiltin(interp: Interp, fn: V & { kind: 'native' }, given: C
     return NONE;
   }
   if (name === 'builtins.noop') return NONE;
+  if (name === 'dataclass.__init__' && fn.self?.kind === 'object' && a.args[0]?.kind === 'class') {
+    const err = interp.dataclassInit(a.args[0].c, fn.self.o, { args: a.args.slice(1), kwargs: a.kwargs }, at);
+    return err ? interp.fail(at, `${a.args[0].c.name}.__init__(): ${err}`) : NONE;
+  }
   const dot = name.indexOf('.');
   const owner = name.slice(0, dot);
   const method = name.slice(dot + 1);

@@ -1295,7 +1295,13 @@ export class Interp {
       if (name === '__init__') return { kind: 'native', name: 'nn.__init__', self, partial: { args: [{ kind: 'lib', path: base }], kwargs: new Map() } };
       return nativeModuleAttribute(this, self, name, at, true);
     }
-    if (name === '__init__') return { kind: 'native', name: 'builtins.noop' };
+    if (name === '__init__') {
+      // a @dataclass base: its generated __init__
+      const order = this.mro(cls);
+      const data = order.slice(order.indexOf(s.after) + 1).find((x): x is ClassObj => typeof x !== 'string' && !!x.fields);
+      if (data && self.kind === 'object') return { kind: 'native', name: 'dataclass.__init__', self, partial: { args: [{ kind: 'class', c: data }], kwargs: new Map() } };
+      return { kind: 'native', name: 'builtins.noop' };
+    }
     return this.fail(at, `super() has no attribute \`${name}\``);
   }
 
@@ -1616,7 +1622,7 @@ export class Interp {
   }
 
   /** The `__init__` a `@dataclass` gets: fields by position or keyword, else their defaults. */
-  private dataclassInit(c: ClassObj, o: { attrs: Map<string, V> }, a: CallArgs, at: Node): string | undefined {
+  dataclassInit(c: ClassObj, o: { attrs: Map<string, V> }, a: CallArgs, at: Node): string | undefined {
     const fields = c.fields!;
     if (a.args.length > fields.length) return 'too many positional arguments';
     for (const k of a.kwargs.keys()) if (!fields.includes(k)) return `unexpected keyword argument \`${k}\``;

@@ -449,7 +449,7 @@ function constructConv(interp: Interp, type: string, hit: RegExpExecArray, a: Ca
 const CHANNELS_UNKNOWN = "the input's channel count is not known here: give the input shape with `# sepconv: input=1x3x224x224`";
 
 function inputOf(interp: Interp, a: CallArgs, at: Node, what: string): TensorValue | Unknown {
-  const x = a.args[0] ?? a.kwargs.get('input');
+  const x = a.args[0] ?? a.kwargs.get('input') ?? a.kwargs.get('query');
   if (!x) return interp.fail(at, `${what} needs an input`) as Unknown;
   if (x.kind === 'unknown') return x;
   if (x.kind !== 'tensor') return interp.fail(at, `${what} of ${describe(x)}`) as Unknown;
