@@ -38,6 +38,10 @@ export interface PythonLayer extends Layer {
   comments: string[];
   /** symbols left in the arguments */
   symbols: string[];
+  /** the helper function (not a module's `__init__`) whose body builds it */
+  helper?: string;
+  /** declined only because an argument could not be evaluated statically (shape inference may know it) */
+  unresolvedOnly?: boolean;
 }
 
 export interface PythonAnalysis extends FileAnalysis {
@@ -369,19 +373,25 @@ function analyzeCall(
     comments,
     symbols,
   };
+  layer.helper = builtByHelper(call);
   layer.reason = whyNot(layer, problem, unresolved);
-  layer.convertible = layer.reason === undefined;
-  if (layer.convertible) {
-    const key = layer.target ? `${layer.target}.` : '';
-    const pointwise = options.norm === 'none' ? 1 : options.norm === 'bn' ? 2 : 3;
-    layer.warnings.push(`checkpoint keys change: ${key}weight -> ${key}0.weight (depthwise) and ${key}${pointwise}.weight (pointwise); old checkpoints will not load`);
-    const helper = builtByHelper(call);
-    if (helper) layer.warnings.push(`built by \`${helper}()\`: the rewrite changes every layer it builds, for every caller`);
-    for (const r of references) {
-      if (r.replacement) layer.warnings.push(`line ${r.line + 1}: \`${r.text}\` becomes \`${r.text.slice(0, r.text.length - r.field.length - 1)}${r.replacement}\``);
-    }
-  }
+  layer.unresolvedOnly = !problem && unresolved.length > 0;
+  if (layer.reason === undefined) markConvertible(layer, options);
   return layer;
+}
+
+/** A layer the rewrite will convert, with the warnings that go with it. */
+export function markConvertible(layer: PythonLayer, options: AnalysisOptions): void {
+  layer.convertible = true;
+  layer.reason = undefined;
+  layer.warnings = [];
+  const key = layer.target ? `${layer.target}.` : '';
+  const pointwise = options.norm === 'none' ? 1 : options.norm === 'bn' ? 2 : 3;
+  layer.warnings.push(`checkpoint keys change: ${key}weight -> ${key}0.weight (depthwise) and ${key}${pointwise}.weight (pointwise); old checkpoints will not load`);
+  if (layer.helper) layer.warnings.push(`built by \`${layer.helper}()\`: the rewrite changes every layer it builds, for every caller`);
+  for (const r of layer.references) {
+    if (r.replacement) layer.warnings.push(`line ${r.line + 1}: \`${r.text}\` becomes \`${r.text.slice(0, r.text.length - r.field.length - 1)}${r.replacement}\``);
+  }
 }
 
 /** The function (other than a method of a module class) that builds this conv for its callers. */

@@ -10,7 +10,7 @@ import type { LayerShapes, ModelSummary } from '../../model';
 import type { AnalysisOptions } from '../../options';
 import { parse } from '../../parsing';
 import { Poly } from '../../poly';
-import { analyzePython, type PythonAnalysis, type PythonLayer } from '../analyze';
+import { analyzePython, markConvertible, type PythonAnalysis, type PythonLayer } from '../analyze';
 import type { LayerMemo } from '../incremental';
 import { inferModels, runClassModel, type ClassOutcome, type ConvInstance, type InferRequest, type ModelShapes, type RunTrace } from './models';
 import type { ShapeSources } from './program';
@@ -39,9 +39,10 @@ export function inferShapes(analysis: PythonAnalysis, text: string, tree: Tree, 
     return;
   }
   if (memo && trace) memo.recordShapes({ key: JSON.stringify(options), file, trace });
+  attachAll(analysis.layers, models, file);
+  for (const l of analysis.layers) fromInstances(l, models, file, options);
   const convertible = convertibility(analysis, file, models, options, sources);
   analysis.models = models.map((m) => summary(m, convertible));
-  attachAll(analysis.layers, models, file);
   // a file of building blocks: its layers run in the models of the files that import it
   if (file && sources.read && analysis.layers.some((l) => !l.shapes)) {
     for (const importer of importersOf(file, sources).slice(0, MAX_IMPORTERS)) {
@@ -153,6 +154,28 @@ function attachAll(layers: PythonLayer[], models: ModelShapes[], file: string, f
     if (first.size === layers.length) break;
   }
   for (const [i, hit] of first) attach(layers[i], hit.m, hit.instances);
+}
+
+/**
+ * A conv line whose arguments the static evaluator could not pin down (`cnf.input_channels`,
+ * `depths[0]`, a helper's parameters) is decided by what the models built there: converted when
+ * every instance is a standard conv (in_channels > 1) whose separable form is smaller. The written
+ * expressions are copied by the rewrite as always, so it holds for each of those instances.
+ */
+function fromInstances(layer: PythonLayer, models: ModelShapes[], file: string, options: AnalysisOptions): void {
+  if (layer.convertible || !layer.unresolvedOnly || layer.kind === 'transposed' || layer.kind === 'lazy') return;
+  if (!['in_channels', 'out_channels', 'kernel_size'].every((p) => layer.written.some((w) => w.param === p))) return;
+  if (layer.references.some((r) => r.replacement === null)) return;
+  const instances = models.flatMap((m) => m.convs.filter((c) => c.file === file && c.start === layer.span.start));
+  if (instances.length === 0) return;
+  const fits = instances.every((i) => {
+    const cin = i.args.inChannels?.constant;
+    const g = i.args.groups?.constant;
+    return i.kind === 'conv' && cin !== undefined && cin > 1 && g !== undefined && g < cin && i.after !== null && i.after.params < i.params;
+  });
+  if (!fits) return;
+  markConvertible(layer, options);
+  layer.warnings.push(`decided on the ${instances.length} module${instances.length === 1 ? '' : 's'} the models of this file build here: its arguments are not known from the line alone`);
 }
 
 /** Files next to `file` or named on the command line that import it (`from .blocks import`, `import blocks`). */
