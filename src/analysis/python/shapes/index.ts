@@ -51,7 +51,9 @@ export function inferShapes(analysis: PythonAnalysis, text: string, tree: Tree, 
       const otherTree = parse('python', other);
       try {
         const theirs = inferModels({ path: importer, text: other, root: otherTree.rootNode }, { ...sources, path: importer }, options);
-        attachAll(analysis.layers.filter((l) => !l.shapes), theirs, file);
+        const open = analysis.layers.filter((l) => !l.shapes);
+        attachAll(open, theirs, file);
+        for (const l of open) fromInstances(l, theirs, file, options);
       } catch {
         // the importer's failure is its own report's business
       } finally {
@@ -112,7 +114,9 @@ export function focusShapes(layers: PythonLayer[], text: string, tree: Tree, opt
     if (c.outcome === 'part' && !parts.has(c.name)) return false;
     if (c.outcome === 'model' && !parts.has(c.name)) models.push(c.model!);
   }
-  attachAll(layers, models, file, (m) => (reran.has(m) ? undefined : back));
+  const frame = (m: ModelShapes) => (reran.has(m) ? undefined : back);
+  attachAll(layers, models, file, frame);
+  for (const l of layers) fromInstances(l, models, file, options, frame);
   // a layer no model of the file builds: the full analysis looks for the files that import this one
   if (layers.every((l) => l.shapes) || !(file && sources.read)) return true;
   rec.importers ??= importersOf(file, sources);
@@ -162,11 +166,14 @@ function attachAll(layers: PythonLayer[], models: ModelShapes[], file: string, f
  * every instance is a standard conv (in_channels > 1) whose separable form is smaller. The written
  * expressions are copied by the rewrite as always, so it holds for each of those instances.
  */
-function fromInstances(layer: PythonLayer, models: ModelShapes[], file: string, options: AnalysisOptions): void {
+function fromInstances(layer: PythonLayer, models: ModelShapes[], file: string, options: AnalysisOptions, frame: (m: ModelShapes) => ((o: number) => number) | undefined = () => undefined): void {
   if (layer.convertible || !layer.unresolvedOnly || layer.kind === 'transposed' || layer.kind === 'lazy') return;
   if (!['in_channels', 'out_channels', 'kernel_size'].every((p) => layer.written.some((w) => w.param === p))) return;
   if (layer.references.some((r) => r.replacement === null)) return;
-  const instances = models.flatMap((m) => m.convs.filter((c) => c.file === file && c.start === layer.span.start));
+  const instances = models.flatMap((m) => {
+    const at = frame(m)?.(layer.span.start) ?? layer.span.start;
+    return m.convs.filter((c) => c.file === file && c.start === at);
+  });
   if (instances.length === 0) return;
   const fits = instances.every((i) => {
     const cin = i.args.inChannels?.constant;
