@@ -59,6 +59,8 @@ def single_argv(item):
     argv = ["--model", item["model"], "--build", item["build"]]
     if item.get("modulesOnly"):
         argv.append("--modules-only")
+    if item.get("meta"):
+        argv.append("--meta")
     if item.get("input") is not None:
         argv += ["--input", ",".join(map(str, item["input"]))]
     return argv
@@ -151,6 +153,20 @@ class FixtureCases(unittest.TestCase):
                 self.assertEqual(static["convs"], stripped)
                 self.assertEqual(static["params"], full["params"])
                 self.assertEqual(static["sequentials"], full["sequentials"])
+
+    def test_meta_agrees_with_cpu(self):
+        seen = 0
+        for name, model, case in cases():
+            for shape in case["inputs"]:
+                with self.subTest(case=name, input=shape):
+                    argv = ["--model", model, "--build", case["build"], "--input", ",".join(map(str, shape))]
+                    code, cpu = run_probe(*argv)
+                    self.assertEqual(code, 0, cpu)
+                    code, meta = run_probe(*argv, "--meta")
+                    self.assertEqual(code, 0, meta)
+                    self.assertEqual(meta, cpu)
+                    seen += 1
+        self.assertGreaterEqual(seen, 9)
 
 
 class Scratch(unittest.TestCase):
