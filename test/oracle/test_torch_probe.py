@@ -337,14 +337,14 @@ class Batch(unittest.TestCase):
         self.assertEqual([c["kernelSize"] for c in first_a["convs"]], [[3, 3], [3, 3]])
         self.assertEqual([(c["line"], c["column"]) for c in first_a["convs"]], [(5, 26), (5, 43)])
         self.assertEqual(first_a["outputShape"], [1, 2, 5, 5])
-        self.assertEqual(first_a["sequentials"], [{"line": 5, "column": 12, "module": ""}])
+        self.assertEqual(first_a["sequentials"], [{"line": 5, "column": 12, "module": "", "params": 2 * (2 * 2 * 9 + 2)}])
 
         self.assertEqual([c["kernelSize"] for c in first_b["convs"]], [[5, 5], [5, 5], [1, 1]])
         self.assertEqual(
             [(c["line"], c["column"]) for c in first_b["convs"]], [(8, 13), (9, 33), (9, 43)]
         )
         self.assertEqual(first_b["outputShape"], [1, 4, 9, 9])
-        self.assertEqual(first_b["sequentials"], [{"line": 9, "column": 12, "module": ""}])
+        self.assertEqual(first_b["sequentials"], [{"line": 9, "column": 12, "module": "", "params": sum(c["params"] for c in first_b["convs"])}])
 
         self.assertEqual(again_a, first_a)
         dynamic = ("calls", "inputShapes", "outputShapes", "macs")

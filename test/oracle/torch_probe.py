@@ -25,7 +25,8 @@ Output (forward mode):
                 "calls": 1,               # times its forward ran
                 "inputShapes": [[1, 16, 8, 8]], "outputShapes": [[1, 16, 8, 8]],
                 "macs": 147456}],         # per sample, summed over calls, bias adds not counted
-     "sequentials": [{"line": 30, "column": 23, "module": "layer1"}]}
+     "sequentials": [{"line": 30, "column": 23, "module": "layer1",
+                      "params": 4640}]}  # every parameter under the Sequential
 
 --modules-only skips the forward pass: no --input, no "outputShape", and the conv
 entries have no "calls", "inputShapes", "outputShapes" or "macs".
@@ -350,7 +351,7 @@ def probe(args: argparse.Namespace, package_name: str = PACKAGE_NAME) -> Dict[st
     for name, m in named:
         if isinstance(m, torch.nn.Sequential):
             line, column = recorder.positions.get(id(m), (None, None))
-            seq_entries.append({"line": line, "column": column, "module": name})
+            seq_entries.append({"line": line, "column": column, "module": name, "params": total_params(m)})
     result["sequentials"] = seq_entries
     return result
 
