@@ -26,10 +26,8 @@ import { parseArgs } from '../../src/cli/args';
 import { applyEdits, type TextEdit } from '../../src/refactor/edits';
 import { rewrite } from '../../src/refactor/index';
 import { ROOT } from '../helpers';
+import { fixtureRequire, kernelMacs, LOADERS, tf, type AnyLayer } from './tfjs-runtime';
 import { holdFloor, type Figures } from './floor';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const tf = require('@tensorflow/tfjs') as typeof import('@tensorflow/tfjs');
 
 const CASES = path.join(ROOT, 'test', 'fixtures', 'tfjs');
 /** how many fixtures are built in tfjs: a fixture added (or one that stops being built) changes it on purpose */
@@ -59,9 +57,6 @@ interface Built {
   model: number | undefined;
 }
 
-const LOADERS: Record<LanguageId, esbuild.Loader> = { javascript: 'jsx', typescript: 'ts', tsx: 'tsx', python: 'js' };
-
-type AnyLayer = { countParams(): number; built: boolean; outputShape: unknown; getWeights(): { shape: number[]; name: string }[]; __site?: number };
 
 /** Wraps every layer call and every model call of the analysis in a tagging function. */
 function tagged(text: string, a: TfjsAnalysis): string {
@@ -75,22 +70,6 @@ function tagged(text: string, a: TfjsAnalysis): string {
   return applyEdits(text, edits);
 }
 
-function kernelMacs(layer: AnyLayer): number | undefined {
-  const cls = (layer as unknown as { getClassName(): string }).getClassName();
-  if (!/Conv/.test(cls) || !layer.built) return undefined;
-  const out = layer.outputShape as (number | null)[];
-  const first = (layer as unknown as { dataFormat?: string }).dataFormat === 'channelsFirst';
-  const spatial = first ? out.slice(2) : out.slice(1, -1);
-  const positions = spatial.reduce<number>((p, d) => p * (d ?? NaN), 1);
-  const kernels = layer.getWeights().filter((w) => /kernel/.test(w.name));
-  if (/Transpose/.test(cls)) {
-    // each input position scatters through the kernel
-    const inShape = (layer as unknown as { input: { shape: (number | null)[] } }).input.shape;
-    const inPos = (first ? inShape.slice(2) : inShape.slice(1, -1)).reduce<number>((p, d) => p * (d ?? NaN), 1);
-    return kernels.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0) * inPos;
-  }
-  return kernels.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0) * positions;
-}
 
 /** Models up to this many conv MACs also run `predict` on zeros (pure-JS tfjs is slow; keep the suite fast). */
 const PREDICT_MAX_MACS = Number(process.env.SEPCONV_PREDICT_MAX_MACS ?? 5_000_000);
@@ -99,11 +78,6 @@ async function build(text: string, id: LanguageId, a: TfjsAnalysis, expr: string
   const { code } = await esbuild.transform(tagged(text, a), { loader: LOADERS[id], format: 'cjs', target: 'node20' });
   const created: AnyLayer[] = [];
   const models = new Map<unknown, number>();
-  const req = (name: string) => {
-    if (/^@tensorflow\/tfjs(-node|-node-gpu|-layers)?$/.test(name)) return tf;
-    if (name === 'react') return { useMemo: <T>(f: () => T) => f(), default: {} };
-    throw new Error(`the fixture requires ${name}`);
-  };
   const tagLayer = (layer: AnyLayer, site: number) => {
     layer.__site = site;
     created.push(layer);
@@ -117,7 +91,7 @@ async function build(text: string, id: LanguageId, a: TfjsAnalysis, expr: string
   // the fixtures are this repository's own files, run in this process on purpose: tfjs objects must not cross realms
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const run = new Function('require', 'module', 'exports', '__sepconvLayer', '__sepconvModel', `${code}\nreturn (${expr});`) as (...args: unknown[]) => unknown;
-  const model = (await Promise.resolve(run(req, mod, mod.exports, tagLayer, tagModel))) as import('@tensorflow/tfjs').LayersModel;
+  const model = (await Promise.resolve(run(fixtureRequire, mod, mod.exports, tagLayer, tagModel))) as import('@tensorflow/tfjs').LayersModel;
   const sites = new Map<number, BuiltLayer[]>();
   for (const l of created) {
     const list = sites.get(l.__site!) ?? [];
