@@ -61,7 +61,10 @@ export const convertWorkspace: Command = (ctx) => async (): Promise<Conversion |
   const result = await convertChosen(ctx, picked);
   for (const s of result.skipped) ctx.output.appendLine(`skipped ${s}`);
   const skipped = result.skipped.length ? ` Skipped ${result.skipped.length} (see the SepConv output): ${result.skipped.slice(0, 3).join('; ')}${result.skipped.length > 3 ? '; …' : ''}` : '';
-  if (result.applied) void vscode.window.showInformationMessage(`SepConv: converted ${result.converted} convolution${result.converted === 1 ? '' : 's'} in ${result.files} file${result.files === 1 ? '' : 's'}.${skipped}`);
+  for (const u of result.unsaved) ctx.output.appendLine(`left unsaved ${u}`);
+  const unsaved = result.unsaved.length ? ` Left unsaved: ${result.unsaved.join('; ')}.` : '';
+  const saved = result.saved.length ? ` Saved ${result.saved.length} file${result.saved.length === 1 ? '' : 's'}.` : '';
+  if (result.applied) void vscode.window.showInformationMessage(`SepConv: converted ${result.converted} convolution${result.converted === 1 ? '' : 's'} in ${result.files} file${result.files === 1 ? '' : 's'}.${saved}${unsaved}${skipped}`);
   else void vscode.window.showWarningMessage(`SepConv: nothing was converted.${skipped}`);
   return result;
 };

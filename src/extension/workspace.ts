@@ -3,7 +3,9 @@
  * `workspace.fs`, so virtual file systems work) and analysed by the server in batches; the
  * conversion is one WorkspaceEdit whose entries need confirmation, so VS Code shows its refactor
  * preview before anything is applied. A file that changed since the scan is skipped, never
- * overwritten.
+ * overwritten. The conversion resolves once the edit is in every document it changes, and those
+ * documents are saved (as VS Code saves the files of a multi-file refactoring, `files.refactoring.autoSave`),
+ * except one that had unsaved changes of the user's before: it is named as left unsaved.
  */
 import * as vscode from 'vscode';
 import { compact, percentDrop } from '../analysis/report';
@@ -113,6 +115,43 @@ export interface Conversion {
   files: number;
   /** files left alone: changed since the scan, or not rewritable */
   skipped: string[];
+  /** converted files whose conversion is on disk */
+  saved: string[];
+  /** converted files left with unsaved changes, and why */
+  unsaved: string[];
+}
+
+/** `text` with LSP-style edits (line/character ranges on `text`) applied. */
+function withEdits(text: string, edits: readonly { range: { start: { line: number; character: number }; end: { line: number; character: number } }; newText: string }[]): string {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  const offset = (p: { line: number; character: number }) => (starts[p.line] ?? text.length) + p.character;
+  const sorted = edits.map((e) => ({ start: offset(e.range.start), end: offset(e.range.end), newText: e.newText })).sort((a, b) => b.start - a.start);
+  return sorted.reduce((t, e) => t.slice(0, e.start) + e.newText + t.slice(e.end), text);
+}
+
+/**
+ * After the WorkspaceEdit is applied: each changed document holds the planned text, then is saved
+ * (unless it had unsaved changes before, or `files.refactoring.autoSave` is off), so the command
+ * resolves with the conversion on disk or names the files it left unsaved.
+ */
+async function saveConverted(expected: Map<string, { rel: string; text: string; wasDirty: boolean }>, result: Conversion): Promise<void> {
+  const autoSave = vscode.workspace.getConfiguration('files').get<boolean>('refactoring.autoSave', true);
+  for (const [uri, want] of expected) {
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(uri));
+    if (doc.getText() !== want.text) {
+      result.unsaved.push(`${want.rel}: the editor holds another text than the conversion planned; review and save it`);
+      continue;
+    }
+    if (!doc.isDirty) {
+      result.saved.push(want.rel);
+      continue;
+    }
+    if (want.wasDirty) result.unsaved.push(`${want.rel}: it had unsaved changes before the conversion`);
+    else if (!autoSave) result.unsaved.push(`${want.rel}: files.refactoring.autoSave is off`);
+    else if (await doc.save()) result.saved.push(want.rel);
+    else result.unsaved.push(`${want.rel}: saving failed`);
+  }
 }
 
 /** Plans the chosen layers with the server and applies them as one WorkspaceEdit shown in the refactor preview. */
@@ -125,7 +164,8 @@ export async function convertChosen(ctx: Ctx, chosen: readonly Candidate[]): Pro
   const plan = await ctx.server<PlanResult>(ServerCommands.plan, args);
   const files = [...byFile.keys()];
   const edit = new vscode.WorkspaceEdit();
-  const result: Conversion = { applied: false, converted: 0, files: 0, skipped: [] };
+  const result: Conversion = { applied: false, converted: 0, files: 0, skipped: [], saved: [], unsaved: [] };
+  const expected = new Map<string, { rel: string; text: string; wasDirty: boolean }>();
   for (const [i, p] of plan.files.entries()) {
     const file = files[i];
     const rel = vscode.workspace.asRelativePath(file.uri);
@@ -143,6 +183,10 @@ export async function convertChosen(ctx: Ctx, chosen: readonly Candidate[]): Pro
         const range = new vscode.Range(e.range.start.line, e.range.start.character, e.range.end.line, e.range.end.character);
         edit.replace(vscode.Uri.parse(d.uri), range, e.newText, { needsConfirmation: false, label: 'Convert to depthwise separable', description: rel });
       }
+      if (d.edits.length) {
+        const open = vscode.workspace.textDocuments.find((x) => x.uri.toString() === vscode.Uri.parse(d.uri).toString());
+        expected.set(d.uri, { rel, text: withEdits(file.text, d.edits), wasDirty: open?.isDirty ?? false });
+      }
     }
     for (const s of p.skipped) result.skipped.push(`${rel}:${s.line}: ${s.reason}`);
     result.converted += p.converted.length;
@@ -156,5 +200,6 @@ export async function convertChosen(ctx: Ctx, chosen: readonly Candidate[]): Pro
   const anchor = edit.entries()[0]?.[0];
   if (anchor) edit.createFile(anchor, { ignoreIfExists: true }, { needsConfirmation: true, label: 'SepConv' });
   result.applied = await vscode.workspace.applyEdit(edit, { isRefactoring: true });
+  if (result.applied) await saveConverted(expected, result);
   return result;
 }

@@ -7,8 +7,10 @@
 //   - the code action and a CodeLens click rewrite the file on disk exactly as `sepconv apply` does;
 //   - "SepConv: Convert Convolutions in File" converts every conv, again exactly as `sepconv apply`;
 //   - a notebook cell gets a hint (its import and width come from an earlier cell) and a hover;
-//   - TensorFlow.js, when the core reports tfjs layers: hint, hover, and the code action writes what `sepconv apply` does;
-//   - "Convert Convolutions in Workspace…": QuickPick, refactor preview, a file changed since the scan skipped and kept;
+//   - TensorFlow.js: hint and hover with the numbers real @tensorflow/tfjs measures on the model before and after the
+//     rewrite (test/oracle/tfjs-runtime.ts), and the code action writes what `sepconv apply` does;
+//   - "Convert Convolutions in Workspace…": QuickPick (every candidate pre-selected), refactor preview, a file changed
+//     since the scan skipped and kept; the command resolves with the converted file saved (no Save All needed);
 //   - "Show Report" for the workspace (the webview's table) and its JSON export, equal to `sepconv report --json`;
 //   - no extension errors in the extension host log.
 // Usage: bash setup.sh (once), then `node sepconv.e2e.js` (packages the extension with `npm run package` unless
@@ -50,6 +52,11 @@ function cli(args, file) {
   }
 }
 const cliApplied = (file) => cli(['apply'], file).text;
+/** What real @tensorflow/tfjs builds from a file: its model's layers with params and MACs (the tfjs oracle's runtime). */
+function tfjsMeasure(file, expr) {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test', 'oracle', 'tfjs-runtime.ts'), file, expr], { cwd: ROOT, encoding: 'utf8' });
+  return JSON.parse(out);
+}
 // the fixture workspace sets sepconv.inputSize to 32x32
 const cliReport = (file) => JSON.parse(cli(['report', '--json', '--input-size', '32x32'], file).out);
 const pct = (f) => `${f >= 0 ? '−' : '+'}${Math.abs(f * 100).toFixed(1)}%`;
@@ -174,27 +181,33 @@ async function main() {
     await h.dismissHover(page);
   });
 
-  await test('TensorFlow.js: hint, hover and code action (when the core reports tfjs layers)', async () => {
-    const report = cliReport(path.join(FIXTURES, 'model.js'));
-    const layer = report.files[0].layers.find((l) => l.framework === 'tfjs' && l.convertible);
-    if (!layer) {
-      log('skipped: the core reports no convertible tfjs layer in model.js yet');
-      return;
-    }
+  await test('TensorFlow.js: hint and hover with the numbers tfjs measures, and the code action', async () => {
+    // model.js: a 3x3 conv2d (line 5, 64 -> 128 at 32x32) and a 1x1 one. Real tfjs builds the model as it is and as
+    // `sepconv apply` rewrites it; the 3x3 conv and the separableConv2d that replaces it give the expected numbers.
+    const line = 5;
+    const expected = cliApplied(path.join(FIXTURES, 'model.js'));
+    const rewritten = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sepconv-e2e-tfjs-')), 'model.js');
+    fs.writeFileSync(rewritten, expected);
+    const before = tfjsMeasure(path.join(FIXTURES, 'model.js'), 'buildModel()').layers.filter((l) => l.className === 'Conv2D' && l.kernelSize.join('x') === '3x3');
+    const after = tfjsMeasure(rewritten, 'buildModel()').layers.filter((l) => l.className === 'SeparableConv2D');
+    fs.rmSync(path.dirname(rewritten), { recursive: true, force: true });
+    assert(before.length === 1 && after.length === 1, `tfjs layers: the 3x3 conv ${JSON.stringify(before)}, its separable form ${JSON.stringify(after)}`);
+    const tfjs = { params: { before: before[0].params, after: after[0].params }, macs: { before: before[0].macs, after: after[0].macs } };
+    assert(tfjs.params.before === 73856 && tfjs.macs.before === 75497472, `tfjs measured ${JSON.stringify(tfjs)}: DESIGN.md's test vector`);
+    const saving = (x) => Math.round((1 - x.after / x.before) * 10000) / 10000;
     await h.openFile(page, 'model.js', { waitForText: 'conv2d' });
-    const label = `separable: ${pct(layer.savings.params)} params · ${pct(layer.savings.macs)} MACs`;
+    const label = `separable: ${pct(saving(tfjs.params))} params · ${pct(saving(tfjs.macs))} MACs`;
     await h.waitForInlayHint(page, label, { timeoutMs: 30000 });
-    const hints = await h.inlayHints(page, { line: layer.line });
-    assert(hints.includes(label), `line ${layer.line} hints: ${JSON.stringify(hints)}`);
+    const hints = await h.inlayHints(page, { line });
+    assert(hints.length === 1 && hints[0] === label, `line ${line} hints: ${JSON.stringify(hints)}`);
     const fmt = (n) => n.toLocaleString('en-US');
-    const text = await h.hoverWord(page, layer.line, 'conv2d', { expect: fmt(layer.params.before), timeoutMs: 20000 });
-    includesAll(text, [fmt(layer.params.before), fmt(layer.params.after), fmt(layer.macs.before), fmt(layer.macs.after)], 'tfjs hover');
+    const text = await h.hoverWord(page, line, 'conv2d', { expect: fmt(tfjs.params.before), timeoutMs: 20000 });
+    includesAll(text, [fmt(tfjs.params.before), fmt(tfjs.params.after), fmt(tfjs.macs.before), fmt(tfjs.macs.after)], 'tfjs hover');
     // VS Code's own TypeScript extension answers code actions on this file too: while it first analyses the project
     // ("Analyzing 'model.js' and its dependencies" in the status bar) Ctrl+. says "No code actions available"
     await page.locator('.statusbar-item', { hasText: 'Analyzing' }).first().waitFor({ state: 'detached', timeout: 60000 });
-    await h.gotoWord(page, layer.line, 'conv2d');
-    await h.runCodeAction(page, `Convert to depthwise separable (${pct(layer.savings.params)} params)`);
-    const expected = cliApplied(path.join(FIXTURES, 'model.js'));
+    await h.gotoWord(page, line, 'conv2d');
+    await h.runCodeAction(page, `Convert to depthwise separable (${pct(saving(tfjs.params))} params)`);
     await editorShows(page, expected.includes('separableConv2d') ? 'separableConv2d' : 'depthwiseConv2d');
     await h.save(page);
     await h.waitForFile(ws('model.js'), (c) => c === expected);
@@ -202,10 +215,12 @@ async function main() {
 
   await test('"Convert Convolutions in Workspace…": scan, QuickPick, refactor preview; a file changed since the scan is skipped', async () => {
     await h.runCommand(page, 'SepConv: Convert Convolutions in Workspace…');
-    // what is left after the tests above: models/head.py (2 convs) and models/tail.py (1), and the tfjs one if skipped
+    // what is left after the tests above: models/head.py (2 convs) and models/tail.py (1)
     const title = page.locator('.quick-input-widget .quick-input-title', { hasText: 'convertible convolution' });
     await title.waitFor({ timeout: 30000 });
     const rows = await page.locator(h.SEL.quickInputRow).allInnerTexts();
+    assert(rows.length === 3, `QuickPick rows: ${JSON.stringify(rows)}`);
+    assert((await title.innerText()).includes('3 convertible convolutions in 2 files'), `QuickPick title: ${await title.innerText()}`);
     const head = rows.filter((r) => r.includes('models/head.py'));
     assert(head.length === 2 && head.every((r) => /−\d+\.\d% params/.test(r)), `QuickPick rows: ${JSON.stringify(rows)}`);
     assert(rows.some((r) => r.includes('models/tail.py')), `QuickPick rows: ${JSON.stringify(rows)}`);
@@ -213,9 +228,16 @@ async function main() {
     const tailEdited = `${fs.readFileSync(ws('models/tail.py'), 'utf8')}# edited after the scan\n`;
     fs.writeFileSync(ws('models/tail.py'), tailEdited);
     assert(!rows.some((r) => r.includes('net.py')), `converted files are not offered again: ${JSON.stringify(rows)}`);
-    // every candidate saves more than sepconv.minSavings (0): all pre-selected
-    const selected = await page.locator('.quick-input-widget .quick-input-list .monaco-list-row .quick-input-list-checkbox:checked, .quick-input-widget .monaco-list-row [aria-checked="true"]').count();
-    log(`QuickPick: ${await title.innerText()}; ${rows.length} rows, ${selected} checked`);
+    // every candidate saves more than sepconv.minSavings (0): all pre-selected, and the count says so
+    const checkedRows = page.locator('.quick-input-widget .monaco-list-row').filter({ has: page.locator('.quick-input-list-checkbox:checked, [aria-checked="true"]') });
+    const selected = await checkedRows.allInnerTexts();
+    log(`QuickPick: ${await title.innerText()}; ${rows.length} rows, ${selected.length} checked`);
+    assert(selected.length === 3 && rows.every((r) => selected.includes(r)), `pre-selected rows: ${JSON.stringify(selected)} of ${JSON.stringify(rows)}`);
+    const badge = page.locator('.quick-input-widget .quick-input-count');
+    if (await badge.count()) {
+      const count = (await badge.first().innerText()).trim();
+      assert(/\b3\b/.test(count), `QuickPick selection count: ${count}`);
+    }
     await shot(page, 'editor-workspace-pick.png', { full: true });
     await page.keyboard.press('Enter');
     const apply = page.locator('.monaco-button', { hasText: /^Apply$/ });
@@ -230,18 +252,11 @@ async function main() {
     await toast.waitFor({ timeout: 20000 });
     const message = (await toast.innerText()).replace(/\s+/g, ' ');
     assert(/Skipped 1 .*models\/tail\.py: changed since the scan/.test(message), `notification: ${message}`);
-    // the edit lands in the (dirty) editors after the notification: Save All again until it is on disk, as a user would
+    // the command resolves once the edit is applied and saved: the notification says so, and the file is on disk now
+    assert(/Saved 1 file\./.test(message) && !/Left unsaved/.test(message), `notification: ${message}`);
     const expected = cliApplied(path.join(FIXTURES, 'models', 'head.py'));
-    for (let attempt = 1; ; attempt++) {
-      await h.runCommand(page, 'File: Save All Files');
-      try {
-        await h.waitForFile(ws('models/head.py'), (c) => c === expected, 5000);
-        break;
-      } catch (e) {
-        if (attempt === 4) throw e;
-        log(`head.py not on disk after Save All #${attempt}; again`);
-      }
-    }
+    const onDisk = fs.readFileSync(ws('models/head.py'), 'utf8');
+    assert(onDisk === expected, `models/head.py on disk when the notification shows:\n${onDisk}\nexpected:\n${expected}`);
     assert(fs.readFileSync(ws('models/tail.py'), 'utf8') === tailEdited, 'tail.py keeps the edit made after the scan');
   });
 

@@ -39,12 +39,16 @@ export interface ProbeResult {
   outputShape: unknown;
   params: number;
   convs: ProbeConv[];
+  /** every nn.Sequential with its parameters (all of them, nested ones included) */
+  sequentials: { line: number | null; column: number | null; module: string; params: number }[];
 }
 
 export interface ProbeJob {
   model: string;
   build: string;
   input: number[];
+  /** run the forward pass on the meta device: shapes and MACs without arithmetic (large inputs) */
+  meta?: boolean;
 }
 
 export function probeBatch(jobs: ProbeJob[]): ProbeResult[] {

@@ -16,7 +16,11 @@ import { defaultOptions } from '../../src/analysis/options';
 import { initParsing, parse } from '../../src/analysis/parsing';
 import { inferModels, type ModelShapes } from '../../src/analysis/python/shapes/models';
 import { ROOT } from '../helpers';
+import { holdFloor, type Figures } from './floor';
 import { probeBatch } from './probe';
+
+/** the cases (test/fixtures/shapes and test/fixtures/oracle): one added or lost changes this on purpose */
+const CASE_COUNT = 18;
 
 
 interface Case {
@@ -82,7 +86,10 @@ void test('shape oracle', async (t) => {
   let instances = 0;
   let exact = 0;
   const inexact: string[] = [];
+  const floors: Record<string, Figures> = {};
   for (const c of all) {
+    const fig: Figures = { exact: 0, unknown: 0 };
+    floors[c.name] = fig;
     await t.test(c.name, () => {
       runs.forEach((r, i) => {
         if (r.c !== c) return;
@@ -102,9 +109,11 @@ void test('shape oracle', async (t) => {
           instances++;
           if (!sc.exact) {
             inexact.push(`${where} ${pc.module}: ${sc.reason}`);
+            fig.unknown++;
             continue;
           }
           exact++;
+          fig.exact++;
           assert.equal(sc.calls.length, pc.calls, `${where} ${pc.module}: calls`);
           assert.deepEqual(sc.calls.map((x) => x.input), pc.inputShapes, `${where} ${pc.module}: input shapes`);
           assert.deepEqual(sc.calls.map((x) => x.output), pc.outputShapes, `${where} ${pc.module}: output shapes`);
@@ -123,6 +132,8 @@ void test('shape oracle', async (t) => {
     const pct = instances ? ((100 * exact) / instances).toFixed(1) : '0';
     console.log(`shape oracle: ${runs.length / 2} model builds x 2 inputs over ${all.length} files; ${instances} conv instance runs, ${exact} with exact MACs from the source alone (${pct}%)`);
     for (const line of inexact) console.log(`  not exact: ${line}`);
-    assert.ok(instances > 0);
+    assert.equal(all.length, CASE_COUNT, 'shape oracle cases');
+    assert.equal(runs.length, results.length);
+    assert.deepEqual(holdFloor('shapes', floors), [], 'the shape oracle holds its floor');
   });
 });

@@ -59,6 +59,8 @@ def single_argv(item):
     argv = ["--model", item["model"], "--build", item["build"]]
     if item.get("modulesOnly"):
         argv.append("--modules-only")
+    if item.get("meta"):
+        argv.append("--meta")
     if item.get("input") is not None:
         argv += ["--input", ",".join(map(str, item["input"]))]
     return argv
@@ -151,6 +153,20 @@ class FixtureCases(unittest.TestCase):
                 self.assertEqual(static["convs"], stripped)
                 self.assertEqual(static["params"], full["params"])
                 self.assertEqual(static["sequentials"], full["sequentials"])
+
+    def test_meta_agrees_with_cpu(self):
+        seen = 0
+        for name, model, case in cases():
+            for shape in case["inputs"]:
+                with self.subTest(case=name, input=shape):
+                    argv = ["--model", model, "--build", case["build"], "--input", ",".join(map(str, shape))]
+                    code, cpu = run_probe(*argv)
+                    self.assertEqual(code, 0, cpu)
+                    code, meta = run_probe(*argv, "--meta")
+                    self.assertEqual(code, 0, meta)
+                    self.assertEqual(meta, cpu)
+                    seen += 1
+        self.assertGreaterEqual(seen, 9)
 
 
 class Scratch(unittest.TestCase):
@@ -321,14 +337,14 @@ class Batch(unittest.TestCase):
         self.assertEqual([c["kernelSize"] for c in first_a["convs"]], [[3, 3], [3, 3]])
         self.assertEqual([(c["line"], c["column"]) for c in first_a["convs"]], [(5, 26), (5, 43)])
         self.assertEqual(first_a["outputShape"], [1, 2, 5, 5])
-        self.assertEqual(first_a["sequentials"], [{"line": 5, "column": 12, "module": ""}])
+        self.assertEqual(first_a["sequentials"], [{"line": 5, "column": 12, "module": "", "params": 2 * (2 * 2 * 9 + 2)}])
 
         self.assertEqual([c["kernelSize"] for c in first_b["convs"]], [[5, 5], [5, 5], [1, 1]])
         self.assertEqual(
             [(c["line"], c["column"]) for c in first_b["convs"]], [(8, 13), (9, 33), (9, 43)]
         )
         self.assertEqual(first_b["outputShape"], [1, 4, 9, 9])
-        self.assertEqual(first_b["sequentials"], [{"line": 9, "column": 12, "module": ""}])
+        self.assertEqual(first_b["sequentials"], [{"line": 9, "column": 12, "module": "", "params": sum(c["params"] for c in first_b["convs"])}])
 
         self.assertEqual(again_a, first_a)
         dynamic = ("calls", "inputShapes", "outputShapes", "macs")

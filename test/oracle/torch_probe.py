@@ -25,10 +25,17 @@ Output (forward mode):
                 "calls": 1,               # times its forward ran
                 "inputShapes": [[1, 16, 8, 8]], "outputShapes": [[1, 16, 8, 8]],
                 "macs": 147456}],         # per sample, summed over calls, bias adds not counted
-     "sequentials": [{"line": 30, "column": 23, "module": "layer1"}]}
+     "sequentials": [{"line": 30, "column": 23, "module": "layer1",
+                      "params": 4640}]}  # every parameter under the Sequential
 
 --modules-only skips the forward pass: no --input, no "outputShape", and the conv
 entries have no "calls", "inputShapes", "outputShapes" or "macs".
+
+--meta builds the model as usual (so parameters are counted on real tensors), then runs the
+forward pass on a copy on PyTorch's meta device: every shape, call and MAC is the same, but
+no arithmetic is done, so large inputs (224x224, 256 channels) cost nothing. When the meta
+pass fails (an op without a meta kernel, a tensor made on the CPU in forward), the pass runs
+on the CPU as without --meta, where a real error shows again.
 
 Positions: line and column (both 1-based; column counts Unicode code points) are
 where the constructor call expression starts, e.g. the `n` of `nn.Conv2d(` or the
@@ -56,7 +63,7 @@ Batch mode (pay for `import torch` once for many models):
         /usr/bin/python3 test/oracle/torch_probe.py --batch [--threads N]
 
 stdin is a JSON array of items {"model": str, "build": str, "input": [int, ...] | null,
-"modulesOnly": bool} ("input" and "modulesOnly" are optional, default null / false; other
+"modulesOnly": bool, "meta": bool} ("input", "modulesOnly" and "meta" are optional, default null / false / false; other
 keys are rejected). stdout is ONE JSON array (one line) holding, per item and in order, the
 object a single run with the same arguments prints: the result, or {"error": "..."} for a
 failing item (the other items still run). Exit status 0 when the batch ran, even if items
@@ -79,6 +86,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import importlib.util
 import json
 import linecache
@@ -261,36 +269,57 @@ def probe(args: argparse.Namespace, package_name: str = PACKAGE_NAME) -> Dict[st
 
     named = list(model.named_modules())
     convs = [(name, m) for name, m in named if isinstance(m, _ConvNd)]
-    records: Dict[int, Dict[str, Any]] = {}
-    handles = []
 
-    def hook(conv: Any, inputs: Tuple[Any, ...], output: Any) -> None:
-        record = records[id(conv)]
-        x = inputs[0]
-        spatial_dims = len(conv.kernel_size)
-        batch = x.shape[0] if x.dim() == spatial_dims + 2 else 1
-        kvol = math.prod(conv.kernel_size)
-        if isinstance(conv, _ConvTransposeNd):
-            macs = (x.numel() // batch) * (conv.out_channels // conv.groups) * kvol
-        else:
-            macs = (output.numel() // batch) * (conv.in_channels // conv.groups) * kvol
-        record["calls"] += 1
-        record["inputShapes"].append(list(x.shape))
-        record["outputShapes"].append(list(output.shape))
-        record["macs"] += macs
+    def forward(net: Any, device: str) -> Tuple[Dict[str, Dict[str, Any]], Any]:
+        """Runs `net` once with hooks on its convs; the records by module name, and the output."""
+        records: Dict[str, Dict[str, Any]] = {}
+        handles = []
+
+        def hook_for(record: Dict[str, Any]) -> Any:
+            def hook(conv: Any, inputs: Tuple[Any, ...], output: Any) -> None:
+                x = inputs[0]
+                spatial_dims = len(conv.kernel_size)
+                batch = x.shape[0] if x.dim() == spatial_dims + 2 else 1
+                kvol = math.prod(conv.kernel_size)
+                if isinstance(conv, _ConvTransposeNd):
+                    macs = (x.numel() // batch) * (conv.out_channels // conv.groups) * kvol
+                else:
+                    macs = (output.numel() // batch) * (conv.in_channels // conv.groups) * kvol
+                record["calls"] += 1
+                record["inputShapes"].append(list(x.shape))
+                record["outputShapes"].append(list(output.shape))
+                record["macs"] += macs
+
+            return hook
+
+        for name, conv in net.named_modules():
+            if isinstance(conv, _ConvNd):
+                records[name] = {"calls": 0, "inputShapes": [], "outputShapes": [], "macs": 0}
+                handles.append(conv.register_forward_hook(hook_for(records[name])))
+        torch.manual_seed(0)
+        try:
+            with torch.no_grad():
+                output = net(torch.randn(*input_shape, device=device))
+        finally:
+            for handle in handles:
+                handle.remove()
+        return records, output
 
     result: Dict[str, Any] = {}
+    records: Dict[str, Dict[str, Any]] = {}
     if input_shape is not None:
-        for _name, conv in convs:
-            if id(conv) not in records:
-                records[id(conv)] = {"calls": 0, "inputShapes": [], "outputShapes": [], "macs": 0}
-                handles.append(conv.register_forward_hook(hook))
-        torch.manual_seed(0)
-        with torch.no_grad():
-            x = torch.randn(*input_shape)
-            output = model(x)
-        for handle in handles:
-            handle.remove()
+        ran = False
+        if getattr(args, "meta", False):
+            # shapes without arithmetic: the same hooks, shapes and MACs at any input size in no time;
+            # an op without a meta kernel (max_pool3d in torch 1.13) or a tensor the forward makes on
+            # the CPU runs the model on the CPU instead (where a real error shows again)
+            try:
+                records, output = forward(copy.deepcopy(model).to("meta"), "meta")
+                ran = True
+            except (NotImplementedError, RuntimeError):
+                pass
+        if not ran:
+            records, output = forward(model, "cpu")
         result["outputShape"] = shape_of(output)
 
     result["params"] = total_params(model)
@@ -314,7 +343,7 @@ def probe(args: argparse.Namespace, package_name: str = PACKAGE_NAME) -> Dict[st
             "params": own_params(conv),
         }
         if input_shape is not None:
-            entry.update(records[id(conv)])
+            entry.update(records[name])
         conv_entries.append(entry)
     result["convs"] = conv_entries
 
@@ -322,7 +351,7 @@ def probe(args: argparse.Namespace, package_name: str = PACKAGE_NAME) -> Dict[st
     for name, m in named:
         if isinstance(m, torch.nn.Sequential):
             line, column = recorder.positions.get(id(m), (None, None))
-            seq_entries.append({"line": line, "column": column, "module": name})
+            seq_entries.append({"line": line, "column": column, "module": name, "params": total_params(m)})
     result["sequentials"] = seq_entries
     return result
 
@@ -338,7 +367,7 @@ def error_message(exc: BaseException) -> str:
 # ---------------------------------------------------------------------------
 # Batch mode
 
-BATCH_KEYS = {"model", "build", "input", "modulesOnly"}
+BATCH_KEYS = {"model", "build", "input", "modulesOnly", "meta"}
 
 
 def parse_batch(text: str) -> List[argparse.Namespace]:
@@ -369,6 +398,9 @@ def parse_batch(text: str) -> List[argparse.Namespace]:
         modules_only = item.get("modulesOnly", False)
         if not isinstance(modules_only, bool):
             raise ProbeError(f"{where}: 'modulesOnly' must be true or false")
+        meta = item.get("meta", False)
+        if not isinstance(meta, bool):
+            raise ProbeError(f"{where}: 'meta' must be true or false")
         batch.append(
             argparse.Namespace(
                 model=item["model"],
@@ -376,6 +408,7 @@ def parse_batch(text: str) -> List[argparse.Namespace]:
                 # the string a single run would get, so parse_shape reports the same errors
                 input=None if shape is None else ",".join(str(d) for d in shape),
                 modules_only=modules_only,
+                meta=meta,
             )
         )
     return batch
@@ -550,6 +583,7 @@ def main_single(argv: List[str]) -> int:
     parser.add_argument("--build", required=True, help='expression that builds the model, e.g. "Net()"')
     parser.add_argument("--input", help="input shape for one forward pass, e.g. 1,3,32,32")
     parser.add_argument("--modules-only", action="store_true", help="skip the forward pass")
+    parser.add_argument("--meta", action="store_true", help="run the forward pass on the meta device (shapes only, no arithmetic)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     args = parser.parse_args(argv)
 

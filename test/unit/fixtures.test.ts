@@ -12,15 +12,18 @@ import { cli, ROOT, tempDir, UPDATE } from '../helpers';
 
 const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 
+/** the fixtures per framework: one added (or lost) changes these on purpose */
+const COUNTS: Record<string, number> = { pytorch: 47, tfjs: 38 };
+
 function cases(): { framework: string; name: string; dir: string; input: string }[] {
   const out = [];
-  for (const framework of ['pytorch', 'tfjs']) {
+  for (const framework of Object.keys(COUNTS)) {
     const base = path.join(FIXTURES, framework);
-    if (!fs.existsSync(base)) continue;
     for (const name of fs.readdirSync(base).sort()) {
       const dir = path.join(base, name);
       const input = fs.readdirSync(dir).find((f) => f.startsWith('input.'));
-      if (input) out.push({ framework, name, dir, input });
+      assert.ok(input, `${path.relative(ROOT, dir)} has no input.<ext>`);
+      out.push({ framework, name, dir, input });
     }
   }
   return out;
@@ -46,7 +49,9 @@ function parsesCleanly(file: string, text: string): void {
 
 void test('fixtures', async (t) => {
   await initParsing();
-  for (const c of cases()) {
+  const all = cases();
+  for (const [framework, n] of Object.entries(COUNTS)) assert.equal(all.filter((c) => c.framework === framework).length, n, `${framework} fixtures`);
+  for (const c of all) {
     await t.test(`${c.framework}/${c.name}`, async () => {
       const caseFile = path.join(c.dir, 'case.json');
       const extra: string[] = fs.existsSync(caseFile) ? (JSON.parse(fs.readFileSync(caseFile, 'utf8')) as { args: string[] }).args : [];

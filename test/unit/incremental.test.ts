@@ -62,8 +62,10 @@ const plain = (x: unknown) => x === undefined ? undefined : JSON.parse(JSON.stri
 void test('layers kept across keystrokes equal a fresh analysis of every version', () => {
   const options = defaultOptions();
   let kept = 0;
+  let compared = 0;
   for (const [i, rel] of FIXTURES.entries()) {
     const original = fs.readFileSync(path.join(ROOT, rel), 'utf8');
+    const comparedBefore = compared;
     const trees = new TreeCache();
     const store = new DocumentStore(trees);
     const uri = `file:///${i}.py`;
@@ -78,6 +80,7 @@ void test('layers kept across keystrokes equal a fresh analysis of every version
       const quick = trees.quickAnalysis(unit, options, all) as PythonAnalysis;
       const what = `${rel}, version ${version} (${JSON.stringify(e)})`;
       assert.deepEqual(plain(quick.layers), plain(fresh.layers), what);
+      compared += fresh.layers.length;
       // the module context the memo carries: imports (their spans serve the rewrite) and pragmas
       assert.deepEqual(plain(quick.imports), plain(fresh.imports), `${what}: imports`);
       assert.deepEqual(quick.pragmaText, fresh.pragmaText, `${what}: pragmas`);
@@ -90,7 +93,9 @@ void test('layers kept across keystrokes equal a fresh analysis of every version
       }
     }
     kept += trees.stats.layersKept;
+    assert.ok(compared - comparedBefore >= 40, `${rel}: ${compared - comparedBefore} layers compared over 80 versions (a fixture without convs checks nothing)`);
   }
+  assert.equal(FIXTURES.length, 12);
   // the memo did its work: most keystrokes kept the layers outside the edited statement
   assert.ok(kept >= 100, `layers kept: ${kept}`);
 });
@@ -114,6 +119,9 @@ void test('a change of options, or a text that does not parse, keeps nothing', (
   trees.quickAnalysis(unit(), defaultOptions({ depthMultiplier: 2 }), all());
   assert.equal(trees.stats.layersKept, n, 'an erroneous tree: nothing kept');
 });
+
+/** the cases of REACHING: one added or lost changes this on purpose */
+const REACHING_CASES = 5;
 
 /**
  * Keystrokes whose effect reaches a layer outside the edited line: each must show in the layers, as a
@@ -195,6 +203,7 @@ class A(nn.Module):
 
 void test('keystrokes that reach other statements (defaults, reads, pragmas) show in every layer', () => {
   const options = defaultOptions();
+  assert.equal(REACHING.length, REACHING_CASES);
   for (const c of REACHING) {
     const at = c.text.indexOf('|');
     const text = c.text.replace('|', '');
@@ -285,7 +294,9 @@ void test('a hover after keystrokes gets, from a focused run, exactly the full a
     ...['resnet', 'densenet', 'inception', 'unet', 'vgg'].map((n): [string, string] => [n, fs.readFileSync(path.join(ROOT, `test/fixtures/shapes/${n}/model.py`), 'utf8')]),
   ];
   let focused = 0;
+  let hovered = 0;
   for (const [i, [name, original]] of texts.entries()) {
+    const hoveredBefore = hovered;
     const trees = new TreeCache();
     const store = new DocumentStore(trees);
     const uri = `file:///${name}.py`;
@@ -304,13 +315,16 @@ void test('a hover after keystrokes gets, from a focused run, exactly the full a
         const got = trees.focusedAnalysis(unit, options, { start: line, end: next < 0 ? unit.text.length : next + 1 });
         const layer = got.layers.find((l) => l.span.start === want.span.start);
         assert.deepEqual(plain(layer), plain(want), `${name}, version ${version} (${JSON.stringify(e)}): the layer at ${want.span.start}`);
+        hovered++;
       }
       focused += trees.stats.focused;
       trees.stats.focused = 0;
       // after each undo the full analysis runs (the server's warm-up, once typing stops)
       if (version % 2 === 1) trees.analysis(unit, options);
     }
+    assert.ok(hovered - hoveredBefore >= 16, `${name}: ${hovered - hoveredBefore} hovers over 32 versions (a text without convs checks nothing)`);
   }
+  assert.equal(texts.length, 6);
   assert.ok(focused > 40, `hovers answered by a focused run: ${focused}`);
 });
 
@@ -351,6 +365,7 @@ CFG.update(w=64)
 });
 
 void test('the layout kept across keystrokes is the layout of every version', () => {
+  let versions = 0;
   for (const [i, rel] of FIXTURES.entries()) {
     const original = fs.readFileSync(path.join(ROOT, rel), 'utf8');
     let text = original;
@@ -362,8 +377,10 @@ void test('the layout kept across keystrokes is the layout of every version', ()
       const fresh = detectLayout(`${text}\n`, 88);
       assert.deepEqual(kept, fresh, `${rel} after ${JSON.stringify(e)}`);
       detectLayout(text, 88);
+      versions++;
     }
   }
+  assert.equal(versions, FIXTURES.length * 80);
 });
 
 void test('a keystroke that tips the trailing-comma vote is laid out anew', () => {
@@ -408,6 +425,7 @@ class B(nn.Module):
   store.change('file:///w.py', 2, [{ range: { start: doc.positionAt(at), end: doc.positionAt(at + 1) }, text: '5' }]);
   const unit = store.unitFor('file:///w.py')!;
   const full = analyzeText(unit.text, 'python', options) as PythonAnalysis;
+  assert.equal(full.layers.length, 2);
   for (const want of full.layers) {
     const got = trees.focusedAnalysis(unit, options, { start: want.span.start, end: want.span.end });
     assert.deepEqual(plain(got.layers.find((l) => l.span.start === want.span.start)), plain(want));
