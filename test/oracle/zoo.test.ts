@@ -3,23 +3,23 @@
  * (read in place, never copied) is analysed with `sepconv report --json`, and every model the report
  * finds is built by real PyTorch from the same factory (test/oracle/zoo_probe.py) with the input the
  * report states. A number the tool prints must be exactly PyTorch's (params, conv MACs, output
- * shape); a missing one is counted as unknown with its reason. Figures are printed per group, and
- * the committed floor (zoo.floor.json) must hold: exact may rise, never drop.
- *
- * UPDATE=1 rewrites zoo.floor.json with today's figures (review the diff).
+ * shape); a missing one is counted as unknown with its reason. The conversion figure: of the conv
+ * modules PyTorch builds that are eligible (standard, in_channels > 1, separable smaller), how many
+ * were written on a line the report converts. Figures are printed per group, and the floor
+ * (baselines/zoo.json, one line per model; floor.ts) must hold. UPDATE=1 rewrites it.
  */
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import type { ModelJson } from '../../src/analysis/report';
+import type { LayerJson, ModelJson } from '../../src/analysis/report';
 import { ROOT } from '../helpers';
+import { holdFloor, type Figures } from './floor';
 
 const PYTHON = '/usr/bin/python3';
 const SITE = '/usr/lib/python3/dist-packages';
 const ZOOS = [path.join(SITE, 'torchvision', 'models'), path.join(SITE, 'torchaudio', 'models')];
-const FLOOR = path.join(ROOT, 'test', 'oracle', 'zoo.floor.json');
 
 /** The group a model file belongs to, for the figures: the issue counts single-input models apart. */
 function group(file: string): string {
@@ -29,11 +29,22 @@ function group(file: string): string {
   return sub && !sub.endsWith('.py') ? `torchvision/${sub}` : 'torchvision/classification';
 }
 
+interface ProbeConv {
+  site: [string, number] | null;
+  transposed: boolean;
+  in: number;
+  out: number;
+  groups: number;
+  kernel: number[];
+  bias: boolean;
+}
+
 interface Probe {
   error?: string;
   params?: number;
   macs?: number;
   outputShape?: unknown;
+  convs?: ProbeConv[];
 }
 
 interface Tally {
@@ -44,14 +55,24 @@ interface Tally {
   failed: number;
 }
 
+/** A conv PyTorch built whose separable form is smaller: standard, in_channels > 1 (DESIGN.md 2). */
+function eligible(c: ProbeConv): boolean {
+  const kvol = c.kernel.reduce((a, b) => a * b, 1);
+  if (c.transposed || kvol === 1 || c.groups === c.in || c.in <= 1) return false;
+  const before = c.out * (c.in / c.groups) * kvol + (c.bias ? c.out : 0);
+  const after = c.in * kvol + (c.in * c.out) / c.groups + (c.bias ? c.out : 0);
+  return after < before;
+}
+
 const have = fs.existsSync(ZOOS[0]) && fs.existsSync(PYTHON);
 
 void test('the real zoo: every number the report prints for torchvision and torchaudio models is PyTorch\'s', { skip: !have && 'python3-torchvision is not installed (scripts/debian-deps.sh installs it)' }, () => {
   const report = JSON.parse(
     execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'index.ts'), 'report', '--json', ...ZOOS], { cwd: ROOT, encoding: 'utf8', maxBuffer: 256 << 20 }),
-  ) as { files: { path: string; models?: ModelJson[] }[] };
+  ) as { files: { path: string; models?: ModelJson[]; layers: LayerJson[] }[] };
   const models: { file: string; m: ModelJson }[] = [];
   for (const f of report.files) for (const m of f.models ?? []) if (m.build.endsWith('()') && !m.build.includes('.')) models.push({ file: f.path, m });
+  assert.ok(models.length >= 100, `the report found ${models.length} models in the zoo`);
   const jobs = models.map(({ file, m }) => ({
     module: path.relative(SITE, file).replace(/\.py$/, '').split(path.sep).join('.'),
     build: m.build,
@@ -63,6 +84,7 @@ void test('the real zoo: every number the report prints for torchvision and torc
   const tallies = new Map<string, Tally>();
   const wrong: string[] = [];
   const reasons = new Map<string, number>();
+  const figures: Record<string, Figures> = {};
   models.forEach(({ file, m }, i) => {
     const g = group(file);
     const t = tallies.get(g) ?? { models: 0, exact: 0, unknown: 0, wrong: 0, failed: 0 };
@@ -70,7 +92,7 @@ void test('the real zoo: every number the report prints for torchvision and torc
     const p = probes[i];
     const name = `${path.relative(SITE, file)}: ${m.build}`;
     if (p.error) {
-      // PyTorch itself cannot build or run it with the stated input (several inputs, or no input found)
+      // PyTorch itself cannot build or run it with the stated input
       t.failed++;
       return;
     }
@@ -82,16 +104,19 @@ void test('the real zoo: every number the report prints for torchvision and torc
       ['conv MACs', ran ? m.macs.before : null, p.macs],
       ['output shape', ran ? m.outputShape : null, p.outputShape],
     ];
-    let exact = true;
+    let known = 0;
+    let bad = false;
     for (const [what, mine, theirs] of checks) {
-      if (mine === null || mine === undefined) {
-        exact = false;
-        continue;
+      if (mine === null || mine === undefined) continue;
+      known++;
+      if (JSON.stringify(mine) !== JSON.stringify(theirs)) {
+        bad = true;
+        wrong.push(`${name}: ${what} ${JSON.stringify(mine)}, PyTorch ${JSON.stringify(theirs)}`);
       }
-      if (JSON.stringify(mine) !== JSON.stringify(theirs)) wrong.push(`${name}: ${what} ${JSON.stringify(mine)}, PyTorch ${JSON.stringify(theirs)}`);
     }
-    if (wrong.length && wrong[wrong.length - 1].startsWith(name)) t.wrong++;
-    else if (exact) t.exact++;
+    figures[name] = { exact: bad ? 0 : known, unknown: checks.length - known };
+    if (bad) t.wrong++;
+    else if (known === checks.length) t.exact++;
     else {
       t.unknown++;
       const why = (m.reasons[0] ?? 'no reason given').replace(/line \d+/g, 'line N').slice(0, 140);
@@ -99,20 +124,39 @@ void test('the real zoo: every number the report prints for torchvision and torc
     }
   });
 
+  // conversion: every eligible conv module PyTorch built, by the line it was written on
+  const layerAt = new Map<string, LayerJson>();
+  for (const f of report.files) for (const l of f.layers) layerAt.set(`${f.path}:${l.line}`, l);
+  const seen = new Set<string>();
+  let eligibleConvs = 0;
+  let converted = 0;
+  const declined = new Map<string, number>();
+  probes.forEach((p, i) => {
+    // a model built twice (a class and its factory) counts once
+    const id = `${jobs[i].module}:${p.params}`;
+    if (p.error || seen.has(id)) return;
+    seen.add(id);
+    for (const c of p.convs ?? []) {
+      if (!eligible(c) || !c.site) continue;
+      eligibleConvs++;
+      const l = layerAt.get(`${c.site[0]}:${c.site[1]}`);
+      if (l?.convertible) converted++;
+      else {
+        const why = l ? (l.reason ?? '?').slice(0, 100) : `${path.relative(SITE, c.site[0])}: not in the report`;
+        declined.set(why, (declined.get(why) ?? 0) + 1);
+      }
+    }
+  });
+
   const rows = [...tallies].sort(([a], [b]) => a.localeCompare(b));
-  console.log('zoo models (exact = params, conv MACs and output shape all PyTorch\'s):');
+  console.log("zoo models (exact = params, conv MACs and output shape all PyTorch's):");
   for (const [g, t] of rows) console.log(`  ${g.padEnd(28)} ${t.exact}/${t.models} exact, ${t.unknown} unknown, ${t.wrong} wrong, ${t.failed} not built by PyTorch with the stated input`);
   console.log('most common reasons for unknown totals:');
   for (const [why, n] of [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  ${n} × ${why}`);
+  console.log(`eligible conv modules (standard, in_channels > 1, separable smaller): ${eligibleConvs}, on a converted line: ${converted} (${((100 * converted) / Math.max(1, eligibleConvs)).toFixed(1)}%)`);
+  for (const [why, n] of [...declined].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  ${n} × ${why}`);
 
-  const figures = Object.fromEntries(rows.map(([g, t]) => [g, { exact: t.exact, models: t.models }]));
-  if (process.env.UPDATE) fs.writeFileSync(FLOOR, JSON.stringify(figures, null, 2) + '\n');
-  const floor = JSON.parse(fs.readFileSync(FLOOR, 'utf8')) as Record<string, { exact: number; models: number }>;
   assert.deepEqual(wrong, [], 'a number the tool printed differs from PyTorch');
-  for (const [g, f] of Object.entries(floor)) {
-    const t = tallies.get(g);
-    assert.ok(t, `group ${g} found no models`);
-    assert.ok(t.exact >= f.exact, `${g}: ${t.exact} models exact, the floor is ${f.exact}`);
-    if (t.exact > f.exact) console.log(`  ${g}: the floor can be raised to ${t.exact} (UPDATE=1)`);
-  }
+  figures['conversion: eligible conv modules on a converted line'] = { exact: converted, unknown: eligibleConvs - converted };
+  assert.deepEqual(holdFloor('zoo', figures), []);
 });

@@ -8,7 +8,9 @@ imports each module as the installed package it is (never copied), evaluates the
 expression in the module's namespace (random initialisation; weights are never loaded), runs
 one input of the given shape through the model on PyTorch's `meta` device (shapes only, no
 arithmetic, so a 600M-parameter model costs what a small one does) and prints ONE JSON array,
-per job: {"params", "macs", "outputShape", "convs"} or {"error"}.
+per job: {"params", "macs", "outputShape", "convs"} or {"error"}; "convs" lists every conv
+module with its construction site [file, line] (the innermost frame outside torch) and its
+configuration, for the conversion figures.
 
 "macs" are conv MACs per sample summed over every conv call, bias adds not counted, as SepConv
 counts them: output elements * in/groups * kernel volume for a conv, input elements *
@@ -22,8 +24,9 @@ import importlib
 import json
 import math
 import sys
+import traceback
 import warnings
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 
 @contextlib.contextmanager
@@ -75,19 +78,49 @@ def shape_of(value: Any) -> Any:
     return None
 
 
+def construction_site() -> Optional[List[Any]]:
+    """Where the conv being constructed was written: the innermost frame outside torch itself."""
+    for frame in reversed(traceback.extract_stack()[:-2]):
+        if "/torch/" not in frame.filename:
+            return [frame.filename, frame.lineno]
+    return None
+
+
 def run(job: Dict[str, Any]) -> Dict[str, Any]:
     import torch
     from torch.nn.modules.conv import _ConvNd, _ConvTransposeNd
 
     module = importlib.import_module(job["module"])
-    with untrained(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = eval(job["build"], module.__dict__)
+    sites: Dict[int, Any] = {}
+    original = _ConvNd.__init__
+
+    def recording_init(self: Any, *a: Any, **k: Any) -> None:
+        sites[id(self)] = construction_site()
+        original(self, *a, **k)
+
+    _ConvNd.__init__ = recording_init
+    try:
+        with untrained(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = eval(job["build"], module.__dict__)
+    finally:
+        _ConvNd.__init__ = original
     if not isinstance(model, torch.nn.Module):
         return {"error": f"{job['build']} gave {type(model).__name__}, not a module"}
     result: Dict[str, Any] = {"params": sum(p.numel() for p in model.parameters())}
     convs = [m for m in model.modules() if isinstance(m, _ConvNd)]
-    result["convs"] = len(convs)
+    result["convs"] = [
+        {
+            "site": sites.get(id(c)),
+            "transposed": isinstance(c, _ConvTransposeNd),
+            "in": c.in_channels,
+            "out": c.out_channels,
+            "groups": c.groups,
+            "kernel": list(c.kernel_size),
+            "bias": c.bias is not None,
+        }
+        for c in convs
+    ]
     if job.get("input") is None:
         return result
     macs = [0]

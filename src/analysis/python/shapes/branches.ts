@@ -36,10 +36,24 @@ export class HeapSnapshot {
   /** how many containers and values the walk visited (charged to the step budget) */
   size = 0;
 
-  constructor(scope: Scope, envs: Iterable<ModuleEnv>) {
-    for (let s: Scope | undefined = scope; s; s = s.parent) this.scope(s);
-    for (const env of envs) this.env(env);
+  /**
+   * Covers what the sides can change: the running function's locals and what they reach, `self`,
+   * and `roots` (the values of the names the sides read, functions with their modules); the
+   * enclosing scopes and the module's globals as slots only (assignments to them, not what they hold).
+   */
+  constructor(scope: Scope, roots: Iterable<V>) {
+    this.map(scope.vars, 'values');
+    for (let s = scope.parent; s; s = s.parent) this.slots(s.vars);
+    this.slots(scope.env.globals);
+    if (scope.self) this.value(scope.self);
+    for (const v of roots) this.value(v);
     this.before = this.capture();
+  }
+
+  private slots(m: AnyMap): void {
+    if (this.roles.has(m)) return;
+    this.roles.set(m, 'values');
+    this.size += m.size;
   }
 
   /** The current contents of the covered containers. */
@@ -83,7 +97,10 @@ export class HeapSnapshot {
       for (const v of versions) for (const k of v.keys()) keys.add(k);
       m.clear();
       for (const k of keys) {
-        const vals = versions.map((v) => (v.has(k) ? v.get(k) : ABSENT));
+        let vals = versions.map((v) => (v.has(k) ? v.get(k) : ABSENT));
+        // a name imported lazily and read on one side only: reading it changes nothing
+        const loaded = vals.find((x) => x !== ABSENT && (x as V).kind !== 'lazy');
+        if (loaded !== undefined && vals.every((x) => x === loaded || (x !== ABSENT && (x as V).kind === 'lazy'))) vals = vals.map(() => loaded);
         if (vals.every((x) => same(x, vals[0]))) {
           if (vals[0] !== ABSENT) m.set(k, vals[0]);
           continue;

@@ -428,7 +428,8 @@ export class Interp {
       if (t === true) return this.execBlock(body, scope);
       if (t === undefined) {
         const rest = i + 1;
-        return this.explore(cond, scope, [() => this.execBlock(body, scope), () => this.ifArms(arms, rest, scope)]);
+        const nodes = arms.slice(i).flatMap((arm) => [arm.cond, arm.body]);
+        return this.explore(cond, scope, nodes, [() => this.execBlock(body, scope), () => this.ifArms(arms, rest, scope)]);
       }
     }
     return NORMAL;
@@ -438,9 +439,19 @@ export class Interp {
    * Runs each side of an undecidable condition from the same state and joins them (branches.ts):
    * a side that raises is a path the model did not take; values the sides agree on stay known.
    */
-  private explore(cond: Node, scope: Scope, sides: (() => Completion)[]): Completion {
+  private explore(cond: Node, scope: Scope, nodes: (Node | null | undefined)[], sides: (() => Completion)[]): Completion {
     if (this.exploring >= MAX_EXPLORE) return this.stopAt(cond, `the condition cannot be decided (${MAX_EXPLORE} undecidable conditions nested)`);
-    const snap = new HeapSnapshot(scope, this.envs.values());
+    // what the sides can reach: the values of the names they read
+    const roots: V[] = [];
+    const names = new Set<string>();
+    for (const n of nodes) for (const id of n ? n.descendantsOfType('identifier') : []) if (id) names.add(id.text);
+    for (const name of names) {
+      let found: V | undefined;
+      for (let s: Scope | undefined = scope; s && found === undefined; s = s.parent) found = s.vars.get(name);
+      found ??= scope.env.globals.get(name);
+      if (found && found.kind !== 'lazy') roots.push(found);
+    }
+    const snap = new HeapSnapshot(scope, roots);
     this.steps += snap.size;
     if (this.steps > this.budget) return this.stopAt(cond, 'the step budget ran out');
     const why = `${snippet(cond)} (line ${cond.startPosition.row + 1})`;
@@ -872,7 +883,7 @@ export class Interp {
         const [a, cond, b] = named(node);
         const t = this.truthy(this.eval(cond, scope));
         if (t === undefined) {
-          const c = this.explore(cond, scope, [a, b].map((e) => () => ({ type: 'return', value: this.eval(e, scope) })));
+          const c = this.explore(cond, scope, [a, b], [a, b].map((e) => () => ({ type: 'return', value: this.eval(e, scope) })));
           return c.type === 'return' ? c.value : c.type === 'stop' ? unknown(c.why) : this.fail(cond, 'cannot decide the condition');
         }
         return this.eval(t ? a : b, scope);
