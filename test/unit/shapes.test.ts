@@ -223,3 +223,55 @@ void test('table and Markdown show the models', async () => {
   assert.match(md.stdout, /\| Model \| Input \| Params \| Params \(separable\) \| Conv MACs \| Conv MACs \(separable\) \| Savings \(MACs\) \| Exact conv modules \|/);
   assert.match(md.stdout, /net\.py:15 Net \| 1x3x224x224 \(default\) \| [\d,]+ \| [\d,]+ \| [\d,]+ \| [\d,]+ \| −[\d.]+% \| 3\/3 \|/);
 });
+
+void test('a condition that cannot be decided runs both sides and joins them: what they agree on stays exact', async () => {
+  await initParsing();
+  // torchvision-style telemetry, a validation that raises, an enum default, `del` and a value only one side sets
+  const src = `import enum
+import torch.nn as nn
+
+
+def _log_api_usage_once(obj):
+    module = obj.__module__
+    if not module.startswith("torchvision"):
+        module = f"torchvision.internal.{module}"
+    name = obj.__class__.__name__
+
+
+class Weights(enum.Enum):
+    IMAGENET1K_V1 = "url"
+
+
+class Net(nn.Module):
+    def __init__(self, weights=Weights.IMAGENET1K_V1, width=16):
+        super().__init__()
+        _log_api_usage_once(self)
+        if not isinstance(weights, Weights):
+            raise TypeError("bad weights")
+        layers = {"a": nn.Conv2d(3, width, 3, padding=1), "b": nn.Conv2d(width, width, 3, padding=1), "c": nn.Linear(1, 1)}
+        del layers["c"]
+        self.body = nn.Sequential(*layers.values())
+        self.head = nn.Conv2d(width, 10, 1)
+
+    def forward(self, x):
+        x = self.body(x)
+        if self.training.__class__.__name__ == "unknowable" or x.sum() > 0:
+            y = x
+        else:
+            y = x
+        return self.head(y)
+`;
+  const [m] = models(src, { inputSizes: { 2: [32, 32] } });
+  assert.equal(m.name, 'Net');
+  assert.deepEqual(m.reasons, []);
+  const params = 3 * 16 * 9 + 16 + 16 * 16 * 9 + 16 + 16 * 10 + 10;
+  assert.equal(m.params, params, 'the Linear deleted from the dict is not counted');
+  assert.equal(m.macs, 32 * 32 * (16 * 3 * 9 + 16 * 16 * 9 + 10 * 16));
+  assert.deepEqual(m.output, [1, 10, 32, 32]);
+
+  // sides that build different layers: the parameters are unknown, with the condition's line
+  const differ = src.replace('        self.head = nn.Conv2d(width, 10, 1)', '        if weights.value.startswith(unknown_name):\n            self.head = nn.Conv2d(width, 10, 1)\n        else:\n            self.head = nn.Conv2d(width, 20, 1)');
+  const [d] = models(differ);
+  assert.equal(d.params, null);
+  assert.ok(d.reasons.some((r) => r.includes(`line ${lineOf(differ, 'unknown_name')}`)), d.reasons.join('\n'));
+});
