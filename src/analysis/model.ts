@@ -144,4 +144,6 @@ export interface ModelSummary extends ModelIdentity {
   exactConvs: number;
   /** why a number is missing */
   reasons: string[];
+  /** every conv module it builds: its `named_modules()` path, where it was constructed, its resolved arguments (for checkpoint keys) */
+  convModules?: { path: string; file: string; start: number; args: ConvArgs }[];
 }

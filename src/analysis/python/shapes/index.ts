@@ -227,6 +227,7 @@ function summary(m: ModelShapes, convertible: Map<string, boolean>): ModelSummar
     convs: m.convs.length,
     exactConvs: m.convs.filter((c) => c.exact).length,
     reasons: m.reasons,
+    convModules: m.convs.map((c) => ({ path: c.path, file: c.file, start: c.start, args: c.args })),
   };
 }
 
