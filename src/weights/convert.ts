@@ -23,6 +23,8 @@ export interface ConvTarget {
   bias: boolean;
   /** the call site it comes from: K is chosen per site, as the code has one expression per site */
   site: string;
+  /** why its tensors cannot be looked up (a problem of every fit) */
+  unresolved?: string;
 }
 
 /** One way the code's converted convs could lie in the checkpoint (one model of the code). */
@@ -85,6 +87,10 @@ function fit(c: Candidate, tensors: Map<string, InTensor>): Fit {
   for (const prefix of prefixes) {
     const problems: string[] = [];
     for (const t of c.targets) {
+      if (t.unresolved) {
+        problems.push(t.unresolved);
+        continue;
+      }
       const stem = t.absolute ? t.path : prefix + t.path;
       const w = tensors.get(`${stem}.weight`);
       if (!w) problems.push(`${stem}.weight is missing`);

@@ -80,7 +80,8 @@ export function candidates(converted: ConvertedLayer[], models: ModelSummary[], 
     const s = convShape(c.layer.args);
     const name = c.layer.target?.replace(/^self\./, '');
     if (typeof s === 'string' || !name || !/^[\w.]+$/.test(name)) {
-      byName.push({ path: `(the conv ${name ?? 'call'} of ${path.basename(c.file)}: ${typeof s === 'string' ? s : 'no attribute name'})`, absolute: true, shape: typeof s === 'string' ? { cout: 0, cinPerGroup: 0, groups: 1, kernel: [] } : s.shape, bias: false, site });
+      const why = typeof s === 'string' ? s : 'it is not assigned to an attribute';
+      byName.push({ path: '', absolute: true, shape: { cout: 0, cinPerGroup: 0, groups: 1, kernel: [] }, bias: false, site, unresolved: `the converted ${c.layer.op} of ${path.basename(c.file)} (offset ${c.layer.span.start}) is built by no model SepConv could run and ${why}, so its tensors cannot be found` });
       continue;
     }
     const want = [s.shape.cout, s.shape.cinPerGroup, ...s.shape.kernel].join(',');
