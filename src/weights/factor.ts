@@ -133,10 +133,19 @@ export function energyAt(s: Spectrum, k: number): { energy: number; error: numbe
 /** The largest K that can matter: min(Cout/g, kvol). */
 export const fullRank = (shape: ConvShape): number => Math.min(shape.cout / shape.groups, kvolOf(shape));
 
-/** The smallest K whose components keep at least `share` of ||W||². */
+/**
+ * The smallest K whose components keep at least `share` of ||W||². What is left out may be up to
+ * 1e-12 of ||W||² more than `1 - share`: below that a component is rounding (so `share = 1` gives the
+ * numerical rank, the full rank for weights that are not rank-deficient).
+ */
 export function rankForEnergy(s: Spectrum, share: number): number {
   const max = fullRank(s.shape);
-  for (let k = 1; k < max; k++) if (energyAt(s, k).energy >= share) return k;
+  const allowed = (1 - share) * s.total + 1e-12 * s.total;
+  for (let k = 1; k < max; k++) {
+    let dropped = 0;
+    for (const vals of s.values) for (let r = k; r < vals.length; r++) dropped += vals[r];
+    if (dropped <= allowed) return k;
+  }
   return max;
 }
 

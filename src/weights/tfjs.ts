@@ -46,8 +46,8 @@ export interface LayersModelLayer {
 
 export interface LayersModelResult {
   layers: LayersModelLayer[];
-  /** writes `model.json` at `out` and its shard next to it */
-  write(out: string): void;
+  /** writes the model.json to `file` (for `out`: a temporary name) and its shard next to `out` */
+  write(file: string, out: string): void;
 }
 
 export function isLayersModel(file: string): boolean {
@@ -184,7 +184,7 @@ export function convertLayersModel(file: string, layers: ConvertedLayer[], opts:
   }
   return {
     layers: result,
-    write(out: string) {
+    write(file: string, out: string) {
       const stem = path.basename(out, '.json');
       const shard = `${stem}.weights.bin`;
       const bytes = Buffer.alloc(newWeights.reduce((n, w) => n + 4 * w.data.length, 0));
@@ -203,7 +203,7 @@ export function convertLayersModel(file: string, layers: ConvertedLayer[], opts:
         weightsManifest: [{ paths: [shard], weights: newWeights.map((w) => ({ name: w.name, shape: w.shape, dtype: weights.get(w.name)?.spec.dtype ?? 'float32' })) }],
       };
       fs.writeFileSync(path.join(path.dirname(out), shard), bytes);
-      fs.writeFileSync(out, JSON.stringify(json));
+      fs.writeFileSync(file, JSON.stringify(json));
     },
   };
 }
