@@ -109,7 +109,7 @@ export function convertWithCode(code: CodeFile[], req: WeightsRequest, tfjs: boo
       prefix: plan.prefix,
       summary: plan.modules.map(
         (m) =>
-          `${m.key}  K=${m.k}/${m.fullRank}  energy ${pct(m.energy)}  rel. error ${m.error.toExponential(2)}  params ${m.params.before} -> ${m.params.after}${m.params.after >= m.params.before ? ' (not smaller at this K)' : ''}`,
+          `${m.key}  K=${m.k}/${m.fullRank}  energy ${pct(m.energy)}  rel. error ${m.error.toExponential(2)}  params ${m.params ? `${m.params.before} -> ${m.params.after}` : '?'}${m.macs ? `  MACs ${m.macs.before} -> ${m.macs.after}` : ''}${m.params && m.params.after >= m.params.before ? ' (not smaller at this K)' : ''}`,
       ),
       writeCheckpoint: () => viaTemp((file) => ckpt.write(file, plan.replace)),
       close: () => ckpt.close(),

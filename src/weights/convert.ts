@@ -11,6 +11,8 @@
  *   with `--norm bn`, `conv.1.*` is an identity BatchNorm and the pointwise conv is `conv.2`.
  * Every other key is copied untouched.
  */
+import { convCost } from '../analysis/cost';
+import type { ConvArgs } from '../analysis/model';
 import type { Checkpoint, InTensor, OutTensor } from './checkpoint';
 import { isFloat } from './dtype';
 import { energyAt, factor, fullRank, rankForEnergy, spectrum, type ConvShape, type Spectrum } from './factor';
@@ -25,6 +27,10 @@ export interface ConvTarget {
   site: string;
   /** why its tensors cannot be looked up (a problem of every fit) */
   unresolved?: string;
+  /** the code's resolved arguments (params and MACs at K come from the one cost function) */
+  args?: ConvArgs;
+  /** the spatial input size of each call in the model, when known (MACs) */
+  inputs?: number[][] | null;
 }
 
 /** One way the code's converted convs could lie in the checkpoint (one model of the code). */
@@ -50,7 +56,9 @@ export interface ModuleResult {
   fullRank: number;
   energy: number;
   error: number;
-  params: { before: number; after: number };
+  params: { before: number; after: number } | null;
+  /** per sample over its calls (bias adds not counted), when the model's shapes are known */
+  macs: { before: number; after: number } | null;
 }
 
 export interface CheckpointPlan {
@@ -159,7 +167,6 @@ export function planCheckpoint(ckpt: Checkpoint, candidates: Candidate[], opts: 
     const s = spectra.get(t)!;
     const k = ranks.get(t.site)!;
     const cin = t.shape.cinPerGroup * t.shape.groups;
-    const kvol = t.shape.kernel.reduce((a, b) => a * b, 1);
     const mid = cin * k;
     const pw = opts.norm === 'bn' ? 2 : 1;
     let factors: ReturnType<typeof factor> | undefined;
@@ -188,16 +195,18 @@ export function planCheckpoint(ckpt: Checkpoint, candidates: Candidate[], opts: 
     replace.set(`${stem}.weight`, out);
     if (t.bias) replace.set(`${stem}.bias`, [{ key: `${stem}.${pw}.bias`, from: ckpt.tensors.get(`${stem}.bias`)! }]);
     const e = energyAt(s, k);
-    const bias = t.bias ? t.shape.cout : 0;
-    modules.push({
-      key: stem,
-      site: t.site,
-      k,
-      fullRank: fullRank(t.shape),
-      energy: e.energy,
-      error: e.error,
-      params: { before: t.shape.cout * t.shape.cinPerGroup * kvol + bias, after: mid * kvol + (t.shape.cout * mid) / t.shape.groups + bias + (opts.norm === 'bn' ? 2 * mid : 0) },
-    });
+    const costAt = (input: number[] | undefined) => (t.args ? convCost(t.args, 'conv', input, { depthMultiplier: k, norm: opts.norm }) : undefined);
+    const pair = (c: ReturnType<typeof costAt>, f: 'params' | 'macs') => {
+      const before = c?.[f].before?.constant;
+      const after = c?.[f].after?.constant;
+      return before !== undefined && after !== undefined ? { before, after } : null;
+    };
+    let macs: ModuleResult['macs'] = t.inputs ? { before: 0, after: 0 } : null;
+    for (const input of t.inputs ?? []) {
+      const m = pair(costAt(input), 'macs');
+      macs = m && macs ? { before: macs.before + m.before, after: macs.after + m.after } : null;
+    }
+    modules.push({ key: stem, site: t.site, k, fullRank: fullRank(t.shape), energy: e.energy, error: e.error, params: pair(costAt(undefined), 'params'), macs });
   }
   return { candidate: chosen.c.name, prefix, ranks, modules, replace };
 }

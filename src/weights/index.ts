@@ -70,7 +70,7 @@ export function candidates(converted: ConvertedLayer[], models: ModelSummary[], 
       built.add(site);
       const s = convShape(c.args);
       if (typeof s === 'string') continue;
-      targets.push({ path: c.path, ...s, site });
+      targets.push({ path: c.path, ...s, site, args: c.args, inputs: c.inputs });
     }
     if (targets.length) out.push({ name: m.name, targets });
   }
@@ -86,8 +86,8 @@ export function candidates(converted: ConvertedLayer[], models: ModelSummary[], 
     }
     const want = [s.shape.cout, s.shape.cinPerGroup, ...s.shape.kernel].join(',');
     const hits = [...keys].filter(([k, shape]) => (k === `${name}.weight` || k.endsWith(`.${name}.weight`)) && shape.join(',') === want).map(([k]) => k.slice(0, -'.weight'.length));
-    if (hits.length === 0) byName.push({ path: name, absolute: true, ...s, site });
-    for (const h of hits) byName.push({ path: h, absolute: true, ...s, site });
+    if (hits.length === 0) byName.push({ path: name, absolute: true, ...s, site, args: c.layer.args });
+    for (const h of hits) byName.push({ path: h, absolute: true, ...s, site, args: c.layer.args });
   }
   if (out.length === 0) return [{ name: 'by attribute name', targets: byName }];
   return out.map((c) => ({ ...c, targets: [...c.targets, ...byName] }));

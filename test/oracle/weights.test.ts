@@ -34,6 +34,7 @@ interface Compared {
 }
 
 interface ModuleJson {
+  params: { before: number; after: number } | null;
   key: string;
   site: string;
   k: number;
@@ -144,6 +145,8 @@ void test('weights oracle (PyTorch)', async (t) => {
       const modules = reports.get(i)!.modules;
       t.diagnostic(`${p.c.name}: output relative error ${got.outputError.toExponential(3)}; params ${got.params.orig} -> ${got.params.new}`);
       assert.ok(modules.length > 0, 'no module converted');
+      // the parameters SepConv reports per module at its K add up to what PyTorch counts
+      assert.equal(got.params.new - got.params.orig, modules.reduce((n, m) => n + m.params!.after - m.params!.before, 0), 'parameter counts');
       if (p.c.tolerance !== undefined) assert.ok(got.outputError <= p.c.tolerance, `output error ${got.outputError} above ${p.c.tolerance}`);
       if (p.c.prefix) assert.ok(got.prefixed, `keys lost the ${p.c.prefix} prefix`);
       assert.deepEqual(got.dtypes.filter((d) => d !== 'torch.int64'), [`torch.${p.c.dtype ?? 'float32'}`]);
