@@ -25,6 +25,7 @@ export const TORCH_STORAGE: Record<DType, string> = {
 };
 export const STORAGE_DTYPE = new Map<string, DType>(Object.entries(TORCH_STORAGE).map(([d, s]) => [s, d as DType]));
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
@@ -73,7 +74,13 @@ function floatToBf16(v: number): number {
 
 /** The first `count` elements of a float type in `buf`. */
 export function decodeFloats(buf: Buffer, dtype: DType, count: number): Float64Array {
+  // little-endian hosts read aligned float32 through a typed view
   const out = new Float64Array(count);
+  if (dtype === 'F32' && LITTLE_ENDIAN && buf.byteOffset % 4 === 0) {
+    const view = new Float32Array(buf.buffer, buf.byteOffset, count);
+    for (let i = 0; i < count; i++) out[i] = view[i];
+    return out;
+  }
   for (let i = 0; i < count; i++) {
     switch (dtype) {
       case 'F64':
@@ -97,6 +104,11 @@ export function decodeFloats(buf: Buffer, dtype: DType, count: number): Float64A
 }
 
 export function encodeFloats(values: Float64Array, dtype: DType): Buffer {
+  if (dtype === 'F32' && LITTLE_ENDIAN) {
+    const view = new Float32Array(values.length);
+    for (let i = 0; i < values.length; i++) view[i] = values[i];
+    return Buffer.from(view.buffer);
+  }
   const size = DTYPE_SIZE[dtype];
   const buf = Buffer.alloc(values.length * size);
   for (let i = 0; i < values.length; i++) {
