@@ -121,17 +121,25 @@ export function spectrum(w: Float64Array, shape: ConvShape): Spectrum {
   return { shape, total, values, vectors };
 }
 
+/** The largest K that can matter: min(Cout/g, kvol). */
+export const fullRank = (shape: ConvShape): number => Math.min(shape.cout / shape.groups, kvolOf(shape));
+
+/** Σ s_r² over the components from K on; those past the full rank are zero by construction (their eigenvalues are rounding). */
+function droppedAt(s: Spectrum, k: number): number {
+  const max = fullRank(s.shape);
+  let dropped = 0;
+  for (const vals of s.values) for (let r = k; r < max; r++) dropped += vals[r];
+  return dropped;
+}
+
 /** The share of ||W||² the first K components keep, and the relative Frobenius error of the rank-K form. */
 export function energyAt(s: Spectrum, k: number): { energy: number; error: number } {
   if (s.total === 0) return { energy: 1, error: 0 };
-  let dropped = 0;
-  for (const vals of s.values) for (let r = k; r < vals.length; r++) dropped += vals[r];
+  const dropped = droppedAt(s, k);
   const kept = Math.max(0, s.total - dropped);
   return { energy: Math.min(1, kept / s.total), error: Math.sqrt(Math.max(0, dropped) / s.total) };
 }
 
-/** The largest K that can matter: min(Cout/g, kvol). */
-export const fullRank = (shape: ConvShape): number => Math.min(shape.cout / shape.groups, kvolOf(shape));
 
 /**
  * The smallest K whose components keep at least `share` of ||W||². What is left out may be up to
@@ -141,11 +149,7 @@ export const fullRank = (shape: ConvShape): number => Math.min(shape.cout / shap
 export function rankForEnergy(s: Spectrum, share: number): number {
   const max = fullRank(s.shape);
   const allowed = (1 - share) * s.total + 1e-12 * s.total;
-  for (let k = 1; k < max; k++) {
-    let dropped = 0;
-    for (const vals of s.values) for (let r = k; r < vals.length; r++) dropped += vals[r];
-    if (dropped <= allowed) return k;
-  }
+  for (let k = 1; k < max; k++) if (droppedAt(s, k) <= allowed) return k;
   return max;
 }
 
