@@ -12,7 +12,7 @@ import { decodeFloats, encodeFloats } from '../../src/weights/dtype';
 import { energyAt, factor, rankForEnergy, spectrum } from '../../src/weights/factor';
 import { pickle, unpickle, UnsafePickleError, type PyValue } from '../../src/weights/pickle';
 import { ZipReader, ZipWriter } from '../../src/weights/zip';
-import { tempDir } from '../helpers';
+import { cli, tempDir } from '../helpers';
 
 void test('the unpickler refuses what a state dict never holds, naming it', () => {
   const proto = Buffer.from([0x80, 2]);
@@ -106,4 +106,29 @@ void test('factorization: full rank reconstructs W; energies and errors; a rank-
   // rank one per input channel: u v^T
   const r1 = Float64Array.from({ length: 4 * 2 * 9 }, (_, i) => (1 + (Math.floor(i / 18) % 4)) * (1 + (i % 9)) * (i % 18 < 9 ? 1 : -2));
   assert.equal(rankForEnergy(spectrum(r1, { cout: 4, cinPerGroup: 2, groups: 1, kernel: [3, 3] }), 1), 1);
+});
+
+void test('the command line: --weights with apply or report; --energy and --out need it', async () => {
+  const usage = async (...argv: string[]) => {
+    const r = await cli(...argv);
+    assert.equal(r.code, 2, argv.join(' '));
+    return r.stderr;
+  };
+  assert.match(await usage('apply', 'x.py', '--energy', '0.9'), /--energy needs --weights/);
+  assert.match(await usage('apply', 'x.py', '--out', 'y.pt'), /--out needs --weights/);
+  assert.match(await usage('check', 'x.py', '--weights', 'y.pt'), /--weights goes with apply/);
+  assert.match(await usage('apply', 'x.py', '--weights', 'y.pt', '--energy', '1.5'), /--energy takes a fraction/);
+  assert.match(await usage('apply', 'x.py', '--weights', 'y.pt', '--energy', '0.9', '--depth-multiplier', '2'), /one of --energy and --depth-multiplier/);
+  // a checkpoint that is not one: an error naming it, nothing written
+  const dir = tempDir();
+  const code = path.join(dir, 'net.py');
+  const text = 'import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.conv = nn.Conv2d(4, 8, 3)\n\n    def forward(self, x):\n        return self.conv(x)\n';
+  fs.writeFileSync(code, text);
+  fs.writeFileSync(path.join(dir, 'model.pt'), 'not a checkpoint');
+  const r = await cli('apply', code, '--weights', path.join(dir, 'model.pt'));
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /neither a PyTorch zip checkpoint nor \.safetensors/);
+  assert.equal(fs.readFileSync(code, 'utf8'), text);
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['model.pt', 'net.py']);
+  fs.rmSync(dir, { recursive: true, force: true });
 });
