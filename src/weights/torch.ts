@@ -94,9 +94,27 @@ export function readTorch(file: string): Checkpoint {
 function writeTorch(out: string, zip: ZipReader, prefix: string, root: PyValue, sd: PyDict, replace: Map<string, OutTensor[]>): void {
   const oldEntries = sd.entries;
   const oldState = sd.state;
+  // storages of tensors outside the state dict (an optimizer's buffers) are kept, and new keys come after every key
   const used = new Set<string>();
   let next = 0;
-  for (const [, v] of oldEntries) if (isTensor(v)) next = Math.max(next, Number(v.storage.key) + 1 || 0);
+  const walk = (v: PyValue, inStateDict: boolean): void => {
+    if (typeof v !== 'object' || v === null) return;
+    if (isTensor(v)) {
+      next = Math.max(next, Number(v.storage.key) + 1 || 0);
+      if (!inStateDict) used.add(v.storage.key);
+    } else if (v.type === 'dict') {
+      for (const [k, x] of v.entries) {
+        walk(k, false);
+        walk(x, v === sd);
+      }
+      if (v.state !== undefined) walk(v.state, false);
+    } else if (v.type === 'list' || v.type === 'tuple') for (const x of v.items) walk(x, false);
+  };
+  walk(root, false);
+  for (const name of zip.entries.keys()) {
+    const n = name.startsWith(`${prefix}data/`) ? Number(name.slice(`${prefix}data/`.length)) : NaN;
+    if (Number.isInteger(n)) next = Math.max(next, n + 1);
+  }
   const fresh: { key: string; dtype: DType; values: () => Float64Array; numel: number }[] = [];
   const location = oldEntries.map(([, v]) => v).find(isTensor)?.storage.location ?? 'cpu';
   const entries: [PyValue, PyValue][] = [];

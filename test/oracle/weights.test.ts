@@ -7,7 +7,8 @@
  * - at K = 1 and with `--energy 0.9` the energy and error SepConv reports per module equal those of
  *   torch.linalg.svd (≤ 1e-6), and each site's K is the smallest that keeps the energy;
  * - .safetensors (read back in Python by hand), float16 and bfloat16 checkpoints, `module.` prefixes,
- *   `--norm bn` (an identity BatchNorm), and torchvision's resnet18 and squeezenet1_1;
+ *   a training checkpoint (its optimizer's buffers kept), `--norm bn` (an identity BatchNorm), and
+ *   torchvision's resnet18 and squeezenet1_1;
  * - refusals write nothing: a pickle that calls os.system (and nothing runs), a missing key,
  *   `--norm bn-relu`.
  * The output error of each model is printed as a diagnostic.
@@ -29,6 +30,7 @@ interface Compared {
   keys: string[];
   dtypes: string[];
   prefixed: boolean;
+  extrasKept: boolean | null;
   svd: { key: string; k: number; energy: number; error: number }[];
   params: { orig: number; new: number };
 }
@@ -75,6 +77,8 @@ interface Case {
   tolerance?: number;
   /** compare reported energies with torch.linalg.svd */
   svd?: boolean;
+  /** a training checkpoint (state dict, epoch, loss, optimizer) made with inputs of this shape */
+  train?: number[];
 }
 
 const CASES: Case[] = [
@@ -84,6 +88,7 @@ const CASES: Case[] = [
   { name: 'net, --energy 0.9', source: NET, build: 'Net()', input: [2, 3, 32, 32], args: ['--energy', '0.9'], svd: true },
   { name: 'net, --norm bn at full rank', source: NET, build: 'Net()', input: [2, 3, 32, 32], args: ['--energy', '1', '--norm', 'bn'], tolerance: 1e-5 },
   { name: 'net, safetensors with module. prefix', source: NET, build: 'Net()', input: [2, 3, 32, 32], args: ['--energy', '1'], format: 'safetensors', prefix: 'module.', tolerance: 1e-5 },
+  { name: 'net, training checkpoint (state_dict beside epoch, loss, optimizer)', source: NET, build: 'Net()', input: [2, 3, 32, 32], args: ['--energy', '1'], train: [3, 32, 32], tolerance: 1e-5 },
   { name: 'net, float16', source: NET, build: 'Net()', input: [2, 3, 32, 32], args: ['--energy', '1'], dtype: 'float16', tolerance: 1e-2 },
   { name: 'net, bfloat16', source: NET, build: 'Net()', input: [2, 3, 32, 32], args: ['--energy', '1'], dtype: 'bfloat16', tolerance: 5e-2 },
   { name: 'torchvision resnet18, full rank', source: path.join(TV, 'models', 'resnet.py'), build: 'resnet18()', input: [1, 3, 64, 64], args: ['--energy', '1'], tolerance: 1e-5 },
@@ -111,7 +116,7 @@ void test('weights oracle (PyTorch)', async (t) => {
   fs.mkdirSync(refusals);
   const marker = path.join(refusals, 'PWNED');
   probe([
-    ...prepared.map((p) => ({ op: 'save', file: p.orig, build: p.c.build, out: p.ckpt, format: p.c.format ?? 'torch', dtype: p.c.dtype ?? 'float32', prefix: p.c.prefix ?? '', seed: 7 })),
+    ...prepared.map((p) => ({ op: 'save', file: p.orig, build: p.c.build, out: p.ckpt, format: p.c.format ?? 'torch', dtype: p.c.dtype ?? 'float32', prefix: p.c.prefix ?? '', seed: 7, train: p.c.train })),
     { op: 'save', file: NET, build: 'Net()', out: path.join(refusals, 'missing.pt'), drop: 'grouped.weight' },
     { op: 'save', file: NET, build: 'Net()', out: path.join(refusals, 'good.pt') },
     { op: 'evil', out: path.join(refusals, 'evil.pt'), marker },
@@ -134,6 +139,7 @@ void test('weights oracle (PyTorch)', async (t) => {
       format: p.c.format ?? 'torch',
       prefix: p.c.prefix ?? '',
       input: p.c.input,
+      train: p.c.train,
       // each module at its K, and at K - 1 (the energy there must fall short)
       svd: p.c.svd ? reports.get(i)!.modules.flatMap((m) => [[m.key, m.k], ...(m.k > 1 ? [[m.key, m.k - 1]] : [])]) : [],
     })),
@@ -149,6 +155,7 @@ void test('weights oracle (PyTorch)', async (t) => {
       assert.equal(got.params.new - got.params.orig, modules.reduce((n, m) => n + m.params!.after - m.params!.before, 0), 'parameter counts');
       if (p.c.tolerance !== undefined) assert.ok(got.outputError <= p.c.tolerance, `output error ${got.outputError} above ${p.c.tolerance}`);
       if (p.c.prefix) assert.ok(got.prefixed, `keys lost the ${p.c.prefix} prefix`);
+      if (p.c.train) assert.equal(got.extrasKept, true, 'the epoch, loss or optimizer buffers changed');
       assert.deepEqual(got.dtypes.filter((d) => d !== 'torch.int64'), [`torch.${p.c.dtype ?? 'float32'}`]);
       if (p.c.args.includes('--norm')) assert.ok(got.keys.some((k) => k.endsWith('.1.running_var')), 'no BatchNorm between the convs');
       for (const m of modules) {

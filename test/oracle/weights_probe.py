@@ -3,10 +3,12 @@
 Reads a JSON list of jobs on stdin and prints a JSON list of results, one per job, so that one
 process (one `import torch`) serves a whole test:
 
-- {"op": "save", "file", "build", "out", "format": "torch"|"safetensors", "dtype", "prefix", "seed"}
+- {"op": "save", "file", "build", "out", "format": "torch"|"safetensors", "dtype", "prefix", "seed", "train"}
   builds the model (`build` evaluated in the module loaded from `file`, or `torchvision.models.X`
   when `file` is null), gives its BatchNorm running statistics random values, and saves its state
-  dict (`prefix` put before every key) with torch.save or as .safetensors written by hand.
+  dict (`prefix` put before every key) with torch.save or as .safetensors written by hand; with
+  `train` (an input shape without batch) a training checkpoint after one SGD step instead:
+  {"epoch", "loss", "state_dict", "optimizer"}.
 - {"op": "evil", "out", "marker"} saves a state dict whose pickle calls os.system to create `marker`.
 - {"op": "compare", "orig", "new", "build", "ckpt", "newCkpt", "format", "prefix", "input", "svd": [[key, K]]}
   loads the checkpoint into the original model and the converted checkpoint (torch.load with
@@ -127,6 +129,12 @@ def main():
                     sd._metadata = type(meta)((prefix + k if k else prefix.rstrip("."), v) for k, v in meta.items())
             if job.get("drop"):
                 del sd[job["drop"]]
+            if job.get("train"):
+                # a training checkpoint: the state dict among an epoch, a loss and an optimizer's buffers
+                opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+                model(torch.randn(2, *job["train"])).sum().backward()
+                opt.step()
+                sd = {"epoch": 3, "loss": 0.25, "state_dict": model.state_dict(), "optimizer": opt.state_dict()}
             if job.get("format") == "safetensors":
                 save_safetensors(sd, job["out"])
             else:
@@ -145,8 +153,20 @@ def main():
             orig = build(job["orig"], job["build"], "orig_cmp")
             new = build(job["new"], job["build"], "new_cmp")
             prefix = job.get("prefix", "")
+            extras_kept = None
             if job.get("format") == "safetensors":
                 old_sd, new_sd = load_safetensors(job["ckpt"]), load_safetensors(job["newCkpt"])
+            elif job.get("train"):
+                # torch 1.13's weights_only loader has no BINFLOAT (the loss, the learning rate): a full load of our own files
+                old, new_ = torch.load(job["ckpt"]), torch.load(job["newCkpt"])
+                old_sd, new_sd = old["state_dict"], new_["state_dict"]
+                a, b = old["optimizer"], new_["optimizer"]
+                extras_kept = (
+                    new_["epoch"] == old["epoch"]
+                    and new_["loss"] == old["loss"]
+                    and a["param_groups"] == b["param_groups"]
+                    and all(torch.equal(a["state"][i]["momentum_buffer"], b["state"][i]["momentum_buffer"]) for i in a["state"])
+                )
             else:
                 old_sd = torch.load(job["ckpt"], weights_only=True)
                 new_sd = torch.load(job["newCkpt"], weights_only=True)
@@ -178,6 +198,7 @@ def main():
                     "dtypes": dtypes,
                     "prefixed": unprefixed,
                     "svd": svd,
+                    "extrasKept": extras_kept,
                     "params": {"orig": sum(p.numel() for p in orig.parameters()), "new": sum(p.numel() for p in new.parameters())},
                 }
             )
