@@ -58,7 +58,8 @@ export function convertWithCode(code: CodeFile[], req: WeightsRequest, tfjs: boo
     if (first.error) throw new WeightsError(`${c.file}: ${first.error}`);
     return { c, first };
   });
-  const converted: ConvertedLayer[] = firsts.flatMap(({ c, first }) => first.converted.map((layer: Layer) => ({ file: c.file, layer })));
+  const lineOf = (text: string, offset: number) => text.slice(0, offset).split('\n').length;
+  const converted: ConvertedLayer[] = firsts.flatMap(({ c, first }) => first.converted.map((layer: Layer) => ({ file: c.file, layer, line: lineOf(c.text, layer.span.start) })));
   if (converted.length === 0) throw new WeightsError(`no convolution of the given ${tfjs ? 'TensorFlow.js' : 'PyTorch'} code is converted; the checkpoint is left alone`);
   if (path.resolve(req.out) === path.resolve(req.checkpoint)) throw new WeightsError('the new checkpoint must not overwrite the old one');
   const tmp = path.join(path.dirname(req.out), `.${path.basename(req.out)}.sepconv-${process.pid}.tmp`);

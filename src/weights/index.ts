@@ -41,6 +41,8 @@ export function defaultOutput(file: string): string {
 export interface ConvertedLayer {
   file: string;
   layer: Layer;
+  /** 1-based, for messages */
+  line?: number;
 }
 
 export const siteId = (file: string, start: number) => `${path.resolve(file)}:${start}`;
@@ -81,7 +83,15 @@ export function candidates(converted: ConvertedLayer[], models: ModelSummary[], 
     const name = c.layer.target?.replace(/^self\./, '');
     if (typeof s === 'string' || !name || !/^[\w.]+$/.test(name)) {
       const why = typeof s === 'string' ? s : 'it is not assigned to an attribute';
-      byName.push({ path: '', absolute: true, shape: { cout: 0, cinPerGroup: 0, groups: 1, kernel: [] }, bias: false, site, unresolved: `the converted ${c.layer.op} of ${path.basename(c.file)} (offset ${c.layer.span.start}) is built by no model SepConv could run and ${why}, so its tensors cannot be found` });
+      const where = `${path.basename(c.file)}${c.line ? `:${c.line}` : ''}`;
+      byName.push({
+        path: '',
+        absolute: true,
+        shape: { cout: 0, cinPerGroup: 0, groups: 1, kernel: [] },
+        bias: false,
+        site,
+        unresolved: `the converted ${c.layer.op} at ${where} is built by no model SepConv could run and ${why}, so its tensors cannot be found (give the model's arguments with --assume name=N or a \`# sepconv: name=N\` pragma)`,
+      });
       continue;
     }
     const want = [s.shape.cout, s.shape.cinPerGroup, ...s.shape.kernel].join(',');
