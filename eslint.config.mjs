@@ -22,7 +22,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/analysis/**/*.ts', 'src/refactor/**/*.ts', 'src/cli/**/*.ts'],
+    files: ['src/analysis/**/*.ts', 'src/refactor/**/*.ts', 'src/cli/**/*.ts', 'src/weights/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', editorApis] },
   },
 );

@@ -144,4 +144,9 @@ export interface ModelSummary extends ModelIdentity {
   exactConvs: number;
   /** why a number is missing */
   reasons: string[];
+  /**
+   * every conv module it builds: its `named_modules()` path, where it was constructed, its resolved
+   * arguments (for checkpoint keys) and the spatial input size of each call (MACs at any K), null unless exact
+   */
+  convModules?: { path: string; file: string; start: number; args: ConvArgs; inputs: number[][] | null }[];
 }

@@ -14,13 +14,19 @@ export interface CliOptions {
   dryRun: boolean;
   lineLength: number;
   analysis: AnalysisOptions;
+  /** apply: the checkpoint converted with the code, where the new one goes, and K by energy */
+  weights?: string;
+  out?: string;
+  energy?: number;
 }
 
 export const USAGE = `sepconv: find standard convolutions in PyTorch and TensorFlow.js code and make them depthwise separable
 
 usage:
   sepconv report <paths...> [--json | --markdown] [--input-size HxW]... [--assume name=N]... [--min-savings F]
+                 [--weights CHECKPOINT [--energy F]]
   sepconv apply  <paths...> [--diff | --dry-run] [--min-savings F] [--norm none|bn|bn-relu] [--depth-multiplier N]
+                 [--weights CHECKPOINT [--out NEW] [--energy F] [--json]]
   sepconv check  <paths...> [--min-savings F]
 
 options:
@@ -32,6 +38,10 @@ options:
   --depth-multiplier N channels of the depthwise conv per input channel (default 1)
   --tfjs-style S       tfjs rewrite: separable (separableConv2d) or split (depthwiseConv2d + conv2d)
   --line-length N      line length the rewrite keeps to (default 88)
+  --weights FILE       apply: convert this checkpoint with the code (.pt/.pth, .safetensors, tfjs model.json);
+                       report: per layer the K, energy and error apply would give, nothing written
+  --out FILE           where the converted checkpoint goes (default: <name>.separable.<ext> next to it)
+  --energy F           with --weights: per layer the smallest depth multiplier keeping F of ||W||² (0..1]
   --json, --markdown   report format (default: a table)
   --diff               print a unified diff instead of writing files
   --dry-run            say what would change, write nothing
@@ -118,6 +128,18 @@ export function parseArgs(argv: string[]): CliOptions {
           o.analysis.tfjsStyle = v;
           break;
         }
+        case '--weights':
+          o.weights = value();
+          break;
+        case '--out':
+          o.out = value();
+          break;
+        case '--energy': {
+          const v = Number(value());
+          if (!(v > 0 && v <= 1)) throw new UsageError('--energy takes a fraction above 0, at most 1 (e.g. 0.99)');
+          o.energy = v;
+          break;
+        }
         case '--line-length': {
           const v = Number(value());
           if (!Number.isInteger(v) || v < 20) throw new UsageError('--line-length takes a whole number ≥ 20');
@@ -135,5 +157,10 @@ export function parseArgs(argv: string[]): CliOptions {
   }
   if (o.paths.length === 0) throw new UsageError(`${command} needs at least one file or folder`);
   if (o.diff && o.dryRun) throw new UsageError('--diff and --dry-run do not go together');
+  if (o.weights !== undefined && command === 'check') throw new UsageError('--weights goes with apply (or report: what apply would do)');
+  // report --weights: the per-layer K, energy and error apply would give, nothing written
+  if (o.weights !== undefined && command === 'report') o.dryRun = true;
+  if ((o.out !== undefined || o.energy !== undefined) && o.weights === undefined) throw new UsageError(`${o.out !== undefined ? '--out' : '--energy'} needs --weights`);
+  if (o.energy !== undefined && rest.some((a) => a.startsWith('--depth-multiplier'))) throw new UsageError('--energy chooses the depth multiplier per layer: give one of --energy and --depth-multiplier');
   return o;
 }

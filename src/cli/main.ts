@@ -4,6 +4,7 @@ import { parseArgs, UsageError, USAGE, type CliOptions } from './args';
 import { formatMarkdown, formatTable, type FileJson } from './format';
 import { processFiles } from './pool';
 import { collectFiles } from './walk';
+import { applyWithWeights } from './weights';
 
 export interface Io {
   out: (s: string) => void;
@@ -28,6 +29,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const walked = collectFiles(opts.paths);
   for (const e of walked.errors) io.err(`sepconv: ${e}`);
   if (walked.errors.length && walked.files.length === 0) return 2;
+
+  if (opts.weights !== undefined) return walked.errors.length ? 2 : applyWithWeights(walked.files, opts, io);
 
   const files: FileJson[] = [];
   const overall: TotalsJson = { layers: 0, convertible: 0, params: { before: 0, after: 0 }, macs: { before: 0, after: 0 }, unresolved: 0 };

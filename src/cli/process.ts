@@ -29,7 +29,7 @@ export interface FileOutcome {
 
 
 /** Writes through a temporary file in the same folder and a rename, keeping the mode. */
-function writeAtomic(file: string, text: string): void {
+export function writeAtomic(file: string, text: string): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.sepconv-${process.pid}.tmp`);
   const mode = fs.statSync(file).mode;
   try {
@@ -45,7 +45,7 @@ function writeAtomic(file: string, text: string): void {
  * What is analysed and how results map back to the file: the file's own text, or for a notebook
  * its joined code cells, with positions inside cells and sources written back into the JSON.
  */
-interface Unit {
+export interface Unit {
   id: LanguageId;
   text: string;
   position(offset: number): { line: number; column: number; cell?: number };
@@ -53,7 +53,7 @@ interface Unit {
   serialize(newText: string, edits: readonly TextEdit[]): string;
 }
 
-function unitFor(file: string, content: string): Unit {
+export function unitFor(file: string, content: string): Unit {
   if (!isNotebook(file)) {
     let lines: LineIndex | undefined; // most files hold nothing to place
     return { id: languageForPath(file)!, text: content, position: (off) => (lines ??= new LineIndex(content)).position(off), serialize: (t) => t };

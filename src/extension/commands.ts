@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { addTotals, type TotalsJson } from '../analysis/report';
-import { ServerCommands, type ConvertResult, type ReportResult } from '../server/protocol';
+import { ServerCommands, type ConvertResult, type ConvertWeightsArgs, type ConvertWeightsResult, type ReportResult } from '../server/protocol';
 import { LANGUAGES, type Ctx } from './ctx';
 import { EXTENSIONS, render, showReportView, type ExportFormat } from './report';
 import { candidates, convertChosen, scanWorkspace, type Conversion } from './workspace';
@@ -32,6 +32,55 @@ export const convertFile: Command = (ctx) => async (uri?: vscode.Uri) => {
   const result = await ctx.server<ConvertResult>(ServerCommands.convert, { uri: doc.uri.toString(), version: doc.version, scope: 'file' });
   if (result.applied) void vscode.window.showInformationMessage(`SepConv: ${result.message}`);
   else void vscode.window.showWarningMessage(`SepConv: ${result.message}`);
+  return result;
+};
+
+/**
+ * Converts the file together with a pretrained checkpoint it asks for (`checkpoint` and `rank` skip
+ * the dialogs, for automation); the per-layer K, energy and error go to the SepConv output.
+ */
+export const convertWithWeights: Command = (ctx) => async (uri?: vscode.Uri, checkpoint?: vscode.Uri, rank?: Pick<ConvertWeightsArgs, 'energy' | 'depthMultiplier'>) => {
+  const doc = targetDocument(uri);
+  if (!doc || doc.uri.scheme !== 'file') {
+    void vscode.window.showWarningMessage('SepConv: open a Python, JavaScript or TypeScript file (saved on disk) first.');
+    return undefined;
+  }
+  const ckpt =
+    checkpoint ??
+    (
+      await vscode.window.showOpenDialog({
+        title: 'SepConv: the checkpoint to convert with this file',
+        canSelectMany: false,
+        defaultUri: vscode.Uri.joinPath(doc.uri, '..'),
+        filters: { 'PyTorch, safetensors, TensorFlow.js model.json': ['pt', 'pth', 'bin', 'safetensors', 'json'] },
+      })
+    )?.[0];
+  if (!ckpt) return undefined;
+  if (!rank) {
+    const m = ctx.settings(doc.uri).depthMultiplier;
+    const pytorch = !ckpt.path.endsWith('.json');
+    const items = [
+      ...(pytorch
+        ? [
+            { label: 'Keep 99% of each layer’s energy', description: 'K per layer: the smallest that keeps 99% of ||W||²', rank: { energy: 0.99 } },
+            { label: 'Keep 95% of each layer’s energy', description: 'K per layer, fewer parameters', rank: { energy: 0.95 } },
+            { label: 'Exact', description: 'K = min(out channels, kernel size) per layer: the same outputs, more parameters', rank: { energy: 1 } },
+          ]
+        : []),
+      { label: `Depth multiplier ${m}`, description: 'sepconv.depthMultiplier: the best rank-K approximation per layer', rank: { depthMultiplier: m } },
+    ];
+    const pick = await vscode.window.showQuickPick(items, { title: 'SepConv: how many components per input channel (K)' });
+    if (!pick) return undefined;
+    rank = pick.rank;
+  }
+  const result = await ctx.server<ConvertWeightsResult>(ServerCommands.convertWithWeights, { uri: doc.uri.toString(), version: doc.version, checkpoint: ckpt.fsPath, ...rank });
+  ctx.output.appendLine(`${vscode.workspace.asRelativePath(doc.uri)} with ${ckpt.fsPath}: ${result.message}`);
+  for (const line of result.lines) ctx.output.appendLine(`  ${line}`);
+  if (result.applied) {
+    void vscode.window.showInformationMessage(`SepConv: ${result.message} (per layer K, energy and error in the SepConv output).`, 'Show').then((choice) => {
+      if (choice === 'Show') ctx.output.show(true);
+    });
+  } else void vscode.window.showWarningMessage(`SepConv: ${result.message}`);
   return result;
 };
 
@@ -140,6 +189,7 @@ export const exportReport =
 export const COMMANDS: Record<string, Command> = {
   'sepconv.convertFile': convertFile,
   'sepconv.convertWorkspace': convertWorkspace,
+  'sepconv.convertWithWeights': convertWithWeights,
   'sepconv.showReport': showReport,
   'sepconv.exportReport.markdown': exportReport('markdown'),
   'sepconv.exportReport.csv': exportReport('csv'),

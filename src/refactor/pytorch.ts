@@ -17,6 +17,8 @@ import { columnOf, detectLayout, formatCall, indentAt, type Layout } from './lay
 
 export interface RewriteOptions {
   depthMultiplier: number;
+  /** a depth multiplier per layer, by the start of its call (chosen from a checkpoint's energy); others take `depthMultiplier` */
+  multipliers?: ReadonlyMap<number, number>;
   norm: Norm;
   lineLength: number;
 }
@@ -149,7 +151,7 @@ function renderLayer(
   const argText = (w: WrittenArg) => sliceWithEdits(text, w.span.start, w.span.end, refEdits);
   const get = (p: string) => layer.written.find((w) => w.param === p);
   const positionalCount = layer.written.filter((w) => w.keyword === undefined).length;
-  const m = opts.depthMultiplier;
+  const m = opts.multipliers?.get(layer.span.start) ?? opts.depthMultiplier;
   const cin = argText(get('in_channels')!);
   const cout = argText(get('out_channels')!);
   const mid = m === 1 ? cin : `${multipliable(cin) ? cin : `(${cin})`} * ${m}`;

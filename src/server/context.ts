@@ -53,7 +53,7 @@ export function rewriteOptions(s: Settings): RewriteOptions & { minSavings: numb
  * What shape inference of a Python document may read: its neighbours on disk, with open documents'
  * unsaved texts laid over them. Notebooks and documents that are not files have no neighbours.
  */
-function shapeSources(store: DocumentStore, unit: Unit): ShapeSources {
+export function shapeSources(store: DocumentStore, unit: Unit): ShapeSources {
   let file: string | undefined;
   if (!unit.notebook && unit.uri.startsWith('file:')) {
     try {

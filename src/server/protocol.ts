@@ -13,6 +13,8 @@ export const ServerCommands = {
   report: 'sepconv.server.report',
   /** the edits that would convert chosen layers of given texts, without applying them */
   plan: 'sepconv.server.plan',
+  /** converts a file together with its checkpoint (writes the new checkpoint, applies the code edit) */
+  convertWithWeights: 'sepconv.server.convertWithWeights',
 } as const;
 
 export const CodeActionKinds = {
@@ -108,6 +110,27 @@ export interface FilePlan {
 
 export interface PlanResult {
   files: FilePlan[];
+}
+
+export interface ConvertWeightsArgs {
+  /** an open file (not a notebook) */
+  uri: string;
+  version?: number;
+  /** paths on the server's disk: the checkpoint (.pt/.pth, .safetensors, tfjs model.json) and where the new one goes (default: <name>.separable.<ext>) */
+  checkpoint: string;
+  out?: string;
+  /** K per layer by the share of ||W||² kept (PyTorch); else `depthMultiplier`, else the setting */
+  energy?: number;
+  depthMultiplier?: number;
+}
+
+export interface ConvertWeightsResult {
+  applied: boolean;
+  message: string;
+  /** the new checkpoint, when written */
+  out: string | null;
+  /** per converted module: K, energy kept, relative error, params */
+  lines: string[];
 }
 
 /** `data` of an unresolved code action. */

@@ -19,10 +19,10 @@ import { makeView, type ClientCapabilities, type ServerContext } from './context
 import { DocumentStore } from './documents';
 import { onCodeAction, onResolve } from './features/codeActions';
 import { onCodeLens } from './features/codeLens';
-import { convert, planFiles, report } from './features/commands';
+import { convert, convertWithWeights, planFiles, report } from './features/commands';
 import { onHover } from './features/hover';
 import { onInlayHints } from './features/inlayHints';
-import { CodeActionKinds, ServerCommands, type ConvertArgs, type PlanArgs, type Range, type ReportArgs } from './protocol';
+import { CodeActionKinds, ServerCommands, type ConvertArgs, type ConvertWeightsArgs, type PlanArgs, type Range, type ReportArgs } from './protocol';
 import { parseSettings, SECTION, type Settings } from './settings';
 import { IdleCollector } from './memory';
 import { TreeCache } from './trees';
@@ -197,6 +197,8 @@ export function startServer(connection: Connection): void {
         return report(ctx, arg as ReportArgs);
       case ServerCommands.plan:
         return planFiles(ctx, arg as PlanArgs);
+      case ServerCommands.convertWithWeights:
+        return convertWithWeights(ctx, connection, arg as ConvertWeightsArgs);
       default:
         throw new Error(`unknown command ${command}`);
     }

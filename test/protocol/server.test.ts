@@ -51,7 +51,7 @@ void describe('language server', () => {
   void test('declares its features, the notebook sync and the command namespace', () => {
     const caps = c.initializeResult.capabilities;
     assert.deepEqual(caps.codeActionProvider, { codeActionKinds: ['refactor.rewrite.sepconv', 'source.convertAll.sepconv'], resolveProvider: true });
-    assert.deepEqual(caps.executeCommandProvider?.commands, ['sepconv.server.convert', 'sepconv.server.report', 'sepconv.server.plan']);
+    assert.deepEqual(caps.executeCommandProvider?.commands, ['sepconv.server.convert', 'sepconv.server.report', 'sepconv.server.plan', 'sepconv.server.convertWithWeights']);
     assert.ok(caps.hoverProvider && caps.inlayHintProvider && caps.codeLensProvider);
     assert.deepEqual(caps.notebookDocumentSync, { notebookSelector: [{ notebook: { notebookType: 'jupyter-notebook' }, cells: [{ language: 'python' }] }] });
   });

@@ -4,7 +4,8 @@
  *   with `workspace/applyEdit` (what a CodeLens click runs);
  * - `sepconv.server.report`: the per-layer report of open documents or of given texts;
  * - `sepconv.server.plan`: the edits that would convert chosen layers of given texts (the VS Code
- *   client's workspace conversion builds its refactor preview from them).
+ *   client's workspace conversion builds its refactor preview from them);
+ * - `sepconv.server.convertWithWeights`: convert a file and its checkpoint together.
  */
 import * as fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -14,11 +15,14 @@ import { analyzeText } from '../../analysis/analyze';
 import { languageForPath } from '../../analysis/parsing';
 import { addTotals, totals, type TotalsJson } from '../../analysis/report';
 import type { ServerContext, View } from '../context';
-import { rewriteOptions } from '../context';
+import { rewriteOptions, shapeSources } from '../context';
+import { convertWithCode, type WeightsResult } from '../../weights/apply';
+import { defaultOutput } from '../../weights/index';
+import { isLayersModel } from '../../weights/tfjs';
 import { grammarFor, type Unit } from '../documents';
 import { bulkCandidates, placeLayers, plan, type PlacedLayer } from '../layers';
 import { analysisOptions } from '../settings';
-import type { ConvertArgs, ConvertResult, FileInput, FilePlan, FileReport, PlanArgs, ReportArgs, ReportResult } from '../protocol';
+import type { ConvertArgs, ConvertResult, ConvertWeightsArgs, ConvertWeightsResult, FileInput, FilePlan, FileReport, PlanArgs, ReportArgs, ReportResult } from '../protocol';
 import { planSelection, select, staleMessage, summary, workspaceEdit } from './convert';
 
 /** No model file is this big (the CLI's limit too). */
@@ -137,4 +141,53 @@ export async function planFiles(ctx: ServerContext, args: PlanArgs): Promise<{ f
     });
   }
   return { files };
+}
+
+/**
+ * Converts a file together with its checkpoint: the code is analysed (at K = 1) and rewritten at
+ * each site's K, the checkpoint converted and written (`src/weights/apply.ts`), then the code edit
+ * is applied. Nothing is written when any part fails; a refused edit removes the new checkpoint.
+ */
+export async function convertWithWeights(ctx: ServerContext, connection: Connection, args: ConvertWeightsArgs): Promise<ConvertWeightsResult> {
+  const refuse = (message: string): ConvertWeightsResult => ({ applied: false, message, out: null, lines: [] });
+  const stale = staleMessage(ctx, args.uri, args.version);
+  if (stale) return refuse(stale);
+  const view = await ctx.view(args.uri);
+  if (!view) return refuse('not an open Python, JavaScript or TypeScript document');
+  if (view.unit.notebook || !args.uri.startsWith('file:')) return refuse('checkpoints are converted with files on disk, not notebooks or unsaved documents');
+  const file = fileURLToPath(args.uri);
+  const id = view.unit.languageId;
+  const tfjs = isLayersModel(args.checkpoint);
+  if ((id === 'python') === tfjs) return refuse(tfjs ? 'a TensorFlow.js model.json goes with JavaScript or TypeScript code' : 'a PyTorch checkpoint goes with Python code');
+  const analysis = analyzeText(view.unit.text, id, { ...view.options, depthMultiplier: 1 }, { sources: id === 'python' ? shapeSources(ctx.store, view.unit) : undefined });
+  if (analysis.syntaxError) return refuse(`not converted: ${analysis.syntaxError.message}`);
+  const out = args.out ?? defaultOutput(args.checkpoint);
+  let result: WeightsResult;
+  try {
+    result = convertWithCode(
+      [{ file, id, text: view.unit.text, analysis }],
+      { checkpoint: args.checkpoint, out, energy: args.energy, tfjsStyle: view.options.tfjsStyle, rewrite: { ...view.rewriteOptions, depthMultiplier: args.depthMultiplier ?? view.rewriteOptions.depthMultiplier } },
+      tfjs,
+    );
+  } catch (e) {
+    return refuse((e as Error).message);
+  }
+  try {
+    if (staleMessage(ctx, args.uri, args.version)) return refuse(staleMessage(ctx, args.uri, args.version)!);
+    result.writeCheckpoint();
+    const seg = view.unit.segments[0];
+    const edits = (result.files[0]?.rewrite.edits ?? []).map((e) => ({ range: { start: seg.doc.positionAt(e.start), end: seg.doc.positionAt(e.end) }, newText: e.newText }));
+    const edit = ctx.capabilities.documentChanges ? { documentChanges: [{ textDocument: { uri: args.uri, version: seg.version }, edits }] } : { changes: { [args.uri]: edits } };
+    const applied = await connection.workspace.applyEdit({ label: 'SepConv: convert with weights', edit });
+    if (!applied.applied) {
+      fs.rmSync(out, { force: true });
+      return refuse(`not applied: ${applied.failureReason ?? 'the editor refused the edit'}; the new checkpoint was removed`);
+    }
+    const n = result.files[0]?.rewrite.converted.length ?? 0;
+    return { applied: true, message: `Converted ${n} convolution${n === 1 ? '' : 's'} and wrote ${out}`, out, lines: result.summary };
+  } catch (e) {
+    return refuse(`cannot write ${out}: ${(e as Error).message}`);
+  } finally {
+    result.close();
+  }
 }

@@ -257,7 +257,18 @@ function summary(m: ModelShapes, convertible: Map<string, boolean>): ModelSummar
     convs: m.convs.length,
     exactConvs: m.convs.filter((c) => c.exact).length,
     reasons: m.reasons,
+    convModules: m.convs.map((c) => ({ path: c.path, file: c.file, start: c.start, args: c.args, inputs: callInputs(c) })),
   };
+}
+
+/** The spatial input size of each of a conv module's calls; null unless every one is known. */
+function callInputs(c: ConvInstance): number[][] | null {
+  const out: number[][] = [];
+  for (const call of c.calls) {
+    if (!c.exact || !call.input) return null;
+    out.push(call.input.slice(2));
+  }
+  return out;
 }
 
 const distinct = (shapes: (number[] | null)[]): number[][] => {

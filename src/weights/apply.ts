@@ -1,0 +1,122 @@
+/**
+ * The code and its checkpoint converted together, for every front end (CLI, language server): the
+ * caller analyses its files (at K = 1: which convs convert does not depend on the K a layer gets),
+ * this plans the rewrite, matches and factors the checkpoint, and rewrites the code again with each
+ * call site's K. Nothing is written here: the result says what to write, and `writeCheckpoint()`
+ * writes the new checkpoint (through a temporary file and a rename). Any problem throws, before
+ * anything is written.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { AnyAnalysis } from '../analysis/analyze';
+import type { Layer, ModelSummary } from '../analysis/model';
+import type { LanguageId } from '../analysis/parsing';
+import { rewrite, type FileRewrite, type RewriteOptions } from '../refactor/index';
+import type { Checkpoint } from './checkpoint';
+import { planCheckpoint, WeightsError, type ModuleResult } from './convert';
+import { candidates, openCheckpoint, siteId, type ConvertedLayer } from './index';
+import { convertLayersModel, type LayersModelLayer } from './tfjs';
+
+export interface CodeFile {
+  file: string;
+  id: LanguageId;
+  text: string;
+  /** analysed with depthMultiplier 1 */
+  analysis: AnyAnalysis;
+}
+
+export interface WeightsRequest {
+  checkpoint: string;
+  out: string;
+  /** K by energy (PyTorch), else `rewrite.depthMultiplier` for every layer */
+  energy?: number;
+  tfjsStyle: 'separable' | 'split';
+  rewrite: RewriteOptions & { minSavings: number };
+}
+
+export interface WeightsResult {
+  /** each file's rewrite at its sites' K (unchanged files left out) */
+  files: { file: string; rewrite: FileRewrite }[];
+  /** per converted module (PyTorch) or layer (tfjs): K, the energy kept, the relative error */
+  modules: ModuleResult[];
+  layers: LayersModelLayer[];
+  /** the model of the code the checkpoint is, and the key prefix found */
+  model?: string;
+  prefix?: string;
+  /** one line per module for a table or a message */
+  summary: string[];
+  writeCheckpoint(): void;
+  /** releases the checkpoint file */
+  close(): void;
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+
+export function convertWithCode(code: CodeFile[], req: WeightsRequest, tfjs: boolean): WeightsResult {
+  const firsts = code.map((c) => {
+    const first = rewrite(c.text, c.id, c.analysis, () => true, { ...req.rewrite, multipliers: undefined });
+    if (first.error) throw new WeightsError(`${c.file}: ${first.error}`);
+    return { c, first };
+  });
+  const lineOf = (text: string, offset: number) => text.slice(0, offset).split('\n').length;
+  const converted: ConvertedLayer[] = firsts.flatMap(({ c, first }) => first.converted.map((layer: Layer) => ({ file: c.file, layer, line: lineOf(c.text, layer.span.start) })));
+  if (converted.length === 0) throw new WeightsError(`no convolution of the given ${tfjs ? 'TensorFlow.js' : 'PyTorch'} code is converted; the checkpoint is left alone`);
+  if (path.resolve(req.out) === path.resolve(req.checkpoint)) throw new WeightsError('the new checkpoint must not overwrite the old one');
+  const tmp = path.join(path.dirname(req.out), `.${path.basename(req.out)}.sepconv-${process.pid}.tmp`);
+  const viaTemp = (write: (file: string) => void) => {
+    try {
+      write(tmp);
+      fs.renameSync(tmp, req.out);
+    } finally {
+      fs.rmSync(tmp, { force: true });
+    }
+  };
+
+  if (tfjs) {
+    if (req.energy !== undefined) throw new WeightsError('--energy applies to PyTorch checkpoints; give TensorFlow.js models a depth multiplier');
+    const result = convertLayersModel(req.checkpoint, converted, { depthMultiplier: req.rewrite.depthMultiplier, style: req.tfjsStyle });
+    return {
+      files: firsts.filter((f) => f.first.newText !== f.c.text).map((f) => ({ file: f.c.file, rewrite: f.first })),
+      modules: [],
+      layers: result.layers,
+      summary: result.layers.map((l) => `${l.name} -> ${l.becomes.join(' + ')}  K=${l.k}  energy ${pct(l.energy)}  rel. error ${l.error.toExponential(2)}`),
+      writeCheckpoint: () => viaTemp((file) => result.write(file, req.out)),
+      close: () => undefined,
+    };
+  }
+
+  const ckpt: Checkpoint = openCheckpoint(req.checkpoint);
+  try {
+    const models: ModelSummary[] = code.flatMap((c) => (c.analysis.framework === 'pytorch' ? (c.analysis.models ?? []) : []));
+    const keys = new Map([...ckpt.tensors].map(([k, t]) => [k, t.shape]));
+    const rank = req.energy !== undefined ? { energy: req.energy } : { multiplier: req.rewrite.depthMultiplier };
+    const plan = planCheckpoint(ckpt, candidates(converted, models, keys), { rank, norm: req.rewrite.norm });
+    const files: WeightsResult['files'] = [];
+    for (const { c, first } of firsts) {
+      const multipliers = new Map<number, number>();
+      for (const l of first.converted) {
+        const k = plan.ranks.get(siteId(c.file, l.span.start));
+        if (k !== undefined) multipliers.set(l.span.start, k);
+      }
+      const again = multipliers.size ? rewrite(c.text, c.id, c.analysis, () => true, { ...req.rewrite, multipliers }) : first;
+      if (again.error) throw new WeightsError(`${c.file}: ${again.error}`);
+      if (again.newText !== c.text) files.push({ file: c.file, rewrite: again });
+    }
+    return {
+      files,
+      modules: plan.modules,
+      layers: [],
+      model: plan.candidate,
+      prefix: plan.prefix,
+      summary: plan.modules.map(
+        (m) =>
+          `${m.key}  K=${m.k}/${m.fullRank}  energy ${pct(m.energy)}  rel. error ${m.error.toExponential(2)}  params ${m.params ? `${m.params.before} -> ${m.params.after}` : '?'}${m.macs ? `  MACs ${m.macs.before} -> ${m.macs.after}` : ''}${m.params && m.params.after >= m.params.before ? ' (not smaller at this K)' : ''}`,
+      ),
+      writeCheckpoint: () => viaTemp((file) => ckpt.write(file, plan.replace)),
+      close: () => ckpt.close(),
+    };
+  } catch (e) {
+    ckpt.close();
+    throw e;
+  }
+}
