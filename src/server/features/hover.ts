@@ -3,15 +3,15 @@
  * params, MACs and FLOPs standard | separable | saving with the input size it assumes, the code the
  * call would become, and what to know before converting. Every number comes from the core's report.
  */
-import { MarkupKind, type Hover, type HoverParams } from 'vscode-languageserver';
+import { MarkupKind, type CancellationToken, type Hover, type HoverParams } from 'vscode-languageserver';
 import type { Layer } from '../../analysis/model';
 import { FLOPS_PER_MAC, formatCount, percentDrop, type LayerJson } from '../../analysis/report';
 import type { ServerContext, View } from '../context';
 import { layerAt, replacementText, unitOffset, type PlacedLayer } from '../layers';
 
-export async function onHover(ctx: ServerContext, params: HoverParams): Promise<Hover | null> {
+export async function onHover(ctx: ServerContext, params: HoverParams, token?: CancellationToken): Promise<Hover | null> {
   // the layers around the position, with the full analysis's numbers, without waiting for the whole file
-  const view = await ctx.pointView(params.textDocument.uri, params.position);
+  const view = await ctx.pointView(params.textDocument.uri, params.position, token);
   if (!view || !view.settings['hover.enabled']) return null;
   const offset = unitOffset(view.unit, params.textDocument.uri, params.position);
   if (offset === undefined) return null;

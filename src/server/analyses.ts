@@ -1,0 +1,114 @@
+/**
+ * Which thread analyses what. The server's thread keeps the trees and answers what is cheap and
+ * bounded: inlay hints (the static analysis of the visible lines) and TensorFlow.js files (whose
+ * interpreter has its own step budget). Python analyses that run the file's models go to the
+ * analysis worker (`worker.ts`): the full analysis, and a hover's focused one. Their results are
+ * kept in the tree cache per version, as before. A hover on a document never waits for another
+ * document's analysis: while the worker runs one, the hover gets what the static pass knows and
+ * the full analysis is queued for the next. When an analysis runs out of budget, the document keeps
+ * its static layers, and a note says the shapes are unknown and why.
+ */
+import type { CancellationToken } from 'vscode-languageserver';
+import { analyzeText, type AnyAnalysis } from '../analysis/analyze';
+import type { Span } from '../analysis/model';
+import type { AnalysisOptions } from '../analysis/options';
+import { Poly } from '../analysis/poly';
+import type { PythonAnalysis } from '../analysis/python/analyze';
+import type { Source, TreeCache } from './trees';
+import type { AnalysisWorker, Outcome } from './worker';
+
+/** How the note on a document whose models were not run to the end starts. */
+const UNKNOWN_SHAPES = 'shapes unknown';
+
+export class Analyses {
+  constructor(
+    readonly trees: TreeCache,
+    readonly worker: AnalysisWorker,
+  ) {}
+
+  /**
+   * The full analysis of this version of `src` (computed once). `file`: its path, for shape
+   * inference's neighbours. `keep`: cache it in the tree cache (not for one-off texts).
+   */
+  async full(src: Source, options: AnalysisOptions, file: string | undefined, token?: CancellationToken, keep = true): Promise<AnyAnalysis> {
+    if (src.languageId !== 'python') return keep ? this.trees.analysis(src, options) : analyzeText(src.text, src.languageId, options);
+    const cached = keep ? this.trees.cached(src, options) : undefined;
+    if (cached) return cached;
+    const outcome = await this.worker.run({ kind: 'full', key: src.key, version: src.version, text: src.text, options, file }, token);
+    const analysis = outcome.ok ? revive(outcome.analysis) : await this.withoutShapes(src, options, outcome.reason, token);
+    if (keep) this.trees.store(src, options, analysis);
+    else this.worker.forget(src.key);
+    return analysis;
+  }
+
+  /**
+   * The layers in `range` with the numbers the full analysis gives them (a hover): the full analysis
+   * when there is one; else the worker's focused analysis, unless the worker is busy with another
+   * document: then the static analysis of the range now, and the full analysis queued.
+   */
+  async focused(src: Source, options: AnalysisOptions, range: Span, file: string | undefined, token?: CancellationToken): Promise<AnyAnalysis> {
+    if (src.languageId !== 'python') return this.trees.focusedAnalysis(src, options, range);
+    const cached = this.trees.cached(src, options);
+    if (cached) return cached;
+    const busy = this.worker.busyWith;
+    // the worker already runs this document's full analysis: the hover waits for it (or is cancelled)
+    if (busy === src.key) return this.full(src, options, file, token);
+    if (busy !== undefined) {
+      this.full(src, options, file).catch(() => undefined);
+      return this.trees.quickAnalysis(src, options, range);
+    }
+    const outcome: Outcome = await this.worker.run({ kind: 'focused', key: src.key, version: src.version, text: src.text, options, file, range }, token);
+    if (outcome.ok) {
+      const analysis = revive(outcome.analysis);
+      if (outcome.full) this.trees.store(src, options, analysis);
+      return analysis;
+    }
+    // what ran out of budget for a few models would for all of them: this is the version's full analysis
+    const analysis = await this.withoutShapes(src, options, outcome.reason, token);
+    this.trees.store(src, options, analysis);
+    return analysis;
+  }
+
+  /** Every layer without shape inference, noted with why the models are unknown; none if even that fails. */
+  private async withoutShapes(src: Source, options: AnalysisOptions, reason: string, token?: CancellationToken): Promise<PythonAnalysis> {
+    const outcome = await this.worker.run({ kind: 'static', key: src.key, version: src.version, text: src.text, options }, token);
+    const note = { message: `${UNKNOWN_SHAPES} (${reason}): the models of this file were not run to the end`, span: { start: 0, end: 0 } };
+    if (!outcome.ok) {
+      return { framework: 'pytorch', layers: [], syntaxError: undefined, notes: [note, { message: `no layers (${outcome.reason})`, span: note.span }], imports: { bindings: new Map(), starModules: [], fromTorchNn: [] }, pragmaText: {}, models: [] };
+    }
+    const analysis = revive(outcome.analysis);
+    analysis.notes.push(note);
+    analysis.models = [];
+    return analysis;
+  }
+}
+
+/** Why the shapes of `analysis` are unknown when its models were stopped by a budget, else undefined. */
+export function unknownShapes(analysis: AnyAnalysis): string | undefined {
+  return analysis.notes.find((n) => n.message.startsWith(UNKNOWN_SHAPES))?.message;
+}
+
+/**
+ * An analysis as the worker sent it, with its polynomials made `Poly` objects again (structured
+ * cloning keeps their data, a `Map` of terms, but not their class).
+ */
+export function revive<T>(value: T): T {
+  const seen = new Set<object>();
+  const walk = (v: unknown): void => {
+    if (typeof v !== 'object' || v === null || seen.has(v)) return;
+    seen.add(v);
+    if (Array.isArray(v)) {
+      for (const x of v) walk(x);
+      return;
+    }
+    if (v instanceof Map || v instanceof Set) return;
+    const keys = Object.keys(v);
+    if (keys.length === 1 && keys[0] === 'terms' && (v as { terms: unknown }).terms instanceof Map) {
+      Object.setPrototypeOf(v, Poly.prototype);
+      return;
+    }
+    for (const k of keys) walk((v as Record<string, unknown>)[k]);
+  };
+  walk(value);
+  return value;
+}
