@@ -10,21 +10,43 @@
  */
 import type { CancellationToken } from 'vscode-languageserver';
 import { analyzeText, type AnyAnalysis } from '../analysis/analyze';
-import type { Span } from '../analysis/model';
+import type { Diagnostic, Span } from '../analysis/model';
 import type { AnalysisOptions } from '../analysis/options';
 import { Poly } from '../analysis/poly';
 import type { PythonAnalysis } from '../analysis/python/analyze';
 import type { Source, TreeCache } from './trees';
-import type { AnalysisWorker, Outcome } from './worker';
+import type { AnalysisWorker, JobRequest, Outcome } from './worker';
 
 /** How the note on a document whose models were not run to the end starts. */
 const UNKNOWN_SHAPES = 'shapes unknown';
 
+/**
+ * Documents larger than this (six times the largest model file of torchvision and torchaudio) are
+ * never parsed on the server's thread (a 4 MB file takes seconds): their hints and hovers come from
+ * the static analysis of their lines in the worker, and they get no lenses or file-wide actions.
+ */
+export const LARGE_DOCUMENT = 512 * 1024;
+
 export class Analyses {
+  /** analyses of a document version waiting for the worker, by key, version and options */
+  private readonly inflight = new Map<string, Promise<unknown>>();
+
   constructor(
     readonly trees: TreeCache,
     readonly worker: AnalysisWorker,
   ) {}
+
+  /** The worker's outcome of `req`, known to `full` while it runs. */
+  private async job(req: JobRequest, token?: CancellationToken): Promise<Outcome> {
+    const id = JSON.stringify([req.key, req.version, req.options]);
+    const p = this.worker.run(req, token);
+    this.inflight.set(id, p);
+    try {
+      return await p;
+    } finally {
+      if (this.inflight.get(id) === p) this.inflight.delete(id);
+    }
+  }
 
   /**
    * The full analysis of this version of `src` (computed once). `file`: its path, for shape
@@ -32,9 +54,13 @@ export class Analyses {
    */
   async full(src: Source, options: AnalysisOptions, file: string | undefined, token?: CancellationToken, keep = true): Promise<AnyAnalysis> {
     if (src.languageId !== 'python') return keep ? this.trees.analysis(src, options) : analyzeText(src.text, src.languageId, options);
-    const cached = keep ? this.trees.cached(src, options) : undefined;
-    if (cached) return cached;
-    const outcome = await this.worker.run({ kind: 'full', key: src.key, version: src.version, text: src.text, options, file }, token);
+    if (keep) {
+      // a hover's analysis of this version may turn into the full one (or run out of budget): wait for it first
+      await this.inflight.get(JSON.stringify([src.key, src.version, options]))?.catch(() => undefined);
+      const cached = this.trees.cached(src, options);
+      if (cached) return cached;
+    }
+    const outcome = await this.job({ kind: 'full', key: src.key, version: src.version, text: src.text, options, file }, token);
     const analysis = outcome.ok ? revive(outcome.analysis) : await this.withoutShapes(src, options, outcome.reason, token);
     if (keep) this.trees.store(src, options, analysis);
     else this.worker.forget(src.key);
@@ -57,7 +83,7 @@ export class Analyses {
       this.full(src, options, file).catch(() => undefined);
       return this.trees.quickAnalysis(src, options, range);
     }
-    const outcome: Outcome = await this.worker.run({ kind: 'focused', key: src.key, version: src.version, text: src.text, options, file, range }, token);
+    const outcome = await this.job({ kind: 'focused', key: src.key, version: src.version, text: src.text, options, file, range }, token);
     if (outcome.ok) {
       const analysis = revive(outcome.analysis);
       if (outcome.full) this.trees.store(src, options, analysis);
@@ -69,18 +95,28 @@ export class Analyses {
     return analysis;
   }
 
+  /** The layers in `range` without shape inference, from the worker (a large document's hints and hovers). */
+  async range(src: Source, options: AnalysisOptions, range: Span, token?: CancellationToken): Promise<AnyAnalysis> {
+    const outcome = await this.worker.run({ kind: 'range', key: src.key, version: src.version, text: src.text, options, range }, token);
+    if (outcome.ok) return revive(outcome.analysis);
+    return emptyAnalysis([{ message: `no layers (${outcome.reason})`, span: { start: 0, end: 0 } }]);
+  }
+
   /** Every layer without shape inference, noted with why the models are unknown; none if even that fails. */
   private async withoutShapes(src: Source, options: AnalysisOptions, reason: string, token?: CancellationToken): Promise<PythonAnalysis> {
     const outcome = await this.worker.run({ kind: 'static', key: src.key, version: src.version, text: src.text, options }, token);
     const note = { message: `${UNKNOWN_SHAPES} (${reason}): the models of this file were not run to the end`, span: { start: 0, end: 0 } };
-    if (!outcome.ok) {
-      return { framework: 'pytorch', layers: [], syntaxError: undefined, notes: [note, { message: `no layers (${outcome.reason})`, span: note.span }], imports: { bindings: new Map(), starModules: [], fromTorchNn: [] }, pragmaText: {}, models: [] };
-    }
+    if (!outcome.ok) return emptyAnalysis([note, { message: `no layers (${outcome.reason})`, span: note.span }]);
     const analysis = revive(outcome.analysis);
     analysis.notes.push(note);
     analysis.models = [];
     return analysis;
   }
+}
+
+/** An analysis without layers that says why. */
+export function emptyAnalysis(notes: Diagnostic[]): PythonAnalysis {
+  return { framework: 'pytorch', layers: [], syntaxError: undefined, notes, imports: { bindings: new Map(), starModules: [], fromTorchNn: [] }, pragmaText: {}, models: [] };
 }
 
 /** Why the shapes of `analysis` are unknown when its models were stopped by a budget, else undefined. */

@@ -55,6 +55,8 @@ export async function runAnalysisWorker(): Promise<void> {
           if (msg.kind === 'focused' && msg.range) {
             const analysis = trees.focusedAnalysis(src, msg.options, msg.range, sources) as PythonAnalysis;
             reply = { type: 'done', id: msg.id, analysis, full: trees.cached(src, msg.options) === analysis };
+          } else if (msg.kind === 'range' && msg.range) {
+            reply = { type: 'done', id: msg.id, analysis: trees.quickAnalysis(src, msg.options, msg.range) as PythonAnalysis, full: false };
           } else if (msg.kind === 'static') {
             reply = { type: 'done', id: msg.id, analysis: trees.staticAnalysis(src, msg.options) as PythonAnalysis, full: false };
           } else {

@@ -7,7 +7,7 @@ import type { CancellationToken } from 'vscode-languageserver';
 import type { AnyAnalysis } from '../analysis/analyze';
 import type { AnalysisOptions } from '../analysis/options';
 import type { RewriteOptions } from '../refactor/index';
-import type { Analyses } from './analyses';
+import { emptyAnalysis, LARGE_DOCUMENT, type Analyses } from './analyses';
 import type { DocumentStore, Position, Range, Unit } from './documents';
 import { placeLayers, unitOffset, type PlacedLayer } from './layers';
 import { analysisOptions, type Settings } from './settings';
@@ -84,14 +84,18 @@ export async function makeView(store: DocumentStore, analyses: Analyses, uri: st
     const options = analysisOptions(settings);
     const file = unit.languageId === 'python' ? filePath(unit) : undefined;
     let analysis: AnyAnalysis;
+    const large = unit.text.length > LARGE_DOCUMENT;
     try {
-      if (range) {
+      if (large && !range) {
+        analysis = emptyAnalysis([{ message: `the document is larger than ${LARGE_DOCUMENT / 1024} KB: only the hints and hovers of its lines are analysed`, span: { start: 0, end: 0 } }]);
+      } else if (range) {
         // a call whose first line is above the range may end in it, where its hint sits
         const start = unitOffset(unit, uri, { line: Math.max(0, range.start.line - CALL_LINES_ABOVE), character: 0 });
         const end = unitOffset(unit, uri, range.end);
         if (start === undefined || end === undefined) return undefined;
         const span = { start, end };
-        analysis = exact ? await analyses.focused(unit, options, span, file, token) : analyses.trees.quickAnalysis(unit, options, span);
+        if (large) analysis = await analyses.range(unit, options, span, token);
+        else analysis = exact ? await analyses.focused(unit, options, span, file, token) : analyses.trees.quickAnalysis(unit, options, span);
       } else {
         analysis = await analyses.full(unit, options, file, token);
       }

@@ -17,7 +17,7 @@ import {
 } from 'vscode-languageserver';
 import manifest from '../../package.json';
 import { initParsing } from '../analysis/parsing';
-import { Analyses } from './analyses';
+import { Analyses, LARGE_DOCUMENT } from './analyses';
 import { filePath, makeView, type ClientCapabilities, type ServerContext } from './context';
 import { DocumentStore } from './documents';
 import { onCodeAction, onResolve } from './features/codeActions';
@@ -153,7 +153,8 @@ export function startServer(connection: Connection): void {
   /** The unsaved text of an open Python file, for the shape inference of the files that import it. */
   const overlay = (uri: string, text: string | null) => {
     const file = store.notebookOf(uri) ? undefined : filePath({ uri, notebook: false });
-    if (file) worker.setOverlay(file, text);
+    // a document too large to be analysed whole is no neighbour a model imports
+    if (file) worker.setOverlay(file, text !== null && text.length > LARGE_DOCUMENT ? null : text);
   };
   /** A document (or the notebook it is a cell of) changed: analyses of its other versions are dropped. */
   const moved = (uri: string) => {

@@ -22,6 +22,9 @@ export interface WorkerLimits {
 
 export const DEFAULT_LIMITS: WorkerLimits = { timeMs: 5000, memoryMb: 512 };
 
+/** Time a job gets for reading its text (on top of the bound): a 4 MB file takes seconds to parse on a busy machine. */
+const PARSE_MS_PER_CHAR = 1 / 400;
+
 /** A job nobody waits for any more runs on while younger than this (stopping costs a restart). */
 const ORPHAN_GRACE_MS = 200;
 
@@ -232,12 +235,13 @@ export class AnalysisWorker {
     this.running = job;
     job.started = performance.now();
     this.worker!.postMessage(job.msg);
-    const seconds = this.limits.timeMs / 1000;
+    // parsing is linear in the text and bounded by the 4 MB limit: it gets its own share of time
+    const ms = this.limits.timeMs + job.msg.text.length * PARSE_MS_PER_CHAR;
     this.budgetTimer = setTimeout(() => {
       if (this.running !== job) return;
       this.stats.budgetStops++;
-      this.lost(`budget: time, over ${seconds} s`);
-    }, this.limits.timeMs);
+      this.lost(`budget: time, over ${Math.round(ms / 100) / 10} s`);
+    }, ms);
     this.budgetTimer.unref();
   }
 

@@ -11,8 +11,9 @@ import type { PythonAnalysis } from '../analysis/python/analyze';
  * - `focused`: the layers in `range` with the shapes of the full analysis, running again only the
  *   models an edit can have changed (`TreeCache.focusedAnalysis`); may turn into `full`
  * - `static`: every layer without shape inference (what is left when `full` ran out of budget)
+ * - `range`: the layers in `range` without shape inference (a large document's hints and hovers)
  */
-export type JobKind = 'full' | 'focused' | 'static';
+export type JobKind = 'full' | 'focused' | 'static' | 'range';
 
 export interface JobMessage {
   type: 'job';

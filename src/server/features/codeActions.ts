@@ -45,7 +45,7 @@ export async function onCodeAction(ctx: ServerContext, params: CodeActionParams,
     } else if (onCall) {
       actions.push({ title: 'Convert to depthwise separable', kind: CodeActionKinds.rewrite, disabled: { reason: onCall.json.reason ?? 'not convertible' } });
     }
-    const container = containerAt(containers(view.unit, ctx.trees.tree(view.unit), view.placed), start);
+    const container = view.placed.length ? containerAt(containers(view.unit, ctx.trees.tree(view.unit), view.placed), start) : undefined;
     const inContainer = container && container.segment.uri === uri ? bulkCandidates(container.layers, view.settings.minSavings) : [];
     const onHeader = container !== undefined && container.headerRange.start.line === params.range.start.line;
     if (container && inContainer.length >= 2 && (onCall || explicit || onHeader)) {

@@ -6,6 +6,7 @@
 import { MarkupKind, type CancellationToken, type Hover, type HoverParams } from 'vscode-languageserver';
 import type { Layer } from '../../analysis/model';
 import { FLOPS_PER_MAC, formatCount, percentDrop, type LayerJson } from '../../analysis/report';
+import { unknownShapes } from '../analyses';
 import type { ServerContext, View } from '../context';
 import { layerAt, replacementText, unitOffset, type PlacedLayer } from '../layers';
 
@@ -114,6 +115,8 @@ function inputLine(layer: Layer, json: LayerJson, view: View): string {
     const io = sh.inputShapes.length ? `: input ${sh.inputShapes.map(shape).join(', ')} → output ${sh.outputShapes.map(shape).join(', ')}` : '';
     lines.push(`In model \`${sh.model}\`, ${runs}${io}${sh.exact ? '' : ` (not exact: ${sh.reason ?? 'unknown shapes'})`}.`);
   }
+  const unknown = sh ? undefined : unknownShapes(view.analysis);
+  if (unknown) lines.push(`${unknown[0].toUpperCase()}${unknown.slice(1)}.`);
   const out = layer.cost.outputSize ? ` → output ${layer.cost.outputSize.join('x')}` : '';
   const where = input?.includes('(default)') ? ' — the default; set `sepconv.inputSize` for your data' : '';
   lines.push(`Per sample at ${input ? asSettings(input) : 'an unknown input size'}${out}${where}. ${unit}.`);
