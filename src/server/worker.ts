@@ -175,7 +175,6 @@ export class AnalysisWorker {
     this.worker = worker;
     this.ready = false;
     this.stats.starts++;
-    worker.unref();
     worker.on('message', (msg: FromWorker) => {
       if (worker !== this.worker) return;
       if (msg.type === 'ready') {
