@@ -77,9 +77,10 @@ export class Analyses {
     const cached = this.trees.cached(src, options);
     if (cached) return cached;
     const busy = this.worker.busyWith;
-    // the worker already runs this document's full analysis: the hover waits for it (or is cancelled)
-    if (busy === src.key) return this.full(src, options, file, token);
-    if (busy !== undefined) {
+    // the worker already runs this version's analysis: the hover waits for it (or is cancelled)
+    if (busy?.key === src.key && busy.version === src.version) return this.full(src, options, file, token);
+    // another document's: the hover does not wait (an older version's ends soon, and leaves its memo)
+    if (busy && busy.key !== src.key) {
       this.full(src, options, file).catch(() => undefined);
       return this.trees.quickAnalysis(src, options, range);
     }

@@ -40,7 +40,7 @@ const WARM_UP_MS = 300;
 export function startServer(connection: Connection): void {
   const trees = new TreeCache();
   const store = new DocumentStore(trees);
-  const worker = new AnalysisWorker();
+  const worker = new AnalysisWorker(DEFAULT_LIMITS, (message) => connection.console.error(message));
   const analyses = new Analyses(trees, worker);
   const idle = new IdleCollector(undefined, () => worker.collect());
   let capabilities: ClientCapabilities = { resolveEdits: false, documentChanges: false, inlayHintRefresh: false, codeLensRefresh: false };
@@ -164,7 +164,9 @@ export function startServer(connection: Connection): void {
   connection.onDidOpenTextDocument(({ textDocument: d }) => {
     if (!LANGUAGES.includes(d.languageId)) return;
     store.open(d.uri, d.languageId, d.version, d.text);
-    if (d.languageId === 'python') overlay(d.uri, d.text);
+    if (d.languageId !== 'python') return;
+    overlay(d.uri, d.text);
+    worker.warm();
   });
   connection.onDidChangeTextDocument(({ textDocument: d, contentChanges }) => {
     store.change(d.uri, d.version, contentChanges);

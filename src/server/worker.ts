@@ -25,8 +25,11 @@ export const DEFAULT_LIMITS: WorkerLimits = { timeMs: 5000, memoryMb: 512 };
 /** Time a job gets for reading its text (on top of the bound): a 4 MB file takes seconds to parse on a busy machine. */
 const PARSE_MS_PER_CHAR = 1 / 400;
 
-/** A job nobody waits for any more runs on while younger than this (stopping costs a restart). */
-const ORPHAN_GRACE_MS = 200;
+/**
+ * A job nobody waits for any more runs on while younger than this: stopping it costs a restart and
+ * the worker's memos (the next hover would run every model again), finishing it refreshes them.
+ */
+const ORPHAN_GRACE_MS = 1000;
 
 export type Outcome = { ok: true; analysis: PythonAnalysis; full: boolean } | { ok: false; reason: string };
 
@@ -68,15 +71,19 @@ export class AnalysisWorker {
   readonly stats: WorkerStats = { jobs: 0, starts: 0, budgetStops: 0, orphanStops: 0 };
   private disposed = false;
 
-  constructor(private limits: WorkerLimits = DEFAULT_LIMITS) {}
+  /** `log`: where internal errors go (the server's log); users see only that the analysis failed */
+  constructor(
+    private limits: WorkerLimits = DEFAULT_LIMITS,
+    private readonly log: (message: string) => void = () => undefined,
+  ) {}
 
   setLimits(limits: WorkerLimits): void {
     this.limits = limits;
   }
 
-  /** The key of the document whose job is running, if any. */
-  get busyWith(): string | undefined {
-    return this.running?.msg.key;
+  /** The document (key and version) whose job is running, if any. */
+  get busyWith(): { key: string; version: string } | undefined {
+    return this.running && { key: this.running.msg.key, version: this.running.msg.version };
   }
 
   /**
@@ -137,6 +144,11 @@ export class AnalysisWorker {
     this.post({ type: 'drop', key });
   }
 
+  /** Starts the worker ahead of its first job (a Python document was opened), so no request waits for it. */
+  warm(): void {
+    if (!this.worker && !this.disposed) this.start();
+  }
+
   /** The unsaved text of an open file (null once closed), for shape inference of its neighbours. */
   setOverlay(file: string, text: string | null): void {
     if (text === null) this.overlay.delete(file);
@@ -187,12 +199,15 @@ export class AnalysisWorker {
       }
       const job = this.running;
       if (!job || job.msg.id !== msg.id) return;
-      this.finish(job, msg.type === 'done' ? { ok: true, analysis: msg.analysis, full: msg.full } : { ok: false, reason: `the analysis failed: ${msg.error}` });
+      if (msg.type === 'failed') this.log(`SepConv: the analysis of ${job.msg.key} failed: ${msg.error}`);
+      this.finish(job, msg.type === 'done' ? { ok: true, analysis: msg.analysis, full: msg.full } : { ok: false, reason: 'the analysis failed on an internal error' });
     });
     worker.on('error', (e: Error & { code?: string }) => {
       if (worker !== this.worker) return;
-      const reason = e.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `budget: memory, over ${this.limits.memoryMb} MB` : `the analysis stopped: ${e.message}`;
-      if (e.code === 'ERR_WORKER_OUT_OF_MEMORY') this.stats.budgetStops++;
+      const memory = e.code === 'ERR_WORKER_OUT_OF_MEMORY';
+      if (memory) this.stats.budgetStops++;
+      else this.log(`SepConv: the analysis worker failed: ${e.stack ?? e.message}`);
+      const reason = memory ? `budget: memory, over ${this.limits.memoryMb} MB` : 'the analysis failed on an internal error';
       this.lost(reason);
     });
     worker.on('exit', () => {
