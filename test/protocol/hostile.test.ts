@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CancellationTokenSource, HoverRequest, LSPErrorCodes, type MarkupContent } from 'vscode-languageserver-protocol';
 import { ROOT } from '../helpers';
+import { ServerCommands, type ReportResult } from '../../src/server/protocol';
 import { largeModelFile } from '../hostile/server/large';
 import { positionOf, TestClient } from './lsp';
 
@@ -99,6 +100,11 @@ void describe('hostile input in the language server', () => {
       const text = markdown(hover);
       if (input.text.length > 512 * 1024) assert.match(text, /Conv2d/, 'a large document still gets its hovers');
       else assert.match(text, /In model `\w+`|budget/, text);
+      // the report says it too
+      if (/budget/.test(text)) {
+        const r = await c.execute<ReportResult>(ServerCommands.report, { files: [{ uri }] });
+        assert.match(r.files[0].notes?.join('\n') ?? '', /^shapes unknown \(budget: (time|memory), over /m);
+      }
       await c.connection.sendNotification('textDocument/didClose', { textDocument: { uri } });
     });
   }

@@ -105,6 +105,8 @@ export async function report(ctx: ServerContext, args: ReportArgs, token?: Cance
       const layers = a.view.placed.filter((p) => p.segment === seg).map((p) => p.json);
       if (a.view.unit.notebook && layers.length === 0) continue;
       const f: FileReport = { uri: seg.uri, version: a.version === null ? null : seg.version, error: a.view.analysis.syntaxError?.message ?? null, layers, totals: totals(layers) };
+      const notes = a.view.analysis.notes.map((n) => n.message);
+      if (notes.length) f.notes = notes;
       out.files.push(f);
       addTotals(out.totals, f.totals);
     }
