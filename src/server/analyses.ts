@@ -19,6 +19,8 @@ import type { AnalysisWorker, JobRequest, Outcome } from './worker';
 
 /** How the note on a document whose models were not run to the end starts. */
 const UNKNOWN_SHAPES = 'shapes unknown';
+/** The note on a hover's static answer while the worker runs another document's analysis. */
+const PENDING_SHAPES = 'shapes pending (the analysis is busy with another document): hover again in a moment';
 
 /**
  * Documents larger than this (six times the largest model file of torchvision and torchaudio) are
@@ -31,10 +33,17 @@ export class Analyses {
   /** analyses of a document version waiting for the worker, by key, version and options */
   private readonly inflight = new Map<string, Promise<unknown>>();
 
+  /** `current`: whether `src` is still the text of its document (a result for an older one is not kept) */
   constructor(
     readonly trees: TreeCache,
     readonly worker: AnalysisWorker,
+    private readonly current: (src: Source) => boolean,
   ) {}
+
+  /** Keeps the full analysis of `src` in the tree cache, unless its document moved on meanwhile. */
+  private keep(src: Source, options: AnalysisOptions, analysis: AnyAnalysis): void {
+    if (this.current(src)) this.trees.store(src, options, analysis);
+  }
 
   /** The worker's outcome of `req`, known to `full` while it runs. */
   private async job(req: JobRequest, token?: CancellationToken): Promise<Outcome> {
@@ -62,7 +71,7 @@ export class Analyses {
     }
     const outcome = await this.job({ kind: 'full', key: src.key, version: src.version, text: src.text, options, file }, token);
     const analysis = outcome.ok ? revive(outcome.analysis) : await this.withoutShapes(src, options, outcome.reason, token);
-    if (keep) this.trees.store(src, options, analysis);
+    if (keep) this.keep(src, options, analysis);
     else this.worker.forget(src.key);
     return analysis;
   }
@@ -79,20 +88,24 @@ export class Analyses {
     const busy = this.worker.busyWith;
     // the worker already runs this version's analysis: the hover waits for it (or is cancelled)
     if (busy?.key === src.key && busy.version === src.version) return this.full(src, options, file, token);
-    // another document's: the hover does not wait (an older version's ends soon, and leaves its memo)
-    if (busy && busy.key !== src.key) {
+    // another document's, or the worker is starting again after a bound: the hover does not wait
+    // (an older version of this document's ends soon, and leaves its memo)
+    if ((busy && busy.key !== src.key) || this.worker.restarting) {
       this.full(src, options, file).catch(() => undefined);
-      return this.trees.quickAnalysis(src, options, range);
+      // a range analysis of its own (the full one is not there): the note is this answer's alone
+      const quick = this.trees.quickAnalysis(src, options, range);
+      quick.notes.push({ message: PENDING_SHAPES, span: { start: 0, end: 0 } });
+      return quick;
     }
     const outcome = await this.job({ kind: 'focused', key: src.key, version: src.version, text: src.text, options, file, range }, token);
     if (outcome.ok) {
       const analysis = revive(outcome.analysis);
-      if (outcome.full) this.trees.store(src, options, analysis);
+      if (outcome.full) this.keep(src, options, analysis);
       return analysis;
     }
     // what ran out of budget for a few models would for all of them: this is the version's full analysis
     const analysis = await this.withoutShapes(src, options, outcome.reason, token);
-    this.trees.store(src, options, analysis);
+    this.keep(src, options, analysis);
     return analysis;
   }
 
@@ -120,9 +133,9 @@ export function emptyAnalysis(notes: Diagnostic[]): PythonAnalysis {
   return { framework: 'pytorch', layers: [], syntaxError: undefined, notes, imports: { bindings: new Map(), starModules: [], fromTorchNn: [] }, pragmaText: {}, models: [] };
 }
 
-/** Why the shapes of `analysis` are unknown when its models were stopped by a budget, else undefined. */
+/** Why the shapes of `analysis` are unknown (its models were stopped by a budget, or are still to run), else undefined. */
 export function unknownShapes(analysis: AnyAnalysis): string | undefined {
-  return analysis.notes.find((n) => n.message.startsWith(UNKNOWN_SHAPES))?.message;
+  return analysis.notes.find((n) => n.message.startsWith(UNKNOWN_SHAPES) || n.message === PENDING_SHAPES)?.message;
 }
 
 /**

@@ -41,7 +41,7 @@ export function startServer(connection: Connection): void {
   const trees = new TreeCache();
   const store = new DocumentStore(trees);
   const worker = new AnalysisWorker(DEFAULT_LIMITS, (message) => connection.console.error(message));
-  const analyses = new Analyses(trees, worker);
+  const analyses = new Analyses(trees, worker, (src) => store.unitFor(src.key)?.version === src.version);
   const idle = new IdleCollector(undefined, () => worker.collect());
   let capabilities: ClientCapabilities = { resolveEdits: false, documentChanges: false, inlayHintRefresh: false, codeLensRefresh: false };
   let pullConfiguration = false;

@@ -85,7 +85,11 @@ export class TreeCache {
     return e && e.version === src.version && e.languageId === src.languageId ? fullAnalysis(e, options) : undefined;
   }
 
-  /** Keeps `result` as the full analysis of this version (computed elsewhere: the analysis worker). */
+  /**
+   * Keeps `result` as the full analysis of this version (computed elsewhere: the analysis worker).
+   * `src` must be the document's current text: the entry moves to it (an older one would lose the
+   * edits reported since).
+   */
   store(src: Source, options: AnalysisOptions, result: AnyAnalysis): void {
     this.entry(src).analysis = { optionsKey: JSON.stringify(options), result };
   }

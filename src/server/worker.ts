@@ -81,6 +81,15 @@ export class AnalysisWorker {
     this.limits = limits;
   }
 
+  /**
+   * Whether the worker is starting again after it was stopped (a bound, a job nobody waited for):
+   * the first start, when the first Python document opens, is worth waiting for; a restart is not
+   * (it follows a hostile document's analysis).
+   */
+  get restarting(): boolean {
+    return !this.ready && this.stats.starts > 1;
+  }
+
   /** The document (key and version) whose job is running, if any. */
   get busyWith(): { key: string; version: string } | undefined {
     return this.running && { key: this.running.msg.key, version: this.running.msg.version };
