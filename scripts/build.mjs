@@ -13,8 +13,10 @@ const only = process.env.SEPCONV_ENTRIES?.split(',');
 const entries = [
   ['src/cli/index.ts', 'cli.js'],
   ['src/server/index.ts', 'server.js'],
+  // the server's analysis worker thread (src/server/worker.ts starts it next to server.js)
+  ['src/server/workerIndex.ts', 'analysis-worker.js', 'server'],
   ['src/extension/index.ts', 'extension.js'],
-].filter(([src, out]) => fs.existsSync(path.join(root, src)) && (!only || only.includes(out.replace(/\.js$/, ''))));
+].filter(([src, out, part]) => fs.existsSync(path.join(root, src)) && (!only || only.includes(part ?? out.replace(/\.js$/, ''))));
 
 await Promise.all(
   entries.map(([src, out]) =>

@@ -33,11 +33,20 @@ function collector(): (() => void) | undefined {
   return gc;
 }
 
+/** One compacting full collection of this thread's heap now (a no-op where V8 refuses `gc`). */
+export function compactHeap(): void {
+  collector()?.();
+}
+
 export class IdleCollector {
   private timer: NodeJS.Timeout | undefined;
   private pending = false;
 
-  constructor(private readonly idleMs = 1000) {}
+  /** `alsoIdle`: what else to do at the same moment (the analysis worker collects its own heap) */
+  constructor(
+    private readonly idleMs = 1000,
+    private readonly alsoIdle?: () => void,
+  ) {}
 
   /** Work happened: collect once nothing else has happened for `idleMs`. */
   touch(): void {
@@ -47,6 +56,7 @@ export class IdleCollector {
       if (!this.pending) return;
       this.pending = false;
       collector()?.();
+      this.alsoIdle?.();
     }, this.idleMs);
     this.timer.unref();
   }

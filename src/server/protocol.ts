@@ -84,6 +84,8 @@ export interface FileReport {
   error: string | null;
   layers: LayerJson[];
   totals: TotalsJson;
+  /** what the analysis could not do, e.g. `shapes unknown (budget: time, over 5 s): ...`; absent when nothing */
+  notes?: string[];
 }
 
 export interface ReportResult {

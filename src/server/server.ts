@@ -5,6 +5,8 @@
  */
 import {
   CodeLensRefreshRequest,
+  LSPErrorCodes,
+  ResponseError,
   DidChangeConfigurationNotification,
   MessageType,
   ShowMessageNotification,
@@ -15,7 +17,8 @@ import {
 } from 'vscode-languageserver';
 import manifest from '../../package.json';
 import { initParsing } from '../analysis/parsing';
-import { makeView, type ClientCapabilities, type ServerContext } from './context';
+import { Analyses, LARGE_DOCUMENT } from './analyses';
+import { filePath, makeView, type ClientCapabilities, type ServerContext } from './context';
 import { DocumentStore } from './documents';
 import { onCodeAction, onResolve } from './features/codeActions';
 import { onCodeLens } from './features/codeLens';
@@ -23,9 +26,11 @@ import { convert, convertWithWeights, planFiles, report } from './features/comma
 import { onHover } from './features/hover';
 import { onInlayHints } from './features/inlayHints';
 import { CodeActionKinds, ServerCommands, type ConvertArgs, type ConvertWeightsArgs, type PlanArgs, type Range, type ReportArgs } from './protocol';
+import type { CancellationToken } from 'vscode-languageserver';
 import { parseSettings, SECTION, type Settings } from './settings';
 import { IdleCollector } from './memory';
 import { TreeCache } from './trees';
+import { AnalysisWorker, DEFAULT_LIMITS, Dropped, type WorkerLimits } from './worker';
 
 const LANGUAGES = ['python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact'];
 
@@ -35,7 +40,9 @@ const WARM_UP_MS = 300;
 export function startServer(connection: Connection): void {
   const trees = new TreeCache();
   const store = new DocumentStore(trees);
-  const idle = new IdleCollector();
+  const worker = new AnalysisWorker(DEFAULT_LIMITS, (message) => connection.console.error(message));
+  const analyses = new Analyses(trees, worker, (src) => store.unitFor(src.key)?.version === src.version);
+  const idle = new IdleCollector(undefined, () => worker.collect());
   let capabilities: ClientCapabilities = { resolveEdits: false, documentChanges: false, inlayHintRefresh: false, codeLensRefresh: false };
   let pullConfiguration = false;
   /** settings pushed by clients that do not answer `workspace/configuration` (or given at initialize) */
@@ -62,11 +69,10 @@ export function startServer(connection: Connection): void {
   };
 
   /** Every view: a request is work (memory is handed back only after a pause), then the settings. */
-  const viewOf = async (uri: string, range?: Range, exact?: boolean) => {
+  const viewOf = async (uri: string, range?: Range, exact?: boolean, token?: CancellationToken) => {
     idle.touch();
     const settings = await settingsFor(uri);
-    // from here on synchronous: the documents cannot change under the analysis
-    return makeView(store, trees, uri, settings, range, exact);
+    return makeView(store, analyses, uri, settings, range, exact, token);
   };
 
   const ctx: ServerContext = {
@@ -76,9 +82,10 @@ export function startServer(connection: Connection): void {
       return capabilities;
     },
     settingsFor,
-    view: (uri) => viewOf(uri),
-    rangeView: (uri, range) => viewOf(uri, range),
-    pointView: (uri, position) => viewOf(uri, { start: { line: position.line, character: 0 }, end: { line: position.line + 1, character: 0 } }, true),
+    analyses,
+    view: (uri, token) => viewOf(uri, undefined, false, token),
+    rangeView: (uri, range, token) => viewOf(uri, range, false, token),
+    pointView: (uri, position, token) => viewOf(uri, { start: { line: position.line, character: 0 }, end: { line: position.line + 1, character: 0 } }, true, token),
     warn(message) {
       void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message });
     },
@@ -114,8 +121,9 @@ export function startServer(connection: Connection): void {
       codeLensRefresh: c.workspace?.codeLens?.refreshSupport ?? false,
     };
     pullConfiguration = c.workspace?.configuration ?? false;
-    const init = params.initializationOptions as { settings?: unknown } | undefined;
+    const init = params.initializationOptions as { settings?: unknown; limits?: unknown } | undefined;
     pushed = init?.settings;
+    worker.setLimits(parseLimits(init?.limits));
     return {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
@@ -142,14 +150,34 @@ export function startServer(connection: Connection): void {
   });
 
   // ---- documents ----
+  /** The unsaved text of an open Python file, for the shape inference of the files that import it. */
+  const overlay = (uri: string, text: string | null) => {
+    const file = store.notebookOf(uri) ? undefined : filePath({ uri, notebook: false });
+    // a document too large to be analysed whole is no neighbour a model imports
+    if (file) worker.setOverlay(file, text !== null && text.length > LARGE_DOCUMENT ? null : text);
+  };
+  /** A document (or the notebook it is a cell of) changed: analyses of its other versions are dropped. */
+  const moved = (uri: string) => {
+    const key = store.notebookOf(uri) ?? uri;
+    worker.supersede(key, store.unitFor(key)?.version);
+  };
   connection.onDidOpenTextDocument(({ textDocument: d }) => {
-    if (LANGUAGES.includes(d.languageId)) store.open(d.uri, d.languageId, d.version, d.text);
+    if (!LANGUAGES.includes(d.languageId)) return;
+    store.open(d.uri, d.languageId, d.version, d.text);
+    if (d.languageId !== 'python') return;
+    overlay(d.uri, d.text);
+    worker.warm();
   });
   connection.onDidChangeTextDocument(({ textDocument: d, contentChanges }) => {
     store.change(d.uri, d.version, contentChanges);
+    const doc = store.get(d.uri);
+    if (doc?.languageId === 'python') overlay(d.uri, doc.getText());
+    moved(d.uri);
     warmUp(d.uri);
   });
   connection.onDidCloseTextDocument(({ textDocument: d }) => {
+    overlay(d.uri, null);
+    if (!store.notebookOf(d.uri)) worker.close(d.uri);
     store.close(d.uri);
     idle.touch();
     clearTimeout(warming.get(d.uri));
@@ -173,40 +201,63 @@ export function startServer(connection: Connection): void {
     }
     store.setNotebookVersion(uri, notebookDocument.version);
     for (const t of change.cells?.textContent ?? []) store.change(t.document.uri, t.document.version, t.changes);
+    moved(uri);
     // a cell's hints depend on the cells before it: ask for all of them again (the editor debounces)
     refresh();
   });
   nb.onDidCloseNotebookDocument(({ notebookDocument, cellTextDocuments }) => {
     for (const d of cellTextDocuments) store.close(d.uri);
+    worker.close(notebookDocument.uri);
     store.closeNotebook(notebookDocument.uri);
     settingsCache.delete(notebookDocument.uri);
   });
 
   // ---- features ----
-  connection.onHover((p) => onHover(ctx, p));
-  connection.languages.inlayHint.on((p) => onInlayHints(ctx, p));
-  connection.onCodeLens((p) => onCodeLens(ctx, p));
-  connection.onCodeAction((p) => onCodeAction(ctx, p));
-  connection.onCodeActionResolve((a) => onResolve(ctx, a));
-  connection.onExecuteCommand(async ({ command, arguments: args }) => {
+  connection.onHover((p, token) => answer(onHover(ctx, p, token)));
+  connection.languages.inlayHint.on((p, token) => answer(onInlayHints(ctx, p, token)));
+  connection.onCodeLens((p, token) => answer(onCodeLens(ctx, p, token)));
+  connection.onCodeAction((p, token) => answer(onCodeAction(ctx, p, token)));
+  connection.onCodeActionResolve((a, token) => answer(onResolve(ctx, a, token)));
+  connection.onExecuteCommand(({ command, arguments: args }, token) => {
     const arg: unknown = args?.[0];
     switch (command) {
       case ServerCommands.convert:
-        return convert(ctx, connection, arg as ConvertArgs);
+        return answer(convert(ctx, connection, arg as ConvertArgs, token));
       case ServerCommands.report:
-        return report(ctx, arg as ReportArgs);
+        return answer(report(ctx, arg as ReportArgs, token));
       case ServerCommands.plan:
-        return planFiles(ctx, arg as PlanArgs);
+        return answer(planFiles(ctx, arg as PlanArgs, token));
       case ServerCommands.convertWithWeights:
-        return convertWithWeights(ctx, connection, arg as ConvertWeightsArgs);
+        return answer(convertWithWeights(ctx, connection, arg as ConvertWeightsArgs));
       default:
-        throw new Error(`unknown command ${command}`);
+        throw new ResponseError(LSPErrorCodes.RequestFailed, `unknown command ${command}`);
     }
   });
 
   connection.onShutdown(() => {
+    worker.dispose();
     idle.dispose();
     trees.dispose();
   });
   connection.listen();
+}
+
+/** A request whose analysis was dropped (`$/cancelRequest`) answers at once, as LSP asks. */
+async function answer<T>(result: Promise<T>): Promise<T> {
+  try {
+    return await result;
+  } catch (e) {
+    if (e instanceof Dropped) throw new ResponseError(LSPErrorCodes.RequestCancelled, 'cancelled');
+    throw e;
+  }
+}
+
+/**
+ * The analysis worker's bounds from `initializationOptions.limits` (`{ timeMs, memoryMb }`, both
+ * optional; for editors on slow machines, and for tests), else the defaults.
+ */
+export function parseLimits(raw: unknown): WorkerLimits {
+  const r = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
+  const num = (v: unknown, min: number, fallback: number) => (typeof v === 'number' && Number.isFinite(v) && v >= min ? v : fallback);
+  return { timeMs: num(r.timeMs, 100, DEFAULT_LIMITS.timeMs), memoryMb: num(r.memoryMb, 64, DEFAULT_LIMITS.memoryMb) };
 }

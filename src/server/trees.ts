@@ -79,6 +79,26 @@ export class TreeCache {
     return e.analysis.result;
   }
 
+  /** The full analysis of this version with these options when there is one; never parses. */
+  cached(src: Source, options: AnalysisOptions): AnyAnalysis | undefined {
+    const e = this.entries.get(src.key);
+    return e && e.version === src.version && e.languageId === src.languageId ? fullAnalysis(e, options) : undefined;
+  }
+
+  /**
+   * Keeps `result` as the full analysis of this version (computed elsewhere: the analysis worker).
+   * `src` must be the document's current text: the entry moves to it (an older one would lose the
+   * edits reported since).
+   */
+  store(src: Source, options: AnalysisOptions, result: AnyAnalysis): void {
+    this.entry(src).analysis = { optionsKey: JSON.stringify(options), result };
+  }
+
+  /** Every layer of this version without shape inference (not cached: the full analysis is). */
+  staticAnalysis(src: Source, options: AnalysisOptions): AnyAnalysis {
+    return this.rangeAnalysis(this.entry(src), src, options, { start: 0, end: src.text.length });
+  }
+
   /**
    * The layers whose calls start in `range` (offsets in the source), for inlay hints while typing:
    * the full analysis when this version already has one, else the core's static range analysis,

@@ -1,6 +1,7 @@
 /**
  * A small LSP client for protocol tests: starts the server as a child process over stdio (the
- * TypeScript source through tsx, or SEPCONV_SERVER=dist to test the bundle), answers the requests a
+ * TypeScript source through tsx, SEPCONV_SERVER=dist to test the bundle, or a path to another
+ * build's server.js), answers the requests a
  * server makes of its editor (configuration, applyEdit, refresh) and keeps the documents it opened,
  * applying the server's edits to them as an editor would.
  */
@@ -80,6 +81,8 @@ export interface StartOptions {
   capabilities?: ClientCapabilities;
   /** refuse workspace/applyEdit, as an editor does when a document changed meanwhile */
   refuseEdits?: boolean;
+  /** the analysis worker's bounds (`initializationOptions.limits`) */
+  limits?: { timeMs?: number; memoryMb?: number };
 }
 
 export class TestClient {
@@ -102,10 +105,13 @@ export class TestClient {
   }
 
   static async start(opts: StartOptions = {}): Promise<TestClient> {
+    const server = process.env.SEPCONV_SERVER;
     const args =
-      process.env.SEPCONV_SERVER === 'dist'
+      server === 'dist'
         ? [path.join(ROOT, 'dist/server.js'), '--stdio']
-        : ['--import', 'tsx', path.join(ROOT, 'src/server/index.ts'), '--stdio'];
+        : server?.endsWith('.js')
+          ? [path.resolve(server), '--stdio']
+          : ['--import', 'tsx', path.join(ROOT, 'src/server/index.ts'), '--stdio'];
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     const stderr: string[] = [];
     child.stderr.on('data', (d: Buffer) => stderr.push(d.toString()));
@@ -118,7 +124,7 @@ export class TestClient {
       rootUri: null,
       capabilities: opts.capabilities ?? VSCODE_CAPABILITIES,
       workspaceFolders: null,
-      initializationOptions: { settings: opts.settings ?? {} },
+      initializationOptions: { settings: opts.settings ?? {}, ...(opts.limits ? { limits: opts.limits } : {}) },
     });
     await connection.sendNotification(InitializedNotification.type, {});
     return client;
@@ -245,6 +251,11 @@ export class TestClient {
 
   execute<T>(command: string, ...args: unknown[]): Promise<T> {
     return this.connection.sendRequest(ExecuteCommandRequest.type, { command, arguments: args }) as Promise<T>;
+  }
+
+  /** Whether the server process is still running. */
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
   }
 
   async stop(): Promise<void> {

@@ -4,7 +4,7 @@
  * `editor.codeActionsOnSave`). `context.only` is honoured; edits are computed on resolve and only
  * for the document version the action was made for.
  */
-import { CodeActionKind, CodeActionTriggerKind, type CodeAction, type CodeActionParams } from 'vscode-languageserver';
+import { CodeActionKind, CodeActionTriggerKind, type CancellationToken, type CodeAction, type CodeActionParams } from 'vscode-languageserver';
 import { percentDrop } from '../../analysis/report';
 import type { ServerContext } from '../context';
 import { bulkCandidates, containerAt, containers, layerAt, unitOffset } from '../layers';
@@ -17,9 +17,9 @@ export function wanted(kind: string, only: readonly string[] | undefined): boole
   return only.some((o) => kind === o || kind.startsWith(`${o}.`));
 }
 
-export async function onCodeAction(ctx: ServerContext, params: CodeActionParams): Promise<CodeAction[] | null> {
+export async function onCodeAction(ctx: ServerContext, params: CodeActionParams, token?: CancellationToken): Promise<CodeAction[] | null> {
   const uri = params.textDocument.uri;
-  const view = await ctx.view(uri);
+  const view = await ctx.view(uri, token);
   if (!view) return null;
   const only = params.context.only;
   const explicit = params.context.triggerKind === CodeActionTriggerKind.Invoked || (only?.length ?? 0) > 0;
@@ -45,7 +45,7 @@ export async function onCodeAction(ctx: ServerContext, params: CodeActionParams)
     } else if (onCall) {
       actions.push({ title: 'Convert to depthwise separable', kind: CodeActionKinds.rewrite, disabled: { reason: onCall.json.reason ?? 'not convertible' } });
     }
-    const container = containerAt(containers(view.unit, ctx.trees.tree(view.unit), view.placed), start);
+    const container = view.placed.length ? containerAt(containers(view.unit, ctx.trees.tree(view.unit), view.placed), start) : undefined;
     const inContainer = container && container.segment.uri === uri ? bulkCandidates(container.layers, view.settings.minSavings) : [];
     const onHeader = container !== undefined && container.headerRange.start.line === params.range.start.line;
     if (container && inContainer.length >= 2 && (onCall || explicit || onHeader)) {
@@ -59,11 +59,11 @@ export async function onCodeAction(ctx: ServerContext, params: CodeActionParams)
   if (fileCandidates.length > 0 && only && wanted(CodeActionKinds.convertAll, only)) {
     actions.push(make(`Convert all convolutions in ${view.unit.notebook ? 'notebook' : 'file'}`, CodeActionKinds.convertAll, 'file'));
   }
-  if (!ctx.capabilities.resolveEdits) return Promise.all(actions.map((a) => (a.data ? onResolve(ctx, a) : Promise.resolve(a))));
+  if (!ctx.capabilities.resolveEdits) return Promise.all(actions.map((a) => (a.data ? onResolve(ctx, a, token) : Promise.resolve(a))));
   return actions;
 }
 
-export async function onResolve(ctx: ServerContext, action: CodeAction): Promise<CodeAction> {
+export async function onResolve(ctx: ServerContext, action: CodeAction, token?: CancellationToken): Promise<CodeAction> {
   const data = action.data as CodeActionData | undefined;
   if (!data || action.edit) return action;
   const stale = staleMessage(ctx, data.uri, data.version);
@@ -71,7 +71,7 @@ export async function onResolve(ctx: ServerContext, action: CodeAction): Promise
     ctx.warn(`SepConv: ${stale}`);
     return action;
   }
-  const view = await ctx.view(data.uri);
+  const view = await ctx.view(data.uri, token);
   if (!view || staleMessage(ctx, data.uri, data.version)) return action;
   const sel = select(ctx, view, data.uri, data.scope, data.at);
   if (typeof sel === 'string') {

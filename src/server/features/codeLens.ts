@@ -2,15 +2,15 @@
  * A CodeLens above each `nn.Module` subclass and tfjs model builder with its totals, e.g.
  * `5 convs · 4.7M params → 0.6M separable (−87%)`; clicking converts all of them.
  */
-import type { CodeLens, CodeLensParams } from 'vscode-languageserver';
+import type { CancellationToken, CodeLens, CodeLensParams } from 'vscode-languageserver';
 import { compact, percentDrop, totals } from '../../analysis/report';
 import type { ServerContext } from '../context';
 import { bulkCandidates, containers, type Container } from '../layers';
 import { ServerCommands, type ConvertArgs } from '../protocol';
 
-export async function onCodeLens(ctx: ServerContext, params: CodeLensParams): Promise<CodeLens[] | null> {
+export async function onCodeLens(ctx: ServerContext, params: CodeLensParams, token?: CancellationToken): Promise<CodeLens[] | null> {
   const uri = params.textDocument.uri;
-  const view = await ctx.view(uri);
+  const view = await ctx.view(uri, token);
   if (!view || !view.settings['codeLens.enabled'] || view.placed.length === 0) return null;
   const tree = ctx.trees.tree(view.unit);
   const lenses: CodeLens[] = [];

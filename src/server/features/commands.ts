@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import type { Connection } from 'vscode-languageserver';
+import type { CancellationToken, Connection } from 'vscode-languageserver';
 import { analyzeText } from '../../analysis/analyze';
 import { languageForPath } from '../../analysis/parsing';
 import { addTotals, totals, type TotalsJson } from '../../analysis/report';
@@ -28,11 +28,11 @@ import { planSelection, select, staleMessage, summary, workspaceEdit } from './c
 /** No model file is this big (the CLI's limit too). */
 export const MAX_TEXT_LENGTH = 4 * 1024 * 1024;
 
-export async function convert(ctx: ServerContext, connection: Connection, args: ConvertArgs): Promise<ConvertResult> {
+export async function convert(ctx: ServerContext, connection: Connection, args: ConvertArgs, token?: CancellationToken): Promise<ConvertResult> {
   const refuse = (message: string): ConvertResult => ({ applied: false, converted: 0, skipped: [], message });
   const stale = staleMessage(ctx, args.uri, args.version);
   if (stale) return refuse(stale);
-  const view = await ctx.view(args.uri);
+  const view = await ctx.view(args.uri, token);
   if (!view) return refuse('not an open Python, JavaScript or TypeScript document');
   if (staleMessage(ctx, args.uri, args.version)) return refuse(staleMessage(ctx, args.uri, args.version)!);
   const sel = select(ctx, view, args.uri, args.scope, args.at);
@@ -45,15 +45,18 @@ export async function convert(ctx: ServerContext, connection: Connection, args: 
   return { applied: true, ...s };
 }
 
+/** Given texts analysed so far (their versions). */
+let given = 0;
+
 interface Analysed {
   view: View;
   version: number | null;
 }
 
 /** An open document's view, or a view of a given text (or of the file on disk) that is not cached. */
-async function analyse(ctx: ServerContext, input: FileInput): Promise<Analysed | string> {
+async function analyse(ctx: ServerContext, input: FileInput, token?: CancellationToken): Promise<Analysed | string> {
   if (input.text === undefined && (ctx.store.get(input.uri) || ctx.store.unitFor(input.uri))) {
-    const view = await ctx.view(input.uri);
+    const view = await ctx.view(input.uri, token);
     if (!view) return 'not a Python, JavaScript or TypeScript document';
     const seg = view.unit.segments.find((s) => s.uri === input.uri);
     return { view, version: seg?.version ?? null };
@@ -79,22 +82,24 @@ async function analyse(ctx: ServerContext, input: FileInput): Promise<Analysed |
     key: `text:${input.uri}`,
     uri: input.uri,
     notebook: false,
-    version: '0',
+    // a version of its own: the worker keeps trees by key and version
+    version: `given:${++given}`,
     languageId: grammar,
     text,
     segments: [{ uri: input.uri, version: 0, start: 0, end: text.length, doc }],
   };
   const options = analysisOptions(settings);
-  const analysis = analyzeText(text, grammar, options);
+  // given texts are analysed as open documents are: in the analysis worker (not cached)
+  const analysis = await ctx.analyses.full(unit, options, undefined, token, false);
   return { view: { unit, settings, options, rewriteOptions: rewriteOptions(settings), analysis, placed: placeLayers(unit, analysis) }, version: null };
 }
 
 const emptyTotals = (): TotalsJson => ({ layers: 0, convertible: 0, params: { before: 0, after: 0 }, macs: { before: 0, after: 0 }, unresolved: 0 });
 
-export async function report(ctx: ServerContext, args: ReportArgs): Promise<ReportResult> {
+export async function report(ctx: ServerContext, args: ReportArgs, token?: CancellationToken): Promise<ReportResult> {
   const out: ReportResult = { files: [], totals: emptyTotals() };
   for (const input of args.files ?? []) {
-    const a = await analyse(ctx, input);
+    const a = await analyse(ctx, input, token);
     if (typeof a === 'string') {
       out.files.push({ uri: input.uri, version: null, error: a, layers: [], totals: emptyTotals() });
       continue;
@@ -105,6 +110,8 @@ export async function report(ctx: ServerContext, args: ReportArgs): Promise<Repo
       const layers = a.view.placed.filter((p) => p.segment === seg).map((p) => p.json);
       if (a.view.unit.notebook && layers.length === 0) continue;
       const f: FileReport = { uri: seg.uri, version: a.version === null ? null : seg.version, error: a.view.analysis.syntaxError?.message ?? null, layers, totals: totals(layers) };
+      const notes = a.view.analysis.notes.map((n) => n.message);
+      if (notes.length) f.notes = notes;
       out.files.push(f);
       addTotals(out.totals, f.totals);
     }
@@ -112,10 +119,10 @@ export async function report(ctx: ServerContext, args: ReportArgs): Promise<Repo
   return out;
 }
 
-export async function planFiles(ctx: ServerContext, args: PlanArgs): Promise<{ files: FilePlan[] }> {
+export async function planFiles(ctx: ServerContext, args: PlanArgs, token?: CancellationToken): Promise<{ files: FilePlan[] }> {
   const files: FilePlan[] = [];
   for (const input of args.files ?? []) {
-    const a = await analyse(ctx, input);
+    const a = await analyse(ctx, input, token);
     if (typeof a === 'string') {
       files.push({ uri: input.uri, version: null, error: a, documents: [], converted: [], skipped: [] });
       continue;

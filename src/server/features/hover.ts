@@ -3,15 +3,16 @@
  * params, MACs and FLOPs standard | separable | saving with the input size it assumes, the code the
  * call would become, and what to know before converting. Every number comes from the core's report.
  */
-import { MarkupKind, type Hover, type HoverParams } from 'vscode-languageserver';
+import { MarkupKind, type CancellationToken, type Hover, type HoverParams } from 'vscode-languageserver';
 import type { Layer } from '../../analysis/model';
 import { FLOPS_PER_MAC, formatCount, percentDrop, type LayerJson } from '../../analysis/report';
+import { unknownShapes } from '../analyses';
 import type { ServerContext, View } from '../context';
 import { layerAt, replacementText, unitOffset, type PlacedLayer } from '../layers';
 
-export async function onHover(ctx: ServerContext, params: HoverParams): Promise<Hover | null> {
+export async function onHover(ctx: ServerContext, params: HoverParams, token?: CancellationToken): Promise<Hover | null> {
   // the layers around the position, with the full analysis's numbers, without waiting for the whole file
-  const view = await ctx.pointView(params.textDocument.uri, params.position);
+  const view = await ctx.pointView(params.textDocument.uri, params.position, token);
   if (!view || !view.settings['hover.enabled']) return null;
   const offset = unitOffset(view.unit, params.textDocument.uri, params.position);
   if (offset === undefined) return null;
@@ -114,6 +115,8 @@ function inputLine(layer: Layer, json: LayerJson, view: View): string {
     const io = sh.inputShapes.length ? `: input ${sh.inputShapes.map(shape).join(', ')} → output ${sh.outputShapes.map(shape).join(', ')}` : '';
     lines.push(`In model \`${sh.model}\`, ${runs}${io}${sh.exact ? '' : ` (not exact: ${sh.reason ?? 'unknown shapes'})`}.`);
   }
+  const unknown = sh ? undefined : unknownShapes(view.analysis);
+  if (unknown) lines.push(`${unknown[0].toUpperCase()}${unknown.slice(1)}.`);
   const out = layer.cost.outputSize ? ` → output ${layer.cost.outputSize.join('x')}` : '';
   const where = input?.includes('(default)') ? ' — the default; set `sepconv.inputSize` for your data' : '';
   lines.push(`Per sample at ${input ? asSettings(input) : 'an unknown input size'}${out}${where}. ${unit}.`);

@@ -3,17 +3,17 @@
  * (the core's `savingsLabel`). With `sepconv.inlayHints.showReasons`, convs that are not converted
  * get a short reason.
  */
-import { MarkupKind, type InlayHint, type InlayHintParams } from 'vscode-languageserver';
+import { MarkupKind, type CancellationToken, type InlayHint, type InlayHintParams } from 'vscode-languageserver';
 import { compact, FLOPS_PER_MAC, savingsLabel } from '../../analysis/report';
 import type { ServerContext } from '../context';
 import type { PlacedLayer } from '../layers';
 
 const MAX_REASON = 48;
 
-export async function onInlayHints(ctx: ServerContext, params: InlayHintParams): Promise<InlayHint[] | null> {
+export async function onInlayHints(ctx: ServerContext, params: InlayHintParams, token?: CancellationToken): Promise<InlayHint[] | null> {
   const uri = params.textDocument.uri;
   // while typing, only the visible lines are analysed; their savings do not depend on shapes
-  const view = await ctx.rangeView(uri, params.range);
+  const view = await ctx.rangeView(uri, params.range, token);
   if (!view || !view.settings['inlayHints.enabled']) return null;
   const unit = view.settings['inlayHints.unit'];
   const { start, end } = params.range;

@@ -1,0 +1,164 @@
+/**
+ * Which thread analyses what. The server's thread keeps the trees and answers what is cheap and
+ * bounded: inlay hints (the static analysis of the visible lines) and TensorFlow.js files (whose
+ * interpreter has its own step budget). Python analyses that run the file's models go to the
+ * analysis worker (`worker.ts`): the full analysis, and a hover's focused one. Their results are
+ * kept in the tree cache per version, as before. A hover on a document never waits for another
+ * document's analysis: while the worker runs one, the hover gets what the static pass knows and
+ * the full analysis is queued for the next. When an analysis runs out of budget, the document keeps
+ * its static layers, and a note says the shapes are unknown and why.
+ */
+import type { CancellationToken } from 'vscode-languageserver';
+import { analyzeText, type AnyAnalysis } from '../analysis/analyze';
+import type { Diagnostic, Span } from '../analysis/model';
+import type { AnalysisOptions } from '../analysis/options';
+import { Poly } from '../analysis/poly';
+import type { PythonAnalysis } from '../analysis/python/analyze';
+import type { Source, TreeCache } from './trees';
+import type { AnalysisWorker, JobRequest, Outcome } from './worker';
+
+/** How the note on a document whose models were not run to the end starts. */
+const UNKNOWN_SHAPES = 'shapes unknown';
+/** The note on a hover's static answer while the worker runs another document's analysis. */
+const PENDING_SHAPES = 'shapes pending (the analysis is busy with another document): hover again in a moment';
+
+/**
+ * Documents larger than this (six times the largest model file of torchvision and torchaudio) are
+ * never parsed on the server's thread (a 4 MB file takes seconds): their hints and hovers come from
+ * the static analysis of their lines in the worker, and they get no lenses or file-wide actions.
+ */
+export const LARGE_DOCUMENT = 512 * 1024;
+
+export class Analyses {
+  /** analyses of a document version waiting for the worker, by key, version and options */
+  private readonly inflight = new Map<string, Promise<unknown>>();
+
+  /** `current`: whether `src` is still the text of its document (a result for an older one is not kept) */
+  constructor(
+    readonly trees: TreeCache,
+    readonly worker: AnalysisWorker,
+    private readonly current: (src: Source) => boolean,
+  ) {}
+
+  /** Keeps the full analysis of `src` in the tree cache, unless its document moved on meanwhile. */
+  private keep(src: Source, options: AnalysisOptions, analysis: AnyAnalysis): void {
+    if (this.current(src)) this.trees.store(src, options, analysis);
+  }
+
+  /** The worker's outcome of `req`, known to `full` while it runs. */
+  private async job(req: JobRequest, token?: CancellationToken): Promise<Outcome> {
+    const id = JSON.stringify([req.key, req.version, req.options]);
+    const p = this.worker.run(req, token);
+    this.inflight.set(id, p);
+    try {
+      return await p;
+    } finally {
+      if (this.inflight.get(id) === p) this.inflight.delete(id);
+    }
+  }
+
+  /**
+   * The full analysis of this version of `src` (computed once). `file`: its path, for shape
+   * inference's neighbours. `keep`: cache it in the tree cache (not for one-off texts).
+   */
+  async full(src: Source, options: AnalysisOptions, file: string | undefined, token?: CancellationToken, keep = true): Promise<AnyAnalysis> {
+    if (src.languageId !== 'python') return keep ? this.trees.analysis(src, options) : analyzeText(src.text, src.languageId, options);
+    if (keep) {
+      // a hover's analysis of this version may turn into the full one (or run out of budget): wait for it first
+      await this.inflight.get(JSON.stringify([src.key, src.version, options]))?.catch(() => undefined);
+      const cached = this.trees.cached(src, options);
+      if (cached) return cached;
+    }
+    const outcome = await this.job({ kind: 'full', key: src.key, version: src.version, text: src.text, options, file }, token);
+    const analysis = outcome.ok ? revive(outcome.analysis) : await this.withoutShapes(src, options, outcome.reason, token);
+    if (keep) this.keep(src, options, analysis);
+    else this.worker.forget(src.key);
+    return analysis;
+  }
+
+  /**
+   * The layers in `range` with the numbers the full analysis gives them (a hover): the full analysis
+   * when there is one; else the worker's focused analysis, unless the worker is busy with another
+   * document: then the static analysis of the range now, and the full analysis queued.
+   */
+  async focused(src: Source, options: AnalysisOptions, range: Span, file: string | undefined, token?: CancellationToken): Promise<AnyAnalysis> {
+    if (src.languageId !== 'python') return this.trees.focusedAnalysis(src, options, range);
+    const cached = this.trees.cached(src, options);
+    if (cached) return cached;
+    const busy = this.worker.busyWith;
+    // the worker already runs this version's analysis: the hover waits for it (or is cancelled)
+    if (busy?.key === src.key && busy.version === src.version) return this.full(src, options, file, token);
+    // another document's, or the worker is starting again after a bound: the hover does not wait
+    // (an older version of this document's ends soon, and leaves its memo)
+    if ((busy && busy.key !== src.key) || this.worker.restarting) {
+      this.full(src, options, file).catch(() => undefined);
+      // a range analysis of its own (the full one is not there): the note is this answer's alone
+      const quick = this.trees.quickAnalysis(src, options, range);
+      quick.notes.push({ message: PENDING_SHAPES, span: { start: 0, end: 0 } });
+      return quick;
+    }
+    const outcome = await this.job({ kind: 'focused', key: src.key, version: src.version, text: src.text, options, file, range }, token);
+    if (outcome.ok) {
+      const analysis = revive(outcome.analysis);
+      if (outcome.full) this.keep(src, options, analysis);
+      return analysis;
+    }
+    // what ran out of budget for a few models would for all of them: this is the version's full analysis
+    const analysis = await this.withoutShapes(src, options, outcome.reason, token);
+    this.keep(src, options, analysis);
+    return analysis;
+  }
+
+  /** The layers in `range` without shape inference, from the worker (a large document's hints and hovers). */
+  async range(src: Source, options: AnalysisOptions, range: Span, token?: CancellationToken): Promise<AnyAnalysis> {
+    const outcome = await this.worker.run({ kind: 'range', key: src.key, version: src.version, text: src.text, options, range }, token);
+    if (outcome.ok) return revive(outcome.analysis);
+    return emptyAnalysis([{ message: `no layers (${outcome.reason})`, span: { start: 0, end: 0 } }]);
+  }
+
+  /** Every layer without shape inference, noted with why the models are unknown; none if even that fails. */
+  private async withoutShapes(src: Source, options: AnalysisOptions, reason: string, token?: CancellationToken): Promise<PythonAnalysis> {
+    const outcome = await this.worker.run({ kind: 'static', key: src.key, version: src.version, text: src.text, options }, token);
+    const note = { message: `${UNKNOWN_SHAPES} (${reason}): the models of this file were not run to the end`, span: { start: 0, end: 0 } };
+    if (!outcome.ok) return emptyAnalysis([note, { message: `no layers (${outcome.reason})`, span: note.span }]);
+    const analysis = revive(outcome.analysis);
+    analysis.notes.push(note);
+    analysis.models = [];
+    return analysis;
+  }
+}
+
+/** An analysis without layers that says why. */
+export function emptyAnalysis(notes: Diagnostic[]): PythonAnalysis {
+  return { framework: 'pytorch', layers: [], syntaxError: undefined, notes, imports: { bindings: new Map(), starModules: [], fromTorchNn: [] }, pragmaText: {}, models: [] };
+}
+
+/** Why the shapes of `analysis` are unknown (its models were stopped by a budget, or are still to run), else undefined. */
+export function unknownShapes(analysis: AnyAnalysis): string | undefined {
+  return analysis.notes.find((n) => n.message.startsWith(UNKNOWN_SHAPES) || n.message === PENDING_SHAPES)?.message;
+}
+
+/**
+ * An analysis as the worker sent it, with its polynomials made `Poly` objects again (structured
+ * cloning keeps their data, a `Map` of terms, but not their class).
+ */
+export function revive<T>(value: T): T {
+  const seen = new Set<object>();
+  const walk = (v: unknown): void => {
+    if (typeof v !== 'object' || v === null || seen.has(v)) return;
+    seen.add(v);
+    if (Array.isArray(v)) {
+      for (const x of v) walk(x);
+      return;
+    }
+    if (v instanceof Map || v instanceof Set) return;
+    const keys = Object.keys(v);
+    if (keys.length === 1 && keys[0] === 'terms' && (v as { terms: unknown }).terms instanceof Map) {
+      Object.setPrototypeOf(v, Poly.prototype);
+      return;
+    }
+    for (const k of keys) walk((v as Record<string, unknown>)[k]);
+  };
+  walk(value);
+  return value;
+}

@@ -1,0 +1,286 @@
+/**
+ * The language server's side of its analysis worker (`analysisWorker.ts`): a queue of jobs run one
+ * at a time in one worker thread, under a time and a memory bound. A job past its time bound, or a
+ * worker past its memory bound, is stopped by terminating the worker (the analysis is synchronous
+ * code: nothing else stops it), which is started again for the next job; the job's waiters get the
+ * reason (`budget: time, over 5 s`). Waiters leave when their request is cancelled, their document
+ * changed or closed; a job nobody waits for is let finish while young (its result still refreshes
+ * the worker's memo of the document) and stopped the same way once older.
+ */
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { CancellationToken } from 'vscode-languageserver';
+import type { PythonAnalysis } from '../analysis/python/analyze';
+import type { FromWorker, JobMessage, ToWorker } from './workerProtocol';
+
+export interface WorkerLimits {
+  /** wall time one job may take */
+  timeMs: number;
+  /** the worker's JavaScript heap (V8's old generation) */
+  memoryMb: number;
+}
+
+export const DEFAULT_LIMITS: WorkerLimits = { timeMs: 5000, memoryMb: 512 };
+
+/** Time a job gets for reading its text (on top of the bound): a 4 MB file takes seconds to parse on a busy machine. */
+const PARSE_MS_PER_CHAR = 1 / 400;
+
+/**
+ * A job nobody waits for any more runs on while younger than this: stopping it costs a restart and
+ * the worker's memos (the next hover would run every model again), finishing it refreshes them.
+ */
+const ORPHAN_GRACE_MS = 1000;
+
+export type Outcome = { ok: true; analysis: PythonAnalysis; full: boolean } | { ok: false; reason: string };
+
+/** Why a waiter left without an outcome. */
+export class Dropped extends Error {
+  constructor(readonly why: 'cancelled' | 'superseded') {
+    super(why);
+  }
+}
+
+export type JobRequest = Omit<JobMessage, 'type' | 'id'>;
+
+interface Job {
+  msg: JobMessage;
+  same: string;
+  waiters: Set<{ settle: (o: Outcome) => void; drop: (why: Dropped) => void }>;
+  started?: number;
+}
+
+export interface WorkerStats {
+  jobs: number;
+  /** workers started (the first one included) */
+  starts: number;
+  /** jobs stopped at a bound, and jobs stopped because nobody waited for them */
+  budgetStops: number;
+  orphanStops: number;
+}
+
+export class AnalysisWorker {
+  private worker: Worker | undefined;
+  private ready = false;
+  private queue: Job[] = [];
+  private running: Job | undefined;
+  private budgetTimer: NodeJS.Timeout | undefined;
+  private nextId = 1;
+  /** unsaved texts of open files, sent to every new worker */
+  private readonly overlay = new Map<string, string>();
+  private overlayChanges: Record<string, string | null> = {};
+  readonly stats: WorkerStats = { jobs: 0, starts: 0, budgetStops: 0, orphanStops: 0 };
+  private disposed = false;
+
+  /** `log`: where internal errors go (the server's log); users see only that the analysis failed */
+  constructor(
+    private limits: WorkerLimits = DEFAULT_LIMITS,
+    private readonly log: (message: string) => void = () => undefined,
+  ) {}
+
+  setLimits(limits: WorkerLimits): void {
+    this.limits = limits;
+  }
+
+  /**
+   * Whether the worker is starting again after it was stopped (a bound, a job nobody waited for):
+   * the first start, when the first Python document opens, is worth waiting for; a restart is not
+   * (it follows a hostile document's analysis).
+   */
+  get restarting(): boolean {
+    return !this.ready && this.stats.starts > 1;
+  }
+
+  /** The document (key and version) whose job is running, if any. */
+  get busyWith(): { key: string; version: string } | undefined {
+    return this.running && { key: this.running.msg.key, version: this.running.msg.version };
+  }
+
+  /**
+   * Runs a job (or joins the same one queued or running). Rejects with `Dropped` when `token` is
+   * cancelled or the document moves on (`supersede`).
+   */
+  run(req: JobRequest, token?: CancellationToken): Promise<Outcome> {
+    if (token?.isCancellationRequested) return Promise.reject(new Dropped('cancelled'));
+    const same = JSON.stringify([req.key, req.version, req.kind, req.options, req.range ?? null, req.file ?? null]);
+    let job = this.running?.same === same ? this.running : this.queue.find((j) => j.same === same);
+    if (!job) {
+      job = { msg: { type: 'job', id: this.nextId++, ...req }, same, waiters: new Set() };
+      // a hover waits for its answer: it goes before the background work
+      if (req.kind === 'focused') this.queue.unshift(job);
+      else this.queue.push(job);
+      this.stats.jobs++;
+    }
+    const j = job;
+    return new Promise<Outcome>((resolve, reject) => {
+      const waiter = {
+        settle: (o: Outcome) => {
+          sub?.dispose();
+          resolve(o);
+        },
+        drop: (why: Dropped) => {
+          sub?.dispose();
+          reject(why);
+        },
+      };
+      const sub = token?.onCancellationRequested(() => {
+        j.waiters.delete(waiter);
+        waiter.drop(new Dropped('cancelled'));
+        this.abandoned(j);
+      });
+      j.waiters.add(waiter);
+      this.pump();
+    });
+  }
+
+  /** The document `key` is now at `version` (or closed: undefined): jobs for any other version are dropped. */
+  supersede(key: string, version?: string): void {
+    for (const j of [...this.queue, ...(this.running ? [this.running] : [])]) {
+      if (j.msg.key !== key || j.msg.version === version) continue;
+      for (const w of j.waiters) w.drop(new Dropped('superseded'));
+      j.waiters.clear();
+      this.abandoned(j);
+    }
+  }
+
+  /** A closed document: drop its jobs and free its tree in the worker. */
+  close(key: string): void {
+    this.supersede(key);
+    this.post({ type: 'drop', key });
+  }
+
+  /** Frees the worker's tree of `key` (a text analysed once), leaving its jobs alone. */
+  forget(key: string): void {
+    this.post({ type: 'drop', key });
+  }
+
+  /** Starts the worker ahead of its first job (a Python document was opened), so no request waits for it. */
+  warm(): void {
+    if (!this.worker && !this.disposed) this.start();
+  }
+
+  /** The unsaved text of an open file (null once closed), for shape inference of its neighbours. */
+  setOverlay(file: string, text: string | null): void {
+    if (text === null) this.overlay.delete(file);
+    else this.overlay.set(file, text);
+    this.overlayChanges[file] = text;
+  }
+
+  /** The server is idle: the worker compacts its heap too. */
+  collect(): void {
+    this.post({ type: 'collect' });
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    for (const j of [...this.queue, ...(this.running ? [this.running] : [])]) for (const w of j.waiters) w.drop(new Dropped('cancelled'));
+    this.queue = [];
+    this.running = undefined;
+    clearTimeout(this.budgetTimer);
+    void this.worker?.terminate();
+    this.worker = undefined;
+  }
+
+  // ---- the worker thread -------------------------------------------------------------------------
+
+  private post(msg: ToWorker): void {
+    if (this.worker && this.ready) this.worker.postMessage(msg);
+  }
+
+  private start(): void {
+    const bundled = __filename.endsWith('.js');
+    const limits = { resourceLimits: { maxOldGenerationSizeMb: this.limits.memoryMb } };
+    // from the sources (tests through tsx), the worker loads tsx itself: a .ts entry is not understood otherwise
+    const worker = bundled
+      ? new Worker(path.join(__dirname, 'analysis-worker.js'), limits)
+      : new Worker(`require('tsx/cjs'); require(${JSON.stringify(path.join(__dirname, 'workerIndex.ts'))});`, { ...limits, eval: true });
+    this.worker = worker;
+    this.ready = false;
+    this.stats.starts++;
+    worker.on('message', (msg: FromWorker) => {
+      if (worker !== this.worker) return;
+      if (msg.type === 'ready') {
+        this.ready = true;
+        // a new worker knows no unsaved text yet
+        this.overlayChanges = {};
+        worker.postMessage({ type: 'overlay', files: Object.fromEntries(this.overlay) } satisfies ToWorker);
+        this.pump();
+        return;
+      }
+      const job = this.running;
+      if (!job || job.msg.id !== msg.id) return;
+      if (msg.type === 'failed') this.log(`SepConv: the analysis of ${job.msg.key} failed: ${msg.error}`);
+      this.finish(job, msg.type === 'done' ? { ok: true, analysis: msg.analysis, full: msg.full } : { ok: false, reason: 'the analysis failed on an internal error' });
+    });
+    worker.on('error', (e: Error & { code?: string }) => {
+      if (worker !== this.worker) return;
+      const memory = e.code === 'ERR_WORKER_OUT_OF_MEMORY';
+      if (memory) this.stats.budgetStops++;
+      else this.log(`SepConv: the analysis worker failed: ${e.stack ?? e.message}`);
+      const reason = memory ? `budget: memory, over ${this.limits.memoryMb} MB` : 'the analysis failed on an internal error';
+      this.lost(reason);
+    });
+    worker.on('exit', () => {
+      if (worker === this.worker) this.lost('the analysis worker exited');
+    });
+  }
+
+  /** The worker is gone (it failed or was stopped): the running job ends with `reason`; a new worker takes the queue. */
+  private lost(reason: string): void {
+    const old = this.worker;
+    this.worker = undefined;
+    this.ready = false;
+    void old?.terminate();
+    const job = this.running;
+    if (job) this.finish(job, { ok: false, reason });
+    else this.pump();
+  }
+
+  private finish(job: Job, outcome: Outcome): void {
+    clearTimeout(this.budgetTimer);
+    if (this.running === job) this.running = undefined;
+    for (const w of job.waiters) w.settle(outcome);
+    job.waiters.clear();
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.disposed || this.running) return;
+    // jobs nobody waits for any more are not started
+    this.queue = this.queue.filter((j) => j.waiters.size > 0);
+    if (this.queue.length === 0) return;
+    if (!this.worker) this.start();
+    if (!this.ready) return;
+    const job = this.queue.shift()!;
+    if (Object.keys(this.overlayChanges).length) {
+      this.worker!.postMessage({ type: 'overlay', files: this.overlayChanges } satisfies ToWorker);
+      this.overlayChanges = {};
+    }
+    this.running = job;
+    job.started = performance.now();
+    this.worker!.postMessage(job.msg);
+    // parsing is linear in the text and bounded by the 4 MB limit: it gets its own share of time
+    const ms = this.limits.timeMs + job.msg.text.length * PARSE_MS_PER_CHAR;
+    this.budgetTimer = setTimeout(() => {
+      if (this.running !== job) return;
+      this.stats.budgetStops++;
+      this.lost(`budget: time, over ${Math.round(ms / 100) / 10} s`);
+    }, ms);
+    this.budgetTimer.unref();
+  }
+
+  /** Nobody may wait for `job` any more: forget it when queued, stop it when running and no longer young. */
+  private abandoned(job: Job): void {
+    if (job.waiters.size > 0) return;
+    if (job !== this.running) {
+      this.queue = this.queue.filter((j) => j !== job);
+      return;
+    }
+    const age = performance.now() - (job.started ?? 0);
+    if (age >= ORPHAN_GRACE_MS) {
+      this.stats.orphanStops++;
+      this.lost('nobody waits for it');
+      return;
+    }
+    setTimeout(() => this.abandoned(job), ORPHAN_GRACE_MS - age).unref();
+  }
+}
