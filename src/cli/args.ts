@@ -12,6 +12,8 @@ export interface CliOptions {
   minSavings: number;
   diff: boolean;
   dryRun: boolean;
+  /** apply: write read-only files too */
+  force: boolean;
   lineLength: number;
   analysis: AnalysisOptions;
 }
@@ -20,7 +22,7 @@ export const USAGE = `sepconv: find standard convolutions in PyTorch and TensorF
 
 usage:
   sepconv report <paths...> [--json | --markdown] [--input-size HxW]... [--assume name=N]... [--min-savings F]
-  sepconv apply  <paths...> [--diff | --dry-run] [--min-savings F] [--norm none|bn|bn-relu] [--depth-multiplier N]
+  sepconv apply  <paths...> [--diff | --dry-run] [--force] [--min-savings F] [--norm none|bn|bn-relu] [--depth-multiplier N]
   sepconv check  <paths...> [--min-savings F]
 
 options:
@@ -35,9 +37,11 @@ options:
   --json, --markdown   report format (default: a table)
   --diff               print a unified diff instead of writing files
   --dry-run            say what would change, write nothing
+  --force              apply: rewrite read-only files too (their mode is kept)
 
-exit codes: report 0; check 1 while a convertible conv remains; apply 1 when a file could not be
-rewritten (syntax error); 2 for usage and I/O errors.`;
+exit codes: report 0; check 1 while a convertible conv remains; check and apply 1 when a file has a
+syntax error; 2 for usage and I/O errors and for any file not analysed or not written (unreadable,
+too large, binary, invalid notebook, read-only, changed on disk meanwhile), each listed with its reason.`;
 
 function takeValue(argv: string[], i: number, flag: string): string {
   const v = argv[i + 1];
@@ -57,6 +61,7 @@ export function parseArgs(argv: string[]): CliOptions {
     minSavings: 0,
     diff: false,
     dryRun: false,
+    force: false,
     lineLength: 88,
     analysis: defaultOptions(),
   };
@@ -82,6 +87,9 @@ export function parseArgs(argv: string[]): CliOptions {
           break;
         case '--dry-run':
           o.dryRun = true;
+          break;
+        case '--force':
+          o.force = true;
           break;
         case '--input-size': {
           const size = parseInputSize(value());
