@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suites need (the PyTorch oracle runs Debian's
-# python3-torch with /usr/bin/python3). Idempotent; run as root (CI is).
+# python3-torch with /usr/bin/python3; the fuzz test reads python3-torchvision's model sources). Idempotent; run as root (CI is).
 set -euo pipefail
 need=()
-for p in python3-torch; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+for p in python3-torch python3-torchvision; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "sepconv tests need Debian packages: ${need[*]} (run: sudo apt-get install -y ${need[*]})" >&2
