@@ -26,6 +26,18 @@ function manyModels(n: number): string {
   return out.join('\n');
 }
 
+/**
+ * A name bound ten thousand times, half of them to one of a thousand convs and half to itself, and
+ * read a thousand times: following reads through names must stay linear in what is bound.
+ */
+function manyAliases(): string {
+  const out = ['import torch.nn as nn', '', '', 'class Net(nn.Module):', '    def __init__(self):', '        super().__init__()'];
+  for (let i = 0; i < 1000; i++) out.push(`        self.c${i} = nn.Conv2d(8, 16, 3)`);
+  for (let i = 0; i < 10000; i++) out.push(i % 2 ? '        x = x' : `        x = self.c${i % 1000}`);
+  for (let i = 0; i < 1000; i++) out.push('        y = x.weight');
+  return out.join('\n') + '\n';
+}
+
 /** CRLF line ends, a byte-order mark, tab indentation and non-ASCII names, strings and comments. */
 const CRLF_BOM_TABS = [
   '\ufeff# Modèle: ünïcödé — 卷积网络',
@@ -53,6 +65,7 @@ export function generateHostile(dir: string): string[] {
   const files: Record<string, string | Buffer> = {
     'large.py': largeFile(),
     'many_models.py': manyModels(120),
+    'many_aliases.py': manyAliases(),
     'crlf_bom_tabs.py': CRLF_BOM_TABS,
     'binary.py': Buffer.from([0x69, 0x6d, 0x70, 0x6f, 0x72, 0x74, 0x00, 0xff, 0xfe, 0x00, 0x01]),
     // 50,000 nested parentheses: deeper than any recursive walk of the tree could go

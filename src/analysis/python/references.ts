@@ -60,10 +60,50 @@ export const READ_LINE = new RegExp(`\\.\\s*(?:${FIELDS})\\b`);
  */
 export const ALIAS_LINE = /(?:^|;)[ \t]*[\w.]+[ \t]*=[ \t]*[\w.]+(?:\[[ \t]*-?\d+[ \t]*\])?[ \t]*(?:$|;|#)|\bfor[ \t]+[\w, \t()]+[ \t]in\b/m;
 
-type Read = { name?: string; module?: Node; index?: Node; alias?: Node; field: Node; read: Node };
-type Binding = { lhs: Node; rhs: Node; loop: boolean; scope: number };
-/** How a name or expression reaches the conv: as the conv itself, or as one of several modules. */
-type Reach = 'one' | 'many' | undefined;
+/**
+ * A module expression as plain data (tree-sitter nodes are slow to ask, and each layer's search
+ * would ask them again): `self.conv` / `model.conv`, `self.features[0]`, a name, or anything else.
+ */
+type Expr =
+  | { kind: 'attribute'; name: string; self: boolean; cls: number | undefined }
+  | { kind: 'element'; name: string; index: string; self: boolean; cls: number | undefined }
+  | { kind: 'name'; name: string; scope: number }
+  | { kind: 'other' };
+type Read = { object: Expr; field: string; text: string; line: number; fieldSpan: Span };
+/** Where a module named by `from` goes: a local name (`w = self.conv`, `for c in [...]`) or an attribute (`self.stem = conv`). */
+type Use = { from: Expr; to: { kind: 'name'; key: string } | { kind: 'attribute'; name: string }; many: boolean };
+/** Reads and bindings by what they name, so that one conv's search visits only what reaches it. */
+type Index = {
+  readsOfAttribute: Map<string, Read[]>;
+  readsOfElement: Map<string, Read[]>;
+  readsOfName: Map<string, Read[]>;
+  usesOfAttribute: Map<string, Use[]>;
+  usesOfElement: Map<string, Use[]>;
+  usesOfName: Map<string, Use[]>;
+};
+type Reach = 'one' | 'many';
+
+const nameKey = (scope: number, name: string) => `${scope}:${name}`;
+const elementKey = (name: string, index: string) => `${name}[${index}]`;
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+function exprOf(n: Node): Expr {
+  if (n.type === 'parenthesized_expression' && n.namedChildCount === 1) return exprOf(n.namedChild(0)!);
+  const owner = (attr: Node) => ({ self: attr.childForFieldName('object')?.text === 'self', cls: enclosing(attr, 'class_definition')?.id });
+  if (n.type === 'attribute') return { kind: 'attribute', name: n.childForFieldName('attribute')!.text, ...owner(n) };
+  if (n.type === 'subscript') {
+    const value = n.childForFieldName('value');
+    const index = n.childForFieldName('subscript');
+    if (value?.type === 'attribute' && index) return { kind: 'element', name: value.childForFieldName('attribute')!.text, index: index.text.trim(), ...owner(value) };
+  }
+  if (n.type === 'identifier') return { kind: 'name', name: n.text, scope: scopeNode(n).id };
+  return { kind: 'other' };
+}
 
 /** The function, lambda or module whose local variables `node` reads and binds. */
 export function scopeNode(node: Node): Node {
@@ -78,125 +118,129 @@ const BINDING_PARENTS = new Set(['assignment', 'augmented_assignment', 'for_stat
 
 /** Built on first use: most files never ask. */
 export class ReferenceIndex {
-  private reads: Read[] | undefined;
-  private bindings: Binding[] | undefined;
-  private counts = new Map<string, number>();
+  private index: Index | undefined;
+  /** per scope id: how many times each name is bound in it */
+  private counts = new Map<number, Map<string, number>>();
+  private scopes = new Map<number, Node>();
 
   /** `rows` keeps the rows that may hold a read, for the next version of the text (LayerMemo) */
   constructor(private readonly tree: Tree, private readonly text: string, private readonly rows: { readRows?: [number, number][]; aliasRows?: [number, number][] } = {}) {}
 
-  private all(): Read[] {
+  private build(): Index {
+    const ix: Index = { readsOfAttribute: new Map(), readsOfElement: new Map(), readsOfName: new Map(), usesOfAttribute: new Map(), usesOfElement: new Map(), usesOfName: new Map() };
     this.rows.readRows ??= rowsMatching(this.text, READ_LINE);
-    this.reads ??= matchesOnRows(query('python', 'references'), this.tree.rootNode, this.rows.readRows).map((m) => {
-      const cap = (n: string) => m.captures.find((c) => c.name === n)?.node;
-      return { name: cap('name')?.text, module: cap('module'), index: cap('index'), alias: cap('alias'), field: cap('field')!, read: cap('read')! };
-    });
-    return this.reads;
-  }
-
-  private aliasBindings(): Binding[] {
+    const reads = matchesOnRows(query('python', 'references'), this.tree.rootNode, this.rows.readRows);
+    if (reads.length === 0) return ix;
+    for (const m of reads) {
+      const cap = (n: string) => m.captures.find((c) => c.name === n)!.node;
+      const read = cap('read');
+      const field = cap('field');
+      const node = read.childForFieldName('object')!;
+      const object = exprOf(node);
+      // from the end of the module expression
+      const r: Read = { object, field: field.text, text: read.text, line: read.startPosition.row, fieldSpan: { start: node.endIndex, end: field.endIndex } };
+      if (object.kind === 'attribute') push(ix.readsOfAttribute, object.name, r);
+      else if (object.kind === 'element') push(ix.readsOfElement, elementKey(object.name, object.index), r);
+      else if (object.kind === 'name') {
+        push(ix.readsOfName, nameKey(object.scope, object.name), r);
+        this.scopes.set(object.scope, scopeNode(node));
+      }
+    }
     this.rows.aliasRows ??= rowsMatching(this.text, ALIAS_LINE);
-    this.bindings ??= matchesOnRows(query('python', 'aliases'), this.tree.rootNode, this.rows.aliasRows).map((m) => {
+    for (const m of matchesOnRows(query('python', 'aliases'), this.tree.rootNode, this.rows.aliasRows)) {
       const cap = (n: string) => m.captures.find((c) => c.name === n)!.node;
       const binding = cap('binding');
-      return { lhs: cap('lhs'), rhs: cap('rhs'), loop: binding.type !== 'assignment', scope: scopeNode(binding).id };
-    });
-    return this.bindings;
+      const lhs = cap('lhs');
+      const rhs = cap('rhs');
+      const loop = binding.type !== 'assignment';
+      if (loop && lhs.type !== 'identifier') continue;
+      const to: Use['to'] = lhs.type === 'attribute' ? { kind: 'attribute', name: lhs.childForFieldName('attribute')!.text } : { kind: 'name', key: nameKey(scopeNode(binding).id, lhs.text) };
+      const items = loop ? rhs.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment') : [rhs];
+      for (const item of items) {
+        const from = exprOf(item);
+        const use: Use = { from, to, many: items.length > 1 };
+        if (from.kind === 'attribute') push(ix.usesOfAttribute, from.name, use);
+        else if (from.kind === 'element') push(ix.usesOfElement, elementKey(from.name, from.index), use);
+        else if (from.kind === 'name') push(ix.usesOfName, nameKey(from.scope, from.name), use);
+      }
+    }
+    return ix;
   }
 
-  /** How many times `name` is bound in `scope` (assignments, loop targets, parameters, ...). */
-  private bindingCount(name: string, scope: Node): number {
-    const key = `${scope.id}:${name}`;
-    let n = this.counts.get(key);
-    if (n === undefined) {
-      n = 0;
+  /** How many times `name` is bound in the scope (assignments, loop targets, parameters, ...): one walk per scope. */
+  private bindingCount(name: string, scopeId: number): number {
+    let counts = this.counts.get(scopeId);
+    const scope = this.scopes.get(scopeId);
+    if (!counts && scope) {
+      counts = new Map();
       for (const id of scope.descendantsOfType('identifier')) {
-        if (!id || id.text !== name) continue;
-        const parent = parentOf(id);
-        if (!parent || !BINDING_PARENTS.has(parent.type) || scopeNode(id).id !== scope.id) continue;
+        const parent = id && parentOf(id);
+        if (!id || !parent || !BINDING_PARENTS.has(parent.type) || scopeNode(id).id !== scopeId) continue;
         const left = parent.childForFieldName('left') ?? parent.childForFieldName('name');
         const isTarget = ['assignment', 'augmented_assignment', 'for_statement', 'for_in_clause', 'named_expression'].includes(parent.type) ? left?.id === id.id : true;
-        if (isTarget) n++;
+        if (isTarget) counts.set(id.text, (counts.get(id.text) ?? 0) + 1);
       }
-      this.counts.set(key, n);
+      this.counts.set(scopeId, counts);
     }
-    return n;
+    return counts?.get(name) ?? 1;
   }
 
+  /**
+   * The reads of the conv at `site`: from where it is stored (its attribute, its element of a
+   * Sequential, the local it is built into), along the bindings that pass it on, to the reads of
+   * each name and attribute reached. Visits only what reaches the conv.
+   */
   find(site: ModuleSite): Reference[] {
-    const out: Reference[] = [];
-    if (site.attribute === undefined && !site.sequential && !site.local) return out;
-    const reads = this.all();
-    if (reads.length === 0) return out;
-    const bindings = this.aliasBindings();
+    if (site.attribute === undefined && !site.sequential && !site.local) return [];
+    const ix = (this.index ??= this.build());
+    if (ix.readsOfAttribute.size + ix.readsOfElement.size + ix.readsOfName.size === 0) return [];
+    const siteClass = site.cls?.id;
+    // `self.x` belongs to the class that defines x; `model.x` could be any model's
+    const ownClass = (e: Expr) => !(e.kind === 'attribute' || e.kind === 'element') || !e.self || siteClass === undefined || e.cls === siteClass;
 
-    // the attributes that hold this conv: its own, and those it is assigned to
-    const attrs = new Set<string>(site.attribute !== undefined ? [site.attribute] : []);
-    const ownClass = (n: Node) => n.childForFieldName('object')?.text !== 'self' || !site.cls || enclosing(n, 'class_definition')?.id === site.cls.id;
-    const reach = (expr: Node, depth: number): Reach => {
-      if (depth > 8) return undefined;
-      if (expr.type === 'parenthesized_expression' && expr.namedChildCount === 1) return reach(expr.namedChild(0)!, depth + 1);
-      if (expr.type === 'attribute') return attrs.has(expr.childForFieldName('attribute')!.text) && ownClass(expr) ? 'one' : undefined;
-      if (expr.type === 'subscript' && site.sequential) {
-        const value = expr.childForFieldName('value');
-        const index = expr.childForFieldName('subscript');
-        const ok = value?.type === 'attribute' && value.childForFieldName('attribute')!.text === site.sequential.attribute && index?.text.trim() === String(site.sequential.index) && ownClass(value);
-        return ok ? 'one' : undefined;
-      }
-      if (expr.type === 'identifier') return reachName(expr.text, scopeNode(expr), depth + 1);
-      return undefined;
+    const attrs = new Set<string>();
+    const names = new Map<string, Reach>();
+    const queue: (() => void)[] = [];
+    const reachName = (key: string, how: Reach) => {
+      const had = names.get(key);
+      if (had === 'many' || had === how) return;
+      names.set(key, how);
+      queue.push(() => follow(ix.usesOfName.get(key), how));
     };
-    const reachName = (name: string, scope: Node, depth: number): Reach => {
-      if (site.local && site.local.name === name && site.local.scope.id === scope.id) return 'one';
-      let found: Reach;
-      for (const b of bindings) {
-        if (b.scope !== scope.id || b.lhs.type !== 'identifier' || b.lhs.text !== name) continue;
-        if (b.loop) {
-          const items = b.rhs.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
-          if (items.some((c) => reach(c, depth))) return items.length > 1 ? 'many' : (found ??= 'one');
-        } else if (reach(b.rhs, depth)) {
-          found ??= 'one';
-        }
-      }
-      return found;
+    const reachAttribute = (name: string) => {
+      if (attrs.has(name)) return;
+      attrs.add(name);
+      queue.push(() => follow(ix.usesOfAttribute.get(name), 'one'));
     };
-    for (let round = 0, grew = true; grew && round < 4; round++) {
-      grew = false;
-      for (const b of bindings) {
-        if (b.loop || b.lhs.type !== 'attribute') continue;
-        const name = b.lhs.childForFieldName('attribute')!.text;
-        if (!attrs.has(name) && reach(b.rhs, 0) === 'one') {
-          attrs.add(name);
-          grew = true;
-        }
+    function follow(uses: Use[] | undefined, how: Reach): void {
+      for (const u of uses ?? []) {
+        if (!ownClass(u.from)) continue;
+        const next: Reach = how === 'many' || u.many ? 'many' : 'one';
+        if (u.to.kind === 'name') reachName(u.to.key, next);
+        // an attribute that may hold another module is not this conv's
+        else if (next === 'one') reachAttribute(u.to.name);
       }
     }
+    if (site.attribute !== undefined) reachAttribute(site.attribute);
+    if (site.sequential) follow(ix.usesOfElement.get(elementKey(site.sequential.attribute, String(site.sequential.index))), 'one');
+    if (site.local) reachName(nameKey(site.local.scope.id, site.local.name), 'one');
+    for (let i = 0; i < queue.length; i++) queue[i]();
 
-    for (const r of reads) {
-      let why: string | undefined;
-      if (r.alias) {
-        const scope = scopeNode(r.alias);
-        const how = reachName(r.alias.text, scope, 0);
-        if (!how) continue;
-        if (how === 'many' || this.bindingCount(r.alias.text, scope) > 1) why = `\`${r.alias.text}\` may also hold another module`;
-      } else if (r.index) {
-        if (!site.sequential || r.name !== site.sequential.attribute || r.index.text.trim() !== String(site.sequential.index)) continue;
-        if (!ownClass(r.module!)) continue;
-      } else {
-        // `self.x` reads belong to the class that defines x; `model.x` reads could be any model's
-        if (!attrs.has(r.name!) || !ownClass(r.module!)) continue;
+    const found: { r: Read; why?: string }[] = [];
+    for (const a of attrs) for (const r of ix.readsOfAttribute.get(a) ?? []) if (ownClass(r.object)) found.push({ r });
+    if (site.sequential) for (const r of ix.readsOfElement.get(elementKey(site.sequential.attribute, String(site.sequential.index))) ?? []) if (ownClass(r.object)) found.push({ r });
+    for (const [key, how] of names) {
+      for (const r of ix.readsOfName.get(key) ?? []) {
+        const o = r.object as Extract<Expr, { kind: 'name' }>;
+        found.push({ r, why: how === 'many' || this.bindingCount(o.name, o.scope) > 1 ? `\`${o.name}\` may also hold another module` : undefined });
       }
-      const fieldStart = r.read.childForFieldName('object')!.endIndex; // from the end of the module expression
-      const field = r.field.text;
-      out.push({
-        text: r.read.text,
-        line: r.read.startPosition.row,
-        fieldSpan: { start: fieldStart, end: r.field.endIndex },
-        field,
-        replacement: why ? null : (REWRITES[field] ?? null),
-        ...(why ? { why } : {}),
-      });
     }
-    return out;
+    const ref = ({ r, why }: { r: Read; why?: string }): Reference => ({ text: r.text, line: r.line, fieldSpan: r.fieldSpan, field: r.field, replacement: why ? null : (REWRITES[r.field] ?? null), ...(why ? { why } : {}) });
+    // one read that blocks settles it: the first in the file is the one named (a name read
+    // thousands of times costs one reference, not thousands per conv)
+    let first: { r: Read; why?: string } | undefined;
+    for (const f of found) if ((f.why || REWRITES[f.r.field] === null) && (!first || f.r.fieldSpan.start < first.r.fieldSpan.start)) first = f;
+    if (first) return [ref(first)];
+    return found.map(ref).sort((x, y) => x.fieldSpan.start - y.fieldSpan.start);
   }
 }
