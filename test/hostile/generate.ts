@@ -66,6 +66,8 @@ export function generateHostile(dir: string): string[] {
     'large.py': largeFile(),
     'many_models.py': manyModels(120),
     'many_aliases.py': manyAliases(),
+    // one 800 KB line of `for` tokens after a read: the scans for loops that bind names stay linear
+    'for_tokens.py': `import torch.nn as nn\nconv = nn.Conv2d(3, 8, 3)\nw = conv.weight\n${'for '.repeat(200000)}\n`,
     'crlf_bom_tabs.py': CRLF_BOM_TABS,
     'binary.py': Buffer.from([0x69, 0x6d, 0x70, 0x6f, 0x72, 0x74, 0x00, 0xff, 0xfe, 0x00, 0x01]),
     // 50,000 nested parentheses: deeper than any recursive walk of the tree could go

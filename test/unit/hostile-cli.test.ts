@@ -99,6 +99,7 @@ const EXPECT: Record<string, { report: [number, RegExp?]; check: [number, RegExp
   'deep_parens.py': { report: [0], check: [1], apply: [0] },
   // the 500 convs `x` is bound to are blocked by `x.weight`, the other 500 remain
   'many_aliases.py': { report: [0, /not converted: line 11007 reads `x\.weight`, which the rewrite cannot follow/], check: [1, /^500 convertible convolution\(s\) remain$/m], apply: [0, /converted 500 layer/] },
+  'for_tokens.py': { report: [0, /for_tokens\.py {2}\(syntax error at line 4/], check: [1], apply: [1, /for_tokens\.py: not rewritten: syntax error at line 4/] },
   'many_models.py': { report: [0], check: [1], apply: [0, /converted 120 layer/] },
   'binary.py': { report: [2, /binary\.py: skipped: binary file/], check: [2, /binary\.py: skipped: binary file/], apply: [2, /binary\.py: not rewritten: skipped: binary file/] },
   'large.py': {

@@ -58,7 +58,7 @@ export const READ_LINE = new RegExp(`\\.\\s*(?:${FIELDS})\\b`);
  * Lines that can bind another name to a module: `self.conv = conv`, `w = self.conv2`, `first =
  * self.features[0]`, `for c in [...]` (also after a `;`). Bounded character classes: linear on any line.
  */
-export const ALIAS_LINE = /(?:^|;)[ \t]*[\w.]+[ \t]*=[ \t]*[\w.]+(?:\[[ \t]*-?\d+[ \t]*\])?[ \t]*(?:$|;|#)|\bfor[ \t]+[\w, \t()]+[ \t]in\b/m;
+export const ALIAS_LINE = /(?:^|;)[ \t]*[\w.]+[ \t]*=[ \t]*[\w.]+(?:\[[ \t]*-?\d+[ \t]*\])?[ \t]*(?:$|;|#)|\bfor[ \t]+[\w, \t()]{1,200}[ \t]in\b/m;
 
 /**
  * A module expression as plain data (tree-sitter nodes are slow to ask, and each layer's search
