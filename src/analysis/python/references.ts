@@ -3,9 +3,10 @@
  * and friends either get a new meaning-preserving form (`.in_channels` -> `[0].in_channels`) or
  * block the conversion. Reads are followed through the names a conv is reached by: a local
  * variable it is built into (`conv = nn.Conv2d(...); init(conv.weight); self.conv = conv`), other
- * attributes and names it is assigned to (`self.stem = conv`, `w = self.conv`), and loops over a
- * list of modules (`for c in [self.conv1]: init(c.weight)`); a read through a name that may also
- * hold another module (a loop over several, a name bound twice) always blocks.
+ * attributes and names it is assigned to (`self.stem = conv`, `w = self.conv`), loops over a
+ * list of modules (`for c in [self.conv1]: init(c.weight)`) and parameters of the file's functions
+ * it is passed to (`init(self.conv)`); a read through a name that may also hold another module (a
+ * loop over several, a name bound twice, a parameter) always blocks.
  */
 import type { Node, Tree } from 'web-tree-sitter';
 import { parentOf } from '../ancestry';
@@ -80,8 +81,27 @@ type Index = {
   usesOfAttribute: Map<string, Use[]>;
   usesOfElement: Map<string, Use[]>;
   usesOfName: Map<string, Use[]>;
+  /** parameters that calls pass modules to, by name key: the function's name */
+  parameters: Map<string, string>;
 };
 type Reach = 'one' | 'many';
+
+/** The rows (merged ranges, as `rowsMatching` gives them) holding a call `name(` of one of `names`: one pass over the text, whatever their number. */
+function rowsOfCalls(text: string, names: ReadonlyMap<string, unknown>): [number, number][] {
+  const rows: [number, number][] = [];
+  const call = /\b([A-Za-z_]\w*)[ \t]*\(/g;
+  let row = 0;
+  let scanned = 0;
+  for (let m = call.exec(text); m; m = call.exec(text)) {
+    if (!names.has(m[1])) continue;
+    for (let i = text.indexOf('\n', scanned); i !== -1 && i < m.index; i = text.indexOf('\n', i + 1)) row++;
+    scanned = m.index;
+    const last = rows[rows.length - 1];
+    if (last && last[1] >= row - 1) last[1] = row;
+    else rows.push([row, row]);
+  }
+  return rows;
+}
 
 const nameKey = (scope: number, name: string) => `${scope}:${name}`;
 const elementKey = (name: string, index: string) => `${name}[${index}]`;
@@ -127,7 +147,7 @@ export class ReferenceIndex {
   constructor(private readonly tree: Tree, private readonly text: string, private readonly rows: { readRows?: [number, number][]; aliasRows?: [number, number][] } = {}) {}
 
   private build(): Index {
-    const ix: Index = { readsOfAttribute: new Map(), readsOfElement: new Map(), readsOfName: new Map(), usesOfAttribute: new Map(), usesOfElement: new Map(), usesOfName: new Map() };
+    const ix: Index = { readsOfAttribute: new Map(), readsOfElement: new Map(), readsOfName: new Map(), usesOfAttribute: new Map(), usesOfElement: new Map(), usesOfName: new Map(), parameters: new Map() };
     this.rows.readRows ??= rowsMatching(this.text, READ_LINE);
     const reads = matchesOnRows(query('python', 'references'), this.tree.rootNode, this.rows.readRows);
     if (reads.length === 0) return ix;
@@ -146,6 +166,7 @@ export class ReferenceIndex {
         this.scopes.set(object.scope, scopeNode(node));
       }
     }
+    this.passes(ix);
     this.rows.aliasRows ??= rowsMatching(this.text, ALIAS_LINE);
     for (const m of matchesOnRows(query('python', 'aliases'), this.tree.rootNode, this.rows.aliasRows)) {
       const cap = (n: string) => m.captures.find((c) => c.name === n)!.node;
@@ -165,6 +186,56 @@ export class ReferenceIndex {
       }
     }
     return ix;
+  }
+
+  /**
+   * Modules passed to a parameter that is read like a conv (`def init(m): nn.init.normal_(m.weight)`
+   * called as `init(self.conv)`, `self._init(conv)`): the calls of that function, found by its name,
+   * bind their arguments to its parameters. A parameter may get other modules from other calls, so
+   * its reads always block.
+   */
+  private passes(ix: Index): void {
+    const functions = new Map<number, { fn: Node; params: string[] }>();
+    for (const [, reads] of ix.readsOfName) {
+      const o = reads[0].object as Extract<Expr, { kind: 'name' }>;
+      const fn = this.scopes.get(o.scope);
+      if (fn?.type !== 'function_definition' || functions.has(fn.id)) continue;
+      const params = (fn.childForFieldName('parameters')?.namedChildren ?? []).map((p) => (p?.type === 'identifier' ? p.text : (p?.childForFieldName('name') ?? p?.namedChild(0))?.text ?? ''));
+      if (params.includes(o.name)) functions.set(fn.id, { fn, params });
+    }
+    // the functions by name, and one scan of the text for calls of any of them
+    const byName = new Map<string, { fn: Node; params: string[]; offset: number }[]>();
+    for (const { fn, params } of functions.values()) {
+      const name = fn.childForFieldName('name')?.text;
+      if (!name || !/^\w+$/.test(name)) continue;
+      const holder = parentOf(fn)?.type === 'decorated_definition' ? parentOf(fn)! : fn;
+      const method = parentOf(parentOf(holder) ?? holder)?.type === 'class_definition';
+      const isStatic = holder.type === 'decorated_definition' && holder.namedChildren.some((d) => d?.type === 'decorator' && /^@\s*staticmethod\b/.test(d.text));
+      // `self.f(x)`: x is the second parameter of a method
+      push(byName, name, { fn, params, offset: method && !isStatic ? 1 : 0 });
+    }
+    if (byName.size === 0) return;
+    for (const m of matchesOnRows(query('python', 'passes'), this.tree.rootNode, rowsOfCalls(this.text, byName))) {
+      const callee = m.captures.find((c) => c.name === 'callee')!.node;
+      const bare = callee.type === 'identifier';
+      const name = bare ? callee.text : callee.childForFieldName('attribute')?.text;
+      for (const { fn, params, offset } of (name && byName.get(name)) || []) {
+        let i = 0;
+        for (const arg of m.captures.find((c) => c.name === 'args')!.node.namedChildren) {
+          if (!arg || arg.type === 'comment') continue;
+          const keyword = arg.type === 'keyword_argument';
+          const param = keyword ? arg.childForFieldName('name')!.text : params[(bare ? 0 : offset) + i++];
+          const value = keyword ? arg.childForFieldName('value')! : arg;
+          if (!param || !params.includes(param)) continue;
+          ix.parameters.set(nameKey(fn.id, param), name!);
+          const from = exprOf(value);
+          const use: Use = { from, to: { kind: 'name', key: nameKey(fn.id, param) }, many: true };
+          if (from.kind === 'attribute') push(ix.usesOfAttribute, from.name, use);
+          else if (from.kind === 'element') push(ix.usesOfElement, elementKey(from.name, from.index), use);
+          else if (from.kind === 'name') push(ix.usesOfName, nameKey(from.scope, from.name), use);
+        }
+      }
+    }
   }
 
   /** How many times `name` is bound in the scope (assignments, loop targets, parameters, ...): one walk per scope. */
@@ -232,7 +303,9 @@ export class ReferenceIndex {
     for (const [key, how] of names) {
       for (const r of ix.readsOfName.get(key) ?? []) {
         const o = r.object as Extract<Expr, { kind: 'name' }>;
-        found.push({ r, why: how === 'many' || this.bindingCount(o.name, o.scope) > 1 ? `\`${o.name}\` may also hold another module` : undefined });
+        const fn = ix.parameters.get(key);
+        const why = fn ? `\`${o.name}\` is a parameter of \`${fn}()\`, whose calls may pass other modules` : `\`${o.name}\` may also hold another module`;
+        found.push({ r, why: how === 'many' || this.bindingCount(o.name, o.scope) > 1 ? why : undefined });
       }
     }
     const ref = ({ r, why }: { r: Read; why?: string }): Reference => ({ text: r.text, line: r.line, fieldSpan: r.fieldSpan, field: r.field, replacement: why ? null : (REWRITES[r.field] ?? null), ...(why ? { why } : {}) });
