@@ -86,6 +86,14 @@ type Index = {
 };
 type Reach = 'one' | 'many';
 
+/** Files `use` under what it takes the module from. */
+function addUse(ix: Index, use: Use): void {
+  const from = use.from;
+  if (from.kind === 'attribute') push(ix.usesOfAttribute, from.name, use);
+  else if (from.kind === 'element') push(ix.usesOfElement, elementKey(from.name, from.index), use);
+  else if (from.kind === 'name') push(ix.usesOfName, nameKey(from.scope, from.name), use);
+}
+
 /** The rows (merged ranges, as `rowsMatching` gives them) holding a call `name(` of one of `names`: one pass over the text, whatever their number. */
 function rowsOfCalls(text: string, names: ReadonlyMap<string, unknown>): [number, number][] {
   const rows: [number, number][] = [];
@@ -178,11 +186,7 @@ export class ReferenceIndex {
       const to: Use['to'] = lhs.type === 'attribute' ? { kind: 'attribute', name: lhs.childForFieldName('attribute')!.text } : { kind: 'name', key: nameKey(scopeNode(binding).id, lhs.text) };
       const items = loop ? rhs.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment') : [rhs];
       for (const item of items) {
-        const from = exprOf(item);
-        const use: Use = { from, to, many: items.length > 1 };
-        if (from.kind === 'attribute') push(ix.usesOfAttribute, from.name, use);
-        else if (from.kind === 'element') push(ix.usesOfElement, elementKey(from.name, from.index), use);
-        else if (from.kind === 'name') push(ix.usesOfName, nameKey(from.scope, from.name), use);
+        addUse(ix, { from: exprOf(item), to, many: items.length > 1 });
       }
     }
     return ix;
@@ -228,11 +232,7 @@ export class ReferenceIndex {
           const value = keyword ? arg.childForFieldName('value')! : arg;
           if (!param || !params.includes(param)) continue;
           ix.parameters.set(nameKey(fn.id, param), name!);
-          const from = exprOf(value);
-          const use: Use = { from, to: { kind: 'name', key: nameKey(fn.id, param) }, many: true };
-          if (from.kind === 'attribute') push(ix.usesOfAttribute, from.name, use);
-          else if (from.kind === 'element') push(ix.usesOfElement, elementKey(from.name, from.index), use);
-          else if (from.kind === 'name') push(ix.usesOfName, nameKey(from.scope, from.name), use);
+          addUse(ix, { from: exprOf(value), to: { kind: 'name', key: nameKey(fn.id, param) }, many: true });
         }
       }
     }
