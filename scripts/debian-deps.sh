@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suites need (the PyTorch oracle runs Debian's
-# python3-torch with /usr/bin/python3; the weights oracle converts torchvision models). Idempotent;
-# run as root (CI is).
+# python3-torch with /usr/bin/python3; the weights oracle converts torchvision models, the zoo oracle
+# reads torchvision's and torchaudio's model sources, the fuzz test torchvision's). Idempotent; run as root (CI is).
 set -euo pipefail
 need=()
 for p in python3-torch python3-torchvision python3-torchaudio; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done

@@ -5,7 +5,7 @@
   object: (attribute
     attribute: (identifier) @name) @module
   attribute: (identifier) @field
-  (#match? @field "^(weight|bias|in_channels|out_channels|kernel_size|stride|padding|dilation|groups)$")) @read
+  (#match? @field "^(weight|bias|in_channels|out_channels|kernel_size|stride|padding|dilation|groups|padding_mode|reset_parameters)$")) @read
 
 ; self.features[0].weight
 (attribute
@@ -14,4 +14,10 @@
       attribute: (identifier) @name) @module
     subscript: (_) @index) @element
   attribute: (identifier) @field
-  (#match? @field "^(weight|bias|in_channels|out_channels|kernel_size|stride|padding|dilation|groups)$")) @read
+  (#match? @field "^(weight|bias|in_channels|out_channels|kernel_size|stride|padding|dilation|groups|padding_mode|reset_parameters)$")) @read
+
+; nn.init.kaiming_normal_(conv.weight)   /   F.conv2d(x, w.weight)   (conv, w: names bound to a conv, see aliases.scm)
+(attribute
+  object: (identifier) @alias
+  attribute: (identifier) @field
+  (#match? @field "^(weight|bias|in_channels|out_channels|kernel_size|stride|padding|dilation|groups|padding_mode|reset_parameters)$")) @read

@@ -11,13 +11,34 @@ import type { ShapeSources } from './python/shapes/program';
 /** Files larger than this are not read: no model file is this big. */
 export const MAX_SOURCE_BYTES = 4 * 1024 * 1024;
 
+const FS_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file or folder',
+  ELOOP: 'a symbolic link loop',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'a folder, not a file',
+  ENOTDIR: 'a part of the path is not a folder',
+  ENAMETOOLONG: 'the name is too long',
+  EMFILE: 'too many open files',
+  EIO: 'an input/output error',
+  EROFS: 'a read-only file system',
+  ENOSPC: 'no space left on the device',
+  EBUSY: 'the file is busy',
+};
+
+/** What a file-system error means, in words (no stack, no syscall names). */
+export function describeFsError(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return (code && FS_ERRORS[code]) ?? (code ? `error ${code}` : 'an unknown error');
+}
+
 /** A file's text, or why it is not read. */
 export function readSourceFile(file: string): { text?: string; error?: string } {
   let buf: Buffer;
   try {
     buf = fs.readFileSync(file);
   } catch (e) {
-    return { error: `cannot read: ${(e as Error).message}` };
+    return { error: `cannot read: ${describeFsError(e)}` };
   }
   if (buf.length > MAX_SOURCE_BYTES) return { error: `skipped: ${(buf.length / 1048576).toFixed(1)} MB is larger than the ${MAX_SOURCE_BYTES / 1048576} MB limit` };
   if (buf.includes(0)) return { error: 'skipped: binary file' };

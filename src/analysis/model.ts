@@ -22,6 +22,8 @@ export interface WrittenArg {
   index?: number;
   text: string;
   span: Span;
+  /** comments written with it: on the lines just before it (`before`), after it on its line (`after`) */
+  comments?: { before: string[]; after?: string };
 }
 
 export type Padding = number[] | 'same' | 'valid';

@@ -43,14 +43,21 @@ export function notebookText(json: string): NotebookText {
   } catch {
     throw new Error('not a valid notebook (the file is not JSON)');
   }
+  if (typeof nb !== 'object' || nb === null) throw new Error('not a valid notebook (not a JSON object)');
   if (!Array.isArray(nb.cells)) throw new Error('not a valid notebook (no cells)');
-  const lang = nb.metadata?.language_info?.name ?? nb.metadata?.kernelspec?.language ?? 'python';
+  const lang: unknown = nb.metadata?.language_info?.name ?? nb.metadata?.kernelspec?.language ?? 'python';
+  if (typeof lang !== 'string') throw new Error('not a valid notebook (its language is not a name)');
   if (lang !== 'python') throw new Error(`a ${lang} notebook: only Python notebooks are analysed`);
   const cells: NotebookCell[] = [];
   let text = '';
   nb.cells.forEach((c, index) => {
+    if (typeof c !== 'object' || c === null) throw new Error(`not a valid notebook (cell ${index + 1} is not an object)`);
     if (c.cell_type !== 'code') return;
-    const source = Array.isArray(c.source) ? c.source.join('') : (c.source ?? '');
+    const raw: unknown = c.source ?? '';
+    if (typeof raw !== 'string' && !(Array.isArray(raw) && raw.every((l) => typeof l === 'string'))) {
+      throw new Error(`not a valid notebook (the source of cell ${index + 1} is not text)`);
+    }
+    const source = typeof raw === 'string' ? raw : raw.join('');
     if (text !== '') text += '\n';
     cells.push({ index, start: text.length, end: text.length + source.length, source });
     text += maskMagics(source);

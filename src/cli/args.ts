@@ -12,6 +12,8 @@ export interface CliOptions {
   minSavings: number;
   diff: boolean;
   dryRun: boolean;
+  /** apply: write read-only files too */
+  force: boolean;
   lineLength: number;
   analysis: AnalysisOptions;
   /** apply: the checkpoint converted with the code, where the new one goes, and K by energy */
@@ -25,7 +27,7 @@ export const USAGE = `sepconv: find standard convolutions in PyTorch and TensorF
 usage:
   sepconv report <paths...> [--json | --markdown] [--input-size HxW]... [--assume name=N]... [--min-savings F]
                  [--weights CHECKPOINT [--energy F]]
-  sepconv apply  <paths...> [--diff | --dry-run] [--min-savings F] [--norm none|bn|bn-relu] [--depth-multiplier N]
+  sepconv apply  <paths...> [--diff | --dry-run] [--force] [--min-savings F] [--norm none|bn|bn-relu] [--depth-multiplier N]
                  [--weights CHECKPOINT [--out NEW] [--energy F] [--json]]
   sepconv check  <paths...> [--min-savings F]
 
@@ -45,9 +47,11 @@ options:
   --json, --markdown   report format (default: a table)
   --diff               print a unified diff instead of writing files
   --dry-run            say what would change, write nothing
+  --force              apply: rewrite read-only files too (their mode is kept)
 
-exit codes: report 0; check 1 while a convertible conv remains; apply 1 when a file could not be
-rewritten (syntax error); 2 for usage and I/O errors.`;
+exit codes: report 0; check 1 while a convertible conv remains; check and apply 1 when a file has a
+syntax error; 2 for usage and I/O errors and for any file not analysed or not written (unreadable,
+too large, binary, invalid notebook, read-only, changed on disk meanwhile), each listed with its reason.`;
 
 function takeValue(argv: string[], i: number, flag: string): string {
   const v = argv[i + 1];
@@ -67,6 +71,7 @@ export function parseArgs(argv: string[]): CliOptions {
     minSavings: 0,
     diff: false,
     dryRun: false,
+    force: false,
     lineLength: 88,
     analysis: defaultOptions(),
   };
@@ -92,6 +97,9 @@ export function parseArgs(argv: string[]): CliOptions {
           break;
         case '--dry-run':
           o.dryRun = true;
+          break;
+        case '--force':
+          o.force = true;
           break;
         case '--input-size': {
           const size = parseInputSize(value());

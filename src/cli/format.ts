@@ -77,6 +77,9 @@ function totalsLine(t: TotalsJson, label: string): string {
   return `${label}: ${t.layers} conv layers, ${t.convertible} convertible; params ${compact(pb)} → ${compact(pa)}${drop(pa, pb)}; MACs ${compact(mb)} → ${compact(ma)}${drop(ma, mb)}${unresolved}`;
 }
 
+/** Inputs named in the total line at most. */
+const MAX_INPUTS_SHOWN = 3;
+
 export function formatTable(files: FileJson[], overall: TotalsJson): string {
   const out: string[] = [];
   for (const f of files) {
@@ -112,7 +115,9 @@ export function formatTable(files: FileJson[], overall: TotalsJson): string {
     out.push('');
   }
   const inputs = [...new Set(files.flatMap((f) => f.layers.flatMap((l) => l.assumptions.filter((a) => a.startsWith('input ')))))];
-  out.push(totalsLine(overall, 'total') + (inputs.length ? `; MACs per sample at ${inputs.join(', ')}` : ''));
+  // one short line: a file of many models names a few inputs, the layers' notes name the rest
+  const shown = inputs.length > MAX_INPUTS_SHOWN ? [...inputs.slice(0, MAX_INPUTS_SHOWN - 1), `${inputs.length - MAX_INPUTS_SHOWN + 1} more (see the models)`] : inputs;
+  out.push(totalsLine(overall, 'total') + (shown.length ? `; MACs per sample at ${shown.join(', ')}` : ''));
   return out.join('\n');
 }
 

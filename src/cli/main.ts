@@ -35,7 +35,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const files: FileJson[] = [];
   const overall: TotalsJson = { layers: 0, convertible: 0, params: { before: 0, after: 0 }, macs: { before: 0, after: 0 }, unresolved: 0 };
   let rewriteFailures = 0;
+  let syntaxErrors = 0;
   let ioFailures = walked.errors.length;
+  /** files not analysed (unreadable, too large, binary, invalid notebook, internal error) */
+  let notAnalysed = 0;
   const diffs: string[] = [];
   /** convertible layers that pass the threshold, for `check` */
   const remaining: string[] = [];
@@ -48,7 +51,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
     for (const line of o.err) io.err(line);
     if (o.diff) diffs.push(o.diff);
     if (o.rewriteFailed) rewriteFailures++;
+    if (o.syntaxError) syntaxErrors++;
     if (o.ioFailed) ioFailures++;
+    if (o.entry.error && !o.syntaxError) notAnalysed++;
+    // every file not analysed is named with its reason (report: in the table or the JSON)
+    if (o.entry.error && opts.command === 'apply') io.err(`${o.entry.path}: not rewritten: ${o.entry.error.replace(/^not rewritten: /, '')}`);
+    if (o.entry.error && opts.command === 'check') io.err(`${o.entry.path}: ${o.entry.error}`);
   }
 
   switch (opts.command) {
@@ -60,13 +68,16 @@ export async function run(argv: string[], io: Io): Promise<number> {
     case 'apply':
       if (opts.diff) io.out(diffs.join(''));
       if (ioFailures) return 2;
-      return rewriteFailures ? 1 : 0;
+      return rewriteFailures || syntaxErrors ? 1 : 0;
     case 'check': {
-      for (const f of files) if (f.error) io.err(`${f.path}: ${f.error}`);
       for (const r of remaining) io.out(r);
-      io.out(remaining.length ? `${remaining.length} convertible convolution(s) remain` : 'no convertible convolutions');
+      const left = [
+        ...(notAnalysed ? [`${notAnalysed} file(s) not analysed`] : []),
+        ...(syntaxErrors ? [`${syntaxErrors} file(s) with a syntax error`] : []),
+      ];
+      io.out((remaining.length ? `${remaining.length} convertible convolution(s) remain` : `no convertible convolutions${left.length ? ' in the files analysed' : ''}`) + left.map((l) => `; ${l}`).join(''));
       if (ioFailures) return 2;
-      return remaining.length ? 1 : 0;
+      return remaining.length || syntaxErrors ? 1 : 0;
     }
   }
 }

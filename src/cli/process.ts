@@ -4,11 +4,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { createTwoFilesPatch } from 'diff';
 import { analyzeText } from '../analysis/analyze';
 import { cellAt, isNotebook, notebookText, updateNotebook } from '../analysis/notebook';
 import { languageForPath, type LanguageId } from '../analysis/parsing';
-import { diskSources, readSourceFile } from '../analysis/files';
+import { describeFsError, diskSources, readSourceFile } from '../analysis/files';
+import type { Diagnostic } from '../analysis/model';
 import { layerJson, modelJson, totals } from '../analysis/report';
 import { applyEdits, LineIndex, type TextEdit } from '../refactor/edits';
 import { belowThreshold, rewrite } from '../refactor/index';
@@ -23,21 +25,82 @@ export interface FileOutcome {
   out: string[];
   err: string[];
   diff?: string;
+  /** the file has a syntax error, so it is never rewritten (exit code 1 for check and apply) */
+  syntaxError: boolean;
+  /** apply: a rewrite that would not parse (an internal error, nothing written) */
   rewriteFailed: boolean;
+  /** not written, or not analysed at all (unreadable, too large, binary, invalid notebook, an internal error): exit code 2 */
   ioFailed: boolean;
 }
 
+/** Why a write was refused or failed: a user-facing reason. */
+export class WriteRefused extends Error {}
 
-/** Writes through a temporary file in the same folder and a rename, keeping the mode. */
-export function writeAtomic(file: string, text: string): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.sepconv-${process.pid}.tmp`);
-  const mode = fs.statSync(file).mode;
+/**
+ * Writes `text` over `file`, which held `original` when it was read: through a symbolic link to its
+ * target; through a temporary file in the same folder and a rename (atomic: a reader, or a crash,
+ * sees the old or the new file, never a part), keeping mode and owner; in place when the file has
+ * several hard links (a rename would give this name a new file and leave the other names with the
+ * old text). Refused, with the reason, when the file changed on disk since it was read (its content
+ * is compared right before the rename), is read-only (unless `force`), or belongs to another user
+ * that the new file could not be given to.
+ */
+export function writeChecked(file: string, original: string, text: string, force: boolean): void {
+  let target: string;
+  let st: fs.Stats;
   try {
-    fs.writeFileSync(tmp, text, { mode });
-    fs.renameSync(tmp, file);
+    target = fs.realpathSync(file);
+    st = fs.statSync(target);
+  } catch (e) {
+    throw new WriteRefused(`cannot write: ${describeFsError(e)}`);
+  }
+  const writable = (st.mode & 0o222) !== 0 && canWrite(target);
+  if (!writable && !force) throw new WriteRefused('not rewritten: the file is read-only (--force writes it anyway)');
+  const unchanged = () => {
+    let now: string;
+    try {
+      now = fs.readFileSync(target).toString('utf8');
+    } catch (e) {
+      throw new WriteRefused(`not rewritten: cannot read it again before writing (${describeFsError(e)})`);
+    }
+    if (now !== original) throw new WriteRefused('not rewritten: the file changed on disk while it was analysed; run again');
+  };
+  if (st.nlink > 1) {
+    if (!writable) throw new WriteRefused('not rewritten: the file is read-only and has several hard links (only writing in place keeps them)');
+    unchanged();
+    try {
+      fs.writeFileSync(target, text);
+    } catch (e) {
+      throw new WriteRefused(`cannot write: ${describeFsError(e)}`);
+    }
+    return;
+  }
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.sepconv-${process.pid}-${threadId}.tmp`);
+  try {
+    fs.writeFileSync(tmp, text, { flag: 'wx', mode: 0o600 });
+    fs.chmodSync(tmp, st.mode & 0o7777);
+    if (process.getuid && process.getgid && (st.uid !== process.getuid() || st.gid !== process.getgid())) {
+      try {
+        fs.chownSync(tmp, st.uid, st.gid);
+      } catch {
+        throw new WriteRefused(`not rewritten: it belongs to user ${st.uid} (group ${st.gid}), and a rewritten file could not be given to them`);
+      }
+    }
+    unchanged();
+    fs.renameSync(tmp, target);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
-    throw e;
+    if (e instanceof WriteRefused) throw e;
+    throw new WriteRefused(`cannot write: ${describeFsError(e)}`);
+  }
+}
+
+function canWrite(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.W_OK);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -51,6 +114,12 @@ export interface Unit {
   position(offset: number): { line: number; column: number; cell?: number };
   /** the file's new content after `edits` (offsets in `text`) give `newText` */
   serialize(newText: string, edits: readonly TextEdit[]): string;
+}
+
+/** `syntax error at line 3, column 5 (...)` with the line and column of the file (in a notebook: of the cell). */
+function syntaxMessage(d: Diagnostic, unit: Unit): string {
+  const p = unit.position(d.span.start);
+  return d.message.replace(/at line \d+, column \d+/, `at ${p.cell ? `cell ${p.cell}, ` : ''}line ${p.line + 1}, column ${p.column + 1}`);
 }
 
 export function unitFor(file: string, content: string): Unit {
@@ -78,11 +147,27 @@ export function unitFor(file: string, content: string): Unit {
   };
 }
 
+const blank = (file: string): FileOutcome => ({ entry: { path: file, error: null, layers: [] }, remaining: [], out: [], err: [], syntaxError: false, rewriteFailed: false, ioFailed: false });
+
+/** One file; whatever happens in it (an internal error too) is that file's outcome, never the run's. */
 export function processFile(file: string, opts: CliOptions): FileOutcome {
-  const o: FileOutcome = { entry: { path: file, error: null, layers: [] }, remaining: [], out: [], err: [], rewriteFailed: false, ioFailed: false };
+  try {
+    return processOne(file, opts);
+  } catch (e) {
+    const o = blank(file);
+    o.entry.error = 'not analysed: an internal error in sepconv (please report it with this file)';
+    o.ioFailed = true;
+    if (process.env.SEPCONV_DEBUG) o.err.push(`${file}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    return o;
+  }
+}
+
+function processOne(file: string, opts: CliOptions): FileOutcome {
+  const o = blank(file);
   const src = readSourceFile(file);
   if (src.error !== undefined || src.text === undefined) {
     o.entry.error = src.error ?? 'unreadable';
+    o.ioFailed = true;
     return o;
   }
   let unit: Unit;
@@ -90,6 +175,7 @@ export function processFile(file: string, opts: CliOptions): FileOutcome {
     unit = unitFor(file, src.text);
   } catch (e) {
     o.entry.error = (e as Error).message;
+    o.ioFailed = true;
     return o;
   }
   const { text, id } = unit;
@@ -102,18 +188,18 @@ export function processFile(file: string, opts: CliOptions): FileOutcome {
     const low = l.convertible ? belowThreshold(l, opts.minSavings) : undefined;
     if (low) Object.assign(layers[i], { convertible: false, reason: low });
   });
-  o.entry = { path: file, error: analysis.syntaxError?.message ?? null, layers, ...(models.length ? { models } : {}), totals: totals(layers) };
+  // positions in a notebook's joined cells become positions in its cells
+  const syntax = analysis.syntaxError ? syntaxMessage(analysis.syntaxError, unit) : undefined;
+  if (syntax && syntax !== analysis.syntaxError!.message) for (const l of layers) l.reason = l.reason?.replace(analysis.syntaxError!.message, syntax) ?? null;
+  o.entry = { path: file, error: syntax ?? null, layers, ...(models.length ? { models } : {}), totals: totals(layers) };
+  o.syntaxError = syntax !== undefined;
   layers.forEach((j) => {
     if (!j.convertible) return;
     const saving = j.savings.params !== null ? `${(j.savings.params * 100).toFixed(1)}% fewer params` : `params × ${j.symbolic?.params.ratio ?? '?'}`;
     o.remaining.push(`${file}:${j.cell ? `cell ${j.cell}:` : ''}${j.line}:${j.column}: ${j.op} can be depthwise separable (${saving})`);
   });
   if (opts.command !== 'apply') return o;
-  if (analysis.syntaxError) {
-    o.rewriteFailed = true;
-    o.err.push(`${file}: not rewritten: ${analysis.syntaxError.message}`);
-    return o;
-  }
+  if (analysis.syntaxError) return o;
   if (!analysis.layers.some((l) => l.convertible)) return o;
   const result = rewrite(text, id, analysis, () => true, { depthMultiplier: opts.analysis.depthMultiplier, norm: opts.analysis.norm, lineLength: opts.lineLength, minSavings: opts.minSavings });
   if (result.error) {
@@ -142,11 +228,12 @@ export function processFile(file: string, opts: CliOptions): FileOutcome {
     o.out.push(`${file}: would convert ${result.converted.length} layer(s)`);
   } else {
     try {
-      writeAtomic(file, content);
+      writeChecked(file, src.text, content, opts.force);
       o.out.push(`${file}: converted ${result.converted.length} layer(s)`);
     } catch (e) {
+      if (!(e instanceof WriteRefused)) throw e;
       o.ioFailed = true;
-      o.err.push(`sepconv: ${file}: cannot write: ${(e as Error).message}`);
+      o.err.push(`${file}: ${e.message}`);
     }
   }
   return o;

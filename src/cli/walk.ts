@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
+import { describeFsError } from '../analysis/files';
 import { isNotebook } from '../analysis/notebook';
 import { languageForPath } from '../analysis/parsing';
 
@@ -25,8 +26,8 @@ export function collectFiles(paths: string[]): WalkResult {
     let st: fs.Stats;
     try {
       st = fs.statSync(p);
-    } catch {
-      out.errors.push(`${p}: no such file or folder`);
+    } catch (e) {
+      out.errors.push(`${p}: ${describeFsError(e)}`);
       continue;
     }
     if (st.isFile()) {
@@ -35,6 +36,9 @@ export function collectFiles(paths: string[]): WalkResult {
       else out.errors.push(`${p}: not a Python, notebook, JavaScript or TypeScript file`);
     } else if (st.isDirectory()) {
       walk(p, [], out);
+    } else {
+      // a FIFO, a socket or a device: reading it could block or never end
+      out.errors.push(`${p}: not a regular file or folder`);
     }
   }
   return out;
@@ -50,11 +54,18 @@ function walk(dir: string, scopes: Scope[], out: WalkResult): void {
   try {
     entries = fs.readdirSync(dir, { withFileTypes: true });
   } catch (e) {
-    out.errors.push(`${dir}: ${(e as Error).message}`);
+    out.errors.push(`${dir}: cannot list: ${describeFsError(e)}`);
     return;
   }
   const gi = path.join(dir, '.gitignore');
-  const here = fs.existsSync(gi) ? [...scopes, { dir, ig: ignore().add(fs.readFileSync(gi, 'utf8')) }] : scopes;
+  let here = scopes;
+  if (fs.existsSync(gi)) {
+    try {
+      here = [...scopes, { dir, ig: ignore().add(fs.readFileSync(gi, 'utf8')) }];
+    } catch (e) {
+      out.errors.push(`${gi}: cannot read: ${describeFsError(e)}`);
+    }
+  }
   const ignored = (full: string, isDir: boolean) =>
     here.some((s) => {
       const rel = path.relative(s.dir, full).split(path.sep).join('/');

@@ -14,7 +14,7 @@ import { defaultOutput } from '../weights/index';
 import { isLayersModel } from '../weights/tfjs';
 import type { CliOptions } from './args';
 import type { Io } from './main';
-import { unitFor, writeAtomic, type Unit } from './process';
+import { unitFor, writeChecked, WriteRefused, type Unit } from './process';
 
 /** Runs `apply --weights`; the exit code. */
 export async function applyWithWeights(files: string[], opts: CliOptions, io: Io): Promise<number> {
@@ -72,7 +72,14 @@ export async function applyWithWeights(files: string[], opts: CliOptions, io: Io
       if (opts.diff) io.out(createTwoFilesPatch(c.file, c.file, c.original, content, undefined, undefined, { context: 3 }));
       else if (opts.dryRun) io.out(`${c.file}: would convert ${count} layer(s)`);
       else {
-        writeAtomic(c.file, content);
+        try {
+          writeChecked(c.file, c.original, content, opts.force);
+        } catch (e) {
+          if (!(e instanceof WriteRefused)) throw e;
+          // the checkpoint is written already: say which code file still needs the rewrite
+          io.err(`${c.file}: ${e.message}; the converted checkpoint ${out} expects it converted`);
+          return 2;
+        }
         io.out(`${c.file}: converted ${count} layer(s)`);
       }
     }

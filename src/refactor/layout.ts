@@ -92,26 +92,37 @@ export function columnOf(text: string, offset: number): number {
   return offset - (text.lastIndexOf('\n', offset - 1) + 1);
 }
 
+/** Comments that go with one item of a call: lines of their own before it, one after it on its line. */
+export type Note = { before: string[]; after?: string } | undefined;
+
 /**
  * A call `head(item, item, ...)` on one line when it fits in the remaining width; else, with `hug`,
  * the items together on one line of their own when that fits (black's form, no trailing comma);
- * else one item per line at `indent + unit`, closing bracket at `indent`.
+ * else one item per line at `indent + unit`, closing bracket at `indent`. Items with `notes`
+ * (comments) are always one per line, each with its comments.
  */
 export function formatCall(
   head: string,
   items: string[],
-  opts: { startColumn: number; indent: string; layout: Layout; prelude?: string[]; forceMultiline?: boolean; hug?: boolean },
+  opts: { startColumn: number; indent: string; layout: Layout; prelude?: string[]; forceMultiline?: boolean; hug?: boolean; notes?: Note[] },
 ): string {
+  const noted = opts.notes?.some((n) => n !== undefined) ?? false;
   const one = `${head}(${items.join(', ')})`;
-  if (!opts.forceMultiline && !opts.prelude?.length && opts.startColumn + one.length <= opts.layout.lineLength && !one.includes('\n')) {
+  if (!opts.forceMultiline && !noted && !opts.prelude?.length && opts.startColumn + one.length <= opts.layout.lineLength && !one.includes('\n')) {
     return one;
   }
   const inner = opts.indent + opts.layout.indentUnit;
   const { eol } = opts.layout;
   const hugged = items.join(', ');
-  if (opts.hug && !opts.prelude?.length && !hugged.includes('\n') && inner.length + hugged.length <= opts.layout.lineLength) {
+  if (opts.hug && !noted && !opts.prelude?.length && !hugged.includes('\n') && inner.length + hugged.length <= opts.layout.lineLength) {
     return `${head}(${eol}${inner}${hugged}${eol}${opts.indent})`;
   }
-  const body = [...(opts.prelude ?? []).map((c) => inner + c), ...items.map((it, i) => inner + it + (i < items.length - 1 || opts.layout.trailingComma ? ',' : ''))];
+  const body = [...(opts.prelude ?? []).map((c) => inner + c)];
+  items.forEach((it, i) => {
+    const note = opts.notes?.[i];
+    for (const c of note?.before ?? []) body.push(inner + c);
+    const comma = i < items.length - 1 || opts.layout.trailingComma || note?.after ? ',' : '';
+    body.push(inner + it + comma + (note?.after ? `  ${note.after}` : ''));
+  });
   return `${head}(${eol}${body.join(eol)}${eol}${opts.indent})`;
 }

@@ -13,7 +13,7 @@ import type { Norm } from '../analysis/options';
 import type { PythonAnalysis, PythonLayer } from '../analysis/python/analyze';
 import { localNameFor, type FromImport } from '../analysis/python/imports';
 import { sliceWithEdits, type TextEdit } from './edits';
-import { columnOf, detectLayout, formatCall, indentAt, type Layout } from './layout';
+import { columnOf, detectLayout, formatCall, indentAt, type Layout, type Note } from './layout';
 
 export interface RewriteOptions {
   depthMultiplier: number;
@@ -158,18 +158,27 @@ function renderLayer(
   const conv = layer.callee;
   const dims = layer.args.dims;
 
+  // a comment written with an argument goes with it, where it first appears in the new calls
+  const placed = new Set<WrittenArg>();
+  const noteOf = (w: WrittenArg | undefined): Note => {
+    if (!w?.comments || placed.has(w)) return undefined;
+    placed.add(w);
+    return w.comments;
+  };
+
   // depthwise: in, in*m, kernel, stride, padding, dilation as written (positional where they were), then groups and bias
-  const dwParams: [string, string | undefined][] = [
-    ['in_channels', cin],
-    ['out_channels', mid],
-    ['kernel_size', argText(get('kernel_size')!)],
-    ['stride', get('stride') && argText(get('stride')!)],
-    ['padding', get('padding') && argText(get('padding')!)],
-    ['dilation', get('dilation') && argText(get('dilation')!)],
+  const dwParams: [string, string | undefined, WrittenArg | undefined][] = [
+    ['in_channels', cin, get('in_channels')],
+    ['out_channels', mid, undefined],
+    ['kernel_size', argText(get('kernel_size')!), get('kernel_size')],
+    ['stride', get('stride') && argText(get('stride')!), get('stride')],
+    ['padding', get('padding') && argText(get('padding')!), get('padding')],
+    ['dilation', get('dilation') && argText(get('dilation')!), get('dilation')],
   ];
   const depthwise: string[] = [];
+  const dwNotes: Note[] = [];
   let positional = true;
-  dwParams.forEach(([name, value], i) => {
+  dwParams.forEach(([name, value, w], i) => {
     if (value === undefined) {
       positional = false;
       return;
@@ -179,11 +188,14 @@ function renderLayer(
       positional = false;
       depthwise.push(`${name}=${value}`);
     }
+    dwNotes[depthwise.length - 1] = noteOf(w);
   });
   depthwise.push(`groups=${cin}`, 'bias=False');
   for (const p of ['padding_mode', 'device', 'dtype']) {
     const w = get(p);
-    if (w) depthwise.push(`${p}=${argText(w)}`);
+    if (!w) continue;
+    depthwise.push(`${p}=${argText(w)}`);
+    dwNotes[depthwise.length - 1] = noteOf(w);
   }
 
   // pointwise: in*m, out, 1, then groups (grouped source), bias, device, dtype as written
@@ -193,25 +205,35 @@ function renderLayer(
     ['kernel_size', '1'],
   ];
   const pointwise = pwParams.map(([name, value], i) => (i < positionalCount ? value : `${name}=${value}`));
+  const pwNotes: Note[] = [undefined, noteOf(get('out_channels')), undefined];
   // kept unless it is a literal 1: `groups=groups` in a helper is 1 by default but not for every caller
   const groups = get('groups');
-  if (groups && argText(groups).trim() !== '1') pointwise.push(`groups=${argText(groups)}`);
+  if (groups && argText(groups).trim() !== '1') {
+    pointwise.push(`groups=${argText(groups)}`);
+    pwNotes.push(noteOf(groups));
+  }
   for (const p of ['bias', 'device', 'dtype']) {
     const w = get(p);
-    if (w) pointwise.push(`${p}=${argText(w)}`);
+    if (!w) continue;
+    pointwise.push(`${p}=${argText(w)}`);
+    pwNotes.push(noteOf(w));
   }
+  // comments of arguments the new calls do not write (`groups=1`) go above the Sequential's layers
+  const prelude = [...layer.comments, ...layer.written.filter((w) => w.comments && !placed.has(w)).flatMap((w) => [...w.comments!.before, ...(w.comments!.after ? [w.comments!.after] : [])])];
 
   const indent = indentAt(text, layer.span.start);
   const inner = indent + layout.indentUnit;
   // + 1: the comma that follows a layer of the Sequential
-  const innerCall = (args: string[]) => formatCall(conv, args, { startColumn: inner.length + 1, indent: inner, layout, hug: true });
-  const items = [innerCall(depthwise)];
+  const innerCall = (args: string[], notes: Note[]) => formatCall(conv, args, { startColumn: inner.length + 1, indent: inner, layout, hug: true, notes });
+  const items = [innerCall(depthwise, dwNotes)];
   if (opts.norm !== 'none') items.push(`${nameOf(`BatchNorm${dims}d`)}(${mid})`);
   if (opts.norm === 'bn-relu') items.push(`${nameOf('ReLU')}(inplace=True)`);
-  items.push(innerCall(pointwise));
+  items.push(innerCall(pointwise, pwNotes));
   const oneLine = `${nameOf('Sequential')}(${[conv + '(' + depthwise.join(', ') + ')', ...items.slice(1, -1), conv + '(' + pointwise.join(', ') + ')'].join(', ')})`;
+  // inside an f-string a line break is legal only from Python 3.12 on (and comments not at all)
+  if (layer.inFString) return oneLine;
   const startColumn = columnOf(text, layer.span.start);
   const rest = text.slice(layer.span.end, text.indexOf('\n', layer.span.end) < 0 ? text.length : text.indexOf('\n', layer.span.end));
-  if (!layer.comments.length && !oneLine.includes('\n') && startColumn + oneLine.length + rest.trimEnd().length <= layout.lineLength) return oneLine;
-  return formatCall(nameOf('Sequential'), items, { startColumn, indent, layout, prelude: layer.comments, forceMultiline: true });
+  if (!prelude.length && !placed.size && !oneLine.includes('\n') && startColumn + oneLine.length + rest.trimEnd().length <= layout.lineLength) return oneLine;
+  return formatCall(nameOf('Sequential'), items, { startColumn, indent, layout, prelude, forceMultiline: true });
 }

@@ -12,7 +12,7 @@ import { Poly } from '../poly';
 import { PythonEvaluator, enclosing, type EvalContext, type Value } from './evaluate';
 import { collectImports, resolveDotted, type ImportMap } from './imports';
 import type { LayerMemo } from './incremental';
-import { ReferenceIndex, type ModuleSite, type Reference } from './references';
+import { ReferenceIndex, scopeNode, type ModuleSite, type Reference } from './references';
 
 const CONV = /^torch\.nn\.(Lazy)?Conv(Transpose)?([123])d$/;
 
@@ -34,8 +34,10 @@ export interface PythonLayer extends Layer {
   /** the `from torch.nn import` statement that brought a bare callee in */
   site: ModuleSite;
   references: Reference[];
-  /** comments inside the call, kept by the rewrite */
+  /** comments inside the call not attached to an argument (see `WrittenArg.comments`), kept by the rewrite */
   comments: string[];
+  /** the call is inside an f-string: before Python 3.12 its rewrite must stay on one line */
+  inFString?: true;
   /** symbols left in the arguments */
   symbols: string[];
   /** the helper function (not a module's `__init__`) whose body builds it */
@@ -88,6 +90,8 @@ export interface ModuleContext {
   defined: ReadonlySet<string>;
   pragmas: Pragmas;
   readRows?: [number, number][];
+  /** and the rows that may bind another name to a module (`w = self.conv`, `for c in [...]`) */
+  aliasRows?: [number, number][];
 }
 
 function moduleContext(tree: Tree, text: string): ModuleContext {
@@ -220,11 +224,27 @@ interface MappedArguments {
 function mapArguments(argList: Node, sig: string[]): MappedArguments {
   const out: MappedArguments = { written: [], nodes: new Map(), comments: [], problem: undefined };
   let positional = 0;
+  // a comment after an argument on its line belongs to it; one on lines of its own to the next argument
+  let pending: string[] = [];
+  let lastRow = -1;
   for (const a of argList.namedChildren) {
     if (!a) continue;
     if (a.type === 'comment') {
-      out.comments.push(a.text);
-    } else if (a.type === 'list_splat' || a.type === 'dictionary_splat') {
+      const prev = out.written[out.written.length - 1];
+      if (prev && !prev.comments?.after && a.startPosition.row === lastRow && !pending.length) (prev.comments ??= { before: [] }).after = a.text;
+      else pending.push(a.text);
+      continue;
+    }
+    const attach = () => {
+      const w = out.written[out.written.length - 1];
+      if (pending.length) (w.comments ??= { before: [] }).before.push(...pending);
+      pending = [];
+      lastRow = a.endPosition.row;
+    };
+    if (a.type === 'list_splat' || a.type === 'dictionary_splat') {
+      out.comments.push(...pending);
+      pending = [];
+      lastRow = -1;
       out.problem ??= `arguments passed with \`${a.text}\` cannot be resolved statically`;
     } else if (a.type === 'keyword_argument') {
       const name = a.childForFieldName('name')!.text;
@@ -232,14 +252,17 @@ function mapArguments(argList: Node, sig: string[]): MappedArguments {
       if (!sig.includes(name)) out.problem ??= `unknown keyword argument \`${name}\``;
       out.written.push({ keyword: name, param: name, text: value.text, span: { start: value.startIndex, end: value.endIndex } });
       out.nodes.set(name, value);
+      attach();
     } else {
       const param = sig[positional];
       if (!param) out.problem ??= 'too many positional arguments';
       out.written.push({ param: param ?? '?', index: positional, text: a.text, span: { start: a.startIndex, end: a.endIndex } });
       if (param) out.nodes.set(param, a);
+      attach();
       positional++;
     }
   }
+  out.comments.push(...pending);
   return out;
 }
 
@@ -372,6 +395,7 @@ function analyzeCall(
     references,
     comments,
     symbols,
+    ...(enclosing(call, 'interpolation') ? { inFString: true as const } : {}),
   };
   layer.helper = builtByHelper(call);
   layer.reason = whyNot(layer, problem, unresolved);
@@ -420,7 +444,7 @@ function whyNot(layer: PythonLayer, problem: string | undefined, unresolved: str
   const blocking = layer.references.filter((r) => r.replacement === null);
   if (blocking.length > 0) {
     const r = blocking[0];
-    return `line ${r.line + 1} reads \`${r.text}\`, which has no single counterpart in the separable Sequential`;
+    return `line ${r.line + 1} reads \`${r.text}\`, which ${r.why ? `the rewrite cannot follow (${r.why})` : 'has no single counterpart in the separable Sequential'}`;
   }
   const before = layer.cost.params.before;
   const after = layer.cost.params.after;
@@ -444,7 +468,7 @@ function moduleSite(call: Node): ModuleSite {
   if (parent?.type === 'assignment' && parent.childForFieldName('right')?.id === call.id) {
     const left = parent.childForFieldName('left')!;
     if (left.type === 'attribute') return { attribute: left.childForFieldName('attribute')!.text, cls };
-    if (left.type === 'identifier') return { attribute: left.text, cls };
+    if (left.type === 'identifier') return { attribute: left.text, local: { name: left.text, scope: scopeNode(call) }, cls };
   }
   if (parent?.type === 'argument_list') {
     const seqCall = parentOf(parent);

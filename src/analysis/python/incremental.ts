@@ -12,7 +12,8 @@
  *   - one contiguous change within one line, of word characters, spaces and operators only (no
  *     newline, quote, bracket, comment, colon or backslash: the tokens and lines around it stay the
  *     same), after the first word of an indented line;
- *   - that line, before and after, is no import, pragma or `.weight`-style read;
+ *   - that line, before and after, is no import, pragma, `.weight`-style read or binding of a name
+ *     to a module (`w = self.conv`, `for c in [...]`: see references.ts);
  *   - it lies in the body of a top-level `class` or `def` (not a module-level `if` or assignment),
  *     in a text that parses without errors, before and after.
  * Anything else, and any change of options, starts the memo afresh. In the top-level statement
@@ -26,7 +27,7 @@ import type { Span } from '../model';
 import { lineAt, textChange } from '../textDiff';
 import type { ModuleContext, PythonLayer } from './analyze';
 import type { FromImport, ImportMap } from './imports';
-import { READ_LINE } from './references';
+import { ALIAS_LINE, READ_LINE } from './references';
 import type { RunTrace } from './shapes/models';
 
 /** What the last full shape inference of the document ran, for focused runs (`focusShapes`). */
@@ -41,8 +42,8 @@ export interface ShapeRecord {
 
 /** What may change on a kept line: identifiers, numbers, spaces, operators. */
 const LOCAL_CHANGE = /^[\w .,+\-*/%=<>!&|^~]*$/;
-/** Lines whose change reaches other statements: imports, pragmas, reads of conv attributes. */
-const NONLOCAL_LINE = new RegExp(`\\b(?:import|from)\\b|sepconv:|${READ_LINE.source}`);
+/** Lines whose change reaches other statements: imports, pragmas, reads of conv attributes, names bound to modules. */
+const NONLOCAL_LINE = new RegExp(`\\b(?:import|from)\\b|sepconv:|${READ_LINE.source}|${ALIAS_LINE.source}`);
 /** Past this many edits the kept layers are moved once and the log starts again. */
 const MAX_LOG = 256;
 
