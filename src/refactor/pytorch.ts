@@ -81,9 +81,12 @@ export function planPythonRewrite(text: string, analysis: PythonAnalysis, select
     chosen.push(layer);
   }
   // attribute reads that change (`.in_channels` -> `[0].in_channels`)
-  const refEdits: TextEdit[] = chosen.flatMap((l) =>
-    l.references.filter((r) => r.replacement).map((r) => ({ start: r.fieldSpan.start, end: r.fieldSpan.end, newText: r.replacement! })),
-  );
+  // (two convs assigned to one attribute share its reads: each read is edited once)
+  const refEdits: TextEdit[] = [
+    ...new Map(
+      chosen.flatMap((l) => l.references.filter((r) => r.replacement).map((r) => [`${r.fieldSpan.start}:${r.fieldSpan.end}:${r.replacement}`, { start: r.fieldSpan.start, end: r.fieldSpan.end, newText: r.replacement! }] as const)),
+    ).values(),
+  ];
   const needImports = new Map<number, { statement: FromImport | undefined; names: Set<string> }>();
   for (const layer of chosen) {
     const names: string[] = [];

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import type { Checkpoint, InTensor, OutTensor } from './checkpoint';
 import { decodeFloats, DTYPE_SIZE, encodeFloats, type DType } from './dtype';
+import { readAt } from './zip';
 
 interface HeaderEntry {
   dtype: string;
@@ -16,16 +17,6 @@ interface HeaderEntry {
 
 const DTYPES = new Set<string>(Object.keys(DTYPE_SIZE));
 
-function readAt(fd: number, position: number, length: number): Buffer {
-  const buf = Buffer.alloc(length);
-  let done = 0;
-  while (done < length) {
-    const n = fs.readSync(fd, buf, done, length - done, position + done);
-    if (n === 0) throw new Error('unexpected end of file');
-    done += n;
-  }
-  return buf;
-}
 
 export function readSafetensors(file: string): Checkpoint {
   const fd = fs.openSync(file, 'r');

@@ -24,7 +24,8 @@ const ZIP64_EOCD = 0x06064b50;
 const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
 
-function readAt(fd: number, position: number, length: number): Buffer {
+/** Exactly `length` bytes of a file at `position`. */
+export function readAt(fd: number, position: number, length: number): Buffer {
   const buf = Buffer.alloc(length);
   let done = 0;
   while (done < length) {

@@ -16,6 +16,7 @@ import { after, before, test } from 'node:test';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { ROOT } from '../helpers';
 import { TestClient } from './lsp';
+import { rng } from '../hostile/fuzz';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261204);
 const MAX_CASES = Number(process.env.FUZZ_CASES ?? 400);
@@ -23,17 +24,6 @@ const MAX_CASES = Number(process.env.FUZZ_CASES ?? 400);
 const SECONDS = Number(process.env.FUZZ_SECONDS ?? 25);
 const HANG_MS = 30_000;
 
-/** mulberry32: a small seeded generator, so a failing case can be replayed */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Real model files: torchvision's models (read where Debian installed them) and the repo's fixtures. */
 function modelFiles(): string[] {
@@ -89,7 +79,7 @@ after(() => c.stop());
 void test(`random edits of real model files through the server (seed ${SEED}): every request answered, no crash`, async (t) => {
   const files = modelFiles();
   assert.ok(files.length > 10, 'model files to fuzz');
-  const rand = random(SEED);
+  const rand = rng(SEED);
   const start = performance.now();
   let cases = 0;
   let requests = 0;
