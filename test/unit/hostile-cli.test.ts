@@ -292,3 +292,26 @@ void test('an internal error in one file is that file\'s entry, in words', () =>
   assert.equal(o.ioFailed, true);
   assert.doesNotMatch(JSON.stringify(o), /TypeError|Cannot read properties|is not a function|undefined/);
 });
+
+void test('runaway model code ends within its budgets, each model unknown with the reason "budget: ..." or its own', () => {
+  // test/hostile/server: `while True` appending convs, a comprehension over range(100000), a binary
+  // tree of modules 40 deep, mutual recursion in forward, fib(40) in __init__ (also the server's corpus)
+  const dir = path.join(HOSTILE, 'server');
+  const inputs = fs.readdirSync(dir).filter((f) => f.endsWith('.py')).sort();
+  assert.equal(inputs.length, 5);
+  for (const name of inputs) {
+    const started = Date.now();
+    const r = sepconv(['report', '--json', path.join(dir, name)]);
+    assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+    const [file] = (JSON.parse(r.stdout) as { files: { models?: { name: string; params: { before: number | null }; macs: { before: number | null }; reasons: string[] }[] }[] }).files;
+    const models = file.models ?? [];
+    assert.ok(models.length > 0, `${name}: its models are reported, not dropped`);
+    for (const m of models) {
+      // a number is exact or unknown with a reason; a runaway build or run names its budget
+      if (m.params.before === null || m.macs.before === null) assert.ok(m.reasons.length > 0, `${name}: ${m.name} is unknown without a reason`);
+    }
+    const reasons = models.flatMap((m) => m.reasons).join('\n');
+    if (/while_true|range_comprehension|binary_tree/.test(name)) assert.match(reasons, /budget: /, `${name}: ${reasons.slice(0, 500)}`);
+    console.log(`${name}: ${((Date.now() - started) / 1000).toFixed(1)} s, ${models.length} model(s): ${reasons.split('\n')[0]?.slice(0, 160) ?? ''}`);
+  }
+});

@@ -7,7 +7,7 @@ import type { Node } from 'web-tree-sitter';
 import { canonical } from '../imports';
 import type { Interp } from './interpreter';
 import { callModuleMethod, callTensorMethod, initNative, NN_FAMILIES } from './torch';
-import { describe, intOf, intV, NONE, numOf, strV, type CallArgs, type ClassObj, type V } from './values';
+import { describe, intOf, intV, MAX_ITEMS, NONE, numOf, strV, type CallArgs, type ClassObj, type V } from './values';
 
 const BUILTINS = new Set([
   'range', 'len', 'enumerate', 'zip', 'list', 'tuple', 'dict', 'set', 'frozenset', 'int', 'float', 'bool', 'str',
@@ -178,7 +178,7 @@ function builtin(interp: Interp, name: string, a: CallArgs, at: Node): V {
       if (firstUnknown) return firstUnknown;
       if (nums.some((n) => n === undefined) || nums.length === 0) return interp.fail(at, 'range() of non-integers');
       const [start, stop, step] = nums.length === 1 ? [0, nums[0]!, 1] : [nums[0]!, nums[1]!, nums[2] ?? 1];
-      if (step === 0 || Math.abs((stop - start) / step) > 100_000) return interp.fail(at, 'range() too long');
+      if (step === 0 || Math.abs((stop - start) / step) > MAX_ITEMS) return interp.fail(at, `budget: range() of more than ${MAX_ITEMS.toLocaleString('en-US')} items`);
       const items: V[] = [];
       for (let i = start; step > 0 ? i < stop : i > stop; i += step) items.push(intV(i));
       return { kind: 'list', items };
@@ -402,6 +402,7 @@ function containerMethod(interp: Interp, owner: string, method: string, self: V,
     const items = self.items;
     switch (method) {
       case 'append':
+        if (items.length >= MAX_ITEMS) interp.overBudget(`a list of more than ${MAX_ITEMS.toLocaleString('en-US')} items`);
         items.push(args[0] ?? NONE);
         return NONE;
       case 'extend': {

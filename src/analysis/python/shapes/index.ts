@@ -143,7 +143,9 @@ function attachAll(layers: PythonLayer[], models: ModelShapes[], file: string, f
       starts = new Map();
       for (const [i, l] of layers.entries()) {
         const at = f ? f(l.span.start) : l.span.start;
-        starts.set(at, [...(starts.get(at) ?? []), i]);
+        const same = starts.get(at);
+        if (same) same.push(i);
+        else starts.set(at, [i]);
       }
       byFrame.set(f, starts);
     }
@@ -153,7 +155,13 @@ function attachAll(layers: PythonLayer[], models: ModelShapes[], file: string, f
   for (const m of models) {
     const starts = startsIn(frame(m));
     const own = new Map<number, ConvInstance[]>();
-    for (const c of m.convs) if (c.file === file && starts.has(c.start)) own.set(c.start, [...(own.get(c.start) ?? []), c]);
+    for (const c of m.convs) {
+      if (c.file !== file || !starts.has(c.start)) continue;
+      // pushed, not copied: a loop can build thousands of modules at one line
+      const at = own.get(c.start);
+      if (at) at.push(c);
+      else own.set(c.start, [c]);
+    }
     for (const [start, instances] of own) for (const i of starts.get(start)!) if (!first.has(i)) first.set(i, { m, instances });
     if (first.size === layers.length) break;
   }

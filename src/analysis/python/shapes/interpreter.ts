@@ -78,6 +78,12 @@ export function isMainGuard(stmt: Node): boolean {
 }
 
 const MAX_DEPTH = 64;
+/** Wall time for one model's build or run, and for a file's whole shape inference (milliseconds). */
+export const MODEL_MS = 15_000;
+export const FILE_MS = 60_000;
+/** Modules one model may build (the largest torchvision model builds under 2,000). */
+const MAX_MODULES = 20_000;
+
 /** undecidable conditions explored inside one another (each doubles the work) */
 const MAX_EXPLORE = 6;
 
@@ -85,6 +91,15 @@ export class Interp {
   phase: Phase = 'module';
   steps = 0;
   budget = 400_000;
+  /**
+   * The budgets one model's build or run gets (`startBudget`), whatever the source does: steps,
+   * wall time (never past the file's own deadline) and modules made; past one, the next statement
+   * stops with "budget: ...", and what the model built so far is unknown with that reason.
+   */
+  private deadline = Infinity;
+  fileDeadline = Infinity;
+  private modulesMade = 0;
+  private exhausted: string | undefined;
   stops: Stop[] = [];
   examples: Example[] = [];
   /** user functions and classes called since the last reset, for telling factories from helpers */
@@ -248,9 +263,32 @@ export class Interp {
     return v;
   }
 
-  private tick(at: Node): Completion | undefined {
-    if (++this.steps > this.budget) return this.stopAt(at, 'the step budget ran out');
+  /** A fresh budget for one model's build, run or discovery. */
+  startBudget(): void {
+    this.steps = 0;
+    this.modulesMade = 0;
+    this.exhausted = undefined;
+    this.deadline = Math.min(performance.now() + MODEL_MS, this.fileDeadline);
+  }
+
+  /** Why the current budget is spent, if it is (checked at every statement and loop step). */
+  private spent(): string | undefined {
+    if (this.exhausted) return this.exhausted;
+    if (++this.steps > this.budget) return (this.exhausted = `budget: more than ${this.budget.toLocaleString('en-US')} steps`);
+    if ((this.steps & 1023) === 0 && performance.now() > this.deadline) {
+      return (this.exhausted = this.deadline === this.fileDeadline ? `budget: the file's ${FILE_MS / 1000} s of shape inference were used up` : `budget: more than ${MODEL_MS / 1000} s for one model`);
+    }
     return undefined;
+  }
+
+  /** Marks the budget spent from a place that cannot stop by itself (a module or an item too many). */
+  overBudget(why: string): void {
+    this.exhausted ??= `budget: ${why}`;
+  }
+
+  private tick(at: Node): Completion | undefined {
+    const why = this.spent();
+    return why ? this.stopAt(at, why) : undefined;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -453,7 +491,8 @@ export class Interp {
     }
     const snap = new HeapSnapshot(scope, roots);
     this.steps += snap.size;
-    if (this.steps > this.budget) return this.stopAt(cond, 'the step budget ran out');
+    const spent = this.spent();
+    if (spent) return this.stopAt(cond, spent);
     const why = `${snippet(cond)} (line ${cond.startPosition.row + 1})`;
     const from = this.stops.length;
     const ends: { c: Completion; state: HeapState; stops: Stop[] }[] = [];
@@ -978,8 +1017,9 @@ export class Interp {
     let failure: V | undefined;
     const run = (i: number): void => {
       if (failure) return;
-      if (++this.steps > this.budget) {
-        failure = this.fail(node, 'the step budget ran out');
+      const spent = this.spent();
+      if (spent) {
+        failure = unknown(this.stopAt(node, spent).why);
         return;
       }
       if (i === clauses.length) {
@@ -1589,6 +1629,7 @@ export class Interp {
   }
 
   newModule(cls: ClassObj | undefined, native: ModuleObj['native'], site: Node | undefined): ModuleObj {
+    if (++this.modulesMade > MAX_MODULES) this.overBudget(`more than ${MAX_MODULES.toLocaleString('en-US')} modules built for one model`);
     return {
       id: this.newId(),
       cls,

@@ -15,7 +15,7 @@ import { convCost, type SeparableOptions } from '../../cost';
 import type { ConvArgs, LayerKind, ModelIdentity } from '../../model';
 import { DEFAULT_INPUT_SIZES, type AnalysisOptions } from '../../options';
 import { parse } from '../../parsing';
-import { DEFINITION_LINE, Interp, intPragmas, isMainGuard, named, pragmaLines, type Stop } from './interpreter';
+import { DEFINITION_LINE, FILE_MS, Interp, intPragmas, isMainGuard, named, pragmaLines, type Stop } from './interpreter';
 import { Program, type ShapeSources } from './program';
 import { namedModules, type ConvData } from './torch';
 import { concrete, intV, type CallArgs, type ClassObj, type Dim, type DimVar, type FunctionObj, type ModuleObj, type SourceFile, type V } from './values';
@@ -202,14 +202,16 @@ export function runClassModel(entry: SourceFile, sources: ShapeSources, options:
 
 function newInterp(program: Program, options: AnalysisOptions): Interp {
   const cost: SeparableOptions = { depthMultiplier: options.depthMultiplier, norm: options.norm, countBiasAdds: options.countBiasAdds };
-  return new Interp(program, cost, options.assumptions);
+  const interp = new Interp(program, cost, options.assumptions);
+  interp.fileDeadline = performance.now() + FILE_MS;
+  return interp;
 }
 
 /** Builds with the stops and user code it went through recorded. */
 function build(interp: Interp, what: () => V): { module: ModuleObj | string; stops: string[]; invoked: Set<FunctionObj | ClassObj> } {
   const before = interp.stops.length;
   interp.invoked = new Set();
-  interp.steps = 0;
+  interp.startBudget();
   interp.phase = 'init';
   const v = what();
   const stops = interp.stops.slice(before).map((s) => s.why);
@@ -293,13 +295,13 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
 
   // 1. examples: the __main__ block and argument-free functions that make a tensor
   interp.phase = 'discover';
-  interp.steps = 0;
+  interp.startBudget();
   for (const stmt of named(entry.root)) {
     if (isMainGuard(stmt)) interp.execBlock(stmt.childForFieldName('consequence'), scope);
   }
   for (const { f } of functions) {
     if (requiredParams(f, false).length === 0 && /torch\s*\.\s*(randn|rand|zeros|ones|empty|randint|full)\s*\(/.test(f.node.text)) {
-      interp.steps = 0;
+      interp.startBudget();
       interp.callFunction(f, { args: [], kwargs: new Map() }, f.node);
     }
   }
@@ -371,6 +373,8 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
     if (c.kind === 'factory' && candidates.some((o) => o !== c && o.invoked.has(c.origin as FunctionObj))) return false;
     if (c.kind === 'class' && candidates.some((o) => o !== c && o.kind === 'factory' && o.invoked.has(c.origin as ClassObj) && typeof o.module !== 'string' && o.module.cls === c.origin && o.build === `${c.name}()`)) return false;
     // a factory's model whose parts are unknown may hold convs: reported with the reason, not dropped
+    // and a build cut short by its budget may have been about to build them
+    if (c.buildStops.some((why) => why.includes('(budget: '))) return true;
     return hasConvs(c.module) || (c.kind === 'factory' && (c.buildStops.length > 0 || namedModules(c.module).some(([, m]) => [...m.params.values()].some((p) => typeof p === 'string'))));
   });
   kept.sort((a, b) => a.line - b.line);
@@ -432,7 +436,7 @@ function runModel(interp: Interp, c: Candidate, pragmas: ReturnType<typeof input
   }
 
   interp.phase = 'forward';
-  interp.steps = 0;
+  interp.startBudget();
   const before = interp.stops.length;
   const out = interp.callModule(root, { args: [{ kind: 'tensor', shape }], kwargs: new Map() }, c.node);
   const runStops = interp.stops.slice(before).filter((s: Stop) => s.phase === 'forward').map((s) => s.why);

@@ -173,6 +173,9 @@ export interface Scope {
   classOf?: ClassObj;
 }
 
+/** Items a list may hold while a model is built (`range()` stops at the same number). */
+export const MAX_ITEMS = 100_000;
+
 export const unknown = (why: string): V => ({ kind: 'unknown', why });
 export const intV = (n: number): V => ({ kind: 'int', poly: Poly.const(n) });
 export const NONE: V = { kind: 'none' };
