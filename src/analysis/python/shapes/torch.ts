@@ -1320,6 +1320,16 @@ export function callTorch(interp: Interp, p: string, _self: V | undefined, a: Ca
       return cat(interp, a, at, false);
     case 'stack':
       return cat(interp, a, at, true);
+    case 'meshgrid': {
+      // 1-d tensors (or one list of them) of sizes n1..nk: k tensors of shape (n1, ..., nk), as with
+      // indexing="ij"; "xy" swaps the first two sizes
+      const given = args.length === 1 && (x?.kind === 'list' || x?.kind === 'tuple') ? x.items : args;
+      if (given.some((t) => t.kind !== 'tensor' || t.shape.length !== 1)) return given.find((t) => t.kind === 'unknown') ?? interp.fail(at, 'meshgrid() of tensors that are not 1-d');
+      const sizes = given.map((t) => (t as TensorValue).shape[0]);
+      const xy = a.kwargs.get('indexing');
+      if (xy?.kind === 'str' && xy.value === 'xy' && sizes.length >= 2) [sizes[0], sizes[1]] = [sizes[1], sizes[0]];
+      return { kind: 'tuple', items: given.map(() => tensor([...sizes])) };
+    }
     case 'randn':
     case 'rand':
     case 'zeros':
