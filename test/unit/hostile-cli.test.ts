@@ -82,6 +82,7 @@ const EXPECT: Record<string, { report: [number, RegExp?]; check: [number, RegExp
   'alias_assign.py': { report: [0, /not converted: line 16 reads `w\.weight`/], check: [1], apply: [0, /converted 1 layer/] },
   'alias_param.py': { report: [0, /not converted: line 8 reads `m\.weight`, which the rewrite cannot follow \(`m` is a parameter of `init_conv\(\)`/], check: [1], apply: [0, /converted 1 layer/] },
   'alias_rewrite.py': { report: [0], check: [1], apply: [0, /converted 2 layer/] },
+  'reparametrized.py': { report: [0, /not converted: line 13 reads `weight_norm\(self\.conv…\)`/], check: [1], apply: [0, /converted 1 layer/] },
   'fstring.py': { report: [0], check: [1], apply: [0, /converted 2 layer/] },
   'comments.py': { report: [0], check: [1], apply: [0, /converted 1 layer/] },
   'crlf_bom_tabs.py': { report: [0], check: [1], apply: [0, /converted 1 layer/] },
@@ -155,7 +156,7 @@ void test('apply keeps byte-order mark, CRLF and tabs, and rewrites a conv in an
 });
 
 void test('the rewritten hostile models build and run in PyTorch as the originals did', () => {
-  const models = ['alias_local.py', 'alias_loop.py', 'alias_assign.py', 'alias_param.py', 'alias_rewrite.py', 'fstring.py', 'comments.py', 'crlf_bom_tabs.py'];
+  const models = ['alias_local.py', 'alias_loop.py', 'alias_assign.py', 'alias_param.py', 'alias_rewrite.py', 'reparametrized.py', 'fstring.py', 'comments.py', 'crlf_bom_tabs.py'];
   const dir = corpus();
   const build = (files: string[]) => {
     const r = spawnSync(PYTHON, [path.join(HOSTILE, 'build_torch.py'), ...files], { encoding: 'utf8', timeout: 300_000 });

@@ -371,8 +371,8 @@ function analyzeCall(
     ...new Set([args.inChannels, args.outChannels, args.groups].flatMap((p) => p?.symbols() ?? [])),
   ];
   const site = moduleSite(call);
-  const references = kind === 'conv' ? refs.find(site) : [];
   const cls = enclosing(call, 'class_definition');
+  const references = kind === 'conv' ? [...refs.find(site), ...reparametrized(cls, site.attribute)] : [];
   const layer: PythonLayer = {
     framework: 'pytorch',
     op,
@@ -416,6 +416,26 @@ export function markConvertible(layer: PythonLayer, options: AnalysisOptions): v
   for (const r of layer.references) {
     if (r.replacement) layer.warnings.push(`line ${r.line + 1}: \`${r.text}\` becomes \`${r.text.slice(0, r.text.length - r.field.length - 1)}${r.replacement}\``);
   }
+}
+
+/**
+ * A library call that takes the conv module itself and works on its `weight`
+ * (`self.conv = nn.utils.weight_norm(self.conv, ...)`, spectral_norm, parametrizations, pruning):
+ * on the separable `Sequential` it fails, so such a call in the class blocks the conversion.
+ */
+const REPARAMETRIZE = /\b(weight_norm|spectral_norm|remove_weight_norm|remove_spectral_norm|register_parametrization|orthogonal|prune\.\w+|fuse_modules)\s*\(\s*self\s*\.\s*(\w+)\b/g;
+
+function reparametrized(cls: Node | null | undefined, attribute: string | undefined): Reference[] {
+  if (!cls || attribute === undefined) return [];
+  const text = cls.text;
+  for (const m of text.matchAll(REPARAMETRIZE)) {
+    if (m[2] !== attribute) continue;
+    const start = cls.startIndex + m.index;
+    const line = cls.startPosition.row + (text.slice(0, m.index).match(/\n/g)?.length ?? 0);
+    const call = m[0].replace(/\s+/g, '');
+    return [{ text: `${call}…)`, line, fieldSpan: { start, end: start + m[0].length }, field: m[1], replacement: null, why: `\`${m[1]}()\` works on the conv's weight` }];
+  }
+  return [];
 }
 
 /** The function (other than a method of a module class) that builds this conv for its callers. */
