@@ -50,9 +50,9 @@ export function convLike(t: { key: string; dtype: DType; shape: number[] }): Con
 export function runCheckpointReader(): void {
   const port = parentPort;
   if (!port) throw new Error('the checkpoint reader runs in a worker thread');
-  const open = new Map<string, Checkpoint>();
+  const open = new Map<string, { ckpt: Checkpoint; identity: FileIdentity }>();
   const close = (file: string) => {
-    open.get(file)?.close();
+    open.get(file)?.ckpt.close();
     open.delete(file);
   };
   const transfer = (s: Spectrum) => [...s.values, ...s.vectors].map((a) => a.buffer as ArrayBuffer);
@@ -69,19 +69,23 @@ export function runCheckpointReader(): void {
         const st = fs.statSync(msg.file);
         if (!st.isFile()) throw new Error('not a regular file');
         const ckpt = openCheckpoint(msg.file);
-        open.set(msg.file, ckpt);
+        const identity = { mtimeMs: st.mtimeMs, size: st.size };
+        open.set(msg.file, { ckpt, identity });
         const tensors = [...ckpt.tensors.values()].map((t) => ({ key: t.key, dtype: t.dtype, shape: t.shape }));
         const spectra: { key: string; shape: ConvShape; spectrum: Spectrum }[] = [];
         for (const t of ckpt.tensors.values()) {
           const shape = convLike(t);
           if (shape) spectra.push({ key: t.key, shape, spectrum: spectrum(t.values(), shape) });
         }
-        const reply: FromReader = { type: 'loaded', id: msg.id, identity: { mtimeMs: st.mtimeMs, size: st.size }, format: ckpt.format, tensors, spectra, ms: performance.now() - start };
+        const reply: FromReader = { type: 'loaded', id: msg.id, identity, format: ckpt.format, tensors, spectra, ms: performance.now() - start };
         port.postMessage(reply, spectra.flatMap((s) => transfer(s.spectrum)));
         return;
       }
-      const ckpt = open.get(msg.file);
-      const t = ckpt?.tensors.get(msg.key);
+      const known = open.get(msg.file);
+      const st = fs.statSync(msg.file);
+      // written over since it was read: its spectra are the old file's (the next hover reads it again)
+      if (known && (st.mtimeMs !== known.identity.mtimeMs || st.size !== known.identity.size)) throw new Error('the checkpoint changed on disk while it was read');
+      const t = known?.ckpt.tensors.get(msg.key);
       if (!t) throw new Error(`${msg.key} is not in the checkpoint read`);
       const s = spectrum(t.values(), msg.shape);
       port.postMessage({ type: 'spectrum', id: msg.id, spectrum: s } satisfies FromReader, transfer(s));

@@ -149,6 +149,7 @@ export class WeightsCache {
   private readonly entries = new Map<string, Entry>();
   /** per document: the plan of its latest version asked for */
   private readonly plans = new Map<string, { id: string; plan: Promise<CheckpointPlan | string> }>();
+  private readonly logged = new Set<string>();
   /** workspace folders (paths) a relative setting is resolved against, first match of the document wins */
   roots: string[] = [];
 
@@ -246,7 +247,10 @@ export class WeightsCache {
       }
     } catch (e) {
       const reason = shortReason((e as Error).message);
-      this.log(`SepConv: ${path.basename(file)} with ${view.unit.uri}: ${reason}`);
+      const line = `SepConv: ${path.basename(file)} with ${view.unit.uri}: ${reason}`;
+      // once, not per version of the document
+      if (!this.logged.has(line)) this.log(line);
+      this.logged.add(line);
       return reason;
     }
   }
