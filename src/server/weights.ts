@@ -161,7 +161,12 @@ export class WeightsCache {
   /** The setting's path for a document: absolute, else under the workspace folder of the document (or the first, or the document's folder). */
   resolve(setting: string, documentUri: string): string {
     if (path.isAbsolute(setting)) return path.normalize(setting);
-    const doc = documentUri.startsWith('file:') ? fileURLToPath(documentUri) : undefined;
+    let doc: string | undefined;
+    try {
+      doc = documentUri.startsWith('file:') ? fileURLToPath(documentUri) : undefined;
+    } catch {
+      doc = undefined; // a file URL with a host on POSIX
+    }
     const root = (doc && this.roots.find((r) => doc.startsWith(r + path.sep))) ?? this.roots[0] ?? (doc && path.dirname(doc));
     return path.resolve(root ?? '.', setting);
   }
