@@ -15,6 +15,8 @@ const entries = [
   ['src/server/index.ts', 'server.js'],
   // the server's analysis worker thread (src/server/worker.ts starts it next to server.js)
   ['src/server/workerIndex.ts', 'analysis-worker.js', 'server'],
+  // the server's checkpoint reader thread (src/server/weights.ts starts it next to server.js)
+  ['src/server/checkpointReaderIndex.ts', 'checkpoint-reader.js', 'server'],
   ['src/extension/index.ts', 'extension.js'],
 ].filter(([src, out, part]) => fs.existsSync(path.join(root, src)) && (!only || only.includes(part ?? out.replace(/\.js$/, ''))));
 

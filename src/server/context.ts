@@ -14,6 +14,7 @@ import type { DocumentStore, Position, Range, Unit } from './documents';
 import { placeLayers, unitOffset, type PlacedLayer } from './layers';
 import { analysisOptions, type Settings } from './settings';
 import type { TreeCache } from './trees';
+import type { WeightsCache } from './weights';
 import { Dropped } from './worker';
 
 export interface ClientCapabilities {
@@ -50,6 +51,8 @@ export interface ServerContext {
   /** the layers around `position` of `uri`, with the numbers the full analysis gives them (hovers) */
   pointView(uri: string, position: Position, token?: CancellationToken): Promise<View | undefined>;
   warn(message: string): void;
+  /** the checkpoint of `sepconv.weights.checkpoint`, read off this thread, and the plans hovers show */
+  weights: WeightsCache;
 }
 
 export function rewriteOptions(s: Settings): RewriteOptions & { minSavings: number } {

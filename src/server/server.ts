@@ -15,6 +15,7 @@ import {
   type InitializeParams,
   type InitializeResult,
 } from 'vscode-languageserver';
+import { fileURLToPath } from 'node:url';
 import manifest from '../../package.json';
 import { initParsing } from '../analysis/parsing';
 import { Analyses, LARGE_DOCUMENT } from './analyses';
@@ -30,6 +31,7 @@ import type { CancellationToken } from 'vscode-languageserver';
 import { parseSettings, SECTION, type Settings } from './settings';
 import { IdleCollector } from './memory';
 import { TreeCache } from './trees';
+import { WeightsCache } from './weights';
 import { AnalysisWorker, DEFAULT_LIMITS, Dropped, type WorkerLimits } from './worker';
 
 const LANGUAGES = ['python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact'];
@@ -43,6 +45,7 @@ export function startServer(connection: Connection): void {
   const worker = new AnalysisWorker(DEFAULT_LIMITS, (message) => connection.console.error(message));
   const analyses = new Analyses(trees, worker, (src) => store.unitFor(src.key)?.version === src.version);
   const idle = new IdleCollector(undefined, () => worker.collect());
+  const weights = new WeightsCache((message) => connection.console.log(message));
   let capabilities: ClientCapabilities = { resolveEdits: false, documentChanges: false, inlayHintRefresh: false, codeLensRefresh: false };
   let pullConfiguration = false;
   /** settings pushed by clients that do not answer `workspace/configuration` (or given at initialize) */
@@ -89,6 +92,7 @@ export function startServer(connection: Connection): void {
     warn(message) {
       void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message });
     },
+    weights,
   };
 
   // Hints follow every keystroke from a quick analysis of the visible lines; the full analysis
@@ -121,6 +125,9 @@ export function startServer(connection: Connection): void {
       codeLensRefresh: c.workspace?.codeLens?.refreshSupport ?? false,
     };
     pullConfiguration = c.workspace?.configuration ?? false;
+    // a relative `sepconv.weights.checkpoint` is under a workspace folder
+    const folders = params.workspaceFolders?.map((f) => f.uri) ?? (params.rootUri ? [params.rootUri] : []);
+    weights.roots = folders.filter((u) => u.startsWith('file:')).map((u) => fileURLToPath(u));
     const init = params.initializationOptions as { settings?: unknown; limits?: unknown } | undefined;
     pushed = init?.settings;
     worker.setLimits(parseLimits(init?.limits));
@@ -179,6 +186,7 @@ export function startServer(connection: Connection): void {
     overlay(d.uri, null);
     if (!store.notebookOf(d.uri)) worker.close(d.uri);
     store.close(d.uri);
+    weights.forget(d.uri);
     idle.touch();
     clearTimeout(warming.get(d.uri));
     warming.delete(d.uri);
@@ -236,6 +244,7 @@ export function startServer(connection: Connection): void {
 
   connection.onShutdown(() => {
     worker.dispose();
+    weights.dispose();
     idle.dispose();
     trees.dispose();
   });

@@ -31,6 +31,8 @@ const number: Parser<number> = (v, s) => {
   return v;
 };
 
+const string: Parser<string> = (v) => (typeof v === 'string' ? v : undefined);
+
 const oneOf =
   <T extends string>(...values: T[]): Parser<T> =>
   (v) =>
@@ -71,6 +73,8 @@ export const SETTING_PARSERS = {
   countBiasAdds: boolean,
   lineLength: number,
   'tfjs.style': oneOf<TfjsStyle>('separable', 'split'),
+  'weights.checkpoint': string,
+  'weights.energy': number,
   'trace.server': oneOf('off', 'messages', 'verbose'),
 } as const;
 

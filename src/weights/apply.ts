@@ -13,7 +13,7 @@ import type { Layer, ModelSummary } from '../analysis/model';
 import type { LanguageId } from '../analysis/parsing';
 import { rewrite, type FileRewrite, type RewriteOptions } from '../refactor/index';
 import type { Checkpoint } from './checkpoint';
-import { planCheckpoint, WeightsError, type ModuleResult } from './convert';
+import { planCheckpoint, WeightsError, type CheckpointPlan, type ConvertOptions, type ModuleResult } from './convert';
 import { candidates, openCheckpoint, siteId, type ConvertedLayer } from './index';
 import { convertLayersModel, type LayersModelLayer } from './tfjs';
 
@@ -52,15 +52,48 @@ export interface WeightsResult {
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 
-export function convertWithCode(code: CodeFile[], req: WeightsRequest, tfjs: boolean): WeightsResult {
+/**
+ * The rewrite's first pass (every file at the request's options): which convs convert, each with its
+ * file and line. Throws when a file cannot be rewritten or nothing converts.
+ */
+export function firstPass(code: CodeFile[], rewriteOptions: WeightsRequest['rewrite'], tfjs: boolean): { firsts: { c: CodeFile; first: FileRewrite }[]; converted: ConvertedLayer[] } {
   const firsts = code.map((c) => {
-    const first = rewrite(c.text, c.id, c.analysis, () => true, { ...req.rewrite, multipliers: undefined });
+    const first = rewrite(c.text, c.id, c.analysis, () => true, { ...rewriteOptions, multipliers: undefined });
     if (first.error) throw new WeightsError(`${c.file}: ${first.error}`);
     return { c, first };
   });
   const lineOf = (text: string, offset: number) => text.slice(0, offset).split('\n').length;
   const converted: ConvertedLayer[] = firsts.flatMap(({ c, first }) => first.converted.map((layer: Layer) => ({ file: c.file, layer, line: lineOf(c.text, layer.span.start) })));
   if (converted.length === 0) throw new WeightsError(`no convolution of the given ${tfjs ? 'TensorFlow.js' : 'PyTorch'} code is converted; the checkpoint is left alone`);
+  return { firsts, converted };
+}
+
+/** How K is chosen: by energy, else one depth multiplier for every layer. */
+export interface RankRequest {
+  energy?: number;
+  depthMultiplier: number;
+  norm: ConvertOptions['norm'];
+}
+
+/**
+ * The plan of a PyTorch checkpoint for the code's converted layers: the model of the code it is,
+ * K per call site and per module K, energy kept, relative error, params and MACs at that K. What
+ * `apply --weights` writes, `report --weights` prints and the editor's hover shows.
+ */
+export function planWithCode(ckpt: Checkpoint, code: CodeFile[], converted: ConvertedLayer[], req: RankRequest, spectrumOf?: ConvertOptions['spectrumOf']): CheckpointPlan {
+  const models: ModelSummary[] = code.flatMap((c) => (c.analysis.framework === 'pytorch' ? (c.analysis.models ?? []) : []));
+  const keys = new Map([...ckpt.tensors].map(([k, t]) => [k, t.shape]));
+  const rank = req.energy !== undefined ? { energy: req.energy } : { multiplier: req.depthMultiplier };
+  return planCheckpoint(ckpt, candidates(converted, models, keys), { rank, norm: req.norm, spectrumOf });
+}
+
+/** One module's line of the report: `key  K=k/full  energy e%  rel. error x  params a -> b  MACs c -> d`. */
+export function moduleLine(m: ModuleResult): string {
+  return `${m.key}  K=${m.k}/${m.fullRank}  energy ${pct(m.energy)}  rel. error ${m.error.toExponential(2)}  params ${m.params ? `${m.params.before} -> ${m.params.after}` : '?'}${m.macs ? `  MACs ${m.macs.before} -> ${m.macs.after}` : ''}${m.params && m.params.after >= m.params.before ? ' (not smaller at this K)' : ''}`;
+}
+
+export function convertWithCode(code: CodeFile[], req: WeightsRequest, tfjs: boolean): WeightsResult {
+  const { firsts, converted } = firstPass(code, req.rewrite, tfjs);
   if (path.resolve(req.out) === path.resolve(req.checkpoint)) throw new WeightsError('the new checkpoint must not overwrite the old one');
   const tmp = path.join(path.dirname(req.out), `.${path.basename(req.out)}.sepconv-${process.pid}.tmp`);
   const viaTemp = (write: (file: string) => void) => {
@@ -87,10 +120,7 @@ export function convertWithCode(code: CodeFile[], req: WeightsRequest, tfjs: boo
 
   const ckpt: Checkpoint = openCheckpoint(req.checkpoint);
   try {
-    const models: ModelSummary[] = code.flatMap((c) => (c.analysis.framework === 'pytorch' ? (c.analysis.models ?? []) : []));
-    const keys = new Map([...ckpt.tensors].map(([k, t]) => [k, t.shape]));
-    const rank = req.energy !== undefined ? { energy: req.energy } : { multiplier: req.rewrite.depthMultiplier };
-    const plan = planCheckpoint(ckpt, candidates(converted, models, keys), { rank, norm: req.rewrite.norm });
+    const plan = planWithCode(ckpt, code, converted, { energy: req.energy, depthMultiplier: req.rewrite.depthMultiplier, norm: req.rewrite.norm });
     const files: WeightsResult['files'] = [];
     for (const { c, first } of firsts) {
       const multipliers = new Map<number, number>();
@@ -108,10 +138,7 @@ export function convertWithCode(code: CodeFile[], req: WeightsRequest, tfjs: boo
       layers: [],
       model: plan.candidate,
       prefix: plan.prefix,
-      summary: plan.modules.map(
-        (m) =>
-          `${m.key}  K=${m.k}/${m.fullRank}  energy ${pct(m.energy)}  rel. error ${m.error.toExponential(2)}  params ${m.params ? `${m.params.before} -> ${m.params.after}` : '?'}${m.macs ? `  MACs ${m.macs.before} -> ${m.macs.after}` : ''}${m.params && m.params.after >= m.params.before ? ' (not smaller at this K)' : ''}`,
-      ),
+      summary: plan.modules.map(moduleLine),
       writeCheckpoint: () => viaTemp((file) => ckpt.write(file, plan.replace)),
       close: () => ckpt.close(),
     };

@@ -46,6 +46,11 @@ export interface ConvertOptions {
   norm: 'none' | 'bn' | 'bn-relu';
   /** BatchNorm's eps (PyTorch's default 1e-5) */
   eps?: number;
+  /**
+   * The spectrum of a weight in a layout, when the caller keeps them (the language server computes
+   * them once per checkpoint in a thread of their own); undefined: computed here from the values
+   */
+  spectrumOf?: (tensor: InTensor, shape: ConvShape) => Spectrum | undefined;
 }
 
 /** What one converted module became. */
@@ -150,7 +155,10 @@ export function planCheckpoint(ckpt: Checkpoint, candidates: Candidate[], opts: 
 
   // pass 1: spectra, and K per site
   const spectra = new Map<ConvTarget, Spectrum>();
-  for (const t of chosen.c.targets) spectra.set(t, spectrum(ckpt.tensors.get(`${stemOf(t)}.weight`)!.values(), t.shape));
+  for (const t of chosen.c.targets) {
+    const w = ckpt.tensors.get(`${stemOf(t)}.weight`)!;
+    spectra.set(t, opts.spectrumOf?.(w, t.shape) ?? spectrum(w.values(), t.shape));
+  }
   const ranks = new Map<string, number>();
   for (const t of chosen.c.targets) {
     const k = 'multiplier' in opts.rank ? opts.rank.multiplier : rankForEnergy(spectra.get(t)!, opts.rank.energy);

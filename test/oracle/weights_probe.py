@@ -9,6 +9,8 @@ process (one `import torch`) serves a whole test:
   dict (`prefix` put before every key) with torch.save or as .safetensors written by hand; with
   `train` (an input shape without batch) a training checkpoint after one SGD step instead:
   {"epoch", "loss", "state_dict", "optimizer"}.
+- {"op": "svd", "file", "build", "ckpt", "svd": [[key, K]]} the energy kept and relative error of each
+  [key, K] of a torch.save checkpoint from torch.linalg.svd (test/protocol/weights-hover.test.ts).
 - {"op": "evil", "out", "marker"} saves a state dict whose pickle calls os.system to create `marker`.
 - {"op": "compare", "orig", "new", "build", "ckpt", "newCkpt", "format", "prefix", "input", "svd": [[key, K]]}
   loads the checkpoint into the original model and the converted checkpoint (torch.load with
@@ -202,6 +204,12 @@ def main():
                     "params": {"orig": sum(p.numel() for p in orig.parameters()), "new": sum(p.numel() for p in new.parameters())},
                 }
             )
+        elif op == "svd":
+            # the energy and error of [key, K] of a checkpoint from torch.linalg.svd, groups from the model
+            model = build(job["file"], job["build"], "svd_model")
+            sd = torch.load(job["ckpt"], weights_only=True)
+            groups = {name: getattr(mod, "groups", 1) for name, mod in model.named_modules()}
+            results.append([{"key": key, "k": k, **rank_k(sd[key + ".weight"], k, groups[key])} for key, k in job["svd"]])
         else:
             raise SystemExit(f"unknown op {op}")
     json.dump(results, sys.stdout)

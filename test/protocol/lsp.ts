@@ -92,6 +92,7 @@ export class TestClient {
   readonly applied: ApplyWorkspaceEditParams[] = [];
   readonly refreshes = { inlayHints: 0, codeLens: 0 };
   readonly configurationRequests: unknown[] = [];
+  private readonly logWaiters = new Set<{ re: RegExp; resolve: (message: string) => void }>();
   settings: Record<string, unknown>;
   initializeResult!: InitializeResult;
 
@@ -150,7 +151,10 @@ export class TestClient {
       return { applied: true };
     });
     c.onNotification(ShowMessageNotification.type, (p) => this.messages.push(p.message));
-    c.onNotification(LogMessageNotification.type, (p) => this.logs.push(p.message));
+    c.onNotification(LogMessageNotification.type, (p) => {
+      this.logs.push(p.message);
+      for (const w of [...this.logWaiters]) if (w.re.test(p.message)) w.resolve(p.message);
+    });
   }
 
   /** Applies a WorkspaceEdit as VS Code does: refuses documentChanges for another version. */
@@ -218,6 +222,24 @@ export class TestClient {
   async configure(settings: Record<string, unknown>): Promise<void> {
     this.settings = settings;
     await this.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: { sepconv: settings } });
+  }
+
+  /** The next log message of the server matching `re` after the first `skip` that did (an event, not a poll). */
+  waitForLog(re: RegExp, skip = 0): Promise<string> {
+    const seen = this.logs.filter((m) => re.test(m));
+    if (seen.length > skip) return Promise.resolve(seen[skip]);
+    let count = seen.length;
+    return new Promise((resolve) => {
+      const w = {
+        re,
+        resolve: (m: string) => {
+          if (count++ < skip) return;
+          this.logWaiters.delete(w);
+          resolve(m);
+        },
+      };
+      this.logWaiters.add(w);
+    });
   }
 
   hover(uri: string, line: number, character: number): Promise<Hover | null> {

@@ -66,7 +66,10 @@ void test('settings parse nested (VS Code) and flat (other clients) forms; inval
 void test('the manifest is the extension manifest: engine, entry, activation, trust and no editor newer than 1.100', () => {
   assert.equal(manifest.engines.vscode, '^1.95.0');
   assert.equal(manifest.main, './dist/extension.js');
-  assert.deepEqual(manifest.capabilities, { untrustedWorkspaces: { supported: true }, virtualWorkspaces: true });
+  // untrusted: a checkpoint path from the workspace's settings is not read (the user's setting is)
+  assert.deepEqual(manifest.capabilities.untrustedWorkspaces.restrictedConfigurations, ['sepconv.weights.checkpoint']);
+  assert.equal(manifest.capabilities.untrustedWorkspaces.supported, 'limited');
+  assert.equal(manifest.capabilities.virtualWorkspaces, true);
   assert.ok(manifest.activationEvents.every((e) => /^onLanguage:(python|javascript|javascriptreact|typescript|typescriptreact)$|^onNotebook:jupyter-notebook$/.test(e)));
   assert.equal(manifest.devDependencies['@types/vscode'], '1.95.0');
 });

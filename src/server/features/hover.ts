@@ -9,6 +9,7 @@ import { FLOPS_PER_MAC, formatCount, percentDrop, type LayerJson } from '../../a
 import { unknownShapes } from '../analyses';
 import type { ServerContext, View } from '../context';
 import { layerAt, replacementText, unitOffset, type PlacedLayer } from '../layers';
+import type { WeightsInfo } from '../weights';
 
 export async function onHover(ctx: ServerContext, params: HoverParams, token?: CancellationToken): Promise<Hover | null> {
   // the layers around the position, with the full analysis's numbers, without waiting for the whole file
@@ -18,7 +19,8 @@ export async function onHover(ctx: ServerContext, params: HoverParams, token?: C
   if (offset === undefined) return null;
   const hit = layerAt(view.placed, offset);
   if (!hit || hit.segment.uri !== params.textDocument.uri) return null;
-  return { contents: { kind: MarkupKind.Markdown, value: hoverMarkdown(view, hit) }, range: hit.range };
+  const weights = await ctx.weights.forLayer(ctx.analyses, view, hit.layer, token);
+  return { contents: { kind: MarkupKind.Markdown, value: hoverMarkdown(view, hit, weights) }, range: hit.range };
 }
 
 const KIND_NAMES: Partial<Record<Layer['kind'], string>> = {
@@ -29,7 +31,7 @@ const KIND_NAMES: Partial<Record<Layer['kind'], string>> = {
   lazy: 'lazy convolution',
 };
 
-export function hoverMarkdown(view: View, hit: PlacedLayer): string {
+export function hoverMarkdown(view: View, hit: PlacedLayer, weights?: WeightsInfo): string {
   const { layer, json } = hit;
   const python = layer.framework === 'pytorch';
   const lang = python ? 'python' : view.unit.languageId === 'python' ? 'python' : 'javascript';
@@ -68,6 +70,7 @@ export function hoverMarkdown(view: View, hit: PlacedLayer): string {
     const becomes = replacementText(view.unit, view.analysis, layer, view.rewriteOptions);
     if (becomes) out.push('**Becomes**', '```' + lang, dedent(becomes, lineIndent(hit)), '```', '');
   }
+  if (weights) out.push(...weightsMarkdown(weights), '');
   if (json.warnings.length) {
     out.push('**Before converting**', ...json.warnings.map((w) => `- ⚠ ${w}`), '');
   }
@@ -77,6 +80,34 @@ export function hoverMarkdown(view: View, hit: PlacedLayer): string {
     out.push(`Sizes stay symbolic until ${symbolsOf(json)} ${symbolsOf(json).includes(',') ? 'have' : 'has'} a value: add \`# sepconv: name=64\` to the file or set \`sepconv.assumptions\`.`, '');
   }
   return out.join('\n').trimEnd();
+}
+
+/** Modules shown per call site (a helper like `conv3x3()` builds many). */
+const MAX_MODULES = 8;
+
+/**
+ * The checkpoint's part of the card: per module of the call site, K, the energy kept, the relative
+ * error, params and MACs at that K (the numbers of `sepconv report --weights`, more digits).
+ */
+function weightsMarkdown(w: WeightsInfo): string[] {
+  const name = `\`${w.checkpoint}\``;
+  if (w.state === 'loading') return [`weights: loading… (${w.what}: ${name})`];
+  if (w.state === 'error') return [`weights (${name}): ${w.reason}`];
+  const of = `model \`${w.model}\`${w.prefix ? `, keys under \`${w.prefix}\`` : ''}`;
+  if (w.modules.length === 0) return [`weights (${name}, ${of}): no module it holds is built by this call`];
+  const pair = (p: { before: number; after: number } | null) => (p ? `${formatCount(p.before, null)} → ${formatCount(p.after, null)}` : '?');
+  const rows = w.modules.slice(0, MAX_MODULES).map((m) => `| \`${m.key}\` | ${m.k}/${m.fullRank} | ${(m.energy * 100).toFixed(4)}% | ${m.error.toExponential(3)} | ${pair(m.params)} | ${pair(m.macs)} |`);
+  const more = w.modules.length - MAX_MODULES;
+  return [
+    `**Weights** · ${name} (${of})`,
+    '',
+    '| module | K | energy kept | rel. error | params | MACs |',
+    '|:--|--:|--:|--:|--:|--:|',
+    ...rows,
+    ...(more > 0 ? [`| … and ${more} more | | | | | |`] : []),
+    '',
+    `${w.rank}; relative error ‖W − W_K‖ / ‖W‖.`,
+  ];
 }
 
 /** The indentation of the line the call starts on: continuation lines of its rewrite carry it. */
