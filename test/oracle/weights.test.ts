@@ -19,6 +19,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { cli, ROOT, tempDir } from '../helpers';
+import type { ModuleResult } from '../../src/weights/convert';
 
 const PYTHON = '/usr/bin/python3';
 const PROBE = path.join(ROOT, 'test', 'oracle', 'weights_probe.py');
@@ -35,15 +36,8 @@ interface Compared {
   params: { orig: number; new: number };
 }
 
-interface ModuleJson {
-  params: { before: number; after: number } | null;
-  key: string;
-  site: string;
-  k: number;
-  fullRank: number;
-  energy: number;
-  error: number;
-}
+/** One module of `report --weights --json` (the core's own type). */
+type ModuleJson = ModuleResult;
 
 /**
  * A torchvision tree in `dir` whose `models/<file>` is a copy (to rewrite) and everything else links

@@ -18,20 +18,14 @@ import { pathToFileURL } from 'node:url';
 import type { MarkupContent } from 'vscode-languageserver-protocol';
 import { cli, ROOT, tempDir } from '../helpers';
 import { positionOf, TestClient } from './lsp';
+import type { ModuleResult } from '../../src/weights/convert';
 
 const PYTHON = '/usr/bin/python3';
 const PROBE = path.join(ROOT, 'test', 'oracle', 'weights_probe.py');
 const NET = path.join(ROOT, 'test', 'fixtures', 'weights', 'net.py');
 
-interface ModuleJson {
-  key: string;
-  k: number;
-  fullRank: number;
-  energy: number;
-  error: number;
-  params: { before: number; after: number } | null;
-  macs: { before: number; after: number } | null;
-}
+/** One module of `report --weights --json` (the core's own type). */
+type ModuleJson = ModuleResult;
 
 interface Row {
   key: string;
