@@ -41,6 +41,12 @@ export function inferShapes(analysis: PythonAnalysis, text: string, tree: Tree, 
   if (memo && trace) memo.recordShapes({ key: JSON.stringify(options), file, trace });
   attachAll(analysis.layers, models, file);
   for (const l of analysis.layers) fromInstances(l, models, file, options);
+  // a model that ran out of its budget may have been about to build the layers no model built
+  const spent = models.find((m) => m.reasons.some((r) => r.includes('(budget: ')));
+  if (spent) {
+    const why = spent.reasons.find((r) => r.includes('(budget: '))!;
+    for (const l of analysis.layers) if (!l.shapes) l.assumptions.push(`shapes not inferred: model ${spent.name}: ${why}`);
+  }
   const convertible = convertibility(analysis, file, models, options, sources);
   analysis.models = models.map((m) => summary(m, convertible));
   // a file of building blocks: its layers run in the models of the files that import it
