@@ -2,7 +2,7 @@
 // It starts Node, walks the corpus, reads every file, applies the command's text prefilter and
 // parses (web-tree-sitter, the bundle's WASM) the files that pass it, Python on the main thread and
 // JavaScript/TypeScript on one worker, as the command spreads them. It analyses nothing.
-// Usage: node bench/floor.mjs <corpus>   (prints the number of files parsed per family)
+// Usage: node bench/floor.mjs <folder>...   (prints the number of files parsed per family)
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
@@ -33,7 +33,7 @@ function parseAll(files, pattern, parserFor) {
 
 if (isMainThread) {
   const walk = (d) => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
-  const files = walk(process.argv[2]);
+  const files = process.argv.slice(2).flatMap(walk);
   const worker = new Worker(new URL(import.meta.url), { workerData: files.filter((f) => /\.(js|ts)$/.test(f)) });
   const tfjs = new Promise((resolve, reject) => worker.on('message', resolve).on('error', reject));
   const py = await parser('python');

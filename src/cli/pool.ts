@@ -1,101 +1,152 @@
 /**
  * Runs `processFile` over many files on the main thread and on worker threads, one parser per
- * thread, as many threads as cores. The main thread starts at once while the workers load; each
- * thread keeps to one language family while it can (Python here, JavaScript/TypeScript in the
- * first worker), so that it compiles one family's grammar, queries and analysis code, and takes the
- * other family's files when its own run out. Small jobs (and runs from TypeScript sources, as in
+ * thread, as many threads as cores. Work is balanced by cost, not by count: each language family's
+ * files are queued largest first (a zoo file can take seconds, a utility file a millisecond), every
+ * thread's first file is handed to it at start, and then each thread claims the next file itself
+ * from counters in shared memory (an atomic add: no round trip through the main thread, which is
+ * busy with files of its own). Each thread prefers one family while it has files (Python here,
+ * JavaScript/TypeScript in the first worker), so that it compiles one family's grammar, queries
+ * and analysis code, and takes the other family's files when its own run out: on a folder of only
+ * Python files every thread works on Python. Small jobs (and runs from TypeScript sources, as in
  * the tests) stay on the main thread: a worker costs a bundle load and a WASM start.
+ *
+ * `SEPCONV_THREADS=n` sets the number of threads (1: no workers; n > 1: workers even for a small
+ * job). `SEPCONV_FILE_TIMES=<file>` writes each file's processing time and thread there as JSON
+ * (for the benchmark: `{ threads, cpuMs, files: [{ path, ms, thread }] }`, files in the order given, the
+ * process's CPU time over all its threads so far).
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { initParsing, languageForPath } from '../analysis/parsing';
 import type { CliOptions } from './args';
 import { processFile, type FileOutcome } from './process';
 
-/** Below this many files one thread is faster than starting workers. */
+/** Below this many files, and below `MIN_BYTES_FOR_WORKERS` of them, one thread is faster than starting workers. */
 const MIN_FILES_FOR_WORKERS = 64;
-/** Files handed to a worker at a time (two chunks in flight): enough to amortise messages, few enough that the threads finish together. */
-const CHUNK = 6;
-
-/** Files sent to a worker, with their places in the list given to `processFiles`. */
-interface Job {
-  indexes: number[];
-  files: string[];
-}
+/** A few model files of this size hold seconds of shape inference: worth a second thread. */
+const MIN_BYTES_FOR_WORKERS = 256 * 1024;
 
 type Family = 'python' | 'javascript';
+const FAMILIES: Family[] = ['python', 'javascript'];
 
-/** The indexes of one language family's files still to do, in the order given. */
-class Queue {
-  private next = 0;
-  constructor(private readonly indexes: number[]) {}
-  get empty(): boolean {
-    return this.next >= this.indexes.length;
-  }
-  take(n: number): number[] {
-    const out = this.indexes.slice(this.next, this.next + n);
-    this.next += out.length;
-    return out;
-  }
+/** What a worker is started with: every queue, the shared counters, its preference and its first file. */
+interface WorkerSetup {
+  sepconvWorker: true;
+  opts: CliOptions;
+  files: string[];
+  /** per family, indexes into `files`, largest first */
+  queues: Record<Family, number[]>;
+  /** per family (in `FAMILIES` order), the position of the next file to claim in its queue */
+  counters: SharedArrayBuffer;
+  family: Family;
+  first: number | undefined;
+}
+
+/** A worker's message: one file done, or all of its work done. */
+type WorkerMessage = { index: number; outcome: FileOutcome; ms: number } | { done: true };
+
+/** Claims the next file for a thread that prefers `family`: its own family's while there are any, then the other's. */
+function claimer(queues: Record<Family, number[]>, counters: Int32Array, family: Family): () => number | undefined {
+  const order = family === 'python' ? FAMILIES : [...FAMILIES].reverse();
+  return () => {
+    for (const f of order) {
+      const queue = queues[f];
+      const slot = FAMILIES.indexOf(f);
+      // a cheap read first, so that an exhausted queue's counter stops growing
+      if (Atomics.load(counters, slot) >= queue.length) continue;
+      const at = Atomics.add(counters, slot, 1);
+      if (at < queue.length) return queue[at];
+    }
+    return undefined;
+  };
+}
+
+interface FileTime {
+  path: string;
+  ms: number;
+  thread: number;
+}
+
+function timed(file: string, opts: CliOptions): { outcome: FileOutcome; ms: number } {
+  const t0 = performance.now();
+  const outcome = processFile(file, opts);
+  return { outcome, ms: performance.now() - t0 };
+}
+
+function writeTimes(files: string[], times: FileTime[], threads: number): void {
+  const out = process.env.SEPCONV_FILE_TIMES;
+  if (!out) return;
+  const cpu = process.cpuUsage(); // the process's, every thread's
+  fs.writeFileSync(out, JSON.stringify({ threads, cpuMs: (cpu.user + cpu.system) / 1000, files: Array.from(files, (path, i) => times[i] ?? { path, ms: 0, thread: -1 }) }));
 }
 
 export async function processFiles(files: string[], opts: CliOptions): Promise<FileOutcome[]> {
-  const threads = Math.min(os.availableParallelism(), Math.ceil(files.length / CHUNK));
+  const forced = Number(process.env.SEPCONV_THREADS ?? 0);
+  const threads = Math.min(forced >= 1 ? forced : os.availableParallelism(), files.length);
   const bundled = __filename.endsWith('.js');
-  if (!bundled || threads < 2 || files.length < MIN_FILES_FOR_WORKERS || process.env.SEPCONV_THREADS === '1') {
+  const sizes = files.map(sizeOf);
+  const big = files.length >= MIN_FILES_FOR_WORKERS || sizes.reduce((a, b) => a + b, 0) >= MIN_BYTES_FOR_WORKERS;
+  const times: FileTime[] = new Array<FileTime>(files.length);
+  if (!bundled || threads < 2 || (!big && !(forced > 1))) {
     await initParsing();
-    return files.map((f) => processFile(f, opts));
+    const outcomes = files.map((f, i) => {
+      const { outcome, ms } = timed(f, opts);
+      times[i] = { path: f, ms, thread: 0 };
+      return outcome;
+    });
+    writeTimes(files, times, 1);
+    return outcomes;
   }
-  const results: FileOutcome[] = new Array<FileOutcome>(files.length);
-  const indexes = files.map((_, i) => i);
-  const queues: Record<Family, Queue> = {
-    python: new Queue(indexes.filter((i) => familyOf(files[i]) === 'python')),
-    javascript: new Queue(indexes.filter((i) => familyOf(files[i]) === 'javascript')),
-  };
-  /** The next files for a thread that prefers `family`: its own while there are any, then the other's. */
-  const take = (family: Family, n: number): number[] => {
-    const own = queues[family];
-    return own.empty ? queues[family === 'python' ? 'javascript' : 'python'].take(n) : own.take(n);
-  };
 
-  const workers = Array.from({ length: threads - 1 }, (_, w) => {
-    const family: Family = w % 2 === 0 ? 'javascript' : 'python';
-    const worker = new Worker(__filename, { workerData: { sepconvWorker: true, opts } });
+  const results: FileOutcome[] = new Array<FileOutcome>(files.length);
+  // largest first within a family (ties in the order given): the long files start at once, the short ones fill the gaps at the end
+  const byCost = files.map((_, i) => i).sort((a, b) => sizes[b] - sizes[a] || a - b);
+  const queues: Record<Family, number[]> = {
+    python: byCost.filter((i) => familyOf(files[i]) === 'python'),
+    javascript: byCost.filter((i) => familyOf(files[i]) === 'javascript'),
+  };
+  const counters = new SharedArrayBuffer(4 * FAMILIES.length);
+  const count = new Int32Array(counters);
+  // every thread's first file, handed out before any thread starts (so each one has work, whatever its start-up time)
+  const preferences: Family[] = Array.from({ length: threads }, (_, t) => (t % 2 === 0 ? 'python' : 'javascript'));
+  const firsts = preferences.map((family) => claimer(queues, count, family)());
+
+  const workers = preferences.slice(1).map((family, w) => {
+    const setup: WorkerSetup = { sepconvWorker: true, opts, files, queues, counters, family, first: firsts[w + 1] };
+    const worker = new Worker(__filename, { workerData: setup });
     return new Promise<void>((resolve, reject) => {
-      let inFlight = 0;
-      const send = () => {
-        const chunk = take(family, CHUNK);
-        if (chunk.length === 0) {
-          if (inFlight === 0) void worker.terminate().then(() => resolve());
+      worker.on('message', (msg: WorkerMessage) => {
+        if ('done' in msg) {
+          void worker.terminate().then(() => resolve());
           return;
         }
-        inFlight++;
-        worker.postMessage({ indexes: chunk, files: chunk.map((i) => files[i]) } satisfies Job);
-      };
-      worker.on('message', (msg: { indexes: number[]; outcomes: FileOutcome[] }) => {
-        inFlight--;
-        msg.outcomes.forEach((o, i) => (results[msg.indexes[i]] = o));
-        send();
+        results[msg.index] = msg.outcome;
+        times[msg.index] = { path: files[msg.index], ms: msg.ms, thread: w + 1 };
       });
       worker.on('error', reject);
-      // two chunks in flight, so the worker never waits for the main thread to hand it the next
-      worker.on('online', () => {
-        send();
-        send();
-      });
     });
   });
 
-  // the main thread's share, a file at a time so that the workers' messages are answered between files
+  // the main thread's share: the workers need nothing from it until they are done
   await initParsing();
-  for (;;) {
-    const [i] = take('python', 1);
-    if (i === undefined) break;
-    results[i] = processFile(files[i], opts);
-    await new Promise((r) => setImmediate(r));
+  const claim = claimer(queues, count, preferences[0]);
+  for (let i = firsts[0]; i !== undefined; i = claim()) {
+    const { outcome, ms } = timed(files[i], opts);
+    results[i] = outcome;
+    times[i] = { path: files[i], ms, thread: 0 };
   }
   await Promise.all(workers);
+  writeTimes(files, times, threads);
   return results;
+}
+
+function sizeOf(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0; // unreadable: processFile reports it
+  }
 }
 
 function familyOf(file: string): Family {
@@ -109,9 +160,12 @@ export function isPoolWorker(): boolean {
 }
 
 export async function runPoolWorker(): Promise<void> {
-  const { opts } = workerData as { opts: CliOptions };
+  const { opts, files, queues, counters, family, first } = workerData as WorkerSetup;
   await initParsing();
-  parentPort!.on('message', (job: Job) => {
-    parentPort!.postMessage({ indexes: job.indexes, outcomes: job.files.map((f) => processFile(f, opts)) });
-  });
+  const claim = claimer(queues, new Int32Array(counters), family);
+  for (let i = first; i !== undefined; i = claim()) {
+    const { outcome, ms } = timed(files[i], opts);
+    parentPort!.postMessage({ index: i, outcome, ms } satisfies WorkerMessage);
+  }
+  parentPort!.postMessage({ done: true } satisfies WorkerMessage);
 }

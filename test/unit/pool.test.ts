@@ -48,3 +48,33 @@ void test('the bundled command on worker threads reports what one thread reports
   assert.equal(checkPooled.code, checkSingle.code);
   assert.equal(checkPooled.stdout, checkSingle.stdout);
 });
+
+void test('on a folder of only Python files, every thread takes files, and the report is one thread’s', { skip: os.availableParallelism() < 2 && 'one core: the command never starts workers' }, () => {
+  const dist = tempDir('sepconv-dist-');
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], { env: { ...process.env, SEPCONV_DIST: dist, SEPCONV_ENTRIES: 'cli' }, stdio: 'pipe' });
+  // the shape cases: model files of every size, and a model importing its blocks from a neighbour
+  const corpus = tempDir('sepconv-pool-py-');
+  fs.cpSync(path.join(ROOT, 'test/fixtures/shapes'), corpus, { recursive: true });
+  const times = path.join(tempDir('sepconv-times-'), 'times.json');
+  const run = (threads: string, ...argv: string[]) => {
+    const env = { ...process.env, SEPCONV_THREADS: threads, SEPCONV_FILE_TIMES: times };
+    const r = spawnSync(process.execPath, [path.join(dist, 'cli.js'), ...argv, corpus], { env, encoding: 'utf8', maxBuffer: 1 << 28 });
+    const t = JSON.parse(fs.readFileSync(times, 'utf8')) as { threads: number; files: { path: string; thread: number }[] };
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr, t };
+  };
+  const single = run('1', 'report', '--json');
+  const pooled = run('2', 'report', '--json');
+  assert.equal(single.t.threads, 1);
+  assert.equal(pooled.t.threads, 2);
+  const files = pooled.t.files;
+  assert.ok(files.length >= 8 && files.every((f) => f.path.endsWith('.py')), `${files.length} Python files`);
+  assert.deepEqual(files.map((f) => f.path), single.t.files.map((f) => f.path));
+  // each file done by exactly one thread, and both threads did some
+  assert.ok(files.every((f) => f.thread === 0 || f.thread === 1), JSON.stringify(files));
+  assert.deepEqual([...new Set(files.map((f) => f.thread))].sort(), [0, 1]);
+  assert.equal(pooled.code, single.code, pooled.stderr);
+  assert.equal(pooled.stdout, single.stdout);
+  const check = [run('2', 'check'), run('1', 'check')];
+  assert.equal(check[0].code, check[1].code);
+  assert.equal(check[0].stdout, check[1].stdout);
+});
