@@ -1,7 +1,9 @@
-/** Shared test helpers: run the CLI in-process, temporary folders. */
+/** Shared test helpers: run the CLI in-process, temporary folders, a parse check. */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { parse } from '../src/analysis/parsing';
+import { firstSyntaxError } from '../src/analysis/python/analyze';
 import { run } from '../src/cli/main';
 
 export interface CliResult {
@@ -25,3 +27,13 @@ export function tempDir(prefix = 'sepconv-test-'): string {
 export const UPDATE = process.env.UPDATE === '1';
 
 export const ROOT = path.resolve(__dirname, '..');
+
+/** Whether Python `text` parses without a syntax error (after `initParsing()`). */
+export function pythonParses(text: string): boolean {
+  const tree = parse('python', text);
+  try {
+    return firstSyntaxError(tree) === undefined;
+  } finally {
+    tree.delete();
+  }
+}

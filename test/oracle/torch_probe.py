@@ -214,6 +214,17 @@ def as_list(value: Any) -> Any:
     return [int(value)]
 
 
+def conv_macs(conv: Any, x: Any, output: Any) -> int:
+    """MACs of one conv call per sample (see the module doc); an unbatched input counts as N = 1."""
+    from torch.nn.modules.conv import _ConvTransposeNd
+
+    batch = x.shape[0] if x.dim() == len(conv.kernel_size) + 2 else 1
+    kvol = math.prod(conv.kernel_size)
+    if isinstance(conv, _ConvTransposeNd):
+        return (x.numel() // batch) * (conv.out_channels // conv.groups) * kvol
+    return (output.numel() // batch) * (conv.in_channels // conv.groups) * kvol
+
+
 def shape_of(value: Any) -> Any:
     import torch
 
@@ -246,7 +257,7 @@ def total_params(model: Any) -> Optional[int]:
 
 def probe(args: argparse.Namespace, package_name: str = PACKAGE_NAME) -> Dict[str, Any]:
     import torch
-    from torch.nn.modules.conv import _ConvNd, _ConvTransposeNd
+    from torch.nn.modules.conv import _ConvNd
 
     input_shape = None if args.modules_only else parse_shape(args.input)
 
@@ -278,13 +289,7 @@ def probe(args: argparse.Namespace, package_name: str = PACKAGE_NAME) -> Dict[st
         def hook_for(record: Dict[str, Any]) -> Any:
             def hook(conv: Any, inputs: Tuple[Any, ...], output: Any) -> None:
                 x = inputs[0]
-                spatial_dims = len(conv.kernel_size)
-                batch = x.shape[0] if x.dim() == spatial_dims + 2 else 1
-                kvol = math.prod(conv.kernel_size)
-                if isinstance(conv, _ConvTransposeNd):
-                    macs = (x.numel() // batch) * (conv.out_channels // conv.groups) * kvol
-                else:
-                    macs = (output.numel() // batch) * (conv.in_channels // conv.groups) * kvol
+                macs = conv_macs(conv, x, output)
                 record["calls"] += 1
                 record["inputShapes"].append(list(x.shape))
                 record["outputShapes"].append(list(output.shape))

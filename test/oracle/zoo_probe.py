@@ -22,11 +22,13 @@ import contextlib
 import copy
 import importlib
 import json
-import math
 import sys
 import traceback
 import warnings
 from typing import Any, Dict, List, Optional
+
+# the fixtures' oracle's MAC count and output description (this script runs from its folder)
+from torch_probe import conv_macs, shape_of
 
 
 @contextlib.contextmanager
@@ -64,18 +66,6 @@ def untrained():
         except ImportError:
             pass
         yield
-
-
-def shape_of(value: Any) -> Any:
-    import torch
-
-    if isinstance(value, torch.Tensor):
-        return list(value.shape)
-    if isinstance(value, (list, tuple)):
-        return [shape_of(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): shape_of(v) for k, v in value.items()}
-    return None
 
 
 def construction_site() -> Optional[List[Any]]:
@@ -126,13 +116,7 @@ def run(job: Dict[str, Any]) -> Dict[str, Any]:
     macs = [0]
 
     def hook(conv: Any, inputs: Any, output: Any) -> None:
-        x = inputs[0]
-        batch = x.shape[0] if x.dim() == len(conv.kernel_size) + 2 else 1
-        kvol = math.prod(conv.kernel_size)
-        if isinstance(conv, _ConvTransposeNd):
-            macs[0] += (x.numel() // batch) * (conv.out_channels // conv.groups) * kvol
-        else:
-            macs[0] += (output.numel() // batch) * (conv.in_channels // conv.groups) * kvol
+        macs[0] += conv_macs(conv, inputs[0], output)
 
     handles = [c.register_forward_hook(hook) for c in convs]
     model.eval()

@@ -11,12 +11,11 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, test } from 'node:test';
-import { initParsing, parse } from '../../src/analysis/parsing';
-import { firstSyntaxError } from '../../src/analysis/python/analyze';
+import { initParsing } from '../../src/analysis/parsing';
 import { defaultOptions } from '../../src/analysis/options';
 import { processFile, writeChecked, WriteRefused } from '../../src/cli/process';
 import { generateHostile } from '../hostile/generate';
-import { cli, ROOT, tempDir } from '../helpers';
+import { cli, pythonParses, ROOT, tempDir } from '../helpers';
 
 const HOSTILE = path.join(ROOT, 'test', 'hostile');
 const PYTHON = '/usr/bin/python3';
@@ -64,15 +63,6 @@ function corpus(): string {
   for (const f of fs.readdirSync(HOSTILE)) if (/\.(py|ipynb)$/.test(f) && f !== 'build_torch.py') fs.copyFileSync(path.join(HOSTILE, f), path.join(dir, f));
   generateHostile(dir);
   return dir;
-}
-
-function parses(text: string): boolean {
-  const tree = parse('python', text);
-  try {
-    return firstSyntaxError(tree) === undefined;
-  } finally {
-    tree.delete();
-  }
 }
 
 /** What each input makes each command do: exit code and a line it must print (stdout or stderr). */
@@ -134,7 +124,7 @@ void test('every hostile input ends with its documented exit code and a message 
       for (const l of (r.stdout + '\n' + r.stderr).split('\n')) if (/^(total|no convertible|\d+ convertible)/.test(l)) assert.ok(l.length <= 400, `${command} ${name}: a ${l.length}-character summary line`);
       const after = fs.readFileSync(file);
       if (command !== 'apply' || code !== 0) assert.deepEqual(after, original, `${command} ${name} changed the file`);
-      else if (name.endsWith('.py')) assert.ok(parses(after.toString('utf8')), `apply ${name} wrote a file that does not parse`);
+      else if (name.endsWith('.py')) assert.ok(pythonParses(after.toString('utf8')), `apply ${name} wrote a file that does not parse`);
     }
   }
 });

@@ -10,10 +10,9 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { initParsing, parse } from '../../src/analysis/parsing';
-import { firstSyntaxError } from '../../src/analysis/python/analyze';
+import { initParsing } from '../../src/analysis/parsing';
 import { fuzzCase, rng, topLevelBlocks } from '../hostile/fuzz';
-import { cli, ROOT, tempDir } from '../helpers';
+import { cli, pythonParses, ROOT, tempDir } from '../helpers';
 
 const PYTHON = '/usr/bin/python3';
 const CASES = 3000;
@@ -34,15 +33,6 @@ function torchvisionModels(): string | undefined {
   const r = spawnSync(PYTHON, ['-c', 'import importlib.util as u; print(u.find_spec("torchvision").submodule_search_locations[0])'], { encoding: 'utf8' });
   const dir = r.status === 0 ? path.join(r.stdout.trim(), 'models') : undefined;
   return dir && fs.existsSync(dir) ? dir : undefined;
-}
-
-function parses(text: string): boolean {
-  const tree = parse('python', text);
-  try {
-    return firstSyntaxError(tree) === undefined;
-  } finally {
-    tree.delete();
-  }
 }
 
 void test(`apply on ${CASES} random edits of real model files: no crash, no hang, nothing written that does not parse`, { timeout: 600_000 }, async (t) => {
@@ -72,11 +62,11 @@ void test(`apply on ${CASES} random edits of real model files: no crash, no hang
   let unparsable = 0;
   for (const [file, text] of before) {
     const now = fs.readFileSync(file, 'utf8');
-    if (!parses(text)) unparsable++;
+    if (!pythonParses(text)) unparsable++;
     if (now === text) continue;
     changed.push(file);
-    assert.ok(parses(text), `${path.basename(file)} did not parse, yet it was written`);
-    assert.ok(parses(now), `${path.basename(file)}: apply wrote a file that does not parse:\n${now}`);
+    assert.ok(pythonParses(text), `${path.basename(file)} did not parse, yet it was written`);
+    assert.ok(pythonParses(now), `${path.basename(file)}: apply wrote a file that does not parse:\n${now}`);
   }
   t.diagnostic(`${changed.length} files rewritten, ${unparsable} edited files that do not parse (never written)`);
   assert.ok(changed.length >= CASES / 10, `only ${changed.length} of ${CASES} files were rewritten: the fuzz no longer exercises the rewrite`);

@@ -1,9 +1,10 @@
 /**
  * Both sides of a condition the interpreter cannot decide. Python code mutates what it reaches
  * (`self.conv = ...`, `layers.append(...)`, a module's recorded calls), so exploring a branch means
- * running it on the real heap: before the first branch every mutable container the code can reach
- * (scope chain, module globals, and everything reachable from them) is copied; each branch runs from
- * that state and its end state is read back; then the state is rewound and the branches are joined.
+ * running it on the real heap: before the first branch every mutable container the sides can reach
+ * (the running function's locals, `self`, and what the names they read hold, each with everything
+ * reachable from it) is copied; each branch runs from that state and its end state is read back;
+ * then the state is rewound and the branches are joined.
  * Whatever the branches agree on stays known; a value that differs becomes `unknown` with the
  * condition's line; a submodule, a parameter, a list's items or a module's recorded calls that
  * differ make the model's numbers unknown (a stop with the line), since both versions are possible.
@@ -77,10 +78,7 @@ export class HeapSnapshot {
       m.clear();
       for (const [k, v] of contents) m.set(k, v);
     }
-    for (const [a, contents] of state.arrays) {
-      a.length = 0;
-      a.push(...contents);
-    }
+    for (const [a, contents] of state.arrays) refill(a, contents);
     for (const [d, v] of state.dims) d.value = v;
   }
 
@@ -113,8 +111,7 @@ export class HeapSnapshot {
     for (const [a, kind] of this.arrayKinds) {
       const versions = states.map((s) => s.arrays.get(a)!);
       const agree = versions.every((v) => v.length === versions[0].length && v.every((x, i) => same(x, versions[0][i])));
-      a.length = 0;
-      a.push(...first.arrays.get(a)!);
+      refill(a, first.arrays.get(a)!);
       if (agree) continue;
       if (kind === 'calls') structural.push(`the layers that run depend on ${why}`);
       else if (kind === 'items' && versions.every((v) => v.length === a.length)) {
@@ -236,6 +233,12 @@ export class HeapSnapshot {
 }
 
 const ABSENT = Symbol('absent');
+
+/** `a`'s items become `contents` (a loop: a spread of 100,000 items would overflow the call stack). */
+function refill(a: unknown[], contents: readonly unknown[]): void {
+  a.length = contents.length;
+  for (let i = 0; i < contents.length; i++) a[i] = contents[i];
+}
 
 /** Two end states of one slot agree: the same object, or equal values (tensors of the same shape). */
 function same(a: unknown, b: unknown): boolean {

@@ -12,6 +12,7 @@ import { parse } from '../../parsing';
 import { Poly } from '../../poly';
 import { analyzePython, markConvertible, type PythonAnalysis, type PythonLayer } from '../analyze';
 import type { LayerMemo } from '../incremental';
+import { isBudgetStop } from './interpreter';
 import { inferModels, runClassModel, type ClassOutcome, type ConvInstance, type InferRequest, type ModelShapes, type RunTrace } from './models';
 import type { ShapeSources } from './program';
 
@@ -42,11 +43,8 @@ export function inferShapes(analysis: PythonAnalysis, text: string, tree: Tree, 
   attachAll(analysis.layers, models, file);
   for (const l of analysis.layers) fromInstances(l, models, file, options);
   // a model that ran out of its budget may have been about to build the layers no model built
-  const spent = models.find((m) => m.reasons.some((r) => r.includes('(budget: ')));
-  if (spent) {
-    const why = spent.reasons.find((r) => r.includes('(budget: '))!;
-    for (const l of analysis.layers) if (!l.shapes) l.assumptions.push(`shapes not inferred: model ${spent.name}: ${why}`);
-  }
+  const spent = models.flatMap((m) => m.reasons.filter(isBudgetStop).map((why) => `shapes not inferred: model ${m.name}: ${why}`))[0];
+  if (spent) for (const l of analysis.layers) if (!l.shapes) l.assumptions.push(spent);
   const convertible = convertibility(analysis, file, models, options, sources);
   analysis.models = models.map((m) => summary(m, convertible));
   // a file of building blocks: its layers run in the models of the files that import it

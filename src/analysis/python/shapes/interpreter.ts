@@ -84,6 +84,9 @@ export const FILE_MS = 60_000;
 /** Modules one model may build (the largest torchvision model builds under 2,000). */
 const MAX_MODULES = 20_000;
 
+/** A stop reason that says a budget ran out (`spent()` words them all so). */
+export const isBudgetStop = (why: string): boolean => why.includes('(budget: ');
+
 /** undecidable conditions explored inside one another (each doubles the work) */
 const MAX_EXPLORE = 6;
 
@@ -434,8 +437,9 @@ export class Interp {
           }
         } else if (obj.kind === 'list' && intOf(key) !== undefined) {
           const i = intOf(key)!;
-          if (obj.items[i < 0 ? obj.items.length + i : i] !== undefined) {
-            obj.items.splice(i < 0 ? obj.items.length + i : i, 1);
+          const at = i < 0 ? obj.items.length + i : i;
+          if (obj.items[at] !== undefined) {
+            obj.items.splice(at, 1);
             continue;
           }
         } else if (obj.kind === 'module' && key.kind === 'str' && obj.m.modules.has(key.value)) {

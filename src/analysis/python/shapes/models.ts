@@ -15,7 +15,7 @@ import { convCost, type SeparableOptions } from '../../cost';
 import type { ConvArgs, LayerKind, ModelIdentity } from '../../model';
 import { DEFAULT_INPUT_SIZES, type AnalysisOptions } from '../../options';
 import { parse } from '../../parsing';
-import { DEFINITION_LINE, FILE_MS, Interp, intPragmas, isMainGuard, named, pragmaLines, type Stop } from './interpreter';
+import { DEFINITION_LINE, FILE_MS, Interp, intPragmas, isBudgetStop, isMainGuard, named, pragmaLines, type Stop } from './interpreter';
 import { Program, type ShapeSources } from './program';
 import { namedModules, type ConvData } from './torch';
 import { concrete, intV, type CallArgs, type ClassObj, type Dim, type DimVar, type FunctionObj, type ModuleObj, type SourceFile, type V } from './values';
@@ -372,9 +372,9 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
     if (c.kind === 'class' && partClasses.has(c.origin as ClassObj)) return false;
     if (c.kind === 'factory' && candidates.some((o) => o !== c && o.invoked.has(c.origin as FunctionObj))) return false;
     if (c.kind === 'class' && candidates.some((o) => o !== c && o.kind === 'factory' && o.invoked.has(c.origin as ClassObj) && typeof o.module !== 'string' && o.module.cls === c.origin && o.build === `${c.name}()`)) return false;
+    // a build cut short by its budget may have been about to build convs
+    if (c.buildStops.some(isBudgetStop)) return true;
     // a factory's model whose parts are unknown may hold convs: reported with the reason, not dropped
-    // and a build cut short by its budget may have been about to build them
-    if (c.buildStops.some((why) => why.includes('(budget: '))) return true;
     return hasConvs(c.module) || (c.kind === 'factory' && (c.buildStops.length > 0 || namedModules(c.module).some(([, m]) => [...m.params.values()].some((p) => typeof p === 'string'))));
   });
   kept.sort((a, b) => a.line - b.line);

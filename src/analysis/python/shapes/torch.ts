@@ -1500,16 +1500,14 @@ export function nativeModuleAttribute(interp: Interp, v: V & { kind: 'module' },
   if (attr) return attr;
   if ((name === 'weight' || name === 'bias') && n?.data.conv) {
     const c = n.data.conv as ConvData;
-    const cin = c.args.inChannels?.constant;
-    const cout = c.args.outChannels!.constant!;
-    const g = c.args.groups!.constant!;
-    if (name === 'bias') return c.args.bias ? { kind: 'tensor', shape: [cout], param: true } : NONE;
-    if (cin === undefined) return interp.fail(at, 'the weight of a lazy conv');
-    return { kind: 'tensor', shape: c.transposed ? [cin, cout / g, ...c.args.kernelSize!] : [cout, cin / g, ...c.args.kernelSize!], param: true };
+    if (name === 'bias') return c.args.bias ? { kind: 'tensor', shape: [c.args.outChannels!.constant!], param: true } : NONE;
+    const shape = weightShape(n);
+    return shape ? { kind: 'tensor', shape, param: true } : interp.fail(at, 'the weight of a lazy conv');
   }
   if ((name === 'weight' || name === 'bias') && n && (n.type === 'Linear' || n.type === 'LazyLinear')) {
     if (name === 'bias') return n.data.bias ? { kind: 'tensor', shape: [n.data.outF as number], param: true } : NONE;
-    return n.data.inF !== undefined ? { kind: 'tensor', shape: [n.data.outF as number, n.data.inF as number], param: true } : interp.fail(at, 'a lazy weight');
+    const shape = weightShape(n);
+    return shape ? { kind: 'tensor', shape, param: true } : interp.fail(at, 'a lazy weight');
   }
   if ((name === 'weight' || name === 'bias') && n && typeof n.data.channels === 'number') {
     return { kind: 'tensor', shape: [n.data.channels], param: true };
@@ -1649,7 +1647,7 @@ function reparametrize(m: ModuleObj, weightNorm: boolean, a: CallArgs, at: Node)
   if (!weightNorm) return { kind: 'module', m };
   const name = a.args[1] ?? a.kwargs.get('name');
   const dimArg = a.args[2] ?? a.kwargs.get('dim') ?? intV(0);
-  const shape = weightShape(m);
+  const shape = weightShape(m.native);
   const why = (detail: string) => `weight_norm() at line ${at.startPosition.row + 1}: ${detail}`;
   if (name && !(name.kind === 'str' && name.value === 'weight')) m.params.set('weight_g', why('a weight other than `weight`'));
   else if (!shape) m.params.set('weight_g', why(`the weight shape of ${describe({ kind: 'module', m })} is not known`));
@@ -1662,21 +1660,16 @@ function reparametrize(m: ModuleObj, weightNorm: boolean, a: CallArgs, at: Node)
   return { kind: 'module', m };
 }
 
-/** The `weight` shape of a conv or linear layer, from its configuration. */
-function weightShape(m: ModuleObj): number[] | undefined {
-  const attr = (k: string) => {
-    const v = m.native?.attrs.get(k);
-    return v ? intOf(v) : undefined;
-  };
-  const type = m.native?.type ?? '';
-  if (type === 'Linear') {
-    const [i, o] = [attr('in_features'), attr('out_features')];
-    return i !== undefined && o !== undefined ? [o, i] : undefined;
+/** The `weight` shape of a conv or linear module, from its configuration; undefined while lazy. */
+function weightShape(n: NativeModule | undefined): number[] | undefined {
+  const c = n?.data.conv as ConvData | undefined;
+  if (c) {
+    const cin = c.args.inChannels?.constant;
+    const cout = c.args.outChannels!.constant!;
+    const g = c.args.groups!.constant!;
+    if (cin === undefined) return undefined;
+    return c.transposed ? [cin, cout / g, ...c.args.kernelSize!] : [cout, cin / g, ...c.args.kernelSize!];
   }
-  if (!/^(Conv|ConvTranspose)[123]d$/.test(type)) return undefined;
-  const [i, o, g] = [attr('in_channels'), attr('out_channels'), attr('groups')];
-  const k = m.native?.attrs.get('kernel_size');
-  const ks = k && (k.kind === 'tuple' || k.kind === 'list') ? k.items.map(intOf) : undefined;
-  if (i === undefined || o === undefined || g === undefined || !ks || ks.some((x) => x === undefined)) return undefined;
-  return type.startsWith('ConvTranspose') ? [i, o / g, ...(ks as number[])] : [o, i / g, ...(ks as number[])];
+  if (n && (n.type === 'Linear' || n.type === 'LazyLinear') && n.data.inF !== undefined) return [n.data.outF as number, n.data.inF as number];
+  return undefined;
 }
