@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from '../src/analysis/parsing';
-import { firstSyntaxError } from '../src/analysis/python/analyze';
+import { firstSyntaxError } from '../src/analysis/syntax';
 import { run } from '../src/cli/main';
 
 export interface CliResult {

@@ -6,7 +6,19 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ShapeSources } from './python/shapes/program';
+
+
+/** What an analysis may read of other files (a model's parts in the files it imports). */
+export interface ShapeSources {
+  /** the analysed file's absolute path, for relative imports; omit for an unsaved buffer */
+  path?: string;
+  /** other files the user named (the command line's paths), importable by module name */
+  files?: readonly string[];
+  /** the text of a file, or undefined when it does not exist or cannot be read */
+  read?: (file: string) => string | undefined;
+  /** the names in a folder, to find the files that import a file of building blocks */
+  list?: (dir: string) => string[];
+}
 
 /** Files larger than this are not read: no model file is this big. */
 export const MAX_SOURCE_BYTES = 4 * 1024 * 1024;

@@ -5,7 +5,8 @@
  */
 import type { Poly } from './poly';
 
-export type Framework = 'pytorch' | 'tfjs';
+/** Which framework a layer or an analysis belongs to (src/frameworks: the registry). */
+export type FrameworkId = 'pytorch' | 'tfjs';
 
 export interface Span {
   start: number;
@@ -59,7 +60,7 @@ export interface Cost {
 export type LayerKind = 'conv' | 'transposed' | 'lazy' | 'depthwise' | 'pointwise' | 'separable';
 
 export interface Layer {
-  framework: Framework;
+  framework: FrameworkId;
   /** e.g. Conv2d, ConvTranspose2d, conv2d, separableConv2d */
   op: string;
   kind: LayerKind;
@@ -110,7 +111,7 @@ export interface Diagnostic {
 }
 
 export interface FileAnalysis {
-  framework: Framework;
+  framework: FrameworkId;
   layers: Layer[];
   /** syntax errors and other problems; the file is never rewritten while `syntaxError` is set */
   syntaxError: Diagnostic | undefined;

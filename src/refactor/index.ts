@@ -1,13 +1,11 @@
 /** Rewrites a whole file: chooses layers, plans the edits, applies them and checks the result parses. */
-import type { AnyAnalysis } from '../analysis/analyze';
 import { savings } from '../analysis/cost';
 import type { Layer } from '../analysis/model';
 import { parse, type LanguageId } from '../analysis/parsing';
-import { firstSyntaxError, type PythonLayer } from '../analysis/python/analyze';
-import type { TfjsLayer } from '../analysis/tfjs/analyze';
+import { firstSyntaxError } from '../analysis/syntax';
+import { frameworkOf, type AnyAnalysis } from '../frameworks/index';
 import { applyEdits, type TextEdit } from './edits';
-import { planPythonRewrite, type RewriteOptions } from './pytorch';
-import { planTfjsRewrite } from './tfjs';
+import type { RewriteOptions } from './pytorch';
 
 export type { RewriteOptions } from './pytorch';
 export type { TextEdit } from './edits';
@@ -34,9 +32,7 @@ export function belowThreshold(layer: Layer, minSavings: number): string | undef
  * Writing goes through `rewrite`, which refuses a result that does not parse.
  */
 export function planRewrite(text: string, analysis: AnyAnalysis, layers: Layer[], opts: RewriteOptions): Pick<FileRewrite, 'edits' | 'converted' | 'skipped'> {
-  return analysis.framework === 'pytorch'
-    ? planPythonRewrite(text, analysis, layers as PythonLayer[], opts)
-    : planTfjsRewrite(text, analysis, layers as TfjsLayer[], opts);
+  return frameworkOf(analysis).planRewrite(text, analysis, layers, opts);
 }
 
 export function rewrite(

@@ -5,10 +5,11 @@
 import type { Node, Tree } from 'web-tree-sitter';
 import { parentOf } from '../ancestry';
 import { convCost } from '../cost';
-import type { ConvArgs, Diagnostic, FileAnalysis, Layer, LayerKind, ModelSummary, Padding, Span, WrittenArg } from '../model';
+import type { ConvArgs, FileAnalysis, Layer, LayerKind, ModelSummary, Padding, Span, WrittenArg } from '../model';
 import { inputSizeFor, type AnalysisOptions } from '../options';
 import { matchesOnRows, query, rowsMatching } from '../parsing';
 import { Poly } from '../poly';
+import { firstSyntaxError } from '../syntax';
 import { PythonEvaluator, enclosing, type EvalContext, type Value } from './evaluate';
 import { collectImports, resolveDotted, type ImportMap } from './imports';
 import type { LayerMemo } from './incremental';
@@ -54,23 +55,6 @@ export interface PythonAnalysis extends FileAnalysis {
   pragmaText: Record<string, string>;
   /** the models shape inference found and ran, with their totals (`shapes/index.ts`) */
   models?: ModelSummary[];
-}
-
-export function firstSyntaxError(tree: Tree): Diagnostic | undefined {
-  if (!tree.rootNode.hasError) return undefined;
-  const stack: Node[] = [tree.rootNode];
-  while (stack.length) {
-    const n = stack.shift()!;
-    if (n.isError || n.isMissing) {
-      const what = n.isMissing ? `missing ${n.type}` : 'unexpected text';
-      return {
-        message: `syntax error at line ${n.startPosition.row + 1}, column ${n.startPosition.column + 1} (${what})`,
-        span: { start: n.startIndex, end: Math.max(n.endIndex, n.startIndex + 1) },
-      };
-    }
-    if (n.hasError) stack.unshift(...(n.children.filter((c): c is Node => c !== null)));
-  }
-  return { message: 'syntax error', span: { start: 0, end: 0 } };
 }
 
 interface Pragmas {

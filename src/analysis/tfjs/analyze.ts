@@ -12,7 +12,7 @@ import type { Diagnostic, FileAnalysis, Layer, LayerKind, ModelSummary, Span, Wr
 import { inputSizeFor, type AnalysisOptions, type TfjsStyle } from '../options';
 import { matchesOnRows, query, rowsMatching, type LanguageId } from '../parsing';
 import { Poly } from '../poly';
-import { firstSyntaxError } from '../python/analyze';
+import { firstSyntaxError, nodeSpan as span } from '../syntax';
 import { FUNCTION_TYPES, TfjsInterpreter } from './evaluate';
 import { collectTfjsImports, layerCallPattern, resolveTfjsPath, type TfjsImports } from './imports';
 import { configOf, convConfig, convOp, declaredInput } from './layers';
@@ -164,8 +164,6 @@ export function emptyTfjsAnalysis(): TfjsAnalysis {
     names: new Set(),
   };
 }
-
-const span = (n: Node): Span => ({ start: n.startIndex, end: n.endIndex });
 
 function named(n: Node | null | undefined): Node[] {
   return n ? n.namedChildren.filter((c): c is Node => c !== null) : [];

@@ -7,6 +7,7 @@
 import type { Node, Tree } from 'web-tree-sitter';
 import type { Span } from '../model';
 import { matchesOnRows, query, rowsMatching, type LanguageId } from '../parsing';
+import { nodeSpan as span } from '../syntax';
 
 /** The packages that export the tfjs namespace (`tf.layers`, `tf.sequential`, `tf.input`, ...). */
 export const TFJS_PACKAGE = /^@tensorflow\/tfjs(-node|-node-gpu|-layers)?$/;
@@ -64,7 +65,6 @@ function declaredNames(root: Node): Set<string> {
   return out;
 }
 
-const span = (n: Node): Span => ({ start: n.startIndex, end: n.endIndex });
 
 function patternSite(p: Node): PatternSite {
   const elements = p.namedChildren.filter((c): c is Node => c !== null && c.type !== 'comment');

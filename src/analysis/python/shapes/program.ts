@@ -7,19 +7,11 @@
  */
 import * as path from 'node:path';
 import type { Tree } from 'web-tree-sitter';
+import type { ShapeSources } from '../../files';
 import { parse } from '../../parsing';
 import type { SourceFile } from './values';
 
-export interface ShapeSources {
-  /** the analysed file's absolute path, for relative imports; omit for an unsaved buffer */
-  path?: string;
-  /** other files the user named (the command line's paths), importable by module name */
-  files?: readonly string[];
-  /** the text of a file, or undefined when it does not exist or cannot be read */
-  read?: (file: string) => string | undefined;
-  /** the names in a folder, to find the files that import a file of building blocks */
-  list?: (dir: string) => string[];
-}
+export type { ShapeSources };
 
 /**
  * A model spans a few files of its own and some of its libraries' (torchvision's `ops`, `_api`,
