@@ -4,6 +4,7 @@
  * `!pip install torch`) are not Python: they are masked as comments of the same length, so offsets
  * in the joined text stay offsets in the cells.
  */
+import type { LanguageId } from './parsing';
 
 export interface NotebookCell {
   /** index among all cells of the notebook, 0-based */
@@ -25,6 +26,9 @@ interface RawNotebook {
   cells?: { cell_type?: string; source?: string | string[] }[];
   metadata?: { language_info?: { name?: string }; kernelspec?: { language?: string } };
 }
+
+/** The grammar of a notebook's code cells (only Python notebooks are analysed). */
+export const NOTEBOOK_LANGUAGE: LanguageId = 'python';
 
 export const isNotebook = (file: string): boolean => file.toLowerCase().endsWith('.ipynb');
 

@@ -1,7 +1,7 @@
 /** `sepconv report | apply | check` over files and folders. */
 import { addTotals, type TotalsJson } from '../analysis/report';
 import { parseArgs, UsageError, USAGE, type CliOptions } from './args';
-import { formatMarkdown, formatTable, type FileJson } from './format';
+import { formatMarkdown, formatTable, type FileJson } from '../analysis/reportFormats';
 import { processFiles } from './pool';
 import { collectFiles } from './walk';
 import { applyWithWeights } from './weights';

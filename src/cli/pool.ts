@@ -18,7 +18,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import type { FrameworkId } from '../analysis/model';
+import { NOTEBOOK_LANGUAGE } from '../analysis/notebook';
 import { initParsing, languageForPath } from '../analysis/parsing';
+import { FRAMEWORKS, frameworkFor } from '../frameworks/index';
 import type { CliOptions } from './args';
 import { processFile, type FileOutcome } from './process';
 
@@ -27,8 +30,9 @@ const MIN_FILES_FOR_WORKERS = 64;
 /** A few model files of this size hold seconds of shape inference: worth a second thread. */
 const MIN_BYTES_FOR_WORKERS = 256 * 1024;
 
-type Family = 'python' | 'javascript';
-const FAMILIES: Family[] = ['python', 'javascript'];
+/** A thread's family: the framework whose files it prefers (it compiles one grammar set, queries and analysis). */
+type Family = FrameworkId;
+const FAMILIES: Family[] = FRAMEWORKS.map((f) => f.id);
 
 /** What a worker is started with: every queue, the shared counters, its preference and its first file. */
 interface WorkerSetup {
@@ -48,7 +52,7 @@ type WorkerMessage = { index: number; outcome: FileOutcome; ms: number } | { don
 
 /** Claims the next file for a thread that prefers `family`: its own family's while there are any, then the other's. */
 function claimer(queues: Record<Family, number[]>, counters: Int32Array, family: Family): () => number | undefined {
-  const order = family === 'python' ? FAMILIES : [...FAMILIES].reverse();
+  const order = [family, ...FAMILIES.filter((f) => f !== family)];
   return () => {
     for (const f of order) {
       const queue = queues[f];
@@ -102,14 +106,11 @@ export async function processFiles(files: string[], opts: CliOptions): Promise<F
   const results: FileOutcome[] = new Array<FileOutcome>(files.length);
   // largest first within a family (ties in the order given): the long files start at once, the short ones fill the gaps at the end
   const byCost = files.map((_, i) => i).sort((a, b) => sizes[b] - sizes[a] || a - b);
-  const queues: Record<Family, number[]> = {
-    python: byCost.filter((i) => familyOf(files[i]) === 'python'),
-    javascript: byCost.filter((i) => familyOf(files[i]) === 'javascript'),
-  };
+  const queues = Object.fromEntries(FAMILIES.map((family) => [family, byCost.filter((i) => familyOf(files[i]) === family)])) as Record<Family, number[]>;
   const counters = new SharedArrayBuffer(4 * FAMILIES.length);
   const count = new Int32Array(counters);
   // every thread's first file, handed out before any thread starts (so each one has work, whatever its start-up time)
-  const preferences: Family[] = Array.from({ length: threads }, (_, t) => (t % 2 === 0 ? 'python' : 'javascript'));
+  const preferences: Family[] = Array.from({ length: threads }, (_, t) => FAMILIES[t % FAMILIES.length]);
   const firsts = preferences.map((family) => claimer(queues, count, family)());
 
   const workers = preferences.slice(1).map((family, w) => {
@@ -149,9 +150,9 @@ function sizeOf(file: string): number {
   }
 }
 
+/** A file's family; a notebook (no grammar by its extension) is its code cells' */
 function familyOf(file: string): Family {
-  const id = languageForPath(file);
-  return id === undefined || id === 'python' ? 'python' : 'javascript';
+  return frameworkFor(languageForPath(file) ?? NOTEBOOK_LANGUAGE).id;
 }
 
 /** The worker side: started by `processFiles` with the same bundle. */

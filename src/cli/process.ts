@@ -7,15 +7,16 @@ import * as path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { createTwoFilesPatch } from 'diff';
 import { analyzeText } from '../analysis/analyze';
-import { cellAt, isNotebook, notebookText, updateNotebook } from '../analysis/notebook';
+import { cellAt, isNotebook, NOTEBOOK_LANGUAGE, notebookText, updateNotebook } from '../analysis/notebook';
 import { languageForPath, type LanguageId } from '../analysis/parsing';
 import { describeFsError, diskSources, readSourceFile } from '../analysis/files';
 import type { Diagnostic } from '../analysis/model';
 import { layerJson, modelJson, totals } from '../analysis/report';
+import { frameworkFor } from '../frameworks/index';
 import { applyEdits, LineIndex, type TextEdit } from '../refactor/edits';
 import { belowThreshold, rewrite } from '../refactor/index';
 import type { CliOptions } from './args';
-import type { FileJson } from './format';
+import type { FileJson } from '../analysis/reportFormats';
 
 
 export interface FileOutcome {
@@ -130,7 +131,7 @@ export function unitFor(file: string, content: string): Unit {
   const nb = notebookText(content);
   const cellLines = new Map(nb.cells.map((c) => [c.index, new LineIndex(c.source)]));
   return {
-    id: 'python',
+    id: NOTEBOOK_LANGUAGE,
     text: nb.text,
     position(off) {
       const cell = cellAt(nb, off)!;
@@ -179,7 +180,7 @@ function processOne(file: string, opts: CliOptions): FileOutcome {
     return o;
   }
   const { text, id } = unit;
-  const analysis = analyzeText(text, id, opts.analysis, { sources: id === 'python' ? diskSources(isNotebook(file) ? undefined : file, opts.paths, undefined, true) : undefined });
+  const analysis = analyzeText(text, id, opts.analysis, { sources: frameworkFor(id).readsNeighbours ? diskSources(isNotebook(file) ? undefined : file, opts.paths, undefined, true) : undefined });
   const models = (analysis.models ?? []).map((m) => modelJson(m, (off) => unit.position(off)));
   if (analysis.layers.length === 0 && !analysis.syntaxError && models.length === 0) return o;
   const layers = analysis.layers.map((l) => layerJson(l, (off) => unit.position(off)));

@@ -9,6 +9,7 @@ import { analyzeText } from '../analysis/analyze';
 import { diskSources, readSourceFile } from '../analysis/files';
 import { isNotebook } from '../analysis/notebook';
 import { initParsing } from '../analysis/parsing';
+import { frameworkFor, frameworkForCheckpoint } from '../frameworks/index';
 import { convertWithCode, type CodeFile, type WeightsResult } from '../weights/apply';
 import { defaultOutput } from '../weights/index';
 import { isLayersModel } from '../weights/tfjs';
@@ -21,6 +22,7 @@ export async function applyWithWeights(files: string[], opts: CliOptions, io: Io
   await initParsing();
   const ckptFile = opts.weights!;
   const tfjs = isLayersModel(ckptFile);
+  const owner = frameworkForCheckpoint(tfjs ? 'layers-model' : 'state-dict');
   const code: (CodeFile & { original: string; unit: Unit })[] = [];
   for (const file of files) {
     const src = readSourceFile(file);
@@ -29,11 +31,11 @@ export async function applyWithWeights(files: string[], opts: CliOptions, io: Io
       return 2;
     }
     const unit = unitFor(file, src.text);
-    if ((unit.id === 'python') === tfjs) continue; // the other framework's files are not this checkpoint's
+    if (frameworkFor(unit.id) !== owner) continue; // another framework's files are not this checkpoint's
     // which convs convert is judged at K = 1 (the separable form exists and can be smaller); each is
     // then written at its own K, which may keep every weight at a larger size (the table says so)
     const options = { ...opts.analysis, depthMultiplier: 1 };
-    const analysis = analyzeText(unit.text, unit.id, options, { sources: unit.id === 'python' ? diskSources(isNotebook(file) ? undefined : file, opts.paths, undefined, true) : undefined });
+    const analysis = analyzeText(unit.text, unit.id, options, { sources: owner.readsNeighbours ? diskSources(isNotebook(file) ? undefined : file, opts.paths, undefined, true) : undefined });
     if (analysis.syntaxError) {
       io.err(`${file}: not rewritten: ${analysis.syntaxError.message}; nothing written`);
       return 1;

@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { compact, formatCount, percentDrop, type TotalsJson } from '../analysis/report';
-import { argsSummary, formatCsv, formatMarkdown, type FileJson } from '../cli/format';
+import { argsSummary, formatCsv, formatMarkdown, type FileJson } from '../analysis/reportFormats';
 import type { ReportResult } from '../server/protocol';
 import type { ShownReport } from './ctx';
 

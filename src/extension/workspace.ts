@@ -9,7 +9,7 @@
  */
 import * as vscode from 'vscode';
 import { compact, percentDrop } from '../analysis/report';
-import { argsSummary } from '../cli/format';
+import { argsSummary } from '../analysis/reportFormats';
 import { ServerCommands, type FileReport, type PlanArgs, type PlanResult, type ReportResult } from '../server/protocol';
 import type { Ctx } from './ctx';
 

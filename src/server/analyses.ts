@@ -10,10 +10,10 @@
  */
 import type { CancellationToken } from 'vscode-languageserver';
 import { analyzeText, type AnyAnalysis } from '../analysis/analyze';
-import type { Diagnostic, Span } from '../analysis/model';
+import type { Span } from '../analysis/model';
 import type { AnalysisOptions } from '../analysis/options';
 import { Poly } from '../analysis/poly';
-import type { PythonAnalysis } from '../analysis/python/analyze';
+import { emptyAnalysis, frameworkFor } from '../frameworks/index';
 import type { Source, TreeCache } from './trees';
 import type { AnalysisWorker, JobRequest, Outcome } from './worker';
 
@@ -62,14 +62,14 @@ export class Analyses {
    * inference's neighbours. `keep`: cache it in the tree cache (not for one-off texts).
    */
   async full(src: Source, options: AnalysisOptions, file: string | undefined, token?: CancellationToken, keep = true): Promise<AnyAnalysis> {
-    if (src.languageId !== 'python') return keep ? this.trees.analysis(src, options) : analyzeText(src.text, src.languageId, options);
+    if (!frameworkFor(src.languageId).offThread) return keep ? this.trees.analysis(src, options) : analyzeText(src.text, src.languageId, options);
     if (keep) {
       // a hover's analysis of this version may turn into the full one (or run out of budget): wait for it first
       await this.inflight.get(JSON.stringify([src.key, src.version, options]))?.catch(() => undefined);
       const cached = this.trees.cached(src, options);
       if (cached) return cached;
     }
-    const outcome = await this.job({ kind: 'full', key: src.key, version: src.version, text: src.text, options, file }, token);
+    const outcome = await this.job({ kind: 'full', key: src.key, version: src.version, languageId: src.languageId, text: src.text, options, file }, token);
     const analysis = outcome.ok ? revive(outcome.analysis) : await this.withoutShapes(src, options, outcome.reason, token);
     if (keep) this.keep(src, options, analysis);
     else this.worker.forget(src.key);
@@ -82,7 +82,7 @@ export class Analyses {
    * document: then the static analysis of the range now, and the full analysis queued.
    */
   async focused(src: Source, options: AnalysisOptions, range: Span, file: string | undefined, token?: CancellationToken): Promise<AnyAnalysis> {
-    if (src.languageId !== 'python') return this.trees.focusedAnalysis(src, options, range);
+    if (!frameworkFor(src.languageId).offThread) return this.trees.focusedAnalysis(src, options, range);
     const cached = this.trees.cached(src, options);
     if (cached) return cached;
     const busy = this.worker.busyWith;
@@ -97,7 +97,7 @@ export class Analyses {
       quick.notes.push({ message: PENDING_SHAPES, span: { start: 0, end: 0 } });
       return quick;
     }
-    const outcome = await this.job({ kind: 'focused', key: src.key, version: src.version, text: src.text, options, file, range }, token);
+    const outcome = await this.job({ kind: 'focused', key: src.key, version: src.version, languageId: src.languageId, text: src.text, options, file, range }, token);
     if (outcome.ok) {
       const analysis = revive(outcome.analysis);
       if (outcome.full) this.keep(src, options, analysis);
@@ -111,26 +111,21 @@ export class Analyses {
 
   /** The layers in `range` without shape inference, from the worker (a large document's hints and hovers). */
   async range(src: Source, options: AnalysisOptions, range: Span, token?: CancellationToken): Promise<AnyAnalysis> {
-    const outcome = await this.worker.run({ kind: 'range', key: src.key, version: src.version, text: src.text, options, range }, token);
+    const outcome = await this.worker.run({ kind: 'range', key: src.key, version: src.version, languageId: src.languageId, text: src.text, options, range }, token);
     if (outcome.ok) return revive(outcome.analysis);
-    return emptyAnalysis([{ message: `no layers (${outcome.reason})`, span: { start: 0, end: 0 } }]);
+    return emptyAnalysis(src.languageId, [{ message: `no layers (${outcome.reason})`, span: { start: 0, end: 0 } }]);
   }
 
   /** Every layer without shape inference, noted with why the models are unknown; none if even that fails. */
-  private async withoutShapes(src: Source, options: AnalysisOptions, reason: string, token?: CancellationToken): Promise<PythonAnalysis> {
-    const outcome = await this.worker.run({ kind: 'static', key: src.key, version: src.version, text: src.text, options }, token);
+  private async withoutShapes(src: Source, options: AnalysisOptions, reason: string, token?: CancellationToken): Promise<AnyAnalysis> {
+    const outcome = await this.worker.run({ kind: 'static', key: src.key, version: src.version, languageId: src.languageId, text: src.text, options }, token);
     const note = { message: `${UNKNOWN_SHAPES} (${reason}): the models of this file were not run to the end`, span: { start: 0, end: 0 } };
-    if (!outcome.ok) return emptyAnalysis([note, { message: `no layers (${outcome.reason})`, span: note.span }]);
+    if (!outcome.ok) return emptyAnalysis(src.languageId, [note, { message: `no layers (${outcome.reason})`, span: note.span }]);
     const analysis = revive(outcome.analysis);
     analysis.notes.push(note);
     analysis.models = [];
     return analysis;
   }
-}
-
-/** An analysis without layers that says why. */
-export function emptyAnalysis(notes: Diagnostic[]): PythonAnalysis {
-  return { framework: 'pytorch', layers: [], syntaxError: undefined, notes, imports: { bindings: new Map(), starModules: [], fromTorchNn: [] }, pragmaText: {}, models: [] };
 }
 
 /** Why the shapes of `analysis` are unknown (its models were stopped by a budget, or are still to run), else undefined. */

@@ -11,7 +11,6 @@ import { parentPort } from 'node:worker_threads';
 import type { Edit, Point } from 'web-tree-sitter';
 import { diskSources } from '../analysis/files';
 import { initParsing } from '../analysis/parsing';
-import type { PythonAnalysis } from '../analysis/python/analyze';
 import { textChange } from '../analysis/textDiff';
 import { compactHeap } from './memory';
 import { TreeCache } from './trees';
@@ -45,7 +44,7 @@ export async function runAnalysisWorker(): Promise<void> {
         compactHeap();
         return;
       case 'job': {
-        const src = { key: msg.key, version: msg.version, languageId: 'python' as const, text: msg.text };
+        const src = { key: msg.key, version: msg.version, languageId: msg.languageId, text: msg.text };
         const before = texts.get(msg.key);
         if (before !== undefined && before !== msg.text) trees.edited(msg.key, editBetween(before, msg.text));
         texts.set(msg.key, msg.text);
@@ -53,14 +52,14 @@ export async function runAnalysisWorker(): Promise<void> {
         let reply: FromWorker;
         try {
           if (msg.kind === 'focused' && msg.range) {
-            const analysis = trees.focusedAnalysis(src, msg.options, msg.range, sources) as PythonAnalysis;
+            const analysis = trees.focusedAnalysis(src, msg.options, msg.range, sources);
             reply = { type: 'done', id: msg.id, analysis, full: trees.cached(src, msg.options) === analysis };
           } else if (msg.kind === 'range' && msg.range) {
-            reply = { type: 'done', id: msg.id, analysis: trees.quickAnalysis(src, msg.options, msg.range) as PythonAnalysis, full: false };
+            reply = { type: 'done', id: msg.id, analysis: trees.quickAnalysis(src, msg.options, msg.range), full: false };
           } else if (msg.kind === 'static') {
-            reply = { type: 'done', id: msg.id, analysis: trees.staticAnalysis(src, msg.options) as PythonAnalysis, full: false };
+            reply = { type: 'done', id: msg.id, analysis: trees.staticAnalysis(src, msg.options), full: false };
           } else {
-            reply = { type: 'done', id: msg.id, analysis: trees.analysis(src, msg.options, sources) as PythonAnalysis, full: true };
+            reply = { type: 'done', id: msg.id, analysis: trees.analysis(src, msg.options, sources), full: true };
           }
         } catch (e) {
           // the analysis threw: the tree and memo of this document may be half-updated, start it afresh

@@ -3,13 +3,13 @@
  * and the current view of a document (its unit, the core's analysis, the placed layers).
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { diskSources } from '../analysis/files';
-import type { ShapeSources } from '../analysis/python/shapes/program';
+import { diskSources, type ShapeSources } from '../analysis/files';
 import type { CancellationToken } from 'vscode-languageserver';
 import type { AnyAnalysis } from '../analysis/analyze';
 import type { AnalysisOptions } from '../analysis/options';
 import type { RewriteOptions } from '../refactor/index';
-import { emptyAnalysis, LARGE_DOCUMENT, type Analyses } from './analyses';
+import { emptyAnalysis, frameworkFor } from '../frameworks/index';
+import { LARGE_DOCUMENT, type Analyses } from './analyses';
 import type { DocumentStore, Position, Range, Unit } from './documents';
 import { placeLayers, unitOffset, type PlacedLayer } from './layers';
 import { analysisOptions, type Settings } from './settings';
@@ -95,12 +95,12 @@ export async function makeView(store: DocumentStore, analyses: Analyses, uri: st
     const unit = store.unitFor(uri);
     if (!unit) return undefined;
     const options = analysisOptions(settings);
-    const file = unit.languageId === 'python' ? filePath(unit) : undefined;
+    const file = frameworkFor(unit.languageId).readsNeighbours ? filePath(unit) : undefined;
     let analysis: AnyAnalysis;
     const large = unit.text.length > LARGE_DOCUMENT;
     try {
       if (large && !range) {
-        analysis = emptyAnalysis([{ message: `the document is larger than ${LARGE_DOCUMENT / 1024} KB: only the hints and hovers of its lines are analysed`, span: { start: 0, end: 0 } }]);
+        analysis = emptyAnalysis(unit.languageId, [{ message: `the document is larger than ${LARGE_DOCUMENT / 1024} KB: only the hints and hovers of its lines are analysed`, span: { start: 0, end: 0 } }]);
       } else if (range) {
         // a call whose first line is above the range may end in it, where its hint sits
         const start = unitOffset(unit, uri, { line: Math.max(0, range.start.line - CALL_LINES_ABOVE), character: 0 });

@@ -3,10 +3,11 @@
  * `layerJson` the CLI prints) and the document and range it sits in; the model classes and tfjs
  * builders that hold layers; and rewrites turned into per-document text edits.
  */
-import type { Node, Tree } from 'web-tree-sitter';
+import type { Tree } from 'web-tree-sitter';
 import type { AnyAnalysis } from '../analysis/analyze';
 import type { Layer } from '../analysis/model';
 import { layerJson, type LayerJson } from '../analysis/report';
+import { frameworkFor } from '../frameworks/index';
 import { belowThreshold, planRewrite, rewrite, type RewriteOptions } from '../refactor/index';
 import type { Position, Range, Segment, Unit } from './documents';
 
@@ -68,43 +69,23 @@ export interface Container {
   layers: PlacedLayer[];
 }
 
-const PY_CLASS = 'class_definition';
-const JS_FUNCTIONS = new Set(['function_declaration', 'generator_function_declaration', 'class_declaration', 'method_definition']);
-const JS_VALUES = new Set(['lexical_declaration', 'variable_declaration']);
-
-function nameOf(n: Node): string | undefined {
-  const name = n.childForFieldName('name');
-  if (name) return name.text;
-  if (JS_VALUES.has(n.type)) return n.namedChildren.find((c) => c?.type === 'variable_declarator')?.childForFieldName('name')?.text;
-  return undefined;
-}
-
 /**
- * What holds a layer: for PyTorch the outermost class (an `nn.Module` subclass), for tfjs the
- * outermost function or class, or else the top-level statement (a `tf.sequential({layers: [...]})`
- * declaration). Layers at module level in Python have none.
+ * What holds each layer (the framework's `container`: for PyTorch the outermost class, for tfjs the
+ * outermost function or class, or the top-level statement), with its layers. Layers at module level
+ * in Python have none.
  */
-function containerNode(tree: Tree, layer: Layer, python: boolean): Node | undefined {
-  let found: Node | undefined;
-  for (let n: Node | null = tree.rootNode.descendantForIndex(layer.span.start); n; n = n.parent) {
-    if (python ? n.type === PY_CLASS : JS_FUNCTIONS.has(n.type)) found = n;
-    if (!python && !found && n.parent?.type === 'program' && JS_VALUES.has(n.type)) found = n;
-  }
-  return found;
-}
-
 export function containers(unit: Unit, tree: Tree, placed: readonly PlacedLayer[]): Container[] {
-  const python = unit.languageId === 'python';
+  const framework = frameworkFor(unit.languageId);
   const byStart = new Map<number, Container>();
   for (const p of placed) {
-    const node = containerNode(tree, p.layer, python);
-    if (!node) continue;
+    const held = framework.container(tree, p.layer.span.start);
+    if (!held) continue;
+    const { node, kind } = held;
     let c = byStart.get(node.startIndex);
     if (!c) {
       const segment = segmentAt(unit, node.startIndex);
       if (!segment) continue;
-      const name = nameOf(node) ?? '<anonymous>';
-      const kind = node.type === PY_CLASS || node.type === 'class_declaration' ? 'class' : JS_VALUES.has(node.type) ? 'const' : 'function';
+      const name = held.name ?? '<anonymous>';
       const start = segment.doc.positionAt(node.startIndex - segment.start);
       c = {
         label: `${kind} ${name}`,

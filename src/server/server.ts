@@ -18,9 +18,10 @@ import {
 import { fileURLToPath } from 'node:url';
 import manifest from '../../package.json';
 import { initParsing } from '../analysis/parsing';
+import { frameworkFor } from '../frameworks/index';
 import { Analyses, LARGE_DOCUMENT } from './analyses';
 import { filePath, makeView, type ClientCapabilities, type ServerContext } from './context';
-import { DocumentStore } from './documents';
+import { DocumentStore, grammarFor } from './documents';
 import { onCodeAction, onResolve } from './features/codeActions';
 import { onCodeLens } from './features/codeLens';
 import { convert, convertWithWeights, planFiles, report } from './features/commands';
@@ -171,14 +172,16 @@ export function startServer(connection: Connection): void {
   connection.onDidOpenTextDocument(({ textDocument: d }) => {
     if (!LANGUAGES.includes(d.languageId)) return;
     store.open(d.uri, d.languageId, d.version, d.text);
-    if (d.languageId !== 'python') return;
-    overlay(d.uri, d.text);
-    worker.warm();
+    // shape inference in the worker reads open files' unsaved texts
+    const framework = frameworkFor(grammarFor(d.languageId)!);
+    if (framework.readsNeighbours) overlay(d.uri, d.text);
+    if (framework.offThread) worker.warm();
   });
   connection.onDidChangeTextDocument(({ textDocument: d, contentChanges }) => {
     store.change(d.uri, d.version, contentChanges);
     const doc = store.get(d.uri);
-    if (doc?.languageId === 'python') overlay(d.uri, doc.getText());
+    const grammar = doc && grammarFor(doc.languageId);
+    if (doc && grammar && frameworkFor(grammar).readsNeighbours) overlay(d.uri, doc.getText());
     moved(d.uri);
     warmUp(d.uri);
   });

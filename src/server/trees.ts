@@ -7,12 +7,11 @@
  */
 import type { Edit, Tree } from 'web-tree-sitter';
 import { analyzeText, type AnyAnalysis } from '../analysis/analyze';
+import type { ShapeSources } from '../analysis/files';
 import type { Span } from '../analysis/model';
 import type { AnalysisOptions } from '../analysis/options';
-import { LayerMemo } from '../analysis/python/incremental';
-import type { PythonAnalysis } from '../analysis/python/analyze';
-import { focusShapes, type ShapeSources } from '../analysis/python/shapes/index';
 import { parse, type LanguageId } from '../analysis/parsing';
+import { frameworkFor, type IncrementalMemo } from '../frameworks/index';
 
 /** What a tree is built from: a document, or the Python cells of a notebook joined into one text. */
 export interface Source {
@@ -30,8 +29,8 @@ interface Entry {
   /** edits since `version`, in order; `reset` when they cannot be described (a full-text change) */
   pending: Edit[] | 'reset';
   analysis: { optionsKey: string; result: AnyAnalysis } | undefined;
-  /** static layers carried from version to version (the core's `LayerMemo`) */
-  memo: LayerMemo;
+  /** static layers carried from version to version (the framework's memo, if it keeps one) */
+  memo: IncrementalMemo | undefined;
 }
 
 export interface TreeStats {
@@ -115,25 +114,26 @@ export class TreeCache {
   }
 
   private counted(e: Entry, analyze: () => AnyAnalysis): AnyAnalysis {
-    const before = e.memo.stats.kept;
+    const before = e.memo?.stats.kept ?? 0;
     const result = analyze();
-    this.stats.layersKept += e.memo.stats.kept - before;
+    this.stats.layersKept += (e.memo?.stats.kept ?? 0) - before;
     return result;
   }
 
   /**
    * The layers whose calls start in `range`, with the shapes the full analysis would give them (a
    * hover): the full analysis when this version has one; else the static range analysis with the
-   * shapes of the models an edit can have changed run again alone (`focusShapes`); else, when that
-   * cannot tell, the full analysis.
+   * shapes of the models an edit can have changed run again alone (the framework's `focus`); else,
+   * when that cannot tell, the full analysis.
    */
   focusedAnalysis(src: Source, options: AnalysisOptions, range: Span, sources?: ShapeSources): AnyAnalysis {
     const e = this.entry(src);
     const full = fullAnalysis(e, options);
     if (full) return full;
-    if (src.languageId === 'python') {
-      const quick = this.rangeAnalysis(e, src, options, range) as PythonAnalysis;
-      if (!quick.syntaxError && focusShapes(quick.layers, src.text, e.tree, options, sources ?? {}, e.memo)) {
+    const framework = frameworkFor(src.languageId);
+    if (framework.focus) {
+      const quick = this.rangeAnalysis(e, src, options, range);
+      if (framework.focus(quick, src.text, e.tree, options, sources ?? {}, e.memo)) {
         this.stats.focused++;
         return quick;
       }
@@ -174,7 +174,7 @@ export class TreeCache {
       tree = parse(src.languageId, src.text);
       this.stats.fullParses++;
     }
-    const memo = e && e.languageId === src.languageId ? e.memo : new LayerMemo();
+    const memo = e && e.languageId === src.languageId ? e.memo : frameworkFor(src.languageId).newMemo?.();
     e?.tree.delete();
     this.entries.delete(src.key);
     e = { version: src.version, languageId: src.languageId, tree, pending: [], analysis: undefined, memo };

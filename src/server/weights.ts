@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { CancellationToken } from 'vscode-languageserver';
 import type { AnyAnalysis } from '../analysis/analyze';
 import type { Layer } from '../analysis/model';
+import { frameworkOf } from '../frameworks/index';
 import { firstPass, planWithCode, type RankRequest } from '../weights/apply';
 import type { Checkpoint, InTensor } from '../weights/checkpoint';
 import type { CheckpointPlan, ModuleResult } from '../weights/convert';
@@ -177,7 +178,8 @@ export class WeightsCache {
    */
   async forLayer(analyses: Analyses, view: View, layer: Layer, token?: CancellationToken): Promise<WeightsInfo | undefined> {
     const setting = view.settings['weights.checkpoint'].trim();
-    if (!setting || layer.framework !== 'pytorch' || !layer.convertible || view.unit.languageId !== 'python') return undefined;
+    // the setting names a state-dict checkpoint (.pt, .pth, .safetensors): the layers of the framework whose code goes with one
+    if (!setting || frameworkOf(layer).checkpoint.format !== 'state-dict' || !layer.convertible) return undefined;
     const file = this.resolve(setting, view.unit.uri);
     const checkpoint = path.basename(file);
     if (view.unit.text.length > LARGE_DOCUMENT) return { state: 'error', checkpoint, reason: `the document is larger than ${LARGE_DOCUMENT / 1024} KB` };

@@ -10,7 +10,7 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { CancellationToken } from 'vscode-languageserver';
-import type { PythonAnalysis } from '../analysis/python/analyze';
+import type { AnyAnalysis } from '../analysis/analyze';
 import type { FromWorker, JobMessage, ToWorker } from './workerProtocol';
 
 export interface WorkerLimits {
@@ -31,7 +31,7 @@ const PARSE_MS_PER_CHAR = 1 / 400;
  */
 const ORPHAN_GRACE_MS = 1000;
 
-export type Outcome = { ok: true; analysis: PythonAnalysis; full: boolean } | { ok: false; reason: string };
+export type Outcome = { ok: true; analysis: AnyAnalysis; full: boolean } | { ok: false; reason: string };
 
 /** Why a waiter left without an outcome. */
 export class Dropped extends Error {

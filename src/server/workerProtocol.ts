@@ -3,8 +3,9 @@
  * (`analysisWorker.ts`): plain data, structured-cloned by `postMessage`.
  */
 import type { Span } from '../analysis/model';
+import type { AnyAnalysis } from '../analysis/analyze';
 import type { AnalysisOptions } from '../analysis/options';
-import type { PythonAnalysis } from '../analysis/python/analyze';
+import type { LanguageId } from '../analysis/parsing';
 
 /**
  * - `full`: the whole analysis with shape inference (lenses, actions, and hovers once typing paused)
@@ -22,6 +23,8 @@ export interface JobMessage {
   /** the document's (or notebook's) key and version, as the server's `Source` */
   key: string;
   version: string;
+  /** the grammar of the text (of a framework that runs off the server's thread, `Framework.offThread`) */
+  languageId: LanguageId;
   text: string;
   options: AnalysisOptions;
   range?: Span;
@@ -41,5 +44,5 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready' }
   /** `full`: the analysis is the document's full one (cacheable as such) */
-  | { type: 'done'; id: number; analysis: PythonAnalysis; full: boolean }
+  | { type: 'done'; id: number; analysis: AnyAnalysis; full: boolean }
   | { type: 'failed'; id: number; error: string };

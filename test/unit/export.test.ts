@@ -4,7 +4,7 @@ import { analyzeText } from '../../src/analysis/analyze';
 import { defaultOptions } from '../../src/analysis/options';
 import { initParsing } from '../../src/analysis/parsing';
 import { layerJson, totals } from '../../src/analysis/report';
-import { formatCsv } from '../../src/cli/format';
+import { formatCsv } from '../../src/analysis/reportFormats';
 import { LineIndex } from '../../src/refactor/edits';
 
 before(() => initParsing());

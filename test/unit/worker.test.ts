@@ -22,7 +22,7 @@ const SHAPES = path.join(ROOT, 'test/fixtures/shapes');
 const HOSTILE = path.join(ROOT, 'test/hostile/server');
 const options = defaultOptions();
 const read = (p: string) => fs.readFileSync(p, 'utf8');
-const job = (key: string, text: string, kind: JobRequest['kind'] = 'full', version = '1'): JobRequest => ({ kind, key, version, text, options });
+const job = (key: string, text: string, kind: JobRequest['kind'] = 'full', version = '1'): JobRequest => ({ kind, key, version, languageId: 'python', text, options });
 
 /** The data of an analysis, as JSON shows it (Polys by their text, Maps as entries). */
 function plain(v: unknown): unknown {

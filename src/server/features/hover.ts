@@ -6,6 +6,7 @@
 import { MarkupKind, type CancellationToken, type Hover, type HoverParams } from 'vscode-languageserver';
 import type { Layer } from '../../analysis/model';
 import { FLOPS_PER_MAC, formatCount, percentDrop, type LayerJson } from '../../analysis/report';
+import { frameworkOf } from '../../frameworks/index';
 import { unknownShapes } from '../analyses';
 import type { ServerContext, View } from '../context';
 import { layerAt, replacementText, unitOffset, type PlacedLayer } from '../layers';
@@ -33,12 +34,12 @@ const KIND_NAMES: Partial<Record<Layer['kind'], string>> = {
 
 export function hoverMarkdown(view: View, hit: PlacedLayer, weights?: WeightsInfo): string {
   const { layer, json } = hit;
-  const python = layer.framework === 'pytorch';
-  const lang = python ? 'python' : view.unit.languageId === 'python' ? 'python' : 'javascript';
+  const framework = frameworkOf(layer);
+  const lang = framework.fence;
   const out: string[] = [];
   const what = KIND_NAMES[layer.kind];
   out.push(`**SepConv** · ${json.op}${what ? ` — ${what}` : ''}`, '');
-  out.push('```' + lang, signature(layer, json), '```', '');
+  out.push('```' + lang, framework.signature(layer, json), '```', '');
 
   const sym = json.symbolic;
   const flops = (v: number | null, s: string | null | undefined) => (v !== null ? v * FLOPS_PER_MAC : null) ?? (s ? `${FLOPS_PER_MAC}·(${s})` : null);
@@ -152,40 +153,4 @@ function inputLine(layer: Layer, json: LayerJson, view: View): string {
   const where = input?.includes('(default)') ? ' — the default; set `sepconv.inputSize` for your data' : '';
   lines.push(`Per sample at ${input ? asSettings(input) : 'an unknown input size'}${out}${where}. ${unit}.`);
   return lines.join('\n\n');
-}
-
-// ---- the resolved signature --------------------------------------------------------------------
-
-function value(v: number | null, s: string | null | undefined): string {
-  return v !== null ? String(v) : (s ?? '?');
-}
-
-function signature(layer: Layer, json: LayerJson): string {
-  const sym = json.symbolic;
-  if (layer.framework === 'pytorch') {
-    const tuple = (xs: number[] | null) => (xs ? (xs.length === 1 ? `(${xs[0]},)` : `(${xs.join(', ')})`) : '?');
-    const pad = typeof json.padding === 'string' ? `'${json.padding}'` : tuple(json.padding);
-    const parts = [
-      ...(layer.kind === 'lazy' ? [] : [`in_channels=${value(json.inChannels, sym?.inChannels)}`]),
-      `out_channels=${value(json.outChannels, sym?.outChannels)}`,
-      `kernel_size=${tuple(json.kernelSize)}`,
-      `stride=${tuple(json.stride)}`,
-      `padding=${pad}`,
-      `dilation=${tuple(json.dilation)}`,
-      `groups=${value(json.groups, sym?.groups)}`,
-      `bias=${json.bias === null ? '?' : json.bias ? 'True' : 'False'}`,
-    ];
-    return `${layer.callee}(${parts.join(', ')})`;
-  }
-  const list = (xs: number[] | null) => (xs ? `[${xs.join(', ')}]` : '?');
-  const parts = [
-    ...(layer.kind === 'depthwise' ? [] : [`filters: ${value(json.outChannels, sym?.outChannels)}`]),
-    `kernelSize: ${list(json.kernelSize)}`,
-    `strides: ${list(json.stride)}`,
-    `padding: ${typeof json.padding === 'string' ? `'${json.padding}'` : list(json.padding)}`,
-    `dilationRate: ${list(json.dilation)}`,
-    ...(layer.args.depthMultiplier !== undefined ? [`depthMultiplier: ${layer.args.depthMultiplier}`] : []),
-    `useBias: ${json.bias === null ? '?' : String(json.bias)}`,
-  ];
-  return `${layer.callee}({${parts.join(', ')}})  // input channels: ${value(json.inChannels, sym?.inChannels)}`;
 }

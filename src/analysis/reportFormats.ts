@@ -1,5 +1,5 @@
 /** Text, Markdown and CSV renderings of the JSON report (the CLI and the editor's report export share them). */
-import { compact, formatCount, percentDrop, type LayerJson, type ModelJson, type TotalsJson } from '../analysis/report';
+import { compact, formatCount, percentDrop, type LayerJson, type ModelJson, type TotalsJson } from './report';
 
 export interface FileJson {
   path: string;
