@@ -2,7 +2,8 @@
 // gives:
 //   - no runtime import cycles (type-only imports are erased and do not count);
 //   - no framework imports another: src/analysis/<a>/ never imports src/analysis/<b>/ (every folder
-//     directly under src/analysis is a framework: python, tfjs, and the next one);
+//     directly under src/analysis is a framework, python, tfjs and the next one, except the shared
+//     ones, SHARED below);
 //   - no front end (src/cli, src/server, src/extension) imports another, except the server's client
 //     contract (CONTRACT below), which the extension shares;
 //   - front ends import no framework folder: they go through the registry (src/frameworks/index.ts);
@@ -18,15 +19,8 @@ const FRONT_ENDS = ['cli', 'server', 'extension'];
 const CORE = ['analysis', 'refactor', 'weights'];
 /** What the server shares with its clients: command ids and results, the settings' parsers. */
 const CONTRACT = new Set(['server/protocol.ts', 'server/settings.ts']);
-/**
- * Cycles known when this rule was written, allowed until the branch that removes them is merged
- * (the `kernel` branch of issue #11 splits interpreter.ts and torch.ts behind a host interface).
- * Each entry is the set of files of one strongly connected component; a component that is not
- * within one of these fails. Delete this allowance once `kernel` is merged.
- */
-const KNOWN_CYCLES = [
-  ['analysis/python/shapes/branches.ts', 'analysis/python/shapes/builtins.ts', 'analysis/python/shapes/interpreter.ts', 'analysis/python/shapes/torch.ts'],
-];
+/** Folders under src/analysis that every framework shares (the interpreter kernel): not frameworks. */
+const SHARED = new Set(['kernel']);
 
 const files = [];
 (function walk(dir) {
@@ -85,7 +79,7 @@ const top = (f) => f.split('/')[0];
 /** the framework folder a file is in (`python` for analysis/python/shapes/torch.ts), if any */
 const framework = (f) => {
   const parts = f.split('/');
-  return parts[0] === 'analysis' && parts.length > 2 ? parts[1] : undefined;
+  return parts[0] === 'analysis' && parts.length > 2 && !SHARED.has(parts[1]) ? parts[1] : undefined;
 };
 for (const [from, imports] of graph) {
   for (const { target } of imports) {
@@ -157,23 +151,14 @@ function cycleThrough(start, members) {
   return [start];
 }
 
-let allowed = 0;
 for (const c of components) {
   const members = new Set(c);
   const cycles = c.map((f) => cycleThrough(f, members).join(' -> '));
-  if (KNOWN_CYCLES.some((k) => c.every((f) => k.includes(f)))) {
-    allowed++;
-    console.log(`known import cycle (allowed until the kernel branch is merged):\n  ${[...new Set(cycles)].join('\n  ')}`);
-    continue;
-  }
   problems.push(`runtime import cycle among ${c.join(', ')}:\n  ${[...new Set(cycles)].join('\n  ')}`);
-}
-for (const k of KNOWN_CYCLES) {
-  if (!components.some((c) => c.every((f) => k.includes(f)))) console.log(`the allowed cycle among ${k.join(', ')} is gone: delete it from KNOWN_CYCLES in scripts/check-imports.mjs`);
 }
 
 if (problems.length) {
   console.error(`import rules: ${problems.length} problem(s)\n${problems.map((p) => `- ${p}`).join('\n')}`);
   process.exit(1);
 }
-console.log(`import rules: ${graph.size} files, ${[...graph.values()].reduce((n, i) => n + i.length, 0)} imports, no new cycle${allowed ? ` (${allowed} known)` : ''}, layers kept`);
+console.log(`import rules: ${graph.size} files, ${[...graph.values()].reduce((n, i) => n + i.length, 0)} imports, no cycle, layers kept`);
