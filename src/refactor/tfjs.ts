@@ -20,10 +20,11 @@
  *
  * Only the edited calls change; quotes, semicolons, trailing commas and indentation follow the file.
  */
-import { KERNEL_KEYS, type ConfigEntry, type ConfigSite, type TfjsAnalysis, type TfjsLayer, type TfjsSite } from '../analysis/tfjs/analyze';
+import { KERNEL_KEYS, type TfjsAnalysis, type TfjsLayer, type TfjsSite } from '../analysis/tfjs/analyze';
 import { savings } from '../analysis/cost';
 import type { PatternSite } from '../analysis/tfjs/imports';
 import type { TextEdit } from './edits';
+import type { ConfigEntry, ConfigSite } from './tfjsSyntax';
 
 export interface TfjsRewriteOptions {
   depthMultiplier: number;
