@@ -31,7 +31,11 @@ const files = [];
   }
 })(SRC);
 
-const config = ts.getParsedCommandLineOfConfigFile(path.join(ROOT, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} });
+const config = ts.getParsedCommandLineOfConfigFile(
+  path.join(ROOT, 'tsconfig.json'),
+  {},
+  { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} },
+);
 const options = config?.options ?? { module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16 };
 const rel = (f) => path.relative(SRC, f).split(path.sep).join('/');
 
@@ -55,11 +59,16 @@ function importsOf(file) {
     } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
       const named = node.exportClause && ts.isNamedExports(node.exportClause) ? node.exportClause.elements : undefined;
       add(node.moduleSpecifier.text, !(node.isTypeOnly || (named !== undefined && named.length > 0 && named.every((e) => e.isTypeOnly))));
-    } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference) && ts.isStringLiteral(node.moduleReference.expression)) {
+    } else if (
+      ts.isImportEqualsDeclaration(node) &&
+      ts.isExternalModuleReference(node.moduleReference) &&
+      ts.isStringLiteral(node.moduleReference.expression)
+    ) {
       add(node.moduleReference.expression.text, !node.isTypeOnly);
     } else if (ts.isCallExpression(node) && node.arguments.length === 1 && ts.isStringLiteral(node.arguments[0])) {
       // import('...') and require('...')
-      if (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require')) add(node.arguments[0].text, true);
+      if (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require'))
+        add(node.arguments[0].text, true);
     } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
       add(node.argument.literal.text, false);
     }
@@ -70,7 +79,8 @@ function importsOf(file) {
 }
 
 const graph = new Map(files.map((f) => [rel(f), importsOf(f).map((i) => ({ target: rel(i.target), runtime: i.runtime }))]));
-if (process.argv.includes('--graph')) for (const [f, is] of graph) for (const i of is) console.log(`${f} -> ${i.target}${i.runtime ? '' : ' (type)'}`);
+if (process.argv.includes('--graph'))
+  for (const [f, is] of graph) for (const i of is) console.log(`${f} -> ${i.target}${i.runtime ? '' : ' (type)'}`);
 
 const problems = [];
 
@@ -85,15 +95,20 @@ for (const [from, imports] of graph) {
   for (const { target } of imports) {
     const [a, b] = [top(from), top(target)];
     const [fa, fb] = [framework(from), framework(target)];
-    if (fa && fb && fa !== fb) problems.push(`${from} imports ${target}: a framework imports another (share through src/analysis or src/refactor instead)`);
+    if (fa && fb && fa !== fb)
+      problems.push(`${from} imports ${target}: a framework imports another (share through src/analysis or src/refactor instead)`);
     if (FRONT_ENDS.includes(a) && FRONT_ENDS.includes(b) && a !== b && !(a === 'extension' && CONTRACT.has(target))) {
       problems.push(`${from} imports ${target}: a front end imports another (move what they share into the core)`);
     }
-    if (FRONT_ENDS.includes(a) && fb) problems.push(`${from} imports ${target}: a front end names a framework (go through the registry, src/frameworks/index.ts)`);
+    if (FRONT_ENDS.includes(a) && fb)
+      problems.push(`${from} imports ${target}: a front end names a framework (go through the registry, src/frameworks/index.ts)`);
     if (CORE.includes(a) && FRONT_ENDS.includes(b)) problems.push(`${from} imports ${target}: the core imports a front end`);
   }
   const named = [...new Set(imports.map((i) => framework(i.target)).filter((f) => f !== undefined && f !== framework(from)))];
-  if (named.length > 1) problems.push(`${from} imports ${named.join(' and ')}: one file, one framework (dispatch through the registry, src/frameworks/index.ts)`);
+  if (named.length > 1)
+    problems.push(
+      `${from} imports ${named.join(' and ')}: one file, one framework (dispatch through the registry, src/frameworks/index.ts)`,
+    );
 }
 
 // ---- cycles (Tarjan's strongly connected components over runtime imports) ------------------------

@@ -15,7 +15,7 @@ export function firstSyntaxError(tree: Tree): Diagnostic | undefined {
         span: { start: n.startIndex, end: Math.max(n.endIndex, n.startIndex + 1) },
       };
     }
-    if (n.hasError) stack.unshift(...(n.children.filter((c): c is Node => c !== null)));
+    if (n.hasError) stack.unshift(...n.children.filter((c): c is Node => c !== null));
   }
   return { message: 'syntax error', span: { start: 0, end: 0 } };
 }

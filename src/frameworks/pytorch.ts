@@ -19,7 +19,14 @@ export const pytorch: Framework<PythonAnalysis> = {
   checkpoint: { format: 'state-dict', goesWith: 'a PyTorch checkpoint goes with Python code' },
   // a file without a conv call can still define a model whose convs live in files it imports
   mayHold: (text, sources) => MAY_HOLD_CONV.test(text) || !!(sources?.read && MAY_DEFINE_MODEL.test(text)),
-  empty: () => ({ framework: 'pytorch', layers: [], syntaxError: undefined, notes: [], imports: { bindings: new Map(), starModules: [], fromTorchNn: [] }, pragmaText: {} }),
+  empty: () => ({
+    framework: 'pytorch',
+    layers: [],
+    syntaxError: undefined,
+    notes: [],
+    imports: { bindings: new Map(), starModules: [], fromTorchNn: [] },
+    pragmaText: {},
+  }),
   analyze(text, tree, _id, options, { range, sources, memo }) {
     const analysis = analyzePython(text, tree, options, range, memo as LayerMemo | undefined);
     // shape inference: the models of the file, exact shapes and MACs for the layers they run. A
@@ -28,7 +35,8 @@ export const pytorch: Framework<PythonAnalysis> = {
     return analysis;
   },
   newMemo: () => new LayerMemo(),
-  focus: (quick, text, tree, options, sources, memo) => !quick.syntaxError && !!memo && focusShapes(quick.layers, text, tree, options, sources, memo as LayerMemo),
+  focus: (quick, text, tree, options, sources, memo) =>
+    !quick.syntaxError && !!memo && focusShapes(quick.layers, text, tree, options, sources, memo as LayerMemo),
   planRewrite: (text, analysis, layers, opts) => planPythonRewrite(text, analysis, layers as PythonLayer[], opts),
   container(tree, offset) {
     // the outermost class (an `nn.Module` subclass); layers at module level have none

@@ -32,7 +32,11 @@ export const tfjs: Framework<TfjsAnalysis> = {
     }
     if (!found) return undefined;
     const kind = found.type === 'class_declaration' ? 'class' : VALUES.has(found.type) ? 'const' : 'function';
-    const name = found.childForFieldName('name')?.text ?? (VALUES.has(found.type) ? found.namedChildren.find((c) => c?.type === 'variable_declarator')?.childForFieldName('name')?.text : undefined);
+    const name =
+      found.childForFieldName('name')?.text ??
+      (VALUES.has(found.type)
+        ? found.namedChildren.find((c) => c?.type === 'variable_declarator')?.childForFieldName('name')?.text
+        : undefined);
     return { node: found, kind, name };
   },
   signature(layer, json) {

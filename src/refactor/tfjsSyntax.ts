@@ -107,7 +107,17 @@ export function configSite(arg: Node | undefined, text: string): ConfigSite {
     trailingComma = false;
     const start = pendingComments[0]?.startIndex ?? c.startIndex;
     pendingComments = [];
-    const entry: ConfigEntry = { kind: 'pair', key: undefined, keySpan: undefined, value: undefined, node: span(c), span: { start, end: c.endIndex }, text: '', commaAfter: false, lineEnd: undefined };
+    const entry: ConfigEntry = {
+      kind: 'pair',
+      key: undefined,
+      keySpan: undefined,
+      value: undefined,
+      node: span(c),
+      span: { start, end: c.endIndex },
+      text: '',
+      commaAfter: false,
+      lineEnd: undefined,
+    };
     if (c.type === 'pair') {
       const key = c.childForFieldName('key')!;
       const value = c.childForFieldName('value')!;
@@ -146,12 +156,21 @@ export function placementOf(call: Node, text: string): Placement {
   if (!parent) return { kind: 'other' };
   if (parent.type === 'array') {
     const first = lineStartIfFirst(text, call.startIndex);
-    return { kind: 'array', multiline: first !== undefined && parent.startPosition.row !== parent.endPosition.row, indent: indentOf(text, call.startIndex) };
+    return {
+      kind: 'array',
+      multiline: first !== undefined && parent.startPosition.row !== parent.endPosition.row,
+      indent: indentOf(text, call.startIndex),
+    };
   }
   if (parent.type === 'arguments' && named(parent).length === 1) {
     const add = parent.parent;
     const fn = add?.childForFieldName('function');
-    if (add?.type === 'call_expression' && fn?.type === 'member_expression' && fn.childForFieldName('property')?.text === 'add' && add.parent?.type === 'expression_statement') {
+    if (
+      add?.type === 'call_expression' &&
+      fn?.type === 'member_expression' &&
+      fn.childForFieldName('property')?.text === 'add' &&
+      add.parent?.type === 'expression_statement'
+    ) {
       const stmt = add.parent;
       return {
         kind: 'add',
@@ -162,21 +181,45 @@ export function placementOf(call: Node, text: string): Placement {
       };
     }
   }
-  if (parent.type === 'member_expression' && parent.childForFieldName('object')?.id === call.id && parent.childForFieldName('property')?.text === 'apply') {
+  if (
+    parent.type === 'member_expression' &&
+    parent.childForFieldName('object')?.id === call.id &&
+    parent.childForFieldName('property')?.text === 'apply'
+  ) {
     const applyCall = parent.parent;
     if (applyCall?.type === 'call_expression' && applyCall.childForFieldName('function')?.id === parent.id) {
       const args = applyCall.childForFieldName('arguments')!;
       let value: Node = applyCall;
-      while (value.parent && ['as_expression', 'parenthesized_expression', 'non_null_expression', 'satisfies_expression'].includes(value.parent.type)) value = value.parent;
+      while (
+        value.parent &&
+        ['as_expression', 'parenthesized_expression', 'non_null_expression', 'satisfies_expression'].includes(value.parent.type)
+      )
+        value = value.parent;
       const holder = value.parent;
       let statement: (Placement & { kind: 'apply' })['statement'];
-      const info = (stmt: Node, target: string) => ({ span: span(stmt), value: span(value), target, semicolon: stmt.text.trimEnd().endsWith(';'), indent: indentOf(text, stmt.startIndex) });
-      if (holder?.type === 'assignment_expression' && holder.childForFieldName('left')?.type === 'identifier' && holder.parent?.type === 'expression_statement') {
+      const info = (stmt: Node, target: string) => ({
+        span: span(stmt),
+        value: span(value),
+        target,
+        semicolon: stmt.text.trimEnd().endsWith(';'),
+        indent: indentOf(text, stmt.startIndex),
+      });
+      if (
+        holder?.type === 'assignment_expression' &&
+        holder.childForFieldName('left')?.type === 'identifier' &&
+        holder.parent?.type === 'expression_statement'
+      ) {
         statement = info(holder.parent, holder.childForFieldName('left')!.text);
       } else if (holder?.type === 'variable_declarator' && holder.childForFieldName('name')?.type === 'identifier') {
         const decl = holder.parent;
-        const kind = decl?.type === 'variable_declaration' ? 'var' : decl?.children.find((c) => c?.type === 'let' || c?.type === 'const')?.type;
-        if (decl && kind !== 'const' && named(decl).filter((c) => c.type === 'variable_declarator').length === 1 && decl.parent?.type !== 'for_statement') {
+        const kind =
+          decl?.type === 'variable_declaration' ? 'var' : decl?.children.find((c) => c?.type === 'let' || c?.type === 'const')?.type;
+        if (
+          decl &&
+          kind !== 'const' &&
+          named(decl).filter((c) => c.type === 'variable_declarator').length === 1 &&
+          decl.parent?.type !== 'for_statement'
+        ) {
           statement = info(decl, holder.childForFieldName('name')!.text);
         }
       }

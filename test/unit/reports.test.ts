@@ -35,7 +35,12 @@ function layerSummary(l: LayerJson): string {
 
 /** One line per file of `root`: `path<TAB>report hash<TAB>diff hash<TAB>layers`, sorted by path. */
 async function snapshot(root: string): Promise<{ lines: Map<string, string>; entries: Map<string, string> }> {
-  const rel = (s: string) => s.split(root + path.sep).join('').split(root).join('.');
+  const rel = (s: string) =>
+    s
+      .split(root + path.sep)
+      .join('')
+      .split(root)
+      .join('.');
   const report = await cli('report', '--json', root);
   assert.ok(report.code === 0 || report.code === 2, report.stderr);
   const json = JSON.parse(report.stdout) as { files: Entry[]; totals: unknown };
@@ -55,7 +60,10 @@ async function snapshot(root: string): Promise<{ lines: Map<string, string>; ent
     const patch = patches.get(name);
     patches.delete(name);
     const layers = f.layers.map(layerSummary).join(' | ');
-    lines.set(name, `${name}\t${hash(entry)}\t${patch === undefined ? '-' : hash(patch)}\t${f.error ? `error: ${f.error.slice(0, 40)}` : layers}`);
+    lines.set(
+      name,
+      `${name}\t${hash(entry)}\t${patch === undefined ? '-' : hash(patch)}\t${f.error ? `error: ${f.error.slice(0, 40)}` : layers}`,
+    );
   }
   assert.deepEqual([...patches.keys()], [], 'every patch names a file of the report');
   lines.set('(totals)', `(totals)\t${hash(JSON.stringify(json.totals))}\t-\t${JSON.stringify(json.totals)}`);
@@ -66,7 +74,11 @@ async function snapshot(root: string): Promise<{ lines: Map<string, string>; ent
 
 function compare(set: string, root: string, now: { lines: Map<string, string>; entries: Map<string, string> }): void {
   const file = path.join(EXPECTED, `${set}.txt`);
-  const text = [...now.lines.keys()].sort().map((k) => now.lines.get(k)).join('\n') + '\n';
+  const text =
+    [...now.lines.keys()]
+      .sort()
+      .map((k) => now.lines.get(k))
+      .join('\n') + '\n';
   if (UPDATE) {
     fs.mkdirSync(EXPECTED, { recursive: true });
     fs.writeFileSync(file, text);
