@@ -8,6 +8,7 @@
  */
 import type { Node } from 'web-tree-sitter';
 import type { SeparableOptions } from '../../cost';
+import type { Host } from './host';
 import { snippet } from './nodes';
 import { type Program } from './program';
 import {
@@ -49,7 +50,7 @@ export interface Example {
   line: number;
 }
 
-export class Interp {
+export class Interp implements Host {
   phase: Phase = 'module';
   steps = 0;
   budget = 400_000;

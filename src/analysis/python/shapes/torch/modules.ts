@@ -4,7 +4,7 @@ import { convCost } from '../../../cost';
 import type { ConvArgs, LayerKind } from '../../../model';
 import { Poly } from '../../../poly';
 import { canonical } from '../../imports';
-import type { Interp } from '../interpreter';
+import type { Host } from '../host';
 import { describe, intOf, intV, NONE, type CallArgs, type ModuleObj, type NativeModule, type V } from '../values';
 
 import { ArgError, ELEMENTWISE_MODULES, Args, tupleV } from './args';
@@ -28,7 +28,7 @@ const CONV_SIG = ['in_channels', 'out_channels', 'kernel_size', 'stride', 'paddi
 const CONVT_SIG = ['in_channels', 'out_channels', 'kernel_size', 'stride', 'padding', 'output_padding', 'groups', 'bias', 'dilation', 'padding_mode', 'device', 'dtype'];
 
 /** Configures `m` as the torch.nn class `base` (a direct construction or a user subclass's `super().__init__`). */
-export function initNative(interp: Interp, m: ModuleObj, base: string, a: CallArgs, at: Node): void {
+export function initNative(interp: Host, m: ModuleObj, base: string, a: CallArgs, at: Node): void {
   const path = canonical(base);
   const type = path.startsWith('torch.nn.') ? path.slice('torch.nn.'.length) : path;
   if (type === 'Module') return;
@@ -42,7 +42,7 @@ export function initNative(interp: Interp, m: ModuleObj, base: string, a: CallAr
   }
 }
 
-function construct(interp: Interp, m: ModuleObj, type: string, a: CallArgs, at: Node): NativeModule {
+function construct(interp: Host, m: ModuleObj, type: string, a: CallArgs, at: Node): NativeModule {
   const args = (sig: string[]) => new Args(`nn.${type}`, sig, a, interp, at);
   const native = (params: number | string, attrs: Record<string, V>, data: Record<string, unknown> = {}): NativeModule => ({
     type,
@@ -213,13 +213,13 @@ function construct(interp: Interp, m: ModuleObj, type: string, a: CallArgs, at: 
   return native(`nn.${type} is not modelled`, {}, { unmodelled: true });
 }
 
-export function register(interp: Interp, m: ModuleObj, name: string, v: V): void {
+export function register(interp: Host, m: ModuleObj, name: string, v: V): void {
   if (v.kind === 'module') m.modules.set(name, v.m);
   else m.params.set(`<${name}>`, v.kind === 'unknown' ? v.why : `${describe(v)} is not a module`);
   void interp;
 }
 
-function constructConv(interp: Interp, type: string, hit: RegExpExecArray, a: CallArgs, at: Node): NativeModule {
+function constructConv(interp: Host, type: string, hit: RegExpExecArray, a: CallArgs, at: Node): NativeModule {
   const lazy = !!hit[1];
   const transposed = !!hit[2];
   const dims = Number(hit[3]) as 1 | 2 | 3;
