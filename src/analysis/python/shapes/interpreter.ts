@@ -26,7 +26,8 @@ import {
 } from './values';
 import { FILE_MS, MODEL_MS } from '../../kernel/budget';
 import type { Completion as Ending } from '../../kernel/completion';
-import { intPragmas } from '../../kernel/pragmas';
+import { readPragmas, type Pragmas } from '../../kernel/pragmas';
+import { parentOf } from '../../ancestry';
 import * as attributes from './attributes';
 import * as calls from './calls';
 import * as classes from './classes';
@@ -100,19 +101,25 @@ export class Interp implements Host {
     readonly assumptions: Record<string, number> = {},
   ) {}
 
-  readonly pragmaCache = new Map<SourceFile, ReturnType<typeof intPragmas>>();
+  readonly pragmaCache = new Map<SourceFile, Pragmas>();
 
   /**
    * A value the user gave for a parameter left at its default: `--assume`, a pragma on the line of
-   * the class the function belongs to, or a file-wide pragma (as the static evaluator reads them).
+   * the innermost enclosing `def` or `class` that has one (the function's own, its class), or a
+   * file-wide pragma (kernel/pragmas.ts; the static evaluator reads them alike).
    */
   userValue(f: FunctionObj, name: string): V | undefined {
     if (name in this.assumptions) return intV(this.assumptions[name]);
     const file = f.env.file;
     let p = this.pragmaCache.get(file);
-    if (!p) this.pragmaCache.set(file, (p = intPragmas(file.text)));
-    const own = f.owner ? p.byRow.get(f.owner.node.startPosition.row) : undefined;
-    const v = own?.[name] ?? p.file[name];
+    if (!p) this.pragmaCache.set(file, (p = readPragmas(file.root, file.text, 'python')));
+    let v: number | undefined;
+    if (p.definitions.size) {
+      for (let n: Node | null = f.node; n && v === undefined; n = parentOf(n)) {
+        if (n.type === 'function_definition' || n.type === 'class_definition') v = p.definitions.get(n.startPosition.row)?.ints[name];
+      }
+    }
+    v ??= p.file.ints[name];
     return v === undefined ? undefined : intV(v);
   }
 

@@ -16,7 +16,7 @@ import type { ConvArgs, LayerKind, ModelIdentity } from '../../model';
 import { DEFAULT_INPUT_SIZES, type AnalysisOptions } from '../../options';
 import { parse } from '../../parsing';
 import { FILE_MS, isBudgetStop } from '../../kernel/budget';
-import { DEFINITION_LINE, intPragmas, pragmaLines } from '../../kernel/pragmas';
+import { readPragmas, type Pragmas } from '../../kernel/pragmas';
 import { Interp, type Stop } from './interpreter';
 import { isMainGuard, named } from './nodes';
 import { Program, type ShapeSources } from './program';
@@ -87,17 +87,12 @@ interface Candidate {
   node: Node;
 }
 
-/** `# sepconv: input=1x3x224x224` on a class or def line, or anywhere else (file-wide). */
-function inputPragmas(text: string): { byRow: Map<number, string>; file: string | undefined } {
+/** `# sepconv: input=1x3x224x224` on a class or def line (by row), or file-wide (kernel/pragmas.ts). */
+function inputPragmas(entry: SourceFile): { byRow: Map<number, string>; file: string | undefined } {
+  const p = readPragmas(entry.root, entry.text, 'python');
   const byRow = new Map<number, string>();
-  let file: string | undefined;
-  for (const { line, row } of pragmaLines(text)) {
-    const m = /#\s*sepconv:.*?\binput=([0-9xX×]+)/.exec(line);
-    if (!m) continue;
-    if (DEFINITION_LINE.test(line)) byRow.set(row, m[1]);
-    else file ??= m[1];
-  }
-  return { byRow, file };
+  for (const [row, v] of p.definitions) if (v.text.input !== undefined) byRow.set(row, v.text.input);
+  return { byRow, file: p.file.text.input };
 }
 
 const parseShape = (s: string) => s.split(/[xX×]/).map(Number);
@@ -197,7 +192,7 @@ export function runClassModel(entry: SourceFile, sources: ShapeSources, options:
     const v = env.globals.get(className);
     const cls = v?.kind === 'lazy' ? v.get() : v;
     if (interp.lazyUnsafe || cls?.kind !== 'class' || cls.c.env !== env || !interp.nnBase(cls.c)) return undefined;
-    const out = classRun(interp, cls.c, entry, options, inputPragmas(entry.text), intPragmas(entry.text));
+    const out = classRun(interp, cls.c, entry, options, inputPragmas(entry), readPragmas(entry.root, entry.text, 'python'));
     return interp.sharedWrites ? undefined : out;
   } finally {
     program.dispose();
@@ -223,14 +218,14 @@ function build(interp: Interp, what: () => V): { module: ModuleObj | string; sto
 }
 
 /** A class as a model candidate: built with the values the user gave for its required parameters. */
-function classCandidate(interp: Interp, c: ClassObj, options: AnalysisOptions, ints: ReturnType<typeof intPragmas>): Candidate | undefined {
+function classCandidate(interp: Interp, c: ClassObj, options: AnalysisOptions, ints: Pragmas): Candidate | undefined {
   const node = c.node;
   // a container without forward() (a Module that only holds layers) is not runnable
   const forward = interp.mro(c).some((x) => (typeof x === 'string' ? x !== 'torch.nn.Module' : x.attrs.has('forward')));
   if (!forward) return undefined;
   const init = interp.mro(c).find((x): x is ClassObj => typeof x !== 'string' && x.attrs.get('__init__')?.kind === 'function');
   const required = init ? requiredParams((init.attrs.get('__init__') as V & { kind: 'function' }).f, true) : [];
-  const given = { ...ints.file, ...ints.byRow.get(node.startPosition.row) };
+  const given = { ...ints.file.ints, ...ints.definitions.get(node.startPosition.row)?.ints };
   const kwargs = new Map<string, V>();
   for (const p of required) {
     const v = options.assumptions[p] ?? given[p];
@@ -254,7 +249,7 @@ function partsOf(module: ModuleObj | string, entry: SourceFile): Set<string> {
 const hasConvs = (module: ModuleObj | string) => typeof module !== 'string' && namedModules(module).some(([, m]) => m.native?.data.conv !== undefined);
 
 /** One class built and run on its own, with what it looked up (the focused run). */
-function classRun(interp: Interp, c: ClassObj, entry: SourceFile, options: AnalysisOptions, pragmas: ReturnType<typeof inputPragmas>, ints: ReturnType<typeof intPragmas>): ClassOutcome {
+function classRun(interp: Interp, c: ClassObj, entry: SourceFile, options: AnalysisOptions, pragmas: ReturnType<typeof inputPragmas>, ints: Pragmas): ClassOutcome {
   const touched = (interp.touched = new Set([c.name]));
   const cand = classCandidate(interp, c, options, ints);
   const out: ClassOutcome = { name: c.name, outcome: 'not runnable', touched, parts: new Set() };
@@ -272,7 +267,7 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
   if (trace) interp.touched = trace.moduleTouched;
   const env = interp.moduleEnv(entry);
   const scope = interp.moduleScope(env);
-  const pragmas = inputPragmas(entry.text);
+  const pragmas = inputPragmas(entry);
   const candidates: Candidate[] = [];
 
   if (request.build !== undefined) {
@@ -349,7 +344,7 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
   }
 
   // 3. classes whose constructor needs nothing the user has not given
-  const ints = intPragmas(entry.text);
+  const ints = readPragmas(entry.root, entry.text, 'python');
   const traced = new Map<Candidate, Set<string>>();
   const considered: { c: ClassObj; cand: Candidate | undefined; touched: Set<string> }[] = [];
   for (const { c } of classes) {
