@@ -157,6 +157,43 @@ export class Interp implements Host {
     return v;
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // driving a run (models.ts): phases, budgets, what was looked up
+
+  /** The file's own deadline for shape inference starts now (FILE_MS); each model's budget keeps under it. */
+  startFileClock(): void {
+    this.fileDeadline = performance.now() + FILE_MS;
+  }
+
+  /** The entry file's plain definitions run when first looked up (see `lazyDefinitions`). */
+  runDefinitionsOnLookup(): void {
+    this.lazyDefinitions = true;
+  }
+
+  /** Every name looked up from now on goes into `into` (none when undefined). */
+  recordLookups(into: Set<string> | undefined): void {
+    this.touched = into;
+  }
+
+  /**
+   * Starts discovery, a model's build (`init`: the user code it calls recorded anew) or its run
+   * (`forward`) with a fresh budget; returns the mark `stopsSince` counts from.
+   */
+  beginPhase(phase: Exclude<Phase, 'module'>): number {
+    if (phase === 'init') this.invoked = new Set();
+    this.startBudget();
+    this.phase = phase;
+    return this.stops.length;
+  }
+
+  /** Why the code stopped since `mark` (only the stops of `phase` when given). */
+  stopsSince(mark: number, phase?: Phase): string[] {
+    return this.stops
+      .slice(mark)
+      .filter((s) => phase === undefined || s.phase === phase)
+      .map((s) => s.why);
+  }
+
   /** A fresh budget for one model's build, run or discovery. */
   startBudget(): void {
     this.steps = 0;
