@@ -2,7 +2,7 @@
  * An abstract interpreter for the Python that model code is written in: it runs `__init__` with
  * concrete arguments (assignments, `for` over range/lists/zip/enumerate, `if`, helper functions
  * and methods, user classes, containers) and then `forward` over tensors that carry only their
- * shape. Library calls go to `builtins.ts` (Python) and `torch.ts` (PyTorch). Whatever it cannot
+ * shape. Library calls go to `builtins.ts` (Python) and `torch/` (PyTorch, through the narrow `Host`). Whatever it cannot
  * follow becomes an `unknown` value with the reason, and a branch or loop that depends on one
  * stops the function it is in (recorded in `stops`): nothing is guessed.
  */
