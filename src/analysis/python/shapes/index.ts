@@ -14,7 +14,7 @@ import { analyzePython, markConvertible, type PythonAnalysis, type PythonLayer }
 import type { LayerMemo } from '../incremental';
 import { isBudgetStop } from './interpreter';
 import { inferModels, runClassModel, type ClassOutcome, type ConvInstance, type InferRequest, type ModelShapes, type RunTrace } from './models';
-import type { ShapeSources } from './program';
+import { plainFile, type ShapeSources } from './program';
 
 export type { ShapeSources } from './program';
 export type { InferRequest } from './models';
@@ -34,7 +34,7 @@ export function inferShapes(analysis: PythonAnalysis, text: string, tree: Tree, 
   let models: ModelShapes[];
   const trace: RunTrace | undefined = memo && !request.build && !request.input ? { moduleTouched: new Set(), classes: [], untraced: false } : undefined;
   try {
-    models = inferModels({ path: file, text, root: tree.rootNode }, sources, options, request, trace);
+    models = inferModels(plainFile(file, text, tree), sources, options, request, trace);
   } catch (e) {
     analysis.notes.push({ message: `shape inference failed: ${(e as Error).message}`, span: { start: 0, end: 0 } });
     return;
@@ -52,16 +52,13 @@ export function inferShapes(analysis: PythonAnalysis, text: string, tree: Tree, 
     for (const importer of importersOf(file, sources).slice(0, MAX_IMPORTERS)) {
       const other = sources.read(importer);
       if (other === undefined) continue;
-      const otherTree = parse('python', other);
       try {
-        const theirs = inferModels({ path: importer, text: other, root: otherTree.rootNode }, { ...sources, path: importer }, options);
+        const theirs = inferModels(plainFile(importer, other), { ...sources, path: importer }, options);
         const open = analysis.layers.filter((l) => !l.shapes);
         attachAll(open, theirs, file);
         for (const l of open) fromInstances(l, theirs, file, options);
       } catch {
         // the importer's failure is its own report's business
-      } finally {
-        otherTree.delete();
       }
       if (analysis.layers.every((l) => l.shapes)) break;
     }
