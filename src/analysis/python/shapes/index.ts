@@ -234,14 +234,27 @@ function convertibility(analysis: PythonAnalysis, file: string, models: ModelSha
   for (const f of foreign) {
     const text = sources.read?.(f);
     if (text === undefined) continue;
-    const tree = parse('python', text);
-    try {
-      for (const l of analyzePython(text, tree, options).layers) out.set(key(f, l.span.start), l.convertible);
-    } finally {
-      tree.delete();
-    }
+    for (const [start, convertible] of layersOf(f, text, options)) out.set(key(f, start), convertible);
   }
   return out;
+}
+
+/** The static analysis's verdict per conv of an imported file, kept per thread while its text and the options are the same (every model file of a folder imports the same blocks). */
+const foreignLayers = new Map<string, { text: string; options: string; layers: [number, boolean][] }>();
+
+function layersOf(file: string, text: string, options: AnalysisOptions): [number, boolean][] {
+  const opts = JSON.stringify(options);
+  const known = foreignLayers.get(file);
+  if (known && known.text === text && known.options === opts) return known.layers;
+  const tree = parse('python', text);
+  try {
+    const layers = analyzePython(text, tree, options).layers.map((l): [number, boolean] => [l.span.start, l.convertible]);
+    if (foreignLayers.size >= 256) foreignLayers.delete(foreignLayers.keys().next().value as string);
+    foreignLayers.set(file, { text, options: opts, layers });
+    return layers;
+  } finally {
+    tree.delete();
+  }
 }
 
 function summary(m: ModelShapes, convertible: Map<string, boolean>): ModelSummary {

@@ -37,6 +37,7 @@ export class SyntaxNode {
   private fieldNames: (string | null)[] | undefined;
   private named?: SyntaxNode[];
   private cachedText?: string;
+  private descendants?: Map<string, SyntaxNode[]>;
 
   constructor(
     readonly tree: SyntaxTree,
@@ -158,8 +159,11 @@ export class SyntaxNode {
     return out;
   }
 
-  /** The node and its descendants of one of `types`, in document order (as web-tree-sitter's: the node itself included). */
+  /** The node and its descendants of one of `types`, in document order (as web-tree-sitter's: the node itself included); kept per type (callers only read it). */
   descendantsOfType(types: string | string[]): SyntaxNode[] {
+    const key = typeof types === 'string' ? types : types.join('\u0000');
+    const known = this.descendants?.get(key);
+    if (known) return known;
     const want = typeof types === 'string' ? [types] : types;
     const out: SyntaxNode[] = [];
     const visit = (n: SyntaxNode) => {
@@ -167,6 +171,7 @@ export class SyntaxNode {
       for (const c of n.children) visit(c);
     };
     visit(this);
+    (this.descendants ??= new Map()).set(key, out);
     return out;
   }
 
