@@ -15,3 +15,16 @@ export const isBudgetStop = (why: string): boolean => why.includes('(budget: ');
 
 /** undecidable conditions explored inside one another (each doubles the work) */
 export const MAX_EXPLORE = 6;
+
+// the TensorFlow.js interpreter's (it stops the file's evaluation by throwing `BudgetExceeded`)
+
+/** Thrown when the TensorFlow.js interpreter's steps run out. */
+export class BudgetExceeded extends Error {}
+
+/** Evaluated nodes per file before the interpreter gives up (a pathological or generated file). */
+export const TFJS_MAX_STEPS = 20_000;
+
+/** Iterations of one loop that are unrolled. */
+export const TFJS_MAX_ITERATIONS = 1_000;
+
+export const TFJS_MAX_DEPTH = 40;

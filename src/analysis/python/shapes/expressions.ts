@@ -131,7 +131,7 @@ export function string(ip: Interp, node: Node, scope: Scope): V {
       const v = evaluate(ip, e, scope);
       const spec = named(part).find((c) => c.type === 'format_specifier')?.text.replace(/^:/, '');
       const text = spec ? formatPercent(`%${spec.replace(/^([<>^]?)(\d*)([a-z]?)$/, '$2$3') || 's'}`, v) : pyStr(v);
-      if (text === undefined) return ip.fail(part, 'cannot format ip value');
+      if (text === undefined) return ip.fail(part, 'cannot format this value');
       s += text;
     }
   }

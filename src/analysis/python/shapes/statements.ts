@@ -158,7 +158,7 @@ export function deleteStatement(ip: Interp, stmt: Node, scope: Scope): Completio
         continue;
       }
     }
-    return ip.stopAt(t, '`del` of ip is not followed');
+    return ip.stopAt(t, '`del` of this is not followed');
   }
   return NORMAL;
 }
