@@ -16,6 +16,8 @@ export interface CliOptions {
   force: boolean;
   lineLength: number;
   analysis: AnalysisOptions;
+  /** report, check: reuse and keep results in the persistent cache (src/cli/cache.ts); off with --no-cache */
+  cache?: boolean;
   /** apply: the checkpoint converted with the code, where the new one goes, and K by energy */
   weights?: string;
   out?: string;
@@ -25,11 +27,11 @@ export interface CliOptions {
 export const USAGE = `sepconv: find standard convolutions in PyTorch and TensorFlow.js code and make them depthwise separable
 
 usage:
-  sepconv report <paths...> [--json | --markdown] [--input-size HxW]... [--assume name=N]... [--min-savings F]
+  sepconv report <paths...> [--json | --markdown] [--input-size HxW]... [--assume name=N]... [--min-savings F] [--no-cache]
                  [--weights CHECKPOINT [--energy F]]
   sepconv apply  <paths...> [--diff | --dry-run] [--force] [--min-savings F] [--norm none|bn|bn-relu] [--depth-multiplier N]
                  [--weights CHECKPOINT [--out NEW] [--energy F] [--json]]
-  sepconv check  <paths...> [--min-savings F]
+  sepconv check  <paths...> [--min-savings F] [--no-cache]
 
 options:
   --input-size S       spatial input size for MACs: 224x224 (2d), 16000 (1d), 16x112x112 (3d); repeat
@@ -48,6 +50,8 @@ options:
   --diff               print a unified diff instead of writing files
   --dry-run            say what would change, write nothing
   --force              apply: rewrite read-only files too (their mode is kept)
+  --no-cache           report, check: neither use nor keep results of earlier runs (kept by file content
+                       in $SEPCONV_CACHE_DIR, else $XDG_CACHE_HOME/sepconv, else ~/.cache/sepconv)
 
 exit codes: report 0; check 1 while a convertible conv remains; check and apply 1 when a file has a
 syntax error; 2 for usage and I/O errors and for any file not analysed or not written (unreadable,
@@ -74,6 +78,7 @@ export function parseArgs(argv: string[]): CliOptions {
     force: false,
     lineLength: 88,
     analysis: defaultOptions(),
+    cache: true,
   };
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
@@ -97,6 +102,9 @@ export function parseArgs(argv: string[]): CliOptions {
           break;
         case '--dry-run':
           o.dryRun = true;
+          break;
+        case '--no-cache':
+          o.cache = false;
           break;
         case '--force':
           o.force = true;

@@ -16,6 +16,7 @@ import { frameworkFor } from '../frameworks/index';
 import { applyEdits, LineIndex, type TextEdit } from '../refactor/edits';
 import { belowThreshold, rewrite } from '../refactor/index';
 import type { CliOptions } from './args';
+import { buildHash, defaultCacheDir, recording, ResultCache } from './cache';
 import type { FileJson } from '../analysis/reportFormats';
 
 
@@ -163,9 +164,40 @@ export function processFile(file: string, opts: CliOptions): FileOutcome {
   }
 }
 
+/** This thread's result cache for these options (report and check only: apply writes), or none. */
+let resultCache: { opts: CliOptions; cache: ResultCache<FileOutcome> | undefined } | undefined;
+
+function cacheFor(opts: CliOptions): ResultCache<FileOutcome> | undefined {
+  if (resultCache?.opts === opts) return resultCache.cache;
+  // the bundle identifies the build; a run from the TypeScript sources (the tests) keeps no cache
+  const build = opts.cache !== false && opts.command !== 'apply' && __filename.endsWith('.js') ? buildHash(__filename) : undefined;
+  const key = JSON.stringify({ ...opts, format: undefined, paths: opts.paths.map((p) => path.resolve(p)), debug: !!process.env.SEPCONV_DEBUG });
+  resultCache = { opts, cache: build ? new ResultCache<FileOutcome>(defaultCacheDir(), build, key) : undefined };
+  return resultCache.cache;
+}
+
+/** A result that ran into a time budget may differ in the next run: not kept. */
+const TIMED_OUT = /budget: (the file's \d+ s|more than [\d.]+ s for one model)/;
+
 function processOne(file: string, opts: CliOptions): FileOutcome {
-  const o = blank(file);
+  const cache = cacheFor(opts);
+  if (!cache) return analyseOne(file, opts);
   const src = readSourceFile(file);
+  if (src.text === undefined) return analyseOne(file, opts);
+  const sources = sourcesFor(file, opts);
+  const hit = cache.get(file, src.text, sources);
+  if (hit) return hit;
+  const rec = recording(sources);
+  const o = analyseOne(file, opts, rec.sources, src);
+  if (!TIMED_OUT.test(JSON.stringify(o))) cache.put(file, src.text, rec.deps, o);
+  return o;
+}
+
+/** What shape inference reads for `file`: the disk, read once per run. */
+const sourcesFor = (file: string, opts: CliOptions) => diskSources(isNotebook(file) ? undefined : file, opts.paths, undefined, true);
+
+function analyseOne(file: string, opts: CliOptions, sources = sourcesFor(file, opts), src = readSourceFile(file)): FileOutcome {
+  const o = blank(file);
   if (src.error !== undefined || src.text === undefined) {
     o.entry.error = src.error ?? 'unreadable';
     o.ioFailed = true;
@@ -180,7 +212,7 @@ function processOne(file: string, opts: CliOptions): FileOutcome {
     return o;
   }
   const { text, id } = unit;
-  const analysis = analyzeText(text, id, opts.analysis, { sources: frameworkFor(id).readsNeighbours ? diskSources(isNotebook(file) ? undefined : file, opts.paths, undefined, true) : undefined });
+  const analysis = analyzeText(text, id, opts.analysis, { sources: frameworkFor(id).readsNeighbours ? sources : undefined });
   const models = (analysis.models ?? []).map((m) => modelJson(m, (off) => unit.position(off)));
   if (analysis.layers.length === 0 && !analysis.syntaxError && models.length === 0) return o;
   const layers = analysis.layers.map((l) => layerJson(l, (off) => unit.position(off)));

@@ -25,9 +25,12 @@ const isRoot = process.getuid?.() === 0;
 const NOBODY = 65534;
 
 let dist = '';
+/** the persistent result cache of these runs, away from the user's */
+let cacheDir = '';
 before(async () => {
   await initParsing();
   dist = tempDir('sepconv-dist-');
+  cacheDir = tempDir('sepconv-cache-');
   execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], { env: { ...process.env, SEPCONV_DIST: dist, SEPCONV_ENTRIES: 'cli' }, stdio: 'pipe' });
 });
 
@@ -44,7 +47,7 @@ interface Run {
 function sepconv(args: string[], opts: { asNobody?: boolean } = {}): Run {
   const node = [process.execPath, '--max-old-space-size=512', path.join(dist, 'cli.js'), ...args];
   const [cmd, ...argv] = opts.asNobody ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ...node] : node;
-  const r = spawnSync(cmd, argv, { encoding: 'utf8', timeout: 60_000, maxBuffer: 1 << 26, env: { ...process.env, SEPCONV_THREADS: '1' } });
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', timeout: 60_000, maxBuffer: 1 << 26, env: { ...process.env, SEPCONV_THREADS: '1', SEPCONV_CACHE_DIR: cacheDir } });
   assert.equal(r.error, undefined, `sepconv ${args.join(' ')}: ${String(r.error)}`);
   assert.equal(r.signal, null, `sepconv ${args.join(' ')} was killed by ${r.signal}`);
   assert.doesNotMatch(r.stdout + r.stderr, JS_ERROR, `sepconv ${args.join(' ')} leaked an internal error`);

@@ -33,7 +33,8 @@ void test('the bundled command on worker threads reports what one thread reports
     const env = { ...process.env };
     delete env.SEPCONV_THREADS;
     if (threads) env.SEPCONV_THREADS = threads;
-    const r = spawnSync(process.execPath, [path.join(dist, 'cli.js'), ...argv, corpus], { env, encoding: 'utf8', maxBuffer: 1 << 28 });
+    // each run analyses every file (no results of the run before from the persistent cache)
+    const r = spawnSync(process.execPath, [path.join(dist, 'cli.js'), ...argv, '--no-cache', corpus], { env, encoding: 'utf8', maxBuffer: 1 << 28 });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   };
   const pooled = run(undefined, 'report', '--json');
@@ -58,7 +59,7 @@ void test('on a folder of only Python files, every thread takes files, and the r
   const times = path.join(tempDir('sepconv-times-'), 'times.json');
   const run = (threads: string, ...argv: string[]) => {
     const env = { ...process.env, SEPCONV_THREADS: threads, SEPCONV_FILE_TIMES: times };
-    const r = spawnSync(process.execPath, [path.join(dist, 'cli.js'), ...argv, corpus], { env, encoding: 'utf8', maxBuffer: 1 << 28 });
+    const r = spawnSync(process.execPath, [path.join(dist, 'cli.js'), ...argv, '--no-cache', corpus], { env, encoding: 'utf8', maxBuffer: 1 << 28 });
     const t = JSON.parse(fs.readFileSync(times, 'utf8')) as { threads: number; files: { path: string; thread: number }[] };
     return { code: r.status, stdout: r.stdout, stderr: r.stderr, t };
   };

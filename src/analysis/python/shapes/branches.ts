@@ -57,12 +57,22 @@ export class HeapSnapshot {
     this.size += m.size;
   }
 
-  /** The current contents of the covered containers. */
+  /**
+   * The current contents of the covered containers. A container that holds what it held when the
+   * snapshot was taken shares the snapshot's copy (most of what a side can reach, it leaves alone).
+   */
   capture(): HeapState {
+    const before = this.before as HeapState | undefined;
     const maps = new Map<AnyMap, Map<string, unknown>>();
-    for (const m of this.roles.keys()) maps.set(m, new Map(m));
+    for (const m of this.roles.keys()) {
+      const was = before?.maps.get(m);
+      maps.set(m, was && sameEntries(m, was) ? was : new Map(m));
+    }
     const arrays = new Map<unknown[], unknown[]>();
-    for (const a of this.arrayKinds.keys()) arrays.set(a, a.slice());
+    for (const a of this.arrayKinds.keys()) {
+      const was = before?.arrays.get(a);
+      arrays.set(a, was && sameItems(a, was) ? was : a.slice());
+    }
     const dims = new Map<DimVar, number | undefined>();
     for (const d of this.dimVars) dims.set(d, d.value);
     return { maps, arrays, dims };
@@ -73,12 +83,14 @@ export class HeapSnapshot {
     this.apply(this.before);
   }
 
+  /** Makes the covered containers hold `state` (those that hold it already are left as they are). */
   apply(state: HeapState): void {
     for (const [m, contents] of state.maps) {
+      if (sameEntries(m, contents)) continue;
       m.clear();
       for (const [k, v] of contents) m.set(k, v);
     }
-    for (const [a, contents] of state.arrays) refill(a, contents);
+    for (const [a, contents] of state.arrays) if (!sameItems(a, contents)) refill(a, contents);
     for (const [d, v] of state.dims) d.value = v;
   }
 
@@ -91,6 +103,8 @@ export class HeapSnapshot {
     const first = states[0];
     for (const [m, role] of this.roles) {
       const versions = states.map((s) => s.maps.get(m)!);
+      // every branch left it as it holds now (the same entries in the same order): the join is what it holds
+      if (versions.every((v) => sameEntries(m, v))) continue;
       const keys = new Set<string>();
       for (const v of versions) for (const k of v.keys()) keys.add(k);
       m.clear();
@@ -233,6 +247,26 @@ export class HeapSnapshot {
 }
 
 const ABSENT = Symbol('absent');
+
+/** `m` holds exactly `contents`: the same keys in the same order, the very same values. */
+function sameEntries(m: AnyMap, contents: Map<string, unknown>): boolean {
+  if (m === contents) return true;
+  if (m.size !== contents.size) return false;
+  const other = contents.entries();
+  for (const [k, v] of m) {
+    const [k2, v2] = other.next().value as [string, unknown];
+    if (k !== k2 || v !== v2) return false;
+  }
+  return true;
+}
+
+/** `a` holds exactly `contents`, item by item. */
+function sameItems(a: readonly unknown[], contents: readonly unknown[]): boolean {
+  if (a === contents) return true;
+  if (a.length !== contents.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== contents[i]) return false;
+  return true;
+}
 
 /** `a`'s items become `contents` (a loop: a spread of 100,000 items would overflow the call stack). */
 function refill(a: unknown[], contents: readonly unknown[]): void {

@@ -14,7 +14,7 @@ import { analyzePython, markConvertible, type PythonAnalysis, type PythonLayer }
 import type { LayerMemo } from '../incremental';
 import { isBudgetStop } from '../../kernel/budget';
 import { inferModels, runClassModel, type ClassOutcome, type ConvInstance, type InferRequest, type ModelShapes, type RunTrace } from './models';
-import type { ShapeSources } from './program';
+import { plainFile, type ShapeSources } from './program';
 
 export type { ShapeSources } from './program';
 export type { InferRequest } from './models';
@@ -34,7 +34,7 @@ export function inferShapes(analysis: PythonAnalysis, text: string, tree: Tree, 
   let models: ModelShapes[];
   const trace: RunTrace | undefined = memo && !request.build && !request.input ? { moduleTouched: new Set(), classes: [], untraced: false } : undefined;
   try {
-    models = inferModels({ path: file, text, root: tree.rootNode }, sources, options, request, trace);
+    models = inferModels(plainFile(file, text, tree), sources, options, request, trace);
   } catch (e) {
     analysis.notes.push({ message: `shape inference failed: ${(e as Error).message}`, span: { start: 0, end: 0 } });
     return;
@@ -52,16 +52,13 @@ export function inferShapes(analysis: PythonAnalysis, text: string, tree: Tree, 
     for (const importer of importersOf(file, sources).slice(0, MAX_IMPORTERS)) {
       const other = sources.read(importer);
       if (other === undefined) continue;
-      const otherTree = parse('python', other);
       try {
-        const theirs = inferModels({ path: importer, text: other, root: otherTree.rootNode }, { ...sources, path: importer }, options);
+        const theirs = inferModels(plainFile(importer, other), { ...sources, path: importer }, options);
         const open = analysis.layers.filter((l) => !l.shapes);
         attachAll(open, theirs, file);
         for (const l of open) fromInstances(l, theirs, file, options);
       } catch {
         // the importer's failure is its own report's business
-      } finally {
-        otherTree.delete();
       }
       if (analysis.layers.every((l) => l.shapes)) break;
     }
@@ -237,14 +234,27 @@ function convertibility(analysis: PythonAnalysis, file: string, models: ModelSha
   for (const f of foreign) {
     const text = sources.read?.(f);
     if (text === undefined) continue;
-    const tree = parse('python', text);
-    try {
-      for (const l of analyzePython(text, tree, options).layers) out.set(key(f, l.span.start), l.convertible);
-    } finally {
-      tree.delete();
-    }
+    for (const [start, convertible] of layersOf(f, text, options)) out.set(key(f, start), convertible);
   }
   return out;
+}
+
+/** The static analysis's verdict per conv of an imported file, kept per thread while its text and the options are the same (every model file of a folder imports the same blocks). */
+const foreignLayers = new Map<string, { text: string; options: string; layers: [number, boolean][] }>();
+
+function layersOf(file: string, text: string, options: AnalysisOptions): [number, boolean][] {
+  const opts = JSON.stringify(options);
+  const known = foreignLayers.get(file);
+  if (known && known.text === text && known.options === opts) return known.layers;
+  const tree = parse('python', text);
+  try {
+    const layers = analyzePython(text, tree, options).layers.map((l): [number, boolean] => [l.span.start, l.convertible]);
+    if (foreignLayers.size >= 256) foreignLayers.delete(foreignLayers.keys().next().value as string);
+    foreignLayers.set(file, { text, options: opts, layers });
+    return layers;
+  } finally {
+    tree.delete();
+  }
 }
 
 function summary(m: ModelShapes, convertible: Map<string, boolean>): ModelSummary {

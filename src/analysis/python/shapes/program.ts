@@ -2,16 +2,67 @@
  * The files a model is spread over: the analysed file, the files it imports relatively
  * (`from .blocks import BasicBlock`), sibling modules imported by name (`from blocks import X`, as
  * Python finds them next to a script) and the files named on the command line. Files are read
- * through a callback (the CLI reads the disk, an editor its open buffers), parsed once, and their
- * trees deleted by `dispose()`.
+ * through a callback (the CLI reads the disk, an editor its open buffers) and parsed into plain
+ * syntax trees (`syntax.ts`), kept per thread while their text is the same: the library files every
+ * model file of a folder imports (torchvision's `ops/misc.py`, `_utils.py`) are parsed once a run.
  */
 import * as path from 'node:path';
 import type { Tree } from 'web-tree-sitter';
 import type { ShapeSources } from '../../files';
 import { parse } from '../../parsing';
+import { asNode, copyTree } from './syntax';
 import type { SourceFile } from './values';
 
 export type { ShapeSources };
+
+/**
+ * Plain trees of files read by path, per thread, while their text is the same string or equal;
+ * bounded by their texts' total size (a plain tree takes some 50 times its text).
+ */
+const plainFiles = new Map<string, SourceFile>();
+let plainBytes = 0;
+let plainLimit = 1 << 20;
+
+/** How much source text the per-thread cache of plain trees may hold (the CLI gives it more than the editor). */
+export function setPlainCacheLimit(bytes: number): void {
+  plainLimit = bytes;
+  evict();
+}
+
+function evict(): void {
+  for (const [k, f] of plainFiles) {
+    if (plainBytes <= plainLimit) break;
+    plainFiles.delete(k);
+    plainBytes -= f.text.length;
+  }
+}
+
+/**
+ * The file at `file` with this text as the interpreter reads it: a plain copy of `tree` (or of a
+ * parse of `text` when no tree is given), the same copy for the same path and text while the cache
+ * keeps it. Copies are immutable once read; the caller's tree stays the caller's.
+ */
+export function plainFile(file: string, text: string, tree?: Tree): SourceFile {
+  const known = file ? plainFiles.get(file) : undefined;
+  if (known && known.text === text) {
+    // most recently used last
+    plainFiles.delete(file);
+    plainFiles.set(file, known);
+    return known;
+  }
+  // the copy owns its tree: the caller's is copied (cheap in tree-sitter: nodes are shared)
+  const root = asNode(copyTree(tree ? tree.copy() : parse('python', text), text).rootNode);
+  const f: SourceFile = { path: file, text, root };
+  if (!file || text.length > plainLimit) return f;
+  if (known) {
+    plainFiles.delete(file);
+    plainBytes -= known.text.length;
+  }
+  plainFiles.set(file, f);
+  plainBytes += text.length;
+  evict();
+  return f;
+}
 
 /**
  * A model spans a few files of its own and some of its libraries' (torchvision's `ops`, `_api`,
@@ -28,7 +79,6 @@ const LIBRARIES = new Set([
 
 export class Program {
   private readonly files = new Map<string, SourceFile | null>();
-  private readonly trees: Tree[] = [];
   /** a file was not read because MAX_FILES were read already */
   limited = false;
 
@@ -52,9 +102,7 @@ export class Program {
       this.files.set(file, null);
       return null;
     }
-    const tree = parse('python', text);
-    this.trees.push(tree);
-    const f: SourceFile = { path: file, text, root: tree.rootNode };
+    const f = plainFile(file, text);
     this.files.set(file, f);
     return f;
   }
@@ -106,8 +154,6 @@ export class Program {
     return null;
   }
 
-  dispose(): void {
-    for (const t of this.trees) t.delete();
-    this.trees.length = 0;
-  }
+  /** Nothing to free any more (plain trees are garbage collected); kept for the callers' try/finally. */
+  dispose(): void {}
 }

@@ -1,0 +1,200 @@
+/**
+ * The syntax tree the shape interpreter walks, as plain JavaScript objects. A web-tree-sitter
+ * `Node` is a handle into WASM memory: every getter (`type`, `namedChildren`, `childForFieldName`,
+ * `text`) crosses into WASM and allocates a fresh wrapper, and the interpreter reads the same
+ * statements thousands of times (every factory of a zoo file builds the same blocks). A file's tree
+ * is copied (lazily: a node's children on first access) into `SyntaxNode`s that answer the subset
+ * of the Node API the interpreter uses; the interpreter's code reads them as `Node`s (`asNode`).
+ *
+ * A copy never changes what it answers, so it can be shared by every analysis of the same text
+ * (`program.ts` keeps library files' copies per thread).
+ */
+import type { Node, Point, Tree } from 'web-tree-sitter';
+
+/**
+ * Stands for the tree a node belongs to (`node.tree === other.tree`: same file). It owns a
+ * web-tree-sitter tree until every node of the copy is garbage: nodes are copied lazily, a node's
+ * children on first access (the interpreter reads the bodies of the functions it calls, not every
+ * function of a 130 KB library module it imports a name from).
+ */
+export class SyntaxTree {
+  constructor(readonly text: string) {}
+  rootNode!: SyntaxNode;
+}
+
+/** Deletes the web-tree-sitter tree behind a copy once no node of the copy is reachable. */
+const owned = new FinalizationRegistry<Tree>((t) => t.delete());
+
+let nextId = 1;
+
+export class SyntaxNode {
+  readonly id = nextId++;
+  parent: SyntaxNode | null = null;
+  /** the web-tree-sitter node, until its children are copied */
+  private source: Node | undefined;
+  private kids: SyntaxNode[] | undefined;
+  /** the field name of each child, or null */
+  private fieldNames: (string | null)[] | undefined;
+  private named?: SyntaxNode[];
+  private cachedText?: string;
+  private descendants?: Map<string, SyntaxNode[]>;
+
+  constructor(
+    readonly tree: SyntaxTree,
+    readonly type: string,
+    readonly isNamed: boolean,
+    readonly isMissing: boolean,
+    readonly startIndex: number,
+    readonly endIndex: number,
+    readonly startPosition: Point,
+    source: Node,
+  ) {
+    this.source = source;
+  }
+
+  get children(): SyntaxNode[] {
+    if (!this.kids) this.expand();
+    return this.kids!;
+  }
+
+  private get fields(): (string | null)[] {
+    if (!this.fieldNames) this.expand();
+    return this.fieldNames!;
+  }
+
+  /** Copies the children (one cursor over them) and lets go of the web-tree-sitter node. */
+  private expand(): void {
+    const kids: SyntaxNode[] = [];
+    const fields: (string | null)[] = [];
+    const cursor = this.source!.walk();
+    try {
+      if (cursor.gotoFirstChild()) {
+        do {
+          const c = new SyntaxNode(this.tree, cursor.nodeType, cursor.nodeIsNamed, cursor.nodeIsMissing, cursor.startIndex, cursor.endIndex, cursor.startPosition, cursor.currentNode);
+          c.parent = this;
+          kids.push(c);
+          fields.push(cursor.currentFieldName);
+        } while (cursor.gotoNextSibling());
+      }
+    } finally {
+      cursor.delete();
+    }
+    this.kids = kids;
+    this.fieldNames = fields;
+    this.source = undefined;
+  }
+
+  get text(): string {
+    return (this.cachedText ??= this.tree.text.slice(this.startIndex, this.endIndex));
+  }
+
+  get namedChildren(): SyntaxNode[] {
+    return (this.named ??= this.children.filter((c) => c.isNamed));
+  }
+
+  get childCount(): number {
+    return this.children.length;
+  }
+
+  get namedChildCount(): number {
+    return this.namedChildren.length;
+  }
+
+  child(i: number): SyntaxNode | null {
+    return this.children[i] ?? null;
+  }
+
+  namedChild(i: number): SyntaxNode | null {
+    return this.namedChildren[i] ?? null;
+  }
+
+  get firstChild(): SyntaxNode | null {
+    return this.children[0] ?? null;
+  }
+
+  get lastChild(): SyntaxNode | null {
+    return this.children[this.children.length - 1] ?? null;
+  }
+
+  get firstNamedChild(): SyntaxNode | null {
+    return this.namedChildren[0] ?? null;
+  }
+
+  get lastNamedChild(): SyntaxNode | null {
+    const n = this.namedChildren;
+    return n[n.length - 1] ?? null;
+  }
+
+  private siblingAt(step: number, namedOnly: boolean): SyntaxNode | null {
+    const p = this.parent;
+    if (!p) return null;
+    const list = namedOnly ? p.namedChildren : p.children;
+    return list[list.indexOf(this) + step] ?? null;
+  }
+
+  get nextSibling(): SyntaxNode | null {
+    return this.siblingAt(1, false);
+  }
+
+  get previousSibling(): SyntaxNode | null {
+    return this.siblingAt(-1, false);
+  }
+
+  get nextNamedSibling(): SyntaxNode | null {
+    return this.siblingAt(1, true);
+  }
+
+  get previousNamedSibling(): SyntaxNode | null {
+    return this.siblingAt(-1, true);
+  }
+
+  childForFieldName(name: string): SyntaxNode | null {
+    const i = this.fields.indexOf(name);
+    return i < 0 ? null : this.children[i];
+  }
+
+  childrenForFieldName(name: string): SyntaxNode[] {
+    const out: SyntaxNode[] = [];
+    for (let i = 0; i < this.fields.length; i++) if (this.fields[i] === name) out.push(this.children[i]);
+    return out;
+  }
+
+  /** The node and its descendants of one of `types`, in document order (as web-tree-sitter's: the node itself included); kept per type (callers only read it). */
+  descendantsOfType(types: string | string[]): SyntaxNode[] {
+    const key = typeof types === 'string' ? types : types.join('\u0000');
+    const known = this.descendants?.get(key);
+    if (known) return known;
+    const want = typeof types === 'string' ? [types] : types;
+    const out: SyntaxNode[] = [];
+    const visit = (n: SyntaxNode) => {
+      if (want.includes(n.type)) out.push(n);
+      for (const c of n.children) visit(c);
+    };
+    visit(this);
+    (this.descendants ??= new Map()).set(key, out);
+    return out;
+  }
+
+  get hasError(): boolean {
+    return this.type === 'ERROR' || this.isMissing || this.children.some((c) => c.hasError);
+  }
+
+  equals(other: SyntaxNode): boolean {
+    return this === other;
+  }
+}
+
+/**
+ * A lazy copy of `tree` over `text` (the text it was parsed from). The copy owns `tree` (it is
+ * deleted once the copy is garbage): a caller that keeps its tree passes `tree.copy()`.
+ */
+export function copyTree(tree: Tree, text: string): SyntaxTree {
+  const out = new SyntaxTree(text);
+  const r = tree.rootNode;
+  out.rootNode = new SyntaxNode(out, r.type, r.isNamed, r.isMissing, r.startIndex, r.endIndex, r.startPosition, r);
+  owned.register(out, tree);
+  return out;
+}
+
+/** A plain node where the interpreter's code expects a web-tree-sitter one. */
+export const asNode = (n: SyntaxNode): Node => n as unknown as Node;

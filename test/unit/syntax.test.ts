@@ -1,0 +1,86 @@
+/**
+ * The plain syntax trees shape inference reads (src/analysis/python/shapes/syntax.ts) answer what
+ * web-tree-sitter answers, node for node, over real model files; and a file's copy is shared while
+ * its text is the same (program.ts), a new one when it changes.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { before, test } from 'node:test';
+import type { Node } from 'web-tree-sitter';
+import { initParsing, parse } from '../../src/analysis/parsing';
+import { plainFile } from '../../src/analysis/python/shapes/program';
+import { copyTree, type SyntaxNode } from '../../src/analysis/python/shapes/syntax';
+import { ROOT } from '../helpers';
+
+before(async () => {
+  await initParsing();
+});
+
+const pyFiles = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? pyFiles(path.join(d, e.name)) : e.name.endsWith('.py') ? [path.join(d, e.name)] : []));
+
+/** Compares a node and its subtree; returns how many nodes were compared. */
+function same(plain: SyntaxNode, real: Node, where: string): number {
+  const at = `${where} ${real.type}@${real.startIndex}`;
+  assert.equal(plain.type, real.type, at);
+  assert.equal(plain.isNamed, real.isNamed, at);
+  assert.equal(plain.startIndex, real.startIndex, at);
+  assert.equal(plain.endIndex, real.endIndex, at);
+  assert.deepEqual(plain.startPosition, real.startPosition, at);
+  assert.equal(plain.text, real.text, at);
+  assert.equal(plain.childCount, real.childCount, at);
+  assert.deepEqual(
+    plain.namedChildren.map((c) => c.startIndex),
+    real.namedChildren.map((c) => c!.startIndex),
+    at,
+  );
+  for (const field of new Set(Array.from({ length: real.childCount }, (_, i) => real.fieldNameForChild(i)))) {
+    if (!field) continue;
+    assert.deepEqual(
+      plain.childrenForFieldName(field).map((c) => c.startIndex),
+      real.childrenForFieldName(field).map((c) => c!.startIndex),
+      `${at} field ${field}`,
+    );
+    assert.equal(plain.childForFieldName(field)?.startIndex, real.childForFieldName(field)?.startIndex, `${at} field ${field}`);
+  }
+  let n = 1;
+  for (let i = 0; i < real.childCount; i++) {
+    const c = plain.child(i)!;
+    assert.equal(c.parent, plain, at);
+    n += same(c, real.child(i)!, where);
+  }
+  return n;
+}
+
+void test('a plain copy answers like web-tree-sitter for every node of real model files, non-ASCII text too', () => {
+  const files = pyFiles(path.join(ROOT, 'test/fixtures/shapes'));
+  assert.ok(files.length >= 10, `${files.length} files`);
+  const texts = files.map((f) => fs.readFileSync(f, 'utf8'));
+  // positions and slices after characters outside ASCII and outside the BMP
+  texts.push('# größe × 2 😀\nclass M(nn.Module):\n    def f(self, x: "ä😀"):\n        return x[1:2, ::3]  # é\n');
+  let nodes = 0;
+  for (const [i, text] of texts.entries()) {
+    const tree = parse('python', text);
+    try {
+      const plain = copyTree(tree.copy(), text);
+      nodes += same(plain.rootNode, tree.rootNode, files[i] ?? 'inline');
+      assert.deepEqual(
+        plain.rootNode.descendantsOfType('identifier').map((n) => n.startIndex),
+        tree.rootNode.descendantsOfType('identifier').map((n) => n!.startIndex),
+      );
+    } finally {
+      tree.delete();
+    }
+  }
+  assert.ok(nodes > 10_000, `${nodes} nodes compared`);
+});
+
+void test('a file read by path is parsed once while its text is the same, again when it changes', () => {
+  const a = plainFile('/virtual/blocks.py', 'x = 1\n');
+  assert.equal(plainFile('/virtual/blocks.py', 'x = 1\n'), a);
+  const b = plainFile('/virtual/blocks.py', 'x = 2\n');
+  assert.notEqual(b, a);
+  assert.equal(b.root.text, 'x = 2\n');
+  // an unsaved buffer (no path) is never shared
+  assert.notEqual(plainFile('', 'x = 1\n'), plainFile('', 'x = 1\n'));
+});
