@@ -14,6 +14,7 @@ import { builtinValue, callBuiltin, formatPercent, methodValue, pyStr, valuesEqu
 import { HeapSnapshot, joinValues, type HeapState } from './branches';
 import { MAX_FILES, type Program } from './program';
 import { callTorch, forwardNative, initNative, isNnClass, nativeModuleAttribute, tensorAttribute, tensorBinary, tensorCompare, tensorItem, tensorUnary } from './torch';
+import { dataOperator, dataUnary, dropData } from './tensorData';
 import {
   describe,
   fromValue,
@@ -260,6 +261,8 @@ export class Interp {
   /** A call the interpreter cannot enter: in `forward`, modules handed to it may run unseen. */
   opaque(at: Node, a: CallArgs, detail: string): V {
     const v = this.fail(at, detail);
+    // it may change tensors handed to it
+    for (const x of [...a.args, ...a.kwargs.values()]) dropData(x);
     if (this.phase === 'forward' && [...a.args, ...a.kwargs.values()].some((x) => x.kind === 'module' || (x.kind === 'bound' && x.self.kind === 'module'))) {
       this.stops.push({ phase: this.phase, why: (v as { why: string }).why + ' — modules passed to it may run unseen' });
     }
@@ -608,7 +611,10 @@ export class Interp {
         return;
       }
     }
-    this.assignTarget(left, this.binop(op, cur, rhs, node), scope);
+    const result = this.binop(op, cur, rhs, node);
+    // `x += 1` changes the tensor in place: its aliases no longer hold the values it had
+    dropData(cur);
+    this.assignTarget(left, result, scope);
   }
 
   assignTarget(target: Node, v: V, scope: Scope): void {
@@ -902,7 +908,7 @@ export class Interp {
         const op = node.childForFieldName('operator')!.text;
         const v = this.eval(node.childForFieldName('argument')!, scope);
         if (v.kind === 'unknown') return v;
-        if (v.kind === 'tensor') return tensorUnary(v);
+        if (v.kind === 'tensor') return (op === '-' ? dataUnary('neg', v) : undefined) ?? tensorUnary(v);
         if (op === '+') return v;
         if (op === '-') return this.binop('*', v, intV(-1), node);
         if (op === '~' && intOf(v) !== undefined) return intV(~intOf(v)!);
@@ -1126,7 +1132,7 @@ export class Interp {
   binop(op: string, l: V, r: V, at: Node): V {
     if (l.kind === 'unknown') return l;
     if (r.kind === 'unknown') return r;
-    if (l.kind === 'tensor' || r.kind === 'tensor') return tensorBinary(this, op, l, r, at);
+    if (l.kind === 'tensor' || r.kind === 'tensor') return dataOperator(op, l, r) ?? tensorBinary(this, op, l, r, at);
     if (op === '+' && l.kind === r.kind && (l.kind === 'list' || l.kind === 'tuple')) {
       return { kind: l.kind, items: [...l.items, ...(r as { items: V[] }).items] };
     }
@@ -1190,7 +1196,7 @@ export class Interp {
     }
     if (a.kind === 'unknown') return a;
     if (b.kind === 'unknown') return b;
-    if (a.kind === 'tensor' || b.kind === 'tensor') return tensorCompare(this, a, b, at);
+    if (a.kind === 'tensor' || b.kind === 'tensor') return dataOperator(op, a, b) ?? tensorCompare(this, a, b, at);
     if (op === '==' || op === '!=') {
       const eq = valuesEqual(a, b);
       if (eq === undefined) return this.fail(at, 'comparison');
@@ -1420,6 +1426,7 @@ export class Interp {
   }
 
   private setItem(obj: V, key: V, v: V, at: Node): void {
+    dropData(obj);
     if (obj.kind === 'list') {
       const i = intOf(key);
       if (i !== undefined && obj.items[i < 0 ? obj.items.length + i : i] !== undefined) obj.items[i < 0 ? obj.items.length + i : i] = v;

@@ -17,6 +17,7 @@ import { DEFAULT_INPUT_SIZES, type AnalysisOptions } from '../../options';
 import { parse } from '../../parsing';
 import { DEFINITION_LINE, FILE_MS, Interp, intPragmas, isBudgetStop, isMainGuard, named, pragmaLines, type Stop } from './interpreter';
 import { Program, type ShapeSources } from './program';
+import { type Attempt, runComplete, searchInput, snapshotModel } from './inputSearch';
 import { namedModules, type ConvData } from './torch';
 import { concrete, intV, type CallArgs, type ClassObj, type Dim, type DimVar, type FunctionObj, type ModuleObj, type SourceFile, type V } from './values';
 
@@ -436,10 +437,30 @@ function runModel(interp: Interp, c: Candidate, pragmas: ReturnType<typeof input
   }
 
   interp.phase = 'forward';
-  interp.startBudget();
   const before = interp.stops.length;
-  const out = interp.callModule(root, { args: [{ kind: 'tensor', shape }], kwargs: new Map() }, c.node);
-  const runStops = interp.stops.slice(before).filter((s: Stop) => s.phase === 'forward').map((s) => s.why);
+  const runOnce = (input: Dim[]): Attempt => {
+    interp.startBudget();
+    interp.stops.length = before;
+    const out = interp.callModule(root, { args: [{ kind: 'tensor', shape: input }], kwargs: new Map() }, c.node);
+    const stops = interp.stops.slice(before).filter((s: Stop) => s.phase === 'forward').map((s) => s.why);
+    return { shape: input, out, stops, incomplete: runComplete(root, out) };
+  };
+  // a default input is a guess: where the model pins its input down, the input is inferred
+  const guessed = from === 'default' || from === '--input-size';
+  const snap = guessed ? snapshotModel(root) : undefined;
+  let attempt = runOnce(shape);
+  if (snap) {
+    const spatial = concrete(shape.slice(2)) ?? [];
+    const make = (s: number[], withChannel: boolean): Dim[] => (withChannel ? [1, { name: 'C', value: undefined }, ...s] : [1, ...s]);
+    const better = searchInput(interp, root, snap, runOnce, attempt, spatial, make);
+    if (better) {
+      attempt = better.attempt;
+      shape = attempt.shape;
+      from = `inferred: ${better.why}`;
+    }
+  }
+  const out = attempt.out;
+  const runStops = attempt.stops;
   reasons.push(...runStops);
   if (out.kind === 'unknown' && runStops.length === 0) reasons.push(out.why);
 

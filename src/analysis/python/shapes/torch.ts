@@ -11,6 +11,7 @@ import { Poly } from '../../poly';
 import { canonical } from '../imports';
 import type { Interp } from './interpreter';
 import { sliceIndices, tensorNumel } from './interpreter';
+import { dropData, tensorDataMethod, torchDataCall } from './tensorData';
 import {
   concrete,
   describe,
@@ -923,6 +924,8 @@ function pick(a: CallArgs, names: string[]): (V | undefined)[] {
 }
 
 export function callTensorMethod(interp: Interp, t: TensorValue, name: string, a: CallArgs, at: Node): V {
+  const known = tensorDataMethod(t, name, a);
+  if (known) return known;
   const args = a.args;
   const fail = (d: string) => interp.fail(at, `${name}(): ${d}`);
   if (ELEMENTWISE_FUNCTIONS.has(name)) {
@@ -1304,9 +1307,14 @@ export function callTorch(interp: Interp, p: string, _self: V | undefined, a: Ca
     case 'torch.Size':
       return x ? ({ kind: 'tuple', items: Array.isArray(interp.iterate(x, at)) ? (interp.iterate(x, at) as V[]) : [] }) : { kind: 'tuple', items: [] };
   }
-  if (p.startsWith('torch.nn.init.')) return x ?? NONE;
+  if (p.startsWith('torch.nn.init.')) {
+    if (x) dropData(x);
+    return x ?? NONE;
+  }
   if (p.startsWith('logging.') || p.startsWith('warnings.')) return NONE;
   if (!isTorch) return interp.opaque(at, a, `${p}() is not modelled`);
+  const known = functional ? undefined : torchDataCall(fname, a);
+  if (known) return known;
 
   if (ELEMENTWISE_FUNCTIONS.has(fname)) return unary((t) => tensor(t.shape));
   if (fname in BROADCAST_FUNCTIONS && !functional) {
