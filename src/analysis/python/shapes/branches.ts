@@ -257,7 +257,7 @@ function same(a: unknown, b: unknown): boolean {
 }
 
 function sameShape(x: TensorValue, y: TensorValue): boolean {
-  return x.shape.length === y.shape.length && x.shape.every((d, i) => d === y.shape[i]) && !!x.param === !!y.param;
+  return x.shape.length === y.shape.length && x.shape.every((d, i) => d === y.shape[i]) && !!x.param === !!y.param && x.dtype === y.dtype;
 }
 
 function sameData(a: TensorData | undefined, b: TensorData | undefined): boolean {
@@ -270,9 +270,11 @@ function sameData(a: TensorData | undefined, b: TensorData | undefined): boolean
 function tensorsJoined(vals: unknown[]): V | undefined {
   const first = vals[0] as V;
   if (first === undefined || typeof first !== 'object' || first.kind !== 'tensor') return undefined;
-  if (!vals.every((v) => typeof v === 'object' && v !== null && (v as V).kind === 'tensor' && sameShape(first, v as TensorValue))) return undefined;
-  const joined: TensorValue = { ...first };
-  delete joined.data;
+  const sameSize = (v: TensorValue) => v.shape.length === first.shape.length && v.shape.every((d, i) => d === first.shape[i]) && !!v.param === !!first.param;
+  if (!vals.every((v) => typeof v === 'object' && v !== null && (v as V).kind === 'tensor' && sameSize(v as TensorValue))) return undefined;
+  const dtypes = new Set(vals.map((v) => (v as TensorValue).data?.dtype ?? (v as TensorValue).dtype));
+  const joined: TensorValue = { kind: 'tensor', shape: first.shape, ...(first.param ? { param: true } : {}) };
+  if (dtypes.size === 1 && [...dtypes][0] !== undefined) joined.dtype = [...dtypes][0];
   return joined;
 }
 

@@ -6,6 +6,7 @@
 import type { Node } from 'web-tree-sitter';
 import { canonical } from '../imports';
 import type { Interp } from './interpreter';
+import { carryDtype, castDtype } from './dtypes';
 import { callModuleMethod, callTensorMethod, initNative, NN_FAMILIES } from './torch';
 import { describe, intOf, intV, MAX_ITEMS, NONE, numOf, strV, type CallArgs, type ClassObj, type V } from './values';
 
@@ -143,7 +144,11 @@ export function callBuiltin(interp: Interp, fn: V & { kind: 'native' }, given: C
   const a = merged(fn, given);
   const name = fn.name;
   if (name === 'functools.partial') return interp.call(fn.self!, a, at);
-  if (name.startsWith('tensor.')) return callTensorMethod(interp, fn.self as V & { kind: 'tensor' }, name.slice(7), a, at);
+  if (name.startsWith('tensor.')) {
+    const t = fn.self as V & { kind: 'tensor' };
+    const method = name.slice(7);
+    return castDtype(t, method, a) ?? carryDtype(method, [t, ...a.args], a, callTensorMethod(interp, t, method, a, at));
+  }
   if (name.startsWith('module.')) return callModuleMethod(interp, fn.self as V & { kind: 'module' }, name.slice(7), a, at);
   if (name === 'nn.__init__') {
     const base = a.args[0] as V & { kind: 'lib' };

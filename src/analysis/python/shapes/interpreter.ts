@@ -14,6 +14,7 @@ import { builtinValue, callBuiltin, formatPercent, methodValue, pyStr, valuesEqu
 import { HeapSnapshot, joinValues, type HeapState } from './branches';
 import { MAX_FILES, type Program } from './program';
 import { callTorch, forwardNative, initNative, isNnClass, nativeModuleAttribute, tensorAttribute, tensorBinary, tensorCompare, tensorItem, tensorUnary } from './torch';
+import { carryDtype, carryOperatorDtype, integerIndex, torchName } from './dtypes';
 import { dataOperator, dataUnary, dropData } from './tensorData';
 import {
   describe,
@@ -1132,7 +1133,7 @@ export class Interp {
   binop(op: string, l: V, r: V, at: Node): V {
     if (l.kind === 'unknown') return l;
     if (r.kind === 'unknown') return r;
-    if (l.kind === 'tensor' || r.kind === 'tensor') return dataOperator(op, l, r) ?? tensorBinary(this, op, l, r, at);
+    if (l.kind === 'tensor' || r.kind === 'tensor') return dataOperator(op, l, r) ?? carryOperatorDtype(op, l, r, tensorBinary(this, op, l, r, at));
     if (op === '+' && l.kind === r.kind && (l.kind === 'list' || l.kind === 'tuple')) {
       return { kind: l.kind, items: [...l.items, ...(r as { items: V[] }).items] };
     }
@@ -1415,7 +1416,11 @@ export class Interp {
         return this.fail(at, `${describe(obj)} is not subscriptable`);
       }
       case 'tensor':
-        return tensorItem(this, obj, key, at);
+        {
+          // an integer tensor key gathers (`table[index]`); a mask or an untyped tensor is left to tensorItem
+          const gathered = integerIndex(obj, key);
+          return carryDtype('getitem', [obj], undefined, gathered ? { kind: 'tensor', shape: gathered.shape } : tensorItem(this, obj, key, at));
+        }
       case 'lib':
         return obj; // typing.List[int] and friends
       case 'class':
@@ -1547,7 +1552,12 @@ export class Interp {
       case 'native':
         return callBuiltin(this, fn, a, at);
       case 'lib':
-        return callTorch(this, canonical(fn.path), undefined, a, at);
+        {
+          const p = canonical(fn.path);
+          const short = torchName(p);
+          const r = callTorch(this, p, undefined, a, at);
+          return short ? carryDtype(short, a.args, a, r) : r;
+        }
       case 'module':
         return this.callModule(fn.m, a, at);
       case 'object': {

@@ -136,7 +136,11 @@ export function dataOf(v: V | undefined): { shape: number[]; data: TensorData } 
 
 /** Forgets a tensor's values (it is changed in place, or handed to code the interpreter cannot see). */
 export function dropData(v: V): void {
-  if (v.kind === 'tensor') delete v.data;
+  if (v.kind === 'tensor' && v.data) {
+    // the dtype stays: a change in place never changes it
+    v.dtype = v.data.dtype;
+    delete v.data;
+  }
 }
 
 /** A nested list of Python numbers as shape and values; undefined if it is not one. */

@@ -11,6 +11,7 @@ import { Poly } from '../../poly';
 import { canonical } from '../imports';
 import type { Interp } from './interpreter';
 import { sliceIndices, tensorNumel } from './interpreter';
+import { callFloatFunctional, hasFloatFunctionalMethod, isFloatFunctional } from './quantized';
 import { dropData, tensorDataMethod, torchDataCall } from './tensorData';
 import {
   concrete,
@@ -1184,6 +1185,10 @@ export function callTorch(interp: Interp, p: string, _self: V | undefined, a: Ca
     if (!m.native) m.native = { type: 'Module', params: 0, attrs: new Map(), data: {} };
     return { kind: 'module', m };
   }
+  if (isFloatFunctional(p)) {
+    const m = interp.newModule(undefined, { type: 'FloatFunctional', params: 0, attrs: new Map(), data: {} }, at);
+    return { kind: 'module', m };
+  }
   // quantization stubs are identities in a float model
   if (/^torch\.(ao\.)?quantization\.(stubs\.)?(QuantStub|DeQuantStub)$/.test(p)) {
     const m = interp.newModule(undefined, { type: 'Identity', params: 0, attrs: new Map(), data: {} }, at);
@@ -1520,7 +1525,7 @@ export function nativeModuleAttribute(interp: Interp, v: V & { kind: 'module' },
   if ((name === 'weight' || name === 'bias') && n && typeof n.data.channels === 'number') {
     return { kind: 'tensor', shape: [n.data.channels], param: true };
   }
-  if (MODULE_METHODS.has(name)) return { kind: 'native', name: `module.${name}`, self: v };
+  if (MODULE_METHODS.has(name) || hasFloatFunctionalMethod(v.m, name)) return { kind: 'native', name: `module.${name}`, self: v };
   void fromSuper;
   return interp.fail(at, `${describe(v)} has no attribute \`${name}\``);
 }
@@ -1543,6 +1548,8 @@ export function callModuleMethod(interp: Interp, self: V & { kind: 'module' }, n
   const m = self.m;
   const args = a.args;
   const str = (v: V | undefined) => (v?.kind === 'str' ? v.value : undefined);
+  const ff = callFloatFunctional(interp, m, name, a, at, { binary: (op, l, r) => interp.binop(op, l, r, at), cat: (x) => cat(interp, x, at, false) });
+  if (ff) return ff;
   switch (name) {
     case 'forward':
       return m.native ? forwardNative(interp, m, a, at) : interp.fail(at, 'nn.Module.forward is not implemented');

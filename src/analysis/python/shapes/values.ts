@@ -7,7 +7,7 @@
 import type { Node } from 'web-tree-sitter';
 import { Poly } from '../../poly';
 import type { Value } from '../evaluate';
-import type { TensorData } from './tensorData';
+import type { DType, TensorData } from './tensorData';
 
 /** One size of a tensor: a number, or the input's channel count while no layer has fixed it. */
 export type Dim = number | DimVar;
@@ -26,6 +26,8 @@ export interface TensorValue {
   example?: { line: number };
   /** its values, when they are known (tensorData.ts) */
   data?: TensorData;
+  /** its dtype, when it is certain (dtypes.ts) */
+  dtype?: DType;
 }
 
 export type V =
