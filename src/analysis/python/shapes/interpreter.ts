@@ -13,7 +13,7 @@ import { canonical } from '../imports';
 import { builtinValue, callBuiltin, formatPercent, methodValue, pyStr, valuesEqual } from './builtins';
 import { HeapSnapshot, joinValues, type HeapState } from './branches';
 import { MAX_FILES, type Program } from './program';
-import { callTorch, forwardNative, initNative, isNnClass, nativeModuleAttribute, tensorAttribute, tensorBinary, tensorCompare, tensorItem, tensorUnary } from './torch';
+import { callModuleMethod, callTorch, forwardNative, initNative, isNnClass, nativeModuleAttribute, tensorAttribute, tensorBinary, tensorCompare, tensorItem, tensorUnary } from './torch';
 import { carryDtype, carryOperatorDtype, integerIndex, torchName } from './dtypes';
 import { dataOperator, dataUnary, dropData } from './tensorData';
 import {
@@ -604,6 +604,11 @@ export class Interp {
     const op = node.childForFieldName('operator')!.text.replace(/=$/, '');
     const cur = this.eval(left, scope);
     const rhs = this.eval(node.childForFieldName('right')!, scope);
+    // a ModuleList += iterable extends it in place (maxvit's `self.layers += [...]`)
+    if (op === '+' && cur.kind === 'module' && cur.m.native?.type === 'ModuleList') {
+      callModuleMethod(this, cur, 'extend', { args: [rhs], kwargs: new Map() }, node);
+      return;
+    }
     // list += iterable extends in place (VGG's `layers += [conv, relu]`)
     if (op === '+' && cur.kind === 'list') {
       const items = this.iterate(rhs, node);

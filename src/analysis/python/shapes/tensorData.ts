@@ -636,3 +636,31 @@ export function tensorDataMethod(t: TensorValue, name: string, a: CallArgs): V |
   if (a.args.length === 0 && a.kwargs.size === 0) return dataUnary(name, t);
   return undefined;
 }
+
+/**
+ * `numpy.linspace(start, stop, num)` (float64, endpoint=True), computed as numpy 1.24 does in IEEE
+ * double: `i * step + start` with `step = (stop - start) / (num - 1)` (`i / div * delta` when the
+ * step is 0), the last element `stop`. Each step is one correctly rounded double operation, so the
+ * values are numpy's exactly. Held as a float64 tensor with values (`.tolist()` gives the floats).
+ */
+export function numpyLinspace(a: CallArgs): TensorValue | undefined {
+  const [s0, e0, n0] = a.args;
+  const numV = n0 ?? a.kwargs.get('num');
+  const num = numV === undefined ? 50 : numV.kind === 'int' ? intOf(numV) : undefined;
+  const start = s0?.kind === 'float' ? s0.value : s0 ? intOf(s0) : undefined;
+  const stop = e0?.kind === 'float' ? e0.value : e0 ? intOf(e0) : undefined;
+  if (start === undefined || stop === undefined || num === undefined || num < 0 || num > MAX_DATA) return undefined;
+  if ([...a.kwargs.keys()].some((k) => k !== 'num')) return undefined;
+  const div = num - 1;
+  const delta = stop - start;
+  const values: number[] = [];
+  const step = div > 0 ? delta / div : NaN;
+  for (let i = 0; i < num; i++) {
+    let y = i;
+    if (div > 0) y = step === 0 ? (i / div) * delta : i * step;
+    else y = i * delta;
+    values.push(y + start);
+  }
+  if (num > 1) values[num - 1] = stop;
+  return make([num], { dtype: 'float64', lo: values, hi: values.slice() });
+}

@@ -11,8 +11,9 @@ import { Poly } from '../../poly';
 import { canonical } from '../imports';
 import type { Interp } from './interpreter';
 import { sliceIndices, tensorNumel } from './interpreter';
+import { einsumShape } from './einsum';
 import { callFloatFunctional, hasFloatFunctionalMethod, isFloatFunctional } from './quantized';
-import { dropData, tensorDataMethod, torchDataCall } from './tensorData';
+import { dropData, numpyLinspace, tensorDataMethod, torchDataCall } from './tensorData';
 import {
   concrete,
   describe,
@@ -74,6 +75,7 @@ const ELEMENTWISE_FUNCTIONS = new Set([
   'contiguous', 'float', 'double', 'half', 'int', 'long', 'bool', 'cpu', 'cuda', 'to', 'type_as', 'requires_grad_',
   'zero_', 'fill_', 'masked_fill', 'masked_fill_', 'sigmoid', 'log1p', 'expm1', 'pow', 'pow_', 'mul_', 'add_', 'sub_', 'div_',
   'uniform_', 'normal_', 'bernoulli', 'abs_', 'neg_', 'sqrt_', 'tril', 'triu', 'flip', 'roll',
+  'log2', 'log10', 'exp2', 'trunc', 'frac', 'tan', 'sinh', 'cosh', 'asin', 'acos', 'atan', 'erfc', 'sgn',
 ]);
 
 const BROADCAST_FUNCTIONS: Record<string, string> = {
@@ -1317,6 +1319,10 @@ export function callTorch(interp: Interp, p: string, _self: V | undefined, a: Ca
     return x ?? NONE;
   }
   if (p.startsWith('logging.') || p.startsWith('warnings.')) return NONE;
+  if (p === 'numpy.linspace') {
+    const values = numpyLinspace(a);
+    if (values) return values;
+  }
   if (!isTorch) return interp.opaque(at, a, `${p}() is not modelled`);
   const known = functional ? undefined : torchDataCall(fname, a);
   if (known) return known;
@@ -1383,8 +1389,10 @@ export function callTorch(interp: Interp, p: string, _self: V | undefined, a: Ca
     case 'mm':
     case 'bmm':
       return x?.kind === 'tensor' && args[1]?.kind === 'tensor' ? matmul(interp, x.shape, args[1].shape, at) : interp.fail(at, `${fname}()`);
-    case 'einsum':
-      return interp.fail(at, 'einsum() is not modelled');
+    case 'einsum': {
+      const shape = einsumShape(x, args.slice(1));
+      return typeof shape === 'string' ? interp.fail(at, shape) : tensor(shape);
+    }
     case 'max_pool1d':
     case 'max_pool2d':
     case 'max_pool3d':
