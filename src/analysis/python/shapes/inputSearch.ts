@@ -15,7 +15,8 @@
  */
 import { HeapSnapshot } from './branches';
 import type { Interp } from './interpreter';
-import { namedModules, type ConvData } from './torch';
+import { namedModules } from './torch/moduleMethods';
+import type { ConvData } from './torch/modules';
 import type { Dim, ModuleObj, Scope, V } from './values';
 
 export interface Attempt {
