@@ -188,7 +188,8 @@ export function tensorFromData(data: V, dtypeV: V | undefined): TensorValue | un
   const py = fromPython(data);
   if (!py) return undefined;
   const asked = dtypeOf(dtypeV);
-  if (asked === 'other') return undefined;
+  // a dtype not kept or not known (`dtype=image.dtype`): the shape, without values
+  if (asked === 'other') return { kind: 'tensor', shape: py.shape };
   const dtype: DType = asked ?? (py.kind === 'float' ? 'float32' : py.kind === 'int' ? 'int64' : 'bool');
   const lo: number[] = [];
   const hi: number[] = [];
@@ -586,7 +587,7 @@ export function torchDataCall(name: string, a: CallArgs): V | undefined {
   switch (name) {
     case 'tensor':
     case 'as_tensor':
-      return x && !a.kwargs.has('device') ? tensorFromData(x, a.kwargs.get('dtype')) : undefined;
+      return x && [...a.kwargs.keys()].every((k) => k === 'dtype' || k === 'device') ? tensorFromData(x, a.kwargs.get('dtype')) : undefined;
     case 'arange': {
       const nums = a.args.map((v) => (v.kind === 'float' ? v.value : intOf(v)));
       if (nums.length === 0 || nums.length > 3 || nums.some((n) => n === undefined) || [...a.kwargs.keys()].some((k) => k !== 'dtype')) return undefined;
