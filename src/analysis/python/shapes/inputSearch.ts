@@ -94,7 +94,8 @@ function search(first: Attempt, firstRan: boolean, spatial: number[], make: (spa
   const sized = (a: Attempt, channel: boolean, why: string) => fit(a, spatial, channel, make, tryShape, why);
   const own = sized(first, true, '');
   if (own) return own;
-  if (!firstRan) {
+  // a channel count nobody gave (a lazy first layer) is not a reason to drop the channel dimension
+  if (!firstRan && !/channel count is not known/.test(failure(first))) {
     const flat = tryShape(make(spatial, false));
     if (flat) {
       const why = 'forward takes the input without a channel dimension';
