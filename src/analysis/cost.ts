@@ -3,25 +3,10 @@
  * (DESIGN.md §2). One function serves every front end, so a hover, an inlay hint, a CLI table and a
  * JSON report always agree. MACs are per sample; FLOPs = 2 x MACs; bias adds are not MACs.
  */
-import type { ConvArgs, Cost, LayerKind, Padding } from './model';
+import type { ConvArgs, Cost, LayerKind } from './model';
 import type { Norm } from './options';
+import { convOutputSize, transposedOutputSize } from './kernel/conv';
 import { Poly } from './poly';
-
-/** Output size per spatial dim: floor((in + 2p - d*(k-1) - 1) / s) + 1; 'same' keeps it (stride 1). */
-export function convOutputSize(input: number[], k: number[], s: number[], p: Padding, d: number[]): number[] | undefined {
-  if (input.length !== k.length) return undefined;
-  return input.map((size, i) => {
-    if (p === 'same') return Math.ceil(size / s[i]);
-    const pad = p === 'valid' ? 0 : p[i];
-    return Math.floor((size + 2 * pad - d[i] * (k[i] - 1) - 1) / s[i]) + 1;
-  });
-}
-
-/** Transposed: (in-1)*s - 2p + d*(k-1) + 1 (output_padding 0). */
-export function transposedOutputSize(input: number[], k: number[], s: number[], p: Padding, d: number[]): number[] | undefined {
-  if (input.length !== k.length || p === 'same' || p === 'valid') return undefined;
-  return input.map((size, i) => (size - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + 1);
-}
 
 const product = (xs: number[]) => xs.reduce((a, b) => a * b, 1);
 

@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { convCost, convOutputSize, savings } from '../../src/analysis/cost';
+import { convCost, savings } from '../../src/analysis/cost';
+import { convOutputLength, convOutputLengthPoly, convOutputSize } from '../../src/analysis/kernel/conv';
 import type { ConvArgs } from '../../src/analysis/model';
 import { Poly } from '../../src/analysis/poly';
 
@@ -40,6 +41,29 @@ void test('output size: stride, dilation, same and valid', () => {
   assert.deepEqual(convOutputSize([33, 20], [3, 3], [1, 1], 'same', [1, 1]), [33, 20]);
   assert.deepEqual(convOutputSize([32, 32], [5, 5], [1, 1], 'valid', [1, 1]), [28, 28]);
   assert.deepEqual(convOutputSize([10], [3], [3], [0], [1]), [3]);
+});
+
+void test('one output-size formula: tfjs convOutputLength and PyTorch agree, over numbers and symbols', () => {
+  // tfjs (conv_utils.convOutputLength): same -> ceil(in / s); valid -> ceil((in - (k-1)*d) / s)
+  for (let size = 1; size <= 40; size++) {
+    for (const k of [1, 2, 3, 5, 7]) {
+      for (const s of [1, 2, 3, 4]) {
+        for (const d of [1, 2, 3]) {
+          const dk = k + (k - 1) * (d - 1);
+          if (size >= dk) assert.equal(convOutputLength(size, k, s, 'valid', d), Math.ceil((size - dk + 1) / s), `valid ${size} ${k} ${s} ${d}`);
+          assert.equal(convOutputLength(size, k, s, 'same', d), Math.ceil(size / s));
+          // PyTorch: padding 0 is 'valid'
+          assert.equal(convOutputLength(size, k, s, 0, d), convOutputLength(size, k, s, 'valid', d));
+        }
+      }
+    }
+  }
+  const h = Poly.sym('H');
+  assert.equal(convOutputLengthPoly(h, 3, 1, 'valid')?.toString(), h.sub(Poly.const(2)).toString());
+  assert.equal(convOutputLengthPoly(h, 3, 1, 1)?.toString(), h.toString());
+  assert.equal(convOutputLengthPoly(h, 3, 1, 'same')?.toString(), h.toString());
+  assert.equal(convOutputLengthPoly(h, 3, 2, 'same'), undefined);
+  assert.equal(convOutputLengthPoly(Poly.const(224), 7, 2, 3)?.constant, 112);
 });
 
 void test('grouped conv keeps its groups on the pointwise', () => {

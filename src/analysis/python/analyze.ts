@@ -7,6 +7,7 @@ import { parentOf } from '../ancestry';
 import { convCost } from '../cost';
 import type { ConvArgs, Diagnostic, FileAnalysis, Layer, LayerKind, ModelSummary, Padding, Span, WrittenArg } from '../model';
 import { inputSizeFor, type AnalysisOptions } from '../options';
+import { readPragmas } from '../kernel/pragmas';
 import { matchesOnRows, query, rowsMatching } from '../parsing';
 import { Poly } from '../poly';
 import { PythonEvaluator, enclosing, type EvalContext, type Value } from './evaluate';
@@ -74,8 +75,8 @@ export function firstSyntaxError(tree: Tree): Diagnostic | undefined {
 }
 
 interface Pragmas {
-  /** by the row of the class header they stand on */
-  classPragmas: Map<number, Record<string, number>>;
+  /** by the row of the `class` or `def` line they stand on (kernel/pragmas.ts: their scope) */
+  definitionPragmas: Map<number, Record<string, number>>;
   file: Record<string, number>;
   text: Record<string, string>;
 }
@@ -99,28 +100,14 @@ function moduleContext(tree: Tree, text: string): ModuleContext {
 }
 
 function parsePragmas(tree: Tree, source: string): Pragmas {
-  const classPragmas = new Map<number, Record<string, number>>();
-  const file: Record<string, number> = {};
-  const text: Record<string, string> = {};
-  const rows = rowsMatching(source, /#\s*sepconv:/);
-  for (const c of matchesOnRows(query('python', 'pragmas'), tree.rootNode, rows).flatMap((m) => m.captures)) {
-    const body = c.node.text.replace(/^#\s*sepconv:\s*/, '');
-    const values: Record<string, number> = {};
-    for (const part of body.split(/[,\s]+/)) {
-      const m = /^([A-Za-z_][\w.]*)=(.+)$/.exec(part);
-      if (!m) continue;
-      if (/^-?\d+$/.test(m[2])) values[m[1]] = Number(m[2]);
-      else text[m[1]] = m[2]!;
-    }
-    // on the line of a class header: class-wide
-    let cls: Node | undefined;
-    for (let cur = parentOf(c.node); cur; cur = parentOf(cur)) {
-      if (cur.type === 'class_definition' && cur.startPosition.row === c.node.startPosition.row) cls = cur;
-    }
-    if (cls) classPragmas.set(cls.startPosition.row, { ...classPragmas.get(cls.startPosition.row), ...values });
-    else Object.assign(file, values);
+  const p = readPragmas(tree.rootNode, source, 'python');
+  const definitionPragmas = new Map<number, Record<string, number>>();
+  const text: Record<string, string> = { ...p.file.text };
+  for (const [row, v] of p.definitions) {
+    definitionPragmas.set(row, v.ints);
+    Object.assign(text, v.text);
   }
-  return { classPragmas, file, text };
+  return { definitionPragmas, file: p.file.ints, text };
 }
 
 /**
@@ -178,7 +165,7 @@ export function analyzePython(text: string, tree: Tree, options: AnalysisOptions
   const { imports, defined, pragmas } = module;
   const ctx: EvalContext = {
     assumptions: options.assumptions,
-    classPragmas: pragmas.classPragmas,
+    definitionPragmas: pragmas.definitionPragmas,
     filePragmas: pragmas.file,
     moduleArgument: (call, param) => convArgumentOf(call, param, imports, defined),
   };

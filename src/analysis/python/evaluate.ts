@@ -27,8 +27,8 @@ export type AssumptionSink = (text: string) => void;
 export interface EvalContext {
   /** user-given values: CLI `--assume`, editor settings */
   assumptions: Record<string, number>;
-  /** `# sepconv: name=value` on a class line, by the row of the class header */
-  classPragmas: Map<number, Record<string, number>>;
+  /** `# sepconv: name=value` on a `class` or `def` line, by that line's row (kernel/pragmas.ts) */
+  definitionPragmas: Map<number, Record<string, number>>;
   /** `# sepconv: name=value` anywhere else in the file */
   filePragmas: Record<string, number>;
   /** the argument node of a module constructor call (`nn.Conv2d(...)`) for a hyper-parameter */
@@ -333,10 +333,11 @@ export class PythonEvaluator {
       return int(v);
     };
     if (name in this.ctx.assumptions) return given(this.ctx.assumptions[name], 'assumed');
+    // the innermost definition with a pragma for it, then the file's
     for (let cur: Node | null = at; cur; cur = parentOf(cur)) {
-      if (cur.type === 'class_definition') {
-        const p = this.ctx.classPragmas.get(cur.startPosition.row);
-        if (p && name in p) return given(p[name], `pragma on class ${cur.childForFieldName('name')?.text}`);
+      if (cur.type === 'class_definition' || cur.type === 'function_definition') {
+        const p = this.ctx.definitionPragmas.get(cur.startPosition.row);
+        if (p && name in p) return given(p[name], `pragma on ${cur.type === 'class_definition' ? 'class' : 'def'} ${cur.childForFieldName('name')?.text}`);
       }
     }
     if (name in this.ctx.filePragmas) return given(this.ctx.filePragmas[name], 'pragma');

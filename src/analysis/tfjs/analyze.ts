@@ -10,6 +10,7 @@ import type { Node, Tree } from 'web-tree-sitter';
 import { convCost } from '../cost';
 import type { Diagnostic, FileAnalysis, Layer, LayerKind, ModelSummary, Span, WrittenArg } from '../model';
 import { inputSizeFor, type AnalysisOptions, type TfjsStyle } from '../options';
+import { readPragmas } from '../kernel/pragmas';
 import { matchesOnRows, query, rowsMatching, type LanguageId } from '../parsing';
 import { Poly } from '../poly';
 import { firstSyntaxError } from '../python/analyze';
@@ -183,16 +184,9 @@ function lineStartIfFirst(text: string, offset: number): number | undefined {
   return /^[ \t]*$/.test(text.slice(start, offset)) ? start : undefined;
 }
 
+/** `// sepconv: name=N` pragmas: all file-wide in JavaScript and TypeScript (kernel/pragmas.ts). */
 function parsePragmas(tree: Tree, id: LanguageId, text: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const c of matchesOnRows(query(id, 'pragmas'), tree.rootNode, rowsMatching(text, /sepconv:/)).flatMap((m) => m.captures)) {
-    const body = c.node.text.replace(/^(\/\/|\/\*)\s*sepconv:\s*/, '').replace(/\*\/$/, '');
-    for (const part of body.split(/[,\s]+/)) {
-      const m = /^([A-Za-z_$][\w.$]*)=(-?\d+)$/.exec(part);
-      if (m) out[m[1]] = Number(m[2]);
-    }
-  }
-  return out;
+  return readPragmas(tree.rootNode, text, id).file.ints;
 }
 
 function majorityQuote(text: string): string {

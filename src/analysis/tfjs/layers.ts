@@ -4,6 +4,7 @@
  * the `ConvArgs` every front end reports. An op not listed here stops the propagation, explicitly.
  */
 import type { ConvArgs } from '../model';
+import { convOutputLengthPoly } from '../kernel/conv';
 import { inputSizeFor, type AnalysisOptions } from '../options';
 import { Poly } from '../poly';
 import { asNumber, asPoly, dimsText, whyNot, type Dim, type Shape, type ShapeOrWhy, type Value } from './values';
@@ -112,17 +113,9 @@ export function channelsFirst(cfg: Config): boolean | undefined {
 // ---------------------------------------------------------------------------------------------
 // shape arithmetic
 
-/** tfjs `convOutputLength`: 'same' -> ceil(in / s); 'valid' -> ceil((in - (k-1)*d) / s). */
+/** tfjs `convOutputLength` ('same' -> ceil(in / s); 'valid' -> ceil((in - (k-1)*d) / s)): the kernel's one formula. */
 export function convLength(input: Dim, k: number, s: number, padding: 'same' | 'valid', d = 1): Dim {
-  if (input === undefined) return undefined;
-  const dk = k + (k - 1) * (d - 1);
-  const c = input.constant;
-  if (c !== undefined) {
-    const len = padding === 'same' ? c : c - dk + 1;
-    return Poly.const(Math.floor((len + s - 1) / s));
-  }
-  if (s !== 1) return undefined;
-  return padding === 'same' ? input : input.sub(Poly.const(dk - 1));
+  return input === undefined ? undefined : convOutputLengthPoly(input, k, s, padding, d);
 }
 
 /** tfjs `deconvLength`: 'valid' -> in*s + max(k - s, 0); 'same' -> in*s. */

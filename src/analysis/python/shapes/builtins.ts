@@ -5,7 +5,7 @@
  */
 import type { Node } from 'web-tree-sitter';
 import { canonical } from '../imports';
-import type { Interp } from './interpreter';
+import type { Host } from './host';
 import { carryDtype, castDtype } from './dtypes';
 import { NN_FAMILIES } from './torch/args';
 import { callModuleMethod } from './torch/moduleMethods';
@@ -143,7 +143,7 @@ function merged(fn: V & { kind: 'native' }, a: CallArgs): CallArgs {
 }
 
 /** Calls a `native` value: a Python builtin, a container method, a bound tensor/module method, a partial. */
-export function callBuiltin(interp: Interp, fn: V & { kind: 'native' }, given: CallArgs, at: Node): V {
+export function callBuiltin(interp: Host, fn: V & { kind: 'native' }, given: CallArgs, at: Node): V {
   const a = merged(fn, given);
   const name = fn.name;
   if (name === 'functools.partial') return interp.call(fn.self!, a, at);
@@ -171,7 +171,7 @@ export function callBuiltin(interp: Interp, fn: V & { kind: 'native' }, given: C
   return containerMethod(interp, owner, method, fn.self!, a, at);
 }
 
-function builtin(interp: Interp, name: string, a: CallArgs, at: Node): V {
+function builtin(interp: Host, name: string, a: CallArgs, at: Node): V {
   const args = a.args;
   const arg0 = args[0];
   const firstUnknown = [...args, ...a.kwargs.values()].find((x) => x.kind === 'unknown');
@@ -404,7 +404,7 @@ function builtin(interp: Interp, name: string, a: CallArgs, at: Node): V {
   }
 }
 
-function containerMethod(interp: Interp, owner: string, method: string, self: V, a: CallArgs, at: Node): V {
+function containerMethod(interp: Host, owner: string, method: string, self: V, a: CallArgs, at: Node): V {
   const args = a.args;
   if (owner === 'list' && self.kind === 'list') {
     const items = self.items;
@@ -526,7 +526,7 @@ function containerMethod(interp: Interp, owner: string, method: string, self: V,
 }
 
 /** isinstance / issubclass for modules, user objects, scalars and tensors; undefined when undecidable. */
-function isInstance(interp: Interp, obj: V, cls: V, subclass: boolean): boolean | undefined {
+function isInstance(interp: Host, obj: V, cls: V, subclass: boolean): boolean | undefined {
   if (cls.kind === 'tuple' || cls.kind === 'list') {
     let unsure = false;
     for (const c of cls.items) {

@@ -2,12 +2,13 @@
  * An abstract interpreter for the Python that model code is written in: it runs `__init__` with
  * concrete arguments (assignments, `for` over range/lists/zip/enumerate, `if`, helper functions
  * and methods, user classes, containers) and then `forward` over tensors that carry only their
- * shape. Library calls go to `builtins.ts` (Python) and `torch.ts` (PyTorch). Whatever it cannot
+ * shape. Library calls go to `builtins.ts` (Python) and `torch/` (PyTorch, through the narrow `Host`). Whatever it cannot
  * follow becomes an `unknown` value with the reason, and a branch or loop that depends on one
  * stops the function it is in (recorded in `stops`): nothing is guessed.
  */
 import type { Node } from 'web-tree-sitter';
 import type { SeparableOptions } from '../../cost';
+import type { Host } from './host';
 import { snippet } from './nodes';
 import { dropData } from './tensorData';
 import { type Program } from './program';
@@ -26,7 +27,8 @@ import {
 } from './values';
 import { FILE_MS, MODEL_MS } from '../../kernel/budget';
 import type { Completion as Ending } from '../../kernel/completion';
-import { intPragmas } from '../../kernel/pragmas';
+import { readPragmas, type Pragmas } from '../../kernel/pragmas';
+import { parentOf } from '../../ancestry';
 import * as attributes from './attributes';
 import * as calls from './calls';
 import * as classes from './classes';
@@ -50,7 +52,7 @@ export interface Example {
   line: number;
 }
 
-export class Interp {
+export class Interp implements Host {
   phase: Phase = 'module';
   steps = 0;
   budget = 400_000;
@@ -100,19 +102,25 @@ export class Interp {
     readonly assumptions: Record<string, number> = {},
   ) {}
 
-  readonly pragmaCache = new Map<SourceFile, ReturnType<typeof intPragmas>>();
+  readonly pragmaCache = new Map<SourceFile, Pragmas>();
 
   /**
    * A value the user gave for a parameter left at its default: `--assume`, a pragma on the line of
-   * the class the function belongs to, or a file-wide pragma (as the static evaluator reads them).
+   * the innermost enclosing `def` or `class` that has one (the function's own, its class), or a
+   * file-wide pragma (kernel/pragmas.ts; the static evaluator reads them alike).
    */
   userValue(f: FunctionObj, name: string): V | undefined {
     if (name in this.assumptions) return intV(this.assumptions[name]);
     const file = f.env.file;
     let p = this.pragmaCache.get(file);
-    if (!p) this.pragmaCache.set(file, (p = intPragmas(file.text)));
-    const own = f.owner ? p.byRow.get(f.owner.node.startPosition.row) : undefined;
-    const v = own?.[name] ?? p.file[name];
+    if (!p) this.pragmaCache.set(file, (p = readPragmas(file.root, file.text, 'python')));
+    let v: number | undefined;
+    if (p.definitions.size) {
+      for (let n: Node | null = f.node; n && v === undefined; n = parentOf(n)) {
+        if (n.type === 'function_definition' || n.type === 'class_definition') v = p.definitions.get(n.startPosition.row)?.ints[name];
+      }
+    }
+    v ??= p.file.ints[name];
     return v === undefined ? undefined : intV(v);
   }
 
@@ -150,6 +158,43 @@ export class Interp {
       this.stops.push({ phase: this.phase, why: (v as { why: string }).why + ' — modules passed to it may run unseen' });
     }
     return v;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // driving a run (models.ts): phases, budgets, what was looked up
+
+  /** The file's own deadline for shape inference starts now (FILE_MS); each model's budget keeps under it. */
+  startFileClock(): void {
+    this.fileDeadline = performance.now() + FILE_MS;
+  }
+
+  /** The entry file's plain definitions run when first looked up (see `lazyDefinitions`). */
+  runDefinitionsOnLookup(): void {
+    this.lazyDefinitions = true;
+  }
+
+  /** Every name looked up from now on goes into `into` (none when undefined). */
+  recordLookups(into: Set<string> | undefined): void {
+    this.touched = into;
+  }
+
+  /**
+   * Starts discovery, a model's build (`init`: the user code it calls recorded anew) or its run
+   * (`forward`) with a fresh budget; returns the mark `stopsSince` counts from.
+   */
+  beginPhase(phase: Exclude<Phase, 'module'>): number {
+    if (phase === 'init') this.invoked = new Set();
+    this.startBudget();
+    this.phase = phase;
+    return this.stops.length;
+  }
+
+  /** Why the code stopped since `mark` (only the stops of `phase` when given). */
+  stopsSince(mark: number, phase?: Phase): string[] {
+    return this.stops
+      .slice(mark)
+      .filter((s) => phase === undefined || s.phase === phase)
+      .map((s) => s.why);
   }
 
   /** A fresh budget for one model's build, run or discovery. */

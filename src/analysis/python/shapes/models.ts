@@ -15,9 +15,9 @@ import { convCost, type SeparableOptions } from '../../cost';
 import type { ConvArgs, LayerKind, ModelIdentity } from '../../model';
 import { DEFAULT_INPUT_SIZES, type AnalysisOptions } from '../../options';
 import { parse } from '../../parsing';
-import { FILE_MS, isBudgetStop } from '../../kernel/budget';
-import { DEFINITION_LINE, intPragmas, pragmaLines } from '../../kernel/pragmas';
-import { Interp, type Stop } from './interpreter';
+import { isBudgetStop } from '../../kernel/budget';
+import { readPragmas, type Pragmas } from '../../kernel/pragmas';
+import { Interp } from './interpreter';
 import { isMainGuard, named } from './nodes';
 import { Program, type ShapeSources } from './program';
 import { type Attempt, runComplete, searchInput, snapshotModel } from './inputSearch';
@@ -88,17 +88,12 @@ interface Candidate {
   node: Node;
 }
 
-/** `# sepconv: input=1x3x224x224` on a class or def line, or anywhere else (file-wide). */
-function inputPragmas(text: string): { byRow: Map<number, string>; file: string | undefined } {
+/** `# sepconv: input=1x3x224x224` on a class or def line (by row), or file-wide (kernel/pragmas.ts). */
+function inputPragmas(entry: SourceFile): { byRow: Map<number, string>; file: string | undefined } {
+  const p = readPragmas(entry.root, entry.text, 'python');
   const byRow = new Map<number, string>();
-  let file: string | undefined;
-  for (const { line, row } of pragmaLines(text)) {
-    const m = /#\s*sepconv:.*?\binput=([0-9xX×]+)/.exec(line);
-    if (!m) continue;
-    if (DEFINITION_LINE.test(line)) byRow.set(row, m[1]);
-    else file ??= m[1];
-  }
-  return { byRow, file };
+  for (const [row, v] of p.definitions) if (v.text.input !== undefined) byRow.set(row, v.text.input);
+  return { byRow, file: p.file.text.input };
 }
 
 const parseShape = (s: string) => s.split(/[xX×]/).map(Number);
@@ -193,12 +188,12 @@ export function runClassModel(entry: SourceFile, sources: ShapeSources, options:
   const program = new Program(entry, sources);
   try {
     const interp = newInterp(program, options);
-    interp.lazyDefinitions = true;
+    interp.runDefinitionsOnLookup();
     const env = interp.moduleEnv(entry);
     const v = env.globals.get(className);
     const cls = v?.kind === 'lazy' ? v.get() : v;
     if (interp.lazyUnsafe || cls?.kind !== 'class' || cls.c.env !== env || !interp.nnBase(cls.c)) return undefined;
-    const out = classRun(interp, cls.c, entry, options, inputPragmas(entry.text), intPragmas(entry.text));
+    const out = classRun(interp, cls.c, entry, options, inputPragmas(entry), readPragmas(entry.root, entry.text, 'python'));
     return interp.sharedWrites ? undefined : out;
   } finally {
     program.dispose();
@@ -208,30 +203,27 @@ export function runClassModel(entry: SourceFile, sources: ShapeSources, options:
 function newInterp(program: Program, options: AnalysisOptions): Interp {
   const cost: SeparableOptions = { depthMultiplier: options.depthMultiplier, norm: options.norm, countBiasAdds: options.countBiasAdds };
   const interp = new Interp(program, cost, options.assumptions);
-  interp.fileDeadline = performance.now() + FILE_MS;
+  interp.startFileClock();
   return interp;
 }
 
 /** Builds with the stops and user code it went through recorded. */
 function build(interp: Interp, what: () => V): { module: ModuleObj | string; stops: string[]; invoked: Set<FunctionObj | ClassObj> } {
-  const before = interp.stops.length;
-  interp.invoked = new Set();
-  interp.startBudget();
-  interp.phase = 'init';
+  const mark = interp.beginPhase('init');
   const v = what();
-  const stops = interp.stops.slice(before).map((s) => s.why);
+  const stops = interp.stopsSince(mark);
   return { module: v.kind === 'module' ? v.m : v.kind === 'unknown' ? v.why : `it builds a ${v.kind}, not a module`, stops, invoked: interp.invoked };
 }
 
 /** A class as a model candidate: built with the values the user gave for its required parameters. */
-function classCandidate(interp: Interp, c: ClassObj, options: AnalysisOptions, ints: ReturnType<typeof intPragmas>): Candidate | undefined {
+function classCandidate(interp: Interp, c: ClassObj, options: AnalysisOptions, ints: Pragmas): Candidate | undefined {
   const node = c.node;
   // a container without forward() (a Module that only holds layers) is not runnable
   const forward = interp.mro(c).some((x) => (typeof x === 'string' ? x !== 'torch.nn.Module' : x.attrs.has('forward')));
   if (!forward) return undefined;
   const init = interp.mro(c).find((x): x is ClassObj => typeof x !== 'string' && x.attrs.get('__init__')?.kind === 'function');
   const required = init ? requiredParams((init.attrs.get('__init__') as V & { kind: 'function' }).f, true) : [];
-  const given = { ...ints.file, ...ints.byRow.get(node.startPosition.row) };
+  const given = { ...ints.file.ints, ...ints.definitions.get(node.startPosition.row)?.ints };
   const kwargs = new Map<string, V>();
   for (const p of required) {
     const v = options.assumptions[p] ?? given[p];
@@ -255,8 +247,9 @@ function partsOf(module: ModuleObj | string, entry: SourceFile): Set<string> {
 const hasConvs = (module: ModuleObj | string) => typeof module !== 'string' && namedModules(module).some(([, m]) => m.native?.data.conv !== undefined);
 
 /** One class built and run on its own, with what it looked up (the focused run). */
-function classRun(interp: Interp, c: ClassObj, entry: SourceFile, options: AnalysisOptions, pragmas: ReturnType<typeof inputPragmas>, ints: ReturnType<typeof intPragmas>): ClassOutcome {
-  const touched = (interp.touched = new Set([c.name]));
+function classRun(interp: Interp, c: ClassObj, entry: SourceFile, options: AnalysisOptions, pragmas: ReturnType<typeof inputPragmas>, ints: Pragmas): ClassOutcome {
+  const touched = new Set([c.name]);
+  interp.recordLookups(touched);
   const cand = classCandidate(interp, c, options, ints);
   const out: ClassOutcome = { name: c.name, outcome: 'not runnable', touched, parts: new Set() };
   if (cand) {
@@ -264,16 +257,16 @@ function classRun(interp: Interp, c: ClassObj, entry: SourceFile, options: Analy
     out.outcome = typeof cand.module === 'string' ? 'not built' : hasConvs(cand.module) ? 'model' : 'no convs';
     if (out.outcome === 'model') out.model = runModel(interp, cand, pragmas, options, {});
   }
-  interp.touched = undefined;
+  interp.recordLookups(undefined);
   return out;
 }
 
 function run(program: Program, entry: SourceFile, options: AnalysisOptions, request: InferRequest, trace?: RunTrace): ModelShapes[] {
   const interp = newInterp(program, options);
-  if (trace) interp.touched = trace.moduleTouched;
+  if (trace) interp.recordLookups(trace.moduleTouched);
   const env = interp.moduleEnv(entry);
   const scope = interp.moduleScope(env);
-  const pragmas = inputPragmas(entry.text);
+  const pragmas = inputPragmas(entry);
   const candidates: Candidate[] = [];
 
   if (request.build !== undefined) {
@@ -299,8 +292,7 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
   }
 
   // 1. examples: the __main__ block and argument-free functions that make a tensor
-  interp.phase = 'discover';
-  interp.startBudget();
+  interp.beginPhase('discover');
   for (const stmt of named(entry.root)) {
     if (isMainGuard(stmt)) interp.execBlock(stmt.childForFieldName('consequence'), scope);
   }
@@ -350,20 +342,20 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
   }
 
   // 3. classes whose constructor needs nothing the user has not given
-  const ints = intPragmas(entry.text);
+  const ints = readPragmas(entry.root, entry.text, 'python');
   const traced = new Map<Candidate, Set<string>>();
   const considered: { c: ClassObj; cand: Candidate | undefined; touched: Set<string> }[] = [];
   for (const { c } of classes) {
     if (exampled.has(c)) continue;
     const touched = new Set([c.name]);
-    if (trace) interp.touched = touched;
+    if (trace) interp.recordLookups(touched);
     const cand = classCandidate(interp, c, options, ints);
     considered.push({ c, cand, touched });
     if (!cand) continue;
     candidates.push(cand);
     traced.set(cand, touched);
   }
-  if (trace) interp.touched = undefined;
+  if (trace) interp.recordLookups(undefined);
 
   // parts of other models are not models; nor are modules without convs
   const partClasses = new Set<ClassObj>();
@@ -385,11 +377,11 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
   kept.sort((a, b) => a.line - b.line);
   const models = new Map<Candidate, ModelShapes>();
   for (const c of kept) {
-    if (trace) interp.touched = traced.get(c);
+    if (trace) interp.recordLookups(traced.get(c));
     models.set(c, runModel(interp, c, pragmas, options, request));
   }
   if (trace) {
-    interp.touched = undefined;
+    interp.recordLookups(undefined);
     trace.untraced = candidates.some((c) => c.kind !== 'class') || interp.sharedWrites;
     trace.classes = considered.map(({ c, cand, touched }) => {
       const model = cand && models.get(cand);
@@ -440,13 +432,13 @@ function runModel(interp: Interp, c: Candidate, pragmas: ReturnType<typeof input
     from = 'default';
   }
 
-  interp.phase = 'forward';
-  const before = interp.stops.length;
+  const base = interp.stops.length;
   const runOnce = (input: Dim[]): Attempt => {
-    interp.startBudget();
-    interp.stops.length = before;
+    // each try's stops replace the previous try's
+    interp.stops.length = base;
+    const mark = interp.beginPhase('forward');
     const out = interp.callModule(root, { args: [{ kind: 'tensor', shape: input }], kwargs: new Map() }, c.node);
-    const stops = interp.stops.slice(before).filter((s: Stop) => s.phase === 'forward').map((s) => s.why);
+    const stops = interp.stopsSince(mark, 'forward');
     return { shape: input, out, stops, incomplete: runComplete(root, out) };
   };
   // a default input is a guess: where the model pins its input down, the input is inferred

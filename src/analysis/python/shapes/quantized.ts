@@ -4,7 +4,7 @@
  * module holds no parameters. The operations themselves are torch.ts's (`+`, `*`, `torch.cat`).
  */
 import type { Node } from 'web-tree-sitter';
-import type { Interp } from './interpreter';
+import type { Host } from './host';
 import type { CallArgs, ModuleObj, V } from './values';
 
 const FLOAT_FUNCTIONAL = /^torch\.(ao\.)?nn\.quantized\.(modules\.functional_modules\.)?(FloatFunctional|QFunctional)$/;
@@ -27,7 +27,7 @@ export function hasFloatFunctionalMethod(m: ModuleObj, name: string): boolean {
  * undefined for a name that is not one of its methods.
  */
 export function callFloatFunctional(
-  interp: Interp,
+  interp: Host,
   m: ModuleObj,
   name: string,
   a: CallArgs,

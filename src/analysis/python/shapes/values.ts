@@ -149,7 +149,7 @@ export interface ModuleObj {
   calls: CallRecord[];
 }
 
-/** What a library module is, with its configuration; forward rules live in torch.ts. */
+/** What a library module is, with its configuration; forward rules live in torch/forward.ts. */
 export interface NativeModule {
   type: string;
   /** own parameter count, or why it is unknown */

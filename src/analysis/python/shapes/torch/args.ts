@@ -1,6 +1,6 @@
 /** Reading the arguments of torch.nn constructors and torch functions (PyTorch's signatures), and the name tables the rules share. */
 import type { Node } from 'web-tree-sitter';
-import type { Interp } from '../interpreter';
+import type { Host } from '../host';
 import { intOf, intV, numOf, type CallArgs, type V } from '../values';
 
 
@@ -60,7 +60,7 @@ export class Args {
     private readonly what: string,
     sig: readonly string[],
     a: CallArgs,
-    private readonly interp: Interp,
+    private readonly interp: Host,
     private readonly at: Node,
   ) {
     a.args.forEach((v, i) => {

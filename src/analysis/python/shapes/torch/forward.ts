@@ -1,8 +1,9 @@
 /** torch.nn modules called: each module's output shape from its input (conv MACs through the one cost function). */
 import type { Node } from 'web-tree-sitter';
-import { convCost, convOutputSize } from '../../../cost';
+import { convCost } from '../../../cost';
+import { convOutputSize } from '../../../kernel/conv';
 import { Poly } from '../../../poly';
-import type { Interp } from '../interpreter';
+import type { Host } from '../host';
 import {
   concrete,
   describe,
@@ -29,7 +30,7 @@ import { type ConvData } from './modules';
 
 export const CHANNELS_UNKNOWN = "the input's channel count is not known here: give the input shape with `# sepconv: input=1x3x224x224`";
 
-function inputOf(interp: Interp, a: CallArgs, at: Node, what: string): TensorValue | Unknown {
+function inputOf(interp: Host, a: CallArgs, at: Node, what: string): TensorValue | Unknown {
   const x = a.args[0] ?? a.kwargs.get('input') ?? a.kwargs.get('query');
   if (!x) return interp.fail(at, `${what} needs an input`) as Unknown;
   if (x.kind === 'unknown') return x;
@@ -47,7 +48,7 @@ export function bindDim(d: Dim, n: number, what: string): string | undefined {
   return d.value === n ? undefined : `${what} expects ${n}, got ${d.value}`;
 }
 
-export function forwardNative(interp: Interp, m: ModuleObj, a: CallArgs, at: Node): V {
+export function forwardNative(interp: Host, m: ModuleObj, a: CallArgs, at: Node): V {
   const n = m.native!;
   const type = n.type;
   if (n.error) return interp.fail(at, n.error);
@@ -183,7 +184,7 @@ export function forwardNative(interp: Interp, m: ModuleObj, a: CallArgs, at: Nod
   return interp.opaque(at, a, `nn.${type} is not modelled`);
 }
 
-function convForward(interp: Interp, m: ModuleObj, c: ConvData, x: TensorValue, at: Node, outputSize?: V): V {
+function convForward(interp: Host, m: ModuleObj, c: ConvData, x: TensorValue, at: Node, outputSize?: V): V {
   const record = (why: string): V => {
     const v = interp.fail(at, why);
     m.calls.push({ input: x.shape, output: undefined, macs: undefined, why: (v as { why: string }).why });
@@ -242,7 +243,7 @@ export function normDim(d: number, rank: number): number | undefined {
   return v >= 0 && v < r ? v : undefined;
 }
 
-function spatialOf(interp: Interp, x: TensorValue, dims: number, at: Node, what: string): { lead: Dim[]; spatial: number[] } | V {
+function spatialOf(interp: Host, x: TensorValue, dims: number, at: Node, what: string): { lead: Dim[]; spatial: number[] } | V {
   const rank = x.shape.length;
   if (rank !== dims + 2 && rank !== dims + 1) return interp.fail(at, `${what}: expected a ${dims + 2}-d input, got ${shapeText(x.shape)}`);
   const spatial = concrete(x.shape.slice(rank - dims));
@@ -251,7 +252,7 @@ function spatialOf(interp: Interp, x: TensorValue, dims: number, at: Node, what:
 }
 
 /** PyTorch's pooling_output_shape. */
-export function pool(interp: Interp, x: TensorValue, dims: number, k: number[], s: number[], p: number[], d: number[], ceil: boolean, at: Node): V {
+export function pool(interp: Host, x: TensorValue, dims: number, k: number[], s: number[], p: number[], d: number[], ceil: boolean, at: Node): V {
   const sp = spatialOf(interp, x, dims, at, 'pooling');
   if (!('spatial' in sp)) return sp;
   const out = sp.spatial.map((size, i) => {
@@ -264,13 +265,13 @@ export function pool(interp: Interp, x: TensorValue, dims: number, k: number[], 
   return tensor([...sp.lead, ...out]);
 }
 
-export function adaptivePool(interp: Interp, x: TensorValue, dims: number, size: (number | null)[], at: Node): V {
+export function adaptivePool(interp: Host, x: TensorValue, dims: number, size: (number | null)[], at: Node): V {
   const sp = spatialOf(interp, x, dims, at, 'adaptive pooling');
   if (!('spatial' in sp)) return sp;
   return tensor([...sp.lead, ...sp.spatial.map((v, i) => size[i] ?? v)]);
 }
 
-export function interpolate(interp: Interp, x: TensorValue, size: V, scale: V, at: Node): V {
+export function interpolate(interp: Host, x: TensorValue, size: V, scale: V, at: Node): V {
   const dims = x.shape.length - 2;
   if (dims < 1 || dims > 3) return interp.fail(at, `interpolate: expected a 3-d to 5-d input, got ${shapeText(x.shape)}`);
   const spatial = concrete(x.shape.slice(2));
@@ -288,7 +289,7 @@ export function interpolate(interp: Interp, x: TensorValue, size: V, scale: V, a
   return tensor([x.shape[0], x.shape[1], ...spatial.map((v, i) => Math.floor(v * factors[i]!))]);
 }
 
-export function pixelShuffle(interp: Interp, x: TensorValue, r: number, up: boolean, at: Node): V {
+export function pixelShuffle(interp: Host, x: TensorValue, r: number, up: boolean, at: Node): V {
   const n = x.shape.length;
   if (n < 3) return interp.fail(at, 'pixel shuffle needs at least 3 dims');
   const c = dimValue(x.shape[n - 3]);
@@ -304,7 +305,7 @@ export function pixelShuffle(interp: Interp, x: TensorValue, r: number, up: bool
 }
 
 /** F.pad / nn.*PadNd: pairs from the last dim backwards. */
-export function padTensor(interp: Interp, x: TensorValue, pad: number[], at: Node): V {
+export function padTensor(interp: Host, x: TensorValue, pad: number[], at: Node): V {
   if (pad.length % 2 !== 0 || pad.length / 2 > x.shape.length) return interp.fail(at, 'padding length');
   const shape = [...x.shape];
   for (let i = 0; i < pad.length / 2; i++) {
@@ -317,7 +318,7 @@ export function padTensor(interp: Interp, x: TensorValue, pad: number[], at: Nod
   return tensor(shape);
 }
 
-export function flatten(interp: Interp, x: TensorValue, start: number, end: number, at: Node): V {
+export function flatten(interp: Host, x: TensorValue, start: number, end: number, at: Node): V {
   if (x.shape.length === 0) return tensor([1]);
   const s = normDim(start, x.shape.length);
   const e = normDim(end, x.shape.length);
@@ -327,7 +328,7 @@ export function flatten(interp: Interp, x: TensorValue, start: number, end: numb
   return tensor([...x.shape.slice(0, s), mid.reduce((p, v) => p * v, 1), ...x.shape.slice(e + 1)]);
 }
 
-export function glu(interp: Interp, x: TensorValue, dim: number, at: Node): V {
+export function glu(interp: Host, x: TensorValue, dim: number, at: Node): V {
   const d = normDim(dim, x.shape.length);
   const v = d === undefined ? undefined : dimValue(x.shape[d]);
   if (d === undefined || v === undefined || v % 2 !== 0) return interp.fail(at, 'glu: the dimension must be even');

@@ -1,8 +1,8 @@
 /** `torch.*` and `torch.nn.functional.*` functions models call. */
 import type { Node } from 'web-tree-sitter';
-import { convOutputSize } from '../../../cost';
+import { convOutputSize } from '../../../kernel/conv';
 import { canonical } from '../../imports';
-import type { Interp } from '../interpreter';
+import type { Host } from '../host';
 import {
   concrete,
   describe,
@@ -30,7 +30,7 @@ import { einsumShape } from '../einsum';
 import { isFloatFunctional } from '../quantized';
 import { dropData, numpyLinspace, torchDataCall } from '../tensorData';
 
-function tensorList(interp: Interp, v: V | undefined, at: Node): TensorValue[] | V {
+function tensorList(interp: Host, v: V | undefined, at: Node): TensorValue[] | V {
   if (!v) return interp.fail(at, 'missing tensors');
   const items = interp.iterate(v, at);
   if (!Array.isArray(items)) return items;
@@ -39,7 +39,7 @@ function tensorList(interp: Interp, v: V | undefined, at: Node): TensorValue[] |
   return items as TensorValue[];
 }
 
-function cat(interp: Interp, a: CallArgs, at: Node, stack: boolean): V {
+function cat(interp: Host, a: CallArgs, at: Node, stack: boolean): V {
   const [list, dimV] = pick(a, ['tensors', 'dim']);
   const ts = tensorList(interp, list, at);
   if (!Array.isArray(ts)) return ts;
@@ -60,7 +60,7 @@ function cat(interp: Interp, a: CallArgs, at: Node, stack: boolean): V {
   return tensor(shape);
 }
 
-function clone(interp: Interp, v: V, seen = new Map<ModuleObj, ModuleObj>()): V {
+function clone(interp: Host, v: V, seen = new Map<ModuleObj, ModuleObj>()): V {
   if (v.kind !== 'module') return v.kind === 'list' ? { kind: 'list', items: v.items.map((x) => clone(interp, x, seen)) } : v;
   const copy = (m: ModuleObj): ModuleObj => {
     const known = seen.get(m);
@@ -82,7 +82,7 @@ function clone(interp: Interp, v: V, seen = new Map<ModuleObj, ModuleObj>()): V 
 }
 
 /** Calls of library functions and classes by canonical dotted path. */
-export function callTorch(interp: Interp, p: string, _self: V | undefined, a: CallArgs, at: Node): V {
+export function callTorch(interp: Host, p: string, _self: V | undefined, a: CallArgs, at: Node): V {
   if (isNnClass(p)) {
     const m = interp.newModule(undefined, undefined, at);
     initNative(interp, m, p, a, at);
@@ -387,7 +387,7 @@ export function callTorch(interp: Interp, p: string, _self: V | undefined, a: Ca
   return interp.opaque(at, a, `${p}() is not modelled`);
 }
 
-function functionalConv(interp: Interp, t: TensorValue, dims: number, a: CallArgs, at: Node): V {
+function functionalConv(interp: Host, t: TensorValue, dims: number, a: CallArgs, at: Node): V {
   try {
     const r = new Args(`conv${dims}d`, ['input', 'weight', 'bias', 'stride', 'padding', 'dilation', 'groups'], a, interp, at);
     const w = r.opt('weight');

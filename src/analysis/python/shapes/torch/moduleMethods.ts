@@ -1,6 +1,6 @@
 /** Methods and attributes of torch.nn modules (`children()`, `named_modules()`, `apply`, `weight_norm`, ...). */
 import type { Node } from 'web-tree-sitter';
-import type { Interp } from '../interpreter';
+import type { Host } from '../host';
 import { tensorNumel } from '../values';
 import { describe, intOf, intV, NONE, unknown, type CallArgs, type ModuleObj, type NativeModule, type V } from '../values';
 
@@ -18,7 +18,7 @@ const MODULE_METHODS = new Set([
   'update', 'pop', 'state_dict', 'load_state_dict', 'type', 'get_submodule', 'extra_repr', 'reset_parameters',
 ]);
 
-export function nativeModuleAttribute(interp: Interp, v: V & { kind: 'module' }, name: string, at: Node, fromSuper = false): V {
+export function nativeModuleAttribute(interp: Host, v: V & { kind: 'module' }, name: string, at: Node, fromSuper = false): V {
   const n = v.m.native;
   const attr = n?.attrs.get(name);
   if (attr) return attr;
@@ -55,7 +55,7 @@ export function namedModules(root: ModuleObj, prefix = ''): [string, ModuleObj][
   return out;
 }
 
-export function callModuleMethod(interp: Interp, self: V & { kind: 'module' }, name: string, a: CallArgs, at: Node): V {
+export function callModuleMethod(interp: Host, self: V & { kind: 'module' }, name: string, a: CallArgs, at: Node): V {
   const m = self.m;
   const args = a.args;
   const str = (v: V | undefined) => (v?.kind === 'str' ? v.value : undefined);

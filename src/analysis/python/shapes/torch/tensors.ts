@@ -1,6 +1,6 @@
 /** Tensors: broadcasting, arithmetic, indexing, attributes (`.shape`, `.size()`) and methods. */
 import type { Node } from 'web-tree-sitter';
-import type { Interp } from '../interpreter';
+import type { Host } from '../host';
 import { sliceIndices, tensorNumel } from '../values';
 import { concrete, describe, dimValue, intOf, intV, NONE, shapeText, tensor, type CallArgs, type Dim, type TensorValue, type V } from '../values';
 
@@ -33,7 +33,7 @@ export function broadcast(a: readonly Dim[], b: readonly Dim[]): Dim[] | string 
   return out;
 }
 
-export function matmul(interp: Interp, a: Dim[], b: Dim[], at: Node): V {
+export function matmul(interp: Host, a: Dim[], b: Dim[], at: Node): V {
   if (a.length === 0 || b.length === 0) return interp.fail(at, 'matmul of a 0-d tensor');
   const A = a.length === 1 ? [1, a[0]] : a;
   const B = b.length === 1 ? [b[0], 1] : b;
@@ -48,7 +48,7 @@ export function tensorUnary(t: TensorValue): V {
   return tensor(t.shape);
 }
 
-export function tensorBinary(interp: Interp, op: string, l: V, r: V, at: Node): V {
+export function tensorBinary(interp: Host, op: string, l: V, r: V, at: Node): V {
   const scalar = (v: V) => v.kind === 'int' || v.kind === 'float' || v.kind === 'bool';
   if (l.kind === 'tensor' && r.kind === 'tensor') {
     if (op === '@') return matmul(interp, l.shape, r.shape, at);
@@ -60,12 +60,12 @@ export function tensorBinary(interp: Interp, op: string, l: V, r: V, at: Node): 
   return interp.fail(at, `\`${op}\` of ${describe(l)} and ${describe(r)}`);
 }
 
-export function tensorCompare(interp: Interp, a: V, b: V, at: Node): V {
+export function tensorCompare(interp: Host, a: V, b: V, at: Node): V {
   return tensorBinary(interp, '+', a, b, at);
 }
 
 /** `x[:, :c]`, `x[..., None]`, `x[0]`. */
-export function tensorItem(interp: Interp, t: TensorValue, key: V, at: Node): V {
+export function tensorItem(interp: Host, t: TensorValue, key: V, at: Node): V {
   const keys = key.kind === 'tuple' ? key.items : [key];
   const consumed = keys.filter((k) => k.kind !== 'none' && k.kind !== 'ellipsis').length;
   const out: Dim[] = [];
@@ -100,11 +100,11 @@ export function tensorItem(interp: Interp, t: TensorValue, key: V, at: Node): V 
   return tensor(out);
 }
 
-function sizeTuple(interp: Interp, t: TensorValue, at: Node): V {
+function sizeTuple(interp: Host, t: TensorValue, at: Node): V {
   return { kind: 'tuple', items: t.shape.map((d) => (dimValue(d) !== undefined ? intV(dimValue(d)!) : interp.fail(at, CHANNELS_UNKNOWN))) };
 }
 
-export function tensorAttribute(interp: Interp, t: TensorValue, name: string, at: Node): V {
+export function tensorAttribute(interp: Host, t: TensorValue, name: string, at: Node): V {
   switch (name) {
     case 'shape':
       return sizeTuple(interp, t, at);
@@ -135,7 +135,7 @@ export function sizesOf(args: V[]): (number | undefined)[] | undefined {
   return items.map(intOf);
 }
 
-function reshape(interp: Interp, t: TensorValue, args: V[], at: Node): V {
+function reshape(interp: Host, t: TensorValue, args: V[], at: Node): V {
   const first = args.find((v) => v.kind === 'unknown') ?? (args[0]?.kind === 'tuple' ? args[0].items.find((v) => v.kind === 'unknown') : undefined);
   if (first) return first;
   const sizes = sizesOf(args);
@@ -161,7 +161,7 @@ function dimsArg(v: V | undefined, rank: number): number[] | undefined | 'all' {
   return out.some((x) => x === undefined) ? undefined : (out as number[]);
 }
 
-function reduce(interp: Interp, t: TensorValue, dimV: V | undefined, keepV: V | undefined, at: Node): V {
+function reduce(interp: Host, t: TensorValue, dimV: V | undefined, keepV: V | undefined, at: Node): V {
   const dims = dimsArg(dimV, t.shape.length);
   if (dims === undefined) return dimV?.kind === 'unknown' ? dimV : interp.fail(at, 'reduction dims are not known');
   const keep = keepV ? interp.truthy(keepV) : false;
@@ -175,7 +175,7 @@ export function pick(a: CallArgs, names: string[]): (V | undefined)[] {
   return names.map((n, i) => a.kwargs.get(n) ?? a.args[i]);
 }
 
-export function callTensorMethod(interp: Interp, t: TensorValue, name: string, a: CallArgs, at: Node): V {
+export function callTensorMethod(interp: Host, t: TensorValue, name: string, a: CallArgs, at: Node): V {
   const known = tensorDataMethod(t, name, a);
   if (known) return known;
   const args = a.args;
@@ -332,7 +332,7 @@ export function callTensorMethod(interp: Interp, t: TensorValue, name: string, a
   }
 }
 
-function splitTensor(interp: Interp, t: TensorValue, name: string, a: CallArgs, at: Node): V {
+function splitTensor(interp: Host, t: TensorValue, name: string, a: CallArgs, at: Node): V {
   const [first, dimV] = name === 'unbind' ? [undefined, a.args[0] ?? a.kwargs.get('dim')] : pick(a, [name === 'chunk' ? 'chunks' : 'split_size_or_sections', 'dim']);
   const d = normDim(intOf(dimV ?? intV(0)) ?? 0, t.shape.length);
   if (d === undefined) return interp.fail(at, `${name}(): dim out of range`);
@@ -366,7 +366,7 @@ function splitTensor(interp: Interp, t: TensorValue, name: string, a: CallArgs, 
   };
 }
 
-export function creation(interp: Interp, args: V[], at: Node, example: boolean): V {
+export function creation(interp: Host, args: V[], at: Node, example: boolean): V {
   const sizes = sizesOf(args);
   if (!sizes || sizes.some((v) => v === undefined || v < 0)) {
     const bad = args.find((v) => v.kind === 'unknown');
