@@ -1,6 +1,8 @@
 /** The interpreter's attribute and item reads and writes, and iteration over values. */
 import type { Node } from 'web-tree-sitter';
 import { methodValue, putEntry, pyStr, valuesEqual } from './builtins';
+import { carryDtype, integerIndex } from './dtypes';
+import { dropData } from './tensorData';
 import type { Interp } from './interpreter';
 import { nativeModuleAttribute } from './torch/moduleMethods';
 import { tensorAttribute, tensorItem } from './torch/tensors';
@@ -109,8 +111,11 @@ export function getItem(ip: Interp, obj: V, key: V, at: Node): V {
       }
       return ip.fail(at, `${describe(obj)} is not subscriptable`);
     }
-    case 'tensor':
-      return tensorItem(ip, obj, key, at);
+    case 'tensor': {
+      // an integer tensor key gathers (`table[index]`); a mask or an untyped tensor is left to tensorItem
+      const gathered = integerIndex(obj, key);
+      return carryDtype('getitem', [obj], undefined, gathered ? { kind: 'tensor', shape: gathered.shape } : tensorItem(ip, obj, key, at));
+    }
     case 'lib':
       return obj; // typing.List[int] and friends
     case 'class':
@@ -121,6 +126,7 @@ export function getItem(ip: Interp, obj: V, key: V, at: Node): V {
 }
 
 export function setItem(obj: V, key: V, v: V, at: Node): void {
+  dropData(obj);
   if (obj.kind === 'list') {
     const i = intOf(key);
     if (i !== undefined && obj.items[i < 0 ? obj.items.length + i : i] !== undefined) obj.items[i < 0 ? obj.items.length + i : i] = v;

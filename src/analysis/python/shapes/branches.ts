@@ -10,7 +10,8 @@
  * differ make the model's numbers unknown (a stop with the line), since both versions are possible.
  */
 import { valuesEqual } from './builtins';
-import { unknown, type DimVar, type ModuleEnv, type ModuleObj, type Scope, type V } from './values';
+import type { TensorData } from './tensorData';
+import { unknown, type DimVar, type ModuleEnv, type ModuleObj, type Scope, type TensorValue, type V } from './values';
 
 type Role = 'values' | 'modules' | 'params';
 type AnyMap = Map<string, unknown>;
@@ -117,7 +118,7 @@ export class HeapSnapshot {
           if (vals[0] !== ABSENT) m.set(k, vals[0]);
           continue;
         }
-        if (role === 'values') m.set(k, unknown(`\`${k}\` differs between the branches of ${why}`));
+        if (role === 'values') m.set(k, tensorsJoined(vals) ?? unknown(`\`${k}\` differs between the branches of ${why}`));
         else if (role === 'params') m.set(k, `parameter \`${k}\` differs between the branches of ${why}`);
         else structural.push(`submodule \`${k}\` differs between the branches of ${why}`);
       }
@@ -130,7 +131,9 @@ export class HeapSnapshot {
       if (kind === 'calls') structural.push(`the layers that run depend on ${why}`);
       else if (kind === 'items' && versions.every((v) => v.length === a.length)) {
         // the same length: the items that differ become unknown (`shift_size[0] = 0` on one side)
-        for (let i = 0; i < a.length; i++) if (!versions.every((v) => same(v[i], versions[0][i]))) a[i] = unknown(`an item differs between the branches of ${why}`);
+        for (let i = 0; i < a.length; i++) {
+          if (!versions.every((v) => same(v[i], versions[0][i]))) a[i] = tensorsJoined(versions.map((v) => v[i])) ?? unknown(`an item differs between the branches of ${why}`);
+        }
       } else structural.push(`a container's items depend on ${why}`);
     }
     for (const d of this.dimVars) {
@@ -282,12 +285,34 @@ function same(a: unknown, b: unknown): boolean {
   const x = a as V;
   const y = b as V;
   if (!('kind' in x) || !('kind' in y)) return false;
-  if (x.kind === 'tensor' && y.kind === 'tensor') return x.shape.length === y.shape.length && x.shape.every((d, i) => d === y.shape[i]) && !!x.param === !!y.param;
+  if (x.kind === 'tensor' && y.kind === 'tensor') return sameShape(x, y) && sameData(x.data, y.data);
   if (x.kind === 'unknown' && y.kind === 'unknown') return x.why === y.why;
   return valuesEqual(x, y) === true;
 }
 
+function sameShape(x: TensorValue, y: TensorValue): boolean {
+  return x.shape.length === y.shape.length && x.shape.every((d, i) => d === y.shape[i]) && !!x.param === !!y.param && x.dtype === y.dtype;
+}
+
+function sameData(a: TensorData | undefined, b: TensorData | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.dtype !== b.dtype) return false;
+  return a.lo.every((v, i) => v === b.lo[i]) && a.hi.every((v, i) => v === b.hi[i]);
+}
+
+/** Tensors of one shape whose values differ between the sides: the shape, without values. */
+function tensorsJoined(vals: unknown[]): V | undefined {
+  const first = vals[0] as V;
+  if (first === undefined || typeof first !== 'object' || first.kind !== 'tensor') return undefined;
+  const sameSize = (v: TensorValue) => v.shape.length === first.shape.length && v.shape.every((d, i) => d === first.shape[i]) && !!v.param === !!first.param;
+  if (!vals.every((v) => typeof v === 'object' && v !== null && (v as V).kind === 'tensor' && sameSize(v as TensorValue))) return undefined;
+  const dtypes = new Set(vals.map((v) => (v as TensorValue).data?.dtype ?? (v as TensorValue).dtype));
+  const joined: TensorValue = { kind: 'tensor', shape: first.shape, ...(first.param ? { param: true } : {}) };
+  if (dtypes.size === 1 && [...dtypes][0] !== undefined) joined.dtype = [...dtypes][0];
+  return joined;
+}
+
 /** The value of an expression that differs between sides: kept when they agree, else unknown. */
 export function joinValues(values: V[], why: string): V {
-  return values.every((v) => same(v, values[0])) ? values[0] : unknown(`the value differs between the branches of ${why}`);
+  return values.every((v) => same(v, values[0])) ? values[0] : (tensorsJoined(values) ?? unknown(`the value differs between the branches of ${why}`));
 }

@@ -6,6 +6,7 @@
 import type { Node } from 'web-tree-sitter';
 import { canonical } from '../imports';
 import type { Host } from './host';
+import { carryDtype, castDtype } from './dtypes';
 import { NN_FAMILIES } from './torch/args';
 import { callModuleMethod } from './torch/moduleMethods';
 import { initNative } from './torch/modules';
@@ -146,7 +147,11 @@ export function callBuiltin(interp: Host, fn: V & { kind: 'native' }, given: Cal
   const a = merged(fn, given);
   const name = fn.name;
   if (name === 'functools.partial') return interp.call(fn.self!, a, at);
-  if (name.startsWith('tensor.')) return callTensorMethod(interp, fn.self as V & { kind: 'tensor' }, name.slice(7), a, at);
+  if (name.startsWith('tensor.')) {
+    const t = fn.self as V & { kind: 'tensor' };
+    const method = name.slice(7);
+    return castDtype(t, method, a) ?? carryDtype(method, [t, ...a.args], a, callTensorMethod(interp, t, method, a, at));
+  }
   if (name.startsWith('module.')) return callModuleMethod(interp, fn.self as V & { kind: 'module' }, name.slice(7), a, at);
   if (name === 'nn.__init__') {
     const base = a.args[0] as V & { kind: 'lib' };

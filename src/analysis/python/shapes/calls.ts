@@ -4,6 +4,7 @@ import { MAX_DEPTH } from '../../kernel/budget';
 import { canonical } from '../imports';
 import { callBuiltin } from './builtins';
 import { joinValues } from './branches';
+import { carryDtype, torchName } from './dtypes';
 import type { Interp } from './interpreter';
 import { named } from './nodes';
 import { forwardNative } from './torch/forward';
@@ -66,8 +67,12 @@ export function call(ip: Interp, fn: V, a: CallArgs, at: Node): V {
       return ip.instantiate(fn.c, a, at);
     case 'native':
       return callBuiltin(ip, fn, a, at);
-    case 'lib':
-      return callTorch(ip, canonical(fn.path), undefined, a, at);
+    case 'lib': {
+      const p = canonical(fn.path);
+      const short = torchName(p);
+      const r = callTorch(ip, p, undefined, a, at);
+      return short ? carryDtype(short, a.args, a, r) : r;
+    }
     case 'module':
       return callModule(ip, fn.m, a, at);
     case 'object': {

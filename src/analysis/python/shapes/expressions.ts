@@ -4,7 +4,9 @@ import { binary, truthy as scalarTruthy } from '../evaluate';
 import { canonical } from '../imports';
 import { builtinValue, formatPercent, putEntry, pyStr, valuesEqual } from './builtins';
 import type { Interp } from './interpreter';
+import { carryOperatorDtype } from './dtypes';
 import { named } from './nodes';
+import { dataOperator, dataUnary } from './tensorData';
 import { isNnClass } from './torch/args';
 import { tensorBinary, tensorCompare, tensorUnary } from './torch/tensors';
 import { describe, fromValue, intOf, intV, NONE, resolved, strV, toValue, unknown, type Scope, type V } from './values';
@@ -54,7 +56,7 @@ export function evaluate(ip: Interp, node: Node, scope: Scope): V {
       const op = node.childForFieldName('operator')!.text;
       const v = evaluate(ip, node.childForFieldName('argument')!, scope);
       if (v.kind === 'unknown') return v;
-      if (v.kind === 'tensor') return tensorUnary(v);
+      if (v.kind === 'tensor') return (op === '-' ? dataUnary('neg', v) : undefined) ?? tensorUnary(v);
       if (op === '+') return v;
       if (op === '-') return binop(ip, '*', v, intV(-1), node);
       if (op === '~' && intOf(v) !== undefined) return intV(~intOf(v)!);
@@ -275,7 +277,7 @@ export function truthy(v: V): boolean | undefined {
 export function binop(ip: Interp, op: string, l: V, r: V, at: Node): V {
   if (l.kind === 'unknown') return l;
   if (r.kind === 'unknown') return r;
-  if (l.kind === 'tensor' || r.kind === 'tensor') return tensorBinary(ip, op, l, r, at);
+  if (l.kind === 'tensor' || r.kind === 'tensor') return dataOperator(op, l, r) ?? carryOperatorDtype(op, l, r, tensorBinary(ip, op, l, r, at));
   if (op === '+' && l.kind === r.kind && (l.kind === 'list' || l.kind === 'tuple')) {
     return { kind: l.kind, items: [...l.items, ...(r as { items: V[] }).items] };
   }
@@ -339,7 +341,7 @@ export function compare(ip: Interp, op: string, a: V, b: V, at: Node): V {
   }
   if (a.kind === 'unknown') return a;
   if (b.kind === 'unknown') return b;
-  if (a.kind === 'tensor' || b.kind === 'tensor') return tensorCompare(ip, a, b, at);
+  if (a.kind === 'tensor' || b.kind === 'tensor') return dataOperator(op, a, b) ?? tensorCompare(ip, a, b, at);
   if (op === '==' || op === '!=') {
     const eq = valuesEqual(a, b);
     if (eq === undefined) return ip.fail(at, 'comparison');

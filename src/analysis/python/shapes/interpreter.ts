@@ -10,6 +10,7 @@ import type { Node } from 'web-tree-sitter';
 import type { SeparableOptions } from '../../cost';
 import type { Host } from './host';
 import { snippet } from './nodes';
+import { dropData } from './tensorData';
 import { type Program } from './program';
 import {
   intV,
@@ -151,6 +152,8 @@ export class Interp implements Host {
   /** A call the interpreter cannot enter: in `forward`, modules handed to it may run unseen. */
   opaque(at: Node, a: CallArgs, detail: string): V {
     const v = this.fail(at, detail);
+    // it may change tensors handed to it
+    for (const x of [...a.args, ...a.kwargs.values()]) dropData(x);
     if (this.phase === 'forward' && [...a.args, ...a.kwargs.values()].some((x) => x.kind === 'module' || (x.kind === 'bound' && x.self.kind === 'module'))) {
       this.stops.push({ phase: this.phase, why: (v as { why: string }).why + ' — modules passed to it may run unseen' });
     }

@@ -20,6 +20,7 @@ import { readPragmas, type Pragmas } from '../../kernel/pragmas';
 import { Interp } from './interpreter';
 import { isMainGuard, named } from './nodes';
 import { Program, type ShapeSources } from './program';
+import { type Attempt, runComplete, searchInput, snapshotModel } from './inputSearch';
 import { namedModules } from './torch/moduleMethods';
 import { type ConvData } from './torch/modules';
 import { concrete, intV, type CallArgs, type ClassObj, type Dim, type DimVar, type FunctionObj, type ModuleObj, type SourceFile, type V } from './values';
@@ -431,9 +432,31 @@ function runModel(interp: Interp, c: Candidate, pragmas: ReturnType<typeof input
     from = 'default';
   }
 
-  const mark = interp.beginPhase('forward');
-  const out = interp.callModule(root, { args: [{ kind: 'tensor', shape }], kwargs: new Map() }, c.node);
-  const runStops = interp.stopsSince(mark, 'forward');
+  const base = interp.stops.length;
+  const runOnce = (input: Dim[]): Attempt => {
+    // each try's stops replace the previous try's
+    interp.stops.length = base;
+    const mark = interp.beginPhase('forward');
+    const out = interp.callModule(root, { args: [{ kind: 'tensor', shape: input }], kwargs: new Map() }, c.node);
+    const stops = interp.stopsSince(mark, 'forward');
+    return { shape: input, out, stops, incomplete: runComplete(root, out) };
+  };
+  // a default input is a guess: where the model pins its input down, the input is inferred
+  const guessed = from === 'default' || from === '--input-size';
+  const snap = guessed ? snapshotModel(root) : undefined;
+  let attempt = runOnce(shape);
+  if (snap) {
+    const spatial = concrete(shape.slice(2)) ?? [];
+    const make = (s: number[], withChannel: boolean): Dim[] => (withChannel ? [1, { name: 'C', value: undefined }, ...s] : [1, ...s]);
+    const better = searchInput(interp, root, snap, runOnce, attempt, spatial, make);
+    if (better) {
+      attempt = better.attempt;
+      shape = attempt.shape;
+      from = `inferred: ${better.why}`;
+    }
+  }
+  const out = attempt.out;
+  const runStops = attempt.stops;
   reasons.push(...runStops);
   if (out.kind === 'unknown' && runStops.length === 0) reasons.push(out.why);
 

@@ -6,6 +6,8 @@ import { valuesEqual } from './builtins';
 import { HeapSnapshot, joinValues, type HeapState } from './branches';
 import type { Completion, Interp, Stop } from './interpreter';
 import { named, snippet } from './nodes';
+import { dropData } from './tensorData';
+import { callModuleMethod } from './torch/moduleMethods';
 import { intOf, NONE, tensorNumel, type Scope, type V } from './values';
 
 export function execBlock(ip: Interp, block: Node | null, scope: Scope): Completion {
@@ -308,6 +310,11 @@ export function augmented(ip: Interp, node: Node, scope: Scope): void {
   const op = node.childForFieldName('operator')!.text.replace(/=$/, '');
   const cur = ip.eval(left, scope);
   const rhs = ip.eval(node.childForFieldName('right')!, scope);
+  // a ModuleList += iterable extends it in place (maxvit's `self.layers += [...]`)
+  if (op === '+' && cur.kind === 'module' && cur.m.native?.type === 'ModuleList') {
+    callModuleMethod(ip, cur, 'extend', { args: [rhs], kwargs: new Map() }, node);
+    return;
+  }
   // list += iterable extends in place (VGG's `layers += [conv, relu]`)
   if (op === '+' && cur.kind === 'list') {
     const items = ip.iterate(rhs, node);
@@ -316,7 +323,10 @@ export function augmented(ip: Interp, node: Node, scope: Scope): void {
       return;
     }
   }
-  assignTarget(ip, left, ip.binop(op, cur, rhs, node), scope);
+  const result = ip.binop(op, cur, rhs, node);
+  // `x += 1` changes the tensor in place: its aliases no longer hold the values it had
+  dropData(cur);
+  assignTarget(ip, left, result, scope);
 }
 
 export function assignTarget(ip: Interp, target: Node, v: V, scope: Scope): void {

@@ -7,6 +7,7 @@
 import type { Node } from 'web-tree-sitter';
 import { Poly } from '../../poly';
 import type { Value } from '../evaluate';
+import type { DType, TensorData } from './tensorData';
 
 /** One size of a tensor: a number, or the input's channel count while no layer has fixed it. */
 export type Dim = number | DimVar;
@@ -23,6 +24,10 @@ export interface TensorValue {
   param?: boolean;
   /** where an example input was made (`torch.randn(1, 3, 224, 224)`), for input discovery */
   example?: { line: number };
+  /** its values, when they are known (tensorData.ts) */
+  data?: TensorData;
+  /** its dtype, when it is certain (dtypes.ts) */
+  dtype?: DType;
 }
 
 export type V =

@@ -43,6 +43,7 @@ export const ELEMENTWISE_FUNCTIONS = new Set([
   'contiguous', 'float', 'double', 'half', 'int', 'long', 'bool', 'cpu', 'cuda', 'to', 'type_as', 'requires_grad_',
   'zero_', 'fill_', 'masked_fill', 'masked_fill_', 'sigmoid', 'log1p', 'expm1', 'pow', 'pow_', 'mul_', 'add_', 'sub_', 'div_',
   'uniform_', 'normal_', 'bernoulli', 'abs_', 'neg_', 'sqrt_', 'tril', 'triu', 'flip', 'roll',
+  'log2', 'log10', 'exp2', 'trunc', 'frac', 'tan', 'sinh', 'cosh', 'asin', 'acos', 'atan', 'erfc', 'sgn',
 ]);
 
 export const BROADCAST_FUNCTIONS: Record<string, string> = {

@@ -26,6 +26,9 @@ import { type ConvData, initNative } from './modules';
 import { CHANNELS_UNKNOWN, bindDim, forwardNative, normDim, pool, adaptivePool, interpolate, pixelShuffle, padTensor, flatten, glu } from './forward';
 import { same, matmul, tensorBinary, sizesOf, pick, callTensorMethod, creation } from './tensors';
 import { reparametrize } from './moduleMethods';
+import { einsumShape } from '../einsum';
+import { isFloatFunctional } from '../quantized';
+import { dropData, numpyLinspace, torchDataCall } from '../tensorData';
 
 function tensorList(interp: Host, v: V | undefined, at: Node): TensorValue[] | V {
   if (!v) return interp.fail(at, 'missing tensors');
@@ -84,6 +87,10 @@ export function callTorch(interp: Host, p: string, _self: V | undefined, a: Call
     const m = interp.newModule(undefined, undefined, at);
     initNative(interp, m, p, a, at);
     if (!m.native) m.native = { type: 'Module', params: 0, attrs: new Map(), data: {} };
+    return { kind: 'module', m };
+  }
+  if (isFloatFunctional(p)) {
+    const m = interp.newModule(undefined, { type: 'FloatFunctional', params: 0, attrs: new Map(), data: {} }, at);
     return { kind: 'module', m };
   }
   // quantization stubs are identities in a float model
@@ -209,9 +216,18 @@ export function callTorch(interp: Host, p: string, _self: V | undefined, a: Call
     case 'torch.Size':
       return x ? ({ kind: 'tuple', items: Array.isArray(interp.iterate(x, at)) ? (interp.iterate(x, at) as V[]) : [] }) : { kind: 'tuple', items: [] };
   }
-  if (p.startsWith('torch.nn.init.')) return x ?? NONE;
+  if (p.startsWith('torch.nn.init.')) {
+    if (x) dropData(x);
+    return x ?? NONE;
+  }
   if (p.startsWith('logging.') || p.startsWith('warnings.')) return NONE;
+  if (p === 'numpy.linspace') {
+    const values = numpyLinspace(a);
+    if (values) return values;
+  }
   if (!isTorch) return interp.opaque(at, a, `${p}() is not modelled`);
+  const known = functional ? undefined : torchDataCall(fname, a);
+  if (known) return known;
 
   if (ELEMENTWISE_FUNCTIONS.has(fname)) return unary((t) => tensor(t.shape));
   if (fname in BROADCAST_FUNCTIONS && !functional) {
@@ -275,8 +291,10 @@ export function callTorch(interp: Host, p: string, _self: V | undefined, a: Call
     case 'mm':
     case 'bmm':
       return x?.kind === 'tensor' && args[1]?.kind === 'tensor' ? matmul(interp, x.shape, args[1].shape, at) : interp.fail(at, `${fname}()`);
-    case 'einsum':
-      return interp.fail(at, 'einsum() is not modelled');
+    case 'einsum': {
+      const shape = einsumShape(x, args.slice(1));
+      return typeof shape === 'string' ? interp.fail(at, shape) : tensor(shape);
+    }
     case 'max_pool1d':
     case 'max_pool2d':
     case 'max_pool3d':

@@ -6,6 +6,7 @@ import { describe, intOf, intV, NONE, unknown, type CallArgs, type ModuleObj, ty
 
 import { type ConvData, register } from './modules';
 import { forwardNative } from './forward';
+import { callFloatFunctional, hasFloatFunctionalMethod } from '../quantized';
 
 // -----------------------------------------------------------------------------------------------
 // module attributes and methods
@@ -35,7 +36,7 @@ export function nativeModuleAttribute(interp: Host, v: V & { kind: 'module' }, n
   if ((name === 'weight' || name === 'bias') && n && typeof n.data.channels === 'number') {
     return { kind: 'tensor', shape: [n.data.channels], param: true };
   }
-  if (MODULE_METHODS.has(name)) return { kind: 'native', name: `module.${name}`, self: v };
+  if (MODULE_METHODS.has(name) || hasFloatFunctionalMethod(v.m, name)) return { kind: 'native', name: `module.${name}`, self: v };
   void fromSuper;
   return interp.fail(at, `${describe(v)} has no attribute \`${name}\``);
 }
@@ -58,6 +59,8 @@ export function callModuleMethod(interp: Host, self: V & { kind: 'module' }, nam
   const m = self.m;
   const args = a.args;
   const str = (v: V | undefined) => (v?.kind === 'str' ? v.value : undefined);
+  const ff = callFloatFunctional(interp, m, name, a, at, { binary: (op, l, r) => interp.binop(op, l, r, at), cat: (x) => interp.call({ kind: 'lib', path: 'torch.cat' }, x, at) });
+  if (ff) return ff;
   switch (name) {
     case 'forward':
       return m.native ? forwardNative(interp, m, a, at) : interp.fail(at, 'nn.Module.forward is not implemented');

@@ -6,6 +6,7 @@ import { concrete, describe, dimValue, intOf, intV, NONE, shapeText, tensor, typ
 
 import { ELEMENTWISE_FUNCTIONS, BROADCAST_FUNCTIONS } from './args';
 import { CHANNELS_UNKNOWN, normDim, flatten } from './forward';
+import { tensorDataMethod } from '../tensorData';
 
 // -----------------------------------------------------------------------------------------------
 // tensors
@@ -175,6 +176,8 @@ export function pick(a: CallArgs, names: string[]): (V | undefined)[] {
 }
 
 export function callTensorMethod(interp: Host, t: TensorValue, name: string, a: CallArgs, at: Node): V {
+  const known = tensorDataMethod(t, name, a);
+  if (known) return known;
   const args = a.args;
   const fail = (d: string) => interp.fail(at, `${name}(): ${d}`);
   if (ELEMENTWISE_FUNCTIONS.has(name)) {
