@@ -11,6 +11,7 @@
 import type { WrittenArg } from '../analysis/model';
 import type { Norm } from '../analysis/options';
 import type { PythonAnalysis, PythonLayer } from '../analysis/python/analyze';
+import { hasImpureCall } from '../analysis/python/guard';
 import { localNameFor, type FromImport } from '../analysis/python/imports';
 import { sliceWithEdits, type TextEdit } from './edits';
 import { columnOf, detectLayout, formatCall, indentAt, type Layout, type Note } from './layout';
@@ -54,14 +55,6 @@ function multipliable(expr: string): boolean {
     }
   }
   return !/[+<>=!|&^,:@]|[\w.)\]}]\s*-|\b(if|else|and|or|not|is|in|lambda)\b/.test(flat);
-}
-
-/** Calls other than these in an expression that is copied several times could have side effects. */
-const PURE_CALLS = new Set(['int', 'min', 'max', 'len', 'abs', 'round']);
-
-function hasImpureCall(expr: string): boolean {
-  for (const m of expr.matchAll(/([A-Za-z_][\w.]*)\s*\(/g)) if (!PURE_CALLS.has(m[1])) return true;
-  return false;
 }
 
 export function planPythonRewrite(text: string, analysis: PythonAnalysis, selected: readonly PythonLayer[], opts: RewriteOptions): PythonPlan {
@@ -173,7 +166,7 @@ function renderLayer(
   const dwParams: [string, string | undefined, WrittenArg | undefined][] = [
     ['in_channels', cin, get('in_channels')],
     ['out_channels', mid, undefined],
-    ['kernel_size', argText(get('kernel_size')!), get('kernel_size')],
+    ['kernel_size', get('kernel_size') && argText(get('kernel_size')!), get('kernel_size')],
     ['stride', get('stride') && argText(get('stride')!), get('stride')],
     ['padding', get('padding') && argText(get('padding')!), get('padding')],
     ['dilation', get('dilation') && argText(get('dilation')!), get('dilation')],
@@ -200,6 +193,8 @@ function renderLayer(
     depthwise.push(`${p}=${argText(w)}`);
     dwNotes[depthwise.length - 1] = noteOf(w);
   }
+  // `**kwargs` of kernel size, stride, padding... (depthwise) or device and dtype (both)
+  if (layer.splat !== undefined) depthwise.push(`**${layer.splat}`);
 
   // pointwise: in*m, out, 1, then groups (grouped source), bias, device, dtype as written
   const pwParams: [string, string][] = [
@@ -221,6 +216,10 @@ function renderLayer(
     pointwise.push(`${p}=${argText(w)}`);
     pwNotes.push(noteOf(w));
   }
+  if (layer.splat !== undefined && layer.splatTo === 'both') {
+    pointwise.push(`**${layer.splat}`);
+    pwNotes.push(undefined);
+  }
   // comments of arguments the new calls do not write (`groups=1`) go above the Sequential's layers
   const prelude = [...layer.comments, ...layer.written.filter((w) => w.comments && !placed.has(w)).flatMap((w) => [...w.comments!.before, ...(w.comments!.after ? [w.comments!.after] : [])])];
 
@@ -232,11 +231,22 @@ function renderLayer(
   if (opts.norm !== 'none') items.push(`${nameOf(`BatchNorm${dims}d`)}(${mid})`);
   if (opts.norm === 'bn-relu') items.push(`${nameOf('ReLU')}(inplace=True)`);
   items.push(innerCall(pointwise, pwNotes));
-  const oneLine = `${nameOf('Sequential')}(${[conv + '(' + depthwise.join(', ') + ')', ...items.slice(1, -1), conv + '(' + pointwise.join(', ') + ')'].join(', ')})`;
+  const pairLine = `${nameOf('Sequential')}(${[conv + '(' + depthwise.join(', ') + ')', ...items.slice(1, -1), conv + '(' + pointwise.join(', ') + ')'].join(', ')})`;
+  // a guarded rewrite: the pair where the condition holds, the call as written elsewhere
+  const original = text.slice(layer.span.start, layer.span.end);
+  const guard = layer.guard?.condition;
+  const oneLine = guard ? `${pairLine} if ${guard} else ${original}` : pairLine;
   // inside an f-string a line break is legal only from Python 3.12 on (and comments not at all)
   if (layer.inFString) return oneLine;
   const startColumn = columnOf(text, layer.span.start);
   const rest = text.slice(layer.span.end, text.indexOf('\n', layer.span.end) < 0 ? text.length : text.indexOf('\n', layer.span.end));
   if (!prelude.length && !placed.size && !oneLine.includes('\n') && startColumn + oneLine.length + rest.trimEnd().length <= layout.lineLength) return oneLine;
-  return formatCall(nameOf('Sequential'), items, { startColumn, indent, layout, prelude, forceMultiline: true });
+  if (!guard) return formatCall(nameOf('Sequential'), items, { startColumn, indent, layout, prelude, forceMultiline: true });
+  // black's layout of a long conditional expression: in parentheses, one part per line
+  const pairAt = (column: number, at: string) => {
+    const fits = !prelude.length && !placed.size && !pairLine.includes('\n') && column + pairLine.length <= layout.lineLength;
+    return fits ? pairLine : formatCall(nameOf('Sequential'), items.map((x) => x.split('\n').join('\n' + layout.indentUnit)), { startColumn: column, indent: at, layout, prelude, forceMultiline: true });
+  };
+  const shifted = original.split('\n').join('\n' + layout.indentUnit);
+  return ['(', inner + pairAt(inner.length, inner), `${inner}if ${guard}`, `${inner}else ${shifted}`, `${indent})`].join(layout.eol);
 }

@@ -36,7 +36,7 @@ const NOT_BUILT: Record<string, string> = {
 };
 
 /** how many fixtures are built: a fixture added (or one that stops being built) changes it on purpose */
-const BUILT_FIXTURES = 40;
+const BUILT_FIXTURES = 43;
 
 interface FileJson {
   error: string | null;
@@ -125,8 +125,27 @@ void test('PyTorch fixtures built in PyTorch, before and after', async (t) => {
             ['params', layer.params.before, sum(instances.map((x) => x.params))],
             ['MACs', layer.macs.before, sum(instances.map((x) => x.macs))],
           ];
-          const parts = instances.flatMap((i) => after.convs.filter((x) => x.module.startsWith(`${i.module}.`)));
-          if (parts.length) {
+          const partsOf = (i: ProbeConv) => after.convs.filter((x) => x.module.startsWith(`${i.module}.`));
+          const parts = instances.flatMap(partsOf);
+          if (layer.guard) {
+            // a guarded rewrite: the instances the report counts as converted became the pair, the others stay
+            const converted = instances.filter((i) => partsOf(i).length > 0);
+            assert.equal(converted.length, layer.guard.converted, `${w}: instances the guard converts`);
+            assert.equal(instances.length, layer.guard.instances, `${w}: instances the guard was judged on`);
+            for (const i of converted) assert.equal(partsOf(i).length, 2, `${w}: ${i.module} becomes a depthwise and a pointwise conv`);
+            for (const i of instances.filter((x) => !converted.includes(x))) {
+              assert.ok(after.convs.some((x) => x.module === i.module && x.params === i.params && x.macs === i.macs), `${w}: ${i.module} left as it was`);
+            }
+            // exactly the instances whose separable form is smaller are converted
+            for (const i of instances) {
+              const kvol = i.kernelSize.reduce((x, y) => x * y, 1);
+              const [cin, cout] = [i.inChannels, i.outChannels];
+              const smaller = kvol > 1 && cin > 1 && i.groups < cin && cin * kvol + (cin * cout) / i.groups < cout * (cin / i.groups) * kvol;
+              assert.equal(converted.includes(i), smaller, `${w}: ${i.module} (${cin}->${cout}, k${i.kernelSize.join('x')}, groups ${i.groups}) ${smaller ? 'is smaller separable but was left' : 'was converted though not smaller'}`);
+            }
+            const replacedOrKept = instances.map((i) => after.sequentials.find((x) => x.module === i.module)?.params ?? i.params);
+            numbers.push(['params after', layer.params.after, sum(replacedOrKept)], ['MACs after', layer.macs.after, sum(instances.map((i) => (partsOf(i).length ? sum(partsOf(i).map((x) => x.macs)) : i.macs)))]);
+          } else if (parts.length) {
             assert.equal(parts.length, 2 * instances.length, `${w}: each instance becomes a depthwise and a pointwise conv`);
             // the Sequential that replaced each instance: its parameters (a --norm layer's too) and its convs' MACs
             const replaced = instances.map((i) => after.sequentials.find((x) => x.module === i.module));

@@ -44,6 +44,15 @@ export interface PythonLayer extends Layer {
   helper?: string;
   /** declined only because an argument could not be evaluated statically (shape inference may know it) */
   unresolvedOnly?: boolean;
+  /**
+   * the decision rests on what callers pass (a parameter's default, a symbol, an unresolved argument):
+   * the modules shape inference built at the line may decide it (shapes/index.ts `fromInstances`)
+   */
+  callerDependent?: boolean;
+  /** `**name` in the call: a dict whose keys come from the callers (`**kwargs`, `**dd`) */
+  splat?: string;
+  /** which new convs the `**` dict goes to: its keys are geometry (depthwise only) or device/dtype (both) */
+  splatTo?: 'depthwise' | 'both';
 }
 
 export interface PythonAnalysis extends FileAnalysis {
@@ -218,6 +227,8 @@ interface MappedArguments {
   nodes: Map<string, Node>;
   comments: string[];
   problem: string | undefined;
+  /** the dict of a `**name` argument */
+  splat?: string;
 }
 
 /** Positional and keyword arguments mapped onto the signature. */
@@ -245,7 +256,10 @@ function mapArguments(argList: Node, sig: string[]): MappedArguments {
       out.comments.push(...pending);
       pending = [];
       lastRow = -1;
-      out.problem ??= `arguments passed with \`${a.text}\` cannot be resolved statically`;
+      const dict = a.type === 'dictionary_splat' ? a.namedChildren.find((c) => c?.type !== 'comment') : undefined;
+      // one `**name` (a name or attribute) is followed through the modules built with it; anything else is not
+      if (dict && /^(identifier|attribute)$/.test(dict.type) && out.splat === undefined) out.splat = dict.text;
+      else out.problem ??= `arguments passed with \`${a.text}\` cannot be resolved statically`;
     } else if (a.type === 'keyword_argument') {
       const name = a.childForFieldName('name')!.text;
       const value = a.childForFieldName('value')!;
@@ -298,14 +312,15 @@ function analyzeCall(
     searched,
   );
   const argList = call.childForFieldName('arguments')!;
-  const { written, nodes: argNodes, comments, problem: mapProblem } = mapArguments(argList, signatureOf(lazy, transposed));
+  const { written, nodes: argNodes, comments, problem: mapProblem, splat } = mapArguments(argList, signatureOf(lazy, transposed));
   let problem = mapProblem;
+  const unresolved: string[] = [];
+  if (splat !== undefined) unresolved.push(`\`**${splat}\` (its keys are known only from the modules built with it)`);
 
   const valueOf = (param: string): Value | undefined => {
     const n = argNodes.get(param);
     return n ? evaluator.eval(n) : undefined;
   };
-  const unresolved: string[] = [];
   const intArg = (param: string, dflt: number | undefined): Poly | undefined => {
     const v = valueOf(param);
     if (v === undefined) return dflt === undefined ? undefined : Poly.const(dflt);
@@ -353,7 +368,7 @@ function analyzeCall(
   };
   if (args.kernelSize?.some((k) => Number.isNaN(k))) {
     args.kernelSize = undefined;
-    if (!written.some((w) => w.param === 'kernel_size')) problem ??= 'kernel_size is missing';
+    if (!written.some((w) => w.param === 'kernel_size') && splat === undefined) problem ??= 'kernel_size is missing';
   }
   if (!lazy && !written.some((w) => w.param === 'in_channels')) problem ??= 'in_channels is missing';
   if (!written.some((w) => w.param === 'out_channels')) problem ??= 'out_channels is missing';
@@ -372,7 +387,8 @@ function analyzeCall(
   ];
   const site = moduleSite(call);
   const cls = enclosing(call, 'class_definition');
-  const references = kind === 'conv' ? [...refs.find(site), ...reparametrized(cls, site.attribute)] : [];
+  // pointwise and depthwise too: judged on a default, the line may still build standard convs for some callers
+  const references = kind === 'conv' || kind === 'pointwise' || kind === 'depthwise' ? [...refs.find(site), ...reparametrized(cls, site.attribute)] : [];
   const layer: PythonLayer = {
     framework: 'pytorch',
     op,
@@ -396,10 +412,12 @@ function analyzeCall(
     comments,
     symbols,
     ...(enclosing(call, 'interpolation') ? { inFString: true as const } : {}),
+    ...(splat !== undefined ? { splat } : {}),
   };
   layer.helper = builtByHelper(call);
   layer.reason = whyNot(layer, problem, unresolved);
   layer.unresolvedOnly = !problem && unresolved.length > 0;
+  layer.callerDependent = !problem && (unresolved.length > 0 || symbols.length > 0 || assumptions.some((a) => a.includes('(default of ')));
   if (layer.reason === undefined) markConvertible(layer, options);
   return layer;
 }

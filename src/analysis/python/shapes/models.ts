@@ -46,6 +46,9 @@ export interface ConvInstance {
   exact: boolean;
   /** why the MACs are not exact */
   reason: string | null;
+  /** kernel_size was one int, and the keywords the call received (written or through `**`) */
+  kernelIsInt: boolean;
+  keywords: string[];
 }
 
 export interface ModelShapes extends ModelIdentity {
@@ -506,5 +509,7 @@ function instance(path: string, m: ModuleObj, conv: ConvData, runStops: string[]
     after,
     exact,
     reason: exact ? null : (runStops[0] ?? unknownCall?.why ?? null),
+    kernelIsInt: conv.kernelIsInt,
+    keywords: conv.keywords,
   };
 }
