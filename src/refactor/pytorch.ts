@@ -80,11 +80,15 @@ export function planPythonRewrite(text: string, analysis: PythonAnalysis, select
       chosen.flatMap((l) => l.references.filter((r) => r.replacement).map((r) => [`${r.fieldSpan.start}:${r.fieldSpan.end}:${r.replacement}`, { start: r.fieldSpan.start, end: r.fieldSpan.end, newText: r.replacement! }] as const)),
     ).values(),
   ];
+  // an initialiser of the conv's weight: repeated after its statement for the pointwise conv
+  const initEdits: TextEdit[] = [
+    ...new Map(chosen.flatMap((l) => l.references.filter((r) => r.replacement && r.also).map((r) => [r.also!.after, { start: r.also!.after, end: r.also!.after, newText: layout.eol + r.also!.indent + r.also!.text }] as const))).values(),
+  ];
   const needImports = new Map<number, { statement: FromImport | undefined; names: Set<string> }>();
   for (const layer of chosen) {
     const names: string[] = [];
     const nameOf = (cls: string) => {
-      const n = localNameFor(cls, layer.callee, analysis.imports);
+      const n = localNameFor(cls, layer.classPath ?? layer.callee, analysis.imports);
       if (n.needsImport) names.push(cls);
       return n.text;
     };
@@ -104,7 +108,7 @@ export function planPythonRewrite(text: string, analysis: PythonAnalysis, select
     }
   }
   const replaced = plan.edits.map((e) => ({ start: e.start, end: e.end }));
-  plan.edits.push(...refEdits.filter((r) => !replaced.some((s) => r.start >= s.start && r.end <= s.end)));
+  plan.edits.push(...[...refEdits, ...initEdits].filter((r) => !replaced.some((s) => r.start >= s.start && r.end <= s.end)));
   for (const { statement, names } of needImports.values()) plan.edits.push(...importEdit(text, statement, [...names], layout));
   return plan;
 }

@@ -9,7 +9,7 @@ import type { ConvArgs, Diagnostic, FileAnalysis, Layer, LayerKind, ModelSummary
 import { inputSizeFor, type AnalysisOptions } from '../options';
 import { matchesOnRows, query, rowsMatching } from '../parsing';
 import { Poly } from '../poly';
-import { PythonEvaluator, enclosing, type EvalContext, type Value } from './evaluate';
+import { PythonEvaluator, enclosing, paramName, type EvalContext, type Value } from './evaluate';
 import { collectImports, resolveDotted, type ImportMap } from './imports';
 import type { LayerMemo } from './incremental';
 import { ReferenceIndex, scopeNode, type ModuleSite, type Reference } from './references';
@@ -49,6 +49,8 @@ export interface PythonLayer extends Layer {
    * the modules shape inference built at the line may decide it (shapes/index.ts `fromInstances`)
    */
   callerDependent?: boolean;
+  /** the callee is a parameter that defaults to this conv class (`conv_layer=torch.nn.Conv2d`): names the rewrite's Sequential */
+  classPath?: string;
   /** `**name` in the call: a dict whose keys come from the callers (`**kwargs`, `**dd`) */
   splat?: string;
   /** which new convs the `**` dict goes to: its keys are geometry (depthwise only) or device/dtype (both) */
@@ -158,9 +160,31 @@ function definedNames(text: string): Set<string> {
 
 const dottedText = (n: Node) => n.text.replace(/\s+/g, '');
 
+/**
+ * Parameters whose default is a conv class (`conv_layer: Callable[..., nn.Module] = torch.nn.Conv2d`,
+ * torchvision's ConvNormActivation): a call of one builds that conv unless a caller passes another.
+ */
+const CONV_PARAMETER = /\b([A-Za-z_]\w*)\s*(?::[^=,()]*(?:\[[^\]]*\][^=,()]*)?)?=\s*((?:[A-Za-z_]\w*\.)*(?:Lazy)?Conv(?:Transpose)?[123]d)\b(?!\s*\()/g;
+
+function convParameters(text: string): Set<string> {
+  return new Set([...text.matchAll(CONV_PARAMETER)].map((m) => m[1]));
+}
+
+/** The conv class a parameter named like `callee` of the function around `call` defaults to. */
+function parameterDefault(call: Node, callee: string): Node | undefined {
+  for (let fn = enclosing(call, 'function_definition'); fn; fn = enclosing(fn, 'function_definition')) {
+    for (const p of fn.childForFieldName('parameters')?.namedChildren ?? []) {
+      if (!p || !p.type.includes('default') || paramName(p) !== callee) continue;
+      return p.childForFieldName('value') ?? undefined;
+    }
+  }
+  return undefined;
+}
+
 /** Lines that can hold a conv call: `.Conv2d` and friends, and the bare names imports bind to them. */
-function convCallPattern(imports: ImportMap): RegExp {
+function convCallPattern(imports: ImportMap, params: ReadonlySet<string>): RegExp {
   const bare = [...imports.bindings].filter(([, b]) => CONV.test(b.target)).map(([local]) => local);
+  bare.push(...params);
   if (imports.starModules.includes('torch.nn')) bare.push('(?:Lazy)?Conv(?:Transpose)?[123]d');
   const alternatives = ['\\.\\s*(?:Lazy)?Conv(?:Transpose)?[123]d\\b', ...bare.map((b) => `(?<![\\w.])${b}\\s*\\(`)];
   return new RegExp(alternatives.join('|'));
@@ -194,7 +218,8 @@ export function analyzePython(text: string, tree: Tree, options: AnalysisOptions
   const refs = new ReferenceIndex(tree, text, module);
   const layers: PythonLayer[] = [];
   const seen = new Set<number>();
-  const pattern = convCallPattern(imports);
+  const params = convParameters(text);
+  const pattern = convCallPattern(imports, params);
   let rows: [number, number][];
   if (range) {
     // scan only the range's lines
@@ -208,13 +233,26 @@ export function analyzePython(text: string, tree: Tree, options: AnalysisOptions
     const call = m.captures.find((c) => c.name === 'call')!.node;
     if (seen.has(call.id)) continue;
     const callee = m.captures.find((c) => c.name === 'callee')!.node;
-    const resolved = resolveDotted(dottedText(callee), imports, defined);
+    let resolved = resolveDotted(dottedText(callee), imports, defined);
+    // a parameter that defaults to a conv class: its default names the conv
+    let classPath: string | undefined;
+    if (!(resolved && CONV.test(resolved)) && callee.type === 'identifier' && params.has(callee.text)) {
+      const dflt = parameterDefault(call, callee.text);
+      if (dflt) {
+        classPath = dottedText(dflt);
+        resolved = resolveDotted(classPath, imports, defined);
+      }
+    }
     const hit = resolved ? CONV.exec(resolved) : null;
     if (!hit) continue;
     seen.add(call.id);
     const reused = kept?.(call);
     const searched = memo && !reused ? new Set<string>() : undefined;
     const layer = reused ?? analyzeCall(call, callee, hit, ctx, refs, options, searched);
+    if (classPath !== undefined && !reused) {
+      layer.classPath = classPath;
+      layer.assumptions.push(`\`${callee.text}\` is ${classPath} (the default of the parameter)`);
+    }
     if (!reused) memo?.record(layer, tree, searched);
     layers.push(layer);
   }
@@ -432,7 +470,9 @@ export function markConvertible(layer: PythonLayer, options: AnalysisOptions): v
   layer.warnings.push(`checkpoint keys change: ${key}weight -> ${key}0.weight (depthwise) and ${key}${pointwise}.weight (pointwise); old checkpoints will not load`);
   if (layer.helper) layer.warnings.push(`built by \`${layer.helper}()\`: the rewrite changes every layer it builds, for every caller`);
   for (const r of layer.references) {
-    if (r.replacement) layer.warnings.push(`line ${r.line + 1}: \`${r.text}\` becomes \`${r.text.slice(0, r.text.length - r.field.length - 1)}${r.replacement}\``);
+    const base = r.text.slice(0, r.text.length - r.field.length - 1);
+    if (r.also) layer.warnings.push(`line ${r.line + 1}: the initialiser of \`${r.text}\` is applied to \`${base}[0].weight\` and \`${base}[-1].weight\` (depthwise and pointwise)`);
+    else if (r.replacement) layer.warnings.push(`line ${r.line + 1}: \`${r.text}\` becomes \`${base}${r.replacement}\``);
   }
 }
 
