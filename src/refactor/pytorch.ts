@@ -157,6 +157,9 @@ function renderLayer(
   const mid = m === 1 ? cin : `${multipliable(cin) ? cin : `(${cin})`} * ${m}`;
   const conv = layer.callee;
   const dims = layer.args.dims;
+  const transposed = layer.kind === 'transposed';
+  // a transposed conv's pointwise half is a plain 1x1 conv: `nn.ConvTranspose2d` -> `nn.Conv2d`
+  const pointwiseConv = transposed ? (/\.ConvTranspose[123]d$/.test(conv) ? conv.replace(/ConvTranspose([123])d$/, 'Conv$1d') : nameOf(`Conv${dims}d`)) : conv;
 
   // a comment written with an argument goes with it, where it first appears in the new calls
   const placed = new Set<WrittenArg>();
@@ -173,7 +176,8 @@ function renderLayer(
     ['kernel_size', get('kernel_size') && argText(get('kernel_size')!), get('kernel_size')],
     ['stride', get('stride') && argText(get('stride')!), get('stride')],
     ['padding', get('padding') && argText(get('padding')!), get('padding')],
-    ['dilation', get('dilation') && argText(get('dilation')!), get('dilation')],
+    // a transposed conv's signature has output_padding here, and dilation after groups and bias
+    transposed ? ['output_padding', get('output_padding') && argText(get('output_padding')!), get('output_padding')] : ['dilation', get('dilation') && argText(get('dilation')!), get('dilation')],
   ];
   const depthwise: string[] = [];
   const dwNotes: Note[] = [];
@@ -191,7 +195,7 @@ function renderLayer(
     dwNotes[depthwise.length - 1] = noteOf(w);
   });
   depthwise.push(`groups=${cin}`, 'bias=False');
-  for (const p of ['padding_mode', 'device', 'dtype']) {
+  for (const p of [...(transposed ? ['dilation'] : []), 'padding_mode', 'device', 'dtype']) {
     const w = get(p);
     if (!w) continue;
     depthwise.push(`${p}=${argText(w)}`);
@@ -230,12 +234,12 @@ function renderLayer(
   const indent = indentAt(text, layer.span.start);
   const inner = indent + layout.indentUnit;
   // + 1: the comma that follows a layer of the Sequential
-  const innerCall = (args: string[], notes: Note[]) => formatCall(conv, args, { startColumn: inner.length + 1, indent: inner, layout, hug: true, notes });
-  const items = [innerCall(depthwise, dwNotes)];
+  const innerCall = (callee: string, args: string[], notes: Note[]) => formatCall(callee, args, { startColumn: inner.length + 1, indent: inner, layout, hug: true, notes });
+  const items = [innerCall(conv, depthwise, dwNotes)];
   if (opts.norm !== 'none') items.push(`${nameOf(`BatchNorm${dims}d`)}(${mid})`);
   if (opts.norm === 'bn-relu') items.push(`${nameOf('ReLU')}(inplace=True)`);
-  items.push(innerCall(pointwise, pwNotes));
-  const pairLine = `${nameOf('Sequential')}(${[conv + '(' + depthwise.join(', ') + ')', ...items.slice(1, -1), conv + '(' + pointwise.join(', ') + ')'].join(', ')})`;
+  items.push(innerCall(pointwiseConv, pointwise, pwNotes));
+  const pairLine = `${nameOf('Sequential')}(${[conv + '(' + depthwise.join(', ') + ')', ...items.slice(1, -1), pointwiseConv + '(' + pointwise.join(', ') + ')'].join(', ')})`;
   // a guarded rewrite: the pair where the condition holds, the call as written elsewhere
   const original = text.slice(layer.span.start, layer.span.end);
   const guard = layer.guard?.condition;

@@ -26,6 +26,7 @@ const CASES = path.join(ROOT, 'test', 'fixtures', 'pytorch');
 
 /** Fixtures PyTorch cannot build as they are, and why. A fixture that gains a model fails until it is taken off. */
 const NOT_BUILT: Record<string, string> = {
+  args_argparse_defaults: 'widths from argparse options: the static evaluator reads their defaults, shape inference does not model argparse, so no model is built (its case.json `oracle` builds the rewrite in PyTorch)',
   args_symbolic: 'a constructor with required arguments and no defaults, pragmas or --assume: the report builds no model',
   no_import_snippet: 'a notebook-style snippet that uses `nn` without importing it: not a module PyTorch can import',
   pragma_class: 'classes without forward(): widths from class pragmas, but nothing to run',
@@ -56,11 +57,12 @@ void test('PyTorch fixtures built in PyTorch, before and after', async (t) => {
   await initParsing();
   const names = fs.readdirSync(CASES).filter((n) => fs.existsSync(path.join(CASES, n, 'input.py'))).sort();
   const jobs: ProbeJob[] = [];
-  const prepared: { name: string; source: string; file: FileJson; models: { m: ModelJson; job: number }[] }[] = [];
+  const prepared: { name: string; source: string; file: FileJson; models: { m: ModelJson; job: number }[]; own?: { build: string; job: number } }[] = [];
   for (const name of names) {
     const dir = path.join(CASES, name);
     const caseFile = path.join(dir, 'case.json');
-    const args = fs.existsSync(caseFile) ? ((JSON.parse(fs.readFileSync(caseFile, 'utf8')) as { args?: string[] }).args ?? []) : [];
+    const spec = fs.existsSync(caseFile) ? (JSON.parse(fs.readFileSync(caseFile, 'utf8')) as { args?: string[]; oracle?: { build: string; input: number[] } }) : {};
+    const args = spec.args ?? [];
     const input = path.join(dir, 'input.py');
     const report = await cli('report', input, '--json', ...args);
     assert.equal(report.code, 0, `${name}: ${report.stderr}`);
@@ -70,7 +72,13 @@ void test('PyTorch fixtures built in PyTorch, before and after', async (t) => {
       jobs.push({ model: input, build: m.build, input: m.inputShape!, meta: true }, { model: path.join(dir, 'expected.py'), build: m.build, input: m.inputShape!, meta: true });
       return { m, job };
     });
-    prepared.push({ name, source: fs.readFileSync(input, 'utf8'), file, models });
+    // a fixture the report builds no model of names one for PyTorch to build (case.json `oracle`)
+    let own: { build: string; job: number } | undefined;
+    if (spec.oracle) {
+      own = { build: spec.oracle.build, job: jobs.length };
+      jobs.push({ model: input, build: spec.oracle.build, input: spec.oracle.input, meta: true }, { model: path.join(dir, 'expected.py'), build: spec.oracle.build, input: spec.oracle.input, meta: true });
+    }
+    prepared.push({ name, source: fs.readFileSync(input, 'utf8'), file, models, own });
   }
   const results = probeBatch(jobs);
 
@@ -80,6 +88,21 @@ void test('PyTorch fixtures built in PyTorch, before and after', async (t) => {
     if (c.name in NOT_BUILT) {
       await t.test(`${c.name} (not built: ${NOT_BUILT[c.name]})`, () => {
         assert.equal(c.models.length, 0, `${c.name} now has a model to build (${c.models.map((x) => x.m.build).join(', ')}): take it off NOT_BUILT`);
+        if (c.own) {
+          // the static layers' numbers against PyTorch building the fixture's own model before and after
+          const [before, after] = [results[c.own.job], results[c.own.job + 1]];
+          const where = `${c.name}: ${c.own.build}`;
+          assert.equal(before.error, undefined, `${where}: ${before.error}`);
+          assert.equal(after.error, undefined, `${where}: expected.py: ${after.error}`);
+          assert.deepEqual(after.outputShape, before.outputShape, `${where}: output shape changed by the rewrite`);
+          const converted = c.file.layers.filter((l) => l.convertible);
+          assert.ok(converted.length > 0 && converted.every((l) => l.params.before !== null && l.params.after !== null), `${where}: converted layers with static params`);
+          assert.equal(after.params - before.params, sum(converted.map((l) => l.params.after! - l.params.before!)), `${where}: params saved`);
+          for (const l of converted) {
+            const at = before.convs.find((x) => x.line === l.line);
+            assert.equal(at?.params, l.params.before, `${where}: params of the conv at line ${l.line}`);
+          }
+        }
       });
       continue;
     }

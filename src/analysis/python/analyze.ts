@@ -4,7 +4,7 @@
  */
 import type { Node, Tree } from 'web-tree-sitter';
 import { parentOf } from '../ancestry';
-import { convCost } from '../cost';
+import { convCost, transposedOutputSize } from '../cost';
 import type { ConvArgs, Diagnostic, FileAnalysis, Layer, LayerKind, ModelSummary, Padding, Span, WrittenArg } from '../model';
 import { inputSizeFor, type AnalysisOptions } from '../options';
 import { matchesOnRows, query, rowsMatching } from '../parsing';
@@ -418,7 +418,10 @@ function analyzeCall(
 
   const input = inputSizeFor(options, dims);
   assumptions.unshift(`input ${input.size.join('x')}${input.given ? '' : ' (default)'}`);
-  const cost = convCost(args, kind, input.size, options);
+  // a transposed conv's output_padding adds to its output size (the pointwise conv's MACs run on it)
+  const outputPadding = transposed ? tupleArg('output_padding', 0) : undefined;
+  const tOut = transposed && args.kernelSize && args.stride && args.padding && args.dilation ? transposedOutputSize(input.size, args.kernelSize, args.stride, args.padding, args.dilation) : undefined;
+  const cost = convCost(args, kind, input.size, options, tOut && outputPadding ? tOut.map((o, i) => o + outputPadding[i]) : undefined);
 
   const symbols = [
     ...new Set([args.inChannels, args.outChannels, args.groups].flatMap((p) => p?.symbols() ?? [])),
@@ -426,7 +429,7 @@ function analyzeCall(
   const site = moduleSite(call);
   const cls = enclosing(call, 'class_definition');
   // pointwise and depthwise too: judged on a default, the line may still build standard convs for some callers
-  const references = kind === 'conv' || kind === 'pointwise' || kind === 'depthwise' ? [...refs.find(site), ...reparametrized(cls, site.attribute)] : [];
+  const references = kind !== 'lazy' ? [...refs.find(site), ...reparametrized(cls, site.attribute)] : [];
   const layer: PythonLayer = {
     framework: 'pytorch',
     op,
@@ -508,7 +511,7 @@ function whyNot(layer: PythonLayer, problem: string | undefined, unresolved: str
   const { args, kind, op } = layer;
   if (problem) return problem;
   if (kind === 'lazy') return `${op} infers in_channels at its first call; the separable form needs it written`;
-  if (kind === 'transposed') return 'transposed convolutions are not converted (yet)';
+  if (kind === 'transposed' && args.groups && args.inChannels && args.groups.equals(args.inChannels) && !args.groups.equals(Poly.ONE)) return 'already depthwise (groups == in_channels)';
   // what is known settles it before what is not: a 1x1 conv is pointwise whatever its widths
   if (kind === 'pointwise') return '1x1 kernel: already pointwise';
   if (kind === 'depthwise') return 'already depthwise (groups == in_channels)';

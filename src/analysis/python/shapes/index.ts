@@ -394,8 +394,8 @@ function attach(layer: PythonLayer, m: ModelShapes, instances: ConvInstance[]): 
   const dims = layer.args.dims;
   layer.cost = {
     // a separable form exists where the call site itself is a standard conv (as convCost says)
-    params: { before: sum((i) => i.params), after: layer.kind === 'conv' ? sum((i) => i.after?.params) : undefined },
-    macs: { before: sum((i) => i.macs), after: layer.kind === 'conv' ? sum((i) => i.after?.macs) : undefined },
+    params: { before: sum((i) => i.params), after: layer.kind === 'conv' || layer.kind === 'transposed' ? sum((i) => i.after?.params) : undefined },
+    macs: { before: sum((i) => i.macs), after: layer.kind === 'conv' || layer.kind === 'transposed' ? sum((i) => i.after?.macs) : undefined },
     inputSize: first?.input ? first.input.slice(first.input.length - dims) : layer.cost.inputSize,
     outputSize: first?.output ? first.output.slice(first.output.length - dims) : layer.cost.outputSize,
   };
