@@ -66,6 +66,16 @@ function eligible(c: ProbeConv): boolean {
   return after < before;
 }
 
+/**
+ * Does a guarded rewrite's condition hold on a module PyTorch built (`k != 1`: PyTorch keeps the
+ * kernel as a tuple, so an int 1 and (1, 1) both read as a 1x1 kernel here)?
+ */
+function guardHolds(terms: string[], c: ProbeConv): boolean {
+  const kvol = c.kernel.reduce((a, b) => a * b, 1);
+  const holds: Record<string, boolean> = { kernel: kvol !== 1, groups: c.groups === 1, in: c.in > 1, out: c.out > 1 };
+  return terms.every((t) => holds[t]);
+}
+
 const have = fs.existsSync(ZOOS[0]) && fs.existsSync(PYTHON);
 
 void test('the real zoo: every number the report prints for torchvision and torchaudio models is PyTorch\'s', { skip: !have && 'python3-torchvision is not installed (scripts/debian-deps.sh installs it)' }, () => {
@@ -133,6 +143,15 @@ void test('the real zoo: every number the report prints for torchvision and torc
   let eligibleConvs = 0;
   let converted = 0;
   const declined = new Map<string, number>();
+  // a guarded line must leave every module it does not make smaller as it is
+  const overreach: string[] = [];
+  probes.forEach((p) => {
+    for (const c of p.convs ?? []) {
+      const l = c.site ? layerAt.get(`${c.site[0]}:${c.site[1]}`) : undefined;
+      if (l?.convertible && l.guard && guardHolds(l.guard.terms, c) && !eligible(c)) overreach.push(`${c.site![0]}:${c.site![1]}: \`${l.guard.condition}\` holds on ${c.in}->${c.out} k${c.kernel.join('x')} groups ${c.groups}, which is not smaller separable`);
+    }
+  });
+  assert.deepEqual([...new Set(overreach)], [], 'a guarded rewrite converts a module it does not make smaller');
   probes.forEach((p, i) => {
     // a model built twice (a class and its factory) counts once
     const id = `${jobs[i].module}:${p.params}`;
@@ -142,7 +161,7 @@ void test('the real zoo: every number the report prints for torchvision and torc
       if (!eligible(c) || !c.site) continue;
       eligibleConvs++;
       const l = layerAt.get(`${c.site[0]}:${c.site[1]}`);
-      if (l?.convertible) converted++;
+      if (l?.convertible && (!l.guard || guardHolds(l.guard.terms, c))) converted++;
       else {
         const why = l ? (l.reason ?? '?').slice(0, 100) : `${path.relative(SITE, c.site[0])}: not in the report`;
         declined.set(why, (declined.get(why) ?? 0) + 1);

@@ -266,7 +266,11 @@ function importersOf(file: string, sources: ShapeSources): string[] {
   const dir = path.dirname(file);
   const candidates = new Set<string>();
   for (const name of sources.list?.(dir) ?? []) if (name.endsWith('.py')) candidates.add(path.join(dir, name));
-  for (const f of sources.files ?? []) if (f.endsWith('.py')) candidates.add(path.resolve(f));
+  for (const f of sources.files ?? []) {
+    if (f.endsWith('.py')) candidates.add(path.resolve(f));
+    // a folder named on the command line: its files, two levels down (a zoo's models/ and models/detection/)
+    else for (const g of pythonFilesUnder(path.resolve(f), sources, 2)) candidates.add(g);
+  }
   candidates.delete(file);
   const imports = new RegExp(`^\\s*(from\\s+[.\\w]*\\b${stem}\\s+import\\b|from\\s+\\.+\\s+import\\s[^\\n]*\\b${stem}\\b|import\\s+[\\w.]*\\b${stem}\\b)`, 'm');
   // a folder of hundreds of files is not read in full for every file of blocks in it
@@ -277,6 +281,16 @@ function importersOf(file: string, sources: ShapeSources): string[] {
       const lines = importLines(f, sources.read?.(f) ?? '');
       return lines.includes(stem) && imports.test(lines);
     });
+}
+
+function pythonFilesUnder(dir: string, sources: ShapeSources, depth: number): string[] {
+  const out: string[] = [];
+  for (const name of sources.list?.(dir) ?? []) {
+    if (name.startsWith('.')) continue;
+    if (name.endsWith('.py')) out.push(path.join(dir, name));
+    else if (depth > 1 && /^[A-Za-z_]\w*$/.test(name)) out.push(...pythonFilesUnder(path.join(dir, name), sources, depth - 1));
+  }
+  return out;
 }
 
 /** The import lines of each neighbour, kept while its text is the same string (the sources keep unchanged files' texts). */
