@@ -6,7 +6,10 @@
 import type { Node } from 'web-tree-sitter';
 import { canonical } from '../imports';
 import type { Interp } from './interpreter';
-import { callModuleMethod, callTensorMethod, initNative, NN_FAMILIES } from './torch';
+import { NN_FAMILIES } from './torch/args';
+import { callModuleMethod } from './torch/moduleMethods';
+import { initNative } from './torch/modules';
+import { callTensorMethod } from './torch/tensors';
 import { describe, intOf, intV, MAX_ITEMS, NONE, numOf, strV, type CallArgs, type ClassObj, type V } from './values';
 
 const BUILTINS = new Set([
@@ -560,4 +563,11 @@ function isInstance(interp: Interp, obj: V, cls: V, subclass: boolean): boolean 
   } else return false;
   if (want === 'Module') return types.length > 0;
   return types.some((t) => t === want || (NN_FAMILIES[want] ?? []).some((re) => re.test(t)));
+}
+
+/** Sets `k` in a dict's entries (replacing an equal key's value, else appended). */
+export function putEntry(entries: [V, V][], k: V, v: V): void {
+  const i = entries.findIndex(([x]) => valuesEqual(x, k) === true);
+  if (i >= 0) entries[i] = [entries[i][0], v];
+  else entries.push([k, v]);
 }

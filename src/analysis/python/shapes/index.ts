@@ -13,7 +13,7 @@ import { Poly } from '../../poly';
 import { analyzePython, markConvertible, type PythonAnalysis, type PythonLayer } from '../analyze';
 import { findGuard, termHolds } from '../guard';
 import type { LayerMemo } from '../incremental';
-import { isBudgetStop } from './interpreter';
+import { isBudgetStop } from '../../kernel/budget';
 import { inferModels, runClassModel, type ClassOutcome, type ConvInstance, type InferRequest, type ModelShapes, type RunTrace } from './models';
 import type { ShapeSources } from './program';
 

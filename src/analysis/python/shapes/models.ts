@@ -15,9 +15,13 @@ import { convCost, type SeparableOptions } from '../../cost';
 import type { ConvArgs, LayerKind, ModelIdentity } from '../../model';
 import { DEFAULT_INPUT_SIZES, type AnalysisOptions } from '../../options';
 import { parse } from '../../parsing';
-import { DEFINITION_LINE, FILE_MS, Interp, intPragmas, isBudgetStop, isMainGuard, named, pragmaLines, type Stop } from './interpreter';
+import { FILE_MS, isBudgetStop } from '../../kernel/budget';
+import { DEFINITION_LINE, intPragmas, pragmaLines } from '../../kernel/pragmas';
+import { Interp, type Stop } from './interpreter';
+import { isMainGuard, named } from './nodes';
 import { Program, type ShapeSources } from './program';
-import { namedModules, type ConvData } from './torch';
+import { namedModules } from './torch/moduleMethods';
+import { type ConvData } from './torch/modules';
 import { concrete, intV, type CallArgs, type ClassObj, type Dim, type DimVar, type FunctionObj, type ModuleObj, type SourceFile, type V } from './values';
 
 export interface ConvCall {

@@ -266,3 +266,51 @@ export function describe(v: V): string {
 export function shapeText(shape: readonly Dim[]): string {
   return `(${shape.map((d) => dimValue(d) ?? (d as DimVar).name).join(', ')})`;
 }
+
+/** The value of a lazy import or definition, loaded now. */
+export function force(v: V): V {
+  return v.kind === 'lazy' ? v.get() : v;
+}
+
+export function resolved(vars: Map<string, V>, name: string, v: V): V {
+  const r = force(v);
+  vars.set(name, r);
+  return r;
+}
+
+
+/** Index list of a Python slice over `n` items. */
+export function sliceIndices(s: V & { kind: 'slice' }, n: number): number[] | undefined {
+  const get = (v: V) => (v.kind === 'none' ? undefined : intOf(v));
+  if ((s.step.kind !== 'none' && get(s.step) === undefined) || (s.start.kind !== 'none' && get(s.start) === undefined) || (s.stop.kind !== 'none' && get(s.stop) === undefined)) {
+    return undefined;
+  }
+  const step = get(s.step) ?? 1;
+  if (step === 0) return undefined;
+  const norm = (v: number | undefined, dflt: number, lo: number, hi: number) => {
+    if (v === undefined) return dflt;
+    const x = v < 0 ? v + n : v;
+    return Math.min(Math.max(x, lo), hi);
+  };
+  const out: number[] = [];
+  if (step > 0) {
+    const start = norm(get(s.start), 0, 0, n);
+    const stop = norm(get(s.stop), n, 0, n);
+    for (let i = start; i < stop; i += step) out.push(i);
+  } else {
+    const start = norm(get(s.start), n - 1, -1, n - 1);
+    const stop = norm(get(s.stop), -1, -1, n - 1);
+    for (let i = start; i > stop; i += step) out.push(i);
+  }
+  return out;
+}
+
+export function tensorNumel(t: V & { kind: 'tensor' }): number | string {
+  let n = 1;
+  for (const d of t.shape) {
+    const v = typeof d === 'number' ? d : d.value;
+    if (v === undefined) return 'a parameter whose size depends on the input';
+    n *= v;
+  }
+  return n;
+}

@@ -1,0 +1,30 @@
+/** The interpreters' budgets: what one model's build or run may spend before it stops with "budget: ...". */
+
+export const MAX_DEPTH = 64;
+
+/** Wall time for one model's build or run, and for a file's whole shape inference (milliseconds). */
+export const MODEL_MS = 15_000;
+
+export const FILE_MS = 60_000;
+
+/** Modules one model may build (the largest torchvision model builds under 2,000). */
+export const MAX_MODULES = 20_000;
+
+/** A stop reason that says a budget ran out (`spent()` words them all so). */
+export const isBudgetStop = (why: string): boolean => why.includes('(budget: ');
+
+/** undecidable conditions explored inside one another (each doubles the work) */
+export const MAX_EXPLORE = 6;
+
+// the TensorFlow.js interpreter's (it stops the file's evaluation by throwing `BudgetExceeded`)
+
+/** Thrown when the TensorFlow.js interpreter's steps run out. */
+export class BudgetExceeded extends Error {}
+
+/** Evaluated nodes per file before the interpreter gives up (a pathological or generated file). */
+export const TFJS_MAX_STEPS = 20_000;
+
+/** Iterations of one loop that are unrolled. */
+export const TFJS_MAX_ITERATIONS = 1_000;
+
+export const TFJS_MAX_DEPTH = 40;

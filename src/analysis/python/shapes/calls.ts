@@ -1,0 +1,207 @@
+/** The interpreter's calls: arguments, binding them to parameters, user functions, builtins, torch, module calls (`forward`). */
+import type { Node } from 'web-tree-sitter';
+import { MAX_DEPTH } from '../../kernel/budget';
+import { canonical } from '../imports';
+import { callBuiltin } from './builtins';
+import { joinValues } from './branches';
+import type { Interp } from './interpreter';
+import { named } from './nodes';
+import { forwardNative } from './torch/forward';
+import { callTorch } from './torch/functions';
+import { describe, NONE, strV, unknown, type CallArgs, type FunctionObj, type ModuleObj, type Scope, type Unknown, type V } from './values';
+
+export function evalCall(ip: Interp, node: Node, scope: Scope): V {
+  const fnNode = node.childForFieldName('function')!;
+  const argsNode = node.childForFieldName('arguments');
+  if (fnNode.type === 'identifier' && fnNode.text === 'super' && !scope.vars.has('super') && !scope.env.globals.has('super')) {
+    return ip.makeSuper(argsNode, scope, node);
+  }
+  let fn = ip.eval(fnNode, scope);
+  // a callee that is not defined (`lib.op`): say so about the call, not the name alone
+  const own = fn.kind === 'unknown' ? /^shape unknown after line (\d+): `([^`]*)` \((.*)\)$/s.exec(fn.why) : null;
+  if (own && Number(own[1]) === fnNode.startPosition.row + 1 && fnNode.text.startsWith(own[2])) fn = ip.fail(node, own[3]);
+  const a = evalArgs(ip, argsNode, scope);
+  if (!('args' in a)) return a;
+  const before = ip.stops.length;
+  const v = call(ip, fn, a, node);
+  // remember the outermost user call that returned a module (a model built in an example)
+  if (v.kind === 'module' && (fn.kind === 'class' || fn.kind === 'function')) {
+    ip.origins.set(v.m, { callee: fn, at: node, stops: ip.stops.slice(before).map((s) => s.why) });
+  }
+  return v;
+}
+
+export function evalArgs(ip: Interp, node: Node | null, scope: Scope): CallArgs | Unknown {
+  const out: CallArgs = { args: [], kwargs: new Map() };
+  if (!node) return out;
+  if (node.type === 'generator_expression') {
+    out.args.push(ip.eval(node, scope));
+    return out;
+  }
+  for (const a of named(node)) {
+    if (a.type === 'list_splat') {
+      const items = ip.iterate(ip.eval(named(a)[0], scope), a);
+      if (!Array.isArray(items)) return items;
+      out.args.push(...items);
+    } else if (a.type === 'dictionary_splat') {
+      const d = ip.eval(named(a)[0], scope);
+      if (d.kind !== 'dict') return (d.kind === 'unknown' ? d : ip.fail(a, '`**` of a non-dict')) as Unknown;
+      for (const [k, v] of d.entries) if (k.kind === 'str') out.kwargs.set(k.value, v);
+    } else if (a.type === 'keyword_argument') {
+      out.kwargs.set(a.childForFieldName('name')!.text, ip.eval(a.childForFieldName('value')!, scope));
+    } else {
+      out.args.push(ip.eval(a, scope));
+    }
+  }
+  return out;
+}
+
+export function call(ip: Interp, fn: V, a: CallArgs, at: Node): V {
+  switch (fn.kind) {
+    case 'function':
+      return callFunction(ip, fn.f, a, at);
+    case 'bound':
+      return callFunction(ip, fn.f, { args: [fn.self, ...a.args], kwargs: a.kwargs }, at);
+    case 'class':
+      return ip.instantiate(fn.c, a, at);
+    case 'native':
+      return callBuiltin(ip, fn, a, at);
+    case 'lib':
+      return callTorch(ip, canonical(fn.path), undefined, a, at);
+    case 'module':
+      return callModule(ip, fn.m, a, at);
+    case 'object': {
+      const dunder = ip.classMember(fn.o.cls, '__call__', fn, at);
+      return dunder ? call(ip, dunder, a, at) : ip.fail(at, `${fn.o.cls.name} is not callable`);
+    }
+    case 'unknown':
+      // the first cause is the reason; modules handed to it may run unseen
+      ip.opaque(at, a, 'a call of an unknown function');
+      return fn;
+    default:
+      return ip.fail(at, `${describe(fn)} is not callable`);
+  }
+}
+
+export function callFunction(ip: Interp, f: FunctionObj, a: CallArgs, at: Node): V {
+  // a body that does not run at all is a stop: what it would have built or run is missing
+  if (ip.depth >= MAX_DEPTH) return unknown(ip.stopAt(at, 'calls nested too deeply').why);
+  ip.invoked.add(f);
+  const scope: Scope = { vars: new Map(), parent: f.closure, env: f.env, fn: f, self: undefined };
+  const err = bind(ip, f, a, scope);
+  if (err) return ip.phase === 'module' || ip.phase === 'discover' ? ip.fail(at, `${f.name}(): ${err}`) : unknown(ip.stopAt(at, `${f.name}(): ${err}`).why);
+  const body = f.node.childForFieldName('body')!;
+  if (isGenerator(f.node)) return ip.fail(at, `${f.name}() is a generator, which is not followed`);
+  ip.depth++;
+  try {
+    if (f.node.type === 'lambda') return ip.eval(body, scope);
+    ip.pendingReturns.push([]);
+    const c = ip.execBlock(body, scope);
+    const pending = ip.pendingReturns.pop()!;
+    if (c.type === 'stop') return unknown(c.why);
+    const value = c.type === 'return' ? c.value : NONE;
+    return pending.length ? joinValues([value, ...pending], `the conditions of ${f.name}()`) : value;
+  } finally {
+    ip.depth--;
+  }
+}
+
+/** Binds call arguments to a function's parameters; a message when they do not fit. */
+export function bind(ip: Interp, f: FunctionObj, a: CallArgs, scope: Scope): string | undefined {
+  const params = named(f.node.childForFieldName('parameters'));
+  const kw = new Map(a.kwargs);
+  let i = 0;
+  let keywordOnly = false;
+  let first = true;
+  for (const p of params) {
+    let kind = p.type;
+    let inner = p;
+    if (kind === 'typed_parameter' && named(p)[0] && named(p)[0].type !== 'identifier') {
+      inner = named(p)[0]!;
+      kind = inner.type;
+    }
+    if (kind === 'list_splat_pattern') {
+      scope.vars.set(named(inner)[0].text, { kind: 'tuple', items: a.args.slice(i) });
+      i = a.args.length;
+      keywordOnly = true;
+      continue;
+    }
+    if (kind === 'dictionary_splat_pattern') {
+      scope.vars.set(named(inner)[0].text, { kind: 'dict', entries: [...kw].map(([k, v]) => [strV(k), v]) });
+      kw.clear();
+      continue;
+    }
+    if (kind === 'keyword_separator') {
+      keywordOnly = true;
+      continue;
+    }
+    if (kind === 'positional_separator') continue;
+    const name = p.type === 'identifier' ? p.text : (p.childForFieldName('name')?.text ?? named(p)[0]?.text);
+    if (!name) continue;
+    let v: V | undefined;
+    if (!keywordOnly && i < a.args.length) {
+      v = a.args[i++];
+      if (kw.has(name)) return `got multiple values for \`${name}\``;
+    } else if (kw.has(name)) {
+      v = kw.get(name);
+      kw.delete(name);
+    } else if (f.defaults.has(name)) {
+      v = ip.userValue(f, name) ?? f.defaults.get(name);
+    } else {
+      return `missing argument \`${name}\``;
+    }
+    scope.vars.set(name, v!);
+    if (first) scope.self = v;
+    first = false;
+  }
+  if (i < a.args.length) return 'too many positional arguments';
+  if (kw.size > 0) return `unexpected keyword argument \`${[...kw.keys()][0]}\``;
+  return undefined;
+}
+
+/** The file a node belongs to (nodes of every loaded file share no tree, so compare roots). */
+export function fileOf(ip: Interp, node: Node): string {
+  if (node.tree === ip.program.entry.root.tree) return ip.program.entry.path;
+  for (const env of ip.envs.values()) if (env.file.root.tree === node.tree) return env.file.path;
+  return '';
+}
+
+/** `module(x, ...)`: the user's forward, or the library module's shape rule. */
+export function callModule(ip: Interp, m: ModuleObj, a: CallArgs, at: Node): V {
+  // an example run: in `__main__`, a function that makes a tensor, or top-level script or notebook
+  // code of the analysed file (`print(model(torch.randn(1, 3, 32, 32)).shape)`)
+  if (ip.phase === 'discover' || (ip.phase === 'module' && ip.topLevelOf === ip.program.entry)) {
+    const x = a.args[0];
+    if (x?.kind === 'tensor' && x.example) {
+      const shape = x.shape.every((d) => typeof d === 'number') ? (x.shape) : undefined;
+      if (shape) ip.examples.push({ m, input: shape, line: x.example.line });
+    }
+    return unknown('not run during discovery');
+  }
+  if (m.cls) {
+    const dunder = ip.classMember(m.cls, '__call__', { kind: 'module', m }, at);
+    if (dunder) return call(ip, dunder, a, at);
+    const fwd = ip.classMember(m.cls, 'forward', { kind: 'module', m }, at);
+    if (fwd) return call(ip, fwd, a, at);
+  }
+  if (m.native) return forwardNative(ip, m, a, at);
+  // nothing ran: a stop, or the convs it would have run would look unused
+  return unknown(ip.stopAt(at, `${describe({ kind: 'module', m })} has no forward()`).why);
+}
+
+const generators = new WeakMap<Node, boolean>();
+
+/** A function whose own body (not a nested function's) yields. */
+function isGenerator(fn: Node): boolean {
+  let known = generators.get(fn);
+  if (known === undefined) {
+    known = fn.type === 'function_definition' && fn.descendantsOfType('yield').some((y) => {
+      for (let p = y?.parent; p; p = p.parent) {
+        if (p.type === 'function_definition' || p.type === 'lambda') return p.id === fn.id;
+      }
+      return false;
+    });
+    generators.set(fn, known);
+  }
+  return known;
+}
