@@ -515,6 +515,9 @@ function whyNot(layer: PythonLayer, problem: string | undefined, unresolved: str
   // what is known settles it before what is not: a 1x1 conv is pointwise whatever its widths
   if (kind === 'pointwise') return '1x1 kernel: already pointwise';
   if (kind === 'depthwise') return 'already depthwise (groups == in_channels)';
+  // a read the rewrite cannot follow blocks whatever the arguments turn out to be
+  const blockingRead = layer.references.find((r) => r.replacement === null);
+  if (unresolved.length > 0 && blockingRead) return blocked(blockingRead);
   if (unresolved.length > 0) return `could not resolve ${unresolved.join('; ')}`;
   if (!args.inChannels || !args.outChannels || !args.groups) return 'channel counts could not be resolved';
   if (args.inChannels.constant === 1) {
@@ -522,11 +525,7 @@ function whyNot(layer: PythonLayer, problem: string | undefined, unresolved: str
   }
   const g = args.groups;
   if (!args.inChannels.divBy(g) || !args.outChannels.divBy(g)) return 'in_channels and out_channels must both divide by groups';
-  const blocking = layer.references.filter((r) => r.replacement === null);
-  if (blocking.length > 0) {
-    const r = blocking[0];
-    return `line ${r.line + 1} reads \`${r.text}\`, which ${r.why ? `the rewrite cannot follow (${r.why})` : 'has no single counterpart in the separable Sequential'}`;
-  }
+  if (blockingRead) return blocked(blockingRead);
   const before = layer.cost.params.before;
   const after = layer.cost.params.after;
   if (!before || !after) return 'the cost could not be computed';
@@ -540,6 +539,10 @@ function whyNot(layer: PythonLayer, problem: string | undefined, unresolved: str
       : `the separable form is not smaller for small widths (${layer.symbols.join(', ')} = 2)`;
   }
   return undefined;
+}
+
+function blocked(r: Reference): string {
+  return `line ${r.line + 1} reads \`${r.text}\`, which ${r.why ? `the rewrite cannot follow (${r.why})` : 'has no single counterpart in the separable Sequential'}`;
 }
 
 /** Where the module will live in the model: an attribute, or an element of a Sequential attribute. */
