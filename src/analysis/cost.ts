@@ -21,18 +21,19 @@ export interface SeparableOptions {
  * The cost of a layer before and after the rewrite. `after` is undefined where no rewrite exists
  * (transposed, lazy, already depthwise or pointwise layers); channel counts may hold symbols.
  */
-export function convCost(args: ConvArgs, kind: LayerKind, input: number[] | undefined, opts: SeparableOptions): Cost {
+export function convCost(args: ConvArgs, kind: LayerKind, input: number[] | undefined, opts: SeparableOptions, outputSize?: number[]): Cost {
   const { inChannels: cin, outChannels: cout, kernelSize: k, groups: g } = args;
   const m = opts.depthMultiplier;
   const empty: Cost = { params: { before: undefined, after: undefined }, macs: { before: undefined, after: undefined }, inputSize: input, outputSize: undefined };
   if (!k || !cout || !g) return empty;
   const kvol = product(k);
   const out =
-    input && args.stride && args.padding && args.dilation
+    outputSize ??
+    (input && args.stride && args.padding && args.dilation
       ? kind === 'transposed'
         ? transposedOutputSize(input, k, args.stride, args.padding, args.dilation)
         : convOutputSize(input, k, args.stride, args.padding, args.dilation)
-      : undefined;
+      : undefined);
   const outSpatial = out ? product(out) : undefined;
   const biasParams = args.bias === undefined ? undefined : args.bias ? cout : Poly.ZERO;
   // the bias of the separable form sits on the pointwise conv, which has the same output: same adds
@@ -46,6 +47,16 @@ export function convCost(args: ConvArgs, kind: LayerKind, input: number[] | unde
     const weights = perIn?.mul(cin);
     cost.params.before = weights && biasParams ? weights.add(biasParams) : undefined;
     cost.macs.before = weights && input ? weights.mulConst(product(input)).add(biasAdds) : undefined;
+    // separable: a transposed depthwise conv (groups=Cin, same stride, padding, output_padding,
+    // dilation: the same output size) scattering each input element into m*kvol outputs, then a 1x1 conv
+    const mid = cin.mulConst(m);
+    const depthwise = mid.mulConst(kvol);
+    const pointwise = mid.divBy(g)?.mul(cout);
+    const normParams = opts.norm === 'none' ? Poly.ZERO : mid.mulConst(2);
+    if (pointwise && biasParams) {
+      cost.params.after = depthwise.add(pointwise).add(biasParams).add(normParams);
+      cost.macs.after = input && outSpatial !== undefined ? depthwise.mulConst(product(input)).add(pointwise.mulConst(outSpatial)).add(biasAdds) : undefined;
+    }
     return cost;
   }
 

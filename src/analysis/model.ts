@@ -85,6 +85,20 @@ export interface Layer {
   target: string | undefined;
   /** what shape inference saw of this call site in a model of the file (PyTorch); absent if it did not run it */
   shapes?: LayerShapes;
+  /** a guarded rewrite: the separable form is built only where `condition` holds (PyTorch helpers) */
+  guard?: Guard;
+}
+
+/** A test of a guarded rewrite: `kernel_size != 1`, `groups == 1`, `in_channels > 1`, `out_channels > 1`. */
+export type GuardTerm = 'kernel' | 'groups' | 'in' | 'out';
+
+/** The condition of a guarded rewrite, and how many of the modules built at the line it converts. */
+export interface Guard {
+  /** as written in the rewrite, on the line's own expressions: `k != 1 and g == 1` */
+  condition: string;
+  terms: GuardTerm[];
+  converted: number;
+  instances: number;
 }
 
 /**

@@ -3,7 +3,7 @@
  * A number in a hover, an inlay hint, a CLI table and a JSON report comes from here.
  */
 import { savings } from './cost';
-import type { Layer, LayerShapes, ModelSummary, Padding } from './model';
+import type { Guard, Layer, LayerShapes, ModelSummary, Padding } from './model';
 import { formatRatio, Poly } from './poly';
 
 export interface Position1 {
@@ -49,6 +49,8 @@ export interface LayerJson {
   warnings: string[];
   /** present when shape inference ran the layer in a model of the file: its shapes, instances and calls */
   shapes?: LayerShapes;
+  /** a guarded rewrite: the separable form only where `condition` holds, for `converted` of `instances` modules */
+  guard?: Guard;
 }
 
 /** A model of the file (PyTorch shape inference): what it was built and run with, and its totals. */
@@ -152,6 +154,7 @@ export function layerJson(layer: Layer, offsetToPosition: (offset: number) => { 
     assumptions: layer.assumptions,
     warnings: layer.warnings,
     ...(layer.shapes ? { shapes: layer.shapes } : {}),
+    ...(layer.guard ? { guard: layer.guard } : {}),
   };
 }
 

@@ -61,7 +61,8 @@ function pair(before: number | null, after: number | null, symBefore: string | n
 
 function status(l: LayerJson): string {
   if (l.convertible) {
-    if (l.savings.params !== null) return `convert (${percentDrop(l.savings.params)} params)`;
+    const guarded = l.guard ? `, guarded: ${l.guard.converted} of ${l.guard.instances} modules` : '';
+    if (l.savings.params !== null) return `convert (${percentDrop(l.savings.params)} params${guarded})`;
     return `convert (params × ${l.symbolic?.params.ratio ?? '?'})`;
   }
   return `not converted: ${l.reason}`;

@@ -11,6 +11,7 @@
 import type { WrittenArg } from '../analysis/model';
 import type { Norm } from '../analysis/options';
 import type { PythonAnalysis, PythonLayer } from '../analysis/python/analyze';
+import { hasImpureCall } from '../analysis/python/guard';
 import { localNameFor, type FromImport } from '../analysis/python/imports';
 import { sliceWithEdits, type TextEdit } from './edits';
 import { columnOf, detectLayout, formatCall, indentAt, type Layout, type Note } from './layout';
@@ -56,14 +57,6 @@ function multipliable(expr: string): boolean {
   return !/[+<>=!|&^,:@]|[\w.)\]}]\s*-|\b(if|else|and|or|not|is|in|lambda)\b/.test(flat);
 }
 
-/** Calls other than these in an expression that is copied several times could have side effects. */
-const PURE_CALLS = new Set(['int', 'min', 'max', 'len', 'abs', 'round']);
-
-function hasImpureCall(expr: string): boolean {
-  for (const m of expr.matchAll(/([A-Za-z_][\w.]*)\s*\(/g)) if (!PURE_CALLS.has(m[1])) return true;
-  return false;
-}
-
 export function planPythonRewrite(text: string, analysis: PythonAnalysis, selected: readonly PythonLayer[], opts: RewriteOptions): PythonPlan {
   const layout = detectLayout(text, opts.lineLength);
   const plan: PythonPlan = { edits: [], converted: [], skipped: [] };
@@ -87,11 +80,15 @@ export function planPythonRewrite(text: string, analysis: PythonAnalysis, select
       chosen.flatMap((l) => l.references.filter((r) => r.replacement).map((r) => [`${r.fieldSpan.start}:${r.fieldSpan.end}:${r.replacement}`, { start: r.fieldSpan.start, end: r.fieldSpan.end, newText: r.replacement! }] as const)),
     ).values(),
   ];
+  // an initialiser of the conv's weight: repeated after its statement for the pointwise conv
+  const initEdits: TextEdit[] = [
+    ...new Map(chosen.flatMap((l) => l.references.filter((r) => r.replacement && r.also).map((r) => [r.also!.after, { start: r.also!.after, end: r.also!.after, newText: layout.eol + r.also!.indent + r.also!.text }] as const))).values(),
+  ];
   const needImports = new Map<number, { statement: FromImport | undefined; names: Set<string> }>();
   for (const layer of chosen) {
     const names: string[] = [];
     const nameOf = (cls: string) => {
-      const n = localNameFor(cls, layer.callee, analysis.imports);
+      const n = localNameFor(cls, layer.classPath ?? layer.callee, analysis.imports);
       if (n.needsImport) names.push(cls);
       return n.text;
     };
@@ -111,7 +108,7 @@ export function planPythonRewrite(text: string, analysis: PythonAnalysis, select
     }
   }
   const replaced = plan.edits.map((e) => ({ start: e.start, end: e.end }));
-  plan.edits.push(...refEdits.filter((r) => !replaced.some((s) => r.start >= s.start && r.end <= s.end)));
+  plan.edits.push(...[...refEdits, ...initEdits].filter((r) => !replaced.some((s) => r.start >= s.start && r.end <= s.end)));
   for (const { statement, names } of needImports.values()) plan.edits.push(...importEdit(text, statement, [...names], layout));
   return plan;
 }
@@ -160,6 +157,9 @@ function renderLayer(
   const mid = m === 1 ? cin : `${multipliable(cin) ? cin : `(${cin})`} * ${m}`;
   const conv = layer.callee;
   const dims = layer.args.dims;
+  const transposed = layer.kind === 'transposed';
+  // a transposed conv's pointwise half is a plain 1x1 conv: `nn.ConvTranspose2d` -> `nn.Conv2d`
+  const pointwiseConv = transposed ? (/\.ConvTranspose[123]d$/.test(conv) ? conv.replace(/ConvTranspose([123])d$/, 'Conv$1d') : nameOf(`Conv${dims}d`)) : conv;
 
   // a comment written with an argument goes with it, where it first appears in the new calls
   const placed = new Set<WrittenArg>();
@@ -173,10 +173,11 @@ function renderLayer(
   const dwParams: [string, string | undefined, WrittenArg | undefined][] = [
     ['in_channels', cin, get('in_channels')],
     ['out_channels', mid, undefined],
-    ['kernel_size', argText(get('kernel_size')!), get('kernel_size')],
+    ['kernel_size', get('kernel_size') && argText(get('kernel_size')!), get('kernel_size')],
     ['stride', get('stride') && argText(get('stride')!), get('stride')],
     ['padding', get('padding') && argText(get('padding')!), get('padding')],
-    ['dilation', get('dilation') && argText(get('dilation')!), get('dilation')],
+    // a transposed conv's signature has output_padding here, and dilation after groups and bias
+    transposed ? ['output_padding', get('output_padding') && argText(get('output_padding')!), get('output_padding')] : ['dilation', get('dilation') && argText(get('dilation')!), get('dilation')],
   ];
   const depthwise: string[] = [];
   const dwNotes: Note[] = [];
@@ -194,12 +195,14 @@ function renderLayer(
     dwNotes[depthwise.length - 1] = noteOf(w);
   });
   depthwise.push(`groups=${cin}`, 'bias=False');
-  for (const p of ['padding_mode', 'device', 'dtype']) {
+  for (const p of [...(transposed ? ['dilation'] : []), 'padding_mode', 'device', 'dtype']) {
     const w = get(p);
     if (!w) continue;
     depthwise.push(`${p}=${argText(w)}`);
     dwNotes[depthwise.length - 1] = noteOf(w);
   }
+  // `**kwargs` of kernel size, stride, padding... (depthwise) or device and dtype (both)
+  if (layer.splat !== undefined) depthwise.push(`**${layer.splat}`);
 
   // pointwise: in*m, out, 1, then groups (grouped source), bias, device, dtype as written
   const pwParams: [string, string][] = [
@@ -221,22 +224,37 @@ function renderLayer(
     pointwise.push(`${p}=${argText(w)}`);
     pwNotes.push(noteOf(w));
   }
+  if (layer.splat !== undefined && layer.splatTo === 'both') {
+    pointwise.push(`**${layer.splat}`);
+    pwNotes.push(undefined);
+  }
   // comments of arguments the new calls do not write (`groups=1`) go above the Sequential's layers
   const prelude = [...layer.comments, ...layer.written.filter((w) => w.comments && !placed.has(w)).flatMap((w) => [...w.comments!.before, ...(w.comments!.after ? [w.comments!.after] : [])])];
 
   const indent = indentAt(text, layer.span.start);
   const inner = indent + layout.indentUnit;
   // + 1: the comma that follows a layer of the Sequential
-  const innerCall = (args: string[], notes: Note[]) => formatCall(conv, args, { startColumn: inner.length + 1, indent: inner, layout, hug: true, notes });
-  const items = [innerCall(depthwise, dwNotes)];
+  const innerCall = (callee: string, args: string[], notes: Note[]) => formatCall(callee, args, { startColumn: inner.length + 1, indent: inner, layout, hug: true, notes });
+  const items = [innerCall(conv, depthwise, dwNotes)];
   if (opts.norm !== 'none') items.push(`${nameOf(`BatchNorm${dims}d`)}(${mid})`);
   if (opts.norm === 'bn-relu') items.push(`${nameOf('ReLU')}(inplace=True)`);
-  items.push(innerCall(pointwise, pwNotes));
-  const oneLine = `${nameOf('Sequential')}(${[conv + '(' + depthwise.join(', ') + ')', ...items.slice(1, -1), conv + '(' + pointwise.join(', ') + ')'].join(', ')})`;
+  items.push(innerCall(pointwiseConv, pointwise, pwNotes));
+  const pairLine = `${nameOf('Sequential')}(${[conv + '(' + depthwise.join(', ') + ')', ...items.slice(1, -1), pointwiseConv + '(' + pointwise.join(', ') + ')'].join(', ')})`;
+  // a guarded rewrite: the pair where the condition holds, the call as written elsewhere
+  const original = text.slice(layer.span.start, layer.span.end);
+  const guard = layer.guard?.condition;
+  const oneLine = guard ? `${pairLine} if ${guard} else ${original}` : pairLine;
   // inside an f-string a line break is legal only from Python 3.12 on (and comments not at all)
   if (layer.inFString) return oneLine;
   const startColumn = columnOf(text, layer.span.start);
   const rest = text.slice(layer.span.end, text.indexOf('\n', layer.span.end) < 0 ? text.length : text.indexOf('\n', layer.span.end));
   if (!prelude.length && !placed.size && !oneLine.includes('\n') && startColumn + oneLine.length + rest.trimEnd().length <= layout.lineLength) return oneLine;
-  return formatCall(nameOf('Sequential'), items, { startColumn, indent, layout, prelude, forceMultiline: true });
+  if (!guard) return formatCall(nameOf('Sequential'), items, { startColumn, indent, layout, prelude, forceMultiline: true });
+  // black's layout of a long conditional expression: in parentheses, one part per line
+  const pairAt = (column: number, at: string) => {
+    const fits = !prelude.length && !placed.size && !pairLine.includes('\n') && column + pairLine.length <= layout.lineLength;
+    return fits ? pairLine : formatCall(nameOf('Sequential'), items.map((x) => x.split('\n').join('\n' + layout.indentUnit)), { startColumn: column, indent: at, layout, prelude, forceMultiline: true });
+  };
+  const shifted = original.split('\n').join('\n' + layout.indentUnit);
+  return ['(', inner + pairAt(inner.length, inner), `${inner}if ${guard}`, `${inner}else ${shifted}`, `${indent})`].join(layout.eol);
 }

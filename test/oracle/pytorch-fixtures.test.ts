@@ -26,6 +26,7 @@ const CASES = path.join(ROOT, 'test', 'fixtures', 'pytorch');
 
 /** Fixtures PyTorch cannot build as they are, and why. A fixture that gains a model fails until it is taken off. */
 const NOT_BUILT: Record<string, string> = {
+  args_argparse_defaults: 'widths from argparse options: the static evaluator reads their defaults, shape inference does not model argparse, so no model is built (its case.json `oracle` builds the rewrite in PyTorch)',
   args_symbolic: 'a constructor with required arguments and no defaults, pragmas or --assume: the report builds no model',
   no_import_snippet: 'a notebook-style snippet that uses `nn` without importing it: not a module PyTorch can import',
   pragma_class: 'classes without forward(): widths from class pragmas, but nothing to run',
@@ -36,7 +37,7 @@ const NOT_BUILT: Record<string, string> = {
 };
 
 /** how many fixtures are built: a fixture added (or one that stops being built) changes it on purpose */
-const BUILT_FIXTURES = 40;
+const BUILT_FIXTURES = 45;
 
 interface FileJson {
   error: string | null;
@@ -56,11 +57,12 @@ void test('PyTorch fixtures built in PyTorch, before and after', async (t) => {
   await initParsing();
   const names = fs.readdirSync(CASES).filter((n) => fs.existsSync(path.join(CASES, n, 'input.py'))).sort();
   const jobs: ProbeJob[] = [];
-  const prepared: { name: string; source: string; file: FileJson; models: { m: ModelJson; job: number }[] }[] = [];
+  const prepared: { name: string; source: string; file: FileJson; models: { m: ModelJson; job: number }[]; own?: { build: string; job: number } }[] = [];
   for (const name of names) {
     const dir = path.join(CASES, name);
     const caseFile = path.join(dir, 'case.json');
-    const args = fs.existsSync(caseFile) ? ((JSON.parse(fs.readFileSync(caseFile, 'utf8')) as { args?: string[] }).args ?? []) : [];
+    const spec = fs.existsSync(caseFile) ? (JSON.parse(fs.readFileSync(caseFile, 'utf8')) as { args?: string[]; oracle?: { build: string; input: number[] } }) : {};
+    const args = spec.args ?? [];
     const input = path.join(dir, 'input.py');
     const report = await cli('report', input, '--json', ...args);
     assert.equal(report.code, 0, `${name}: ${report.stderr}`);
@@ -70,7 +72,13 @@ void test('PyTorch fixtures built in PyTorch, before and after', async (t) => {
       jobs.push({ model: input, build: m.build, input: m.inputShape!, meta: true }, { model: path.join(dir, 'expected.py'), build: m.build, input: m.inputShape!, meta: true });
       return { m, job };
     });
-    prepared.push({ name, source: fs.readFileSync(input, 'utf8'), file, models });
+    // a fixture the report builds no model of names one for PyTorch to build (case.json `oracle`)
+    let own: { build: string; job: number } | undefined;
+    if (spec.oracle) {
+      own = { build: spec.oracle.build, job: jobs.length };
+      jobs.push({ model: input, build: spec.oracle.build, input: spec.oracle.input, meta: true }, { model: path.join(dir, 'expected.py'), build: spec.oracle.build, input: spec.oracle.input, meta: true });
+    }
+    prepared.push({ name, source: fs.readFileSync(input, 'utf8'), file, models, own });
   }
   const results = probeBatch(jobs);
 
@@ -80,6 +88,21 @@ void test('PyTorch fixtures built in PyTorch, before and after', async (t) => {
     if (c.name in NOT_BUILT) {
       await t.test(`${c.name} (not built: ${NOT_BUILT[c.name]})`, () => {
         assert.equal(c.models.length, 0, `${c.name} now has a model to build (${c.models.map((x) => x.m.build).join(', ')}): take it off NOT_BUILT`);
+        if (c.own) {
+          // the static layers' numbers against PyTorch building the fixture's own model before and after
+          const [before, after] = [results[c.own.job], results[c.own.job + 1]];
+          const where = `${c.name}: ${c.own.build}`;
+          assert.equal(before.error, undefined, `${where}: ${before.error}`);
+          assert.equal(after.error, undefined, `${where}: expected.py: ${after.error}`);
+          assert.deepEqual(after.outputShape, before.outputShape, `${where}: output shape changed by the rewrite`);
+          const converted = c.file.layers.filter((l) => l.convertible);
+          assert.ok(converted.length > 0 && converted.every((l) => l.params.before !== null && l.params.after !== null), `${where}: converted layers with static params`);
+          assert.equal(after.params - before.params, sum(converted.map((l) => l.params.after! - l.params.before!)), `${where}: params saved`);
+          for (const l of converted) {
+            const at = before.convs.find((x) => x.line === l.line);
+            assert.equal(at?.params, l.params.before, `${where}: params of the conv at line ${l.line}`);
+          }
+        }
       });
       continue;
     }
@@ -125,8 +148,27 @@ void test('PyTorch fixtures built in PyTorch, before and after', async (t) => {
             ['params', layer.params.before, sum(instances.map((x) => x.params))],
             ['MACs', layer.macs.before, sum(instances.map((x) => x.macs))],
           ];
-          const parts = instances.flatMap((i) => after.convs.filter((x) => x.module.startsWith(`${i.module}.`)));
-          if (parts.length) {
+          const partsOf = (i: ProbeConv) => after.convs.filter((x) => x.module.startsWith(`${i.module}.`));
+          const parts = instances.flatMap(partsOf);
+          if (layer.guard) {
+            // a guarded rewrite: the instances the report counts as converted became the pair, the others stay
+            const converted = instances.filter((i) => partsOf(i).length > 0);
+            assert.equal(converted.length, layer.guard.converted, `${w}: instances the guard converts`);
+            assert.equal(instances.length, layer.guard.instances, `${w}: instances the guard was judged on`);
+            for (const i of converted) assert.equal(partsOf(i).length, 2, `${w}: ${i.module} becomes a depthwise and a pointwise conv`);
+            for (const i of instances.filter((x) => !converted.includes(x))) {
+              assert.ok(after.convs.some((x) => x.module === i.module && x.params === i.params && x.macs === i.macs), `${w}: ${i.module} left as it was`);
+            }
+            // exactly the instances whose separable form is smaller are converted
+            for (const i of instances) {
+              const kvol = i.kernelSize.reduce((x, y) => x * y, 1);
+              const [cin, cout] = [i.inChannels, i.outChannels];
+              const smaller = kvol > 1 && cin > 1 && i.groups < cin && cin * kvol + (cin * cout) / i.groups < cout * (cin / i.groups) * kvol;
+              assert.equal(converted.includes(i), smaller, `${w}: ${i.module} (${cin}->${cout}, k${i.kernelSize.join('x')}, groups ${i.groups}) ${smaller ? 'is smaller separable but was left' : 'was converted though not smaller'}`);
+            }
+            const replacedOrKept = instances.map((i) => after.sequentials.find((x) => x.module === i.module)?.params ?? i.params);
+            numbers.push(['params after', layer.params.after, sum(replacedOrKept)], ['MACs after', layer.macs.after, sum(instances.map((i) => (partsOf(i).length ? sum(partsOf(i).map((x) => x.macs)) : i.macs)))]);
+          } else if (parts.length) {
             assert.equal(parts.length, 2 * instances.length, `${w}: each instance becomes a depthwise and a pointwise conv`);
             // the Sequential that replaced each instance: its parameters (a --norm layer's too) and its convs' MACs
             const replaced = instances.map((i) => after.sequentials.find((x) => x.module === i.module));

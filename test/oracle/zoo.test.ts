@@ -20,6 +20,8 @@ import { holdFloor, type Figures } from './floor';
 const PYTHON = '/usr/bin/python3';
 const SITE = '/usr/lib/python3/dist-packages';
 const ZOOS = [path.join(SITE, 'torchvision', 'models'), path.join(SITE, 'torchaudio', 'models')];
+/** library files the models build their convs in (Conv2dNormActivation): analysed too, so their lines count */
+const LIBRARY = [path.join(SITE, 'torchvision', 'ops', 'misc.py')];
 
 /** The group a model file belongs to, for the figures: the issue counts single-input models apart. */
 function group(file: string): string {
@@ -64,11 +66,21 @@ function eligible(c: ProbeConv): boolean {
   return after < before;
 }
 
+/**
+ * Does a guarded rewrite's condition hold on a module PyTorch built (`k != 1`: PyTorch keeps the
+ * kernel as a tuple, so an int 1 and (1, 1) both read as a 1x1 kernel here)?
+ */
+function guardHolds(terms: string[], c: ProbeConv): boolean {
+  const kvol = c.kernel.reduce((a, b) => a * b, 1);
+  const holds: Record<string, boolean> = { kernel: kvol !== 1, groups: c.groups === 1, in: c.in > 1, out: c.out > 1 };
+  return terms.every((t) => holds[t]);
+}
+
 const have = fs.existsSync(ZOOS[0]) && fs.existsSync(PYTHON);
 
 void test('the real zoo: every number the report prints for torchvision and torchaudio models is PyTorch\'s', { skip: !have && 'python3-torchvision is not installed (scripts/debian-deps.sh installs it)' }, () => {
   const report = JSON.parse(
-    execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'index.ts'), 'report', '--json', ...ZOOS], { cwd: ROOT, encoding: 'utf8', maxBuffer: 256 << 20 }),
+    execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'index.ts'), 'report', '--json', ...ZOOS, ...LIBRARY], { cwd: ROOT, encoding: 'utf8', maxBuffer: 256 << 20 }),
   ) as { files: { path: string; models?: ModelJson[]; layers: LayerJson[] }[] };
   const models: { file: string; m: ModelJson }[] = [];
   for (const f of report.files) for (const m of f.models ?? []) if (m.build.endsWith('()') && !m.build.includes('.')) models.push({ file: f.path, m });
@@ -131,6 +143,15 @@ void test('the real zoo: every number the report prints for torchvision and torc
   let eligibleConvs = 0;
   let converted = 0;
   const declined = new Map<string, number>();
+  // a guarded line must leave every module it does not make smaller as it is
+  const overreach: string[] = [];
+  probes.forEach((p) => {
+    for (const c of p.convs ?? []) {
+      const l = c.site ? layerAt.get(`${c.site[0]}:${c.site[1]}`) : undefined;
+      if (l?.convertible && l.guard && guardHolds(l.guard.terms, c) && !eligible(c)) overreach.push(`${c.site![0]}:${c.site![1]}: \`${l.guard.condition}\` holds on ${c.in}->${c.out} k${c.kernel.join('x')} groups ${c.groups}, which is not smaller separable`);
+    }
+  });
+  assert.deepEqual([...new Set(overreach)], [], 'a guarded rewrite converts a module it does not make smaller');
   probes.forEach((p, i) => {
     // a model built twice (a class and its factory) counts once
     const id = `${jobs[i].module}:${p.params}`;
@@ -140,7 +161,7 @@ void test('the real zoo: every number the report prints for torchvision and torc
       if (!eligible(c) || !c.site) continue;
       eligibleConvs++;
       const l = layerAt.get(`${c.site[0]}:${c.site[1]}`);
-      if (l?.convertible) converted++;
+      if (l?.convertible && (!l.guard || guardHolds(l.guard.terms, c))) converted++;
       else {
         const why = l ? (l.reason ?? '?').slice(0, 100) : `${path.relative(SITE, c.site[0])}: not in the report`;
         declined.set(why, (declined.get(why) ?? 0) + 1);

@@ -91,5 +91,10 @@ void test('transposed conv: weights Cin x Cout/g x k, MACs per input element', (
   assert.equal(c.params.before?.constant, 16 * 8 * 4 + 8);
   assert.equal(c.macs.before?.constant, 16 * 16 * 8 * 4);
   assert.deepEqual(c.outputSize, [8, 8]);
-  assert.equal(c.params.after, undefined);
+  // separable: transposed depthwise 16x1x2x2 scattering each of 16x4x4 inputs, then a 1x1 16->8 conv at 8x8
+  assert.equal(c.params.after?.constant, 16 * 4 + 16 * 8 + 8);
+  assert.equal(c.macs.after?.constant, 16 * 16 * 4 + 8 * 8 * 16 * 8);
+  // output_padding: the output size as given
+  const padded = convCost(conv({ inChannels: Poly.const(16), outChannels: Poly.const(8), kernelSize: [3, 3], stride: [2, 2], padding: [1, 1] }), 'transposed', [4, 4], { depthMultiplier: 1, norm: 'none' }, [8, 8]);
+  assert.equal(padded.macs.after?.constant, 16 * 16 * 9 + 8 * 8 * 16 * 8);
 });

@@ -185,8 +185,8 @@ void test('models over several files: relative imports, sibling modules, paths o
   assert.equal(f3.models, undefined, 'no conv is reachable, so no model');
 });
 
-void test('a call site is converted only if its modules get smaller', async () => {
-  // the helper builds depthwise modules too: judged on them, the separable form is larger
+void test('a call site is converted only where its modules get smaller', async () => {
+  // the helper builds depthwise modules too: a guard on its own groups converts only the standard one
   const text = `import torch.nn as nn
 
 
@@ -209,9 +209,36 @@ class Net(nn.Module):
   const dir = project({ 'net.py': text });
   const r = await cli('report', path.join(dir, 'net.py'), '--json');
   const [layer] = (JSON.parse(r.stdout) as Report).files[0].layers;
-  assert.equal(layer.convertible, false);
-  assert.match(layer.reason!, /^the separable form is not smaller for the 4 modules it builds in Net \(\d+ vs \d+ params\)$/);
-  assert.deepEqual(layer.warnings, []);
+  assert.equal(layer.convertible, true);
+  assert.deepEqual(layer.guard, { condition: 'groups == 1', terms: ['groups'], converted: 1, instances: 4 });
+  // 2->4 k3 becomes 2*9 + 2*4; the three depthwise 64-channel convs stay 64*9 each
+  assert.deepEqual(layer.params, { before: 2 * 4 * 9 + 3 * 64 * 9, after: 2 * 9 + 2 * 4 + 3 * 64 * 9 });
+  const diff = await cli('apply', '--diff', path.join(dir, 'net.py'));
+  assert.match(diff.stdout, /\+    return \(\n\+        nn\.Sequential\([\s\S]*\+        if groups == 1\n\+        else nn\.Conv2d\(cin, cout, k, padding=k \/\/ 2, groups=groups, bias=False\)\n\+    \)/);
+
+  // a Conv1d helper whose k=2 convs are smaller separable only from 3 outputs on: no test of the line tells them apart
+  const inseparable = project({
+    'net.py': `import torch.nn as nn
+
+
+def conv(cin, cout, k=2):
+    return nn.Conv1d(cin, cout, k)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = conv(8, 2)
+        self.b = conv(2, 3)
+
+    def forward(self, x):
+        return self.b(self.a(x))
+`,
+  });
+  const r2 = await cli('report', path.join(inseparable, 'net.py'), '--json');
+  const [l2] = (JSON.parse(r2.stdout) as Report).files[0].layers;
+  assert.equal(l2.convertible, false);
+  assert.equal(l2.reason, "1 of the 2 modules built here are smaller separable, and no test of the line's kernel size, groups or widths tells them from the others");
 });
 
 void test('table and Markdown show the models', async () => {

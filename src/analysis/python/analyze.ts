@@ -4,14 +4,14 @@
  */
 import type { Node, Tree } from 'web-tree-sitter';
 import { parentOf } from '../ancestry';
-import { convCost } from '../cost';
-import type { ConvArgs, FileAnalysis, Layer, LayerKind, ModelSummary, Padding, Span, WrittenArg } from '../model';
+import { convCost, transposedOutputSize } from '../cost';
+import type { ConvArgs, Diagnostic, FileAnalysis, Layer, LayerKind, ModelSummary, Padding, Span, WrittenArg } from '../model';
 import { inputSizeFor, type AnalysisOptions } from '../options';
 import { readPragmas } from '../kernel/pragmas';
 import { matchesOnRows, query, rowsMatching } from '../parsing';
 import { Poly } from '../poly';
 import { firstSyntaxError } from '../syntax';
-import { PythonEvaluator, enclosing, type EvalContext, type Value } from './evaluate';
+import { PythonEvaluator, enclosing, paramName, type EvalContext, type Value } from './evaluate';
 import { collectImports, resolveDotted, type ImportMap } from './imports';
 import type { LayerMemo } from './incremental';
 import { ReferenceIndex, scopeNode, type ModuleSite, type Reference } from './references';
@@ -46,6 +46,17 @@ export interface PythonLayer extends Layer {
   helper?: string;
   /** declined only because an argument could not be evaluated statically (shape inference may know it) */
   unresolvedOnly?: boolean;
+  /**
+   * the decision rests on what callers pass (a parameter's default, a symbol, an unresolved argument):
+   * the modules shape inference built at the line may decide it (shapes/index.ts `fromInstances`)
+   */
+  callerDependent?: boolean;
+  /** the callee is a parameter that defaults to this conv class (`conv_layer=torch.nn.Conv2d`): names the rewrite's Sequential */
+  classPath?: string;
+  /** `**name` in the call: a dict whose keys come from the callers (`**kwargs`, `**dd`) */
+  splat?: string;
+  /** which new convs the `**` dict goes to: its keys are geometry (depthwise only) or device/dtype (both) */
+  splatTo?: 'depthwise' | 'both';
 }
 
 export interface PythonAnalysis extends FileAnalysis {
@@ -120,9 +131,31 @@ function definedNames(text: string): Set<string> {
 
 const dottedText = (n: Node) => n.text.replace(/\s+/g, '');
 
+/**
+ * Parameters whose default is a conv class (`conv_layer: Callable[..., nn.Module] = torch.nn.Conv2d`,
+ * torchvision's ConvNormActivation): a call of one builds that conv unless a caller passes another.
+ */
+const CONV_PARAMETER = /\b([A-Za-z_]\w*)\s*(?::[^=,()]*(?:\[[^\]]*\][^=,()]*)?)?=\s*((?:[A-Za-z_]\w*\.)*(?:Lazy)?Conv(?:Transpose)?[123]d)\b(?!\s*\()/g;
+
+function convParameters(text: string): Set<string> {
+  return new Set([...text.matchAll(CONV_PARAMETER)].map((m) => m[1]));
+}
+
+/** The conv class a parameter named like `callee` of the function around `call` defaults to. */
+function parameterDefault(call: Node, callee: string): Node | undefined {
+  for (let fn = enclosing(call, 'function_definition'); fn; fn = enclosing(fn, 'function_definition')) {
+    for (const p of fn.childForFieldName('parameters')?.namedChildren ?? []) {
+      if (!p || !p.type.includes('default') || paramName(p) !== callee) continue;
+      return p.childForFieldName('value') ?? undefined;
+    }
+  }
+  return undefined;
+}
+
 /** Lines that can hold a conv call: `.Conv2d` and friends, and the bare names imports bind to them. */
-function convCallPattern(imports: ImportMap): RegExp {
+function convCallPattern(imports: ImportMap, params: ReadonlySet<string>): RegExp {
   const bare = [...imports.bindings].filter(([, b]) => CONV.test(b.target)).map(([local]) => local);
+  bare.push(...params);
   if (imports.starModules.includes('torch.nn')) bare.push('(?:Lazy)?Conv(?:Transpose)?[123]d');
   const alternatives = ['\\.\\s*(?:Lazy)?Conv(?:Transpose)?[123]d\\b', ...bare.map((b) => `(?<![\\w.])${b}\\s*\\(`)];
   return new RegExp(alternatives.join('|'));
@@ -156,7 +189,8 @@ export function analyzePython(text: string, tree: Tree, options: AnalysisOptions
   const refs = new ReferenceIndex(tree, text, module);
   const layers: PythonLayer[] = [];
   const seen = new Set<number>();
-  const pattern = convCallPattern(imports);
+  const params = convParameters(text);
+  const pattern = convCallPattern(imports, params);
   let rows: [number, number][];
   if (range) {
     // scan only the range's lines
@@ -170,13 +204,26 @@ export function analyzePython(text: string, tree: Tree, options: AnalysisOptions
     const call = m.captures.find((c) => c.name === 'call')!.node;
     if (seen.has(call.id)) continue;
     const callee = m.captures.find((c) => c.name === 'callee')!.node;
-    const resolved = resolveDotted(dottedText(callee), imports, defined);
+    let resolved = resolveDotted(dottedText(callee), imports, defined);
+    // a parameter that defaults to a conv class: its default names the conv
+    let classPath: string | undefined;
+    if (!(resolved && CONV.test(resolved)) && callee.type === 'identifier' && params.has(callee.text)) {
+      const dflt = parameterDefault(call, callee.text);
+      if (dflt) {
+        classPath = dottedText(dflt);
+        resolved = resolveDotted(classPath, imports, defined);
+      }
+    }
     const hit = resolved ? CONV.exec(resolved) : null;
     if (!hit) continue;
     seen.add(call.id);
     const reused = kept?.(call);
     const searched = memo && !reused ? new Set<string>() : undefined;
     const layer = reused ?? analyzeCall(call, callee, hit, ctx, refs, options, searched);
+    if (classPath !== undefined && !reused) {
+      layer.classPath = classPath;
+      layer.assumptions.push(`\`${callee.text}\` is ${classPath} (the default of the parameter)`);
+    }
     if (!reused) memo?.record(layer, tree, searched);
     layers.push(layer);
   }
@@ -189,6 +236,8 @@ interface MappedArguments {
   nodes: Map<string, Node>;
   comments: string[];
   problem: string | undefined;
+  /** the dict of a `**name` argument */
+  splat?: string;
 }
 
 /** Positional and keyword arguments mapped onto the signature. */
@@ -216,7 +265,10 @@ function mapArguments(argList: Node, sig: string[]): MappedArguments {
       out.comments.push(...pending);
       pending = [];
       lastRow = -1;
-      out.problem ??= `arguments passed with \`${a.text}\` cannot be resolved statically`;
+      const dict = a.type === 'dictionary_splat' ? a.namedChildren.find((c) => c?.type !== 'comment') : undefined;
+      // one `**name` (a name or attribute) is followed through the modules built with it; anything else is not
+      if (dict && /^(identifier|attribute)$/.test(dict.type) && out.splat === undefined) out.splat = dict.text;
+      else out.problem ??= `arguments passed with \`${a.text}\` cannot be resolved statically`;
     } else if (a.type === 'keyword_argument') {
       const name = a.childForFieldName('name')!.text;
       const value = a.childForFieldName('value')!;
@@ -269,14 +321,15 @@ function analyzeCall(
     searched,
   );
   const argList = call.childForFieldName('arguments')!;
-  const { written, nodes: argNodes, comments, problem: mapProblem } = mapArguments(argList, signatureOf(lazy, transposed));
+  const { written, nodes: argNodes, comments, problem: mapProblem, splat } = mapArguments(argList, signatureOf(lazy, transposed));
   let problem = mapProblem;
+  const unresolved: string[] = [];
+  if (splat !== undefined) unresolved.push(`\`**${splat}\` (its keys are known only from the modules built with it)`);
 
   const valueOf = (param: string): Value | undefined => {
     const n = argNodes.get(param);
     return n ? evaluator.eval(n) : undefined;
   };
-  const unresolved: string[] = [];
   const intArg = (param: string, dflt: number | undefined): Poly | undefined => {
     const v = valueOf(param);
     if (v === undefined) return dflt === undefined ? undefined : Poly.const(dflt);
@@ -324,7 +377,7 @@ function analyzeCall(
   };
   if (args.kernelSize?.some((k) => Number.isNaN(k))) {
     args.kernelSize = undefined;
-    if (!written.some((w) => w.param === 'kernel_size')) problem ??= 'kernel_size is missing';
+    if (!written.some((w) => w.param === 'kernel_size') && splat === undefined) problem ??= 'kernel_size is missing';
   }
   if (!lazy && !written.some((w) => w.param === 'in_channels')) problem ??= 'in_channels is missing';
   if (!written.some((w) => w.param === 'out_channels')) problem ??= 'out_channels is missing';
@@ -336,14 +389,18 @@ function analyzeCall(
 
   const input = inputSizeFor(options, dims);
   assumptions.unshift(`input ${input.size.join('x')}${input.given ? '' : ' (default)'}`);
-  const cost = convCost(args, kind, input.size, options);
+  // a transposed conv's output_padding adds to its output size (the pointwise conv's MACs run on it)
+  const outputPadding = transposed ? tupleArg('output_padding', 0) : undefined;
+  const tOut = transposed && args.kernelSize && args.stride && args.padding && args.dilation ? transposedOutputSize(input.size, args.kernelSize, args.stride, args.padding, args.dilation) : undefined;
+  const cost = convCost(args, kind, input.size, options, tOut && outputPadding ? tOut.map((o, i) => o + outputPadding[i]) : undefined);
 
   const symbols = [
     ...new Set([args.inChannels, args.outChannels, args.groups].flatMap((p) => p?.symbols() ?? [])),
   ];
   const site = moduleSite(call);
   const cls = enclosing(call, 'class_definition');
-  const references = kind === 'conv' ? [...refs.find(site), ...reparametrized(cls, site.attribute)] : [];
+  // pointwise and depthwise too: judged on a default, the line may still build standard convs for some callers
+  const references = kind !== 'lazy' ? [...refs.find(site), ...reparametrized(cls, site.attribute)] : [];
   const layer: PythonLayer = {
     framework: 'pytorch',
     op,
@@ -367,10 +424,12 @@ function analyzeCall(
     comments,
     symbols,
     ...(enclosing(call, 'interpolation') ? { inFString: true as const } : {}),
+    ...(splat !== undefined ? { splat } : {}),
   };
   layer.helper = builtByHelper(call);
   layer.reason = whyNot(layer, problem, unresolved);
   layer.unresolvedOnly = !problem && unresolved.length > 0;
+  layer.callerDependent = !problem && (unresolved.length > 0 || symbols.length > 0 || assumptions.some((a) => a.includes('(default of ')));
   if (layer.reason === undefined) markConvertible(layer, options);
   return layer;
 }
@@ -385,7 +444,9 @@ export function markConvertible(layer: PythonLayer, options: AnalysisOptions): v
   layer.warnings.push(`checkpoint keys change: ${key}weight -> ${key}0.weight (depthwise) and ${key}${pointwise}.weight (pointwise); old checkpoints will not load`);
   if (layer.helper) layer.warnings.push(`built by \`${layer.helper}()\`: the rewrite changes every layer it builds, for every caller`);
   for (const r of layer.references) {
-    if (r.replacement) layer.warnings.push(`line ${r.line + 1}: \`${r.text}\` becomes \`${r.text.slice(0, r.text.length - r.field.length - 1)}${r.replacement}\``);
+    const base = r.text.slice(0, r.text.length - r.field.length - 1);
+    if (r.also) layer.warnings.push(`line ${r.line + 1}: the initialiser of \`${r.text}\` is applied to \`${base}[0].weight\` and \`${base}[-1].weight\` (depthwise and pointwise)`);
+    else if (r.replacement) layer.warnings.push(`line ${r.line + 1}: \`${r.text}\` becomes \`${base}${r.replacement}\``);
   }
 }
 
@@ -421,10 +482,13 @@ function whyNot(layer: PythonLayer, problem: string | undefined, unresolved: str
   const { args, kind, op } = layer;
   if (problem) return problem;
   if (kind === 'lazy') return `${op} infers in_channels at its first call; the separable form needs it written`;
-  if (kind === 'transposed') return 'transposed convolutions are not converted (yet)';
+  if (kind === 'transposed' && args.groups && args.inChannels && args.groups.equals(args.inChannels) && !args.groups.equals(Poly.ONE)) return 'already depthwise (groups == in_channels)';
   // what is known settles it before what is not: a 1x1 conv is pointwise whatever its widths
   if (kind === 'pointwise') return '1x1 kernel: already pointwise';
   if (kind === 'depthwise') return 'already depthwise (groups == in_channels)';
+  // a read the rewrite cannot follow blocks whatever the arguments turn out to be
+  const blockingRead = layer.references.find((r) => r.replacement === null);
+  if (unresolved.length > 0 && blockingRead) return blocked(blockingRead);
   if (unresolved.length > 0) return `could not resolve ${unresolved.join('; ')}`;
   if (!args.inChannels || !args.outChannels || !args.groups) return 'channel counts could not be resolved';
   if (args.inChannels.constant === 1) {
@@ -432,11 +496,7 @@ function whyNot(layer: PythonLayer, problem: string | undefined, unresolved: str
   }
   const g = args.groups;
   if (!args.inChannels.divBy(g) || !args.outChannels.divBy(g)) return 'in_channels and out_channels must both divide by groups';
-  const blocking = layer.references.filter((r) => r.replacement === null);
-  if (blocking.length > 0) {
-    const r = blocking[0];
-    return `line ${r.line + 1} reads \`${r.text}\`, which ${r.why ? `the rewrite cannot follow (${r.why})` : 'has no single counterpart in the separable Sequential'}`;
-  }
+  if (blockingRead) return blocked(blockingRead);
   const before = layer.cost.params.before;
   const after = layer.cost.params.after;
   if (!before || !after) return 'the cost could not be computed';
@@ -450,6 +510,10 @@ function whyNot(layer: PythonLayer, problem: string | undefined, unresolved: str
       : `the separable form is not smaller for small widths (${layer.symbols.join(', ')} = 2)`;
   }
   return undefined;
+}
+
+function blocked(r: Reference): string {
+  return `line ${r.line + 1} reads \`${r.text}\`, which ${r.why ? `the rewrite cannot follow (${r.why})` : 'has no single counterpart in the separable Sequential'}`;
 }
 
 /** Where the module will live in the model: an attribute, or an element of a Sequential attribute. */

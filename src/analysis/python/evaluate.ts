@@ -35,6 +35,13 @@ export interface EvalContext {
   moduleArgument?: (call: Node, param: string) => Node | undefined;
   /** filled by the evaluator: module-level bindings by name (one file, one context) */
   moduleBindings?: Map<string, unknown>;
+  /** filled by the evaluator: argparse options of the file, by destination, with their `default=` (null: none) */
+  argparse?: Map<string, { option: string; dflt: Node | null }>;
+}
+
+/** Is `name` bound to `<parser>.parse_args()` somewhere in the file (`opt = parser.parse_args()`)? */
+function parsedArguments(text: string, name: string): boolean {
+  return text.includes('parse_args') && new RegExp(`^[ \\t]*${name}[ \\t]*(?::[^=\\n]*)?=[ \\t]*[\\w.]+\\.parse_args\\(`, 'm').test(text);
 }
 
 /** Module attributes that repeat a constructor argument: `self.conv2.out_channels`. */
@@ -308,7 +315,38 @@ export class PythonEvaluator {
       }
     }
     if (node.text === 'math.pi') return { kind: 'float', value: Math.PI };
+    // opt.ndf after `opt = parser.parse_args()`: the default of `parser.add_argument('--ndf', default=64)`
+    if (obj.type === 'identifier' && parsedArguments(node.tree.rootNode.text, obj.text)) {
+      const opt = this.argparseOptions(node.tree.rootNode).get(attr);
+      if (opt?.dflt) {
+        const v = this.eval(opt.dflt);
+        if (v.kind === 'int' && v.poly.isConstant) this.note(`${node.text}=${v.poly.constant} (default of ${opt.option})`);
+        return v;
+      }
+      return unknown(opt ? `\`${opt.option}\` has no default` : `no \`add_argument\` gives \`${node.text}\``);
+    }
     return unknown(`\`${node.text}\``);
+  }
+
+  /** The file's `add_argument('--name', ..., default=...)` calls by destination (`--n-df` and `dest=` as argparse names it). */
+  private argparseOptions(root: Node): Map<string, { option: string; dflt: Node | null }> {
+    if (this.ctx.argparse) return this.ctx.argparse;
+    const out = new Map<string, { option: string; dflt: Node | null }>();
+    if (root.text.includes('add_argument')) {
+      for (const call of root.descendantsOfType('call')) {
+        if (!call || !/\.add_argument$/.test(call.childForFieldName('function')?.text ?? '')) continue;
+        const args = named(call.childForFieldName('arguments'));
+        const flags = args.filter((a) => a.type === 'string').map((a) => a.text.replace(/^[rbuRBU]*['"]|['"]$/g, ''));
+        const kw = (name: string) => args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === name)?.childForFieldName('value') ?? null;
+        const long = flags.find((f) => f.startsWith('--')) ?? flags[0];
+        if (!long) continue;
+        const destNode = kw('dest');
+        const dest = destNode?.type === 'string' ? destNode.text.replace(/^[rbuRBU]*['"]|['"]$/g, '') : long.replace(/^-+/, '').replace(/-/g, '_');
+        out.set(dest, { option: long, dflt: kw('default') });
+      }
+    }
+    this.ctx.argparse = out;
+    return out;
   }
 
   /** The last top-level binding of `name`, memoised per file: every lookup from a function ends here. */

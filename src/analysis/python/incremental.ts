@@ -42,8 +42,8 @@ export interface ShapeRecord {
 
 /** What may change on a kept line: identifiers, numbers, spaces, operators. */
 const LOCAL_CHANGE = /^[\w .,+\-*/%=<>!&|^~]*$/;
-/** Lines whose change reaches other statements: imports, pragmas, reads of conv attributes, names bound to modules. */
-const NONLOCAL_LINE = new RegExp(`\\b(?:import|from)\\b|sepconv:|${READ_LINE.source}|${ALIAS_LINE.source}`);
+/** Lines whose change reaches other statements: imports, pragmas, argparse options, reads of conv attributes, names bound to modules. */
+const NONLOCAL_LINE = new RegExp(`\\b(?:import|from)\\b|sepconv:|add_argument|${READ_LINE.source}|${ALIAS_LINE.source}`);
 /** Past this many edits the kept layers are moved once and the log starts again. */
 const MAX_LOG = 256;
 

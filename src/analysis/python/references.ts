@@ -39,6 +39,11 @@ export interface Reference {
   replacement: string | null;
   /** why a read with a rewritable field still blocks (a name that may hold other modules too) */
   why?: string;
+  /**
+   * `nn.init.kaiming_normal_(self.conv.weight, ...)` on a line of its own: the read becomes
+   * `[0].weight` and the same statement follows for the pointwise conv (`text`, with `[-1].weight`)
+   */
+  also?: { after: number; indent: string; text: string };
 }
 
 /** Where a conv module lives, as far as references can name it. */
@@ -70,7 +75,33 @@ type Expr =
   | { kind: 'element'; name: string; index: string; self: boolean; cls: number | undefined }
   | { kind: 'name'; name: string; scope: number }
   | { kind: 'other' };
-type Read = { object: Expr; field: string; text: string; line: number; fieldSpan: Span };
+type Read = { object: Expr; field: string; text: string; line: number; fieldSpan: Span; init?: { statement: Span; text: string; indent: string } };
+
+/** `nn.init.normal_`, `torch.nn.init.kaiming_normal_`, `init.xavier_uniform_`: in-place initialisers of one tensor */
+const INIT_CALL = /^(?:(?:torch\.)?nn\.)?init\.[a-z_]+_$/;
+
+/**
+ * The statement around `read` when it is the first argument of an initialiser call that is a
+ * statement of its own (so the statement can be repeated for the second conv), with no other read in it.
+ */
+function initStatement(read: Node, source: string): Read['init'] {
+  const args = parentOf(read);
+  const call = args?.type === 'argument_list' ? parentOf(args) : null;
+  const stmt = call?.type === 'call' ? parentOf(call) : null;
+  if (!args || !call || stmt?.type !== 'expression_statement' || stmt.namedChildCount !== 1) return undefined;
+  if (args.namedChildren[0]?.id !== read.id || !INIT_CALL.test(call.childForFieldName('function')?.text.replace(/\s+/g, '') ?? '')) return undefined;
+  if ((stmt.text.match(new RegExp(READ_LINE.source, 'g')) ?? []).length !== 1) return undefined;
+  const lineStart = source.lastIndexOf('\n', stmt.startIndex - 1) + 1;
+  const indent = source.slice(lineStart, stmt.startIndex);
+  if (!/^[ \t]*$/.test(indent) || /[;\\]/.test(source.slice(stmt.endIndex, source.indexOf('\n', stmt.endIndex) < 0 ? undefined : source.indexOf('\n', stmt.endIndex)).replace(/#.*/, ''))) return undefined;
+  return { statement: { start: stmt.startIndex, end: stmt.endIndex }, text: stmt.text, indent };
+}
+
+/** What a read becomes, or null: `.weight` only as an initialiser's argument. */
+function replacementOf(r: Read): string | null {
+  if (r.field === 'weight') return r.init ? '[0].weight' : null;
+  return REWRITES[r.field] ?? null;
+}
 /** Where a module named by `from` goes: a local name (`w = self.conv`, `for c in [...]`) or an attribute (`self.stem = conv`). */
 type Use = { from: Expr; to: { kind: 'name'; key: string } | { kind: 'attribute'; name: string }; many: boolean };
 /** Reads and bindings by what they name, so that one conv's search visits only what reaches it. */
@@ -167,6 +198,7 @@ export class ReferenceIndex {
       const object = exprOf(node);
       // from the end of the module expression
       const r: Read = { object, field: field.text, text: read.text, line: read.startPosition.row, fieldSpan: { start: node.endIndex, end: field.endIndex } };
+      if (r.field === 'weight') r.init = initStatement(read, this.text);
       if (object.kind === 'attribute') push(ix.readsOfAttribute, object.name, r);
       else if (object.kind === 'element') push(ix.readsOfElement, elementKey(object.name, object.index), r);
       else if (object.kind === 'name') {
@@ -308,11 +340,21 @@ export class ReferenceIndex {
         found.push({ r, why: how === 'many' || this.bindingCount(o.name, o.scope) > 1 ? why : undefined });
       }
     }
-    const ref = ({ r, why }: { r: Read; why?: string }): Reference => ({ text: r.text, line: r.line, fieldSpan: r.fieldSpan, field: r.field, replacement: why ? null : (REWRITES[r.field] ?? null), ...(why ? { why } : {}) });
+    const ref = ({ r, why }: { r: Read; why?: string }): Reference => {
+      const replacement = why ? null : replacementOf(r);
+      const out: Reference = { text: r.text, line: r.line, fieldSpan: r.fieldSpan, field: r.field, replacement, ...(why ? { why } : {}) };
+      if (replacement && r.init) {
+        const { statement, text, indent } = r.init;
+        const at = r.fieldSpan.start - statement.start;
+        const second = text.slice(0, at) + '[-1].weight' + text.slice(r.fieldSpan.end - statement.start);
+        out.also = { after: statement.end, indent, text: second };
+      }
+      return out;
+    };
     // one read that blocks settles it: the first in the file is the one named (a name read
     // thousands of times costs one reference, not thousands per conv)
     let first: { r: Read; why?: string } | undefined;
-    for (const f of found) if ((f.why || REWRITES[f.r.field] === null) && (!first || f.r.fieldSpan.start < first.r.fieldSpan.start)) first = f;
+    for (const f of found) if ((f.why || replacementOf(f.r) === null) && (!first || f.r.fieldSpan.start < first.r.fieldSpan.start)) first = f;
     if (first) return [ref(first)];
     return found.map(ref).sort((x, y) => x.fieldSpan.start - y.fieldSpan.start);
   }

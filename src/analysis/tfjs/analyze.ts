@@ -426,6 +426,8 @@ function convLayer(inst: Instance, site: TfjsSite, siblings: Instance[], call: N
   if (kind === 'conv' && kvol === 1) kind = 'pointwise';
   // --norm is PyTorch's: the tfjs rewrite puts nothing between the depthwise and pointwise halves
   const cost = convCost(c.args, kind, spatial, { depthMultiplier: options.depthMultiplier, norm: 'none', countBiasAdds: options.countBiasAdds });
+  // tfjs has no separable transposed conv: no after
+  if (kind === 'transposed') cost.params.after = cost.macs.after = undefined;
   if (spec.dims !== 2) {
     cost.params.after = undefined;
     cost.macs.after = undefined;

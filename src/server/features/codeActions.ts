@@ -39,7 +39,9 @@ export async function onCodeAction(ctx: ServerContext, params: CodeActionParams,
     if (onCall?.layer.convertible) {
       const s = onCall.json.savings.params;
       const saving = s !== null ? percentDrop(s) : `× ${onCall.json.symbolic?.params.ratio ?? '?'}`;
-      const a = make(`Convert to depthwise separable (${saving} params)`, CodeActionKinds.rewrite, 'layer', onCall.range.start);
+      const g = onCall.json.guard;
+      const guarded = g ? `, ${g.converted} of ${g.instances} modules where ${g.condition}` : '';
+      const a = make(`Convert to depthwise separable (${saving} params${guarded})`, CodeActionKinds.rewrite, 'layer', onCall.range.start);
       a.isPreferred = true;
       actions.push(a);
     } else if (onCall) {

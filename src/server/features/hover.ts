@@ -69,7 +69,9 @@ export function hoverMarkdown(view: View, hit: PlacedLayer, weights?: WeightsInf
   if (!layer.convertible && json.reason) out.push(`**Not converted:** ${json.reason}`, '');
   if (layer.convertible) {
     const becomes = replacementText(view.unit, view.analysis, layer, view.rewriteOptions);
-    if (becomes) out.push('**Becomes**', '```' + lang, dedent(becomes, lineIndent(hit)), '```', '');
+    const g = json.guard;
+    const which = g ? ` (${g.converted} of the ${g.instances} modules built here: where \`${g.condition}\`; the others stay as they are)` : '';
+    if (becomes) out.push(`**Becomes**${which}`, '```' + lang, dedent(becomes, lineIndent(hit)), '```', '');
   }
   if (weights) out.push(...weightsMarkdown(weights), '');
   if (json.warnings.length) {

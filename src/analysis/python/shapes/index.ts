@@ -6,11 +6,12 @@
  */
 import * as path from 'node:path';
 import type { Tree } from 'web-tree-sitter';
-import type { LayerShapes, ModelSummary } from '../../model';
+import type { Guard, LayerShapes, ModelSummary } from '../../model';
 import type { AnalysisOptions } from '../../options';
 import { parse } from '../../parsing';
 import { Poly } from '../../poly';
 import { analyzePython, markConvertible, type PythonAnalysis, type PythonLayer } from '../analyze';
+import { findGuard, termHolds } from '../guard';
 import type { LayerMemo } from '../incremental';
 import { isBudgetStop } from '../../kernel/budget';
 import { inferModels, runClassModel, type ClassOutcome, type ConvInstance, type InferRequest, type ModelShapes, type RunTrace } from './models';
@@ -170,29 +171,90 @@ function attachAll(layers: PythonLayer[], models: ModelShapes[], file: string, f
 }
 
 /**
- * A conv line whose arguments the static evaluator could not pin down (`cnf.input_channels`,
- * `depths[0]`, a helper's parameters) is decided by what the models built there: converted when
- * every instance is a standard conv (in_channels > 1) whose separable form is smaller. The written
- * expressions are copied by the rewrite as always, so it holds for each of those instances.
+ * A conv line whose decision rests on what its callers pass (arguments the static evaluator could
+ * not pin down: `cnf.input_channels`, `depths[0]`, `**kwargs`; or a helper parameter's default) is
+ * decided by what the models built there. When every instance is a standard conv (in_channels > 1)
+ * whose separable form is smaller, the line is converted; when only some are, it gets a guarded
+ * rewrite (guard.ts) whose condition holds on exactly those. The written expressions are copied by
+ * the rewrite as always, so it holds for each of those instances.
  */
 function fromInstances(layer: PythonLayer, models: ModelShapes[], file: string, options: AnalysisOptions, frame: (m: ModelShapes) => ((o: number) => number) | undefined = () => undefined): void {
-  if (layer.convertible || !layer.unresolvedOnly || layer.kind === 'transposed' || layer.kind === 'lazy') return;
-  if (!['in_channels', 'out_channels', 'kernel_size'].every((p) => layer.written.some((w) => w.param === p))) return;
+  if (!layer.callerDependent || layer.kind === 'transposed' || layer.kind === 'lazy') return;
+  const written = (p: string) => layer.written.find((w) => w.param === p);
+  if (!written('in_channels') || !written('out_channels') || (!written('kernel_size') && layer.splat === undefined)) return;
   if (layer.references.some((r) => r.replacement === null)) return;
   const instances = models.flatMap((m) => {
     const at = frame(m)?.(layer.span.start) ?? layer.span.start;
     return m.convs.filter((c) => c.file === file && c.start === at);
   });
   if (instances.length === 0) return;
-  const fits = instances.every((i) => {
+  const decline = (why: string) => {
+    layer.convertible = false;
+    layer.reason = why;
+    layer.warnings = [];
+  };
+  // `**name`: the keys the modules received beyond those written go to the depthwise conv (geometry)
+  // or to both (device, dtype); anything else would change what one of them computes
+  if (layer.splat !== undefined) {
+    const own = new Set(layer.written.map((w) => w.keyword).filter((k) => k !== undefined));
+    const keys = new Set(instances.flatMap((i) => i.keywords.filter((k) => !own.has(k))));
+    if ([...keys].every((k) => GEOMETRY.has(k))) layer.splatTo = 'depthwise';
+    else if ([...keys].every((k) => DEVICE.has(k))) layer.splatTo = 'both';
+    else return decline(`\`**${layer.splat}\` gives ${[...keys].sort().join(', ')}: only kernel_size, stride, padding, dilation, padding_mode (for the depthwise conv) or only device, dtype (for both) can pass through`);
+    if (!written('kernel_size') && !instances.every((i) => i.keywords.includes('kernel_size'))) return;
+  }
+  const eligible = instances.map((i) => {
     const cin = i.args.inChannels?.constant;
     const g = i.args.groups?.constant;
     return i.kind === 'conv' && cin !== undefined && cin > 1 && g !== undefined && g < cin && i.after !== null && i.after.params < i.params;
   });
-  if (!fits) return;
+  const n = eligible.filter(Boolean).length;
+  const modules = (k: number) => `${k} module${k === 1 ? '' : 's'}`;
+  // the line's cost: the converted modules' separable form, the others as they are
+  const price = (converted: boolean[]) => {
+    const sum = (f: (i: ConvInstance, k: number) => number | null | undefined): Poly | undefined => {
+      let total = 0;
+      for (const [k, i] of instances.entries()) {
+        const v = f(i, k);
+        if (v === null || v === undefined) return undefined;
+        total += v;
+      }
+      return Poly.const(total);
+    };
+    layer.cost = {
+      ...layer.cost,
+      params: { before: sum((i) => i.params), after: sum((i, k) => (converted[k] ? i.after?.params : i.params)) },
+      macs: { before: sum((i) => i.macs), after: sum((i, k) => (converted[k] ? i.after?.macs : i.macs)) },
+    };
+  };
+  if (n === 0) return;
+  if (n === instances.length) {
+    if (!layer.convertible) {
+      markConvertible(layer, options);
+      layer.warnings.push(`decided on the ${modules(n)} the models of this file build here: its arguments are not known from the line alone`);
+      price(eligible);
+    }
+    return;
+  }
+  const kernelExpr = written('kernel_size')?.text ?? `${layer.splat}["kernel_size"]`;
+  const guard = findGuard(
+    instances.map((i) => ({ inChannels: i.args.inChannels?.constant, outChannels: i.args.outChannels?.constant, groups: i.args.groups?.constant, kernel: i.args.kernelSize, kernelIsInt: i.kernelIsInt })),
+    eligible,
+    written,
+    kernelExpr,
+  );
+  if (typeof guard === 'string') return decline(guard);
+  const reads = layer.references.filter((r) => r.replacement);
+  if (reads.length) return decline(`line ${reads[0].line + 1} reads \`${reads[0].text}\`: after a guarded rewrite the module is a Sequential for some callers and a conv for others`);
   markConvertible(layer, options);
-  layer.warnings.push(`decided on the ${instances.length} module${instances.length === 1 ? '' : 's'} the models of this file build here: its arguments are not known from the line alone`);
+  layer.guard = guard;
+  layer.warnings.push(`guarded: ${guard.converted} of the ${modules(guard.instances)} the models build here become separable (where \`${guard.condition}\`); the others are built as before`);
+  price(eligible);
 }
+
+/** Keys of a `**` dict that go to the depthwise conv alone, and those that go to both convs. */
+const GEOMETRY = new Set(['kernel_size', 'stride', 'padding', 'dilation', 'padding_mode']);
+const DEVICE = new Set(['device', 'dtype']);
 
 /** Files next to `file` or named on the command line that import it (`from .blocks import`, `import blocks`). */
 function importersOf(file: string, sources: ShapeSources): string[] {
@@ -201,7 +263,11 @@ function importersOf(file: string, sources: ShapeSources): string[] {
   const dir = path.dirname(file);
   const candidates = new Set<string>();
   for (const name of sources.list?.(dir) ?? []) if (name.endsWith('.py')) candidates.add(path.join(dir, name));
-  for (const f of sources.files ?? []) if (f.endsWith('.py')) candidates.add(path.resolve(f));
+  for (const f of sources.files ?? []) {
+    if (f.endsWith('.py')) candidates.add(path.resolve(f));
+    // a folder named on the command line: its files, two levels down (a zoo's models/ and models/detection/)
+    else for (const g of pythonFilesUnder(path.resolve(f), sources, 2)) candidates.add(g);
+  }
   candidates.delete(file);
   const imports = new RegExp(`^\\s*(from\\s+[.\\w]*\\b${stem}\\s+import\\b|from\\s+\\.+\\s+import\\s[^\\n]*\\b${stem}\\b|import\\s+[\\w.]*\\b${stem}\\b)`, 'm');
   // a folder of hundreds of files is not read in full for every file of blocks in it
@@ -212,6 +278,16 @@ function importersOf(file: string, sources: ShapeSources): string[] {
       const lines = importLines(f, sources.read?.(f) ?? '');
       return lines.includes(stem) && imports.test(lines);
     });
+}
+
+function pythonFilesUnder(dir: string, sources: ShapeSources, depth: number): string[] {
+  const out: string[] = [];
+  for (const name of sources.list?.(dir) ?? []) {
+    if (name.startsWith('.')) continue;
+    if (name.endsWith('.py')) out.push(path.join(dir, name));
+    else if (depth > 1 && /^[A-Za-z_]\w*$/.test(name)) out.push(...pythonFilesUnder(path.join(dir, name), sources, depth - 1));
+  }
+  return out;
 }
 
 /** The import lines of each neighbour, kept while its text is the same string (the sources keep unchanged files' texts). */
@@ -227,9 +303,9 @@ function importLines(file: string, text: string): string {
 }
 
 /** Whether the conv at each construction site gets rewritten: this file's layers, and those of the files it imports. */
-function convertibility(analysis: PythonAnalysis, file: string, models: ModelShapes[], options: AnalysisOptions, sources: ShapeSources): Map<string, boolean> {
-  const out = new Map<string, boolean>();
-  for (const l of analysis.layers) out.set(key(file, l.span.start), l.convertible);
+function convertibility(analysis: PythonAnalysis, file: string, models: ModelShapes[], options: AnalysisOptions, sources: ShapeSources): Map<string, boolean | Guard> {
+  const out = new Map<string, boolean | Guard>();
+  for (const l of analysis.layers) out.set(key(file, l.span.start), l.convertible && (l.guard ?? true));
   const foreign = new Set(models.flatMap((m) => m.convs.map((c) => c.file)).filter((f) => f !== file && f !== ''));
   for (const f of foreign) {
     const text = sources.read?.(f);
@@ -257,11 +333,18 @@ function layersOf(file: string, text: string, options: AnalysisOptions): [number
   }
 }
 
-function summary(m: ModelShapes, convertible: Map<string, boolean>): ModelSummary {
+/** Does the rewrite of its line convert this module: the line is converted, and a guard holds on it. */
+function converts(c: ConvInstance, how: boolean | Guard | undefined): boolean {
+  if (typeof how !== 'object') return how === true;
+  const inst = { inChannels: c.args.inChannels?.constant, outChannels: c.args.outChannels?.constant, groups: c.args.groups?.constant, kernel: c.args.kernelSize, kernelIsInt: c.kernelIsInt };
+  return how.terms.every((t) => termHolds(t, inst) === true);
+}
+
+function summary(m: ModelShapes, convertible: Map<string, boolean | Guard>): ModelSummary {
   let paramsAfter = m.params;
   let macsAfter = m.macs;
   for (const c of m.convs) {
-    if (!convertible.get(key(c.file, c.start)) || !c.after) continue;
+    if (!converts(c, convertible.get(key(c.file, c.start))) || !c.after) continue;
     if (paramsAfter !== null) paramsAfter += c.after.params - c.params;
     if (macsAfter !== null) macsAfter = c.after.macs === null || c.macs === null ? null : macsAfter + c.after.macs - c.macs;
   }
@@ -335,8 +418,8 @@ function attach(layer: PythonLayer, m: ModelShapes, instances: ConvInstance[]): 
   const dims = layer.args.dims;
   layer.cost = {
     // a separable form exists where the call site itself is a standard conv (as convCost says)
-    params: { before: sum((i) => i.params), after: layer.kind === 'conv' ? sum((i) => i.after?.params) : undefined },
-    macs: { before: sum((i) => i.macs), after: layer.kind === 'conv' ? sum((i) => i.after?.macs) : undefined },
+    params: { before: sum((i) => i.params), after: layer.kind === 'conv' || layer.kind === 'transposed' ? sum((i) => i.after?.params) : undefined },
+    macs: { before: sum((i) => i.macs), after: layer.kind === 'conv' || layer.kind === 'transposed' ? sum((i) => i.after?.macs) : undefined },
     inputSize: first?.input ? first.input.slice(first.input.length - dims) : layer.cost.inputSize,
     outputSize: first?.output ? first.output.slice(first.output.length - dims) : layer.cost.outputSize,
   };

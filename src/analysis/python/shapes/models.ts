@@ -51,6 +51,9 @@ export interface ConvInstance {
   exact: boolean;
   /** why the MACs are not exact */
   reason: string | null;
+  /** kernel_size was one int, and the keywords the call received (written or through `**`) */
+  kernelIsInt: boolean;
+  keywords: string[];
 }
 
 export interface ModelShapes extends ModelIdentity {
@@ -500,11 +503,14 @@ function instance(path: string, m: ModuleObj, conv: ConvData, runStops: string[]
   // what the rewrite of its call site makes of this module: depthwise + pointwise, whatever the
   // instance's own groups and kernel (a helper's call site builds 1x1 and depthwise instances too)
   let after: ConvInstance['after'] = null;
-  if (conv.kind === 'conv' || conv.kind === 'depthwise' || conv.kind === 'pointwise') {
-    const p = convCost(conv.args, 'conv', undefined, opts).params.after?.constant;
+  if (conv.kind === 'conv' || conv.kind === 'depthwise' || conv.kind === 'pointwise' || conv.kind === 'transposed') {
+    const kind = conv.kind === 'transposed' ? 'transposed' : 'conv';
+    const p = convCost(conv.args, kind, undefined, opts).params.after?.constant;
     let macsAfter: number | null = 0;
     for (const r of calls) {
-      const a = r.input ? convCost(conv.args, 'conv', r.input.slice(r.input.length - conv.dims), opts).macs.after?.constant : undefined;
+      // a transposed conv's output size (output_padding, output_size=) as the call produced it
+      const out = kind === 'transposed' && r.output ? r.output.slice(r.output.length - conv.dims) : undefined;
+      const a = r.input ? convCost(conv.args, kind, r.input.slice(r.input.length - conv.dims), opts, out).macs.after?.constant : undefined;
       macsAfter = a === undefined || macsAfter === null ? null : macsAfter + a;
     }
     if (p !== undefined) after = { params: p, macs: exact ? macsAfter : null };
@@ -523,5 +529,7 @@ function instance(path: string, m: ModuleObj, conv: ConvData, runStops: string[]
     after,
     exact,
     reason: exact ? null : (runStops[0] ?? unknownCall?.why ?? null),
+    kernelIsInt: conv.kernelIsInt,
+    keywords: conv.keywords,
   };
 }

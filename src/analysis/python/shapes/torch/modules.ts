@@ -19,6 +19,10 @@ export interface ConvData {
   args: ConvArgs;
   kind: LayerKind;
   outputPadding: number[];
+  /** kernel_size was given as one int (not a tuple): what `kernel_size != 1` tests in a guarded rewrite */
+  kernelIsInt: boolean;
+  /** the keyword names the call received (written or through `**kwargs`) */
+  keywords: string[];
 }
 
 const CONV = /^(Lazy)?Conv(Transpose)?([123])d$/;
@@ -319,7 +323,7 @@ function constructConv(interp: Host, type: string, hit: RegExpExecArray, a: Call
   const kvol = k.reduce((x, y) => x * y, 1);
   const kind: LayerKind = lazy ? 'lazy' : transposed ? 'transposed' : g === cin && g !== 1 ? 'depthwise' : kvol === 1 ? 'pointwise' : 'conv';
   const params = cin === undefined ? 'a lazy conv: counted after its first call' : (convCost(args, kind, undefined, interp.costOptions).params.before?.constant ?? 'unknown');
-  const data: ConvData = { dims, transposed, lazy, args, kind, outputPadding: op };
+  const data: ConvData = { dims, transposed, lazy, args, kind, outputPadding: op, kernelIsInt: r.opt('kernel_size')?.kind === 'int', keywords: [...a.kwargs.keys()] };
   const attrs: Record<string, V> = {
     out_channels: intV(cout),
     kernel_size: tupleV(k),
