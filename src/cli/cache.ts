@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { threadId } from 'node:worker_threads';
-import type { ShapeSources } from '../analysis/python/shapes';
+import type { ShapeSources } from '../analysis/files';
 
 /** What one file's result was computed from, besides its own text and the options. */
 export interface Dependencies {

@@ -4,8 +4,9 @@
  */
 import type { Node, Tree } from 'web-tree-sitter';
 import { parentOf } from '../ancestry';
-import { convCost, transposedOutputSize } from '../cost';
-import type { ConvArgs, Diagnostic, FileAnalysis, Layer, LayerKind, ModelSummary, Padding, Span, WrittenArg } from '../model';
+import { convCost } from '../cost';
+import { transposedOutputSize } from '../kernel/conv';
+import type { ConvArgs, FileAnalysis, Layer, LayerKind, ModelSummary, Padding, Span, WrittenArg } from '../model';
 import { inputSizeFor, type AnalysisOptions } from '../options';
 import { readPragmas } from '../kernel/pragmas';
 import { matchesOnRows, query, rowsMatching } from '../parsing';
