@@ -11,6 +11,7 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
@@ -88,6 +89,9 @@ void test(`random edits of real model files through the server (seed ${SEED}): e
     const uri = `file:///fuzz/case${cases}/${path.basename(file)}`;
     await c.open(uri, fs.readFileSync(file, 'utf8'));
     const pending: Promise<unknown>[] = [];
+    /** what this case sent, for the reproduction a hang leaves behind */
+    const log: string[] = [];
+    const versions: string[] = [];
     const ask = () => {
       const doc = c.docs.get(uri)!;
       const p = doc.positionAt(Math.floor(rand() * (doc.getText().length + 1)));
@@ -101,11 +105,13 @@ void test(`random edits of real model files through the server (seed ${SEED}): e
               ? c.codeActions(uri, p.line, p.character)
               : c.codeLens(uri);
       pending.push(request);
+      log.push(`${what < 0.35 ? 'hover' : what < 0.65 ? 'inlayHints' : what < 0.9 ? 'codeActions' : 'codeLens'} ${p.line}:${p.character} on version ${doc.version}`);
       requests++;
     };
     const edits = 1 + Math.floor(rand() * 6);
     for (let e = 0; e < edits; e++) {
       await c.change(uri, [mutation(rand, c.docs.get(uri)!)]);
+      versions.push(c.docs.get(uri)!.getText());
       const asks = Math.floor(rand() * 3);
       for (let a = 0; a < asks; a++) ask();
       // sometimes wait for the answers before the next edit, sometimes edit on while they are pending
@@ -114,7 +120,12 @@ void test(`random edits of real model files through the server (seed ${SEED}): e
     ask();
     let timer: NodeJS.Timeout | undefined;
     const hang = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`case ${cases} (${file}): requests unanswered after ${HANG_MS / 1000} s`)), HANG_MS);
+      timer = setTimeout(() => {
+        const dump = path.join(os.tmpdir(), `sepconv-fuzz-hang-${SEED}-${cases}`);
+        fs.mkdirSync(dump, { recursive: true });
+        versions.forEach((text, i) => fs.writeFileSync(path.join(dump, `edit${i + 1}.py`), text));
+        reject(new Error(`case ${cases} (${file}): requests unanswered after ${HANG_MS / 1000} s; every edited version is in ${dump}; asked:\n${log.join('\n')}`));
+      }, HANG_MS);
     });
     try {
       // a rejected request (an error from the server) fails the case as a hang does

@@ -283,8 +283,9 @@ export class TestClient {
   async stop(): Promise<void> {
     const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
     try {
-      await this.connection.sendRequest(ShutdownRequest.type);
-      await this.connection.sendNotification(ExitNotification.type);
+      // a server stuck in a loop never answers: give it 5 s, then kill it (the test has failed already)
+      const shutdown = this.connection.sendRequest(ShutdownRequest.type).then(() => this.connection.sendNotification(ExitNotification.type));
+      await Promise.race([shutdown, new Promise((r) => setTimeout(r, 5000).unref())]);
     } finally {
       await Promise.race([exited, new Promise((r) => setTimeout(r, 2000).unref())]);
       this.connection.dispose();
