@@ -11,7 +11,9 @@ const editorApis = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bench/**', 'test/e2e/**', 'test/fixtures/**', 'examples/**', 'bin/**', '**/*.mjs', '**/*.js'] },
+  {
+    ignores: ['dist/**', 'node_modules/**', 'bench/**', 'test/e2e/**', 'test/fixtures/**', 'examples/**', 'bin/**', '**/*.mjs', '**/*.js'],
+  },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

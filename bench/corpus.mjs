@@ -5,10 +5,36 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 let seed = 20261128;
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
 const pick = (xs) => xs[Math.floor(rand() * xs.length)];
 const int = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
-const WORDS = ['batch', 'feature', 'weight', 'score', 'label', 'sample', 'record', 'token', 'image', 'frame', 'loss', 'metric', 'state', 'cache', 'config', 'path', 'index', 'value', 'offset', 'window', 'shard', 'epoch', 'step', 'grad', 'mask'];
+const WORDS = [
+  'batch',
+  'feature',
+  'weight',
+  'score',
+  'label',
+  'sample',
+  'record',
+  'token',
+  'image',
+  'frame',
+  'loss',
+  'metric',
+  'state',
+  'cache',
+  'config',
+  'path',
+  'index',
+  'value',
+  'offset',
+  'window',
+  'shard',
+  'epoch',
+  'step',
+  'grad',
+  'mask',
+];
 const ident = () => `${pick(WORDS)}_${pick(WORDS)}`;
 const Cls = () => pick(WORDS)[0].toUpperCase() + pick(WORDS).slice(1) + pick(['Net', 'Block', 'Encoder', 'Head', 'Stem', 'Model']);
 
@@ -24,13 +50,25 @@ function pyModel() {
   const name = Cls();
   const w = pick([16, 32, 48, 64, 96]);
   const lines = [`"""${name}: generated benchmark model."""`, imp, `WIDTH = ${w}`, '', ''];
-  lines.push(`def conv3x3(in_planes, out_planes, stride=1):`, `    """3x3 convolution with padding"""`, `    return ${conv('2d')}(in_planes, out_planes, kernel_size=3, stride=stride, padding=1, bias=False)`, '', '');
-  lines.push(`class ${name}(nn.Module):`, `    def __init__(self, in_ch=3, features=WIDTH, num_classes=${int(2, 1000)}):`, '        super().__init__()');
+  lines.push(
+    `def conv3x3(in_planes, out_planes, stride=1):`,
+    `    """3x3 convolution with padding"""`,
+    `    return ${conv('2d')}(in_planes, out_planes, kernel_size=3, stride=stride, padding=1, bias=False)`,
+    '',
+    '',
+  );
+  lines.push(
+    `class ${name}(nn.Module):`,
+    `    def __init__(self, in_ch=3, features=WIDTH, num_classes=${int(2, 1000)}):`,
+    '        super().__init__()',
+  );
   const n = int(1, 3);
   for (let i = 0; i < n; i++) {
     const k = pick([3, 5, 7]);
     lines.push(`        # stage ${i + 1}`);
-    lines.push(`        self.conv${i} = ${conv('2d')}(features * ${2 ** i}, features * ${2 ** (i + 1)}, kernel_size=${k}, stride=${pick([1, 2])}, padding=${k >> 1})`);
+    lines.push(
+      `        self.conv${i} = ${conv('2d')}(features * ${2 ** i}, features * ${2 ** (i + 1)}, kernel_size=${k}, stride=${pick([1, 2])}, padding=${k >> 1})`,
+    );
     lines.push(`        self.bn${i} = nn.BatchNorm2d(features * ${2 ** (i + 1)})`);
   }
   lines.push(`        self.head = nn.Linear(features * ${2 ** n}, num_classes)`, '', '    def forward(self, x):');
@@ -111,15 +149,25 @@ function pyUtility(n) {
 
 function tfjsFile() {
   const style = int(0, 2);
-  const imp = pick([`import * as tf from '@tensorflow/tfjs';`, `const tf = require('@tensorflow/tfjs-node');`, `import * as tf from '@tensorflow/tfjs-node';`]);
+  const imp = pick([
+    `import * as tf from '@tensorflow/tfjs';`,
+    `const tf = require('@tensorflow/tfjs-node');`,
+    `import * as tf from '@tensorflow/tfjs-node';`,
+  ]);
   const f = pick([16, 32, 64]);
   const out = [imp, '', `export function buildModel(numClasses = ${int(2, 100)}) {`];
   if (style === 0) {
     out.push('  const model = tf.sequential();');
-    out.push(`  model.add(tf.layers.conv2d({inputShape: [${pick([32, 64, 96])}, ${pick([32, 64, 96])}, 3], filters: ${f}, kernelSize: 3, padding: 'same', activation: 'relu'}));`);
+    out.push(
+      `  model.add(tf.layers.conv2d({inputShape: [${pick([32, 64, 96])}, ${pick([32, 64, 96])}, 3], filters: ${f}, kernelSize: 3, padding: 'same', activation: 'relu'}));`,
+    );
     out.push(`  model.add(tf.layers.maxPooling2d({poolSize: 2}));`);
     out.push(`  model.add(tf.layers.conv2d({filters: ${f * 2}, kernelSize: 3, activation: 'relu'}));`);
-    out.push('  model.add(tf.layers.flatten());', '  model.add(tf.layers.dense({units: numClasses, activation: \'softmax\'}));', '  return model;');
+    out.push(
+      '  model.add(tf.layers.flatten());',
+      "  model.add(tf.layers.dense({units: numClasses, activation: 'softmax'}));",
+      '  return model;',
+    );
   } else {
     out.push('  return tf.sequential({', '    layers: [');
     out.push(`      tf.layers.conv2d({inputShape: [28, 28, 1], filters: ${f}, kernelSize: 5, strides: 1, activation: 'relu'}),`);
@@ -128,7 +176,17 @@ function tfjsFile() {
   }
   out.push('}', '');
   for (let i = 0; i < int(4, 10); i++) {
-    out.push(`export function ${ident().replace(/_(.)/, (_, c) => c.toUpperCase())}(items, opts = {}) {`, '  const out = [];', '  for (const [i, item] of items.entries()) {', `    if (!item || i % ${int(2, 7)} === 0) continue;`, '    out.push({ key: `${item.id}-${i}`, value: (opts.scale ?? 1) * item.value });', '  }', '  return out.sort((a, b) => a.value - b.value);', '}', '');
+    out.push(
+      `export function ${ident().replace(/_(.)/, (_, c) => c.toUpperCase())}(items, opts = {}) {`,
+      '  const out = [];',
+      '  for (const [i, item] of items.entries()) {',
+      `    if (!item || i % ${int(2, 7)} === 0) continue;`,
+      '    out.push({ key: `${item.id}-${i}`, value: (opts.scale ?? 1) * item.value });',
+      '  }',
+      '  return out.sort((a, b) => a.value - b.value);',
+      '}',
+      '',
+    );
   }
   return out.join('\n');
 }

@@ -32,7 +32,8 @@ function parseAll(files, pattern, parserFor) {
 }
 
 if (isMainThread) {
-  const walk = (d) => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
+  const walk = (d) =>
+    fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
   const files = process.argv.slice(2).flatMap(walk);
   const worker = new Worker(new URL(import.meta.url), { workerData: files.filter((f) => /\.(js|ts)$/.test(f)) });
   const tfjs = new Promise((resolve, reject) => worker.on('message', resolve).on('error', reject));

@@ -40,7 +40,11 @@ function sepconv(targets, threads, cached = false) {
   const env = { ...process.env, SEPCONV_FILE_TIMES: timesFile, SEPCONV_CACHE_DIR: cacheDir };
   delete env.SEPCONV_THREADS;
   if (threads) env.SEPCONV_THREADS = String(threads);
-  const r = time(process.execPath, [path.join(root, 'bin', 'sepconv.js'), 'report', '--json', ...(cached ? [] : ['--no-cache']), ...targets], { env });
+  const r = time(
+    process.execPath,
+    [path.join(root, 'bin', 'sepconv.js'), 'report', '--json', ...(cached ? [] : ['--no-cache']), ...targets],
+    { env },
+  );
   const times = JSON.parse(fs.readFileSync(timesFile, 'utf8'));
   fs.rmSync(timesFile, { force: true });
   return { ...r, times };
@@ -98,7 +102,18 @@ function batch(targets, runs) {
   }
   fs.rmSync(cacheDir, { recursive: true, force: true });
   const warmMid = [...warm].sort((a, b) => a.ms - b.ms)[Math.floor(runs / 2)];
-  return { layers, ours: mid.ms, pooled: mid, base: median(base), floor: median(floor), parsed, single, filling, warm: warmMid, warmBase: median(warmBase) };
+  return {
+    layers,
+    ours: mid.ms,
+    pooled: mid,
+    base: median(base),
+    floor: median(floor),
+    parsed,
+    single,
+    filling,
+    warm: warmMid,
+    warmBase: median(warmBase),
+  };
 }
 
 function corpusRows(name, targets, runs, described, base, withTargets) {
@@ -118,15 +133,27 @@ function corpusRows(name, targets, runs, described, base, withTargets) {
     `${(b.pooled.times.cpuMs / b.pooled.ms).toFixed(2)} cores busy`,
   ]);
   // both threads kept busy by the pool (time in files / wall), against the cores the process got (CPU / wall): the difference is the machine's other work
-  const inFiles = Array.from({ length: threads }, (_, t) => b.pooled.times.files.filter((f) => f.thread === t).reduce((a, f) => a + f.ms, 0));
+  const inFiles = Array.from({ length: threads }, (_, t) =>
+    b.pooled.times.files.filter((f) => f.thread === t).reduce((a, f) => a + f.ms, 0),
+  );
   rows.push([
     `${name}: the same run, each thread's time in files / wall (the pool's balance; a thread waiting for a core still counts)`,
     inFiles.map((x) => `${(x / b.pooled.ms).toFixed(2)}`).join(', '),
     '',
     `load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores when the row was written`,
   ]);
-  rows.push([`${name}: report --json on one thread (SEPCONV_THREADS=1), one run`, ms(b.single.ms), `${ms(b.ours)} (${threads} threads, above)`, `${(b.single.ms / b.ours).toFixed(2)}x the workers' wall`]);
-  rows.push([`${name}: report --json filling an empty result cache (a first run with the cache on), one run`, ms(b.filling.ms), `${ms(b.ours)} (--no-cache, above)`, `${(b.filling.ms / b.ours).toFixed(2)}x`]);
+  rows.push([
+    `${name}: report --json on one thread (SEPCONV_THREADS=1), one run`,
+    ms(b.single.ms),
+    `${ms(b.ours)} (${threads} threads, above)`,
+    `${(b.single.ms / b.ours).toFixed(2)}x the workers' wall`,
+  ]);
+  rows.push([
+    `${name}: report --json filling an empty result cache (a first run with the cache on), one run`,
+    ms(b.filling.ms),
+    `${ms(b.ours)} (--no-cache, above)`,
+    `${(b.filling.ms / b.ours).toFixed(2)}x`,
+  ]);
   rows.push([
     `${name}: report --json again, nothing changed (warm result cache), ${threads} threads, median of ${runs} wall; CPU ${ms(b.warm.times.cpuMs)}`,
     ms(b.warm.ms),
@@ -159,11 +186,23 @@ function machine() {
   return `${cpus.length} x ${cpus[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
 }
 
-const pyFiles = (d) => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? pyFiles(path.join(d, e.name)) : e.name.endsWith('.py') ? [path.join(d, e.name)] : []));
+const pyFiles = (d) =>
+  fs
+    .readdirSync(d, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? pyFiles(path.join(d, e.name)) : e.name.endsWith('.py') ? [path.join(d, e.name)] : []));
 
 const rows = [];
 const stats = buildCorpus(corpus);
-rows.push(...corpusRows('generated', [corpus], RUNS, `${stats.pythonFiles} Python + ${stats.tfjsFiles} tfjs files, ${(stats.bytes / 1e6).toFixed(1)} MB`, corpus, false));
+rows.push(
+  ...corpusRows(
+    'generated',
+    [corpus],
+    RUNS,
+    `${stats.pythonFiles} Python + ${stats.tfjsFiles} tfjs files, ${(stats.bytes / 1e6).toFixed(1)} MB`,
+    corpus,
+    false,
+  ),
+);
 
 const real = REAL.filter((r) => fs.existsSync(r.dir));
 const missing = REAL.filter((r) => !fs.existsSync(r.dir));
@@ -171,7 +210,16 @@ const realFiles = real.flatMap((r) => pyFiles(r.dir));
 if (real.length) {
   const bytes = realFiles.reduce((a, f) => a + fs.statSync(f).size, 0);
   const described = `${realFiles.length} Python files, ${(bytes / 1e6).toFixed(1)} MB: ${real.map((r) => path.relative(DIST_PACKAGES, r.dir)).join(' and ')} as Debian installs them`;
-  rows.push(...corpusRows('real', real.map((r) => r.dir), REAL_RUNS, described, DIST_PACKAGES, true));
+  rows.push(
+    ...corpusRows(
+      'real',
+      real.map((r) => r.dir),
+      REAL_RUNS,
+      described,
+      DIST_PACKAGES,
+      true,
+    ),
+  );
 }
 for (const r of missing) rows.push([`real: ${r.dir} is not there (install ${r.pkg}: scripts/debian-deps.sh): skipped`, 'n/a', '', '']);
 
@@ -179,7 +227,9 @@ const editor = await import('./editor.mjs')
   .then(async (m) => {
     const out = await m.editorFigures(root);
     // open → first hints and first hover, per model file: the generated corpus's first 30 model files and every real file with a conv
-    const generated = pyFiles(path.join(corpus)).filter((f) => /\bConv[123]d\(/.test(fs.readFileSync(f, 'utf8'))).slice(0, 30);
+    const generated = pyFiles(path.join(corpus))
+      .filter((f) => /\bConv[123]d\(/.test(fs.readFileSync(f, 'utf8')))
+      .slice(0, 30);
     out.push(...(await m.openFigures(root, 'generated', generated, corpus, false)));
     const withConv = realFiles.filter((f) => /\bConv(?:Transpose)?[123]d\(/.test(fs.readFileSync(f, 'utf8')));
     if (withConv.length) out.push(...(await m.openFigures(root, 'real', withConv, DIST_PACKAGES, true)));
@@ -201,6 +251,9 @@ const md = [
 ].join('\n');
 const previous = fs.existsSync(path.join(root, 'BENCHMARKS.md')) ? fs.readFileSync(path.join(root, 'BENCHMARKS.md'), 'utf8') : '';
 // the previous run's table stays below, for comparison
-const keep = previous.replace(/^# Benchmarks\n\n/, '').replace(/\n## Previous run[^]*$/, '').trim();
+const keep = previous
+  .replace(/^# Benchmarks\n\n/, '')
+  .replace(/\n## Previous run[^]*$/, '')
+  .trim();
 fs.writeFileSync(path.join(root, 'BENCHMARKS.md'), keep ? `${md}\n## Previous run\n\n${keep}\n` : md);
 console.log(md);

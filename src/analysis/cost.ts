@@ -21,10 +21,21 @@ export interface SeparableOptions {
  * The cost of a layer before and after the rewrite. `after` is undefined where no rewrite exists
  * (transposed, lazy, already depthwise or pointwise layers); channel counts may hold symbols.
  */
-export function convCost(args: ConvArgs, kind: LayerKind, input: number[] | undefined, opts: SeparableOptions, outputSize?: number[]): Cost {
+export function convCost(
+  args: ConvArgs,
+  kind: LayerKind,
+  input: number[] | undefined,
+  opts: SeparableOptions,
+  outputSize?: number[],
+): Cost {
   const { inChannels: cin, outChannels: cout, kernelSize: k, groups: g } = args;
   const m = opts.depthMultiplier;
-  const empty: Cost = { params: { before: undefined, after: undefined }, macs: { before: undefined, after: undefined }, inputSize: input, outputSize: undefined };
+  const empty: Cost = {
+    params: { before: undefined, after: undefined },
+    macs: { before: undefined, after: undefined },
+    inputSize: input,
+    outputSize: undefined,
+  };
   if (!k || !cout || !g) return empty;
   const kvol = product(k);
   const out =
@@ -55,7 +66,10 @@ export function convCost(args: ConvArgs, kind: LayerKind, input: number[] | unde
     const normParams = opts.norm === 'none' ? Poly.ZERO : mid.mulConst(2);
     if (pointwise && biasParams) {
       cost.params.after = depthwise.add(pointwise).add(biasParams).add(normParams);
-      cost.macs.after = input && outSpatial !== undefined ? depthwise.mulConst(product(input)).add(pointwise.mulConst(outSpatial)).add(biasAdds) : undefined;
+      cost.macs.after =
+        input && outSpatial !== undefined
+          ? depthwise.mulConst(product(input)).add(pointwise.mulConst(outSpatial)).add(biasAdds)
+          : undefined;
     }
     return cost;
   }

@@ -7,7 +7,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-
 /** What an analysis may read of other files (a model's parts in the files it imports). */
 export interface ShapeSources {
   /** the analysed file's absolute path, for relative imports; omit for an unsaved buffer */
@@ -52,7 +51,8 @@ export function readSourceFile(file: string): { text?: string; error?: string } 
   } catch (e) {
     return { error: `cannot read: ${describeFsError(e)}` };
   }
-  if (buf.length > MAX_SOURCE_BYTES) return { error: `skipped: ${(buf.length / 1048576).toFixed(1)} MB is larger than the ${MAX_SOURCE_BYTES / 1048576} MB limit` };
+  if (buf.length > MAX_SOURCE_BYTES)
+    return { error: `skipped: ${(buf.length / 1048576).toFixed(1)} MB is larger than the ${MAX_SOURCE_BYTES / 1048576} MB limit` };
   if (buf.includes(0)) return { error: 'skipped: binary file' };
   return { text: buf.toString('utf8') };
 }
@@ -109,7 +109,12 @@ function listFolder(dir: string, snapshot: boolean): string[] {
  * `snapshot`: the disk is taken not to change while the process runs (the command line: each
  * neighbour and folder is read once; the language server leaves it off and checks each time).
  */
-export function diskSources(file: string | undefined, files: readonly string[] = [], overlay?: (file: string) => string | undefined, snapshot = false): ShapeSources {
+export function diskSources(
+  file: string | undefined,
+  files: readonly string[] = [],
+  overlay?: (file: string) => string | undefined,
+  snapshot = false,
+): ShapeSources {
   return {
     path: file ? path.resolve(file) : undefined,
     files: files.map((f) => path.resolve(f)),

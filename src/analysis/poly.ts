@@ -47,7 +47,16 @@ function degree(key: MonoKey): number {
 }
 
 const SUPERSCRIPT: Record<string, string> = {
-  '0': '⁰', '1': '¹', '2': '²', '3': '³', '4': '⁴', '5': '⁵', '6': '⁶', '7': '⁷', '8': '⁸', '9': '⁹',
+  '0': '⁰',
+  '1': '¹',
+  '2': '²',
+  '3': '³',
+  '4': '⁴',
+  '5': '⁵',
+  '6': '⁶',
+  '7': '⁷',
+  '8': '⁸',
+  '9': '⁹',
 };
 
 export class Poly {
@@ -195,7 +204,15 @@ export class Poly {
     entries.forEach(([k, c], i) => {
       const mono = [...parseKey(k)]
         .map(([n, e]) => [/^[\w.]+$/.test(n) ? n : `(${n})`, e] as const)
-        .map(([n, e]) => (e === 1 ? n : n + String(e).split('').map((d) => SUPERSCRIPT[d]).join('')))
+        .map(([n, e]) =>
+          e === 1
+            ? n
+            : n +
+              String(e)
+                .split('')
+                .map((d) => SUPERSCRIPT[d])
+                .join(''),
+        )
         .join('·');
       const abs = Math.abs(c);
       const body = mono === '' ? formatInt(abs) : abs === 1 ? mono : `${formatInt(abs)}·${mono}`;

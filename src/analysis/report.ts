@@ -76,8 +76,12 @@ export interface ModelJson {
   reasons: string[];
 }
 
-export function modelJson(m: ModelSummary, offsetToPosition: (offset: number) => { line: number; column: number; cell?: number }): ModelJson {
-  const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && b !== 0 ? Math.round((1 - a / b) * 10000) / 10000 : null);
+export function modelJson(
+  m: ModelSummary,
+  offsetToPosition: (offset: number) => { line: number; column: number; cell?: number },
+): ModelJson {
+  const ratio = (a: number | null, b: number | null) =>
+    a !== null && b !== null && b !== 0 ? Math.round((1 - a / b) * 10000) / 10000 : null;
   const at = offsetToPosition(m.start);
   return {
     name: m.name,
@@ -114,9 +118,15 @@ export function layerJson(layer: Layer, offsetToPosition: (offset: number) => { 
   const start = offsetToPosition(layer.span.start);
   const end = offsetToPosition(layer.span.end);
   const { args, cost } = layer;
-  const symbolicNow = [args.inChannels, args.outChannels, args.groups, cost.params.before, cost.params.after, cost.macs.before, cost.macs.after].some(
-    (p) => p && !p.isConstant,
-  );
+  const symbolicNow = [
+    args.inChannels,
+    args.outChannels,
+    args.groups,
+    cost.params.before,
+    cost.params.after,
+    cost.macs.before,
+    cost.macs.after,
+  ].some((p) => p && !p.isConstant);
   const ratio = (a: Poly | undefined, b: Poly | undefined) => (a && b ? formatRatio(a, b) : null);
   return {
     ...(start.cell !== undefined ? { cell: start.cell } : {}),
@@ -160,7 +170,13 @@ export function layerJson(layer: Layer, offsetToPosition: (offset: number) => { 
 
 /** Sums over layers; "after" is the model with every convertible layer converted. */
 export function totals(layers: readonly LayerJson[]): TotalsJson {
-  const t: TotalsJson = { layers: layers.length, convertible: 0, params: { before: 0, after: 0 }, macs: { before: 0, after: 0 }, unresolved: 0 };
+  const t: TotalsJson = {
+    layers: layers.length,
+    convertible: 0,
+    params: { before: 0, after: 0 },
+    macs: { before: 0, after: 0 },
+    unresolved: 0,
+  };
   for (const l of layers) {
     if (l.convertible) t.convertible++;
     const pb = l.params.before;

@@ -52,7 +52,13 @@ export function argsSummary(l: LayerJson): string {
   return parts.join(' ');
 }
 
-function pair(before: number | null, after: number | null, symBefore: string | null | undefined, symAfter: string | null | undefined, convertible: boolean): string {
+function pair(
+  before: number | null,
+  after: number | null,
+  symBefore: string | null | undefined,
+  symAfter: string | null | undefined,
+  convertible: boolean,
+): string {
   const b = before !== null ? compact(before) : (symBefore ?? '?');
   if (!convertible) return b;
   const a = after !== null ? compact(after) : (symAfter ?? '?');
@@ -100,14 +106,21 @@ export function formatTable(files: FileJson[], overall: TotalsJson): string {
     ]);
     const header = ['line:col', 'layer', 'arguments', 'params', 'MACs', ''];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const fmt = (r: string[]) => '  ' + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+    const fmt = (r: string[]) =>
+      '  ' +
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
+        .join('  ')
+        .trimEnd();
     if (rows.length) out.push(fmt(header), ...rows.map(fmt));
     for (const l of f.layers) {
       const shapes = shapesSummary(l);
       const notes = [
         ...(shapes ? [shapes] : []),
         ...l.assumptions.filter((a) => !a.startsWith('input ') && !a.startsWith('shapes not inferred')),
-        ...(l.symbolic && l.params.before === null ? [`symbolic: params ${l.symbolic.params.before} → ${l.symbolic.params.after ?? '?'}`] : []),
+        ...(l.symbolic && l.params.before === null
+          ? [`symbolic: params ${l.symbolic.params.before} → ${l.symbolic.params.after ?? '?'}`]
+          : []),
       ];
       if (notes.length) out.push(`    ${loc(l)} ${notes.join('; ')}`);
     }
@@ -117,13 +130,19 @@ export function formatTable(files: FileJson[], overall: TotalsJson): string {
   }
   const inputs = [...new Set(files.flatMap((f) => f.layers.flatMap((l) => l.assumptions.filter((a) => a.startsWith('input ')))))];
   // one short line: a file of many models names a few inputs, the layers' notes name the rest
-  const shown = inputs.length > MAX_INPUTS_SHOWN ? [...inputs.slice(0, MAX_INPUTS_SHOWN - 1), `${inputs.length - MAX_INPUTS_SHOWN + 1} more (see the models)`] : inputs;
+  const shown =
+    inputs.length > MAX_INPUTS_SHOWN
+      ? [...inputs.slice(0, MAX_INPUTS_SHOWN - 1), `${inputs.length - MAX_INPUTS_SHOWN + 1} more (see the models)`]
+      : inputs;
   out.push(totalsLine(overall, 'total') + (shown.length ? `; MACs per sample at ${shown.join(', ')}` : ''));
   return out.join('\n');
 }
 
 export function formatMarkdown(files: FileJson[], overall: TotalsJson): string {
-  const out: string[] = ['| Location | Layer | Arguments | Params | Params (separable) | MACs | MACs (separable) | Savings | Status |', '|---|---|---|---:|---:|---:|---:|---:|---|'];
+  const out: string[] = [
+    '| Location | Layer | Arguments | Params | Params (separable) | MACs | MACs (separable) | Savings | Status |',
+    '|---|---|---|---:|---:|---:|---:|---:|---|',
+  ];
   const esc = (s: string) => s.replace(/\|/g, '\\|');
   for (const f of files) {
     if (f.error && f.layers.length === 0) {
@@ -141,7 +160,11 @@ export function formatMarkdown(files: FileJson[], overall: TotalsJson): string {
   const models = files.flatMap((f) => (f.models ?? []).map((m) => ({ f, m })));
   if (models.length) {
     const num = (v: number | null) => (v === null ? '?' : v.toLocaleString('en-US'));
-    out.push('', '| Model | Input | Params | Params (separable) | Conv MACs | Conv MACs (separable) | Savings (MACs) | Exact conv modules |', '|---|---|---:|---:|---:|---:|---:|---|');
+    out.push(
+      '',
+      '| Model | Input | Params | Params (separable) | Conv MACs | Conv MACs (separable) | Savings (MACs) | Exact conv modules |',
+      '|---|---|---:|---:|---:|---:|---:|---|',
+    );
     for (const { f, m } of models) {
       out.push(
         `| ${esc(f.path)}:${m.line} ${esc(m.name)} | ${m.inputShape ? shapeText(m.inputShape) : '?'} (${esc(m.inputFrom)}) | ${num(m.params.before)} | ${num(m.params.after)} | ${num(m.macs.before)} | ${num(m.macs.after)} | ${m.savings.macs !== null ? percentDrop(m.savings.macs) : ''} | ${m.exactConvs}/${m.convs}${m.reasons.length ? ` (${esc(m.reasons[0])})` : ''} |`,
@@ -152,8 +175,29 @@ export function formatMarkdown(files: FileJson[], overall: TotalsJson): string {
 }
 
 const CSV_COLUMNS = [
-  'path', 'cell', 'line', 'column', 'framework', 'op', 'in_channels', 'out_channels', 'kernel_size', 'stride', 'padding', 'dilation', 'groups', 'bias',
-  'convertible', 'reason', 'params_before', 'params_after', 'macs_before', 'macs_after', 'savings_params', 'savings_macs', 'assumptions',
+  'path',
+  'cell',
+  'line',
+  'column',
+  'framework',
+  'op',
+  'in_channels',
+  'out_channels',
+  'kernel_size',
+  'stride',
+  'padding',
+  'dilation',
+  'groups',
+  'bias',
+  'convertible',
+  'reason',
+  'params_before',
+  'params_after',
+  'macs_before',
+  'macs_after',
+  'savings_params',
+  'savings_macs',
+  'assumptions',
 ];
 
 /** One row per layer with plain numbers (symbolic ones as their formula), RFC 4180 quoting. */
@@ -168,9 +212,29 @@ export function formatCsv(files: FileJson[]): string {
       const sym = l.symbolic;
       rows.push(
         [
-          f.path, l.cell ?? '', l.line, l.column, l.framework, l.op, l.inChannels ?? sym?.inChannels, l.outChannels ?? sym?.outChannels, l.kernelSize, l.stride,
-          l.padding, l.dilation, l.groups ?? sym?.groups, l.bias, l.convertible, l.reason, l.params.before ?? sym?.params.before, l.params.after ?? sym?.params.after,
-          l.macs.before ?? sym?.macs.before, l.macs.after ?? sym?.macs.after, l.savings.params, l.savings.macs, l.assumptions.join('; '),
+          f.path,
+          l.cell ?? '',
+          l.line,
+          l.column,
+          l.framework,
+          l.op,
+          l.inChannels ?? sym?.inChannels,
+          l.outChannels ?? sym?.outChannels,
+          l.kernelSize,
+          l.stride,
+          l.padding,
+          l.dilation,
+          l.groups ?? sym?.groups,
+          l.bias,
+          l.convertible,
+          l.reason,
+          l.params.before ?? sym?.params.before,
+          l.params.after ?? sym?.params.after,
+          l.macs.before ?? sym?.macs.before,
+          l.macs.after ?? sym?.macs.after,
+          l.savings.params,
+          l.savings.macs,
+          l.assumptions.join('; '),
         ]
           .map(cell)
           .join(','),

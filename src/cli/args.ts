@@ -82,7 +82,10 @@ export function parseArgs(argv: string[]): CliOptions {
   };
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') && !arg.startsWith('--assume=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [flag, inline] =
+      arg.startsWith('--') && arg.includes('=') && !arg.startsWith('--assume=')
+        ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+        : [arg, undefined];
     const value = (): string => {
       if (inline !== undefined) return inline;
       const v = takeValue(rest, i, flag);
@@ -176,7 +179,9 @@ export function parseArgs(argv: string[]): CliOptions {
   if (o.weights !== undefined && command === 'check') throw new UsageError('--weights goes with apply (or report: what apply would do)');
   // report --weights: the per-layer K, energy and error apply would give, nothing written
   if (o.weights !== undefined && command === 'report') o.dryRun = true;
-  if ((o.out !== undefined || o.energy !== undefined) && o.weights === undefined) throw new UsageError(`${o.out !== undefined ? '--out' : '--energy'} needs --weights`);
-  if (o.energy !== undefined && rest.some((a) => a.startsWith('--depth-multiplier'))) throw new UsageError('--energy chooses the depth multiplier per layer: give one of --energy and --depth-multiplier');
+  if ((o.out !== undefined || o.energy !== undefined) && o.weights === undefined)
+    throw new UsageError(`${o.out !== undefined ? '--out' : '--energy'} needs --weights`);
+  if (o.energy !== undefined && rest.some((a) => a.startsWith('--depth-multiplier')))
+    throw new UsageError('--energy chooses the depth multiplier per layer: give one of --energy and --depth-multiplier');
   return o;
 }

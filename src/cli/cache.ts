@@ -156,6 +156,7 @@ export class ResultCache<T> {
     } catch {
       return;
     }
-    for (const n of names) if (n !== this.build && /^[0-9a-f]{16}$/.test(n)) fs.rmSync(path.join(root, n), { recursive: true, force: true });
+    for (const n of names)
+      if (n !== this.build && /^[0-9a-f]{16}$/.test(n)) fs.rmSync(path.join(root, n), { recursive: true, force: true });
   }
 }

@@ -55,7 +55,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (o.ioFailed) ioFailures++;
     if (o.entry.error && !o.syntaxError) notAnalysed++;
     // every file not analysed is named with its reason (report: in the table or the JSON)
-    if (o.entry.error && opts.command === 'apply') io.err(`${o.entry.path}: not rewritten: ${o.entry.error.replace(/^not rewritten: /, '')}`);
+    if (o.entry.error && opts.command === 'apply')
+      io.err(`${o.entry.path}: not rewritten: ${o.entry.error.replace(/^not rewritten: /, '')}`);
     if (o.entry.error && opts.command === 'check') io.err(`${o.entry.path}: ${o.entry.error}`);
   }
 
@@ -75,7 +76,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
         ...(notAnalysed ? [`${notAnalysed} file(s) not analysed`] : []),
         ...(syntaxErrors ? [`${syntaxErrors} file(s) with a syntax error`] : []),
       ];
-      io.out((remaining.length ? `${remaining.length} convertible convolution(s) remain` : `no convertible convolutions${left.length ? ' in the files analysed' : ''}`) + left.map((l) => `; ${l}`).join(''));
+      io.out(
+        (remaining.length
+          ? `${remaining.length} convertible convolution(s) remain`
+          : `no convertible convolutions${left.length ? ' in the files analysed' : ''}`) + left.map((l) => `; ${l}`).join(''),
+      );
       if (ioFailures) return 2;
       return remaining.length || syntaxErrors ? 1 : 0;
     }

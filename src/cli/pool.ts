@@ -82,7 +82,14 @@ function writeTimes(files: string[], times: FileTime[], threads: number): void {
   const out = process.env.SEPCONV_FILE_TIMES;
   if (!out) return;
   const cpu = process.cpuUsage(); // the process's, every thread's
-  fs.writeFileSync(out, JSON.stringify({ threads, cpuMs: (cpu.user + cpu.system) / 1000, files: Array.from(files, (path, i) => times[i] ?? { path, ms: 0, thread: -1 }) }));
+  fs.writeFileSync(
+    out,
+    JSON.stringify({
+      threads,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      files: Array.from(files, (path, i) => times[i] ?? { path, ms: 0, thread: -1 }),
+    }),
+  );
 }
 
 export async function processFiles(files: string[], opts: CliOptions): Promise<FileOutcome[]> {
@@ -106,7 +113,10 @@ export async function processFiles(files: string[], opts: CliOptions): Promise<F
   const results: FileOutcome[] = new Array<FileOutcome>(files.length);
   // largest first within a family (ties in the order given): the long files start at once, the short ones fill the gaps at the end
   const byCost = files.map((_, i) => i).sort((a, b) => sizes[b] - sizes[a] || a - b);
-  const queues = Object.fromEntries(FAMILIES.map((family) => [family, byCost.filter((i) => familyOf(files[i]) === family)])) as Record<Family, number[]>;
+  const queues = Object.fromEntries(FAMILIES.map((family) => [family, byCost.filter((i) => familyOf(files[i]) === family)])) as Record<
+    Family,
+    number[]
+  >;
   const counters = new SharedArrayBuffer(4 * FAMILIES.length);
   const count = new Int32Array(counters);
   // every thread's first file, handed out before any thread starts (so each one has work, whatever its start-up time)

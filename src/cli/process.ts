@@ -19,7 +19,6 @@ import type { CliOptions } from './args';
 import { buildHash, defaultCacheDir, recording, ResultCache } from './cache';
 import type { FileJson } from '../analysis/reportFormats';
 
-
 export interface FileOutcome {
   entry: FileJson;
   /** `check` lines for convertible layers that pass the threshold */
@@ -68,7 +67,8 @@ export function writeChecked(file: string, original: string, text: string, force
     if (now !== original) throw new WriteRefused('not rewritten: the file changed on disk while it was analysed; run again');
   };
   if (st.nlink > 1) {
-    if (!writable) throw new WriteRefused('not rewritten: the file is read-only and has several hard links (only writing in place keeps them)');
+    if (!writable)
+      throw new WriteRefused('not rewritten: the file is read-only and has several hard links (only writing in place keeps them)');
     unchanged();
     try {
       fs.writeFileSync(target, text);
@@ -85,7 +85,9 @@ export function writeChecked(file: string, original: string, text: string, force
       try {
         fs.chownSync(tmp, st.uid, st.gid);
       } catch {
-        throw new WriteRefused(`not rewritten: it belongs to user ${st.uid} (group ${st.gid}), and a rewritten file could not be given to them`);
+        throw new WriteRefused(
+          `not rewritten: it belongs to user ${st.uid} (group ${st.gid}), and a rewritten file could not be given to them`,
+        );
       }
     }
     unchanged();
@@ -127,7 +129,12 @@ function syntaxMessage(d: Diagnostic, unit: Unit): string {
 export function unitFor(file: string, content: string): Unit {
   if (!isNotebook(file)) {
     let lines: LineIndex | undefined; // most files hold nothing to place
-    return { id: languageForPath(file)!, text: content, position: (off) => (lines ??= new LineIndex(content)).position(off), serialize: (t) => t };
+    return {
+      id: languageForPath(file)!,
+      text: content,
+      position: (off) => (lines ??= new LineIndex(content)).position(off),
+      serialize: (t) => t,
+    };
   }
   const nb = notebookText(content);
   const cellLines = new Map(nb.cells.map((c) => [c.index, new LineIndex(c.source)]));
@@ -141,7 +148,9 @@ export function unitFor(file: string, content: string): Unit {
     serialize(_t, edits) {
       const sources = new Map<number, string>();
       for (const cell of nb.cells) {
-        const inCell = edits.filter((e) => e.start >= cell.start && e.end <= cell.end).map((e) => ({ ...e, start: e.start - cell.start, end: e.end - cell.start }));
+        const inCell = edits
+          .filter((e) => e.start >= cell.start && e.end <= cell.end)
+          .map((e) => ({ ...e, start: e.start - cell.start, end: e.end - cell.start }));
         if (inCell.length) sources.set(cell.index, applyEdits(cell.source, inCell));
       }
       return updateNotebook(content, sources);
@@ -149,7 +158,15 @@ export function unitFor(file: string, content: string): Unit {
   };
 }
 
-const blank = (file: string): FileOutcome => ({ entry: { path: file, error: null, layers: [] }, remaining: [], out: [], err: [], syntaxError: false, rewriteFailed: false, ioFailed: false });
+const blank = (file: string): FileOutcome => ({
+  entry: { path: file, error: null, layers: [] },
+  remaining: [],
+  out: [],
+  err: [],
+  syntaxError: false,
+  rewriteFailed: false,
+  ioFailed: false,
+});
 
 /** One file; whatever happens in it (an internal error too) is that file's outcome, never the run's. */
 export function processFile(file: string, opts: CliOptions): FileOutcome {
@@ -171,7 +188,12 @@ function cacheFor(opts: CliOptions): ResultCache<FileOutcome> | undefined {
   if (resultCache?.opts === opts) return resultCache.cache;
   // the bundle identifies the build; a run from the TypeScript sources (the tests) keeps no cache
   const build = opts.cache !== false && opts.command !== 'apply' && __filename.endsWith('.js') ? buildHash(__filename) : undefined;
-  const key = JSON.stringify({ ...opts, format: undefined, paths: opts.paths.map((p) => path.resolve(p)), debug: !!process.env.SEPCONV_DEBUG });
+  const key = JSON.stringify({
+    ...opts,
+    format: undefined,
+    paths: opts.paths.map((p) => path.resolve(p)),
+    debug: !!process.env.SEPCONV_DEBUG,
+  });
   resultCache = { opts, cache: build ? new ResultCache<FileOutcome>(defaultCacheDir(), build, key) : undefined };
   return resultCache.cache;
 }
@@ -223,18 +245,25 @@ function analyseOne(file: string, opts: CliOptions, sources = sourcesFor(file, o
   });
   // positions in a notebook's joined cells become positions in its cells
   const syntax = analysis.syntaxError ? syntaxMessage(analysis.syntaxError, unit) : undefined;
-  if (syntax && syntax !== analysis.syntaxError!.message) for (const l of layers) l.reason = l.reason?.replace(analysis.syntaxError!.message, syntax) ?? null;
+  if (syntax && syntax !== analysis.syntaxError!.message)
+    for (const l of layers) l.reason = l.reason?.replace(analysis.syntaxError!.message, syntax) ?? null;
   o.entry = { path: file, error: syntax ?? null, layers, ...(models.length ? { models } : {}), totals: totals(layers) };
   o.syntaxError = syntax !== undefined;
   layers.forEach((j) => {
     if (!j.convertible) return;
-    const saving = j.savings.params !== null ? `${(j.savings.params * 100).toFixed(1)}% fewer params` : `params × ${j.symbolic?.params.ratio ?? '?'}`;
+    const saving =
+      j.savings.params !== null ? `${(j.savings.params * 100).toFixed(1)}% fewer params` : `params × ${j.symbolic?.params.ratio ?? '?'}`;
     o.remaining.push(`${file}:${j.cell ? `cell ${j.cell}:` : ''}${j.line}:${j.column}: ${j.op} can be depthwise separable (${saving})`);
   });
   if (opts.command !== 'apply') return o;
   if (analysis.syntaxError) return o;
   if (!analysis.layers.some((l) => l.convertible)) return o;
-  const result = rewrite(text, id, analysis, () => true, { depthMultiplier: opts.analysis.depthMultiplier, norm: opts.analysis.norm, lineLength: opts.lineLength, minSavings: opts.minSavings });
+  const result = rewrite(text, id, analysis, () => true, {
+    depthMultiplier: opts.analysis.depthMultiplier,
+    norm: opts.analysis.norm,
+    lineLength: opts.lineLength,
+    minSavings: opts.minSavings,
+  });
   if (result.error) {
     o.rewriteFailed = true;
     o.err.push(`${file}: ${result.error}`);

@@ -8,7 +8,20 @@ import { languageForPath } from '../analysis/parsing';
 
 const analysable = (file: string) => languageForPath(file) !== undefined || isNotebook(file);
 
-const SKIP_DIRS = new Set(['node_modules', '.git', '.hg', '.svn', '__pycache__', '.venv', 'venv', '.tox', '.mypy_cache', 'site-packages', 'dist-packages', '.ipynb_checkpoints']);
+const SKIP_DIRS = new Set([
+  'node_modules',
+  '.git',
+  '.hg',
+  '.svn',
+  '__pycache__',
+  '.venv',
+  'venv',
+  '.tox',
+  '.mypy_cache',
+  'site-packages',
+  'dist-packages',
+  '.ipynb_checkpoints',
+]);
 
 export interface WalkResult {
   files: string[];

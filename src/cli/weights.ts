@@ -35,7 +35,9 @@ export async function applyWithWeights(files: string[], opts: CliOptions, io: Io
     // which convs convert is judged at K = 1 (the separable form exists and can be smaller); each is
     // then written at its own K, which may keep every weight at a larger size (the table says so)
     const options = { ...opts.analysis, depthMultiplier: 1 };
-    const analysis = analyzeText(unit.text, unit.id, options, { sources: owner.readsNeighbours ? diskSources(isNotebook(file) ? undefined : file, opts.paths, undefined, true) : undefined });
+    const analysis = analyzeText(unit.text, unit.id, options, {
+      sources: owner.readsNeighbours ? diskSources(isNotebook(file) ? undefined : file, opts.paths, undefined, true) : undefined,
+    });
     if (analysis.syntaxError) {
       io.err(`${file}: not rewritten: ${analysis.syntaxError.message}; nothing written`);
       return 1;
@@ -45,13 +47,22 @@ export async function applyWithWeights(files: string[], opts: CliOptions, io: Io
   const out = opts.out ?? defaultOutput(ckptFile);
   let result: WeightsResult;
   try {
-    result = convertWithCode(code, {
-      checkpoint: ckptFile,
-      out,
-      energy: opts.energy,
-      tfjsStyle: opts.analysis.tfjsStyle,
-      rewrite: { depthMultiplier: opts.analysis.depthMultiplier, norm: opts.analysis.norm, lineLength: opts.lineLength, minSavings: opts.minSavings },
-    }, tfjs);
+    result = convertWithCode(
+      code,
+      {
+        checkpoint: ckptFile,
+        out,
+        energy: opts.energy,
+        tfjsStyle: opts.analysis.tfjsStyle,
+        rewrite: {
+          depthMultiplier: opts.analysis.depthMultiplier,
+          norm: opts.analysis.norm,
+          lineLength: opts.lineLength,
+          minSavings: opts.minSavings,
+        },
+      },
+      tfjs,
+    );
   } catch (e) {
     io.err(`sepconv: ${ckptFile}: ${(e as Error).message}`);
     return 2;
@@ -86,9 +97,17 @@ export async function applyWithWeights(files: string[], opts: CliOptions, io: Io
       }
     }
     if (opts.format === 'json') {
-      io.out(JSON.stringify({ checkpoint: ckptFile, out, model: result.model, prefix: result.prefix, modules: result.modules, layers: result.layers }, null, 2));
+      io.out(
+        JSON.stringify(
+          { checkpoint: ckptFile, out, model: result.model, prefix: result.prefix, modules: result.modules, layers: result.layers },
+          null,
+          2,
+        ),
+      );
     } else {
-      io.out(`${write ? 'wrote' : 'would write'} ${out}${result.model ? ` (model ${result.model}${result.prefix ? `, keys under ${result.prefix}` : ''})` : ''}:`);
+      io.out(
+        `${write ? 'wrote' : 'would write'} ${out}${result.model ? ` (model ${result.model}${result.prefix ? `, keys under ${result.prefix}` : ''})` : ''}:`,
+      );
       for (const line of result.summary) io.out(`  ${line}`);
     }
     return 0;

@@ -4,7 +4,13 @@
  */
 import * as vscode from 'vscode';
 import { addTotals, type TotalsJson } from '../analysis/report';
-import { ServerCommands, type ConvertResult, type ConvertWeightsArgs, type ConvertWeightsResult, type ReportResult } from '../server/protocol';
+import {
+  ServerCommands,
+  type ConvertResult,
+  type ConvertWeightsArgs,
+  type ConvertWeightsResult,
+  type ReportResult,
+} from '../server/protocol';
 import { LANGUAGES, type Ctx } from './ctx';
 import { EXTENSIONS, render, showReportView, type ExportFormat } from './report';
 import { candidates, convertChosen, scanWorkspace, type Conversion } from './workspace';
@@ -18,10 +24,19 @@ function targetDocument(uri?: vscode.Uri): vscode.TextDocument | undefined {
   const editor = supported(vscode.window.activeTextEditor?.document);
   if (editor) return editor;
   const nb = vscode.window.activeNotebookEditor?.notebook;
-  return nb?.getCells().map((c) => c.document).find((d) => d.languageId === 'python');
+  return nb
+    ?.getCells()
+    .map((c) => c.document)
+    .find((d) => d.languageId === 'python');
 }
 
-const emptyTotals = (): TotalsJson => ({ layers: 0, convertible: 0, params: { before: 0, after: 0 }, macs: { before: 0, after: 0 }, unresolved: 0 });
+const emptyTotals = (): TotalsJson => ({
+  layers: 0,
+  convertible: 0,
+  params: { before: 0, after: 0 },
+  macs: { before: 0, after: 0 },
+  unresolved: 0,
+});
 
 export const convertFile: Command = (ctx) => async (uri?: vscode.Uri) => {
   const doc = targetDocument(uri);
@@ -39,50 +54,70 @@ export const convertFile: Command = (ctx) => async (uri?: vscode.Uri) => {
  * Converts the file together with a pretrained checkpoint it asks for (`checkpoint` and `rank` skip
  * the dialogs, for automation); the per-layer K, energy and error go to the SepConv output.
  */
-export const convertWithWeights: Command = (ctx) => async (uri?: vscode.Uri, checkpoint?: vscode.Uri, rank?: Pick<ConvertWeightsArgs, 'energy' | 'depthMultiplier'>) => {
-  const doc = targetDocument(uri);
-  if (!doc || doc.uri.scheme !== 'file') {
-    void vscode.window.showWarningMessage('SepConv: open a Python, JavaScript or TypeScript file (saved on disk) first.');
-    return undefined;
-  }
-  const ckpt =
-    checkpoint ??
-    (
-      await vscode.window.showOpenDialog({
-        title: 'SepConv: the checkpoint to convert with this file',
-        canSelectMany: false,
-        defaultUri: vscode.Uri.joinPath(doc.uri, '..'),
-        filters: { 'PyTorch, safetensors, TensorFlow.js model.json': ['pt', 'pth', 'bin', 'safetensors', 'json'] },
-      })
-    )?.[0];
-  if (!ckpt) return undefined;
-  if (!rank) {
-    const m = ctx.settings(doc.uri).depthMultiplier;
-    const pytorch = !ckpt.path.endsWith('.json');
-    const items = [
-      ...(pytorch
-        ? [
-            { label: 'Keep 99% of each layer’s energy', description: 'K per layer: the smallest that keeps 99% of ||W||²', rank: { energy: 0.99 } },
-            { label: 'Keep 95% of each layer’s energy', description: 'K per layer, fewer parameters', rank: { energy: 0.95 } },
-            { label: 'Exact', description: 'K = min(out channels, kernel size) per layer: the same outputs, more parameters', rank: { energy: 1 } },
-          ]
-        : []),
-      { label: `Depth multiplier ${m}`, description: 'sepconv.depthMultiplier: the best rank-K approximation per layer', rank: { depthMultiplier: m } },
-    ];
-    const pick = await vscode.window.showQuickPick(items, { title: 'SepConv: how many components per input channel (K)' });
-    if (!pick) return undefined;
-    rank = pick.rank;
-  }
-  const result = await ctx.server<ConvertWeightsResult>(ServerCommands.convertWithWeights, { uri: doc.uri.toString(), version: doc.version, checkpoint: ckpt.fsPath, ...rank });
-  ctx.output.appendLine(`${vscode.workspace.asRelativePath(doc.uri)} with ${ckpt.fsPath}: ${result.message}`);
-  for (const line of result.lines) ctx.output.appendLine(`  ${line}`);
-  if (result.applied) {
-    void vscode.window.showInformationMessage(`SepConv: ${result.message} (per layer K, energy and error in the SepConv output).`, 'Show').then((choice) => {
-      if (choice === 'Show') ctx.output.show(true);
+export const convertWithWeights: Command =
+  (ctx) => async (uri?: vscode.Uri, checkpoint?: vscode.Uri, rank?: Pick<ConvertWeightsArgs, 'energy' | 'depthMultiplier'>) => {
+    const doc = targetDocument(uri);
+    if (!doc || doc.uri.scheme !== 'file') {
+      void vscode.window.showWarningMessage('SepConv: open a Python, JavaScript or TypeScript file (saved on disk) first.');
+      return undefined;
+    }
+    const ckpt =
+      checkpoint ??
+      (
+        await vscode.window.showOpenDialog({
+          title: 'SepConv: the checkpoint to convert with this file',
+          canSelectMany: false,
+          defaultUri: vscode.Uri.joinPath(doc.uri, '..'),
+          filters: { 'PyTorch, safetensors, TensorFlow.js model.json': ['pt', 'pth', 'bin', 'safetensors', 'json'] },
+        })
+      )?.[0];
+    if (!ckpt) return undefined;
+    if (!rank) {
+      const m = ctx.settings(doc.uri).depthMultiplier;
+      const pytorch = !ckpt.path.endsWith('.json');
+      const items = [
+        ...(pytorch
+          ? [
+              {
+                label: 'Keep 99% of each layer’s energy',
+                description: 'K per layer: the smallest that keeps 99% of ||W||²',
+                rank: { energy: 0.99 },
+              },
+              { label: 'Keep 95% of each layer’s energy', description: 'K per layer, fewer parameters', rank: { energy: 0.95 } },
+              {
+                label: 'Exact',
+                description: 'K = min(out channels, kernel size) per layer: the same outputs, more parameters',
+                rank: { energy: 1 },
+              },
+            ]
+          : []),
+        {
+          label: `Depth multiplier ${m}`,
+          description: 'sepconv.depthMultiplier: the best rank-K approximation per layer',
+          rank: { depthMultiplier: m },
+        },
+      ];
+      const pick = await vscode.window.showQuickPick(items, { title: 'SepConv: how many components per input channel (K)' });
+      if (!pick) return undefined;
+      rank = pick.rank;
+    }
+    const result = await ctx.server<ConvertWeightsResult>(ServerCommands.convertWithWeights, {
+      uri: doc.uri.toString(),
+      version: doc.version,
+      checkpoint: ckpt.fsPath,
+      ...rank,
     });
-  } else void vscode.window.showWarningMessage(`SepConv: ${result.message}`);
-  return result;
-};
+    ctx.output.appendLine(`${vscode.workspace.asRelativePath(doc.uri)} with ${ckpt.fsPath}: ${result.message}`);
+    for (const line of result.lines) ctx.output.appendLine(`  ${line}`);
+    if (result.applied) {
+      void vscode.window
+        .showInformationMessage(`SepConv: ${result.message} (per layer K, energy and error in the SepConv output).`, 'Show')
+        .then((choice) => {
+          if (choice === 'Show') ctx.output.show(true);
+        });
+    } else void vscode.window.showWarningMessage(`SepConv: ${result.message}`);
+    return result;
+  };
 
 export const convertWorkspace: Command = (ctx) => async (): Promise<Conversion | undefined> => {
   const scan = await scanWorkspace(ctx);
@@ -109,11 +144,16 @@ export const convertWorkspace: Command = (ctx) => async (): Promise<Conversion |
   if (!picked || picked.length === 0) return undefined;
   const result = await convertChosen(ctx, picked);
   for (const s of result.skipped) ctx.output.appendLine(`skipped ${s}`);
-  const skipped = result.skipped.length ? ` Skipped ${result.skipped.length} (see the SepConv output): ${result.skipped.slice(0, 3).join('; ')}${result.skipped.length > 3 ? '; …' : ''}` : '';
+  const skipped = result.skipped.length
+    ? ` Skipped ${result.skipped.length} (see the SepConv output): ${result.skipped.slice(0, 3).join('; ')}${result.skipped.length > 3 ? '; …' : ''}`
+    : '';
   for (const u of result.unsaved) ctx.output.appendLine(`left unsaved ${u}`);
   const unsaved = result.unsaved.length ? ` Left unsaved: ${result.unsaved.join('; ')}.` : '';
   const saved = result.saved.length ? ` Saved ${result.saved.length} file${result.saved.length === 1 ? '' : 's'}.` : '';
-  if (result.applied) void vscode.window.showInformationMessage(`SepConv: converted ${result.converted} convolution${result.converted === 1 ? '' : 's'} in ${result.files} file${result.files === 1 ? '' : 's'}.${saved}${unsaved}${skipped}`);
+  if (result.applied)
+    void vscode.window.showInformationMessage(
+      `SepConv: converted ${result.converted} convolution${result.converted === 1 ? '' : 's'} in ${result.files} file${result.files === 1 ? '' : 's'}.${saved}${unsaved}${skipped}`,
+    );
   else void vscode.window.showWarningMessage(`SepConv: nothing was converted.${skipped}`);
   return result;
 };
@@ -178,9 +218,11 @@ export const exportReport =
     if (!uri) return undefined;
     await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(render(format, ctx.lastReport.result)));
     if (!target) {
-      void vscode.window.showInformationMessage(`SepConv: report exported to ${vscode.workspace.asRelativePath(uri)}`, 'Open').then((choice) => {
-        if (choice === 'Open') void vscode.window.showTextDocument(uri);
-      });
+      void vscode.window
+        .showInformationMessage(`SepConv: report exported to ${vscode.workspace.asRelativePath(uri)}`, 'Open')
+        .then((choice) => {
+          if (choice === 'Open') void vscode.window.showTextDocument(uri);
+        });
     }
     return uri;
   };

@@ -3,7 +3,13 @@
  * number and edit comes from the server, which comes from the core.
  */
 import * as vscode from 'vscode';
-import { ExecuteCommandRequest, LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import {
+  ExecuteCommandRequest,
+  LanguageClient,
+  TransportKind,
+  type LanguageClientOptions,
+  type ServerOptions,
+} from 'vscode-languageclient/node';
 import manifest from '../../package.json';
 import type { ReportResult } from '../server/protocol';
 import { parseSettings, SECTION, SETTING_PARSERS, type Settings } from '../server/settings';

@@ -40,7 +40,10 @@ let panel: vscode.WebviewPanel | undefined;
 
 export function showReportView(shown: ShownReport): void {
   if (!panel) {
-    panel = vscode.window.createWebviewPanel('sepconv.report', 'SepConv Report', vscode.ViewColumn.Active, { enableScripts: false, enableFindWidget: true });
+    panel = vscode.window.createWebviewPanel('sepconv.report', 'SepConv Report', vscode.ViewColumn.Active, {
+      enableScripts: false,
+      enableFindWidget: true,
+    });
     panel.onDidDispose(() => (panel = undefined));
   }
   panel.title = `SepConv Report: ${shown.scope}`;
@@ -73,7 +76,9 @@ function html(shown: ShownReport): string {
       );
     }
   }
-  const inputs = [...new Set(shown.result.files.flatMap((f) => f.layers.flatMap((l) => l.assumptions.filter((a) => a.startsWith('input ')))))];
+  const inputs = [
+    ...new Set(shown.result.files.flatMap((f) => f.layers.flatMap((l) => l.assumptions.filter((a) => a.startsWith('input '))))),
+  ];
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline';">

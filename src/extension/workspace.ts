@@ -50,35 +50,38 @@ export async function currentText(uri: vscode.Uri): Promise<{ text: string; lang
 
 /** Finds and analyses every source file, with a cancellable progress notification. */
 export function scanWorkspace(ctx: Ctx, title = 'SepConv: scanning the workspace'): Thenable<Scan> {
-  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
-    const scan: Scan = { files: [], problems: [], cancelled: false };
-    const uris = (await vscode.workspace.findFiles(INCLUDE, EXCLUDE, MAX_FILES, token)).filter((u) => !u.path.endsWith('.d.ts'));
-    uris.sort((a, b) => a.toString().localeCompare(b.toString()));
-    for (let i = 0; i < uris.length; i += BATCH) {
-      if (token.isCancellationRequested) {
-        scan.cancelled = true;
-        break;
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+    async (progress, token) => {
+      const scan: Scan = { files: [], problems: [], cancelled: false };
+      const uris = (await vscode.workspace.findFiles(INCLUDE, EXCLUDE, MAX_FILES, token)).filter((u) => !u.path.endsWith('.d.ts'));
+      uris.sort((a, b) => a.toString().localeCompare(b.toString()));
+      for (let i = 0; i < uris.length; i += BATCH) {
+        if (token.isCancellationRequested) {
+          scan.cancelled = true;
+          break;
+        }
+        const batch: { uri: vscode.Uri; text: string; languageId: string | undefined }[] = [];
+        for (const uri of uris.slice(i, i + BATCH)) {
+          const t = await currentText(uri);
+          if (typeof t === 'string') scan.problems.push(`${vscode.workspace.asRelativePath(uri)}: ${t}`);
+          else batch.push({ uri, text: t.text, languageId: t.languageId });
+        }
+        const result = await ctx.server<ReportResult>(ServerCommands.report, {
+          files: batch.map((f) => ({ uri: f.uri.toString(), text: f.text, ...(f.languageId ? { languageId: f.languageId } : {}) })),
+        });
+        result.files.forEach((report, j) => {
+          const f = batch[j];
+          if (report.error && report.layers.length === 0) scan.problems.push(`${vscode.workspace.asRelativePath(f.uri)}: ${report.error}`);
+          scan.files.push({ ...f, report });
+        });
+        const done = Math.min(i + BATCH, uris.length);
+        progress.report({ increment: (100 * (done - i)) / Math.max(1, uris.length), message: `${done}/${uris.length} files` });
       }
-      const batch: { uri: vscode.Uri; text: string; languageId: string | undefined }[] = [];
-      for (const uri of uris.slice(i, i + BATCH)) {
-        const t = await currentText(uri);
-        if (typeof t === 'string') scan.problems.push(`${vscode.workspace.asRelativePath(uri)}: ${t}`);
-        else batch.push({ uri, text: t.text, languageId: t.languageId });
-      }
-      const result = await ctx.server<ReportResult>(ServerCommands.report, {
-        files: batch.map((f) => ({ uri: f.uri.toString(), text: f.text, ...(f.languageId ? { languageId: f.languageId } : {}) })),
-      });
-      result.files.forEach((report, j) => {
-        const f = batch[j];
-        if (report.error && report.layers.length === 0) scan.problems.push(`${vscode.workspace.asRelativePath(f.uri)}: ${report.error}`);
-        scan.files.push({ ...f, report });
-      });
-      const done = Math.min(i + BATCH, uris.length);
-      progress.report({ increment: (100 * (done - i)) / Math.max(1, uris.length), message: `${done}/${uris.length} files` });
-    }
-    if (token.isCancellationRequested) scan.cancelled = true;
-    return scan;
-  });
+      if (token.isCancellationRequested) scan.cancelled = true;
+      return scan;
+    },
+  );
 }
 
 interface Candidate extends vscode.QuickPickItem {
@@ -94,7 +97,10 @@ export function candidates(scan: Scan, minSavings: number): Candidate[] {
     for (const l of file.report.layers) {
       if (!l.convertible) continue;
       const saving = l.savings.params;
-      const params = l.params.before !== null && l.params.after !== null ? `${compact(l.params.before)} → ${compact(l.params.after)} params` : `params × ${l.symbolic?.params.ratio ?? '?'}`;
+      const params =
+        l.params.before !== null && l.params.after !== null
+          ? `${compact(l.params.before)} → ${compact(l.params.after)} params`
+          : `params × ${l.symbolic?.params.ratio ?? '?'}`;
       out.push({
         label: `${l.op} ${argsSummary(l)}`,
         description: `${vscode.workspace.asRelativePath(file.uri)}:${l.line}`,
@@ -122,11 +128,16 @@ export interface Conversion {
 }
 
 /** `text` with LSP-style edits (line/character ranges on `text`) applied. */
-function withEdits(text: string, edits: readonly { range: { start: { line: number; character: number }; end: { line: number; character: number } }; newText: string }[]): string {
+function withEdits(
+  text: string,
+  edits: readonly { range: { start: { line: number; character: number }; end: { line: number; character: number } }; newText: string }[],
+): string {
   const starts = [0];
   for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
   const offset = (p: { line: number; character: number }) => (starts[p.line] ?? text.length) + p.character;
-  const sorted = edits.map((e) => ({ start: offset(e.range.start), end: offset(e.range.end), newText: e.newText })).sort((a, b) => b.start - a.start);
+  const sorted = edits
+    .map((e) => ({ start: offset(e.range.start), end: offset(e.range.end), newText: e.newText }))
+    .sort((a, b) => b.start - a.start);
   return sorted.reduce((t, e) => t.slice(0, e.start) + e.newText + t.slice(e.end), text);
 }
 
@@ -159,7 +170,12 @@ export async function convertChosen(ctx: Ctx, chosen: readonly Candidate[]): Pro
   const byFile = new Map<ScannedFile, Candidate[]>();
   for (const c of chosen) byFile.set(c.file, [...(byFile.get(c.file) ?? []), c]);
   const args: PlanArgs = {
-    files: [...byFile].map(([f, cs]) => ({ uri: f.uri.toString(), text: f.text, ...(f.languageId ? { languageId: f.languageId } : {}), select: cs.map((c) => ({ line: c.line, column: c.column })) })),
+    files: [...byFile].map(([f, cs]) => ({
+      uri: f.uri.toString(),
+      text: f.text,
+      ...(f.languageId ? { languageId: f.languageId } : {}),
+      select: cs.map((c) => ({ line: c.line, column: c.column })),
+    })),
   };
   const plan = await ctx.server<PlanResult>(ServerCommands.plan, args);
   const files = [...byFile.keys()];
@@ -181,7 +197,11 @@ export async function convertChosen(ctx: Ctx, chosen: readonly Candidate[]): Pro
     for (const d of p.documents) {
       for (const e of d.edits) {
         const range = new vscode.Range(e.range.start.line, e.range.start.character, e.range.end.line, e.range.end.character);
-        edit.replace(vscode.Uri.parse(d.uri), range, e.newText, { needsConfirmation: false, label: 'Convert to depthwise separable', description: rel });
+        edit.replace(vscode.Uri.parse(d.uri), range, e.newText, {
+          needsConfirmation: false,
+          label: 'Convert to depthwise separable',
+          description: rel,
+        });
       }
       if (d.edits.length) {
         const open = vscode.workspace.textDocuments.find((x) => x.uri.toString() === vscode.Uri.parse(d.uri).toString());

@@ -23,7 +23,8 @@ export interface FileRewrite {
 export function belowThreshold(layer: Layer, minSavings: number): string | undefined {
   if (minSavings <= 0) return undefined;
   const s = savings(layer.cost.params.before, layer.cost.params.after);
-  if (s === undefined) return `parameter savings depend on ${layer.cost.params.before?.symbols().join(', ') ?? 'unknown values'}; give them with --assume or a pragma to apply a threshold`;
+  if (s === undefined)
+    return `parameter savings depend on ${layer.cost.params.before?.symbols().join(', ') ?? 'unknown values'}; give them with --assume or a pragma to apply a threshold`;
   return s < minSavings ? `saves ${(s * 100).toFixed(1)}% of parameters, below the ${(minSavings * 100).toFixed(1)}% threshold` : undefined;
 }
 
@@ -31,7 +32,12 @@ export function belowThreshold(layer: Layer, minSavings: number): string | undef
  * The edits that would convert `layers`, unchecked: what a preview shows (a hover's "Becomes").
  * Writing goes through `rewrite`, which refuses a result that does not parse.
  */
-export function planRewrite(text: string, analysis: AnyAnalysis, layers: Layer[], opts: RewriteOptions): Pick<FileRewrite, 'edits' | 'converted' | 'skipped'> {
+export function planRewrite(
+  text: string,
+  analysis: AnyAnalysis,
+  layers: Layer[],
+  opts: RewriteOptions,
+): Pick<FileRewrite, 'edits' | 'converted' | 'skipped'> {
   return frameworkOf(analysis).planRewrite(text, analysis, layers, opts);
 }
 

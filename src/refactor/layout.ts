@@ -18,7 +18,8 @@ let last: { text: string; layout: Layout } | undefined;
  * while a change since cannot alter it (`sameLayout`).
  */
 export function detectLayout(text: string, lineLength = 88): Layout {
-  const known = last && last.layout.lineLength === lineLength && (last.text === text || sameLayout(last.text, text)) ? last.layout : undefined;
+  const known =
+    last && last.layout.lineLength === lineLength && (last.text === text || sameLayout(last.text, text)) ? last.layout : undefined;
   const layout = known ?? layoutOf(text, lineLength);
   last = { text, layout };
   return layout;
@@ -104,11 +105,25 @@ export type Note = { before: string[]; after?: string } | undefined;
 export function formatCall(
   head: string,
   items: string[],
-  opts: { startColumn: number; indent: string; layout: Layout; prelude?: string[]; forceMultiline?: boolean; hug?: boolean; notes?: Note[] },
+  opts: {
+    startColumn: number;
+    indent: string;
+    layout: Layout;
+    prelude?: string[];
+    forceMultiline?: boolean;
+    hug?: boolean;
+    notes?: Note[];
+  },
 ): string {
   const noted = opts.notes?.some((n) => n !== undefined) ?? false;
   const one = `${head}(${items.join(', ')})`;
-  if (!opts.forceMultiline && !noted && !opts.prelude?.length && opts.startColumn + one.length <= opts.layout.lineLength && !one.includes('\n')) {
+  if (
+    !opts.forceMultiline &&
+    !noted &&
+    !opts.prelude?.length &&
+    opts.startColumn + one.length <= opts.layout.lineLength &&
+    !one.includes('\n')
+  ) {
     return one;
   }
   const inner = opts.indent + opts.layout.indentUnit;

@@ -57,7 +57,12 @@ function multipliable(expr: string): boolean {
   return !/[+<>=!|&^,:@]|[\w.)\]}]\s*-|\b(if|else|and|or|not|is|in|lambda)\b/.test(flat);
 }
 
-export function planPythonRewrite(text: string, analysis: PythonAnalysis, selected: readonly PythonLayer[], opts: RewriteOptions): PythonPlan {
+export function planPythonRewrite(
+  text: string,
+  analysis: PythonAnalysis,
+  selected: readonly PythonLayer[],
+  opts: RewriteOptions,
+): PythonPlan {
   const layout = detectLayout(text, opts.lineLength);
   const plan: PythonPlan = { edits: [], converted: [], skipped: [] };
   const chosen: PythonLayer[] = [];
@@ -77,12 +82,31 @@ export function planPythonRewrite(text: string, analysis: PythonAnalysis, select
   // (two convs assigned to one attribute share its reads: each read is edited once)
   const refEdits: TextEdit[] = [
     ...new Map(
-      chosen.flatMap((l) => l.references.filter((r) => r.replacement).map((r) => [`${r.fieldSpan.start}:${r.fieldSpan.end}:${r.replacement}`, { start: r.fieldSpan.start, end: r.fieldSpan.end, newText: r.replacement! }] as const)),
+      chosen.flatMap((l) =>
+        l.references
+          .filter((r) => r.replacement)
+          .map(
+            (r) =>
+              [
+                `${r.fieldSpan.start}:${r.fieldSpan.end}:${r.replacement}`,
+                { start: r.fieldSpan.start, end: r.fieldSpan.end, newText: r.replacement! },
+              ] as const,
+          ),
+      ),
     ).values(),
   ];
   // an initialiser of the conv's weight: repeated after its statement for the pointwise conv
   const initEdits: TextEdit[] = [
-    ...new Map(chosen.flatMap((l) => l.references.filter((r) => r.replacement && r.also).map((r) => [r.also!.after, { start: r.also!.after, end: r.also!.after, newText: layout.eol + r.also!.indent + r.also!.text }] as const))).values(),
+    ...new Map(
+      chosen.flatMap((l) =>
+        l.references
+          .filter((r) => r.replacement && r.also)
+          .map(
+            (r) =>
+              [r.also!.after, { start: r.also!.after, end: r.also!.after, newText: layout.eol + r.also!.indent + r.also!.text }] as const,
+          ),
+      ),
+    ).values(),
   ];
   const needImports = new Map<number, { statement: FromImport | undefined; names: Set<string> }>();
   for (const layer of chosen) {
@@ -130,7 +154,9 @@ function importEdit(text: string, statement: FromImport | undefined, names: stri
     const perLine = text.slice(statement.span.start, have[0].span.start).includes('\n');
     const sep = perLine ? `,${layout.eol}${indentAt(text, have[0].span.start)}` : ', ';
     return [...groups].map(([pos, added]) =>
-      pos < 0 ? { start: last.span.end, end: last.span.end, newText: sep + added.join(sep) } : { start: pos, end: pos, newText: added.join(sep) + sep },
+      pos < 0
+        ? { start: last.span.end, end: last.span.end, newText: sep + added.join(sep) }
+        : { start: pos, end: pos, newText: added.join(sep) + sep },
     );
   }
   // the callee came from elsewhere (`torch.nn.modules.conv`): a new import line after it
@@ -159,7 +185,11 @@ function renderLayer(
   const dims = layer.args.dims;
   const transposed = layer.kind === 'transposed';
   // a transposed conv's pointwise half is a plain 1x1 conv: `nn.ConvTranspose2d` -> `nn.Conv2d`
-  const pointwiseConv = transposed ? (/\.ConvTranspose[123]d$/.test(conv) ? conv.replace(/ConvTranspose([123])d$/, 'Conv$1d') : nameOf(`Conv${dims}d`)) : conv;
+  const pointwiseConv = transposed
+    ? /\.ConvTranspose[123]d$/.test(conv)
+      ? conv.replace(/ConvTranspose([123])d$/, 'Conv$1d')
+      : nameOf(`Conv${dims}d`)
+    : conv;
 
   // a comment written with an argument goes with it, where it first appears in the new calls
   const placed = new Set<WrittenArg>();
@@ -177,7 +207,9 @@ function renderLayer(
     ['stride', get('stride') && argText(get('stride')!), get('stride')],
     ['padding', get('padding') && argText(get('padding')!), get('padding')],
     // a transposed conv's signature has output_padding here, and dilation after groups and bias
-    transposed ? ['output_padding', get('output_padding') && argText(get('output_padding')!), get('output_padding')] : ['dilation', get('dilation') && argText(get('dilation')!), get('dilation')],
+    transposed
+      ? ['output_padding', get('output_padding') && argText(get('output_padding')!), get('output_padding')]
+      : ['dilation', get('dilation') && argText(get('dilation')!), get('dilation')],
   ];
   const depthwise: string[] = [];
   const dwNotes: Note[] = [];
@@ -229,12 +261,18 @@ function renderLayer(
     pwNotes.push(undefined);
   }
   // comments of arguments the new calls do not write (`groups=1`) go above the Sequential's layers
-  const prelude = [...layer.comments, ...layer.written.filter((w) => w.comments && !placed.has(w)).flatMap((w) => [...w.comments!.before, ...(w.comments!.after ? [w.comments!.after] : [])])];
+  const prelude = [
+    ...layer.comments,
+    ...layer.written
+      .filter((w) => w.comments && !placed.has(w))
+      .flatMap((w) => [...w.comments!.before, ...(w.comments!.after ? [w.comments!.after] : [])]),
+  ];
 
   const indent = indentAt(text, layer.span.start);
   const inner = indent + layout.indentUnit;
   // + 1: the comma that follows a layer of the Sequential
-  const innerCall = (callee: string, args: string[], notes: Note[]) => formatCall(callee, args, { startColumn: inner.length + 1, indent: inner, layout, hug: true, notes });
+  const innerCall = (callee: string, args: string[], notes: Note[]) =>
+    formatCall(callee, args, { startColumn: inner.length + 1, indent: inner, layout, hug: true, notes });
   const items = [innerCall(conv, depthwise, dwNotes)];
   if (opts.norm !== 'none') items.push(`${nameOf(`BatchNorm${dims}d`)}(${mid})`);
   if (opts.norm === 'bn-relu') items.push(`${nameOf('ReLU')}(inplace=True)`);
@@ -248,12 +286,24 @@ function renderLayer(
   if (layer.inFString) return oneLine;
   const startColumn = columnOf(text, layer.span.start);
   const rest = text.slice(layer.span.end, text.indexOf('\n', layer.span.end) < 0 ? text.length : text.indexOf('\n', layer.span.end));
-  if (!prelude.length && !placed.size && !oneLine.includes('\n') && startColumn + oneLine.length + rest.trimEnd().length <= layout.lineLength) return oneLine;
+  if (
+    !prelude.length &&
+    !placed.size &&
+    !oneLine.includes('\n') &&
+    startColumn + oneLine.length + rest.trimEnd().length <= layout.lineLength
+  )
+    return oneLine;
   if (!guard) return formatCall(nameOf('Sequential'), items, { startColumn, indent, layout, prelude, forceMultiline: true });
   // black's layout of a long conditional expression: in parentheses, one part per line
   const pairAt = (column: number, at: string) => {
     const fits = !prelude.length && !placed.size && !pairLine.includes('\n') && column + pairLine.length <= layout.lineLength;
-    return fits ? pairLine : formatCall(nameOf('Sequential'), items.map((x) => x.split('\n').join('\n' + layout.indentUnit)), { startColumn: column, indent: at, layout, prelude, forceMultiline: true });
+    return fits
+      ? pairLine
+      : formatCall(
+          nameOf('Sequential'),
+          items.map((x) => x.split('\n').join('\n' + layout.indentUnit)),
+          { startColumn: column, indent: at, layout, prelude, forceMultiline: true },
+        );
   };
   const shifted = original.split('\n').join('\n' + layout.indentUnit);
   return ['(', inner + pairAt(inner.length, inner), `${inner}if ${guard}`, `${inner}else ${shifted}`, `${indent})`].join(layout.eol);

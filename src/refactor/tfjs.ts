@@ -52,7 +52,8 @@ function jsLayout(text: string, lineLength: number): JsLayout {
     const t = line.trim();
     if (!t || t.startsWith('*') || t.startsWith('//') || t.startsWith('/*')) return;
     const indent = /^[ \t]*/.exec(line)![0];
-    if (indent.length > prev.length && indent.startsWith(prev)) steps.set(indent.slice(prev.length), (steps.get(indent.slice(prev.length)) ?? 0) + 1);
+    if (indent.length > prev.length && indent.startsWith(prev))
+      steps.set(indent.slice(prev.length), (steps.get(indent.slice(prev.length)) ?? 0) + 1);
     prev = indent;
     // the close of a multi-line literal (`}),`, `}));`, `]`), not of a block (`}` alone)
     if (/^([}\]][)\],;]|\]$)/.test(t) && i > 0) {
@@ -91,11 +92,34 @@ export interface TfjsPlan {
 }
 
 /** Keys of a conv2d config that go to the depthwise layer of the split style. */
-const DEPTHWISE_KEYS = new Set(['kernelSize', 'strides', 'padding', 'dataFormat', 'inputShape', 'batchInputShape', 'batchSize', 'dtype', 'inputDType', 'trainable']);
+const DEPTHWISE_KEYS = new Set([
+  'kernelSize',
+  'strides',
+  'padding',
+  'dataFormat',
+  'inputShape',
+  'batchInputShape',
+  'batchSize',
+  'dtype',
+  'inputDType',
+  'trainable',
+]);
 /** Keys that go to the 1x1 pointwise conv2d. */
 const POINTWISE_KEYS = new Set([
-  'filters', 'dataFormat', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'kernelRegularizer', 'biasRegularizer',
-  'activityRegularizer', 'kernelConstraint', 'biasConstraint', 'trainable', 'dtype', 'name',
+  'filters',
+  'dataFormat',
+  'activation',
+  'useBias',
+  'kernelInitializer',
+  'biasInitializer',
+  'kernelRegularizer',
+  'biasRegularizer',
+  'activityRegularizer',
+  'kernelConstraint',
+  'biasConstraint',
+  'trainable',
+  'dtype',
+  'name',
 ]);
 
 /** Why a layer is below the parameter-savings threshold, if it is. */
@@ -134,7 +158,10 @@ class Names {
 class BareNames {
   /** pattern start -> names to add */
   readonly additions = new Map<number, { pattern: PatternSite; names: Set<string> }>();
-  constructor(private readonly analysis: TfjsAnalysis, private readonly text: string) {}
+  constructor(
+    private readonly analysis: TfjsAnalysis,
+    private readonly text: string,
+  ) {}
 
   /** The local name for `layers.<op>`, or why there is none. */
   nameFor(op: string, site: TfjsSite): { name?: string; why?: string } {
@@ -179,7 +206,11 @@ export function planTfjsRewrite(text: string, analysis: TfjsAnalysis, selected: 
     if (other) {
       const n = all.indexOf(other) + 1;
       const why = other.convertible ? lowSavings(other, opts.minSavings ?? 0)! : other.reason;
-      for (const l of mine) plan.skipped.push({ layer: l, reason: `instance ${n} of this call is not converted (${why}), and the call is rewritten for all of them or none` });
+      for (const l of mine)
+        plan.skipped.push({
+          layer: l,
+          reason: `instance ${n} of this call is not converted (${why}), and the call is rewritten for all of them or none`,
+        });
       continue;
     }
     const site = analysis.sites[s];
@@ -230,7 +261,9 @@ function separableEdits(text: string, site: TfjsSite, opts: TfjsRewriteOptions, 
   const callee = calleeFor(text, site, 'separableConv2d', bare);
   if (!callee.callee) return { why: callee.why };
   const edits: TextEdit[] = [];
-  const calleeEdit = site.bare ? { start: site.calleeSpan.start, end: site.calleeSpan.end, newText: callee.callee } : { start: site.nameSpan.start, end: site.nameSpan.end, newText: 'separableConv2d' };
+  const calleeEdit = site.bare
+    ? { start: site.calleeSpan.start, end: site.calleeSpan.end, newText: callee.callee }
+    : { start: site.nameSpan.start, end: site.nameSpan.end, newText: 'separableConv2d' };
   edits.push(calleeEdit);
   const m = `${keyText(site.config, 'depthMultiplier')}: ${opts.depthMultiplier}`;
   const config = site.config;
@@ -246,13 +279,18 @@ function separableEdits(text: string, site: TfjsSite, opts: TfjsRewriteOptions, 
     const entries: string[] = [];
     for (const e of config.entries) {
       const mapped = e.key ? KERNEL_KEYS[e.key] : undefined;
-      if (mapped && e.value) entries.push(`${keyText(config, mapped[0])}: ${e.value.text}`, `${keyText(config, mapped[1])}: ${e.value.text}`);
+      if (mapped && e.value)
+        entries.push(`${keyText(config, mapped[0])}: ${e.value.text}`, `${keyText(config, mapped[1])}: ${e.value.text}`);
       else entries.push(text.slice(e.node.start, e.node.end));
       if (e === anchor) entries.push(m);
     }
     const around = lineAround(text, config.span.start, config.span.end);
     const pad = /^\{\s/.test(text.slice(config.span.start, config.span.end)) ? ' ' : '';
-    edits.push({ start: config.span.start, end: config.span.end, newText: renderObject(entries, ' '.repeat(around.before.length + growth), around.after, around.indent, layout, pad) });
+    edits.push({
+      start: config.span.start,
+      end: config.span.end,
+      newText: renderObject(entries, ' '.repeat(around.before.length + growth), around.after, around.indent, layout, pad),
+    });
     return { edits };
   }
   const after = new Map<ConfigEntry, string[]>();
@@ -261,7 +299,8 @@ function separableEdits(text: string, site: TfjsSite, opts: TfjsRewriteOptions, 
     const mapped = e.key ? KERNEL_KEYS[e.key] : undefined;
     if (!mapped || !e.keySpan || !e.value) continue;
     const [dw, pw] = mapped;
-    if (e.kind === 'shorthand') edits.push({ start: e.keySpan.start, end: e.keySpan.end, newText: `${keyText(config, dw)}: ${e.value.text}` });
+    if (e.kind === 'shorthand')
+      edits.push({ start: e.keySpan.start, end: e.keySpan.end, newText: `${keyText(config, dw)}: ${e.value.text}` });
     else edits.push({ start: e.keySpan.start, end: e.keySpan.end, newText: keyText(config, dw) });
     add(e, `${keyText(config, pw)}: ${e.value.text}`);
   }
@@ -272,7 +311,11 @@ function separableEdits(text: string, site: TfjsSite, opts: TfjsRewriteOptions, 
 
 /** An entry's text with a comment kept where the comma goes: `a: 1 // x` -> `a: 1, // x` is done by the caller. */
 function entryText(text: string, e: ConfigEntry): { lead: string; core: string; trail: string } {
-  return { lead: text.slice(e.span.start, e.node.start), core: text.slice(e.node.start, e.node.end), trail: text.slice(e.node.end, e.span.end).replace(/^\s*,?/, '') };
+  return {
+    lead: text.slice(e.span.start, e.node.start),
+    core: text.slice(e.node.start, e.node.end),
+    trail: text.slice(e.node.end, e.span.end).replace(/^\s*,?/, ''),
+  };
 }
 
 function splitEdits(text: string, site: TfjsSite, opts: TfjsRewriteOptions, names: Names, bare: BareNames, layout: JsLayout): SiteEdits {
@@ -296,7 +339,9 @@ function splitEdits(text: string, site: TfjsSite, opts: TfjsRewriteOptions, name
     }
     if (key === 'name' && e.value) {
       const literal = /^(['"`])([^'"`\\$]*)\1$/.exec(e.value.text);
-      const value = literal ? `${literal[1]}${names.derive(literal[2], '_dw')}${literal[1]}` : `${e.value.text} + ${site.quote}_dw${site.quote}`;
+      const value = literal
+        ? `${literal[1]}${names.derive(literal[2], '_dw')}${literal[1]}`
+        : `${e.value.text} + ${site.quote}_dw${site.quote}`;
       dw.push({ ...t, core: `${k('name')}: ${value}` });
       pw.push(t);
       continue;
@@ -312,8 +357,22 @@ function splitEdits(text: string, site: TfjsSite, opts: TfjsRewriteOptions, name
   const around = lineAround(text, site.span.start, site.span.end);
   const pad = /^\{\s/.test(text.slice(config.span.start, config.span.end)) ? ' ' : '';
   /** `callee({...})`; a one-line config stays on one line when `prefix` + it + `suffix` fits */
-  const render = (callee: string, items: { lead: string; core: string; trail: string }[], prefix: string, suffix: string, indent = around.indent) => {
-    if (!config.multiline) return `${callee}(${renderObject(items.map((i) => i.core), `${prefix}${callee}(`, `)${suffix}`, indent, layout, pad)})`;
+  const render = (
+    callee: string,
+    items: { lead: string; core: string; trail: string }[],
+    prefix: string,
+    suffix: string,
+    indent = around.indent,
+  ) => {
+    if (!config.multiline)
+      return `${callee}(${renderObject(
+        items.map((i) => i.core),
+        `${prefix}${callee}(`,
+        `)${suffix}`,
+        indent,
+        layout,
+        pad,
+      )})`;
     // comments stay with their entries: leading ones above, a trailing one after the comma
     const lines = items.map((i, n) => {
       const comma = n < items.length - 1 || config.trailingComma ? ',' : '';
@@ -327,14 +386,24 @@ function splitEdits(text: string, site: TfjsSite, opts: TfjsRewriteOptions, name
     case 'array': {
       const dwCall = render(dwCallee.callee, dw, around.indent, ',');
       const pwCall = render(pwCallee, pw, around.indent, around.after);
-      return { edits: [{ start: site.span.start, end: site.span.end, newText: `${dwCall},${p.multiline ? eol + p.indent : ' '}${pwCall}` }] };
+      return {
+        edits: [{ start: site.span.start, end: site.span.end, newText: `${dwCall},${p.multiline ? eol + p.indent : ' '}${pwCall}` }],
+      };
     }
     case 'add': {
       const semi = p.semicolon ? ';' : '';
       const head = `${p.indent}${p.receiver}.add(`;
       const dwCall = render(dwCallee.callee, dw, head, `)${semi}`);
       const pwCall = render(pwCallee, pw, head, `)${semi}`);
-      return { edits: [{ start: p.statement.start, end: p.statement.end, newText: `${p.receiver}.add(${dwCall})${semi}${eol}${p.indent}${p.receiver}.add(${pwCall})${semi}` }] };
+      return {
+        edits: [
+          {
+            start: p.statement.start,
+            end: p.statement.end,
+            newText: `${p.receiver}.add(${dwCall})${semi}${eol}${p.indent}${p.receiver}.add(${pwCall})${semi}`,
+          },
+        ],
+      };
     }
     case 'apply': {
       const st = p.statement;
@@ -359,7 +428,15 @@ function splitEdits(text: string, site: TfjsSite, opts: TfjsRewriteOptions, name
         return { edits: [{ start: p.call.start, end: p.call.end, newText: oneLine }] };
       }
       const dwCall = render(dwCallee.callee, dw, inner, `.apply(${p.argsText})`, inner);
-      return { edits: [{ start: p.call.start, end: p.call.end, newText: `${pwCall}.apply(${eol}${inner}${dwCall}.apply(${p.argsText})${eol}${around.indent})` }] };
+      return {
+        edits: [
+          {
+            start: p.call.start,
+            end: p.call.end,
+            newText: `${pwCall}.apply(${eol}${inner}${dwCall}.apply(${p.argsText})${eol}${around.indent})`,
+          },
+        ],
+      };
     }
     default:
       return { why: 'the layer is not in a layers array, a model.add(...) or an .apply(...) chain' };

@@ -61,15 +61,25 @@ export class Analyses {
    * The full analysis of this version of `src` (computed once). `file`: its path, for shape
    * inference's neighbours. `keep`: cache it in the tree cache (not for one-off texts).
    */
-  async full(src: Source, options: AnalysisOptions, file: string | undefined, token?: CancellationToken, keep = true): Promise<AnyAnalysis> {
-    if (!frameworkFor(src.languageId).offThread) return keep ? this.trees.analysis(src, options) : analyzeText(src.text, src.languageId, options);
+  async full(
+    src: Source,
+    options: AnalysisOptions,
+    file: string | undefined,
+    token?: CancellationToken,
+    keep = true,
+  ): Promise<AnyAnalysis> {
+    if (!frameworkFor(src.languageId).offThread)
+      return keep ? this.trees.analysis(src, options) : analyzeText(src.text, src.languageId, options);
     if (keep) {
       // a hover's analysis of this version may turn into the full one (or run out of budget): wait for it first
       await this.inflight.get(JSON.stringify([src.key, src.version, options]))?.catch(() => undefined);
       const cached = this.trees.cached(src, options);
       if (cached) return cached;
     }
-    const outcome = await this.job({ kind: 'full', key: src.key, version: src.version, languageId: src.languageId, text: src.text, options, file }, token);
+    const outcome = await this.job(
+      { kind: 'full', key: src.key, version: src.version, languageId: src.languageId, text: src.text, options, file },
+      token,
+    );
     const analysis = outcome.ok ? revive(outcome.analysis) : await this.withoutShapes(src, options, outcome.reason, token);
     if (keep) this.keep(src, options, analysis);
     else this.worker.forget(src.key);
@@ -81,7 +91,13 @@ export class Analyses {
    * when there is one; else the worker's focused analysis, unless the worker is busy with another
    * document: then the static analysis of the range now, and the full analysis queued.
    */
-  async focused(src: Source, options: AnalysisOptions, range: Span, file: string | undefined, token?: CancellationToken): Promise<AnyAnalysis> {
+  async focused(
+    src: Source,
+    options: AnalysisOptions,
+    range: Span,
+    file: string | undefined,
+    token?: CancellationToken,
+  ): Promise<AnyAnalysis> {
     if (!frameworkFor(src.languageId).offThread) return this.trees.focusedAnalysis(src, options, range);
     const cached = this.trees.cached(src, options);
     if (cached) return cached;
@@ -97,7 +113,10 @@ export class Analyses {
       quick.notes.push({ message: PENDING_SHAPES, span: { start: 0, end: 0 } });
       return quick;
     }
-    const outcome = await this.job({ kind: 'focused', key: src.key, version: src.version, languageId: src.languageId, text: src.text, options, file, range }, token);
+    const outcome = await this.job(
+      { kind: 'focused', key: src.key, version: src.version, languageId: src.languageId, text: src.text, options, file, range },
+      token,
+    );
     if (outcome.ok) {
       const analysis = revive(outcome.analysis);
       if (outcome.full) this.keep(src, options, analysis);
@@ -111,14 +130,20 @@ export class Analyses {
 
   /** The layers in `range` without shape inference, from the worker (a large document's hints and hovers). */
   async range(src: Source, options: AnalysisOptions, range: Span, token?: CancellationToken): Promise<AnyAnalysis> {
-    const outcome = await this.worker.run({ kind: 'range', key: src.key, version: src.version, languageId: src.languageId, text: src.text, options, range }, token);
+    const outcome = await this.worker.run(
+      { kind: 'range', key: src.key, version: src.version, languageId: src.languageId, text: src.text, options, range },
+      token,
+    );
     if (outcome.ok) return revive(outcome.analysis);
     return emptyAnalysis(src.languageId, [{ message: `no layers (${outcome.reason})`, span: { start: 0, end: 0 } }]);
   }
 
   /** Every layer without shape inference, noted with why the models are unknown; none if even that fails. */
   private async withoutShapes(src: Source, options: AnalysisOptions, reason: string, token?: CancellationToken): Promise<AnyAnalysis> {
-    const outcome = await this.worker.run({ kind: 'static', key: src.key, version: src.version, languageId: src.languageId, text: src.text, options }, token);
+    const outcome = await this.worker.run(
+      { kind: 'static', key: src.key, version: src.version, languageId: src.languageId, text: src.text, options },
+      token,
+    );
     const note = { message: `${UNKNOWN_SHAPES} (${reason}): the models of this file were not run to the end`, span: { start: 0, end: 0 } };
     if (!outcome.ok) return emptyAnalysis(src.languageId, [note, { message: `no layers (${outcome.reason})`, span: note.span }]);
     const analysis = revive(outcome.analysis);

@@ -77,14 +77,26 @@ export function runCheckpointReader(): void {
           const shape = convLike(t);
           if (shape) spectra.push({ key: t.key, shape, spectrum: spectrum(t.values(), shape) });
         }
-        const reply: FromReader = { type: 'loaded', id: msg.id, identity, format: ckpt.format, tensors, spectra, ms: performance.now() - start };
-        port.postMessage(reply, spectra.flatMap((s) => transfer(s.spectrum)));
+        const reply: FromReader = {
+          type: 'loaded',
+          id: msg.id,
+          identity,
+          format: ckpt.format,
+          tensors,
+          spectra,
+          ms: performance.now() - start,
+        };
+        port.postMessage(
+          reply,
+          spectra.flatMap((s) => transfer(s.spectrum)),
+        );
         return;
       }
       const known = open.get(msg.file);
       const st = fs.statSync(msg.file);
       // written over since it was read: its spectra are the old file's (the next hover reads it again)
-      if (known && (st.mtimeMs !== known.identity.mtimeMs || st.size !== known.identity.size)) throw new Error('the checkpoint changed on disk while it was read');
+      if (known && (st.mtimeMs !== known.identity.mtimeMs || st.size !== known.identity.size))
+        throw new Error('the checkpoint changed on disk while it was read');
       const t = known?.ckpt.tensors.get(msg.key);
       if (!t) throw new Error(`${msg.key} is not in the checkpoint read`);
       const s = spectrum(t.values(), msg.shape);

@@ -90,7 +90,15 @@ const CALL_LINES_ABOVE = 12;
  * full analysis (`Analyses.focused`). An analysis that waits for the worker is dropped when the
  * document changes meanwhile: a request (`token`) then analyses the new text, the warm-up stops.
  */
-export async function makeView(store: DocumentStore, analyses: Analyses, uri: string, settings: Settings, range?: Range, exact = false, token?: CancellationToken): Promise<View | undefined> {
+export async function makeView(
+  store: DocumentStore,
+  analyses: Analyses,
+  uri: string,
+  settings: Settings,
+  range?: Range,
+  exact = false,
+  token?: CancellationToken,
+): Promise<View | undefined> {
   for (;;) {
     const unit = store.unitFor(uri);
     if (!unit) return undefined;
@@ -100,7 +108,12 @@ export async function makeView(store: DocumentStore, analyses: Analyses, uri: st
     const large = unit.text.length > LARGE_DOCUMENT;
     try {
       if (large && !range) {
-        analysis = emptyAnalysis(unit.languageId, [{ message: `the document is larger than ${LARGE_DOCUMENT / 1024} KB: only the hints and hovers of its lines are analysed`, span: { start: 0, end: 0 } }]);
+        analysis = emptyAnalysis(unit.languageId, [
+          {
+            message: `the document is larger than ${LARGE_DOCUMENT / 1024} KB: only the hints and hovers of its lines are analysed`,
+            span: { start: 0, end: 0 },
+          },
+        ]);
       } else if (range) {
         // a call whose first line is above the range may end in it, where its hint sits
         const start = unitOffset(unit, uri, { line: Math.max(0, range.start.line - CALL_LINES_ABOVE), character: 0 });
@@ -108,7 +121,8 @@ export async function makeView(store: DocumentStore, analyses: Analyses, uri: st
         if (start === undefined || end === undefined) return undefined;
         const span = { start, end };
         if (large) analysis = await analyses.range(unit, options, span, token);
-        else analysis = exact ? await analyses.focused(unit, options, span, file, token) : analyses.trees.quickAnalysis(unit, options, span);
+        else
+          analysis = exact ? await analyses.focused(unit, options, span, file, token) : analyses.trees.quickAnalysis(unit, options, span);
       } else {
         analysis = await analyses.full(unit, options, file, token);
       }

@@ -184,7 +184,14 @@ export class DocumentStore {
     let offset = 0;
     for (const doc of this.pythonCells(nb)) {
       const text = doc.getText();
-      segments.push({ uri: doc.uri, version: doc.version, start: offset, end: offset + text.length, doc, cell: nb.cells.indexOf(doc.uri) + 1 });
+      segments.push({
+        uri: doc.uri,
+        version: doc.version,
+        start: offset,
+        end: offset + text.length,
+        doc,
+        cell: nb.cells.indexOf(doc.uri) + 1,
+      });
       parts.push(text);
       offset += text.length + 1;
     }

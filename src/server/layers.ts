@@ -130,7 +130,13 @@ export function bulkCandidates(placed: readonly PlacedLayer[], minSavings: numbe
 }
 
 /** Rewrites the chosen layers of a unit and splits the edits by document. */
-export function plan(unit: Unit, analysis: AnyAnalysis, placed: readonly PlacedLayer[], chosen: readonly PlacedLayer[], opts: RewriteOptions & { minSavings: number }): Plan {
+export function plan(
+  unit: Unit,
+  analysis: AnyAnalysis,
+  placed: readonly PlacedLayer[],
+  chosen: readonly PlacedLayer[],
+  opts: RewriteOptions & { minSavings: number },
+): Plan {
   const wanted = new Set(chosen.map((p) => p.layer));
   const result = rewrite(unit.text, unit.languageId, analysis, (l) => wanted.has(l), opts);
   const find = (l: Layer) => placed.find((p) => p.layer === l)!;
@@ -147,7 +153,10 @@ export function plan(unit: Unit, analysis: AnyAnalysis, placed: readonly PlacedL
     if (!seg || e.end > seg.end) return { ...out, error: 'internal error: an edit spans two notebook cells; nothing written' };
     let d = byUri.get(seg.uri);
     if (!d) byUri.set(seg.uri, (d = { uri: seg.uri, version: seg.version, edits: [] }));
-    d.edits.push({ range: { start: seg.doc.positionAt(e.start - seg.start), end: seg.doc.positionAt(e.end - seg.start) }, newText: e.newText });
+    d.edits.push({
+      range: { start: seg.doc.positionAt(e.start - seg.start), end: seg.doc.positionAt(e.end - seg.start) },
+      newText: e.newText,
+    });
   }
   out.documents = [...byUri.values()];
   return out;

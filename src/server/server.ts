@@ -27,7 +27,15 @@ import { onCodeLens } from './features/codeLens';
 import { convert, convertWithWeights, planFiles, report } from './features/commands';
 import { onHover } from './features/hover';
 import { onInlayHints } from './features/inlayHints';
-import { CodeActionKinds, ServerCommands, type ConvertArgs, type ConvertWeightsArgs, type PlanArgs, type Range, type ReportArgs } from './protocol';
+import {
+  CodeActionKinds,
+  ServerCommands,
+  type ConvertArgs,
+  type ConvertWeightsArgs,
+  type PlanArgs,
+  type Range,
+  type ReportArgs,
+} from './protocol';
 import type { CancellationToken } from 'vscode-languageserver';
 import { parseSettings, SECTION, type Settings } from './settings';
 import { IdleCollector } from './memory';
@@ -59,7 +67,9 @@ export function startServer(connection: Connection): void {
     let s = settingsCache.get(scope);
     if (!s) {
       s = (async () => {
-        const raw: unknown = pullConfiguration ? await connection.workspace.getConfiguration({ scopeUri: scope, section: SECTION }) : pushed;
+        const raw: unknown = pullConfiguration
+          ? await connection.workspace.getConfiguration({ scopeUri: scope, section: SECTION })
+          : pushed;
         const parsed = parseSettings(raw);
         for (const p of parsed.problems) {
           if (!warned.has(p)) connection.console.warn(p);
@@ -89,7 +99,8 @@ export function startServer(connection: Connection): void {
     analyses,
     view: (uri, token) => viewOf(uri, undefined, false, token),
     rangeView: (uri, range, token) => viewOf(uri, range, false, token),
-    pointView: (uri, position, token) => viewOf(uri, { start: { line: position.line, character: 0 }, end: { line: position.line + 1, character: 0 } }, true, token),
+    pointView: (uri, position, token) =>
+      viewOf(uri, { start: { line: position.line, character: 0 }, end: { line: position.line + 1, character: 0 } }, true, token),
     warn(message) {
       void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message });
     },
@@ -199,7 +210,11 @@ export function startServer(connection: Connection): void {
   // ---- notebooks ----
   const nb = connection.notebooks.synchronization;
   nb.onDidOpenNotebookDocument(({ notebookDocument, cellTextDocuments }) => {
-    store.openNotebook(notebookDocument.uri, notebookDocument.version, notebookDocument.cells.map((c) => c.document));
+    store.openNotebook(
+      notebookDocument.uri,
+      notebookDocument.version,
+      notebookDocument.cells.map((c) => c.document),
+    );
     for (const d of cellTextDocuments) store.open(d.uri, d.languageId, d.version, d.text);
   });
   nb.onDidChangeNotebookDocument(({ notebookDocument, change }) => {
@@ -207,7 +222,13 @@ export function startServer(connection: Connection): void {
     const structure = change.cells?.structure;
     if (structure) {
       for (const d of structure.didClose ?? []) store.close(d.uri);
-      store.spliceCells(uri, notebookDocument.version, structure.array.start, structure.array.deleteCount, (structure.array.cells ?? []).map((c) => c.document));
+      store.spliceCells(
+        uri,
+        notebookDocument.version,
+        structure.array.start,
+        structure.array.deleteCount,
+        (structure.array.cells ?? []).map((c) => c.document),
+      );
       for (const d of structure.didOpen ?? []) store.open(d.uri, d.languageId, d.version, d.text);
     }
     store.setNotebookVersion(uri, notebookDocument.version);

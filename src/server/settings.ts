@@ -121,7 +121,8 @@ export function parseSettings(raw: unknown): ParsedSettings {
     if (!schema) throw new Error(`setting sepconv.${key} has a parser but is not declared in package.json`);
     const value = lookup(raw, key);
     const parsed = value === undefined || value === null ? undefined : parser(value, schema);
-    if (value !== undefined && value !== null && parsed === undefined) problems.push(`sepconv.${key}: ${JSON.stringify(value)} is not valid; using ${JSON.stringify(schema.default)}`);
+    if (value !== undefined && value !== null && parsed === undefined)
+      problems.push(`sepconv.${key}: ${JSON.stringify(value)} is not valid; using ${JSON.stringify(schema.default)}`);
     out[key] = parsed ?? parser(schema.default, schema);
   }
   return { settings: out as unknown as Settings, problems };
@@ -152,7 +153,11 @@ export function analysisOptions(s: Settings): AnalysisOptions {
 export function settingsTable(): string {
   const props = manifest.contributes.configuration.properties as Record<string, SettingSchema & { order?: number; enum?: string[] }>;
   // `#editor.inlayHints.enabled#` is a settings link inside VS Code; plain code in the README
-  const cell = (s: string) => s.replace(/`#([\w.]+)#`/g, '`$1`').replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
+  const cell = (s: string) =>
+    s
+      .replace(/`#([\w.]+)#`/g, '`$1`')
+      .replace(/\|/g, '\\|')
+      .replace(/\s*\n\s*/g, ' ');
   const type = (s: SettingSchema) => (s.enum ? s.enum.map((v) => `\`${v}\``).join(' \\| ') : s.type);
   const rows = Object.entries(props)
     .sort(([, a], [, b]) => (a.order ?? 0) - (b.order ?? 0))

@@ -73,7 +73,10 @@ export class TreeCache {
     const optionsKey = JSON.stringify(options);
     if (e.analysis?.optionsKey !== optionsKey) {
       this.stats.analyses++;
-      e.analysis = { optionsKey, result: this.counted(e, () => analyzeText(src.text, src.languageId, options, { tree: e.tree, sources, memo: e.memo })) };
+      e.analysis = {
+        optionsKey,
+        result: this.counted(e, () => analyzeText(src.text, src.languageId, options, { tree: e.tree, sources, memo: e.memo })),
+      };
     }
     return e.analysis.result;
   }

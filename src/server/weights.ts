@@ -41,7 +41,10 @@ interface Loaded {
   tensors: number;
 }
 
-type Entry = { identity: string; state: 'loading' } | { identity: string; state: 'ready'; loaded: Loaded } | { identity: string; state: 'error'; reason: string };
+type Entry =
+  | { identity: string; state: 'loading' }
+  | { identity: string; state: 'ready'; loaded: Loaded }
+  | { identity: string; state: 'error'; reason: string };
 
 const spectrumKey = (key: string, s: ConvShape) => `${key}|${s.cout},${s.cinPerGroup},${s.groups},${s.kernel.join('x')}`;
 
@@ -88,7 +91,10 @@ class Reader {
     const limits = { resourceLimits: { maxOldGenerationSizeMb: 512 } };
     const worker = bundled
       ? new Worker(path.join(__dirname, 'checkpoint-reader.js'), limits)
-      : new Worker(`require('tsx/cjs'); require(${JSON.stringify(path.join(__dirname, 'checkpointReaderIndex.ts'))});`, { ...limits, eval: true });
+      : new Worker(`require('tsx/cjs'); require(${JSON.stringify(path.join(__dirname, 'checkpointReaderIndex.ts'))});`, {
+          ...limits,
+          eval: true,
+        });
     this.worker = worker;
     worker.unref();
     let failed: (e: Error) => void = () => undefined;
@@ -182,14 +188,22 @@ export class WeightsCache {
     if (!setting || frameworkOf(layer).checkpoint.format !== 'state-dict' || !layer.convertible) return undefined;
     const file = this.resolve(setting, view.unit.uri);
     const checkpoint = path.basename(file);
-    if (view.unit.text.length > LARGE_DOCUMENT) return { state: 'error', checkpoint, reason: `the document is larger than ${LARGE_DOCUMENT / 1024} KB` };
+    if (view.unit.text.length > LARGE_DOCUMENT)
+      return { state: 'error', checkpoint, reason: `the document is larger than ${LARGE_DOCUMENT / 1024} KB` };
     const entry = await this.entry(file);
     if (entry.state === 'loading') return { state: 'loading', checkpoint, what: 'reading the checkpoint' };
     if (entry.state === 'error') return { state: 'error', checkpoint, reason: entry.reason };
 
     const energy = view.settings['weights.energy'];
-    const req: RankRequest = { energy: energy > 0 ? energy : undefined, depthMultiplier: view.settings.depthMultiplier, norm: view.settings.normalization };
-    const rank = req.energy !== undefined ? `K per layer: the smallest keeping ${+(req.energy * 100).toFixed(4)}% of ‖W‖²` : `K = ${req.depthMultiplier} (\`sepconv.depthMultiplier\`)`;
+    const req: RankRequest = {
+      energy: energy > 0 ? energy : undefined,
+      depthMultiplier: view.settings.depthMultiplier,
+      norm: view.settings.normalization,
+    };
+    const rank =
+      req.energy !== undefined
+        ? `K per layer: the smallest keeping ${+(req.energy * 100).toFixed(4)}% of ‖W‖²`
+        : `K = ${req.depthMultiplier} (\`sepconv.depthMultiplier\`)`;
     // which convs convert is judged at K = 1, as `report --weights` does
     const options = { ...view.options, depthMultiplier: 1 };
     const docFile = filePath(view.unit);
@@ -203,7 +217,9 @@ export class WeightsCache {
       if (!analysis) {
         const busy = analyses.worker.busyWith;
         const src = { key: view.unit.key, version: view.unit.version, languageId: view.unit.languageId, text: view.unit.text };
-        const full = shared ? analyses.full(src, options, docFile, token) : analyses.full({ ...src, key: `${src.key}#weights` }, options, docFile, token, false);
+        const full = shared
+          ? analyses.full(src, options, docFile, token)
+          : analyses.full({ ...src, key: `${src.key}#weights` }, options, docFile, token, false);
         // as a hover's shapes: never wait for another document's analysis
         if ((busy && busy.key !== view.unit.key) || analyses.worker.restarting) {
           full.catch(() => undefined);
@@ -217,7 +233,14 @@ export class WeightsCache {
     const plan = await cached.plan;
     if (typeof plan === 'string') return { state: 'error', checkpoint, reason: plan };
     const site = siteId(docFile ?? '', layer.span.start);
-    return { state: 'ready', checkpoint, rank, model: plan.candidate, prefix: plan.prefix || undefined, modules: plan.modules.filter((m) => m.site === site) };
+    return {
+      state: 'ready',
+      checkpoint,
+      rank,
+      model: plan.candidate,
+      prefix: plan.prefix || undefined,
+      modules: plan.modules.filter((m) => m.site === site),
+    };
   }
 
   /** A closed document's plan is dropped. */
@@ -230,7 +253,14 @@ export class WeightsCache {
   }
 
   /** The plan of the document against the loaded checkpoint, or why there is none. */
-  private async plan(loaded: Loaded, file: string, view: View, docFile: string, analysis: AnyAnalysis, req: RankRequest): Promise<CheckpointPlan | string> {
+  private async plan(
+    loaded: Loaded,
+    file: string,
+    view: View,
+    docFile: string,
+    analysis: AnyAnalysis,
+    req: RankRequest,
+  ): Promise<CheckpointPlan | string> {
     if (analysis.syntaxError) return `the file does not parse: ${analysis.syntaxError.message}`;
     const code = [{ file: docFile, id: view.unit.languageId, text: view.unit.text, analysis }];
     try {
@@ -269,7 +299,11 @@ export class WeightsCache {
       st = await fs.promises.stat(file);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      return { identity: '', state: 'error', reason: code === 'ENOENT' ? `no such file: ${file}` : `cannot read ${file}: ${(e as Error).message}` };
+      return {
+        identity: '',
+        state: 'error',
+        reason: code === 'ENOENT' ? `no such file: ${file}` : `cannot read ${file}: ${(e as Error).message}`,
+      };
     }
     if (!st.isFile()) return { identity: '', state: 'error', reason: `not a file: ${file}` };
     const identity = `${st.mtimeMs}:${st.size}`;
@@ -297,8 +331,14 @@ export class WeightsCache {
       // changed while it was read: the next hover reads it again
       const identity = `${id.mtimeMs}:${id.size}`;
       const spectra = new Map(reply.spectra.map((s) => [spectrumKey(s.key, s.shape), s.spectrum]));
-      next = { identity, state: 'ready', loaded: { identity, meta: metadata(reply.format, reply.tensors), spectra, tensors: reply.tensors.length } };
-      this.log(`SepConv: read checkpoint ${file}: ${reply.tensors.length} tensors, ${reply.spectra.length} conv weights factored in ${Math.round(reply.ms)} ms`);
+      next = {
+        identity,
+        state: 'ready',
+        loaded: { identity, meta: metadata(reply.format, reply.tensors), spectra, tensors: reply.tensors.length },
+      };
+      this.log(
+        `SepConv: read checkpoint ${file}: ${reply.tensors.length} tensors, ${reply.spectra.length} conv weights factored in ${Math.round(reply.ms)} ms`,
+      );
     } catch (e) {
       const reason = shortReason((e as Error).message);
       next = { identity: entry.identity, state: 'error', reason };

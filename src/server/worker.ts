@@ -209,7 +209,12 @@ export class AnalysisWorker {
       const job = this.running;
       if (!job || job.msg.id !== msg.id) return;
       if (msg.type === 'failed') this.log(`SepConv: the analysis of ${job.msg.key} failed: ${msg.error}`);
-      this.finish(job, msg.type === 'done' ? { ok: true, analysis: msg.analysis, full: msg.full } : { ok: false, reason: 'the analysis failed on an internal error' });
+      this.finish(
+        job,
+        msg.type === 'done'
+          ? { ok: true, analysis: msg.analysis, full: msg.full }
+          : { ok: false, reason: 'the analysis failed on an internal error' },
+      );
     });
     worker.on('error', (e: Error & { code?: string }) => {
       if (worker !== this.worker) return;

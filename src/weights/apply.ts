@@ -56,17 +56,29 @@ const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
  * The rewrite's first pass (every file at the request's options): which convs convert, each with its
  * file and line. Throws when a file cannot be rewritten or nothing converts.
  */
-export function firstPass(code: CodeFile[], rewriteOptions: WeightsRequest['rewrite'], tfjs: boolean): { firsts: { c: CodeFile; first: FileRewrite }[]; converted: ConvertedLayer[] } {
+export function firstPass(
+  code: CodeFile[],
+  rewriteOptions: WeightsRequest['rewrite'],
+  tfjs: boolean,
+): { firsts: { c: CodeFile; first: FileRewrite }[]; converted: ConvertedLayer[] } {
   const firsts = code.map((c) => {
     // a transposed conv's weight is laid out [Cin, Cout, k...] and a guarded line converts only some of
     // its modules: the factorisation of checkpoints covers neither yet, so their code is left as it is
-    const first = rewrite(c.text, c.id, c.analysis, (l) => l.kind !== 'transposed' && !l.guard, { ...rewriteOptions, multipliers: undefined });
+    const first = rewrite(c.text, c.id, c.analysis, (l) => l.kind !== 'transposed' && !l.guard, {
+      ...rewriteOptions,
+      multipliers: undefined,
+    });
     if (first.error) throw new WeightsError(`${c.file}: ${first.error}`);
     return { c, first };
   });
   const lineOf = (text: string, offset: number) => text.slice(0, offset).split('\n').length;
-  const converted: ConvertedLayer[] = firsts.flatMap(({ c, first }) => first.converted.map((layer: Layer) => ({ file: c.file, layer, line: lineOf(c.text, layer.span.start) })));
-  if (converted.length === 0) throw new WeightsError(`no convolution of the given ${tfjs ? 'TensorFlow.js' : 'PyTorch'} code is converted; the checkpoint is left alone`);
+  const converted: ConvertedLayer[] = firsts.flatMap(({ c, first }) =>
+    first.converted.map((layer: Layer) => ({ file: c.file, layer, line: lineOf(c.text, layer.span.start) })),
+  );
+  if (converted.length === 0)
+    throw new WeightsError(
+      `no convolution of the given ${tfjs ? 'TensorFlow.js' : 'PyTorch'} code is converted; the checkpoint is left alone`,
+    );
   return { firsts, converted };
 }
 
@@ -82,7 +94,13 @@ export interface RankRequest {
  * K per call site and per module K, energy kept, relative error, params and MACs at that K. What
  * `apply --weights` writes, `report --weights` prints and the editor's hover shows.
  */
-export function planWithCode(ckpt: Checkpoint, code: CodeFile[], converted: ConvertedLayer[], req: RankRequest, spectrumOf?: ConvertOptions['spectrumOf']): CheckpointPlan {
+export function planWithCode(
+  ckpt: Checkpoint,
+  code: CodeFile[],
+  converted: ConvertedLayer[],
+  req: RankRequest,
+  spectrumOf?: ConvertOptions['spectrumOf'],
+): CheckpointPlan {
   const models: ModelSummary[] = code.flatMap((c) => (c.analysis.framework === 'pytorch' ? (c.analysis.models ?? []) : []));
   const keys = new Map([...ckpt.tensors].map(([k, t]) => [k, t.shape]));
   const rank = req.energy !== undefined ? { energy: req.energy } : { multiplier: req.depthMultiplier };
@@ -108,13 +126,16 @@ export function convertWithCode(code: CodeFile[], req: WeightsRequest, tfjs: boo
   };
 
   if (tfjs) {
-    if (req.energy !== undefined) throw new WeightsError('--energy applies to PyTorch checkpoints; give TensorFlow.js models a depth multiplier');
+    if (req.energy !== undefined)
+      throw new WeightsError('--energy applies to PyTorch checkpoints; give TensorFlow.js models a depth multiplier');
     const result = convertLayersModel(req.checkpoint, converted, { depthMultiplier: req.rewrite.depthMultiplier, style: req.tfjsStyle });
     return {
       files: firsts.filter((f) => f.first.newText !== f.c.text).map((f) => ({ file: f.c.file, rewrite: f.first })),
       modules: [],
       layers: result.layers,
-      summary: result.layers.map((l) => `${l.name} -> ${l.becomes.join(' + ')}  K=${l.k}  energy ${pct(l.energy)}  rel. error ${l.error.toExponential(2)}`),
+      summary: result.layers.map(
+        (l) => `${l.name} -> ${l.becomes.join(' + ')}  K=${l.k}  energy ${pct(l.energy)}  rel. error ${l.error.toExponential(2)}`,
+      ),
       writeCheckpoint: () => viaTemp((file) => result.write(file, req.out)),
       close: () => undefined,
     };
@@ -122,7 +143,11 @@ export function convertWithCode(code: CodeFile[], req: WeightsRequest, tfjs: boo
 
   const ckpt: Checkpoint = openCheckpoint(req.checkpoint);
   try {
-    const plan = planWithCode(ckpt, code, converted, { energy: req.energy, depthMultiplier: req.rewrite.depthMultiplier, norm: req.rewrite.norm });
+    const plan = planWithCode(ckpt, code, converted, {
+      energy: req.energy,
+      depthMultiplier: req.rewrite.depthMultiplier,
+      norm: req.rewrite.norm,
+    });
     const files: WeightsResult['files'] = [];
     for (const { c, first } of firsts) {
       const multipliers = new Map<number, number>();

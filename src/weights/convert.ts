@@ -107,12 +107,14 @@ function fit(c: Candidate, tensors: Map<string, InTensor>): Fit {
       const stem = t.absolute ? t.path : prefix + t.path;
       const w = tensors.get(`${stem}.weight`);
       if (!w) problems.push(`${stem}.weight is missing`);
-      else if (!sameShape(w.shape, expectedShape(t))) problems.push(`${stem}.weight has shape [${w.shape.join(', ')}], the code builds [${expectedShape(t).join(', ')}]`);
+      else if (!sameShape(w.shape, expectedShape(t)))
+        problems.push(`${stem}.weight has shape [${w.shape.join(', ')}], the code builds [${expectedShape(t).join(', ')}]`);
       else if (!isFloat(w.dtype)) problems.push(`${stem}.weight is ${w.dtype}, not floating point`);
       const b = tensors.get(`${stem}.bias`);
       if (t.bias && !b) problems.push(`${stem}.bias is missing`);
       else if (!t.bias && b) problems.push(`${stem}.bias is in the checkpoint but the code's conv has bias=False`);
-      else if (b && !sameShape(b.shape, [t.shape.cout])) problems.push(`${stem}.bias has shape [${b.shape.join(', ')}], not [${t.shape.cout}]`);
+      else if (b && !sameShape(b.shape, [t.shape.cout]))
+        problems.push(`${stem}.bias has shape [${b.shape.join(', ')}], not [${t.shape.cout}]`);
     }
     if (!best || problems.length < best.problems.length) best = { prefix, problems };
     if (problems.length === 0) break;
@@ -126,9 +128,15 @@ function fit(c: Candidate, tensors: Map<string, InTensor>): Fit {
  * differently.
  */
 export function planCheckpoint(ckpt: Checkpoint, candidates: Candidate[], opts: ConvertOptions): CheckpointPlan {
-  if (opts.norm === 'bn-relu') throw new WeightsError('--norm bn-relu cannot carry the weights: the ReLU between the depthwise and pointwise convs changes what the layer computes. Use --norm none or bn');
+  if (opts.norm === 'bn-relu')
+    throw new WeightsError(
+      '--norm bn-relu cannot carry the weights: the ReLU between the depthwise and pointwise convs changes what the layer computes. Use --norm none or bn',
+    );
   const usable = candidates.filter((c) => c.targets.length > 0);
-  if (usable.length === 0) throw new WeightsError('no converted convolution of the code is built by a model SepConv could run or found by name; nothing to convert in the checkpoint');
+  if (usable.length === 0)
+    throw new WeightsError(
+      'no converted convolution of the code is built by a model SepConv could run or found by name; nothing to convert in the checkpoint',
+    );
   const fits = usable.map((c) => ({ c, f: fit(c, ckpt.tensors) }));
   const good = fits.filter((x) => x.f.problems.length === 0);
   if (good.length === 0) {
@@ -141,15 +149,25 @@ export function planCheckpoint(ckpt: Checkpoint, candidates: Candidate[], opts: 
   // models that fit: the one with the most converted modules; others must be the same keys
   good.sort((a, b) => b.c.targets.length - a.c.targets.length);
   const chosen = good[0];
-  const keysOf = (x: (typeof good)[number]) => x.c.targets.map((t) => (t.absolute ? t.path : x.f.prefix + t.path)).sort().join('\n');
+  const keysOf = (x: (typeof good)[number]) =>
+    x.c.targets
+      .map((t) => (t.absolute ? t.path : x.f.prefix + t.path))
+      .sort()
+      .join('\n');
   const rivals = good.filter((x) => x.c.targets.length === chosen.c.targets.length && keysOf(x) !== keysOf(chosen));
-  if (rivals.length) throw new WeightsError(`the checkpoint fits several models of the code differently (${[chosen, ...rivals].map((x) => x.c.name).join(', ')}); convert one model's files at a time`);
+  if (rivals.length)
+    throw new WeightsError(
+      `the checkpoint fits several models of the code differently (${[chosen, ...rivals].map((x) => x.c.name).join(', ')}); convert one model's files at a time`,
+    );
   const prefix = chosen.f.prefix;
   const stemOf = (t: ConvTarget) => (t.absolute ? t.path : prefix + t.path);
   const seen = new Map<string, ConvTarget>();
   for (const t of chosen.c.targets) {
     const stem = stemOf(t);
-    if (seen.has(stem)) throw new WeightsError(`${stem} is claimed by two converted convolutions (sites ${seen.get(stem)!.site} and ${t.site}); nothing written`);
+    if (seen.has(stem))
+      throw new WeightsError(
+        `${stem} is claimed by two converted convolutions (sites ${seen.get(stem)!.site} and ${t.site}); nothing written`,
+      );
     seen.set(stem, t);
   }
 
@@ -180,7 +198,9 @@ export function planCheckpoint(ckpt: Checkpoint, candidates: Candidate[], opts: 
     let factors: ReturnType<typeof factor> | undefined;
     const get = () => (factors ??= factor(w.values(), s, k));
     const ones = (v: number) => () => new Float64Array(mid).fill(v);
-    const out: OutTensor[] = [{ key: `${stem}.0.weight`, dtype: w.dtype, shape: [mid, 1, ...t.shape.kernel], values: () => get().depthwise }];
+    const out: OutTensor[] = [
+      { key: `${stem}.0.weight`, dtype: w.dtype, shape: [mid, 1, ...t.shape.kernel], values: () => get().depthwise },
+    ];
     if (opts.norm === 'bn') {
       out.push(
         { key: `${stem}.1.weight`, dtype: w.dtype, shape: [mid], values: ones(1) },
@@ -203,7 +223,8 @@ export function planCheckpoint(ckpt: Checkpoint, candidates: Candidate[], opts: 
     replace.set(`${stem}.weight`, out);
     if (t.bias) replace.set(`${stem}.bias`, [{ key: `${stem}.${pw}.bias`, from: ckpt.tensors.get(`${stem}.bias`)! }]);
     const e = energyAt(s, k);
-    const costAt = (input: number[] | undefined) => (t.args ? convCost(t.args, 'conv', input, { depthMultiplier: k, norm: opts.norm }) : undefined);
+    const costAt = (input: number[] | undefined) =>
+      t.args ? convCost(t.args, 'conv', input, { depthMultiplier: k, norm: opts.norm }) : undefined;
     const pair = (c: ReturnType<typeof costAt>, f: 'params' | 'macs') => {
       const before = c?.[f].before?.constant;
       const after = c?.[f].after?.constant;
@@ -214,7 +235,16 @@ export function planCheckpoint(ckpt: Checkpoint, candidates: Candidate[], opts: 
       const m = pair(costAt(input), 'macs');
       macs = m && macs ? { before: macs.before + m.before, after: macs.after + m.after } : null;
     }
-    modules.push({ key: stem, site: t.site, k, fullRank: fullRank(t.shape), energy: e.energy, error: e.error, params: pair(costAt(undefined), 'params'), macs });
+    modules.push({
+      key: stem,
+      site: t.site,
+      k,
+      fullRank: fullRank(t.shape),
+      energy: e.energy,
+      error: e.error,
+      params: pair(costAt(undefined), 'params'),
+      macs,
+    });
   }
   return { candidate: chosen.c.name, prefix, ranks, modules, replace };
 }

@@ -140,7 +140,6 @@ export function energyAt(s: Spectrum, k: number): { energy: number; error: numbe
   return { energy: Math.min(1, kept / s.total), error: Math.sqrt(Math.max(0, dropped) / s.total) };
 }
 
-
 /**
  * The smallest K whose components keep at least `share` of ||W||². What is left out may be up to
  * 1e-12 of ||W||² more than `1 - share`: below that a component is rounding (so `share = 1` gives the

@@ -27,7 +27,10 @@ export function openCheckpoint(file: string): Checkpoint {
   } finally {
     fs.closeSync(fd);
   }
-  if (head[0] === 0x80) throw new Error(`${file} is a legacy (pre-1.6) PyTorch checkpoint; load it and save it again with torch.save in a current PyTorch (the zip format)`);
+  if (head[0] === 0x80)
+    throw new Error(
+      `${file} is a legacy (pre-1.6) PyTorch checkpoint; load it and save it again with torch.save in a current PyTorch (the zip format)`,
+    );
   throw new Error(`${file} is neither a PyTorch zip checkpoint nor .safetensors`);
 }
 
@@ -51,7 +54,8 @@ function convShape(args: ConvArgs): { shape: ConvTarget['shape']; bias: boolean 
   const cout = args.outChannels?.constant;
   const cin = args.inChannels?.constant;
   const groups = args.groups?.constant;
-  if (cout === undefined || cin === undefined || groups === undefined || !args.kernelSize || args.bias === undefined) return 'its arguments are not all known numbers';
+  if (cout === undefined || cin === undefined || groups === undefined || !args.kernelSize || args.bias === undefined)
+    return 'its arguments are not all known numbers';
   return { shape: { cout, cinPerGroup: cin / groups, groups, kernel: args.kernelSize }, bias: args.bias };
 }
 
@@ -95,7 +99,9 @@ export function candidates(converted: ConvertedLayer[], models: ModelSummary[], 
       continue;
     }
     const want = [s.shape.cout, s.shape.cinPerGroup, ...s.shape.kernel].join(',');
-    const hits = [...keys].filter(([k, shape]) => (k === `${name}.weight` || k.endsWith(`.${name}.weight`)) && shape.join(',') === want).map(([k]) => k.slice(0, -'.weight'.length));
+    const hits = [...keys]
+      .filter(([k, shape]) => (k === `${name}.weight` || k.endsWith(`.${name}.weight`)) && shape.join(',') === want)
+      .map(([k]) => k.slice(0, -'.weight'.length));
     if (hits.length === 0) byName.push({ path: name, absolute: true, ...s, site, args: c.layer.args });
     for (const h of hits) byName.push({ path: h, absolute: true, ...s, site, args: c.layer.args });
   }

@@ -131,11 +131,13 @@ export function unpickle(data: Buffer): PyValue {
     return s;
   };
   const asDict = (x: Item): PyDict => {
-    if (typeof x !== 'object' || x === null || (x as PyDict).type !== 'dict') throw new UnsafePickleError('corrupt pickle: SETITEM on a non-dict');
+    if (typeof x !== 'object' || x === null || (x as PyDict).type !== 'dict')
+      throw new UnsafePickleError('corrupt pickle: SETITEM on a non-dict');
     return x as PyDict;
   };
   const asList = (x: Item): PyList => {
-    if (typeof x !== 'object' || x === null || (x as PyList).type !== 'list') throw new UnsafePickleError('corrupt pickle: APPEND on a non-list');
+    if (typeof x !== 'object' || x === null || (x as PyList).type !== 'list')
+      throw new UnsafePickleError('corrupt pickle: APPEND on a non-list');
     return x as PyList;
   };
   while (p < data.length) {
@@ -163,7 +165,8 @@ export function unpickle(data: Buffer): PyValue {
         // STACK_GLOBAL
         const name = pop();
         const module = pop();
-        if (typeof name !== 'string' || typeof module !== 'string') throw new UnsafePickleError('corrupt pickle: STACK_GLOBAL without names');
+        if (typeof name !== 'string' || typeof module !== 'string')
+          throw new UnsafePickleError('corrupt pickle: STACK_GLOBAL without names');
         stack.push(allowedGlobal(module, name));
         break;
       }
@@ -283,7 +286,8 @@ export function unpickle(data: Buffer): PyValue {
       case 0x51: {
         // BINPERSID: ('storage', torch.FloatStorage, key, location, numel)
         const pid = value(pop());
-        const items = typeof pid === 'object' && pid !== null && (pid as PyTuple).type === 'tuple' ? (pid as unknown as { items: Item[] }).items : [];
+        const items =
+          typeof pid === 'object' && pid !== null && (pid as PyTuple).type === 'tuple' ? (pid as unknown as { items: Item[] }).items : [];
         const [tag, cls, key, location, numel] = items;
         if (tag !== 'storage' || !isGlobal(cls) || typeof key !== 'string' || typeof location !== 'string') {
           throw new UnsafePickleError('refused: a persistent id other than a tensor storage; nothing was executed');
@@ -298,19 +302,31 @@ export function unpickle(data: Buffer): PyValue {
         const args = pop();
         const fn = pop();
         if (!isGlobal(fn)) throw new UnsafePickleError('refused: REDUCE of something that is not an accepted global; nothing was executed');
-        const a = typeof args === 'object' && args !== null && (args as PyTuple).type === 'tuple' ? (args as unknown as { items: Item[] }).items : undefined;
+        const a =
+          typeof args === 'object' && args !== null && (args as PyTuple).type === 'tuple'
+            ? (args as unknown as { items: Item[] }).items
+            : undefined;
         if (!a) throw new UnsafePickleError('corrupt pickle: REDUCE without an argument tuple');
         if (fn.name === 'collections.OrderedDict') {
           if (a.length !== 0) throw new UnsafePickleError('refused: OrderedDict built from arguments');
           stack.push({ type: 'dict', ordered: true, entries: [] });
         } else if (fn.name === 'torch._utils._rebuild_tensor_v2') {
           const storage = a[0] as unknown as StorageRef & { type: string };
-          if (typeof storage !== 'object' || storage === null || storage.type !== 'storage-ref') throw new UnsafePickleError('refused: a tensor without a storage');
+          if (typeof storage !== 'object' || storage === null || storage.type !== 'storage-ref')
+            throw new UnsafePickleError('refused: a tensor without a storage');
           const ref: StorageRef = { key: storage.key, dtype: storage.dtype, location: storage.location, numel: storage.numel };
-          stack.push({ type: 'tensor', storage: ref, offset: toNumber(a[1], 'a storage offset'), shape: intTuple(a[2], 'a tensor size'), stride: intTuple(a[3], 'a tensor stride'), requiresGrad: a[4] === true });
+          stack.push({
+            type: 'tensor',
+            storage: ref,
+            offset: toNumber(a[1], 'a storage offset'),
+            shape: intTuple(a[2], 'a tensor size'),
+            stride: intTuple(a[3], 'a tensor stride'),
+            requiresGrad: a[4] === true,
+          });
         } else if (fn.name === 'torch._utils._rebuild_parameter') {
           const t = a[0] as TensorRef;
-          if (typeof t !== 'object' || t === null || t.type !== 'tensor') throw new UnsafePickleError('refused: a parameter without a tensor');
+          if (typeof t !== 'object' || t === null || t.type !== 'tensor')
+            throw new UnsafePickleError('refused: a parameter without a tensor');
           stack.push({ ...t, requiresGrad: a[1] === true });
         } else {
           throw new UnsafePickleError(`refused: \`${fn.name}\` called as a function; nothing was executed`);
@@ -321,7 +337,8 @@ export function unpickle(data: Buffer): PyValue {
         // BUILD: only a dict's attributes (an OrderedDict's `_metadata`)
         const state = value(pop());
         const target = stack[stack.length - 1];
-        if (typeof target !== 'object' || target === null || (target as PyDict).type !== 'dict') throw new UnsafePickleError('refused: BUILD on something that is not a dict');
+        if (typeof target !== 'object' || target === null || (target as PyDict).type !== 'dict')
+          throw new UnsafePickleError('refused: BUILD on something that is not a dict');
         (target as PyDict).state = state;
         break;
       }

@@ -17,7 +17,6 @@ interface HeaderEntry {
 
 const DTYPES = new Set<string>(Object.keys(DTYPE_SIZE));
 
-
 export function readSafetensors(file: string): Checkpoint {
   const fd = fs.openSync(file, 'r');
   try {
@@ -36,8 +35,14 @@ export function readSafetensors(file: string): Checkpoint {
       if (!DTYPES.has(e.dtype)) throw new Error(`${key}: dtype ${e.dtype} is not supported`);
       const dtype = e.dtype as DType;
       const numel = e.shape.reduce((a, b) => a * b, 1);
-      if (e.data_offsets[1] - e.data_offsets[0] !== numel * DTYPE_SIZE[dtype] || base + e.data_offsets[1] > size) throw new Error(`${key}: data offsets do not match its shape`);
-      tensors.set(key, { key, dtype, shape: e.shape, values: () => decodeFloats(readAt(fd, base + e.data_offsets[0], e.data_offsets[1] - e.data_offsets[0]), dtype, numel) });
+      if (e.data_offsets[1] - e.data_offsets[0] !== numel * DTYPE_SIZE[dtype] || base + e.data_offsets[1] > size)
+        throw new Error(`${key}: data offsets do not match its shape`);
+      tensors.set(key, {
+        key,
+        dtype,
+        shape: e.shape,
+        values: () => decodeFloats(readAt(fd, base + e.data_offsets[0], e.data_offsets[1] - e.data_offsets[0]), dtype, numel),
+      });
     }
     const raw = (key: string) => {
       const e = header[key] as HeaderEntry;
@@ -60,7 +65,12 @@ export function readSafetensors(file: string): Checkpoint {
 }
 
 /** Writes `tensors` in order; `raw` gives the bytes of a copied one. */
-export function writeSafetensors(file: string, tensors: OutTensor[], metadata: Record<string, string> | undefined, raw: (t: InTensor) => Buffer): void {
+export function writeSafetensors(
+  file: string,
+  tensors: OutTensor[],
+  metadata: Record<string, string> | undefined,
+  raw: (t: InTensor) => Buffer,
+): void {
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   let offset = 0;

@@ -98,13 +98,18 @@ function readWeights(dir: string, manifest: ManifestGroup[]): Map<string, { spec
   return out;
 }
 
-export function convertLayersModel(file: string, layers: ConvertedLayer[], opts: { depthMultiplier: number; style: 'separable' | 'split' }): LayersModelResult {
+export function convertLayersModel(
+  file: string,
+  layers: ConvertedLayer[],
+  opts: { depthMultiplier: number; style: 'separable' | 'split' },
+): LayersModelResult {
   const dir = path.dirname(file);
   const model = JSON.parse(fs.readFileSync(file, 'utf8')) as ModelJson;
   const weights = readWeights(dir, model.weightsManifest);
   const topology = model.modelTopology;
   const sequential = topology.class_name === 'Sequential';
-  if (opts.style === 'split' && !sequential) throw new Error('the split style is converted for Sequential models only; use --tfjs-style separable for this model');
+  if (opts.style === 'split' && !sequential)
+    throw new Error('the split style is converted for Sequential models only; use --tfjs-style separable for this model');
   const converted = layers.filter((l) => l.layer.convertible);
   const kept = layers.filter((l) => !l.layer.convertible && l.layer.kind === 'conv');
   const used = new Set<ConvertedLayer>();
@@ -127,18 +132,23 @@ export function convertLayersModel(file: string, layers: ConvertedLayer[], opts:
       newLayers.push(layer);
       continue;
     }
-    if (others.length) throw new Error(`layer ${name} has the configuration of a converted conv and of one that is not; give the convs names or convert them alike. Nothing written`);
+    if (others.length)
+      throw new Error(
+        `layer ${name} has the configuration of a converted conv and of one that is not; give the convs names or convert them alike. Nothing written`,
+      );
     if (config.data_format === 'channels_first') throw new Error(`layer ${name}: channels_first kernels are not converted`);
     hits.forEach((h) => used.add(h));
     const [kh, kw, cin, cout] = kernel.spec.shape;
     const kvol = kh * kw;
     // [kh, kw, in, out] -> PyTorch's [out, in, kh, kw]
     const w = new Float64Array(cout * cin * kvol);
-    for (let t = 0; t < kvol; t++) for (let c = 0; c < cin; c++) for (let o = 0; o < cout; o++) w[(o * cin + c) * kvol + t] = kernel.data[(t * cin + c) * cout + o];
+    for (let t = 0; t < kvol; t++)
+      for (let c = 0; c < cin; c++) for (let o = 0; o < cout; o++) w[(o * cin + c) * kvol + t] = kernel.data[(t * cin + c) * cout + o];
     const s = spectrum(w, { cout, cinPerGroup: cin, groups: 1, kernel: [kh, kw] });
     const f = factor(w, s, k);
     const dw = new Float32Array(kvol * cin * k);
-    for (let c = 0; c < cin; c++) for (let r = 0; r < k; r++) for (let t = 0; t < kvol; t++) dw[(t * cin + c) * k + r] = f.depthwise[(c * k + r) * kvol + t];
+    for (let c = 0; c < cin; c++)
+      for (let r = 0; r < k; r++) for (let t = 0; t < kvol; t++) dw[(t * cin + c) * k + r] = f.depthwise[(c * k + r) * kvol + t];
     const pw = new Float32Array(cin * k * cout);
     for (let o = 0; o < cout; o++) for (let j = 0; j < cin * k; j++) pw[j * cout + o] = f.pointwise[o * cin * k + j];
     const bias = weights.get(`${name}/bias`);
@@ -149,7 +159,16 @@ export function convertLayersModel(file: string, layers: ConvertedLayer[], opts:
       newLayers.push({
         ...layer,
         class_name: 'SeparableConv2D',
-        config: { ...rest, depth_multiplier: k, depthwise_initializer: init, pointwise_initializer: init, depthwise_regularizer: null, pointwise_regularizer: null, depthwise_constraint: null, pointwise_constraint: null },
+        config: {
+          ...rest,
+          depth_multiplier: k,
+          depthwise_initializer: init,
+          pointwise_initializer: init,
+          depthwise_regularizer: null,
+          pointwise_regularizer: null,
+          depthwise_constraint: null,
+          pointwise_constraint: null,
+        },
       });
       replaced.set(name, [
         { name: `${name}/depthwise_kernel`, shape: [kh, kw, cin, k], data: dw },
@@ -159,10 +178,42 @@ export function convertLayersModel(file: string, layers: ConvertedLayer[], opts:
       result.push({ name, becomes: [`SeparableConv2D ${name}`], k, energy: e.energy, error: e.error });
     } else {
       const dwName = `${name}_dw`;
-      const spatial = without(rest, ['filters', 'use_bias', 'bias_initializer', 'bias_regularizer', 'bias_constraint', 'activation', 'activity_regularizer']);
-      newLayers.push({ class_name: 'DepthwiseConv2D', config: { ...spatial, name: dwName, use_bias: false, depth_multiplier: k, depthwise_initializer: init, depthwise_regularizer: null, depthwise_constraint: null, activation: 'linear' } });
+      const spatial = without(rest, [
+        'filters',
+        'use_bias',
+        'bias_initializer',
+        'bias_regularizer',
+        'bias_constraint',
+        'activation',
+        'activity_regularizer',
+      ]);
+      newLayers.push({
+        class_name: 'DepthwiseConv2D',
+        config: {
+          ...spatial,
+          name: dwName,
+          use_bias: false,
+          depth_multiplier: k,
+          depthwise_initializer: init,
+          depthwise_regularizer: null,
+          depthwise_constraint: null,
+          activation: 'linear',
+        },
+      });
       const pointwise = without(rest, ['batch_input_shape']);
-      newLayers.push({ class_name: 'Conv2D', config: { ...pointwise, kernel_size: [1, 1], strides: [1, 1], padding: 'valid', dilation_rate: [1, 1], kernel_initializer: init, kernel_regularizer: null, kernel_constraint: null } });
+      newLayers.push({
+        class_name: 'Conv2D',
+        config: {
+          ...pointwise,
+          kernel_size: [1, 1],
+          strides: [1, 1],
+          padding: 'valid',
+          dilation_rate: [1, 1],
+          kernel_initializer: init,
+          kernel_regularizer: null,
+          kernel_constraint: null,
+        },
+      });
       replaced.set(name, [
         { name: `${dwName}/depthwise_kernel`, shape: [kh, kw, cin, k], data: dw },
         { name: `${name}/kernel`, shape: [1, 1, cin * k, cout], data: pw },
@@ -172,7 +223,10 @@ export function convertLayersModel(file: string, layers: ConvertedLayer[], opts:
     }
   }
   const missing = converted.filter((c) => !used.has(c));
-  if (missing.length) throw new Error(`no Conv2D layer of the model has the configuration of ${missing.length} converted conv(s) (${missing.map((m) => `${path.basename(m.file)} ${m.layer.op}(filters ${m.layer.args.outChannels?.toString() ?? '?'})`).join(', ')}); nothing written`);
+  if (missing.length)
+    throw new Error(
+      `no Conv2D layer of the model has the configuration of ${missing.length} converted conv(s) (${missing.map((m) => `${path.basename(m.file)} ${m.layer.op}(filters ${m.layer.args.outChannels?.toString() ?? '?'})`).join(', ')}); nothing written`,
+    );
   // weights in the manifest's order, each converted layer's in place of its own
   for (const group of model.weightsManifest) {
     for (const spec of group.weights) {
@@ -200,7 +254,12 @@ export function convertLayersModel(file: string, layers: ConvertedLayer[], opts:
       const json: ModelJson = {
         ...model,
         modelTopology: { ...topology, config: { ...topology.config, layers: newLayers } },
-        weightsManifest: [{ paths: [shard], weights: newWeights.map((w) => ({ name: w.name, shape: w.shape, dtype: weights.get(w.name)?.spec.dtype ?? 'float32' })) }],
+        weightsManifest: [
+          {
+            paths: [shard],
+            weights: newWeights.map((w) => ({ name: w.name, shape: w.shape, dtype: weights.get(w.name)?.spec.dtype ?? 'float32' })),
+          },
+        ],
       };
       fs.writeFileSync(path.join(path.dirname(out), shard), bytes);
       fs.writeFileSync(file, JSON.stringify(json));

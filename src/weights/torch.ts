@@ -60,7 +60,8 @@ export function readTorch(file: string): Checkpoint {
           const size = DTYPE_SIZE[t.storage.dtype];
           const numel = t.shape.reduce((a, b) => a * b, 1);
           const stride = contiguousStride(t.shape);
-          if (t.stride.every((s, i) => s === stride[i] || t.shape[i] === 1)) return decodeFloats(zip.read(entry, t.offset * size, numel * size), t.storage.dtype, numel);
+          if (t.stride.every((s, i) => s === stride[i] || t.shape[i] === 1))
+            return decodeFloats(zip.read(entry, t.offset * size, numel * size), t.storage.dtype, numel);
           // a view: gather element by element
           const all = decodeFloats(zip.read(entry), t.storage.dtype, t.storage.numel);
           const out = new Float64Array(numel);
@@ -137,7 +138,14 @@ function writeTorch(out: string, zip: ZipReader, prefix: string, root: PyValue, 
       const numel = t.shape.reduce((a, b) => a * b, 1);
       const key = String(next++);
       fresh.push({ key, dtype: t.dtype, values: t.values, numel });
-      const ref: TensorRef = { type: 'tensor', storage: { key, dtype: t.dtype, location, numel }, offset: 0, shape: t.shape, stride: contiguousStride(t.shape), requiresGrad: false };
+      const ref: TensorRef = {
+        type: 'tensor',
+        storage: { key, dtype: t.dtype, location, numel },
+        offset: 0,
+        shape: t.shape,
+        stride: contiguousStride(t.shape),
+        requiresGrad: false,
+      };
       entries.push([t.key, ref]);
     }
   }
@@ -152,7 +160,10 @@ function writeTorch(out: string, zip: ZipReader, prefix: string, root: PyValue, 
         const isNorm = [...replace.values()].some((ts) => ts.some((t) => t.key === `${p}.running_var`));
         metaEntries.push([p, { type: 'dict', ordered: false, entries: [['version', isNorm ? 2 : 1]] }]);
       }
-      state = { ...oldState, entries: oldState.entries.map(([k, v]) => (k === '_metadata' ? [k, { ...meta, entries: metaEntries }] : [k, v])) };
+      state = {
+        ...oldState,
+        entries: oldState.entries.map(([k, v]) => (k === '_metadata' ? [k, { ...meta, entries: metaEntries }] : [k, v])),
+      };
     }
   }
   sd.entries = entries;

@@ -118,7 +118,8 @@ export class ZipReader {
         }
         e += 4 + len;
       }
-      if (method !== 0 && method !== 8) throw new Error(`zip entry ${name} uses compression method ${method} (only stored and deflated are read)`);
+      if (method !== 0 && method !== 8)
+        throw new Error(`zip entry ${name} uses compression method ${method} (only stored and deflated are read)`);
       this.entries.set(name, { name, method, crc32, compressedSize, size: sizeField, localHeaderOffset });
       p = extraEnd + commentLength;
     }

@@ -97,7 +97,9 @@ const SEL = {
 // small utilities
 // ---------------------------------------------------------------------------------------------------------------
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const debug = (...a) => { if (process.env.HARNESS_DEBUG) console.log('[harness]', ...a); };
+const debug = (...a) => {
+  if (process.env.HARNESS_DEBUG) console.log('[harness]', ...a);
+};
 
 /**
  * Poll `fn` (sync or async) every intervalMs until it returns a truthy value; return that value. Throws after timeoutMs
@@ -107,7 +109,13 @@ async function waitFor(fn, timeoutMs = TIMEOUTS.step, what = 'condition', interv
   const end = Date.now() + timeoutMs;
   let last;
   for (;;) {
-    try { last = await fn(); if (last) return last; } catch (e) { if (e && e.fatal) throw e; last = e; }
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      if (e && e.fatal) throw e;
+      last = e;
+    }
     if (Date.now() >= end) break;
     await sleep(intervalMs);
   }
@@ -118,22 +126,34 @@ function freePort() {
   return new Promise((res, rej) => {
     const s = net.createServer();
     s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
+    s.listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => res(p));
+    });
   });
 }
 
 function httpOk(url) {
   return new Promise((res) => {
-    const req = http.get(url, (r) => { r.resume(); res(!!r.statusCode && r.statusCode < 500); });
+    const req = http.get(url, (r) => {
+      r.resume();
+      res(!!r.statusCode && r.statusCode < 500);
+    });
     req.on('error', () => res(false));
-    req.setTimeout(2000, () => { req.destroy(); res(false); });
+    req.setTimeout(2000, () => {
+      req.destroy();
+      res(false);
+    });
   });
 }
 
 function run(cmd, args, opts) {
   return new Promise((res, rej) => {
     execFile(cmd, args, { maxBuffer: 16 << 20, ...opts }, (err, stdout, stderr) => {
-      if (err) { err.message += `\nstdout: ${stdout}\nstderr: ${stderr}`; rej(err); } else res({ stdout, stderr });
+      if (err) {
+        err.message += `\nstdout: ${stdout}\nstderr: ${stderr}`;
+        rej(err);
+      } else res({ stdout, stderr });
     });
   });
 }
@@ -162,7 +182,13 @@ function installExitHook() {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on('exit', () => {
-    for (const pid of liveServers) { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } }
+    for (const pid of liveServers) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
   });
   for (const sig of ['SIGINT', 'SIGTERM']) {
     process.once(sig, () => process.exit(sig === 'SIGINT' ? 130 : 143));
@@ -170,13 +196,25 @@ function installExitHook() {
 }
 
 async function killGroup(pid, graceMs = 10000) {
-  try { process.kill(-pid, 'SIGTERM'); } catch { return; }
+  try {
+    process.kill(-pid, 'SIGTERM');
+  } catch {
+    return;
+  }
   const end = Date.now() + graceMs;
   while (Date.now() < end) {
-    try { process.kill(-pid, 0); } catch { return; }
+    try {
+      process.kill(-pid, 0);
+    } catch {
+      return;
+    }
     await sleep(100);
   }
-  try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -208,8 +246,10 @@ async function startEditor(o = {}) {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const runDir = o.runDir || path.join(ROOT, 'runs', `${o.name || 'run'}-${stamp}-${crypto.randomBytes(3).toString('hex')}`);
   const dirs = {
-    userData: path.join(runDir, 'user-data'), exts: path.join(runDir, 'extensions'),
-    browser: path.join(runDir, 'chromium-profile'), xdg: path.join(runDir, 'xdg'),
+    userData: path.join(runDir, 'user-data'),
+    exts: path.join(runDir, 'extensions'),
+    browser: path.join(runDir, 'chromium-profile'),
+    xdg: path.join(runDir, 'xdg'),
   };
   for (const d of Object.values(dirs)) fs.mkdirSync(d, { recursive: true });
 
@@ -236,13 +276,19 @@ async function startEditor(o = {}) {
   // Short TMPDIR: VS Code puts IPC sockets there; a long path gives "IPC handle ... is longer than 107 chars".
   const shortTmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-'));
   const env = {
-    ...process.env, ...(o.env || {}),
-    XDG_CONFIG_HOME: path.join(dirs.xdg, 'config'), XDG_DATA_HOME: path.join(dirs.xdg, 'data'),
-    XDG_CACHE_HOME: path.join(dirs.xdg, 'cache'), TMPDIR: shortTmp,
+    ...process.env,
+    ...(o.env || {}),
+    XDG_CONFIG_HOME: path.join(dirs.xdg, 'config'),
+    XDG_DATA_HOME: path.join(dirs.xdg, 'data'),
+    XDG_CACHE_HOME: path.join(dirs.xdg, 'cache'),
+    TMPDIR: shortTmp,
   };
   const common = ['--user-data-dir', dirs.userData, '--extensions-dir', dirs.exts];
 
-  let server = null, context = null, page = null, stopped = false;
+  let server = null,
+    context = null,
+    page = null,
+    stopped = false;
   const consoleErrors = [];
   const serverLog = path.join(runDir, 'code-server.log');
 
@@ -252,12 +298,22 @@ async function startEditor(o = {}) {
     if (context) await Promise.race([context.close().catch(() => {}), sleep(10000)]);
     if (server) {
       if (server.exitCode === null && server.signalCode === null) await killGroup(server.pid);
-      else { try { process.kill(-server.pid, 'SIGKILL'); } catch { /* group gone */ } }
+      else {
+        try {
+          process.kill(-server.pid, 'SIGKILL');
+        } catch {
+          /* group gone */
+        }
+      }
       liveServers.delete(server.pid);
     }
     fs.rmSync(shortTmp, { recursive: true, force: true });
     if (consoleErrors.length) {
-      try { fs.writeFileSync(path.join(runDir, 'browser-console-errors.txt'), consoleErrors.join('\n')); } catch { /* ignore */ }
+      try {
+        fs.writeFileSync(path.join(runDir, 'browser-console-errors.txt'), consoleErrors.join('\n'));
+      } catch {
+        /* ignore */
+      }
     }
     if (!keepRunDir) fs.rmSync(runDir, { recursive: true, force: true });
   }
@@ -288,21 +344,42 @@ async function startEditor(o = {}) {
     const baseUrl = `http://127.0.0.1:${port}`;
     s = Date.now();
     const logFd = fs.openSync(serverLog, 'w');
-    server = spawn(CODE_SERVER, [
-      ...common, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check',
-      '--disable-workspace-trust', '--disable-getting-started-override', '--ignore-last-opened', ws,
-    ], { env, detached: true, stdio: ['ignore', logFd, logFd] });
+    server = spawn(
+      CODE_SERVER,
+      [
+        ...common,
+        '--auth',
+        'none',
+        '--bind-addr',
+        `127.0.0.1:${port}`,
+        '--disable-telemetry',
+        '--disable-update-check',
+        '--disable-workspace-trust',
+        '--disable-getting-started-override',
+        '--ignore-last-opened',
+        ws,
+      ],
+      { env, detached: true, stdio: ['ignore', logFd, logFd] },
+    );
     fs.closeSync(logFd);
     installExitHook();
     liveServers.add(server.pid);
-    await waitFor(async () => {
-      if (server.exitCode !== null || server.signalCode !== null) {
-        throw Object.assign(new Error(`code-server exited (${server.exitCode ?? server.signalCode}); see ${serverLog}`), { fatal: true });
-      }
-      return httpOk(`${baseUrl}/healthz`);
-    }, TIMEOUTS.server, 'code-server /healthz').catch((e) => {
+    await waitFor(
+      async () => {
+        if (server.exitCode !== null || server.signalCode !== null) {
+          throw Object.assign(new Error(`code-server exited (${server.exitCode ?? server.signalCode}); see ${serverLog}`), { fatal: true });
+        }
+        return httpOk(`${baseUrl}/healthz`);
+      },
+      TIMEOUTS.server,
+      'code-server /healthz',
+    ).catch((e) => {
       let tail = '';
-      try { tail = fs.readFileSync(serverLog, 'utf8').split('\n').slice(-20).join('\n'); } catch { /* none */ }
+      try {
+        tail = fs.readFileSync(serverLog, 'utf8').split('\n').slice(-20).join('\n');
+      } catch {
+        /* none */
+      }
       throw new Error(`${e.message}\n--- code-server.log (tail) ---\n${tail}`);
     });
     timings.serverUpMs = Date.now() - s;
@@ -310,16 +387,28 @@ async function startEditor(o = {}) {
     // 3) Chromium (Debian's) through playwright-core. As root Chromium needs --no-sandbox (Playwright adds it anyway).
     s = Date.now();
     context = await chromium.launchPersistentContext(dirs.browser, {
-      executablePath: CHROMIUM, headless: !process.env.HARNESS_HEADED, timeout: 60000,
+      executablePath: CHROMIUM,
+      headless: !process.env.HARNESS_HEADED,
+      timeout: 60000,
       slowMo: Number(process.env.HARNESS_SLOWMO || 0) || undefined,
       viewport: o.viewport || { width: 1400, height: 900 },
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--disable-dev-shm-usage',
+      ],
     });
     timings.browserLaunchMs = Date.now() - s;
-    page = context.pages()[0] || await context.newPage();
+    page = context.pages()[0] || (await context.newPage());
     page.setDefaultTimeout(TIMEOUTS.step);
-    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
     page.on('requestfailed', (r) => consoleErrors.push(`REQUEST FAILED ${r.url()} ${r.failure() && r.failure().errorText}`));
 
     // 4) workbench on the folder
@@ -328,14 +417,28 @@ async function startEditor(o = {}) {
     await page.waitForSelector(SEL.workbench, { timeout: TIMEOUTS.workbench });
     if (fs.readdirSync(ws).length) await page.waitForSelector(SEL.explorerRow, { timeout: TIMEOUTS.workbench });
     // give the page keyboard focus (empty editor area: no caret is moved)
-    await page.locator(SEL.workbench).click({ position: { x: 700, y: 400 } }).catch(() => {});
+    await page
+      .locator(SEL.workbench)
+      .click({ position: { x: 700, y: 400 } })
+      .catch(() => {});
     timings.workbenchReadyMs = Date.now() - s;
     timings.startEditorMs = Date.now() - t0;
 
     return {
-      page, context, baseUrl, port, runDir, workspaceDir: ws,
-      userDataDir: dirs.userData, extensionsDir: dirs.exts, logsDir: path.join(dirs.userData, 'logs'),
-      serverLog, consoleErrors, serverPid: server.pid, timings, stop,
+      page,
+      context,
+      baseUrl,
+      port,
+      runDir,
+      workspaceDir: ws,
+      userDataDir: dirs.userData,
+      extensionsDir: dirs.exts,
+      logsDir: path.join(dirs.userData, 'logs'),
+      serverLog,
+      consoleErrors,
+      serverPid: server.pid,
+      timings,
+      stop,
     };
   } catch (e) {
     if (page) await screenshot(page, path.join(runDir, 'startEditor-error.png'));
@@ -365,7 +468,9 @@ function extHostLogFiles(logsDir) {
 
 /** Text of all extension-host logs. */
 function extHostLog(logsDir) {
-  return extHostLogFiles(logsDir).map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+  return extHostLogFiles(logsDir)
+    .map((f) => fs.readFileSync(f, 'utf8'))
+    .join('\n');
 }
 
 /**
@@ -406,13 +511,17 @@ async function waitForActivation(logsDir, extensionId, opts = {}) {
     const i = lines.findIndex((l) => bad.test(l));
     return i < 0 ? null : lines.slice(i, i + 4).join('\n'); // the error + stack follow the "failed" line
   };
-  const line = await waitFor(() => {
-    const log = extHostLog(logsDir);
-    const f = failure(log);
-    if (f) throw Object.assign(new Error(f), { fatal: true });
-    const m = ok.exec(log);
-    return m && m[0];
-  }, timeoutMs, `activation of ${extensionId} in remoteexthost.log`);
+  const line = await waitFor(
+    () => {
+      const log = extHostLog(logsDir);
+      const f = failure(log);
+      if (f) throw Object.assign(new Error(f), { fatal: true });
+      const m = ok.exec(log);
+      return m && m[0];
+    },
+    timeoutMs,
+    `activation of ${extensionId} in remoteexthost.log`,
+  );
   // A throwing activate() is logged shortly AFTER the activation line (there is no "activated OK" line): watch the log
   // for graceMs more. A later async failure is not caught here: check extHostErrors() at the end of a test.
   const end = Date.now() + graceMs;
@@ -450,7 +559,9 @@ async function screenshot(page, file) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     await page.screenshot({ path: file });
     return file;
-  } catch { return null; }
+  } catch {
+    return null;
+  }
 }
 
 /** Wait until the quick input (palette / quick open / go to line) is closed. */
@@ -464,12 +575,19 @@ async function openQuickInput(page, key) {
 }
 
 /** { label, desc, focused } of the rows currently in the quick input list. */
-const quickInputRows = (page) => page.locator(SEL.quickInputRow).evaluateAll((rows) => rows.map((r) => {
-  const t = (s) => (s || '').replace(/\u00a0/g, ' ').trim();
-  const name = r.querySelector('.label-name');
-  const desc = r.querySelector('.label-description');
-  return { label: t(name ? name.textContent : r.getAttribute('aria-label')), desc: t(desc && desc.textContent), focused: r.classList.contains('focused') };
-}));
+const quickInputRows = (page) =>
+  page.locator(SEL.quickInputRow).evaluateAll((rows) =>
+    rows.map((r) => {
+      const t = (s) => (s || '').replace(/\u00a0/g, ' ').trim();
+      const name = r.querySelector('.label-name');
+      const desc = r.querySelector('.label-description');
+      return {
+        label: t(name ? name.textContent : r.getAttribute('aria-label')),
+        desc: t(desc && desc.textContent),
+        focused: r.classList.contains('focused'),
+      };
+    }),
+  );
 
 /**
  * Keyboard-select the quick-input row for which `isRow(label, description)` is true and press Enter (Enter on the first
@@ -478,22 +596,29 @@ const quickInputRows = (page) => page.locator(SEL.quickInputRow).evaluateAll((ro
  */
 async function pickQuickInputRow(page, isRow, what) {
   let rows = [];
-  await waitFor(async () => {
-    rows = await quickInputRows(page);
-    return rows.some((r) => isRow(r.label, r.desc));
-  }, TIMEOUTS.step, `quick-input row ${what}`, 100).catch(async (e) => {
+  await waitFor(
+    async () => {
+      rows = await quickInputRows(page);
+      return rows.some((r) => isRow(r.label, r.desc));
+    },
+    TIMEOUTS.step,
+    `quick-input row ${what}`,
+    100,
+  ).catch(async (e) => {
     await page.keyboard.press('Escape');
     throw new Error(`${e.message}; rows: ${JSON.stringify(rows.slice(0, 10))}`);
   });
   for (let i = 0; i <= rows.length + 1; i++) {
     const focused = (await quickInputRows(page)).find((r) => r.focused);
-    if (focused && isRow(focused.label, focused.desc)) { await page.keyboard.press('Enter'); return; }
+    if (focused && isRow(focused.label, focused.desc)) {
+      await page.keyboard.press('Enter');
+      return;
+    }
     await page.keyboard.press('ArrowDown');
   }
   await page.keyboard.press('Escape');
   throw new Error(`could not focus quick-input row ${what}`);
 }
-
 
 /**
  * Open a workspace file with Quick Open (Ctrl+P) and wait until it is the active editor. `name` is a workspace-relative
@@ -510,19 +635,27 @@ async function openFile(page, name, { waitForText } = {}) {
   // Quick Open lists "recently opened" rows at once and file-search results ~100 ms later. An exact match (name and
   // folder) is taken at once; a bare name whose root-level file isn't listed falls back to the first row with that
   // name once the list has been unchanged for 5 polls (~0.5 s: the search is done). Ambiguous names: pass the path.
-  let rows = [], prevKey = '', sameFor = 0;
-  const target = await waitFor(async () => {
-    rows = await quickInputRows(page);
-    const exact = rows.find((r) => r.label === base && r.desc === dir);
-    if (exact) return exact;
-    const key = JSON.stringify(rows);
-    sameFor = key === prevKey ? sameFor + 1 : 0; prevKey = key;
-    if (sameFor < 5) return null;
-    if (rows.length === 1 && rows[0].label === 'No matching results') {
-      throw Object.assign(new Error(`Quick Open: no file matches "${rel}"`), { fatal: true });
-    }
-    return (!dir && rows.find((r) => r.label === base)) || null;
-  }, TIMEOUTS.step, `Quick Open row for "${rel}"`, 100).catch(async (e) => {
+  let rows = [],
+    prevKey = '',
+    sameFor = 0;
+  const target = await waitFor(
+    async () => {
+      rows = await quickInputRows(page);
+      const exact = rows.find((r) => r.label === base && r.desc === dir);
+      if (exact) return exact;
+      const key = JSON.stringify(rows);
+      sameFor = key === prevKey ? sameFor + 1 : 0;
+      prevKey = key;
+      if (sameFor < 5) return null;
+      if (rows.length === 1 && rows[0].label === 'No matching results') {
+        throw Object.assign(new Error(`Quick Open: no file matches "${rel}"`), { fatal: true });
+      }
+      return (!dir && rows.find((r) => r.label === base)) || null;
+    },
+    TIMEOUTS.step,
+    `Quick Open row for "${rel}"`,
+    100,
+  ).catch(async (e) => {
     await page.keyboard.press('Escape');
     throw new Error(`${e.message}; rows: ${JSON.stringify(rows)}`);
   });
@@ -530,16 +663,25 @@ async function openFile(page, name, { waitForText } = {}) {
   await waitQuickInputClosed(page);
   const want = (target.desc ? `${target.desc}/${base}` : base).split('/');
   let crumbs = [];
-  await waitFor(async () => {
-    if (!(await page.locator(`${SEL.activeTab}[data-resource-name="${base}"]`).count())) return false;
-    // breadcrumbs (on by default): folder segments + file name (+ symbols) of the active editor
-    const bc = page.locator('.editor-group-container.active .breadcrumbs-control');
-    if (!(await bc.count())) return true; // breadcrumbs turned off
-    crumbs = await bc.locator('.monaco-breadcrumb-item')
-      .evaluateAll((items) => items.map((i) => i.textContent.replace(/\u00a0/g, ' ').trim()));
-    return want.every((w, i) => crumbs[i] === w);
-  }, TIMEOUTS.step, `"${want.join('/')}" to be the active editor`).catch(async (e) => {
-    const tab = await page.locator(SEL.activeTab).first().getAttribute('aria-label').catch(() => '?');
+  await waitFor(
+    async () => {
+      if (!(await page.locator(`${SEL.activeTab}[data-resource-name="${base}"]`).count())) return false;
+      // breadcrumbs (on by default): folder segments + file name (+ symbols) of the active editor
+      const bc = page.locator('.editor-group-container.active .breadcrumbs-control');
+      if (!(await bc.count())) return true; // breadcrumbs turned off
+      crumbs = await bc
+        .locator('.monaco-breadcrumb-item')
+        .evaluateAll((items) => items.map((i) => i.textContent.replace(/\u00a0/g, ' ').trim()));
+      return want.every((w, i) => crumbs[i] === w);
+    },
+    TIMEOUTS.step,
+    `"${want.join('/')}" to be the active editor`,
+  ).catch(async (e) => {
+    const tab = await page
+      .locator(SEL.activeTab)
+      .first()
+      .getAttribute('aria-label')
+      .catch(() => '?');
     throw new Error(`${e.message}; active tab "${tab}", breadcrumbs ${JSON.stringify(crumbs)}`);
   });
   if (!base.endsWith('.ipynb')) {
@@ -556,11 +698,18 @@ async function runCommand(page, title) {
   await openQuickInput(page, 'F1');
   await page.keyboard.type(title);
   await pickQuickInputRow(page, (l) => l === title, `"${title}"`);
-  await waitFor(async () => {
-    if (!(await page.locator(SEL.quickInputBox).isVisible())) return true;
-    const v = await page.locator(SEL.quickInputBox).inputValue().catch(() => '');
-    return !v.startsWith('>'); // a quick pick opened by the command itself
-  }, TIMEOUTS.step, `palette to close after "${title}"`);
+  await waitFor(
+    async () => {
+      if (!(await page.locator(SEL.quickInputBox).isVisible())) return true;
+      const v = await page
+        .locator(SEL.quickInputBox)
+        .inputValue()
+        .catch(() => '');
+      return !v.startsWith('>'); // a quick pick opened by the command itself
+    },
+    TIMEOUTS.step,
+    `palette to close after "${title}"`,
+  );
 }
 
 /** Ctrl+S and wait until the active tab is no longer dirty. */
@@ -573,11 +722,15 @@ async function save(page) {
 async function waitForFile(file, predicate = () => true, timeoutMs = TIMEOUTS.step) {
   let last = null;
   try {
-    return await waitFor(() => {
-      if (!fs.existsSync(file)) return false;
-      last = fs.readFileSync(file, 'utf8');
-      return predicate(last) ? last : false;
-    }, timeoutMs, `file ${file} to match`);
+    return await waitFor(
+      () => {
+        if (!fs.existsSync(file)) return false;
+        last = fs.readFileSync(file, 'utf8');
+        return predicate(last) ? last : false;
+      },
+      timeoutMs,
+      `file ${file} to match`,
+    );
   } catch (e) {
     e.message += last == null ? ' (file missing)' : `; last content:\n${last.slice(0, 2000)}`;
     throw e;
@@ -619,10 +772,17 @@ async function gotoLine(page, line, col = 1, opts = {}) {
   if (opts.cell == null) {
     // NB the status bar counts a tab as tabSize columns; Go to Line takes character columns
     let t = '';
-    await waitFor(async () => {
-      t = await page.locator(SEL.statusSelection).innerText().catch(() => '');
-      return new RegExp(`^Ln ${line}, Col ${col}\\b`).test(t);
-    }, TIMEOUTS.step, `status bar "Ln ${line}, Col ${col}"`).catch((e) => {
+    await waitFor(
+      async () => {
+        t = await page
+          .locator(SEL.statusSelection)
+          .innerText()
+          .catch(() => '');
+        return new RegExp(`^Ln ${line}, Col ${col}\\b`).test(t);
+      },
+      TIMEOUTS.step,
+      `status bar "Ln ${line}, Col ${col}"`,
+    ).catch((e) => {
       throw new Error(`${e.message}; status bar shows "${t}" (line shorter than col? tabs?)`);
     });
   }
@@ -665,44 +825,65 @@ async function inEditor(page, opts, none, fn, arg) {
  * rendered) from the vertical order of the rendered lines. The line must be rendered (scrolled into view).
  */
 async function wordBox(page, line, word, opts = {}) {
-  const box = await inEditor(page, opts, { err: `no editor ${editorSel(opts)}` }, (ed, { line, word, occurrence }) => {
-    const top = (el) => Math.round(el.getBoundingClientRect().top);
-    const viewLines = Array.from(ed.querySelectorAll('.view-lines .view-line')).sort((a, b) => top(a) - top(b));
-    let target = null;
-    const nums = Array.from(ed.querySelectorAll('.margin-view-overlays .line-numbers'));
-    if (nums.length) {
-      const num = nums.find((n) => n.textContent.trim() === String(line));
-      if (!num) return { err: `line ${line} not rendered (rendered: ${nums.map((n) => n.textContent.trim()).join(',')})` };
-      target = viewLines.find((v) => Math.abs(top(v) - top(num)) <= 2);
-    } else {
-      target = viewLines[line - 1];
-    }
-    if (!target) return { err: `line ${line} not found (${viewLines.length} lines rendered)` };
-    const injected = (n) => { for (let p = n.parentElement; p && p !== target; p = p.parentElement) { if (/dyn-rule|ced-|inlay/.test(p.className)) return true; } return false; };
-    // concatenate the line's own text nodes, find the occurrence, map back to (node, offset)
-    const walker = document.createTreeWalker(target, NodeFilter.SHOW_TEXT);
-    const parts = []; let text = '';
-    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-      if (injected(n)) continue;
-      parts.push({ n, start: text.length }); text += n.textContent;
-    }
-    text = text.replace(/\u00a0/g, ' ');
-    // whole-word occurrences only ("x" must not match the x in "export")
-    const w = /\w/;
-    const whole = (i) => !(w.test(word[0]) && i > 0 && w.test(text[i - 1])) &&
-      !(w.test(word[word.length - 1]) && w.test(text[i + word.length] || ''));
-    let idx = -1;
-    for (let k = 0; k < occurrence; k++) {
-      do { idx = text.indexOf(word, idx + 1); } while (idx >= 0 && !whole(idx));
-      if (idx < 0) break;
-    }
-    if (idx < 0) return { err: `"${word}" #${occurrence} not on line ${line}: ${JSON.stringify(text)}` };
-    const at = (off) => { let p = parts[0]; for (const q of parts) if (q.start <= off) p = q; return [p.n, off - p.start]; };
-    const r = document.createRange();
-    r.setStart(...at(idx)); r.setEnd(...at(idx + word.length - 1)); r.setEnd(r.endContainer, r.endOffset + 1);
-    const b = r.getBoundingClientRect();
-    return { x: b.x, y: b.y, width: b.width, height: b.height, column: idx + 1, lineText: text };
-  }, { line, word, occurrence: opts.occurrence || 1 });
+  const box = await inEditor(
+    page,
+    opts,
+    { err: `no editor ${editorSel(opts)}` },
+    (ed, { line, word, occurrence }) => {
+      const top = (el) => Math.round(el.getBoundingClientRect().top);
+      const viewLines = Array.from(ed.querySelectorAll('.view-lines .view-line')).sort((a, b) => top(a) - top(b));
+      let target = null;
+      const nums = Array.from(ed.querySelectorAll('.margin-view-overlays .line-numbers'));
+      if (nums.length) {
+        const num = nums.find((n) => n.textContent.trim() === String(line));
+        if (!num) return { err: `line ${line} not rendered (rendered: ${nums.map((n) => n.textContent.trim()).join(',')})` };
+        target = viewLines.find((v) => Math.abs(top(v) - top(num)) <= 2);
+      } else {
+        target = viewLines[line - 1];
+      }
+      if (!target) return { err: `line ${line} not found (${viewLines.length} lines rendered)` };
+      const injected = (n) => {
+        for (let p = n.parentElement; p && p !== target; p = p.parentElement) {
+          if (/dyn-rule|ced-|inlay/.test(p.className)) return true;
+        }
+        return false;
+      };
+      // concatenate the line's own text nodes, find the occurrence, map back to (node, offset)
+      const walker = document.createTreeWalker(target, NodeFilter.SHOW_TEXT);
+      const parts = [];
+      let text = '';
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        if (injected(n)) continue;
+        parts.push({ n, start: text.length });
+        text += n.textContent;
+      }
+      text = text.replace(/\u00a0/g, ' ');
+      // whole-word occurrences only ("x" must not match the x in "export")
+      const w = /\w/;
+      const whole = (i) =>
+        !(w.test(word[0]) && i > 0 && w.test(text[i - 1])) && !(w.test(word[word.length - 1]) && w.test(text[i + word.length] || ''));
+      let idx = -1;
+      for (let k = 0; k < occurrence; k++) {
+        do {
+          idx = text.indexOf(word, idx + 1);
+        } while (idx >= 0 && !whole(idx));
+        if (idx < 0) break;
+      }
+      if (idx < 0) return { err: `"${word}" #${occurrence} not on line ${line}: ${JSON.stringify(text)}` };
+      const at = (off) => {
+        let p = parts[0];
+        for (const q of parts) if (q.start <= off) p = q;
+        return [p.n, off - p.start];
+      };
+      const r = document.createRange();
+      r.setStart(...at(idx));
+      r.setEnd(...at(idx + word.length - 1));
+      r.setEnd(r.endContainer, r.endOffset + 1);
+      const b = r.getBoundingClientRect();
+      return { x: b.x, y: b.y, width: b.width, height: b.height, column: idx + 1, lineText: text };
+    },
+    { line, word, occurrence: opts.occurrence || 1 },
+  );
   if (box.err) throw new Error(box.err);
   return box;
 }
@@ -720,23 +901,37 @@ async function visibleHoverText(page) {
  * nothing and never asks again, so the caller re-hovers like a user would.
  */
 async function waitForHover(page, { expect, timeoutMs = TIMEOUTS.step, retrigger, retriggerMs = 2000 } = {}) {
-  let seen = '', prev = null, lastTrigger = Date.now();
+  let seen = '',
+    prev = null,
+    lastTrigger = Date.now();
   try {
-    return await waitFor(async () => {
-      seen = await visibleHoverText(page);
-      let done = false;
-      if (seen && !/^Loading\.\.\.$/m.test(seen)) {
-        if (expect) done = matches(seen, expect);
-        else { done = prev === seen; prev = seen; }
-      } else prev = null;
-      if (done) return seen;
-      if (retrigger && Date.now() - lastTrigger >= retriggerMs) {
-        debug(`hover: re-trigger (showing ${JSON.stringify(seen)})`);
-        await retrigger(); lastTrigger = Date.now(); prev = null;
-      }
-      return false;
-    }, timeoutMs, `hover${expect ? ` matching ${expect}` : ''}`, 150);
-  } catch (e) { throw new Error(`${e.message}; visible hover: ${JSON.stringify(seen)}`); }
+    return await waitFor(
+      async () => {
+        seen = await visibleHoverText(page);
+        let done = false;
+        if (seen && !/^Loading\.\.\.$/m.test(seen)) {
+          if (expect) done = matches(seen, expect);
+          else {
+            done = prev === seen;
+            prev = seen;
+          }
+        } else prev = null;
+        if (done) return seen;
+        if (retrigger && Date.now() - lastTrigger >= retriggerMs) {
+          debug(`hover: re-trigger (showing ${JSON.stringify(seen)})`);
+          await retrigger();
+          lastTrigger = Date.now();
+          prev = null;
+        }
+        return false;
+      },
+      timeoutMs,
+      `hover${expect ? ` matching ${expect}` : ''}`,
+      150,
+    );
+  } catch (e) {
+    throw new Error(`${e.message}; visible hover: ${JSON.stringify(seen)}`);
+  }
 }
 
 /** Close any hover (mouse away + Escape). */
@@ -761,7 +956,13 @@ async function hoverWord(page, line, word, opts = {}) {
     await page.mouse.move(b.x + b.width / 2, y, { steps: 5 });
   };
   await moveIn();
-  const text = await waitForHover(page, { ...opts, retrigger: async () => { await dismissHover(page); await moveIn(); } });
+  const text = await waitForHover(page, {
+    ...opts,
+    retrigger: async () => {
+      await dismissHover(page);
+      await moveIn();
+    },
+  });
   if (!opts.keep) await dismissHover(page);
   return text;
 }
@@ -771,12 +972,18 @@ async function hoverWord(page, line, word, opts = {}) {
  * until it shows/matches). opts as hoverWord.
  */
 async function hoverAtCursor(page, opts = {}) {
-  const trigger = async () => { await page.keyboard.press('Control+K'); await page.keyboard.press('Control+I'); };
+  const trigger = async () => {
+    await page.keyboard.press('Control+K');
+    await page.keyboard.press('Control+I');
+  };
   await trigger();
   const text = await waitForHover(page, {
     ...opts,
     // with a hover open, Ctrl+K Ctrl+I only focuses it: close it first (Escape) so the hover is computed afresh
-    retrigger: async () => { await dismissHover(page); await trigger(); },
+    retrigger: async () => {
+      await dismissHover(page);
+      await trigger();
+    },
   });
   if (!opts.keep) await dismissHover(page);
   return text;
@@ -798,40 +1005,64 @@ async function gotoWord(page, line, word, opts = {}) {
  *         that many, default 0 = snapshot), timeoutMs }
  */
 async function inlayHints(page, opts = {}) {
-  const read = () => inEditor(page, opts, [], (ed, { line }) => {
-    const top = (el) => Math.round(el.getBoundingClientRect().top);
-    let lines = Array.from(ed.querySelectorAll('.view-lines .view-line')).sort((a, b) => top(a) - top(b));
-    if (line != null) {
-      const nums = Array.from(ed.querySelectorAll('.margin-view-overlays .line-numbers'));
-      if (nums.length) {
-        const num = nums.find((n) => n.textContent.trim() === String(line));
-        lines = num ? lines.filter((v) => Math.abs(top(v) - top(num)) <= 2) : [];
-      } else lines = lines[line - 1] ? [lines[line - 1]] : [];
-    }
-    const out = [];
-    for (const l of lines) {
-      const spans = Array.from(l.querySelectorAll('span[class*="dyn-rule"]')).sort((a, b) => a.getBoundingClientRect().left - b.getBoundingClientRect().left);
-      for (const s of spans) {
-        if (s.querySelector('span[class*="dyn-rule"]')) continue; // only leaves
-        const t = s.textContent.replace(/\u00a0/g, ' ').trim();
-        if (t) out.push(t);
-      }
-    }
-    return out;
-  }, { line: opts.line });
+  const read = () =>
+    inEditor(
+      page,
+      opts,
+      [],
+      (ed, { line }) => {
+        const top = (el) => Math.round(el.getBoundingClientRect().top);
+        let lines = Array.from(ed.querySelectorAll('.view-lines .view-line')).sort((a, b) => top(a) - top(b));
+        if (line != null) {
+          const nums = Array.from(ed.querySelectorAll('.margin-view-overlays .line-numbers'));
+          if (nums.length) {
+            const num = nums.find((n) => n.textContent.trim() === String(line));
+            lines = num ? lines.filter((v) => Math.abs(top(v) - top(num)) <= 2) : [];
+          } else lines = lines[line - 1] ? [lines[line - 1]] : [];
+        }
+        const out = [];
+        for (const l of lines) {
+          const spans = Array.from(l.querySelectorAll('span[class*="dyn-rule"]')).sort(
+            (a, b) => a.getBoundingClientRect().left - b.getBoundingClientRect().left,
+          );
+          for (const s of spans) {
+            if (s.querySelector('span[class*="dyn-rule"]')) continue; // only leaves
+            const t = s.textContent.replace(/\u00a0/g, ' ').trim();
+            if (t) out.push(t);
+          }
+        }
+        return out;
+      },
+      { line: opts.line },
+    );
   const min = opts.minCount || 0;
   if (!min) return read();
-  return waitFor(async () => { const h = await read(); return h.length >= min && h; }, opts.timeoutMs || TIMEOUTS.step,
-    `${min} inlay hint(s)${opts.line != null ? ` on line ${opts.line}` : ''}`);
+  return waitFor(
+    async () => {
+      const h = await read();
+      return h.length >= min && h;
+    },
+    opts.timeoutMs || TIMEOUTS.step,
+    `${min} inlay hint(s)${opts.line != null ? ` on line ${opts.line}` : ''}`,
+  );
 }
 
 /** Wait until an inlay hint whose label matches (string: substring, RegExp) is rendered; returns its text. */
 async function waitForInlayHint(page, match, opts = {}) {
   let seen = [];
   try {
-    return await waitFor(async () => { seen = await inlayHints(page, { ...opts, minCount: 0 }); return seen.find((t) => matches(t, match)); },
-      opts.timeoutMs || TIMEOUTS.step, `inlay hint matching ${match}`, 150);
-  } catch (e) { throw new Error(`${e.message}; rendered hints: ${JSON.stringify(seen)}`); }
+    return await waitFor(
+      async () => {
+        seen = await inlayHints(page, { ...opts, minCount: 0 });
+        return seen.find((t) => matches(t, match));
+      },
+      opts.timeoutMs || TIMEOUTS.step,
+      `inlay hint matching ${match}`,
+      150,
+    );
+  } catch (e) {
+    throw new Error(`${e.message}; rendered hints: ${JSON.stringify(seen)}`);
+  }
 }
 
 /**
@@ -840,21 +1071,30 @@ async function waitForInlayHint(page, match, opts = {}) {
  * opts: { cell, minCount (wait until at least that many, default 0 = snapshot), timeoutMs }
  */
 async function codeLenses(page, opts = {}) {
-  const read = () => inEditor(page, opts, [], (ed) => {
-    const decos = Array.from(ed.querySelectorAll('.codelens-decoration'))
-      .sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top);
-    const out = [];
-    for (const d of decos) {
-      for (const el of d.children) {
-        const t = el.textContent.replace(/\u00a0/g, ' ').trim();
-        if (t && t !== '|') out.push(t);
+  const read = () =>
+    inEditor(page, opts, [], (ed) => {
+      const decos = Array.from(ed.querySelectorAll('.codelens-decoration')).sort(
+        (a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top,
+      );
+      const out = [];
+      for (const d of decos) {
+        for (const el of d.children) {
+          const t = el.textContent.replace(/\u00a0/g, ' ').trim();
+          if (t && t !== '|') out.push(t);
+        }
       }
-    }
-    return out;
-  });
+      return out;
+    });
   const min = opts.minCount || 0;
   if (!min) return read();
-  return waitFor(async () => { const l = await read(); return l.length >= min && l; }, opts.timeoutMs || TIMEOUTS.step, `${min} code lens(es)`);
+  return waitFor(
+    async () => {
+      const l = await read();
+      return l.length >= min && l;
+    },
+    opts.timeoutMs || TIMEOUTS.step,
+    `${min} code lens(es)`,
+  );
 }
 
 /** Click the code lens whose title matches (string: exact, RegExp) in the target editor; waits for it first. */
@@ -868,9 +1108,13 @@ async function clickCodeLens(page, title, opts = {}) {
 }
 
 // aria-labels of the visible, selectable rows of the code-action menu (group headers like "Rewrite" / separators skipped)
-const actionLabels = (page) => page.locator(`${SEL.actionRow}:visible`).evaluateAll((rows) => rows
-  .filter((r) => !r.classList.contains('group-header') && !r.classList.contains('separator'))
-  .map((r) => r.getAttribute('aria-label') || r.innerText).filter(Boolean));
+const actionLabels = (page) =>
+  page.locator(`${SEL.actionRow}:visible`).evaluateAll((rows) =>
+    rows
+      .filter((r) => !r.classList.contains('group-header') && !r.classList.contains('separator'))
+      .map((r) => r.getAttribute('aria-label') || r.innerText)
+      .filter(Boolean),
+  );
 const NO_ACTIONS_MSG = '.monaco-editor-overlaymessage:visible'; // "No code actions available"
 
 /** Close the code-action menu / "No code actions available" message if shown. */
@@ -887,22 +1131,41 @@ async function closeCodeActions(page) {
  * want: predicate on the label list (default: non-empty). With `acceptEmptyAfter` = n, n consecutive "No code actions
  * available" answers return [] instead of retrying. Resolves to the offered labels with the menu OPEN (or [] closed).
  */
-async function showCodeActions(page, { want = (l) => l.length > 0, acceptEmptyAfter = 0, timeoutMs = TIMEOUTS.step, retriggerMs = 2000 } = {}) {
-  let last = 0, empties = 0, offered = [];
-  const trigger = async () => { await page.keyboard.press('Control+.'); last = Date.now(); };
+async function showCodeActions(
+  page,
+  { want = (l) => l.length > 0, acceptEmptyAfter = 0, timeoutMs = TIMEOUTS.step, retriggerMs = 2000 } = {},
+) {
+  let last = 0,
+    empties = 0,
+    offered = [];
+  const trigger = async () => {
+    await page.keyboard.press('Control+.');
+    last = Date.now();
+  };
   await trigger();
   try {
-    return await waitFor(async () => {
-      offered = await actionLabels(page);
-      if (offered.length && want(offered)) return offered;
-      const noActions = !offered.length && (await page.locator(NO_ACTIONS_MSG).count()) > 0;
-      if (noActions && acceptEmptyAfter && ++empties >= acceptEmptyAfter) { await closeCodeActions(page); return []; }
-      if (noActions || Date.now() - last >= retriggerMs) {
-        debug(`code actions: re-trigger (${noActions ? '"No code actions available"' : `no wanted row after ${retriggerMs} ms`}; offered ${JSON.stringify(offered)})`);
-        await closeCodeActions(page); await trigger();
-      }
-      return false;
-    }, timeoutMs, 'code-action menu', 150);
+    return await waitFor(
+      async () => {
+        offered = await actionLabels(page);
+        if (offered.length && want(offered)) return offered;
+        const noActions = !offered.length && (await page.locator(NO_ACTIONS_MSG).count()) > 0;
+        if (noActions && acceptEmptyAfter && ++empties >= acceptEmptyAfter) {
+          await closeCodeActions(page);
+          return [];
+        }
+        if (noActions || Date.now() - last >= retriggerMs) {
+          debug(
+            `code actions: re-trigger (${noActions ? '"No code actions available"' : `no wanted row after ${retriggerMs} ms`}; offered ${JSON.stringify(offered)})`,
+          );
+          await closeCodeActions(page);
+          await trigger();
+        }
+        return false;
+      },
+      timeoutMs,
+      'code-action menu',
+      150,
+    );
   } catch (e) {
     await closeCodeActions(page);
     throw new Error(`${e.message}; offered: ${JSON.stringify(offered)}`);
@@ -930,10 +1193,15 @@ async function listCodeActions(page, { timeoutMs = TIMEOUTS.step } = {}) {
  */
 async function runCodeAction(page, label, { timeoutMs = TIMEOUTS.step } = {}) {
   const isIt = (l) => (label instanceof RegExp ? label.test(l || '') : l === label);
-  const offered = await showCodeActions(page, { want: (ls) => ls.some(isIt), timeoutMs })
-    .catch((e) => { throw new Error(`code action ${label} not offered: ${e.message}`); });
+  const offered = await showCodeActions(page, { want: (ls) => ls.some(isIt), timeoutMs }).catch((e) => {
+    throw new Error(`code action ${label} not offered: ${e.message}`);
+  });
   for (let i = 0; i <= offered.length + 1; i++) {
-    const focused = await page.locator(`${SEL.actionRow}.focused`).first().getAttribute('aria-label', { timeout: 1000 }).catch(() => null);
+    const focused = await page
+      .locator(`${SEL.actionRow}.focused`)
+      .first()
+      .getAttribute('aria-label', { timeout: 1000 })
+      .catch(() => null);
     if (isIt(focused)) {
       await page.keyboard.press('Enter');
       await page.waitForSelector(`${SEL.actionRow}:visible`, { state: 'detached' }).catch(() => {});
@@ -966,13 +1234,20 @@ async function cellText(page, cell) {
   return page.locator(SEL.cellEditor(cell)).evaluate((ed) => {
     const top = (el) => el.getBoundingClientRect().top;
     const lines = Array.from(ed.querySelectorAll('.view-lines .view-line')).sort((a, b) => top(a) - top(b));
-    return lines.map((l) => {
-      const injected = (n) => { for (let p = n.parentElement; p && p !== l; p = p.parentElement) { if (/dyn-rule|ced-|inlay/.test(p.className)) return true; } return false; };
-      const w = document.createTreeWalker(l, NodeFilter.SHOW_TEXT);
-      let t = '';
-      for (let n = w.nextNode(); n; n = w.nextNode()) if (!injected(n)) t += n.textContent;
-      return t.replace(/\u00a0/g, ' ');
-    }).join('\n');
+    return lines
+      .map((l) => {
+        const injected = (n) => {
+          for (let p = n.parentElement; p && p !== l; p = p.parentElement) {
+            if (/dyn-rule|ced-|inlay/.test(p.className)) return true;
+          }
+          return false;
+        };
+        const w = document.createTreeWalker(l, NodeFilter.SHOW_TEXT);
+        let t = '';
+        for (let n = w.nextNode(); n; n = w.nextNode()) if (!injected(n)) t += n.textContent;
+        return t.replace(/\u00a0/g, ' ');
+      })
+      .join('\n');
   });
 }
 
@@ -982,7 +1257,10 @@ async function cellText(page, cell) {
  */
 async function focusCell(page, cell, opts = {}) {
   await page.locator(SEL.cellEditor(cell)).scrollIntoViewIfNeeded();
-  if (!opts.word) { await focusEditor(page, { cell }); return; }
+  if (!opts.word) {
+    await focusEditor(page, { cell });
+    return;
+  }
   let line = opts.line;
   if (line == null) {
     const lines = (await cellText(page, cell)).split('\n');
@@ -992,18 +1270,27 @@ async function focusCell(page, cell, opts = {}) {
   // Click the word's centre, then check that the cell is focused and its caret lies inside the word's box. Measured
   // afresh each poll: code lenses / view zones arriving late shift the lines; if the caret missed, click again.
   let lastClick = 0;
-  await waitFor(async () => {
-    const b = await wordBox(page, line, opts.word, { cell, occurrence: opts.occurrence });
-    const focused = await page.locator(`${SEL.cellEditor(cell)}.focused`).count();
-    const c = focused ? await page.locator(`${SEL.cellEditor(cell)} .cursors-layer .cursor`).first().boundingBox() : null;
-    if (c && c.x > b.x && c.x < b.x + b.width && Math.abs((c.y + c.height / 2) - (b.y + b.height / 2)) < b.height / 2) return true;
-    if (Date.now() - lastClick > 1000) {
-      if (lastClick) debug(`focusCell: caret not in "${opts.word}", clicking again`);
-      await page.mouse.click(b.x + b.width / 2, b.y + b.height / 2);
-      lastClick = Date.now();
-    }
-    return false;
-  }, TIMEOUTS.step, `caret inside "${opts.word}" in cell ${cell}`);
+  await waitFor(
+    async () => {
+      const b = await wordBox(page, line, opts.word, { cell, occurrence: opts.occurrence });
+      const focused = await page.locator(`${SEL.cellEditor(cell)}.focused`).count();
+      const c = focused
+        ? await page
+            .locator(`${SEL.cellEditor(cell)} .cursors-layer .cursor`)
+            .first()
+            .boundingBox()
+        : null;
+      if (c && c.x > b.x && c.x < b.x + b.width && Math.abs(c.y + c.height / 2 - (b.y + b.height / 2)) < b.height / 2) return true;
+      if (Date.now() - lastClick > 1000) {
+        if (lastClick) debug(`focusCell: caret not in "${opts.word}", clicking again`);
+        await page.mouse.click(b.x + b.width / 2, b.y + b.height / 2);
+        lastClick = Date.now();
+      }
+      return false;
+    },
+    TIMEOUTS.step,
+    `caret inside "${opts.word}" in cell ${cell}`,
+  );
 }
 
 const hoverWordInCell = (page, cell, line, word, opts = {}) => hoverWord(page, line, word, { ...opts, cell });
@@ -1029,9 +1316,15 @@ function createRunner({ log = (...a) => console.log(...a) } = {}) {
   const t0 = Date.now();
   const stamp = () => `[${((Date.now() - t0) / 1000).toFixed(1)}s]`;
   const r = {
-    editor: null, results: [], bail: false,
+    editor: null,
+    results: [],
+    bail: false,
     async test(name, fn, { critical = false } = {}) {
-      if (r.bail) { r.results.push({ name, ok: false, err: 'skipped: an earlier critical test failed' }); log(stamp(), `SKIP ${name}`); return; }
+      if (r.bail) {
+        r.results.push({ name, ok: false, err: 'skipped: an earlier critical test failed' });
+        log(stamp(), `SKIP ${name}`);
+        return;
+      }
       const s = Date.now();
       try {
         await fn();
@@ -1044,9 +1337,12 @@ function createRunner({ log = (...a) => console.log(...a) } = {}) {
         if (critical) r.bail = true;
       }
     },
-    get failed() { return r.results.filter((x) => !x.ok).length; },
+    get failed() {
+      return r.results.filter((x) => !x.ok).length;
+    },
     finish() {
-      const failed = r.failed, passed = r.results.length - failed;
+      const failed = r.failed,
+        passed = r.results.length - failed;
       log(stamp(), `total ${((Date.now() - t0) / 1000).toFixed(1)}s`);
       // the failures again, right above the summary: a CI log shown from its end has them
       for (const x of r.results.filter((y) => !y.ok)) console.log(`FAILED ${x.name}: ${x.err}`);
@@ -1060,19 +1356,55 @@ function createRunner({ log = (...a) => console.log(...a) } = {}) {
 module.exports = {
   createRunner,
   // constants
-  ROOT, CODE_SERVER, CHROMIUM, TIMEOUTS, DEFAULT_SETTINGS, SEL,
+  ROOT,
+  CODE_SERVER,
+  CHROMIUM,
+  TIMEOUTS,
+  DEFAULT_SETTINGS,
+  SEL,
   // utilities
-  sleep, waitFor, packageVsix,
+  sleep,
+  waitFor,
+  packageVsix,
   // lifecycle
   startEditor,
   // logs
-  waitForActivation, extHostLog, extHostLogFiles, extHostErrors, readOutputChannel,
+  waitForActivation,
+  extHostLog,
+  extHostLogFiles,
+  extHostErrors,
+  readOutputChannel,
   // workbench
-  openFile, runCommand, save, waitForFile, screenshot,
+  openFile,
+  runCommand,
+  save,
+  waitForFile,
+  screenshot,
   // editor
-  focusEditor, gotoLine, gotoWord, wordBox, hoverWord, hoverAtCursor, waitForHover, dismissHover,
-  inlayHints, waitForInlayHint, codeLenses, clickCodeLens, showCodeActions, openCodeActions, listCodeActions, runCodeAction, closeCodeActions,
+  focusEditor,
+  gotoLine,
+  gotoWord,
+  wordBox,
+  hoverWord,
+  hoverAtCursor,
+  waitForHover,
+  dismissHover,
+  inlayHints,
+  waitForInlayHint,
+  codeLenses,
+  clickCodeLens,
+  showCodeActions,
+  openCodeActions,
+  listCodeActions,
+  runCodeAction,
+  closeCodeActions,
   // notebooks
-  openNotebook, cellText, focusCell, hoverWordInCell, inlayHintsInCell, waitForInlayHintInCell, gotoLineInCell,
+  openNotebook,
+  cellText,
+  focusCell,
+  hoverWordInCell,
+  inlayHintsInCell,
+  waitForInlayHintInCell,
+  gotoLineInCell,
   readNotebookCells,
 };

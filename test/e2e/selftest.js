@@ -13,37 +13,61 @@ const r = h.createRunner();
 const test = r.test;
 const log = (...a) => console.log('      ', ...a);
 let ed = null;
-function assert(cond, msg) { if (!cond) throw new Error(msg); }
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
 
 async function main() {
   let vsix;
-  await test('package toy-ext into a .vsix (vsce)', async () => {
-    vsix = await h.packageVsix(path.join(__dirname, 'toy-ext'), path.join(__dirname, 'tmp', 'toy-ext.vsix'));
-  }, { critical: true });
+  await test(
+    'package toy-ext into a .vsix (vsce)',
+    async () => {
+      vsix = await h.packageVsix(path.join(__dirname, 'toy-ext'), path.join(__dirname, 'tmp', 'toy-ext.vsix'));
+    },
+    { critical: true },
+  );
 
-  await test('startEditor: install vsix, code-server, Chromium, workbench', async () => {
-    ed = r.editor = await h.startEditor({
-      name: 'selftest', vsixPaths: [vsix], workspaceDir: path.join(__dirname, 'fixtures', 'selftest'),
-      settings: { 'editor.hover.delay': 200 },
-    });
-    log('timings', JSON.stringify(ed.timings));
-  }, { critical: true });
+  await test(
+    'startEditor: install vsix, code-server, Chromium, workbench',
+    async () => {
+      ed = r.editor = await h.startEditor({
+        name: 'selftest',
+        vsixPaths: [vsix],
+        workspaceDir: path.join(__dirname, 'fixtures', 'selftest'),
+        settings: { 'editor.hover.delay': 200 },
+      });
+      log('timings', JSON.stringify(ed.timings));
+    },
+    { critical: true },
+  );
   if (!ed) return;
   const { page } = ed;
   const pyFile = path.join(ed.workspaceDir, 'model.py');
   const nbFile = path.join(ed.workspaceDir, 'model.ipynb');
 
   // ---------------- Python file ----------------
-  await test('openFile model.py', async () => {
-    await h.openFile(page, 'model.py', { waitForText: 'Conv2d' });
-  }, { critical: true });
+  await test(
+    'openFile model.py',
+    async () => {
+      await h.openFile(page, 'model.py', { waitForText: 'Conv2d' });
+    },
+    { critical: true },
+  );
 
-  await test('waitForActivation + output channel', async () => {
-    const line = await h.waitForActivation(ed.logsDir, EXT_ID);
-    assert(/activationEvent: 'onLanguage:python'/.test(line), `unexpected activation line: ${line}`);
-    await page.waitForSelector('.statusbar-item:has-text("TOY_ACTIVE")');
-    await h.waitFor(() => /TOY_ACTIVATED/.test(h.readOutputChannel(ed.logsDir, 'Toy Python Ext')), 10000, 'TOY_ACTIVATED in output channel log');
-  }, { critical: true });
+  await test(
+    'waitForActivation + output channel',
+    async () => {
+      const line = await h.waitForActivation(ed.logsDir, EXT_ID);
+      assert(/activationEvent: 'onLanguage:python'/.test(line), `unexpected activation line: ${line}`);
+      await page.waitForSelector('.statusbar-item:has-text("TOY_ACTIVE")');
+      await h.waitFor(
+        () => /TOY_ACTIVATED/.test(h.readOutputChannel(ed.logsDir, 'Toy Python Ext')),
+        10000,
+        'TOY_ACTIVATED in output channel log',
+      );
+    },
+    { critical: true },
+  );
 
   await test('hoverWord (mouse) on line 7 "Conv2d"', async () => {
     const text = await h.hoverWord(page, 7, 'Conv2d', { expect: /TOY_HOVER_MARKER word=Conv2d/ });
@@ -101,11 +125,15 @@ async function main() {
   });
 
   // ---------------- notebook ----------------
-  await test('openNotebook model.ipynb -> 2 code cells', async () => {
-    const n = await h.openNotebook(page, 'model.ipynb', { waitForText: 'Conv2d' });
-    assert(n === 2, `${n} code cells`);
-    assert((await h.cellText(page, 0)) === 'import torch.nn as nn', `cell 0: ${await h.cellText(page, 0)}`);
-  }, { critical: true });
+  await test(
+    'openNotebook model.ipynb -> 2 code cells',
+    async () => {
+      const n = await h.openNotebook(page, 'model.ipynb', { waitForText: 'Conv2d' });
+      assert(n === 2, `${n} code cells`);
+      assert((await h.cellText(page, 0)) === 'import torch.nn as nn', `cell 0: ${await h.cellText(page, 0)}`);
+    },
+    { critical: true },
+  );
 
   await test('notebook cell inlay hint (cell 1 only)', async () => {
     const hint = await h.waitForInlayHintInCell(page, 1, 'TOY_INLAY_MARKER');
@@ -149,7 +177,10 @@ const hardTimeout = setTimeout(async () => {
 }, 300000);
 
 main()
-  .catch((e) => { r.results.push({ name: 'selftest', ok: false, err: e.stack || e.message }); console.error('ERROR', e.stack || e.message); })
+  .catch((e) => {
+    r.results.push({ name: 'selftest', ok: false, err: e.stack || e.message });
+    console.error('ERROR', e.stack || e.message);
+  })
   .then(async () => {
     const failed = r.failed;
     if (ed) {

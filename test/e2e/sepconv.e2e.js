@@ -33,7 +33,9 @@ const SHOTS = process.env.UPDATE_DOCS ? path.join(ROOT, 'docs') : path.join(__di
 const r = h.createRunner();
 const test = r.test;
 const log = (...a) => console.log('      ', ...a);
-function assert(cond, msg) { if (!cond) throw new Error(msg); }
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
 function includesAll(text, parts, what) {
   const missing = parts.filter((p) => !text.includes(p));
   assert(missing.length === 0, `${what} lacks ${JSON.stringify(missing)}:\n${text}`);
@@ -54,7 +56,10 @@ function cli(args, file) {
 const cliApplied = (file) => cli(['apply'], file).text;
 /** What real @tensorflow/tfjs builds from a file: its model's layers with params and MACs (the tfjs oracle's runtime). */
 function tfjsMeasure(file, expr) {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test', 'oracle', 'tfjs-runtime.ts'), file, expr], { cwd: ROOT, encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test', 'oracle', 'tfjs-runtime.ts'), file, expr], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   return JSON.parse(out);
 }
 // the fixture workspace sets sepconv.inputSize to 32x32
@@ -65,42 +70,69 @@ const editorShows = (page, text) => page.locator(`${h.SEL.activeEditor} .view-li
 
 /** A screenshot for the README, once the hovers have faded in (VS Code animates their opacity). */
 async function shot(page, name, { full = false } = {}) {
-  await h.waitFor(() => page.evaluate(() => Array.from(document.querySelectorAll('.monaco-hover')).every((el) => {
-    for (let e = el; e; e = e.parentElement) if (Number(getComputedStyle(e).opacity) < 1) return false;
-    return true;
-  })), 5000, 'hovers to fade in');
+  await h.waitFor(
+    () =>
+      page.evaluate(() =>
+        Array.from(document.querySelectorAll('.monaco-hover')).every((el) => {
+          for (let e = el; e; e = e.parentElement) if (Number(getComputedStyle(e).opacity) < 1) return false;
+          return true;
+        }),
+      ),
+    5000,
+    'hovers to fade in',
+  );
   // the editor area, top part: what the README needs to show
   const box = full ? null : await page.locator('.editor-group-container.active').boundingBox();
   const file = path.join(SHOTS, name);
   fs.mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: file, ...(box ? { clip: { x: box.x, y: box.y, width: box.width, height: Math.min(box.height, 460) } } : {}) });
+  await page.screenshot({
+    path: file,
+    ...(box ? { clip: { x: box.x, y: box.y, width: box.width, height: Math.min(box.height, 460) } } : {}),
+  });
   log(`screenshot ${path.relative(ROOT, file)}`);
 }
 
 async function main() {
   let vsix = process.env.SEPCONV_VSIX && path.resolve(process.env.SEPCONV_VSIX);
-  await test('npm run package builds the .vsix', async () => {
-    if (vsix) return;
-    execFileSync('npm', ['run', 'package', '--silent'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-    vsix = path.join(ROOT, `${MANIFEST.name}-${MANIFEST.version}.vsix`);
-    assert(fs.existsSync(vsix), `no ${vsix}`);
-  }, { critical: true });
+  await test(
+    'npm run package builds the .vsix',
+    async () => {
+      if (vsix) return;
+      execFileSync('npm', ['run', 'package', '--silent'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+      vsix = path.join(ROOT, `${MANIFEST.name}-${MANIFEST.version}.vsix`);
+      assert(fs.existsSync(vsix), `no ${vsix}`);
+    },
+    { critical: true },
+  );
 
   let ed = null;
-  await test('VS Code starts with the .vsix installed', async () => {
-    ed = r.editor = await h.startEditor({ name: 'sepconv', vsixPaths: [vsix], workspaceDir: FIXTURES, settings: { 'editor.hover.delay': 200, ...(process.env.SEPCONV_TRACE ? { 'sepconv.trace.server': 'verbose' } : {}) } });
-    log('timings', JSON.stringify(ed.timings));
-  }, { critical: true });
+  await test(
+    'VS Code starts with the .vsix installed',
+    async () => {
+      ed = r.editor = await h.startEditor({
+        name: 'sepconv',
+        vsixPaths: [vsix],
+        workspaceDir: FIXTURES,
+        settings: { 'editor.hover.delay': 200, ...(process.env.SEPCONV_TRACE ? { 'sepconv.trace.server': 'verbose' } : {}) },
+      });
+      log('timings', JSON.stringify(ed.timings));
+    },
+    { critical: true },
+  );
   if (!ed) return;
   const { page } = ed;
   const ws = (f) => path.join(ed.workspaceDir, f);
   const original = { model: fs.readFileSync(ws('model.py'), 'utf8'), net: fs.readFileSync(ws('net.py'), 'utf8') };
 
-  await test('activates on a Python file', async () => {
-    await h.openFile(page, 'model.py', { waitForText: 'Conv2d' });
-    const line = await h.waitForActivation(ed.logsDir, EXT_ID);
-    assert(/onLanguage:python/.test(line), `activation: ${line}`);
-  }, { critical: true });
+  await test(
+    'activates on a Python file',
+    async () => {
+      await h.openFile(page, 'model.py', { waitForText: 'Conv2d' });
+      const line = await h.waitForActivation(ed.logsDir, EXT_ID);
+      assert(/onLanguage:python/.test(line), `activation: ${line}`);
+    },
+    { critical: true },
+  );
 
   await test('inlay hint at the end of the convertible conv, none on the 1x1', async () => {
     await h.waitForInlayHint(page, 'separable: −87.9% params · −88.1% MACs', { timeoutMs: 30000 });
@@ -119,11 +151,25 @@ async function main() {
 
   await test('hover card: exact params, MACs, FLOPs at the workspace setting 32x32, the rewrite, the warnings', async () => {
     const text = await h.hoverWord(page, 7, 'Conv2d', { expect: /75,497,472/, keep: true, timeoutMs: 20000 });
-    includesAll(text, [
-      'nn.Conv2d(in_channels=64, out_channels=128, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), groups=1, bias=True)',
-      '73,856', '8,896', '−87.9%', '75,497,472', '8,978,432', '−88.1%', '150,994,944', '17,956,864',
-      '32x32', 'output 32x32', 'nn.Conv2d(64, 64, 3, padding=1, groups=64, bias=False)', 'checkpoint keys change',
-    ], 'hover');
+    includesAll(
+      text,
+      [
+        'nn.Conv2d(in_channels=64, out_channels=128, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), groups=1, bias=True)',
+        '73,856',
+        '8,896',
+        '−87.9%',
+        '75,497,472',
+        '8,978,432',
+        '−88.1%',
+        '150,994,944',
+        '17,956,864',
+        '32x32',
+        'output 32x32',
+        'nn.Conv2d(64, 64, 3, padding=1, groups=64, bias=False)',
+        'checkpoint keys change',
+      ],
+      'hover',
+    );
     await shot(page, 'editor-hover.png');
     await h.dismissHover(page);
   });
@@ -188,10 +234,15 @@ async function main() {
     const expected = cliApplied(path.join(FIXTURES, 'model.js'));
     const rewritten = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sepconv-e2e-tfjs-')), 'model.js');
     fs.writeFileSync(rewritten, expected);
-    const before = tfjsMeasure(path.join(FIXTURES, 'model.js'), 'buildModel()').layers.filter((l) => l.className === 'Conv2D' && l.kernelSize.join('x') === '3x3');
+    const before = tfjsMeasure(path.join(FIXTURES, 'model.js'), 'buildModel()').layers.filter(
+      (l) => l.className === 'Conv2D' && l.kernelSize.join('x') === '3x3',
+    );
     const after = tfjsMeasure(rewritten, 'buildModel()').layers.filter((l) => l.className === 'SeparableConv2D');
     fs.rmSync(path.dirname(rewritten), { recursive: true, force: true });
-    assert(before.length === 1 && after.length === 1, `tfjs layers: the 3x3 conv ${JSON.stringify(before)}, its separable form ${JSON.stringify(after)}`);
+    assert(
+      before.length === 1 && after.length === 1,
+      `tfjs layers: the 3x3 conv ${JSON.stringify(before)}, its separable form ${JSON.stringify(after)}`,
+    );
     const tfjs = { params: { before: before[0].params, after: after[0].params }, macs: { before: before[0].macs, after: after[0].macs } };
     assert(tfjs.params.before === 73856 && tfjs.macs.before === 75497472, `tfjs measured ${JSON.stringify(tfjs)}: DESIGN.md's test vector`);
     const saving = (x) => Math.round((1 - x.after / x.before) * 10000) / 10000;
@@ -223,16 +274,24 @@ async function main() {
     assert((await title.innerText()).includes('3 convertible convolutions in 2 files'), `QuickPick title: ${await title.innerText()}`);
     const head = rows.filter((r) => r.includes('models/head.py'));
     assert(head.length === 2 && head.every((r) => /−\d+\.\d% params/.test(r)), `QuickPick rows: ${JSON.stringify(rows)}`);
-    assert(rows.some((r) => r.includes('models/tail.py')), `QuickPick rows: ${JSON.stringify(rows)}`);
+    assert(
+      rows.some((r) => r.includes('models/tail.py')),
+      `QuickPick rows: ${JSON.stringify(rows)}`,
+    );
     // someone edits tail.py while the list is open: it must be skipped and reported, never overwritten
     const tailEdited = `${fs.readFileSync(ws('models/tail.py'), 'utf8')}# edited after the scan\n`;
     fs.writeFileSync(ws('models/tail.py'), tailEdited);
     assert(!rows.some((r) => r.includes('net.py')), `converted files are not offered again: ${JSON.stringify(rows)}`);
     // every candidate saves more than sepconv.minSavings (0): all pre-selected, and the count says so
-    const checkedRows = page.locator('.quick-input-widget .monaco-list-row').filter({ has: page.locator('.quick-input-list-checkbox:checked, [aria-checked="true"]') });
+    const checkedRows = page
+      .locator('.quick-input-widget .monaco-list-row')
+      .filter({ has: page.locator('.quick-input-list-checkbox:checked, [aria-checked="true"]') });
     const selected = await checkedRows.allInnerTexts();
     log(`QuickPick: ${await title.innerText()}; ${rows.length} rows, ${selected.length} checked`);
-    assert(selected.length === 3 && rows.every((r) => selected.includes(r)), `pre-selected rows: ${JSON.stringify(selected)} of ${JSON.stringify(rows)}`);
+    assert(
+      selected.length === 3 && rows.every((r) => selected.includes(r)),
+      `pre-selected rows: ${JSON.stringify(selected)} of ${JSON.stringify(rows)}`,
+    );
     const badge = page.locator('.quick-input-widget .quick-input-count');
     if (await badge.count()) {
       const count = (await badge.first().innerText()).trim();
@@ -277,13 +336,20 @@ async function main() {
     await h.runCommand(page, 'SepConv: Export Report as JSON');
     // the save dialog (a quick input in code-server) proposes <workspace>/sepconv-report.json
     await page.locator(h.SEL.quickInputBox).waitFor();
-    await h.waitFor(async () => (await page.locator(h.SEL.quickInputBox).inputValue()).endsWith('sepconv-report.json'), 10000, 'the proposed file name');
+    await h.waitFor(
+      async () => (await page.locator(h.SEL.quickInputBox).inputValue()).endsWith('sepconv-report.json'),
+      10000,
+      'the proposed file name',
+    );
     await page.keyboard.press('Enter');
     const json = JSON.parse(await h.waitForFile(ws('sepconv-report.json'), (c) => c.trim().endsWith('}')));
     const mine = json.files.find((f) => f.path === 'models/head.py');
     assert(mine && mine.layers.length === 4, `report entry for models/head.py: ${JSON.stringify(mine)}`);
     const cliLayers = cliReport(ws('models/head.py')).files[0].layers;
-    assert(JSON.stringify(mine.layers) === JSON.stringify(cliLayers), `the same layers as the CLI:\n${JSON.stringify(mine.layers)}\n${JSON.stringify(cliLayers)}`);
+    assert(
+      JSON.stringify(mine.layers) === JSON.stringify(cliLayers),
+      `the same layers as the CLI:\n${JSON.stringify(mine.layers)}\n${JSON.stringify(cliLayers)}`,
+    );
   });
 
   await test('no SepConv errors in the extension host log', async () => {

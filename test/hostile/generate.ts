@@ -21,7 +21,17 @@ function largeFile(): string {
 function manyModels(n: number): string {
   const out = ['import torch', 'import torch.nn as nn', ''];
   for (let i = 0; i < n; i++) {
-    out.push('', `class M${i}(nn.Module):  # sepconv: input=1x3x${8 + i}x${8 + i}`, '    def __init__(self):', '        super().__init__()', `        self.conv = nn.Conv2d(3, 8, 3)`, '', '    def forward(self, x):', '        return self.conv(x)', '');
+    out.push(
+      '',
+      `class M${i}(nn.Module):  # sepconv: input=1x3x${8 + i}x${8 + i}`,
+      '    def __init__(self):',
+      '        super().__init__()',
+      `        self.conv = nn.Conv2d(3, 8, 3)`,
+      '',
+      '    def forward(self, x):',
+      '        return self.conv(x)',
+      '',
+    );
   }
   return out.join('\n');
 }

@@ -56,10 +56,13 @@ export function compareFloor(current: Record<string, Figures>, baseline: Record<
     if (now.unknown < floor.unknown) better.push(`unknown ${floor.unknown} -> ${now.unknown}`);
     if (worse.length) failures.push(`${key}: below its floor: ${worse.join(', ')}`);
     if (better.length) raisable.push(`${key}: ${better.join(', ')}`);
-    table.push(`  ${key}: exact ${now.exact} (floor ${floor.exact}), unknown ${now.unknown} (floor ${floor.unknown})${worse.length ? '  BELOW THE FLOOR' : better.length ? '  floor can be raised' : ''}`);
+    table.push(
+      `  ${key}: exact ${now.exact} (floor ${floor.exact}), unknown ${now.unknown} (floor ${floor.unknown})${worse.length ? '  BELOW THE FLOOR' : better.length ? '  floor can be raised' : ''}`,
+    );
   }
   for (const key of Object.keys(baseline).sort()) {
-    if (!(key in current)) failures.push(`${key}: in the baseline but not run (a case that disappeared, or was not checked); UPDATE=1 removes it`);
+    if (!(key in current))
+      failures.push(`${key}: in the baseline but not run (a case that disappeared, or was not checked); UPDATE=1 removes it`);
   }
   return { failures, raisable, table };
 }
@@ -76,9 +79,15 @@ export function holdFloor(suite: string, current: Record<string, Figures>, log: 
   }
   const baseline = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, Figures>) : {};
   const r = compareFloor(current, baseline);
-  const total = Object.values(current).reduce((s, f) => ({ exact: s.exact + f.exact, unknown: s.unknown + f.unknown }), { exact: 0, unknown: 0 });
-  log(`${suite} floor (${path.relative(ROOT, file)}): ${Object.keys(current).length} cases, exact ${total.exact}, unknown ${total.unknown}`);
+  const total = Object.values(current).reduce((s, f) => ({ exact: s.exact + f.exact, unknown: s.unknown + f.unknown }), {
+    exact: 0,
+    unknown: 0,
+  });
+  log(
+    `${suite} floor (${path.relative(ROOT, file)}): ${Object.keys(current).length} cases, exact ${total.exact}, unknown ${total.unknown}`,
+  );
   for (const line of r.table) log(line);
-  if (r.raisable.length) log(`${suite}: floor can be raised (UPDATE=1, then review the diff of ${path.relative(ROOT, file)}): ${r.raisable.join('; ')}`);
+  if (r.raisable.length)
+    log(`${suite}: floor can be raised (UPDATE=1, then review the diff of ${path.relative(ROOT, file)}): ${r.raisable.join('; ')}`);
   return r.failures;
 }

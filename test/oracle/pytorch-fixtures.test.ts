@@ -26,7 +26,8 @@ const CASES = path.join(ROOT, 'test', 'fixtures', 'pytorch');
 
 /** Fixtures PyTorch cannot build as they are, and why. A fixture that gains a model fails until it is taken off. */
 const NOT_BUILT: Record<string, string> = {
-  args_argparse_defaults: 'widths from argparse options: the static evaluator reads their defaults, shape inference does not model argparse, so no model is built (its case.json `oracle` builds the rewrite in PyTorch)',
+  args_argparse_defaults:
+    'widths from argparse options: the static evaluator reads their defaults, shape inference does not model argparse, so no model is built (its case.json `oracle` builds the rewrite in PyTorch)',
   args_symbolic: 'a constructor with required arguments and no defaults, pragmas or --assume: the report builds no model',
   no_import_snippet: 'a notebook-style snippet that uses `nn` without importing it: not a module PyTorch can import',
   pragma_class: 'classes without forward(): widths from class pragmas, but nothing to run',
@@ -55,28 +56,47 @@ const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
 
 void test('PyTorch fixtures built in PyTorch, before and after', async (t) => {
   await initParsing();
-  const names = fs.readdirSync(CASES).filter((n) => fs.existsSync(path.join(CASES, n, 'input.py'))).sort();
+  const names = fs
+    .readdirSync(CASES)
+    .filter((n) => fs.existsSync(path.join(CASES, n, 'input.py')))
+    .sort();
   const jobs: ProbeJob[] = [];
-  const prepared: { name: string; source: string; file: FileJson; models: { m: ModelJson; job: number }[]; own?: { build: string; job: number } }[] = [];
+  const prepared: {
+    name: string;
+    source: string;
+    file: FileJson;
+    models: { m: ModelJson; job: number }[];
+    own?: { build: string; job: number };
+  }[] = [];
   for (const name of names) {
     const dir = path.join(CASES, name);
     const caseFile = path.join(dir, 'case.json');
-    const spec = fs.existsSync(caseFile) ? (JSON.parse(fs.readFileSync(caseFile, 'utf8')) as { args?: string[]; oracle?: { build: string; input: number[] } }) : {};
+    const spec = fs.existsSync(caseFile)
+      ? (JSON.parse(fs.readFileSync(caseFile, 'utf8')) as { args?: string[]; oracle?: { build: string; input: number[] } })
+      : {};
     const args = spec.args ?? [];
     const input = path.join(dir, 'input.py');
     const report = await cli('report', input, '--json', ...args);
     assert.equal(report.code, 0, `${name}: ${report.stderr}`);
     const file = (JSON.parse(report.stdout) as { files: FileJson[] }).files[0];
-    const models = (file.models ?? []).filter((m) => m.inputShape !== null).map((m) => {
-      const job = jobs.length;
-      jobs.push({ model: input, build: m.build, input: m.inputShape!, meta: true }, { model: path.join(dir, 'expected.py'), build: m.build, input: m.inputShape!, meta: true });
-      return { m, job };
-    });
+    const models = (file.models ?? [])
+      .filter((m) => m.inputShape !== null)
+      .map((m) => {
+        const job = jobs.length;
+        jobs.push(
+          { model: input, build: m.build, input: m.inputShape!, meta: true },
+          { model: path.join(dir, 'expected.py'), build: m.build, input: m.inputShape!, meta: true },
+        );
+        return { m, job };
+      });
     // a fixture the report builds no model of names one for PyTorch to build (case.json `oracle`)
     let own: { build: string; job: number } | undefined;
     if (spec.oracle) {
       own = { build: spec.oracle.build, job: jobs.length };
-      jobs.push({ model: input, build: spec.oracle.build, input: spec.oracle.input, meta: true }, { model: path.join(dir, 'expected.py'), build: spec.oracle.build, input: spec.oracle.input, meta: true });
+      jobs.push(
+        { model: input, build: spec.oracle.build, input: spec.oracle.input, meta: true },
+        { model: path.join(dir, 'expected.py'), build: spec.oracle.build, input: spec.oracle.input, meta: true },
+      );
     }
     prepared.push({ name, source: fs.readFileSync(input, 'utf8'), file, models, own });
   }
@@ -87,7 +107,11 @@ void test('PyTorch fixtures built in PyTorch, before and after', async (t) => {
   for (const c of prepared) {
     if (c.name in NOT_BUILT) {
       await t.test(`${c.name} (not built: ${NOT_BUILT[c.name]})`, () => {
-        assert.equal(c.models.length, 0, `${c.name} now has a model to build (${c.models.map((x) => x.m.build).join(', ')}): take it off NOT_BUILT`);
+        assert.equal(
+          c.models.length,
+          0,
+          `${c.name} now has a model to build (${c.models.map((x) => x.m.build).join(', ')}): take it off NOT_BUILT`,
+        );
         if (c.own) {
           // the static layers' numbers against PyTorch building the fixture's own model before and after
           const [before, after] = [results[c.own.job], results[c.own.job + 1]];
@@ -96,8 +120,15 @@ void test('PyTorch fixtures built in PyTorch, before and after', async (t) => {
           assert.equal(after.error, undefined, `${where}: expected.py: ${after.error}`);
           assert.deepEqual(after.outputShape, before.outputShape, `${where}: output shape changed by the rewrite`);
           const converted = c.file.layers.filter((l) => l.convertible);
-          assert.ok(converted.length > 0 && converted.every((l) => l.params.before !== null && l.params.after !== null), `${where}: converted layers with static params`);
-          assert.equal(after.params - before.params, sum(converted.map((l) => l.params.after! - l.params.before!)), `${where}: params saved`);
+          assert.ok(
+            converted.length > 0 && converted.every((l) => l.params.before !== null && l.params.after !== null),
+            `${where}: converted layers with static params`,
+          );
+          assert.equal(
+            after.params - before.params,
+            sum(converted.map((l) => l.params.after! - l.params.before!)),
+            `${where}: params saved`,
+          );
           for (const l of converted) {
             const at = before.convs.find((x) => x.line === l.line);
             assert.equal(at?.params, l.params.before, `${where}: params of the conv at line ${l.line}`);
@@ -111,14 +142,18 @@ void test('PyTorch fixtures built in PyTorch, before and after', async (t) => {
     await t.test(c.name, () => {
       assert.ok(c.models.length > 0, `${c.name}: the report builds no model; give the reason in NOT_BUILT`);
       built.push(c.name);
-      const at = (conv: ProbeConv) => `${conv.line}:${conv.line === null || conv.column === null ? '?' : utf16Column(c.source, conv.line, conv.column)}`;
+      const at = (conv: ProbeConv) =>
+        `${conv.line}:${conv.line === null || conv.column === null ? '?' : utf16Column(c.source, conv.line, conv.column)}`;
       for (const { m, job } of c.models) {
         const before = results[job];
         const after = results[job + 1];
         const where = `${c.name}: ${m.build} at ${m.inputShape!.join('x')}`;
         if (before.error) {
           // a model that fails in PyTorch: the report must not have priced its run
-          assert.ok(m.reasons.length > 0 || m.macs.before === null, `${where}: PyTorch fails (${before.error}) where the report gives its MACs`);
+          assert.ok(
+            m.reasons.length > 0 || m.macs.before === null,
+            `${where}: PyTorch fails (${before.error}) where the report gives its MACs`,
+          );
           fig.unknown++;
           continue;
         }
@@ -157,25 +192,50 @@ void test('PyTorch fixtures built in PyTorch, before and after', async (t) => {
             assert.equal(instances.length, layer.guard.instances, `${w}: instances the guard was judged on`);
             for (const i of converted) assert.equal(partsOf(i).length, 2, `${w}: ${i.module} becomes a depthwise and a pointwise conv`);
             for (const i of instances.filter((x) => !converted.includes(x))) {
-              assert.ok(after.convs.some((x) => x.module === i.module && x.params === i.params && x.macs === i.macs), `${w}: ${i.module} left as it was`);
+              assert.ok(
+                after.convs.some((x) => x.module === i.module && x.params === i.params && x.macs === i.macs),
+                `${w}: ${i.module} left as it was`,
+              );
             }
             // exactly the instances whose separable form is smaller are converted
             for (const i of instances) {
               const kvol = i.kernelSize.reduce((x, y) => x * y, 1);
               const [cin, cout] = [i.inChannels, i.outChannels];
-              const smaller = kvol > 1 && cin > 1 && i.groups < cin && cin * kvol + (cin * cout) / i.groups < cout * (cin / i.groups) * kvol;
-              assert.equal(converted.includes(i), smaller, `${w}: ${i.module} (${cin}->${cout}, k${i.kernelSize.join('x')}, groups ${i.groups}) ${smaller ? 'is smaller separable but was left' : 'was converted though not smaller'}`);
+              const smaller =
+                kvol > 1 && cin > 1 && i.groups < cin && cin * kvol + (cin * cout) / i.groups < cout * (cin / i.groups) * kvol;
+              assert.equal(
+                converted.includes(i),
+                smaller,
+                `${w}: ${i.module} (${cin}->${cout}, k${i.kernelSize.join('x')}, groups ${i.groups}) ${smaller ? 'is smaller separable but was left' : 'was converted though not smaller'}`,
+              );
             }
             const replacedOrKept = instances.map((i) => after.sequentials.find((x) => x.module === i.module)?.params ?? i.params);
-            numbers.push(['params after', layer.params.after, sum(replacedOrKept)], ['MACs after', layer.macs.after, sum(instances.map((i) => (partsOf(i).length ? sum(partsOf(i).map((x) => x.macs)) : i.macs)))]);
+            numbers.push(
+              ['params after', layer.params.after, sum(replacedOrKept)],
+              [
+                'MACs after',
+                layer.macs.after,
+                sum(instances.map((i) => (partsOf(i).length ? sum(partsOf(i).map((x) => x.macs)) : i.macs))),
+              ],
+            );
           } else if (parts.length) {
             assert.equal(parts.length, 2 * instances.length, `${w}: each instance becomes a depthwise and a pointwise conv`);
             // the Sequential that replaced each instance: its parameters (a --norm layer's too) and its convs' MACs
             const replaced = instances.map((i) => after.sequentials.find((x) => x.module === i.module));
-            assert.ok(replaced.every((x) => x !== undefined), `${w}: the converted convs are not nn.Sequentials after the rewrite`);
-            numbers.push(['params after', layer.params.after, sum(replaced.map((x) => x.params))], ['MACs after', layer.macs.after, sum(parts.map((x) => x.macs))]);
+            assert.ok(
+              replaced.every((x) => x !== undefined),
+              `${w}: the converted convs are not nn.Sequentials after the rewrite`,
+            );
+            numbers.push(
+              ['params after', layer.params.after, sum(replaced.map((x) => x.params))],
+              ['MACs after', layer.macs.after, sum(parts.map((x) => x.macs))],
+            );
           } else {
-            for (const i of instances) assert.ok(after.convs.some((x) => x.module === i.module && x.params === i.params && x.macs === i.macs), `${w}: ${i.module} left as it was`);
+            for (const i of instances)
+              assert.ok(
+                after.convs.some((x) => x.module === i.module && x.params === i.params && x.macs === i.macs),
+                `${w}: ${i.module} left as it was`,
+              );
           }
           for (const [what, mine, theirs] of numbers) {
             if (mine === null) fig.unknown++;
@@ -189,8 +249,18 @@ void test('PyTorch fixtures built in PyTorch, before and after', async (t) => {
     });
   }
   await t.test('summary', () => {
-    console.log(`PyTorch fixtures: ${built.length} of ${prepared.length} built in PyTorch before and after (${jobs.length} builds); not built: ${Object.entries(NOT_BUILT).map(([n, why]) => `${n} (${why})`).join('; ')}`);
-    assert.deepEqual(Object.keys(NOT_BUILT).filter((n) => !prepared.some((c) => c.name === n)), [], 'NOT_BUILT names fixtures that do not exist');
+    console.log(
+      `PyTorch fixtures: ${built.length} of ${prepared.length} built in PyTorch before and after (${jobs.length} builds); not built: ${Object.entries(
+        NOT_BUILT,
+      )
+        .map(([n, why]) => `${n} (${why})`)
+        .join('; ')}`,
+    );
+    assert.deepEqual(
+      Object.keys(NOT_BUILT).filter((n) => !prepared.some((c) => c.name === n)),
+      [],
+      'NOT_BUILT names fixtures that do not exist',
+    );
     assert.equal(built.length, BUILT_FIXTURES, 'fixtures built in PyTorch');
     assert.equal(built.length + Object.keys(NOT_BUILT).length, prepared.length, 'every fixture is built or says why not');
     assert.deepEqual(holdFloor('pytorch-fixtures', floors), [], 'the PyTorch fixtures hold their floor');

@@ -22,7 +22,6 @@ import { probeBatch } from './probe';
 /** the cases (test/fixtures/shapes and test/fixtures/oracle): one added or lost changes this on purpose */
 const CASE_COUNT = 20;
 
-
 interface Case {
   name: string;
   dir: string;
@@ -39,7 +38,12 @@ function cases(): Case[] {
       const file = path.join(base, name, 'case.json');
       if (!fs.existsSync(file)) continue;
       // {"build": expr, "inputs": [...]}, or {"builds": [expr | {"build", "inputs"}], "inputs": [...]}
-      const spec = JSON.parse(fs.readFileSync(file, 'utf8')) as { build?: string; builds?: (string | { build: string; inputs: number[][] })[]; inputs?: number[][]; discovered?: string[] };
+      const spec = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+        build?: string;
+        builds?: (string | { build: string; inputs: number[][] })[];
+        inputs?: number[][];
+        discovered?: string[];
+      };
       const builds = (spec.builds ?? [spec.build!]).map((b) => (typeof b === 'string' ? { build: b, inputs: spec.inputs! } : b));
       out.push({ name: `${group}/${name}`, dir: path.join(base, name), builds, discovered: spec.discovered });
     }
@@ -115,22 +119,36 @@ void test('shape oracle', async (t) => {
           exact++;
           fig.exact++;
           assert.equal(sc.calls.length, pc.calls, `${where} ${pc.module}: calls`);
-          assert.deepEqual(sc.calls.map((x) => x.input), pc.inputShapes, `${where} ${pc.module}: input shapes`);
-          assert.deepEqual(sc.calls.map((x) => x.output), pc.outputShapes, `${where} ${pc.module}: output shapes`);
+          assert.deepEqual(
+            sc.calls.map((x) => x.input),
+            pc.inputShapes,
+            `${where} ${pc.module}: input shapes`,
+          );
+          assert.deepEqual(
+            sc.calls.map((x) => x.output),
+            pc.outputShapes,
+            `${where} ${pc.module}: output shapes`,
+          );
           assert.equal(sc.macs, pc.macs, `${where} ${pc.module}: MACs`);
         }
         assert.equal(s.macs, total, `${where}: total conv MACs`);
       });
       if (c.discovered) {
         const found = analyse(path.join(c.dir, 'model.py'));
-        assert.deepEqual(found.map((m) => m.name), c.discovered, `${c.name}: the models discovery finds`);
+        assert.deepEqual(
+          found.map((m) => m.name),
+          c.discovered,
+          `${c.name}: the models discovery finds`,
+        );
         for (const m of found) assert.deepEqual(m.reasons, [], `${c.name} ${m.name}: discovered model stopped`);
       }
     });
   }
   await t.test('coverage', () => {
     const pct = instances ? ((100 * exact) / instances).toFixed(1) : '0';
-    console.log(`shape oracle: ${runs.length / 2} model builds x 2 inputs over ${all.length} files; ${instances} conv instance runs, ${exact} with exact MACs from the source alone (${pct}%)`);
+    console.log(
+      `shape oracle: ${runs.length / 2} model builds x 2 inputs over ${all.length} files; ${instances} conv instance runs, ${exact} with exact MACs from the source alone (${pct}%)`,
+    );
     for (const line of inexact) console.log(`  not exact: ${line}`);
     assert.equal(all.length, CASE_COUNT, 'shape oracle cases');
     assert.equal(runs.length, results.length);

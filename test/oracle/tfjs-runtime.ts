@@ -18,7 +18,13 @@ export const tf = require('@tensorflow/tfjs') as typeof import('@tensorflow/tfjs
 
 export const LOADERS: Record<LanguageId, esbuild.Loader> = { javascript: 'jsx', typescript: 'ts', tsx: 'tsx', python: 'js' };
 
-export type AnyLayer = { countParams(): number; built: boolean; outputShape: unknown; getWeights(): { shape: number[]; name: string }[]; __site?: number };
+export type AnyLayer = {
+  countParams(): number;
+  built: boolean;
+  outputShape: unknown;
+  getWeights(): { shape: number[]; name: string }[];
+  __site?: number;
+};
 
 /** What a fixture may `require`: the tfjs packages (and a React stub for hooks); anything else throws. */
 export function fixtureRequire(name: string): unknown {

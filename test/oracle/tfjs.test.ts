@@ -57,24 +57,34 @@ interface Built {
   model: number | undefined;
 }
 
-
 /** Wraps every layer call and every model call of the analysis in a tagging function. */
 function tagged(text: string, a: TfjsAnalysis): string {
   const edits: TextEdit[] = [];
   for (const s of a.sites) {
-    edits.push({ start: s.span.start, end: s.span.start, newText: '__sepconvLayer(' }, { start: s.span.end, end: s.span.end, newText: `, ${s.index})` });
+    edits.push(
+      { start: s.span.start, end: s.span.start, newText: '__sepconvLayer(' },
+      { start: s.span.end, end: s.span.end, newText: `, ${s.index})` },
+    );
   }
   a.graphs.forEach((m, j) => {
-    edits.push({ start: m.span.start, end: m.span.start, newText: '__sepconvModel(' }, { start: m.span.end, end: m.span.end, newText: `, ${j})` });
+    edits.push(
+      { start: m.span.start, end: m.span.start, newText: '__sepconvModel(' },
+      { start: m.span.end, end: m.span.end, newText: `, ${j})` },
+    );
   });
   return applyEdits(text, edits);
 }
 
-
 /** Models up to this many conv MACs also run `predict` on zeros (pure-JS tfjs is slow; keep the suite fast). */
 const PREDICT_MAX_MACS = Number(process.env.SEPCONV_PREDICT_MAX_MACS ?? 5_000_000);
 
-async function build(text: string, id: LanguageId, a: TfjsAnalysis, expr: string, runPredict: 'always' | 'small' | 'never'): Promise<Built> {
+async function build(
+  text: string,
+  id: LanguageId,
+  a: TfjsAnalysis,
+  expr: string,
+  runPredict: 'always' | 'small' | 'never',
+): Promise<Built> {
   const { code } = await esbuild.transform(tagged(text, a), { loader: LOADERS[id], format: 'cjs', target: 'node20' });
   const created: AnyLayer[] = [];
   const models = new Map<unknown, number>();
@@ -90,8 +100,12 @@ async function build(text: string, id: LanguageId, a: TfjsAnalysis, expr: string
   const mod = { exports: {} };
   // the fixtures are this repository's own files, run in this process on purpose: tfjs objects must not cross realms
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const run = new Function('require', 'module', 'exports', '__sepconvLayer', '__sepconvModel', `${code}\nreturn (${expr});`) as (...args: unknown[]) => unknown;
-  const model = (await Promise.resolve(run(fixtureRequire, mod, mod.exports, tagLayer, tagModel))) as import('@tensorflow/tfjs').LayersModel;
+  const run = new Function('require', 'module', 'exports', '__sepconvLayer', '__sepconvModel', `${code}\nreturn (${expr});`) as (
+    ...args: unknown[]
+  ) => unknown;
+  const model = (await Promise.resolve(
+    run(fixtureRequire, mod, mod.exports, tagLayer, tagModel),
+  )) as import('@tensorflow/tfjs').LayersModel;
   const sites = new Map<number, BuiltLayer[]>();
   for (const l of created) {
     const list = sites.get(l.__site!) ?? [];
@@ -107,7 +121,10 @@ async function build(text: string, id: LanguageId, a: TfjsAnalysis, expr: string
   let predicted: number[][] | undefined;
   const inputs = model.inputs.map((i) => i.shape);
   const macs = [...sites.values()].flat().reduce((sum, l) => sum + (Number.isFinite(l.macs) ? l.macs! : 0), 0);
-  if ((runPredict === 'always' || (runPredict === 'small' && macs <= PREDICT_MAX_MACS)) && inputs.every((s) => s.slice(1).every((d) => d !== null))) {
+  if (
+    (runPredict === 'always' || (runPredict === 'small' && macs <= PREDICT_MAX_MACS)) &&
+    inputs.every((s) => s.slice(1).every((d) => d !== null))
+  ) {
     const y = tf.tidy(() => {
       const xs = inputs.map((s) => tf.zeros([1, ...(s.slice(1) as number[])]));
       const out = model.predict(xs.length === 1 ? xs[0] : xs);
@@ -170,7 +187,18 @@ void test('TensorFlow.js oracle', async (t) => {
   await tf.setBackend('cpu');
   // browser code uses a global `tf` from a script tag
   (globalThis as { tf?: unknown }).tf = tf;
-  const tally: Tally = { models: 0, builds: 0, instances: 0, exact: 0, unknown: 0, convs: 0, convExact: 0, converted: { separable: 0, split: 0 }, convertedExact: { separable: 0, split: 0 }, predicted: 0 };
+  const tally: Tally = {
+    models: 0,
+    builds: 0,
+    instances: 0,
+    exact: 0,
+    unknown: 0,
+    convs: 0,
+    convExact: 0,
+    converted: { separable: 0, split: 0 },
+    convertedExact: { separable: 0, split: 0 },
+    predicted: 0,
+  };
   const skipped: string[] = [];
   /** per fixture: the tool's numbers tfjs confirmed (layers, conv reports, the model, converted convs) and those it left unknown */
   const floors: Record<string, Figures> = {};
@@ -209,13 +237,21 @@ void test('TensorFlow.js oracle', async (t) => {
         fig.exact++;
       } else fig.unknown++;
       const outCheck = dimsEqual(model.output, before.outputs[0]);
-      assert.notEqual(outCheck, false, `${name}: model output ${JSON.stringify(before.outputs[0])} vs the tool's ${JSON.stringify(model.output?.map((d) => d?.toString()))}`);
+      assert.notEqual(
+        outCheck,
+        false,
+        `${name}: model output ${JSON.stringify(before.outputs[0])} vs the tool's ${JSON.stringify(model.output?.map((d) => d?.toString()))}`,
+      );
       if (before.predicted) assert.deepEqual(before.predicted[0].slice(1), before.outputs[0].slice(1), `${name}: predict output shape`);
 
       // every layer object against the tool's instance of the same call, in creation order
       for (const [site, layers] of before.sites) {
         const tool = original.instances.filter((i) => i.site === site);
-        assert.equal(tool.length, layers.length, `${name}: site ${site} (${original.sites[site].op}, line ${original.sites[site].line}) created ${layers.length} layers, the tool found ${tool.length} instances`);
+        assert.equal(
+          tool.length,
+          layers.length,
+          `${name}: site ${site} (${original.sites[site].op}, line ${original.sites[site].line}) created ${layers.length} layers, the tool found ${tool.length} instances`,
+        );
         layers.forEach((l, k) => {
           const where = `${name}: ${original.sites[site].op} at line ${original.sites[site].line}, instance ${k + 1}`;
           const info = tool[k];
@@ -227,7 +263,11 @@ void test('TensorFlow.js oracle', async (t) => {
             return;
           }
           assert.equal(info.params.constant, l.params, `${where}: params`);
-          assert.notEqual(dimsEqual(info.output, l.output), false, `${where}: output shape ${JSON.stringify(l.output)} vs ${JSON.stringify(info.output?.map((d) => d?.toString()))}`);
+          assert.notEqual(
+            dimsEqual(info.output, l.output),
+            false,
+            `${where}: output shape ${JSON.stringify(l.output)} vs ${JSON.stringify(info.output?.map((d) => d?.toString()))}`,
+          );
           tally.exact++;
           fig.exact++;
         });
@@ -247,15 +287,25 @@ void test('TensorFlow.js oracle', async (t) => {
         }
         assert.equal(p, built.params, `${name}: report params of ${l.op} at line ${original.sites[l.site].line}`);
         // tfjs counts no MACs where the model leaves the input size open: the tool then prices the size it says it assumed
-        if (Number.isFinite(built.macs)) assert.equal(m, built.macs, `${name}: report MACs of ${l.op} at line ${original.sites[l.site].line}`);
-        else assert.ok(l.assumptions.some((x) => x.includes('the model leaves it open')), `${name}: tfjs gave no MACs for ${l.op} at line ${original.sites[l.site].line}, and the tool states no assumed input size`);
+        if (Number.isFinite(built.macs))
+          assert.equal(m, built.macs, `${name}: report MACs of ${l.op} at line ${original.sites[l.site].line}`);
+        else
+          assert.ok(
+            l.assumptions.some((x) => x.includes('the model leaves it open')),
+            `${name}: tfjs gave no MACs for ${l.op} at line ${original.sites[l.site].line}, and the tool states no assumed input size`,
+          );
         tally.convExact++;
         fig.exact++;
       }
 
       for (const style of ['separable', 'split'] as TfjsStyle[]) {
         const styled = analyzeText(source, id, { ...options, tfjsStyle: style }) as TfjsAnalysis;
-        const result = rewrite(source, id, styled, () => true, { depthMultiplier: options.depthMultiplier, norm: 'none', lineLength: cli.lineLength, minSavings: cli.minSavings });
+        const result = rewrite(source, id, styled, () => true, {
+          depthMultiplier: options.depthMultiplier,
+          norm: 'none',
+          lineLength: cli.lineLength,
+          minSavings: cli.minSavings,
+        });
         assert.equal(result.error, undefined, `${name} (${style}): ${result.error}`);
         const again = analyzeText(result.newText, id, options) as TfjsAnalysis;
         const after = await build(result.newText, id, again, expr, before.predicted ? 'always' : 'never');
@@ -281,7 +331,8 @@ void test('TensorFlow.js oracle', async (t) => {
           fig.exact++;
         } else fig.unknown++;
         const againModel = after.model !== undefined ? again.graphs[after.model] : undefined;
-        if (againModel?.params?.constant !== undefined) assert.equal(againModel.params.constant, after.params, `${name} (${style}): the rewritten model priced by the tool`);
+        if (againModel?.params?.constant !== undefined)
+          assert.equal(againModel.params.constant, after.params, `${name} (${style}): the rewritten model priced by the tool`);
         // each converted conv: the layers that replace it give exactly the predicted params and MACs
         for (const l of styled.layers.filter((x) => converted.has(x))) {
           const site = styled.sites[l.site];
@@ -292,23 +343,48 @@ void test('TensorFlow.js oracle', async (t) => {
           // a conv instance tfjs built before the rewrite is replaced by layers tfjs builds after it
           const wasBuilt = before.sites.get(l.site)?.[k]?.params !== undefined;
           if (!wasBuilt && built.length === 0) continue;
-          assert.ok(built.length > 0, `${name} (${style}): the layers replacing ${l.op} at line ${site.line} were not found in the rewritten model`);
+          assert.ok(
+            built.length > 0,
+            `${name} (${style}): the layers replacing ${l.op} at line ${site.line} were not found in the rewritten model`,
+          );
           tally.converted[style]++;
-          assert.equal(built.length, style === 'split' && l.style === 'split' ? 2 : 1, `${name} (${style}): ${l.op} at line ${site.line} became ${built.length} layers`);
+          assert.equal(
+            built.length,
+            style === 'split' && l.style === 'split' ? 2 : 1,
+            `${name} (${style}): ${l.op} at line ${site.line} became ${built.length} layers`,
+          );
           const pa = l.cost.params.after?.constant;
           const ma = l.cost.macs.after?.constant;
           if (pa === undefined || ma === undefined) {
             fig.unknown++;
             continue;
           }
-          assert.equal(built.reduce((sum, b) => sum + b.params!, 0), pa, `${name} (${style}): params after of the conv at line ${site.line}`);
-          if (built.every((b) => Number.isFinite(b.macs))) assert.equal(built.reduce((sum, b) => sum + b.macs!, 0), ma, `${name} (${style}): MACs after of the conv at line ${site.line}`);
-          else assert.ok(l.assumptions.some((x) => x.includes('the model leaves it open')), `${name} (${style}): tfjs gave no MACs for the layers replacing line ${site.line}, and the tool states no assumed input size`);
+          assert.equal(
+            built.reduce((sum, b) => sum + b.params!, 0),
+            pa,
+            `${name} (${style}): params after of the conv at line ${site.line}`,
+          );
+          if (built.every((b) => Number.isFinite(b.macs)))
+            assert.equal(
+              built.reduce((sum, b) => sum + b.macs!, 0),
+              ma,
+              `${name} (${style}): MACs after of the conv at line ${site.line}`,
+            );
+          else
+            assert.ok(
+              l.assumptions.some((x) => x.includes('the model leaves it open')),
+              `${name} (${style}): tfjs gave no MACs for the layers replacing line ${site.line}, and the tool states no assumed input size`,
+            );
           tally.convertedExact[style]++;
           fig.exact++;
         }
         // the rewrite is final: applying again changes nothing
-        const twice = rewrite(result.newText, id, analyzeText(result.newText, id, { ...options, tfjsStyle: style }), () => true, { depthMultiplier: options.depthMultiplier, norm: 'none', lineLength: cli.lineLength, minSavings: cli.minSavings });
+        const twice = rewrite(result.newText, id, analyzeText(result.newText, id, { ...options, tfjsStyle: style }), () => true, {
+          depthMultiplier: options.depthMultiplier,
+          norm: 'none',
+          lineLength: cli.lineLength,
+          minSavings: cli.minSavings,
+        });
         assert.equal(twice.newText, result.newText, `${name} (${style}): a second rewrite changed the file`);
       }
     });
@@ -325,7 +401,11 @@ void test('TensorFlow.js oracle', async (t) => {
     // every fixture is built, or says why not in its case.json
     const unexplained = skipped.filter((x) => x.endsWith('(no build expression)'));
     assert.deepEqual(unexplained, [], 'fixtures neither built nor given a reason (case.json "oracle": {"skip": "why"})');
-    assert.equal(tally.models + skipped.length, caseCount, 'every fixture with an input file and a case.json is built or skipped with its reason');
+    assert.equal(
+      tally.models + skipped.length,
+      caseCount,
+      'every fixture with an input file and a case.json is built or skipped with its reason',
+    );
     assert.equal(tally.models, BUILT_FIXTURES, `fixtures built in tfjs (skipped: ${skipped.join('; ')})`);
     const failures = holdFloor('tfjs', floors);
     assert.deepEqual(failures, [], 'the tfjs oracle holds its floor');

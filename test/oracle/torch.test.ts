@@ -77,8 +77,21 @@ function checkStatic(where: string, layer: LayerJson, instances: ProbeConv[]): v
   const given = FIELDS.filter(([mine]) => layer[mine] !== null);
   const fromDefaults = layer.assumptions.some((a) => a.includes('(default of'));
   const matches = (c: ProbeConv) => given.every(([mine, theirs]) => same(layer[mine], c[theirs]));
-  if (fromDefaults && !instances.every((c) => instances.every((d) => same(FIELDS.map(([, t]) => c[t]), FIELDS.map(([, t]) => d[t]))))) {
-    assert.ok(instances.some(matches), `${where}: no instance PyTorch built has the report's values ${JSON.stringify(Object.fromEntries(given.map(([m]) => [m, layer[m]])))}`);
+  if (
+    fromDefaults &&
+    !instances.every((c) =>
+      instances.every((d) =>
+        same(
+          FIELDS.map(([, t]) => c[t]),
+          FIELDS.map(([, t]) => d[t]),
+        ),
+      ),
+    )
+  ) {
+    assert.ok(
+      instances.some(matches),
+      `${where}: no instance PyTorch built has the report's values ${JSON.stringify(Object.fromEntries(given.map(([m]) => [m, layer[m]])))}`,
+    );
     return;
   }
   for (const [mine, theirs] of given) {
@@ -101,7 +114,10 @@ interface Prepared {
 
 void test('PyTorch oracle', async (t) => {
   await initParsing();
-  const cases = fs.readdirSync(CASES).filter((d) => fs.existsSync(path.join(CASES, d, 'case.json'))).sort();
+  const cases = fs
+    .readdirSync(CASES)
+    .filter((d) => fs.existsSync(path.join(CASES, d, 'case.json')))
+    .sort();
   const work = tempDir('sepconv-oracle-');
   const jobs: ProbeJob[] = [];
   const prepared: Prepared[] = [];
@@ -110,7 +126,11 @@ void test('PyTorch oracle', async (t) => {
     const file = path.join(CASES, name, 'model.py');
     const source = fs.readFileSync(file, 'utf8');
     // what a user types: the input size of the first input, and --assume for open names
-    const args = ['--input-size', spec.inputs[0].slice(2).join('x'), ...Object.entries(spec.assume ?? {}).flatMap(([k, v]) => ['--assume', `${k}=${v}`])];
+    const args = [
+      '--input-size',
+      spec.inputs[0].slice(2).join('x'),
+      ...Object.entries(spec.assume ?? {}).flatMap(([k, v]) => ['--assume', `${k}=${v}`]),
+    ];
     const report = await cli('report', file, '--json', ...args);
     assert.equal(report.code, 0, report.stderr);
     const json = JSON.parse(report.stdout) as { files: { layers: LayerJson[]; models?: ModelJson[] }[] };
@@ -144,7 +164,8 @@ void test('PyTorch oracle', async (t) => {
   for (const c of prepared) {
     const fig: Figures = { exact: 0, unknown: 0 };
     floors[c.name] = fig;
-    const at = (conv: ProbeConv) => `${conv.line}:${conv.line === null || conv.column === null ? '?' : utf16Column(c.source, conv.line, conv.column)}`;
+    const at = (conv: ProbeConv) =>
+      `${conv.line}:${conv.line === null || conv.column === null ? '?' : utf16Column(c.source, conv.line, conv.column)}`;
     await t.test(c.name, () => {
       // the models the report says it built, built and run by PyTorch
       const ran = new Map<string, [ProbeResult, ProbeResult]>();
@@ -210,18 +231,26 @@ void test('PyTorch oracle', async (t) => {
         let known = staticRight && layer.params.before !== null && layer.macs.before !== null;
         if (c.converted.has(key)) {
           const parts = instances.flatMap((i) => after.convs.filter((x) => x.module.startsWith(`${i.module}.`)));
-          assert.equal(parts.length, 2 * instances.length, `${where}: each instance should become a depthwise and a pointwise conv: ${parts.map((x) => x.module).join(', ')}`);
+          assert.equal(
+            parts.length,
+            2 * instances.length,
+            `${where}: each instance should become a depthwise and a pointwise conv: ${parts.map((x) => x.module).join(', ')}`,
+          );
           for (const i of instances) {
             const [dw] = after.convs.filter((x) => x.module === `${i.module}.0`);
             assert.ok(dw && dw.groups === i.inChannels && dw.inChannels === i.inChannels, `${where}: ${i.module}.0 is not depthwise`);
           }
-          if (layer.params.after !== null) assert.equal(layer.params.after, sum(parts.map((x) => x.params)), `${where}: params after the rewrite`);
+          if (layer.params.after !== null)
+            assert.equal(layer.params.after, sum(parts.map((x) => x.params)), `${where}: params after the rewrite`);
           if (layer.macs.after !== null) assert.equal(layer.macs.after, sum(parts.map((x) => x.macs)), `${where}: MACs after the rewrite`);
           known &&= layer.params.after !== null && layer.macs.after !== null;
         } else {
           for (const i of instances) {
             const kept = after.convs.find((x) => x.module === i.module);
-            assert.ok(kept && kept.params === i.params && kept.macs === i.macs, `${where}: ${i.module} is not converted and must stay as it was`);
+            assert.ok(
+              kept && kept.params === i.params && kept.macs === i.macs,
+              `${where}: ${i.module} is not converted and must stay as it was`,
+            );
           }
         }
         if (known) fig.exact++;
@@ -232,7 +261,11 @@ void test('PyTorch oracle', async (t) => {
       const found = new Set(c.layers.map((l) => `${l.line}:${l.column}`));
       for (const [, [before]] of ran) {
         for (const conv of before.convs) {
-          if (!found.has(at(conv))) assert.ok(c.spec.undetected?.[conv.module], `${c.name}: ${conv.module} (${conv.op} at ${conv.line}:${conv.column}) is not in the report`);
+          if (!found.has(at(conv)))
+            assert.ok(
+              c.spec.undetected?.[conv.module],
+              `${c.name}: ${conv.module} (${conv.op} at ${conv.line}:${conv.column}) is not in the report`,
+            );
         }
       }
 
@@ -266,7 +299,10 @@ void test('PyTorch oracle', async (t) => {
     });
   }
   await t.test('summary', () => {
-    const total = Object.values(floors).reduce((s, f) => ({ exact: s.exact + f.exact, unknown: s.unknown + f.unknown }), { exact: 0, unknown: 0 });
+    const total = Object.values(floors).reduce((s, f) => ({ exact: s.exact + f.exact, unknown: s.unknown + f.unknown }), {
+      exact: 0,
+      unknown: 0,
+    });
     console.log(
       `PyTorch oracle: ${prepared.length} cases; ${modelsChecked} models the report built, built by PyTorch before and after the rewrite; ` +
         `${sites} call sites; ${total.exact} sites and models with every number exact, ${total.unknown} with a number left unknown; ${caseRuns} runs of the cases' own builds`,

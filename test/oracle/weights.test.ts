@@ -24,7 +24,9 @@ import type { ModuleResult } from '../../src/weights/convert';
 const PYTHON = '/usr/bin/python3';
 const PROBE = path.join(ROOT, 'test', 'oracle', 'weights_probe.py');
 const NET = path.join(ROOT, 'test', 'fixtures', 'weights', 'net.py');
-const TV = execFileSync(PYTHON, ['-c', 'import torchvision, os; print(os.path.dirname(torchvision.__file__))'], { encoding: 'utf8' }).trim();
+const TV = execFileSync(PYTHON, ['-c', 'import torchvision, os; print(os.path.dirname(torchvision.__file__))'], {
+  encoding: 'utf8',
+}).trim();
 
 interface Compared {
   outputError: number;
@@ -47,7 +49,8 @@ function torchvisionCopy(dir: string, file: string): string {
   const root = path.join(dir, 'torchvision');
   fs.mkdirSync(path.join(root, 'models'), { recursive: true });
   for (const name of fs.readdirSync(TV)) if (name !== 'models') fs.symlinkSync(path.join(TV, name), path.join(root, name));
-  for (const name of fs.readdirSync(path.join(TV, 'models'))) if (name !== file) fs.symlinkSync(path.join(TV, 'models', name), path.join(root, 'models', name));
+  for (const name of fs.readdirSync(path.join(TV, 'models')))
+    if (name !== file) fs.symlinkSync(path.join(TV, 'models', name), path.join(root, 'models', name));
   const copy = path.join(root, 'models', file);
   fs.copyFileSync(path.join(TV, 'models', file), copy);
   return copy;
@@ -76,18 +79,85 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { name: 'net, --energy 1 (each layer at full rank)', source: NET, build: 'Net()', input: [2, 3, 32, 32], args: ['--energy', '1'], tolerance: 1e-5 },
-  { name: 'net, --depth-multiplier 25', source: NET, build: 'Net()', input: [2, 3, 32, 32], args: ['--depth-multiplier', '25'], tolerance: 1e-5 },
+  {
+    name: 'net, --energy 1 (each layer at full rank)',
+    source: NET,
+    build: 'Net()',
+    input: [2, 3, 32, 32],
+    args: ['--energy', '1'],
+    tolerance: 1e-5,
+  },
+  {
+    name: 'net, --depth-multiplier 25',
+    source: NET,
+    build: 'Net()',
+    input: [2, 3, 32, 32],
+    args: ['--depth-multiplier', '25'],
+    tolerance: 1e-5,
+  },
   { name: 'net, K = 1', source: NET, build: 'Net()', input: [2, 3, 32, 32], args: ['--depth-multiplier', '1'], svd: true },
   { name: 'net, --energy 0.9', source: NET, build: 'Net()', input: [2, 3, 32, 32], args: ['--energy', '0.9'], svd: true },
-  { name: 'net, --norm bn at full rank', source: NET, build: 'Net()', input: [2, 3, 32, 32], args: ['--energy', '1', '--norm', 'bn'], tolerance: 1e-5 },
-  { name: 'net, safetensors with module. prefix', source: NET, build: 'Net()', input: [2, 3, 32, 32], args: ['--energy', '1'], format: 'safetensors', prefix: 'module.', tolerance: 1e-5 },
-  { name: 'net, training checkpoint (state_dict beside epoch, loss, optimizer)', source: NET, build: 'Net()', input: [2, 3, 32, 32], args: ['--energy', '1'], train: [3, 32, 32], tolerance: 1e-5 },
+  {
+    name: 'net, --norm bn at full rank',
+    source: NET,
+    build: 'Net()',
+    input: [2, 3, 32, 32],
+    args: ['--energy', '1', '--norm', 'bn'],
+    tolerance: 1e-5,
+  },
+  {
+    name: 'net, safetensors with module. prefix',
+    source: NET,
+    build: 'Net()',
+    input: [2, 3, 32, 32],
+    args: ['--energy', '1'],
+    format: 'safetensors',
+    prefix: 'module.',
+    tolerance: 1e-5,
+  },
+  {
+    name: 'net, training checkpoint (state_dict beside epoch, loss, optimizer)',
+    source: NET,
+    build: 'Net()',
+    input: [2, 3, 32, 32],
+    args: ['--energy', '1'],
+    train: [3, 32, 32],
+    tolerance: 1e-5,
+  },
   { name: 'net, float16', source: NET, build: 'Net()', input: [2, 3, 32, 32], args: ['--energy', '1'], dtype: 'float16', tolerance: 1e-2 },
-  { name: 'net, bfloat16', source: NET, build: 'Net()', input: [2, 3, 32, 32], args: ['--energy', '1'], dtype: 'bfloat16', tolerance: 5e-2 },
-  { name: 'torchvision resnet18, full rank', source: path.join(TV, 'models', 'resnet.py'), build: 'resnet18()', input: [1, 3, 64, 64], args: ['--energy', '1'], tolerance: 1e-5 },
-  { name: 'torchvision resnet18, K = 1', source: path.join(TV, 'models', 'resnet.py'), build: 'resnet18()', input: [1, 3, 64, 64], args: ['--depth-multiplier', '1'], svd: true },
-  { name: 'torchvision squeezenet1_1, full rank', source: path.join(TV, 'models', 'squeezenet.py'), build: 'squeezenet1_1()', input: [1, 3, 96, 96], args: ['--energy', '1'], tolerance: 1e-5 },
+  {
+    name: 'net, bfloat16',
+    source: NET,
+    build: 'Net()',
+    input: [2, 3, 32, 32],
+    args: ['--energy', '1'],
+    dtype: 'bfloat16',
+    tolerance: 5e-2,
+  },
+  {
+    name: 'torchvision resnet18, full rank',
+    source: path.join(TV, 'models', 'resnet.py'),
+    build: 'resnet18()',
+    input: [1, 3, 64, 64],
+    args: ['--energy', '1'],
+    tolerance: 1e-5,
+  },
+  {
+    name: 'torchvision resnet18, K = 1',
+    source: path.join(TV, 'models', 'resnet.py'),
+    build: 'resnet18()',
+    input: [1, 3, 64, 64],
+    args: ['--depth-multiplier', '1'],
+    svd: true,
+  },
+  {
+    name: 'torchvision squeezenet1_1, full rank',
+    source: path.join(TV, 'models', 'squeezenet.py'),
+    build: 'squeezenet1_1()',
+    input: [1, 3, 96, 96],
+    args: ['--energy', '1'],
+    tolerance: 1e-5,
+  },
 ];
 
 void test('weights oracle (PyTorch)', async (t) => {
@@ -110,7 +180,17 @@ void test('weights oracle (PyTorch)', async (t) => {
   fs.mkdirSync(refusals);
   const marker = path.join(refusals, 'PWNED');
   probe([
-    ...prepared.map((p) => ({ op: 'save', file: p.orig, build: p.c.build, out: p.ckpt, format: p.c.format ?? 'torch', dtype: p.c.dtype ?? 'float32', prefix: p.c.prefix ?? '', seed: 7, train: p.c.train })),
+    ...prepared.map((p) => ({
+      op: 'save',
+      file: p.orig,
+      build: p.c.build,
+      out: p.ckpt,
+      format: p.c.format ?? 'torch',
+      dtype: p.c.dtype ?? 'float32',
+      prefix: p.c.prefix ?? '',
+      seed: 7,
+      train: p.c.train,
+    })),
     { op: 'save', file: NET, build: 'Net()', out: path.join(refusals, 'missing.pt'), drop: 'grouped.weight' },
     { op: 'save', file: NET, build: 'Net()', out: path.join(refusals, 'good.pt') },
     { op: 'evil', out: path.join(refusals, 'evil.pt'), marker },
@@ -143,15 +223,29 @@ void test('weights oracle (PyTorch)', async (t) => {
     await t.test(p.c.name, () => {
       const got = compared[i];
       const modules = reports.get(i)!.modules;
-      t.diagnostic(`${p.c.name}: output relative error ${got.outputError.toExponential(3)}; params ${got.params.orig} -> ${got.params.new}`);
+      t.diagnostic(
+        `${p.c.name}: output relative error ${got.outputError.toExponential(3)}; params ${got.params.orig} -> ${got.params.new}`,
+      );
       assert.ok(modules.length > 0, 'no module converted');
       // the parameters SepConv reports per module at its K add up to what PyTorch counts
-      assert.equal(got.params.new - got.params.orig, modules.reduce((n, m) => n + m.params!.after - m.params!.before, 0), 'parameter counts');
-      if (p.c.tolerance !== undefined) assert.ok(got.outputError <= p.c.tolerance, `output error ${got.outputError} above ${p.c.tolerance}`);
+      assert.equal(
+        got.params.new - got.params.orig,
+        modules.reduce((n, m) => n + m.params!.after - m.params!.before, 0),
+        'parameter counts',
+      );
+      if (p.c.tolerance !== undefined)
+        assert.ok(got.outputError <= p.c.tolerance, `output error ${got.outputError} above ${p.c.tolerance}`);
       if (p.c.prefix) assert.ok(got.prefixed, `keys lost the ${p.c.prefix} prefix`);
       if (p.c.train) assert.equal(got.extrasKept, true, 'the epoch, loss or optimizer buffers changed');
-      assert.deepEqual(got.dtypes.filter((d) => d !== 'torch.int64'), [`torch.${p.c.dtype ?? 'float32'}`]);
-      if (p.c.args.includes('--norm')) assert.ok(got.keys.some((k) => k.endsWith('.1.running_var')), 'no BatchNorm between the convs');
+      assert.deepEqual(
+        got.dtypes.filter((d) => d !== 'torch.int64'),
+        [`torch.${p.c.dtype ?? 'float32'}`],
+      );
+      if (p.c.args.includes('--norm'))
+        assert.ok(
+          got.keys.some((k) => k.endsWith('.1.running_var')),
+          'no BatchNorm between the convs',
+        );
       for (const m of modules) {
         assert.ok(got.keys.includes(`${m.key}.0.weight`), `${m.key}.0.weight missing`);
         if (p.c.args[0] === '--energy' && p.c.args[1] === '1') assert.equal(m.k, m.fullRank, `${m.key}: K at energy 1`);
@@ -168,9 +262,14 @@ void test('weights oracle (PyTorch)', async (t) => {
         if (energy !== undefined) {
           for (const [site, ms] of sites) {
             // every module keeps the energy at the site's K, and one of them would not at K - 1
-            for (const m of ms) assert.ok(got.svd.find((s) => s.key === m.key && s.k === m.k)!.energy >= energy - 1e-12, `${m.key}: energy below ${energy}`);
+            for (const m of ms)
+              assert.ok(got.svd.find((s) => s.key === m.key && s.k === m.k)!.energy >= energy - 1e-12, `${m.key}: energy below ${energy}`);
             const k = ms[0].k;
-            if (k > 1) assert.ok(ms.some((m) => got.svd.find((s) => s.key === m.key && s.k === k - 1)!.energy < energy), `${site}: K=${k} is not the smallest`);
+            if (k > 1)
+              assert.ok(
+                ms.some((m) => got.svd.find((s) => s.key === m.key && s.k === k - 1)!.energy < energy),
+                `${site}: K=${k} is not the smallest`,
+              );
           }
         }
       }

@@ -22,7 +22,11 @@ type LayersModel = import('@tensorflow/tfjs').LayersModel;
 function build(file: string): LayersModel {
   const mod = { exports: {} as { createModel: () => LayersModel } };
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const run = new Function('require', 'module', 'exports', fs.readFileSync(file, 'utf8')) as (r: (id: string) => unknown, m: typeof mod, e: object) => void;
+  const run = new Function('require', 'module', 'exports', fs.readFileSync(file, 'utf8')) as (
+    r: (id: string) => unknown,
+    m: typeof mod,
+    e: object,
+  ) => void;
   run((id) => (id === '@tensorflow/tfjs' ? tf : undefined), mod, mod.exports);
   return mod.exports.createModel();
 }
@@ -31,7 +35,14 @@ async function save(model: LayersModel, dir: string): Promise<void> {
   await model.save(
     tf.io.withSaveHandler((a) => {
       fs.writeFileSync(path.join(dir, 'weights.bin'), Buffer.from(a.weightData as ArrayBuffer));
-      fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ format: 'layers-model', modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] }));
+      fs.writeFileSync(
+        path.join(dir, 'model.json'),
+        JSON.stringify({
+          format: 'layers-model',
+          modelTopology: a.modelTopology,
+          weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
+        }),
+      );
       return Promise.resolve({ modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } });
     }),
   );
@@ -39,10 +50,16 @@ async function save(model: LayersModel, dir: string): Promise<void> {
 
 /** tf.loadLayersModel through an IOHandler that reads model.json and its shards from disk. */
 function load(file: string): Promise<LayersModel> {
-  const json = JSON.parse(fs.readFileSync(file, 'utf8')) as { modelTopology: object; weightsManifest: { paths: string[]; weights: import('@tensorflow/tfjs').io.WeightsManifestEntry[] }[] };
+  const json = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+    modelTopology: object;
+    weightsManifest: { paths: string[]; weights: import('@tensorflow/tfjs').io.WeightsManifestEntry[] }[];
+  };
   const data = Buffer.concat(json.weightsManifest.flatMap((g) => g.paths.map((p) => fs.readFileSync(path.join(path.dirname(file), p)))));
   const weightData = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
-  return tf.loadLayersModel({ load: () => Promise.resolve({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest.flatMap((g) => g.weights), weightData }) });
+  return tf.loadLayersModel({
+    load: () =>
+      Promise.resolve({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest.flatMap((g) => g.weights), weightData }),
+  });
 }
 
 const relError = (a: Float32Array, b: Float32Array) => {
@@ -66,7 +83,18 @@ for (const style of ['separable', 'split'] as const) {
       const outDir = path.join(dir, 'out');
       fs.mkdirSync(outDir);
       // K = 25 covers the full rank of every layer (min(filters, kh*kw))
-      const r = await cli('apply', code, '--weights', path.join(dir, 'model.json'), '--out', path.join(outDir, 'model.json'), '--depth-multiplier', '25', '--tfjs-style', style);
+      const r = await cli(
+        'apply',
+        code,
+        '--weights',
+        path.join(dir, 'model.json'),
+        '--out',
+        path.join(outDir, 'model.json'),
+        '--depth-multiplier',
+        '25',
+        '--tfjs-style',
+        style,
+      );
       assert.equal(r.code, 0, r.stderr);
       const converted = await load(path.join(outDir, 'model.json'));
       const rewritten = build(code);
@@ -74,7 +102,9 @@ for (const style of ['separable', 'split'] as const) {
       const a = (original.predict(x) as import('@tensorflow/tfjs').Tensor).dataSync() as Float32Array;
       const b = (converted.predict(x) as import('@tensorflow/tfjs').Tensor).dataSync() as Float32Array;
       const err = relError(a, b);
-      t.diagnostic(`tfjs ${style}: output relative error ${err.toExponential(3)}; params ${original.countParams()} -> ${converted.countParams()}`);
+      t.diagnostic(
+        `tfjs ${style}: output relative error ${err.toExponential(3)}; params ${original.countParams()} -> ${converted.countParams()}`,
+      );
       assert.ok(err <= 1e-5, `output error ${err}`);
       // the converted model is the one the rewritten code builds
       assert.deepEqual(
@@ -85,7 +115,10 @@ for (const style of ['separable', 'split'] as const) {
         converted.getWeights().map((w) => w.shape),
         rewritten.getWeights().map((w) => w.shape),
       );
-      const expected = style === 'separable' ? ['SeparableConv2D', 'SeparableConv2D', 'SeparableConv2D'] : ['DepthwiseConv2D', 'Conv2D', 'DepthwiseConv2D', 'Conv2D', 'SeparableConv2D'];
+      const expected =
+        style === 'separable'
+          ? ['SeparableConv2D', 'SeparableConv2D', 'SeparableConv2D']
+          : ['DepthwiseConv2D', 'Conv2D', 'DepthwiseConv2D', 'Conv2D', 'SeparableConv2D'];
       assert.deepEqual(
         converted.layers.map((l) => l.getClassName()).filter((c) => c.includes('Conv')),
         expected,

@@ -78,106 +78,129 @@ function guardHolds(terms: string[], c: ProbeConv): boolean {
 
 const have = fs.existsSync(ZOOS[0]) && fs.existsSync(PYTHON);
 
-void test('the real zoo: every number the report prints for torchvision and torchaudio models is PyTorch\'s', { skip: !have && 'python3-torchvision is not installed (scripts/debian-deps.sh installs it)' }, () => {
-  const report = JSON.parse(
-    execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'index.ts'), 'report', '--json', ...ZOOS, ...LIBRARY], { cwd: ROOT, encoding: 'utf8', maxBuffer: 256 << 20 }),
-  ) as { files: { path: string; models?: ModelJson[]; layers: LayerJson[] }[] };
-  const models: { file: string; m: ModelJson }[] = [];
-  for (const f of report.files) for (const m of f.models ?? []) if (m.build.endsWith('()') && !m.build.includes('.')) models.push({ file: f.path, m });
-  assert.ok(models.length >= 100, `the report found ${models.length} models in the zoo`);
-  const jobs = models.map(({ file, m }) => ({
-    module: path.relative(SITE, file).replace(/\.py$/, '').split(path.sep).join('.'),
-    build: m.build,
-    input: m.inputShape,
-  }));
-  const probes = JSON.parse(execFileSync(PYTHON, [path.join(ROOT, 'test', 'oracle', 'zoo_probe.py')], { input: JSON.stringify(jobs), encoding: 'utf8', maxBuffer: 256 << 20 })) as Probe[];
-  assert.equal(probes.length, jobs.length);
+void test(
+  "the real zoo: every number the report prints for torchvision and torchaudio models is PyTorch's",
+  { skip: !have && 'python3-torchvision is not installed (scripts/debian-deps.sh installs it)' },
+  () => {
+    const report = JSON.parse(
+      execFileSync(
+        process.execPath,
+        ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'index.ts'), 'report', '--json', ...ZOOS, ...LIBRARY],
+        { cwd: ROOT, encoding: 'utf8', maxBuffer: 256 << 20 },
+      ),
+    ) as { files: { path: string; models?: ModelJson[]; layers: LayerJson[] }[] };
+    const models: { file: string; m: ModelJson }[] = [];
+    for (const f of report.files)
+      for (const m of f.models ?? []) if (m.build.endsWith('()') && !m.build.includes('.')) models.push({ file: f.path, m });
+    assert.ok(models.length >= 100, `the report found ${models.length} models in the zoo`);
+    const jobs = models.map(({ file, m }) => ({
+      module: path.relative(SITE, file).replace(/\.py$/, '').split(path.sep).join('.'),
+      build: m.build,
+      input: m.inputShape,
+    }));
+    const probes = JSON.parse(
+      execFileSync(PYTHON, [path.join(ROOT, 'test', 'oracle', 'zoo_probe.py')], {
+        input: JSON.stringify(jobs),
+        encoding: 'utf8',
+        maxBuffer: 256 << 20,
+      }),
+    ) as Probe[];
+    assert.equal(probes.length, jobs.length);
 
-  const tallies = new Map<string, Tally>();
-  const wrong: string[] = [];
-  const reasons = new Map<string, number>();
-  const figures: Record<string, Figures> = {};
-  models.forEach(({ file, m }, i) => {
-    const g = group(file);
-    const t = tallies.get(g) ?? { models: 0, exact: 0, unknown: 0, wrong: 0, failed: 0 };
-    tallies.set(g, t);
-    const p = probes[i];
-    const name = `${path.relative(SITE, file)}: ${m.build}`;
-    if (p.error) {
-      // PyTorch itself cannot build or run it with the stated input
-      t.failed++;
-      return;
-    }
-    t.models++;
-    // without an input the model was only built: its MACs and output shape are not known to either side
-    const ran = m.inputShape !== null;
-    const checks: [string, unknown, unknown][] = [
-      ['params', m.params.before, p.params],
-      ['conv MACs', ran ? m.macs.before : null, p.macs],
-      ['output shape', ran ? m.outputShape : null, p.outputShape],
-    ];
-    let known = 0;
-    let bad = false;
-    for (const [what, mine, theirs] of checks) {
-      if (mine === null || mine === undefined) continue;
-      known++;
-      if (JSON.stringify(mine) !== JSON.stringify(theirs)) {
-        bad = true;
-        wrong.push(`${name}: ${what} ${JSON.stringify(mine)}, PyTorch ${JSON.stringify(theirs)}`);
+    const tallies = new Map<string, Tally>();
+    const wrong: string[] = [];
+    const reasons = new Map<string, number>();
+    const figures: Record<string, Figures> = {};
+    models.forEach(({ file, m }, i) => {
+      const g = group(file);
+      const t = tallies.get(g) ?? { models: 0, exact: 0, unknown: 0, wrong: 0, failed: 0 };
+      tallies.set(g, t);
+      const p = probes[i];
+      const name = `${path.relative(SITE, file)}: ${m.build}`;
+      if (p.error) {
+        // PyTorch itself cannot build or run it with the stated input
+        t.failed++;
+        return;
       }
-    }
-    figures[name] = { exact: bad ? 0 : known, unknown: checks.length - known };
-    if (bad) t.wrong++;
-    else if (known === checks.length) t.exact++;
-    else {
-      t.unknown++;
-      const why = (m.reasons[0] ?? 'no reason given').replace(/line \d+/g, 'line N').slice(0, 140);
-      reasons.set(why, (reasons.get(why) ?? 0) + 1);
-    }
-  });
-
-  // conversion: every eligible conv module PyTorch built, by the line it was written on
-  const layerAt = new Map<string, LayerJson>();
-  for (const f of report.files) for (const l of f.layers) layerAt.set(`${f.path}:${l.line}`, l);
-  const seen = new Set<string>();
-  let eligibleConvs = 0;
-  let converted = 0;
-  const declined = new Map<string, number>();
-  // a guarded line must leave every module it does not make smaller as it is
-  const overreach: string[] = [];
-  probes.forEach((p) => {
-    for (const c of p.convs ?? []) {
-      const l = c.site ? layerAt.get(`${c.site[0]}:${c.site[1]}`) : undefined;
-      if (l?.convertible && l.guard && guardHolds(l.guard.terms, c) && !eligible(c)) overreach.push(`${c.site![0]}:${c.site![1]}: \`${l.guard.condition}\` holds on ${c.in}->${c.out} k${c.kernel.join('x')} groups ${c.groups}, which is not smaller separable`);
-    }
-  });
-  assert.deepEqual([...new Set(overreach)], [], 'a guarded rewrite converts a module it does not make smaller');
-  probes.forEach((p, i) => {
-    // a model built twice (a class and its factory) counts once
-    const id = `${jobs[i].module}:${p.params}`;
-    if (p.error || seen.has(id)) return;
-    seen.add(id);
-    for (const c of p.convs ?? []) {
-      if (!eligible(c) || !c.site) continue;
-      eligibleConvs++;
-      const l = layerAt.get(`${c.site[0]}:${c.site[1]}`);
-      if (l?.convertible && (!l.guard || guardHolds(l.guard.terms, c))) converted++;
+      t.models++;
+      // without an input the model was only built: its MACs and output shape are not known to either side
+      const ran = m.inputShape !== null;
+      const checks: [string, unknown, unknown][] = [
+        ['params', m.params.before, p.params],
+        ['conv MACs', ran ? m.macs.before : null, p.macs],
+        ['output shape', ran ? m.outputShape : null, p.outputShape],
+      ];
+      let known = 0;
+      let bad = false;
+      for (const [what, mine, theirs] of checks) {
+        if (mine === null || mine === undefined) continue;
+        known++;
+        if (JSON.stringify(mine) !== JSON.stringify(theirs)) {
+          bad = true;
+          wrong.push(`${name}: ${what} ${JSON.stringify(mine)}, PyTorch ${JSON.stringify(theirs)}`);
+        }
+      }
+      figures[name] = { exact: bad ? 0 : known, unknown: checks.length - known };
+      if (bad) t.wrong++;
+      else if (known === checks.length) t.exact++;
       else {
-        const why = l ? (l.reason ?? '?').slice(0, 100) : `${path.relative(SITE, c.site[0])}: not in the report`;
-        declined.set(why, (declined.get(why) ?? 0) + 1);
+        t.unknown++;
+        const why = (m.reasons[0] ?? 'no reason given').replace(/line \d+/g, 'line N').slice(0, 140);
+        reasons.set(why, (reasons.get(why) ?? 0) + 1);
       }
-    }
-  });
+    });
 
-  const rows = [...tallies].sort(([a], [b]) => a.localeCompare(b));
-  console.log("zoo models (exact = params, conv MACs and output shape all PyTorch's):");
-  for (const [g, t] of rows) console.log(`  ${g.padEnd(28)} ${t.exact}/${t.models} exact, ${t.unknown} unknown, ${t.wrong} wrong, ${t.failed} not built by PyTorch with the stated input`);
-  console.log('most common reasons for unknown totals:');
-  for (const [why, n] of [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  ${n} × ${why}`);
-  console.log(`eligible conv modules (standard, in_channels > 1, separable smaller): ${eligibleConvs}, on a converted line: ${converted} (${((100 * converted) / Math.max(1, eligibleConvs)).toFixed(1)}%)`);
-  for (const [why, n] of [...declined].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  ${n} × ${why}`);
+    // conversion: every eligible conv module PyTorch built, by the line it was written on
+    const layerAt = new Map<string, LayerJson>();
+    for (const f of report.files) for (const l of f.layers) layerAt.set(`${f.path}:${l.line}`, l);
+    const seen = new Set<string>();
+    let eligibleConvs = 0;
+    let converted = 0;
+    const declined = new Map<string, number>();
+    // a guarded line must leave every module it does not make smaller as it is
+    const overreach: string[] = [];
+    probes.forEach((p) => {
+      for (const c of p.convs ?? []) {
+        const l = c.site ? layerAt.get(`${c.site[0]}:${c.site[1]}`) : undefined;
+        if (l?.convertible && l.guard && guardHolds(l.guard.terms, c) && !eligible(c))
+          overreach.push(
+            `${c.site![0]}:${c.site![1]}: \`${l.guard.condition}\` holds on ${c.in}->${c.out} k${c.kernel.join('x')} groups ${c.groups}, which is not smaller separable`,
+          );
+      }
+    });
+    assert.deepEqual([...new Set(overreach)], [], 'a guarded rewrite converts a module it does not make smaller');
+    probes.forEach((p, i) => {
+      // a model built twice (a class and its factory) counts once
+      const id = `${jobs[i].module}:${p.params}`;
+      if (p.error || seen.has(id)) return;
+      seen.add(id);
+      for (const c of p.convs ?? []) {
+        if (!eligible(c) || !c.site) continue;
+        eligibleConvs++;
+        const l = layerAt.get(`${c.site[0]}:${c.site[1]}`);
+        if (l?.convertible && (!l.guard || guardHolds(l.guard.terms, c))) converted++;
+        else {
+          const why = l ? (l.reason ?? '?').slice(0, 100) : `${path.relative(SITE, c.site[0])}: not in the report`;
+          declined.set(why, (declined.get(why) ?? 0) + 1);
+        }
+      }
+    });
 
-  assert.deepEqual(wrong, [], 'a number the tool printed differs from PyTorch');
-  figures['conversion: eligible conv modules on a converted line'] = { exact: converted, unknown: eligibleConvs - converted };
-  assert.deepEqual(holdFloor('zoo', figures), []);
-});
+    const rows = [...tallies].sort(([a], [b]) => a.localeCompare(b));
+    console.log("zoo models (exact = params, conv MACs and output shape all PyTorch's):");
+    for (const [g, t] of rows)
+      console.log(
+        `  ${g.padEnd(28)} ${t.exact}/${t.models} exact, ${t.unknown} unknown, ${t.wrong} wrong, ${t.failed} not built by PyTorch with the stated input`,
+      );
+    console.log('most common reasons for unknown totals:');
+    for (const [why, n] of [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  ${n} × ${why}`);
+    console.log(
+      `eligible conv modules (standard, in_channels > 1, separable smaller): ${eligibleConvs}, on a converted line: ${converted} (${((100 * converted) / Math.max(1, eligibleConvs)).toFixed(1)}%)`,
+    );
+    for (const [why, n] of [...declined].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  ${n} × ${why}`);
+
+    assert.deepEqual(wrong, [], 'a number the tool printed differs from PyTorch');
+    figures['conversion: eligible conv modules on a converted line'] = { exact: converted, unknown: eligibleConvs - converted };
+    assert.deepEqual(holdFloor('zoo', figures), []);
+  },
+);

@@ -25,11 +25,12 @@ const MAX_CASES = Number(process.env.FUZZ_CASES ?? 2000);
 const SECONDS = Number(process.env.FUZZ_SECONDS ?? 150);
 const HANG_MS = 30_000;
 
-
 /** Real model files: torchvision's models (read where Debian installed them) and the repo's fixtures. */
 function modelFiles(): string[] {
   const out: string[] = [];
-  const py = spawnSync('/usr/bin/python3', ['-c', 'import torchvision, os; print(os.path.dirname(torchvision.__file__))'], { encoding: 'utf8' });
+  const py = spawnSync('/usr/bin/python3', ['-c', 'import torchvision, os; print(os.path.dirname(torchvision.__file__))'], {
+    encoding: 'utf8',
+  });
   const tv = py.status === 0 ? path.join(py.stdout.trim(), 'models') : undefined;
   if (tv && fs.existsSync(tv)) {
     for (const f of fs.readdirSync(tv).sort()) if (f.endsWith('.py') && !f.startsWith('_')) out.push(path.join(tv, f));
@@ -48,7 +49,10 @@ function modelFiles(): string[] {
 const BRACKETS = '()[]{}';
 
 /** One random edit of `doc`: a deletion, a duplication of some lines, or a bracket turned into another. */
-function mutation(rand: () => number, doc: TextDocument): { range: { start: { line: number; character: number }; end: { line: number; character: number } }; text: string } {
+function mutation(
+  rand: () => number,
+  doc: TextDocument,
+): { range: { start: { line: number; character: number }; end: { line: number; character: number } }; text: string } {
   const text = doc.getText();
   const at = Math.floor(rand() * (text.length + 1));
   const kind = rand();
@@ -105,7 +109,9 @@ void test(`random edits of real model files through the server (seed ${SEED}): e
               ? c.codeActions(uri, p.line, p.character)
               : c.codeLens(uri);
       pending.push(request);
-      log.push(`${what < 0.35 ? 'hover' : what < 0.65 ? 'inlayHints' : what < 0.9 ? 'codeActions' : 'codeLens'} ${p.line}:${p.character} on version ${doc.version}`);
+      log.push(
+        `${what < 0.35 ? 'hover' : what < 0.65 ? 'inlayHints' : what < 0.9 ? 'codeActions' : 'codeLens'} ${p.line}:${p.character} on version ${doc.version}`,
+      );
       requests++;
     };
     const edits = 1 + Math.floor(rand() * 6);
@@ -124,7 +130,11 @@ void test(`random edits of real model files through the server (seed ${SEED}): e
         const dump = path.join(os.tmpdir(), `sepconv-fuzz-hang-${SEED}-${cases}`);
         fs.mkdirSync(dump, { recursive: true });
         versions.forEach((text, i) => fs.writeFileSync(path.join(dump, `edit${i + 1}.py`), text));
-        reject(new Error(`case ${cases} (${file}): requests unanswered after ${HANG_MS / 1000} s; every edited version is in ${dump}; asked:\n${log.join('\n')}`));
+        reject(
+          new Error(
+            `case ${cases} (${file}): requests unanswered after ${HANG_MS / 1000} s; every edited version is in ${dump}; asked:\n${log.join('\n')}`,
+          ),
+        );
       }, HANG_MS);
     });
     try {

@@ -65,7 +65,9 @@ void describe('hostile input in the language server', () => {
     const at = positionOf(NORMAL_TEXT, 'nn.Conv2d', 'self.conv1');
     if (probes % 4 === 3) {
       const put = probes % 8 === 3;
-      await c.change(NORMAL, [{ range: { start: { line: 0, character: 3 }, end: { line: 0, character: put ? 3 : 4 } }, text: put ? 'x' : '' }]);
+      await c.change(NORMAL, [
+        { range: { start: { line: 0, character: 3 }, end: { line: 0, character: put ? 3 : 4 } }, text: put ? 'x' : '' },
+      ]);
     }
     let t = performance.now();
     const h = await c.hover(NORMAL, at.line, at.character + 4);
@@ -99,7 +101,12 @@ void describe('hostile input in the language server', () => {
       // what an editor asks for: the hints of the lines on screen
       const screen = { start: { line: Math.max(0, conv.line - 10), character: 0 }, end: { line: conv.line + 50, character: 0 } };
       const [hints, hover, lenses, actions] = await whileProbing(
-        Promise.all([c.inlayHints(uri, screen), c.hover(uri, conv.line, conv.character + 4), c.codeLens(uri), c.codeActions(uri, conv.line, conv.character + 4)]),
+        Promise.all([
+          c.inlayHints(uri, screen),
+          c.hover(uri, conv.line, conv.character + 4),
+          c.codeLens(uri),
+          c.codeActions(uri, conv.line, conv.character + 4),
+        ]),
       );
       assert.ok(Array.isArray(hints), 'hints answered');
       assert.ok(Array.isArray(lenses) || lenses === null, 'lenses answered');
@@ -127,13 +134,14 @@ void describe('hostile input in the language server', () => {
     await c.open(uri, text);
     const conv = positionOf(text, 'nn.Conv2d');
     const source = new CancellationTokenSource();
-    const hover = c.connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: conv.line, character: conv.character + 4 } }, source.token);
+    const hover = c.connection.sendRequest(
+      HoverRequest.type,
+      { textDocument: { uri }, position: { line: conv.line, character: conv.character + 4 } },
+      source.token,
+    );
     await sleep(200);
     source.cancel();
-    await assert.rejects(
-      whileProbing(hover),
-      (e: unknown) => (e as { code?: unknown }).code === LSPErrorCodes.RequestCancelled,
-    );
+    await assert.rejects(whileProbing(hover), (e: unknown) => (e as { code?: unknown }).code === LSPErrorCodes.RequestCancelled);
     await c.connection.sendNotification('textDocument/didClose', { textDocument: { uri } });
   });
 

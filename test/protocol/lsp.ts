@@ -66,7 +66,9 @@ export const VSCODE_CAPABILITIES: ClientCapabilities = {
     inlayHint: {},
     codeLens: {},
     codeAction: {
-      codeActionLiteralSupport: { codeActionKind: { valueSet: ['', 'quickfix', 'refactor', 'refactor.rewrite', 'source', 'source.fixAll'] } },
+      codeActionLiteralSupport: {
+        codeActionKind: { valueSet: ['', 'quickfix', 'refactor', 'refactor.rewrite', 'source', 'source.fixAll'] },
+      },
       isPreferredSupport: true,
       disabledSupport: true,
       dataSupport: true,
@@ -187,7 +189,10 @@ export class TestClient {
     const doc = this.docs.get(uri)!;
     const version = doc.version + 1;
     this.docs.set(uri, TextDocument.update(TextDocument.create(uri, doc.languageId, doc.version, doc.getText()), changes, version));
-    await this.connection.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version }, contentChanges: changes });
+    await this.connection.sendNotification(DidChangeTextDocumentNotification.type, {
+      textDocument: { uri, version },
+      contentChanges: changes,
+    });
     return version;
   }
 
@@ -200,10 +205,20 @@ export class TestClient {
   }
 
   async openNotebook(uri: string, cells: { text: string; kind?: 1 | 2; language?: string }[]): Promise<string[]> {
-    const items = cells.map((c, i) => ({ uri: `vscode-notebook-cell:${uri.replace(/^file:/, '')}#cell${i}`, languageId: c.language ?? 'python', version: 1, text: c.text }));
+    const items = cells.map((c, i) => ({
+      uri: `vscode-notebook-cell:${uri.replace(/^file:/, '')}#cell${i}`,
+      languageId: c.language ?? 'python',
+      version: 1,
+      text: c.text,
+    }));
     for (const item of items) this.docs.set(item.uri, TextDocument.create(item.uri, item.languageId, 1, item.text));
     await this.connection.sendNotification(DidOpenNotebookDocumentNotification.type, {
-      notebookDocument: { uri, notebookType: 'jupyter-notebook', version: 1, cells: items.map((item, i) => ({ kind: cells[i].kind ?? 2, document: item.uri })) },
+      notebookDocument: {
+        uri,
+        notebookType: 'jupyter-notebook',
+        version: 1,
+        cells: items.map((item, i) => ({ kind: cells[i].kind ?? 2, document: item.uri })),
+      },
       cellTextDocuments: items,
     });
     return items.map((i) => i.uri);
@@ -284,7 +299,9 @@ export class TestClient {
     const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
     try {
       // a server stuck in a loop never answers: give it 5 s, then kill it (the test has failed already)
-      const shutdown = this.connection.sendRequest(ShutdownRequest.type).then(() => this.connection.sendNotification(ExitNotification.type));
+      const shutdown = this.connection
+        .sendRequest(ShutdownRequest.type)
+        .then(() => this.connection.sendNotification(ExitNotification.type));
       await Promise.race([shutdown, new Promise((r) => setTimeout(r, 5000).unref())]);
     } finally {
       await Promise.race([exited, new Promise((r) => setTimeout(r, 2000).unref())]);

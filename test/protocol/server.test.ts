@@ -38,7 +38,12 @@ async function cliRewrite(text: string, select: (line: number) => boolean = () =
   await initParsing();
   const a = analyzeText(text, 'python', defaultOptions());
   const lineOf = (offset: number) => text.slice(0, offset).split('\n').length - 1;
-  return rewrite(text, 'python', a, (l) => select(lineOf(l.span.start)), { depthMultiplier: 1, norm: 'none', lineLength: 88, minSavings: 0 }).newText;
+  return rewrite(text, 'python', a, (l) => select(lineOf(l.span.start)), {
+    depthMultiplier: 1,
+    norm: 'none',
+    lineLength: 88,
+    minSavings: 0,
+  }).newText;
 }
 
 void describe('language server', () => {
@@ -50,10 +55,20 @@ void describe('language server', () => {
 
   void test('declares its features, the notebook sync and the command namespace', () => {
     const caps = c.initializeResult.capabilities;
-    assert.deepEqual(caps.codeActionProvider, { codeActionKinds: ['refactor.rewrite.sepconv', 'source.convertAll.sepconv'], resolveProvider: true });
-    assert.deepEqual(caps.executeCommandProvider?.commands, ['sepconv.server.convert', 'sepconv.server.report', 'sepconv.server.plan', 'sepconv.server.convertWithWeights']);
+    assert.deepEqual(caps.codeActionProvider, {
+      codeActionKinds: ['refactor.rewrite.sepconv', 'source.convertAll.sepconv'],
+      resolveProvider: true,
+    });
+    assert.deepEqual(caps.executeCommandProvider?.commands, [
+      'sepconv.server.convert',
+      'sepconv.server.report',
+      'sepconv.server.plan',
+      'sepconv.server.convertWithWeights',
+    ]);
     assert.ok(caps.hoverProvider && caps.inlayHintProvider && caps.codeLensProvider);
-    assert.deepEqual(caps.notebookDocumentSync, { notebookSelector: [{ notebook: { notebookType: 'jupyter-notebook' }, cells: [{ language: 'python' }] }] });
+    assert.deepEqual(caps.notebookDocumentSync, {
+      notebookSelector: [{ notebook: { notebookType: 'jupyter-notebook' }, cells: [{ language: 'python' }] }],
+    });
   });
 
   void test('hover shows the exact numbers of DESIGN.md test vector, the rewrite and the warnings', async () => {
@@ -61,20 +76,29 @@ void describe('language server', () => {
     await c.open(uri, MODEL);
     const onCallee = positionOf(MODEL, 'nn.Conv2d(64');
     const card = markdown(await c.hover(uri, onCallee.line, onCallee.character + 5));
-    assert.match(card, /nn\.Conv2d\(in_channels=64, out_channels=128, kernel_size=\(3, 3\), stride=\(1, 1\), padding=\(1, 1\), dilation=\(1, 1\), groups=1, bias=True\)/);
+    assert.match(
+      card,
+      /nn\.Conv2d\(in_channels=64, out_channels=128, kernel_size=\(3, 3\), stride=\(1, 1\), padding=\(1, 1\), dilation=\(1, 1\), groups=1, bias=True\)/,
+    );
     // 64 -> 128, 3x3, padding 1, 32x32: 73,856 params / 75,497,472 MACs; separable 8,896 / 8,978,432
     assert.match(card, /\| params \| 73,856 \| 8,896 \| −87\.9% \|/);
     assert.match(card, /\| MACs \| 75,497,472 \| 8,978,432 \| −88\.1% \|/);
     assert.match(card, /\| FLOPs \| 150,994,944 \| 17,956,864 \| −88\.1% \|/);
     assert.match(card, /input 32x32 → output 32x32/);
-    assert.match(card, /\*\*Becomes\*\*\n```python\nnn\.Sequential\(\n    nn\.Conv2d\(64, 64, 3, padding=1, groups=64, bias=False\),\n    nn\.Conv2d\(64, 128, 1\),\n\)\n```/);
+    assert.match(
+      card,
+      /\*\*Becomes\*\*\n```python\nnn\.Sequential\(\n    nn\.Conv2d\(64, 64, 3, padding=1, groups=64, bias=False\),\n    nn\.Conv2d\(64, 128, 1\),\n\)\n```/,
+    );
     assert.match(card, /checkpoint keys change: conv1\.weight -> conv1\.0\.weight/);
 
     // on an argument, the same card; the hover range is the whole call
     const onArg = positionOf(MODEL, 'padding=1)', 'conv1');
     const h = await c.hover(uri, onArg.line, onArg.character);
     assert.equal(markdown(h), card);
-    assert.deepEqual(h?.range, { start: onCallee, end: { line: onCallee.line, character: onCallee.character + 'nn.Conv2d(64, 128, 3, padding=1)'.length } });
+    assert.deepEqual(h?.range, {
+      start: onCallee,
+      end: { line: onCallee.line, character: onCallee.character + 'nn.Conv2d(64, 128, 3, padding=1)'.length },
+    });
   });
 
   void test('a document over the size limit is left alone, as the command leaves such a file', async () => {
@@ -112,7 +136,10 @@ void describe('language server', () => {
     assert.equal(hints[0].position.character, end1.character + 'Conv2d(64, 128, 3, padding=1)'.length);
     // only the asked range
     const some = (await c.inlayHints(uri, { start: { line: 7, character: 0 }, end: { line: 8, character: 0 } }))!;
-    assert.deepEqual(some.map((h) => h.position.line), [7]);
+    assert.deepEqual(
+      some.map((h) => h.position.line),
+      [7],
+    );
   });
 
   void test('hints follow edits (incremental changes), and typing a new conv adds one', async () => {
@@ -135,7 +162,10 @@ void describe('language server', () => {
     // a line removed above moves the hints up
     await c.replace(uri, '        super().__init__()\n', '');
     hints = (await c.inlayHints(uri))!;
-    assert.deepEqual(hints.map((h) => h.position.line), [5, 6, 10, 11]);
+    assert.deepEqual(
+      hints.map((h) => h.position.line),
+      [5, 6, 10, 11],
+    );
     assert.equal(c.text(uri).split('\n')[11], typed.trim());
   });
 
@@ -149,14 +179,21 @@ void describe('language server', () => {
       'refactor.rewrite.sepconv Convert all 2 convolutions in Block',
       'refactor.rewrite.sepconv Convert all convolutions in file',
     ]);
-    assert.deepEqual(titles(await c.codeActions(uri, p.line, p.character, { only: ['source.convertAll.sepconv'] })), ['source.convertAll.sepconv Convert all convolutions in file']);
-    assert.deepEqual(titles(await c.codeActions(uri, p.line, p.character, { only: ['source'] })), ['source.convertAll.sepconv Convert all convolutions in file']);
+    assert.deepEqual(titles(await c.codeActions(uri, p.line, p.character, { only: ['source.convertAll.sepconv'] })), [
+      'source.convertAll.sepconv Convert all convolutions in file',
+    ]);
+    assert.deepEqual(titles(await c.codeActions(uri, p.line, p.character, { only: ['source'] })), [
+      'source.convertAll.sepconv Convert all convolutions in file',
+    ]);
     assert.equal((await c.codeActions(uri, p.line, p.character, { only: ['refactor.rewrite'] })).length, 3);
     assert.equal((await c.codeActions(uri, p.line, p.character, { only: ['quickfix'] })).length, 0);
     assert.equal((await c.codeActions(uri, p.line, p.character, { only: ['refactor.extract'] })).length, 0);
     // on a 1x1 conv: a disabled action that says why
     const pw = positionOf(MODEL, 'Conv2d(128, 256');
-    assert.deepEqual(titles(await c.codeActions(uri, pw.line, pw.character, { only: ['refactor.rewrite.sepconv'] }))[0], 'refactor.rewrite.sepconv Convert to depthwise separable [disabled: 1x1 kernel: already pointwise]');
+    assert.deepEqual(
+      titles(await c.codeActions(uri, pw.line, pw.character, { only: ['refactor.rewrite.sepconv'] }))[0],
+      'refactor.rewrite.sepconv Convert to depthwise separable [disabled: 1x1 kernel: already pointwise]',
+    );
     // automatic (lightbulb) requests away from any conv offer nothing
     assert.deepEqual(await c.codeActions(uri, 0, 0, { triggerKind: 2 }), []);
     // no edit before resolve
@@ -229,15 +266,24 @@ void describe('language server', () => {
     const diskUri = pathToFileURL(onDisk).href;
     await c.open('file:///ws/batch.py', MODEL);
     const r = await c.execute<ReportResult>(ServerCommands.report, {
-      files: [{ uri: 'file:///ws/batch.py' }, { uri: 'file:///ws/text.py', text: MODEL }, { uri: diskUri }, { uri: 'file:///ws/missing.py' }, { uri: 'file:///ws/x.txt', text: 'hello' }],
+      files: [
+        { uri: 'file:///ws/batch.py' },
+        { uri: 'file:///ws/text.py', text: MODEL },
+        { uri: diskUri },
+        { uri: 'file:///ws/missing.py' },
+        { uri: 'file:///ws/x.txt', text: 'hello' },
+      ],
     });
-    assert.deepEqual(r.files.map((f) => [f.uri.replace(diskUri, 'DISK'), f.version, f.error, f.layers.length]), [
-      ['file:///ws/batch.py', 1, null, 4],
-      ['file:///ws/text.py', null, null, 4],
-      ['DISK', null, null, 4],
-      ['file:///ws/missing.py', null, r.files[3].error, 0],
-      ['file:///ws/x.txt', null, 'not a Python, JavaScript or TypeScript file', 0],
-    ]);
+    assert.deepEqual(
+      r.files.map((f) => [f.uri.replace(diskUri, 'DISK'), f.version, f.error, f.layers.length]),
+      [
+        ['file:///ws/batch.py', 1, null, 4],
+        ['file:///ws/text.py', null, null, 4],
+        ['DISK', null, null, 4],
+        ['file:///ws/missing.py', null, r.files[3].error, 0],
+        ['file:///ws/x.txt', null, 'not a Python, JavaScript or TypeScript file', 0],
+      ],
+    );
     assert.match(r.files[3].error!, /cannot read/);
     assert.equal(r.totals.layers, 12);
     assert.equal(r.totals.convertible, 9);
@@ -247,7 +293,9 @@ void describe('language server', () => {
     assert.equal(r.files[1].layers[0].params.before, a.layers[0].cost.params.before!.constant);
     assert.equal(r.files[1].layers[0].macs.after, 8978432);
 
-    const plan = await c.execute<PlanResult>(ServerCommands.plan, { files: [{ uri: 'file:///ws/text.py', text: MODEL, select: [{ line: 12, column: 8 }] }] });
+    const plan = await c.execute<PlanResult>(ServerCommands.plan, {
+      files: [{ uri: 'file:///ws/text.py', text: MODEL, select: [{ line: 12, column: 8 }] }],
+    });
     const f = plan.files[0];
     assert.equal(f.error, null);
     assert.deepEqual(f.converted, [{ line: 12, column: 8 }]);
@@ -267,7 +315,10 @@ void describe('language server', () => {
     assert.equal(c.refreshes.codeLens, refreshes + 1);
     assert.ok(c.logs.includes('sepconv.depthMultiplier: "two" is not valid; using 1'), c.logs.join('\n'));
     assert.equal(hints[0].label, 'separable: −87.9% params · −88.1% FLOPs');
-    assert.deepEqual(hints.map((h) => h.label as string).filter((l) => l.startsWith('not')), ['not separable: 1x1 kernel: already pointwise']);
+    assert.deepEqual(
+      hints.map((h) => h.label as string).filter((l) => l.startsWith('not')),
+      ['not separable: 1x1 kernel: already pointwise'],
+    );
     await c.configure({ inlayHints: { enabled: false }, codeLens: { enabled: false }, hover: { enabled: false } });
     assert.equal(await c.inlayHints(uri), null);
     assert.equal(await c.codeLens(uri), null);
@@ -283,7 +334,10 @@ void describe('language server', () => {
       { text: 'layer = Conv2d(WIDTH, 128, 3, padding=1)' },
     ]);
     const hints = (await c.inlayHints(c2))!;
-    assert.deepEqual(hints.map((h) => [h.position, h.label]), [[{ line: 0, character: 40 }, 'separable: −87.9% params · −88.1% MACs']]);
+    assert.deepEqual(
+      hints.map((h) => [h.position, h.label]),
+      [[{ line: 0, character: 40 }, 'separable: −87.9% params · −88.1% MACs']],
+    );
     assert.deepEqual(await c.inlayHints(c0), []);
     assert.match(markdown(await c.hover(c2, 0, 10)), /\| params \| 73,856 \| 8,896 \|/);
 
@@ -305,13 +359,18 @@ void describe('language server', () => {
       { uri: c2, version: 1 },
     ]);
     assert.equal(c.text(c0), '%matplotlib inline\nfrom torch.nn import Conv2d, Sequential\nWIDTH = 32');
-    assert.equal(c.text(c2), 'layer = Sequential(\n    Conv2d(WIDTH, WIDTH, 3, padding=1, groups=WIDTH, bias=False),\n    Conv2d(WIDTH, 128, 1),\n)');
+    assert.equal(
+      c.text(c2),
+      'layer = Sequential(\n    Conv2d(WIDTH, WIDTH, 3, padding=1, groups=WIDTH, bias=False),\n    Conv2d(WIDTH, 128, 1),\n)',
+    );
   });
 });
 
 void describe('language server with a minimal client', () => {
   void test('no resolve support: edits come with the actions; no documentChanges: plain changes', async () => {
-    const c = await TestClient.start({ capabilities: { textDocument: { codeAction: { codeActionLiteralSupport: { codeActionKind: { valueSet: [] } } } } } });
+    const c = await TestClient.start({
+      capabilities: { textDocument: { codeAction: { codeActionLiteralSupport: { codeActionKind: { valueSet: [] } } } } },
+    });
     try {
       const uri = 'file:///ws/minimal.py';
       await c.open(uri, MODEL);

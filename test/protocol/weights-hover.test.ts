@@ -100,14 +100,34 @@ void test('the hover shows, per module, what report --weights prints for the sam
         const lines = (await cli('report', code, '--weights', ckpt, ...args)).stdout.split('\n');
         // every module of the report is in the hover of its call site, once; the helper's site shows four
         assert.deepEqual(shown.map((r) => r.key).sort(), modules.map((m) => m.key).sort());
-        assert.deepEqual(cards.map((card) => rows(card).length), [1, 4, 1, 1]);
-        const count = (p: { before: number; after: number } | null) => (p ? `${p.before.toLocaleString('en-US')} → ${p.after.toLocaleString('en-US')}` : '?');
+        assert.deepEqual(
+          cards.map((card) => rows(card).length),
+          [1, 4, 1, 1],
+        );
+        const count = (p: { before: number; after: number } | null) =>
+          p ? `${p.before.toLocaleString('en-US')} → ${p.after.toLocaleString('en-US')}` : '?';
         for (const r of shown) {
           const m = modules.find((x) => x.key === r.key)!;
-          assert.deepEqual(r, { key: m.key, k: `${m.k}/${m.fullRank}`, energy: `${(m.energy * 100).toFixed(4)}%`, error: m.error.toExponential(3), params: count(m.params), macs: count(m.macs) }, r.key);
+          assert.deepEqual(
+            r,
+            {
+              key: m.key,
+              k: `${m.k}/${m.fullRank}`,
+              energy: `${(m.energy * 100).toFixed(4)}%`,
+              error: m.error.toExponential(3),
+              params: count(m.params),
+              macs: count(m.macs),
+            },
+            r.key,
+          );
           // the text report's line: the same K, params and MACs
           const line = lines.find((l) => l.trim().startsWith(`${m.key}  `))!;
-          assert.match(line, new RegExp(`K=${m.k}/${m.fullRank} .*params ${m.params!.before} -> ${m.params!.after}  MACs ${m.macs!.before} -> ${m.macs!.after}`));
+          assert.match(
+            line,
+            new RegExp(
+              `K=${m.k}/${m.fullRank} .*params ${m.params!.before} -> ${m.params!.after}  MACs ${m.macs!.before} -> ${m.macs!.after}`,
+            ),
+          );
         }
         // and torch.linalg.svd's energy and error at each module's K
         const [svd] = probe<{ key: string; k: number; energy: number; error: number }[]>([
@@ -118,7 +138,11 @@ void test('the hover shows, per module, what report --weights prints for the sam
           assert.ok(Math.abs(Number(r.energy.slice(0, -1)) / 100 - s.energy) <= 1e-6, `${s.key}: energy ${r.energy} vs torch ${s.energy}`);
           assert.ok(Math.abs(Number(r.error) - s.error) <= 5e-4 * s.error, `${s.key}: error ${r.error} vs torch ${s.error}`);
         }
-        if (settings.energy) assert.ok(shown.some((r) => !r.k.startsWith('1/')), 'energy 0.9 gives some layer K > 1');
+        if (settings.energy)
+          assert.ok(
+            shown.some((r) => !r.k.startsWith('1/')),
+            'energy 0.9 gives some layer K > 1',
+          );
         t.diagnostic(`${name}: ${shown.map((r) => `${r.key} K=${r.k} ${r.energy}`).join(', ')}`);
       });
     }

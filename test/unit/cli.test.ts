@@ -32,17 +32,37 @@ void test('report --json follows the contract', async () => {
   assert.deepEqual(
     { ...layer, macs: undefined, warnings: undefined },
     {
-      line: 7, column: 21, endLine: 7, endColumn: 66, framework: 'pytorch', op: 'Conv2d', inChannels: 256, outChannels: 512,
-      kernelSize: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1, bias: false, convertible: true, reason: null,
-      params: { before: 1179648, after: 133376 }, macs: undefined, savings: { params: 0.8869, macs: 0.8869 }, symbolic: null,
-      assumptions: ['input 224x224 (default)'], warnings: undefined,
+      line: 7,
+      column: 21,
+      endLine: 7,
+      endColumn: 66,
+      framework: 'pytorch',
+      op: 'Conv2d',
+      inChannels: 256,
+      outChannels: 512,
+      kernelSize: [3, 3],
+      stride: [1, 1],
+      padding: [1, 1],
+      dilation: [1, 1],
+      groups: 1,
+      bias: false,
+      convertible: true,
+      reason: null,
+      params: { before: 1179648, after: 133376 },
+      macs: undefined,
+      savings: { params: 0.8869, macs: 0.8869 },
+      symbolic: null,
+      assumptions: ['input 224x224 (default)'],
+      warnings: undefined,
     },
   );
   assert.deepEqual(layer.macs, { before: 1179648 * 224 * 224, after: 133376 * 224 * 224 });
   assert.equal(pw.convertible, false);
   assert.equal(pw.reason, '1x1 kernel: already pointwise');
   assert.deepEqual(json.totals, {
-    layers: 2, convertible: 1, unresolved: 0,
+    layers: 2,
+    convertible: 1,
+    unresolved: 0,
     params: { before: 1179648 + 262656, after: 133376 + 262656 },
     macs: { before: (1179648 + 262144) * 50176, after: (133376 + 262144) * 50176 },
   });
@@ -102,7 +122,10 @@ void test('folders: .gitignore, node_modules and virtual environments are skippe
     'data/huge.py': '# ' + 'x'.repeat(5 * 1024 * 1024) + '\n',
   });
   const r = await cli('report', dir, '--json');
-  const files = (JSON.parse(r.stdout) as { files: { path: string; error: string | null }[] }).files.map((f) => [path.relative(dir, f.path), f.error]);
+  const files = (JSON.parse(r.stdout) as { files: { path: string; error: string | null }[] }).files.map((f) => [
+    path.relative(dir, f.path),
+    f.error,
+  ]);
   assert.deepEqual(files, [
     ['data/huge.py', 'skipped: 5.0 MB is larger than the 4 MB limit'],
     ['data/weights.py', 'skipped: binary file'],
@@ -131,12 +154,28 @@ void test('notebooks: code cells are analysed together, rewritten in place, magi
   fs.copyFileSync(path.join(__dirname, '..', '..', 'examples', 'notebooks', 'classifier.ipynb'), nb);
   const original = fs.readFileSync(nb, 'utf8');
   const report = await cli('report', dir, '--json');
-  const file = (JSON.parse(report.stdout) as { files: { layers: { cell: number; line: number; column: number; convertible: boolean }[]; models: { name: string; inputShape: number[]; outputShape: unknown }[] }[] }).files[0];
+  const file = (
+    JSON.parse(report.stdout) as {
+      files: {
+        layers: { cell: number; line: number; column: number; convertible: boolean }[];
+        models: { name: string; inputShape: number[]; outputShape: unknown }[];
+      }[];
+    }
+  ).files[0];
   const layers = file.layers;
   // the last cell runs the model on an example tensor: that is its input, and PyTorch's output shape
-  assert.deepEqual(file.models.map((m) => [m.name, m.inputShape, m.outputShape]), [['Classifier', [1, 3, 32, 32], [1, 10]]]);
+  assert.deepEqual(
+    file.models.map((m) => [m.name, m.inputShape, m.outputShape]),
+    [['Classifier', [1, 3, 32, 32], [1, 10]]],
+  );
   // `nn` comes from the import in cell 2; positions are within cell 3 (1-based cell index)
-  assert.deepEqual(layers.map((l) => [l.cell, l.line, l.column, l.convertible]), [[3, 5, 13, true], [3, 7, 13, true]]);
+  assert.deepEqual(
+    layers.map((l) => [l.cell, l.line, l.column, l.convertible]),
+    [
+      [3, 5, 13, true],
+      [3, 7, 13, true],
+    ],
+  );
   assert.equal((await cli('apply', dir)).code, 0);
   const after = JSON.parse(fs.readFileSync(nb, 'utf8')) as { cells: { source: string[]; outputs?: unknown[] }[] };
   const before = JSON.parse(original) as typeof after;

@@ -50,7 +50,8 @@ void test('one output-size formula: tfjs convOutputLength and PyTorch agree, ove
       for (const s of [1, 2, 3, 4]) {
         for (const d of [1, 2, 3]) {
           const dk = k + (k - 1) * (d - 1);
-          if (size >= dk) assert.equal(convOutputLength(size, k, s, 'valid', d), Math.ceil((size - dk + 1) / s), `valid ${size} ${k} ${s} ${d}`);
+          if (size >= dk)
+            assert.equal(convOutputLength(size, k, s, 'valid', d), Math.ceil((size - dk + 1) / s), `valid ${size} ${k} ${s} ${d}`);
           assert.equal(convOutputLength(size, k, s, 'same', d), Math.ceil(size / s));
           // PyTorch: padding 0 is 'valid'
           assert.equal(convOutputLength(size, k, s, 0, d), convOutputLength(size, k, s, 'valid', d));
@@ -80,14 +81,22 @@ void test('depth multiplier and BatchNorm parameters', () => {
 
 void test('symbolic channels give polynomials', () => {
   const f = Poly.sym('features');
-  const c = convCost(conv({ inChannels: f.mulConst(4), outChannels: f.mulConst(8), bias: false }), 'conv', [8, 8], { depthMultiplier: 1, norm: 'none' });
+  const c = convCost(conv({ inChannels: f.mulConst(4), outChannels: f.mulConst(8), bias: false }), 'conv', [8, 8], {
+    depthMultiplier: 1,
+    norm: 'none',
+  });
   assert.equal(c.params.before?.toString(), '288·features²');
   assert.equal(c.params.after?.toString(), '36·features + 32·features²');
   assert.equal(savings(c.params.before, c.params.after), undefined);
 });
 
 void test('transposed conv: weights Cin x Cout/g x k, MACs per input element', () => {
-  const c = convCost(conv({ inChannels: Poly.const(16), outChannels: Poly.const(8), kernelSize: [2, 2], stride: [2, 2], padding: [0, 0] }), 'transposed', [4, 4], { depthMultiplier: 1, norm: 'none' });
+  const c = convCost(
+    conv({ inChannels: Poly.const(16), outChannels: Poly.const(8), kernelSize: [2, 2], stride: [2, 2], padding: [0, 0] }),
+    'transposed',
+    [4, 4],
+    { depthMultiplier: 1, norm: 'none' },
+  );
   assert.equal(c.params.before?.constant, 16 * 8 * 4 + 8);
   assert.equal(c.macs.before?.constant, 16 * 16 * 8 * 4);
   assert.deepEqual(c.outputSize, [8, 8]);
@@ -95,6 +104,12 @@ void test('transposed conv: weights Cin x Cout/g x k, MACs per input element', (
   assert.equal(c.params.after?.constant, 16 * 4 + 16 * 8 + 8);
   assert.equal(c.macs.after?.constant, 16 * 16 * 4 + 8 * 8 * 16 * 8);
   // output_padding: the output size as given
-  const padded = convCost(conv({ inChannels: Poly.const(16), outChannels: Poly.const(8), kernelSize: [3, 3], stride: [2, 2], padding: [1, 1] }), 'transposed', [4, 4], { depthMultiplier: 1, norm: 'none' }, [8, 8]);
+  const padded = convCost(
+    conv({ inChannels: Poly.const(16), outChannels: Poly.const(8), kernelSize: [3, 3], stride: [2, 2], padding: [1, 1] }),
+    'transposed',
+    [4, 4],
+    { depthMultiplier: 1, norm: 'none' },
+    [8, 8],
+  );
   assert.equal(padded.macs.after?.constant, 16 * 16 * 9 + 8 * 8 * 16 * 8);
 });

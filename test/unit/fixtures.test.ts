@@ -50,7 +50,8 @@ function parsesCleanly(file: string, text: string): void {
 void test('fixtures', async (t) => {
   await initParsing();
   const all = cases();
-  for (const [framework, n] of Object.entries(COUNTS)) assert.equal(all.filter((c) => c.framework === framework).length, n, `${framework} fixtures`);
+  for (const [framework, n] of Object.entries(COUNTS))
+    assert.equal(all.filter((c) => c.framework === framework).length, n, `${framework} fixtures`);
   for (const c of all) {
     await t.test(`${c.framework}/${c.name}`, async () => {
       const caseFile = path.join(c.dir, 'case.json');

@@ -57,7 +57,8 @@ function* keystrokes(text: string, n: number, seed: number): Generator<{ start: 
 }
 
 /** Layers as plain data, so that `deepEqual` compares what a caller sees. */
-const plain = (x: unknown) => x === undefined ? undefined : JSON.parse(JSON.stringify(x, (_k, v: unknown) => (v instanceof Map ? [...v] : v))) as unknown;
+const plain = (x: unknown) =>
+  x === undefined ? undefined : (JSON.parse(JSON.stringify(x, (_k, v: unknown) => (v instanceof Map ? [...v] : v))) as unknown);
 
 void test('layers kept across keystrokes equal a fresh analysis of every version', () => {
   const options = defaultOptions();
@@ -89,11 +90,18 @@ void test('layers kept across keystrokes equal a fresh analysis of every version
         const full = analyzeText(unit.text, 'python', options);
         const cached = trees.analysis(unit, options);
         assert.deepEqual(plain(cached.layers), plain(full.layers), `${rel}, version ${version}: full analysis`);
-        assert.deepEqual(plain((cached as { models?: unknown }).models), plain((full as { models?: unknown }).models), `${rel}, version ${version}: models`);
+        assert.deepEqual(
+          plain((cached as { models?: unknown }).models),
+          plain((full as { models?: unknown }).models),
+          `${rel}, version ${version}: models`,
+        );
       }
     }
     kept += trees.stats.layersKept;
-    assert.ok(compared - comparedBefore >= 40, `${rel}: ${compared - comparedBefore} layers compared over 80 versions (a fixture without convs checks nothing)`);
+    assert.ok(
+      compared - comparedBefore >= 40,
+      `${rel}: ${compared - comparedBefore} layers compared over 80 versions (a fixture without convs checks nothing)`,
+    );
   }
   assert.equal(FIXTURES.length, 12);
   // the memo did its work: most keystrokes kept the layers outside the edited statement
@@ -115,7 +123,9 @@ void test('a change of options, or a text that does not parse, keeps nothing', (
   assert.equal(trees.stats.layersKept, n, 'other options: nothing kept');
   // break the file at its end: nothing recorded while it does not parse
   const doc = store.get('file:///r.py')!;
-  store.change('file:///r.py', 2, [{ range: { start: doc.positionAt(text.length), end: doc.positionAt(text.length) }, text: '\ndef broken(:\n' }]);
+  store.change('file:///r.py', 2, [
+    { range: { start: doc.positionAt(text.length), end: doc.positionAt(text.length) }, text: '\ndef broken(:\n' },
+  ]);
   trees.quickAnalysis(unit(), defaultOptions({ depthMultiplier: 2 }), all());
   assert.equal(trees.stats.layersKept, n, 'an erroneous tree: nothing kept');
 });
@@ -291,7 +301,10 @@ void test('a hover after keystrokes gets, from a focused run, exactly the full a
   const options = defaultOptions();
   const texts: [string, string][] = [
     ['blocks', blocks(6)],
-    ...['resnet', 'densenet', 'inception', 'unet', 'vgg'].map((n): [string, string] => [n, fs.readFileSync(path.join(ROOT, `test/fixtures/shapes/${n}/model.py`), 'utf8')]),
+    ...['resnet', 'densenet', 'inception', 'unet', 'vgg'].map((n): [string, string] => [
+      n,
+      fs.readFileSync(path.join(ROOT, `test/fixtures/shapes/${n}/model.py`), 'utf8'),
+    ]),
   ];
   let focused = 0;
   let hovered = 0;
@@ -322,7 +335,10 @@ void test('a hover after keystrokes gets, from a focused run, exactly the full a
       // after each undo the full analysis runs (the server's warm-up, once typing stops)
       if (version % 2 === 1) trees.analysis(unit, options);
     }
-    assert.ok(hovered - hoveredBefore >= 16, `${name}: ${hovered - hoveredBefore} hovers over 32 versions (a text without convs checks nothing)`);
+    assert.ok(
+      hovered - hoveredBefore >= 16,
+      `${name}: ${hovered - hoveredBefore} hovers over 32 versions (a text without convs checks nothing)`,
+    );
   }
   assert.equal(texts.length, 6);
   assert.ok(focused > 40, `hovers answered by a focused run: ${focused}`);

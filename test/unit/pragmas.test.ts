@@ -46,18 +46,24 @@ void test('pragmas: definition lines by row, the rest file-wide, strings ignored
   await initParsing();
   const p = pragmasOf(SCOPES, 'python');
   assert.deepEqual(p.file, { ints: { width: 8 }, text: {} });
-  assert.deepEqual([...p.definitions], [
-    [2, { ints: { width: 24 }, text: {} }],
-    [5, { ints: { width: 16 }, text: { input: '1x3x32x32' } }],
-  ]);
+  assert.deepEqual(
+    [...p.definitions],
+    [
+      [2, { ints: { width: 24 }, text: {} }],
+      [5, { ints: { width: 16 }, text: { input: '1x3x32x32' } }],
+    ],
+  );
   // a later pragma of the same scope overrides an earlier one; JavaScript's are all file-wide
   assert.deepEqual(pragmasOf('# sepconv: a=1 b=2\nx = 1\n# sepconv: a=3\n', 'python').file.ints, { a: 3, b: 2 });
-  const js = pragmasOf('// sepconv: width=8\nfunction f(width) {  // sepconv: depth=2\n  return width;\n}\n/* sepconv: n=3 */\n', 'javascript');
+  const js = pragmasOf(
+    '// sepconv: width=8\nfunction f(width) {  // sepconv: depth=2\n  return width;\n}\n/* sepconv: n=3 */\n',
+    'javascript',
+  );
   assert.deepEqual(js.file.ints, { width: 8, depth: 2, n: 3 });
   assert.equal(js.definitions.size, 0);
 });
 
-void test('pragmas: the static analysis reads a def line as that function\'s, a class line as its class\'s', async () => {
+void test("pragmas: the static analysis reads a def line as that function's, a class line as its class's", async () => {
   await initParsing();
   const a = analyzeText(SCOPES, 'python', defaultOptions());
   const widths = a.layers.map((l) => [l.args.outChannels?.constant, l.assumptions.find((x) => x.startsWith('width='))]);
@@ -68,7 +74,7 @@ void test('pragmas: the static analysis reads a def line as that function\'s, a 
   ]);
 });
 
-void test('pragmas: the shape interpreter takes the innermost definition\'s value, then the file\'s', async () => {
+void test("pragmas: the shape interpreter takes the innermost definition's value, then the file's", async () => {
   await initParsing();
   const net = `import torch.nn as nn
 

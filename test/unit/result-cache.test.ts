@@ -20,7 +20,8 @@ before(async () => {
   await initParsing();
 });
 
-const block = (width: number) => `import torch.nn as nn\n\nclass Block(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.conv = nn.Conv2d(3, ${width}, 3)\n\n    def forward(self, x):\n        return self.conv(x)\n`;
+const block = (width: number) =>
+  `import torch.nn as nn\n\nclass Block(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.conv = nn.Conv2d(3, ${width}, 3)\n\n    def forward(self, x):\n        return self.conv(x)\n`;
 const MODEL = `import torch.nn as nn\nfrom blocks import Block\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.block = Block()\n\n    def forward(self, x):\n        return self.block(x)\n`;
 
 /** The model's parameter count as shape inference gives it, through recorded sources. */
@@ -71,17 +72,26 @@ void test('a stored result is used while nothing it read changed; a changed or n
 
 void test('the bundled command: a second run is served from the cache, a changed neighbour is analysed again, --no-cache neither reads nor writes it', () => {
   const dist = tempDir('sepconv-dist-');
-  execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], { env: { ...process.env, SEPCONV_DIST: dist, SEPCONV_ENTRIES: 'cli' }, stdio: 'pipe' });
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], {
+    env: { ...process.env, SEPCONV_DIST: dist, SEPCONV_ENTRIES: 'cli' },
+    stdio: 'pipe',
+  });
   const corpus = tempDir('sepconv-cache-corpus-');
   fs.writeFileSync(path.join(corpus, 'blocks.py'), block(8));
   fs.writeFileSync(path.join(corpus, 'model.py'), MODEL);
   const cacheDir = path.join(tempDir('sepconv-cache-'), 'c');
   const run = (...argv: string[]) => {
-    const r = spawnSync(process.execPath, [path.join(dist, 'cli.js'), 'report', '--json', ...argv, corpus], { env: { ...process.env, SEPCONV_THREADS: '1', SEPCONV_CACHE_DIR: cacheDir }, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [path.join(dist, 'cli.js'), 'report', '--json', ...argv, corpus], {
+      env: { ...process.env, SEPCONV_THREADS: '1', SEPCONV_CACHE_DIR: cacheDir },
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
     return r.stdout;
   };
-  const netParams = (out: string) => (JSON.parse(out) as { files: { models?: { name: string; params: { before: number } }[] }[] }).files.flatMap((f) => f.models ?? []).find((m) => m.name === 'Net')?.params.before;
+  const netParams = (out: string) =>
+    (JSON.parse(out) as { files: { models?: { name: string; params: { before: number } }[] }[] }).files
+      .flatMap((f) => f.models ?? [])
+      .find((m) => m.name === 'Net')?.params.before;
 
   assert.equal(netParams(run('--no-cache')), 3 * 8 * 9 + 8);
   assert.equal(fs.existsSync(cacheDir), false, '--no-cache writes nothing');

@@ -12,7 +12,14 @@ import { analyzeText } from '../../src/analysis/analyze';
 import { defaultOptions } from '../../src/analysis/options';
 import { initParsing, parse } from '../../src/analysis/parsing';
 import { DocumentStore } from '../../src/server/documents';
-import { analysisOptions, declaredSettings, defaultSettings, parseSettings, SETTING_PARSERS, settingsTable } from '../../src/server/settings';
+import {
+  analysisOptions,
+  declaredSettings,
+  defaultSettings,
+  parseSettings,
+  SETTING_PARSERS,
+  settingsTable,
+} from '../../src/server/settings';
 import { TreeCache } from '../../src/server/trees';
 import { ROOT, UPDATE } from '../helpers';
 
@@ -58,7 +65,10 @@ void test('settings parse nested (VS Code) and flat (other clients) forms; inval
   assert.equal(settings['codeLens.enabled'], false);
   assert.equal(settings.minSavings, 0);
   assert.deepEqual(problems, ['sepconv.minSavings: 1.5 is not valid; using 0']);
-  assert.deepEqual(analysisOptions(settings), defaultOptions({ inputSizes: { 2: [32, 32], 1: [16000] }, assumptions: { features: 64 }, depthMultiplier: 2, countBiasAdds: false }));
+  assert.deepEqual(
+    analysisOptions(settings),
+    defaultOptions({ inputSizes: { 2: [32, 32], 1: [16000] }, assumptions: { features: 64 }, depthMultiplier: 2, countBiasAdds: false }),
+  );
   assert.deepEqual(parseSettings({ depthMultiplier: 1.5, inputSize: ['big'], assumptions: { x: 'y' } }).problems.length, 3);
   assert.deepEqual(defaultSettings(), parseSettings(undefined).settings);
 });
@@ -70,7 +80,11 @@ void test('the manifest is the extension manifest: engine, entry, activation, tr
   assert.deepEqual(manifest.capabilities.untrustedWorkspaces.restrictedConfigurations, ['sepconv.weights.checkpoint']);
   assert.equal(manifest.capabilities.untrustedWorkspaces.supported, 'limited');
   assert.equal(manifest.capabilities.virtualWorkspaces, true);
-  assert.ok(manifest.activationEvents.every((e) => /^onLanguage:(python|javascript|javascriptreact|typescript|typescriptreact)$|^onNotebook:jupyter-notebook$/.test(e)));
+  assert.ok(
+    manifest.activationEvents.every((e) =>
+      /^onLanguage:(python|javascript|javascriptreact|typescript|typescriptreact)$|^onNotebook:jupyter-notebook$/.test(e),
+    ),
+  );
   assert.equal(manifest.devDependencies['@types/vscode'], '1.95.0');
 });
 
@@ -181,10 +195,13 @@ void test('a notebook unit joins its Python cells in order, neutralises magics a
   store.open('cell:2', 'python', 1, 'c = nn.Conv2d(8, 16, 3)');
   const unit = store.unitFor('cell:2')!;
   assert.equal(unit.text, '#pip install torch\nimport torch.nn as nn\nc = nn.Conv2d(8, 16, 3)');
-  assert.deepEqual(unit.segments.map((s) => [s.uri, s.start, s.end]), [
-    ['cell:0', 0, 40],
-    ['cell:2', 41, 64],
-  ]);
+  assert.deepEqual(
+    unit.segments.map((s) => [s.uri, s.start, s.end]),
+    [
+      ['cell:0', 0, 40],
+      ['cell:2', 41, 64],
+    ],
+  );
   assert.equal(store.unitFor('cell:0')!.key, 'file:///n.ipynb');
   // an edit in cell 0 is an incremental edit of the joined text
   trees.tree(unit);

@@ -71,7 +71,10 @@ void test('the input: class pragma, file pragma, example, --input-size, default'
   };
   assert.deepEqual(pick(NET), [[1, 3, 224, 224], 'default']);
   assert.deepEqual(pick(NET, { inputSizes: { 2: [32, 48] } }), [[1, 3, 32, 48], '--input-size']);
-  assert.deepEqual(pick(NET.replace('class Net(nn.Module):', 'class Net(nn.Module):  # sepconv: input=2x3x64x64')), [[2, 3, 64, 64], 'pragma on class Net']);
+  assert.deepEqual(pick(NET.replace('class Net(nn.Module):', 'class Net(nn.Module):  # sepconv: input=2x3x64x64')), [
+    [2, 3, 64, 64],
+    'pragma on class Net',
+  ]);
   assert.deepEqual(pick(`# sepconv: input=1x3x40x40\n${NET}`), [[1, 3, 40, 40], 'file pragma']);
   // a spatial-only pragma keeps N=1 and takes the channels from the first layer
   assert.deepEqual(pick(`# sepconv: input=40x30\n${NET}`), [[1, 3, 40, 30], 'file pragma']);
@@ -82,28 +85,61 @@ void test('the input: class pragma, file pragma, example, --input-size, default'
   const fn = `${NET}\n\ndef test():\n    net = Net()\n    x = torch.zeros(2, 3, 32, 32)\n    y = net(x)\n    print(y.size())\n`;
   assert.deepEqual(pick(fn), [[2, 3, 32, 32], `example at line ${lineOf(fn, 'torch.zeros')}`]);
   // the pragma wins over the example
-  assert.deepEqual(pick(main.replace('class Net(nn.Module):', 'class Net(nn.Module):  # sepconv: input=1x3x8x8')), [[1, 3, 8, 8], 'pragma on class Net']);
+  assert.deepEqual(pick(main.replace('class Net(nn.Module):', 'class Net(nn.Module):  # sepconv: input=1x3x8x8')), [
+    [1, 3, 8, 8],
+    'pragma on class Net',
+  ]);
 });
 
 void test('models: runnable classes and factories, not their parts', async () => {
   await initParsing();
-  assert.deepEqual(models(NET).map((m) => m.name), ['Net'], 'Block needs arguments and is a part of Net');
+  assert.deepEqual(
+    models(NET).map((m) => m.name),
+    ['Net'],
+    'Block needs arguments and is a part of Net',
+  );
   const factory = `${NET}\n\ndef net_wide(**kwargs):\n    return Net(width=64, **kwargs)\n\n\ndef make_block(c):\n    return Block(c, c)\n`;
-  assert.deepEqual(models(factory).map((m) => [m.name, m.className, m.build]), [['Net', 'Net', 'Net()'], ['net_wide', 'Net', 'net_wide()']]);
+  assert.deepEqual(
+    models(factory).map((m) => [m.name, m.className, m.build]),
+    [
+      ['Net', 'Net', 'Net()'],
+      ['net_wide', 'Net', 'net_wide()'],
+    ],
+  );
   // a class whose default construction is a part of another model is not a model of its own
   const part = NET.replace('def __init__(self, cin, cout, stride=1)', 'def __init__(self, cin=3, cout=3, stride=1)');
-  assert.deepEqual(models(part).map((m) => m.name), ['Net']);
+  assert.deepEqual(
+    models(part).map((m) => m.name),
+    ['Net'],
+  );
   // required constructor arguments from --assume
   const required = NET.replace('def __init__(self, width=16, num_classes=10)', 'def __init__(self, width, num_classes=10)');
-  assert.deepEqual(models(required).map((m) => m.name), []);
-  assert.deepEqual(models(required, { assumptions: { width: 8 } }).map((m) => [m.name, m.build]), [['Net', 'Net(width=8)']]);
+  assert.deepEqual(
+    models(required).map((m) => m.name),
+    [],
+  );
+  assert.deepEqual(
+    models(required, { assumptions: { width: 8 } }).map((m) => [m.name, m.build]),
+    [['Net', 'Net(width=8)']],
+  );
   // --assume and pragmas override parameter defaults, as they do for the static arguments
   const wide = models(NET, { assumptions: { width: 8 } })[0];
-  assert.deepEqual(wide.convs.map((c) => c.args.outChannels?.constant), [8, 16, 16]);
+  assert.deepEqual(
+    wide.convs.map((c) => c.args.outChannels?.constant),
+    [8, 16, 16],
+  );
   const pragma = models(NET.replace('class Net(nn.Module):', 'class Net(nn.Module):  # sepconv: width=4'))[0];
-  assert.deepEqual(pragma.convs.map((c) => c.args.outChannels?.constant), [4, 8, 8]);
+  assert.deepEqual(
+    pragma.convs.map((c) => c.args.outChannels?.constant),
+    [4, 8, 8],
+  );
   // a container without forward() is not a model
-  assert.deepEqual(models('import torch.nn as nn\n\nclass Holder(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.conv = nn.Conv2d(3, 8, 3)\n').length, 0);
+  assert.deepEqual(
+    models(
+      'import torch.nn as nn\n\nclass Holder(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.conv = nn.Conv2d(3, 8, 3)\n',
+    ).length,
+    0,
+  );
 });
 
 void test('what cannot be followed stops propagation with the reason, and nothing is guessed', async () => {
@@ -125,7 +161,10 @@ void test('what cannot be followed stops propagation with the reason, and nothin
   const branch = NET.replace('x = self.blocks(x)', 'x = self.blocks[0](x)\n        if x.sum() > 0:\n            x = self.blocks[1](x)');
   const [b] = models(branch);
   assert.equal(b.macs, null);
-  assert.equal(b.reasons[0], `shape unknown after line ${lineOf(branch, 'x.sum()')}: the layers that run depend on \`x.sum() > 0\` (line ${lineOf(branch, 'x.sum()')})`);
+  assert.equal(
+    b.reasons[0],
+    `shape unknown after line ${lineOf(branch, 'x.sum()')}: the layers that run depend on \`x.sum() > 0\` (line ${lineOf(branch, 'x.sum()')})`,
+  );
   assert.notEqual(b.params, null, 'the parameters do not depend on it');
 
   // a mismatch PyTorch would raise on is reported, not papered over
@@ -141,7 +180,21 @@ void test('report --json: models with totals, layers with shapes and exact MACs'
   const [model] = file.models!;
   assert.deepEqual(
     { ...model, params: undefined, macs: undefined, savings: undefined },
-    { name: 'Net', class: 'Net', line: 15, build: 'Net()', inputShape: [1, 3, 32, 32], inputFrom: '--input-size', outputShape: [1, 10], params: undefined, macs: undefined, savings: undefined, convs: 3, exactConvs: 3, reasons: [] },
+    {
+      name: 'Net',
+      class: 'Net',
+      line: 15,
+      build: 'Net()',
+      inputShape: [1, 3, 32, 32],
+      inputFrom: '--input-size',
+      outputShape: [1, 10],
+      params: undefined,
+      macs: undefined,
+      savings: undefined,
+      convs: 3,
+      exactConvs: 3,
+      reasons: [],
+    },
   );
   // 3->16 at 32x32, 16->32 stride 2 at 16x16, 32->32 at 16x16
   const macs = [3 * 16 * 9 * 32 * 32, 16 * 32 * 9 * 16 * 16, 32 * 32 * 9 * 16 * 16];
@@ -153,8 +206,15 @@ void test('report --json: models with totals, layers with shapes and exact MACs'
     model: 'Net',
     instances: 3,
     calls: 3,
-    inputShapes: [[1, 3, 32, 32], [1, 16, 32, 32], [1, 32, 16, 16]],
-    outputShapes: [[1, 16, 32, 32], [1, 32, 16, 16]],
+    inputShapes: [
+      [1, 3, 32, 32],
+      [1, 16, 32, 32],
+      [1, 32, 16, 16],
+    ],
+    outputShapes: [
+      [1, 16, 32, 32],
+      [1, 32, 16, 16],
+    ],
     exact: true,
     reason: null,
   });
@@ -167,7 +227,11 @@ void test('report --json: models with totals, layers with shapes and exact MACs'
 void test('models over several files: relative imports, sibling modules, paths on the command line', async () => {
   const blocks = NET.split('class Net')[0];
   const net = `import torch.nn as nn\nfrom .blocks import Block\n\n\nclass Net${NET.split('class Net')[1]}`;
-  const dir = project({ 'pkg/blocks.py': blocks, 'pkg/net.py': net, 'other/net2.py': net.replace('from .blocks import', 'from blocks import') });
+  const dir = project({
+    'pkg/blocks.py': blocks,
+    'pkg/net.py': net,
+    'other/net2.py': net.replace('from .blocks import', 'from blocks import'),
+  });
   const r = await cli('report', path.join(dir, 'pkg', 'net.py'), '--json');
   const m = (JSON.parse(r.stdout) as Report).files[0].models![0];
   assert.deepEqual([m.name, m.convs, m.exactConvs, m.reasons], ['Net', 3, 3, []]);
@@ -214,7 +278,10 @@ class Net(nn.Module):
   // 2->4 k3 becomes 2*9 + 2*4; the three depthwise 64-channel convs stay 64*9 each
   assert.deepEqual(layer.params, { before: 2 * 4 * 9 + 3 * 64 * 9, after: 2 * 9 + 2 * 4 + 3 * 64 * 9 });
   const diff = await cli('apply', '--diff', path.join(dir, 'net.py'));
-  assert.match(diff.stdout, /\+    return \(\n\+        nn\.Sequential\([\s\S]*\+        if groups == 1\n\+        else nn\.Conv2d\(cin, cout, k, padding=k \/\/ 2, groups=groups, bias=False\)\n\+    \)/);
+  assert.match(
+    diff.stdout,
+    /\+    return \(\n\+        nn\.Sequential\([\s\S]*\+        if groups == 1\n\+        else nn\.Conv2d\(cin, cout, k, padding=k \/\/ 2, groups=groups, bias=False\)\n\+    \)/,
+  );
 
   // a Conv1d helper whose k=2 convs are smaller separable only from 3 outputs on: no test of the line tells them apart
   const inseparable = project({
@@ -238,16 +305,25 @@ class Net(nn.Module):
   const r2 = await cli('report', path.join(inseparable, 'net.py'), '--json');
   const [l2] = (JSON.parse(r2.stdout) as Report).files[0].layers;
   assert.equal(l2.convertible, false);
-  assert.equal(l2.reason, "1 of the 2 modules built here are smaller separable, and no test of the line's kernel size, groups or widths tells them from the others");
+  assert.equal(
+    l2.reason,
+    "1 of the 2 modules built here are smaller separable, and no test of the line's kernel size, groups or widths tells them from the others",
+  );
 });
 
 void test('table and Markdown show the models', async () => {
   const dir = project({ 'net.py': NET });
   const table = await cli('report', path.join(dir, 'net.py'));
-  assert.match(table.stdout, /model Net \(line 15\): input 1x3x224x224 \(default\); params [\d.]+K → \d+ \(−[\d.]+%\); conv MACs [\d.]+M → [\d.]+M \(−[\d.]+%\); 3\/3 conv modules exact/);
+  assert.match(
+    table.stdout,
+    /model Net \(line 15\): input 1x3x224x224 \(default\); params [\d.]+K → \d+ \(−[\d.]+%\); conv MACs [\d.]+M → [\d.]+M \(−[\d.]+%\); 3\/3 conv modules exact/,
+  );
   assert.match(table.stdout, /8:21 1x3x224x224, 1x16x224x224, 1x32x112x112 → 1x16x224x224, 1x32x112x112, 3 instances, 3 calls in Net/);
   const md = await cli('report', path.join(dir, 'net.py'), '--markdown');
-  assert.match(md.stdout, /\| Model \| Input \| Params \| Params \(separable\) \| Conv MACs \| Conv MACs \(separable\) \| Savings \(MACs\) \| Exact conv modules \|/);
+  assert.match(
+    md.stdout,
+    /\| Model \| Input \| Params \| Params \(separable\) \| Conv MACs \| Conv MACs \(separable\) \| Savings \(MACs\) \| Exact conv modules \|/,
+  );
   assert.match(md.stdout, /net\.py:15 Net \| 1x3x224x224 \(default\) \| [\d,]+ \| [\d,]+ \| [\d,]+ \| [\d,]+ \| −[\d.]+% \| 3\/3 \|/);
 });
 
@@ -297,8 +373,14 @@ class Net(nn.Module):
   assert.deepEqual(m.output, [1, 10, 32, 32]);
 
   // sides that build different layers: the parameters are unknown, with the condition's line
-  const differ = src.replace('        self.head = nn.Conv2d(width, 10, 1)', '        if weights.value.startswith(unknown_name):\n            self.head = nn.Conv2d(width, 10, 1)\n        else:\n            self.head = nn.Conv2d(width, 20, 1)');
+  const differ = src.replace(
+    '        self.head = nn.Conv2d(width, 10, 1)',
+    '        if weights.value.startswith(unknown_name):\n            self.head = nn.Conv2d(width, 10, 1)\n        else:\n            self.head = nn.Conv2d(width, 20, 1)',
+  );
   const [d] = models(differ);
   assert.equal(d.params, null);
-  assert.ok(d.reasons.some((r) => r.includes(`line ${lineOf(differ, 'unknown_name')}`)), d.reasons.join('\n'));
+  assert.ok(
+    d.reasons.some((r) => r.includes(`line ${lineOf(differ, 'unknown_name')}`)),
+    d.reasons.join('\n'),
+  );
 });

@@ -17,7 +17,10 @@ before(async () => {
   await initParsing();
 });
 
-const pyFiles = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? pyFiles(path.join(d, e.name)) : e.name.endsWith('.py') ? [path.join(d, e.name)] : []));
+const pyFiles = (d: string): string[] =>
+  fs
+    .readdirSync(d, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? pyFiles(path.join(d, e.name)) : e.name.endsWith('.py') ? [path.join(d, e.name)] : []));
 
 /** Compares a node and its subtree; returns how many nodes were compared. */
 function same(plain: SyntaxNode, real: Node, where: string): number {

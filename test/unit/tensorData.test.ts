@@ -50,8 +50,10 @@ const outChannels = (text: string) => {
 void test('torch arithmetic on known values gives Python numbers', async () => {
   await initParsing();
   // (round(80 * 2.25**1 / 8) is 22.5 -> 22 in PyTorch: a tie, see below); 36.44 -> [3, 5, 7]
-  const r = outChannels(widthModel(`        t = torch.arange(3) * 2 + 3
-        width = int(t.sum().item())`));
+  const r = outChannels(
+    widthModel(`        t = torch.arange(3) * 2 + 3
+        width = int(t.sum().item())`),
+  );
   assert.deepEqual(r.reasons, []);
   assert.deepEqual(r.out, [1, 15, 222, 222]);
   const d = outChannels(widthModel(`        width = torch.diff(torch.tensor([0, 4, 9, 17])).tolist()[-1]`));
@@ -62,8 +64,10 @@ void test('a float result at a rounding tie is unknown, with the reason', async 
   await initParsing();
   // torch.round(torch.divide(80 * torch.pow(2.25, 1.0), 8)) is round(22.5): pow's last bit is the
   // math library's, so the tie cannot be decided from the source
-  const r = outChannels(widthModel(`        t = torch.round(torch.divide(80 * torch.pow(2.25, torch.tensor([1.0])), 8))
-        width = t.int().tolist()[0]`));
+  const r = outChannels(
+    widthModel(`        t = torch.round(torch.divide(80 * torch.pow(2.25, torch.tensor([1.0])), 8))
+        width = t.int().tolist()[0]`),
+  );
   assert.equal(r.out, null);
   assert.match(r.reasons.join(' '), /rounding boundary/);
   // a product of float32 numbers is exact: 45 * 0.5 = 22.5 rounds to even, as torch.round does
@@ -74,17 +78,21 @@ void test('a float result at a rounding tie is unknown, with the reason', async 
 void test('an in-place change forgets the values, in every alias', async () => {
   await initParsing();
   for (const change of ['t.add_(1)', 't += 1', 't[0] = 7', 'torch.nn.init.zeros_(t)']) {
-    const r = outChannels(widthModel(`        t = torch.tensor([4, 5])
+    const r = outChannels(
+      widthModel(`        t = torch.tensor([4, 5])
         alias = t
         ${change}
-        width = alias.tolist()[0]`));
+        width = alias.tolist()[0]`),
+    );
     assert.equal(r.out, null, change);
   }
   // a new tensor from the alias before the change keeps its values
-  const k = outChannels(widthModel(`        t = torch.tensor([4, 5])
+  const k = outChannels(
+    widthModel(`        t = torch.tensor([4, 5])
         u = t * 2
         t.add_(1)
-        width = u.tolist()[1]`));
+        width = u.tolist()[1]`),
+  );
   assert.deepEqual(k.out, [1, 10, 222, 222]);
 });
 
@@ -92,16 +100,22 @@ void test('values that differ between the branches of an undecided condition are
   await initParsing();
   const pick = `        t = torch.tensor([4, 5]) if os.environ.get("WIDE") else torch.tensor([6, 7])
 `;
-  const shape = outChannels(widthModel(`        import os
-${pick}        width = t.shape[0] + 3`));
+  const shape = outChannels(
+    widthModel(`        import os
+${pick}        width = t.shape[0] + 3`),
+  );
   assert.deepEqual(shape.out, [1, 5, 222, 222]);
-  const values = outChannels(widthModel(`        import os
-${pick}        width = t.tolist()[0]`));
+  const values = outChannels(
+    widthModel(`        import os
+${pick}        width = t.tolist()[0]`),
+  );
   assert.equal(values.out, null);
   // both sides agree: the values stay
-  const same = outChannels(widthModel(`        import os
+  const same = outChannels(
+    widthModel(`        import os
         t = torch.tensor([4, 5]) if os.environ.get("WIDE") else torch.tensor([4, 5])
-        width = t.tolist()[0]`));
+        width = t.tolist()[0]`),
+  );
   assert.deepEqual(same.out, [1, 4, 222, 222]);
 });
 

@@ -100,7 +100,10 @@ m.add(tf.layers.embedding({inputDim: 100, outputDim: 8, inputLength: 20}));
 m.add(tf.layers.reshape({targetShape: [20, 8, 1]}));
 m.add(tf.layers.conv2d({filters: 4, kernelSize: 3}));`);
   assert.deepEqual(channels(a), [null]);
-  assert.match(a.layers[0].assumptions.join(' | '), /channels unknown after layer 1 \(`embedding`, line 4\): tf\.layers\.embedding is not followed/);
+  assert.match(
+    a.layers[0].assumptions.join(' | '),
+    /channels unknown after layer 1 \(`embedding`, line 4\): tf\.layers\.embedding is not followed/,
+  );
   assert.equal(a.layers[0].cost.params.before, undefined);
 });
 
@@ -148,9 +151,13 @@ void test('files without tfjs: nothing found, and their syntax errors are not ou
 });
 
 void test('a shadowed tf is not tfjs', () => {
-  const a = analyzeText(`
+  const a = analyzeText(
+    `
 const tf = {layers: {conv2d: (c) => c}};
-const x = tf.layers.conv2d({filters: 3, kernelSize: 3});`, 'javascript', defaultOptions()) as TfjsAnalysis;
+const x = tf.layers.conv2d({filters: 3, kernelSize: 3});`,
+    'javascript',
+    defaultOptions(),
+  ) as TfjsAnalysis;
   assert.equal(a.layers.length, 0);
 });
 
@@ -172,7 +179,10 @@ const out = block(block(inp, 32), 64);
   // with a threshold only the second instance meets, neither is converted
   const low = rewrite(src, 'javascript', a, () => true, { depthMultiplier: 1, norm: 'none', lineLength: 88, minSavings: 0.85 });
   assert.equal(low.newText, src);
-  assert.match(low.skipped.map((s) => s.reason).join(' | '), /instance 1 of this call is not converted \(saves 8\d\.\d% of parameters, below the 85\.0% threshold\)/);
+  assert.match(
+    low.skipped.map((s) => s.reason).join(' | '),
+    /instance 1 of this call is not converted \(saves 8\d\.\d% of parameters, below the 85\.0% threshold\)/,
+  );
 });
 
 void test('a file too long to follow stops early and says so', () => {
@@ -197,7 +207,9 @@ m.add(tf.layers.separableConv2d({inputShape: [8, 8, 4], filters: 6, kernelSize: 
 });
 
 void test('--norm is PyTorch only: tfjs layers say so', () => {
-  const a = analyze(`const m = tf.sequential({layers: [tf.layers.conv2d({inputShape: [8, 8, 4], filters: 6, kernelSize: 3})]});`, { norm: 'bn' });
+  const a = analyze(`const m = tf.sequential({layers: [tf.layers.conv2d({inputShape: [8, 8, 4], filters: 6, kernelSize: 3})]});`, {
+    norm: 'bn',
+  });
   assert.equal(a.layers[0].cost.params.after?.constant, 4 * 9 + 4 * 6 + 6);
   assert.match(a.layers[0].warnings.join(' | '), /--norm bn applies to PyTorch only/);
 });

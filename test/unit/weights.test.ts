@@ -18,7 +18,7 @@ void test('the unpickler refuses what a state dict never holds, naming it', () =
   const proto = Buffer.from([0x80, 2]);
   const cases: [Buffer, RegExp][] = [
     // GLOBAL os.system, then a call
-    [Buffer.concat([proto, Buffer.from("cos\nsystem\n(X\x02\x00\x00\x00lstR.", 'latin1')]), /asks for `os\.system`.*nothing was executed/],
+    [Buffer.concat([proto, Buffer.from('cos\nsystem\n(X\x02\x00\x00\x00lstR.', 'latin1')]), /asks for `os\.system`.*nothing was executed/],
     [Buffer.concat([proto, Buffer.from('cbuiltins\neval\n.', 'latin1')]), /asks for `builtins\.eval`/],
     // INST and OBJ build objects by name
     [Buffer.concat([proto, Buffer.from('(ios\nsystem\n.', 'latin1')]), /opcode INST is not part of a state dict/],
@@ -28,7 +28,12 @@ void test('the unpickler refuses what a state dict never holds, naming it', () =
     // a storage class used as a function
     [Buffer.concat([proto, Buffer.from('ctorch\nFloatStorage\n)R.', 'latin1')]), /`torch\.FloatStorage` called as a function/],
   ];
-  for (const [data, message] of cases) assert.throws(() => unpickle(data), (e: Error) => e instanceof UnsafePickleError && message.test(e.message), message.source);
+  for (const [data, message] of cases)
+    assert.throws(
+      () => unpickle(data),
+      (e: Error) => e instanceof UnsafePickleError && message.test(e.message),
+      message.source,
+    );
 });
 
 void test('pickle round trip: what the writer emits, the reader reads back the same', () => {
@@ -36,14 +41,30 @@ void test('pickle round trip: what the writer emits, the reader reads back the s
     type: 'dict',
     ordered: true,
     entries: [
-      ['a', { type: 'tensor', storage: { key: '0', dtype: 'F16', location: 'cpu', numel: 6 }, offset: 0, shape: [2, 3], stride: [3, 1], requiresGrad: false }],
+      [
+        'a',
+        {
+          type: 'tensor',
+          storage: { key: '0', dtype: 'F16', location: 'cpu', numel: 6 },
+          offset: 0,
+          shape: [2, 3],
+          stride: [3, 1],
+          requiresGrad: false,
+        },
+      ],
       ['n', -70000],
       ['big', 2n ** 70n],
       ['x', { type: 'float', value: 0.1 }],
       ['t', { type: 'tuple', items: [1, 2, 3, 4, 'é', null, true, false] }],
       ['l', { type: 'list', items: [{ type: 'dict', ordered: false, entries: [['k', 255]] }] }],
     ],
-    state: { type: 'dict', ordered: false, entries: [['_metadata', { type: 'dict', ordered: true, entries: [['', { type: 'dict', ordered: false, entries: [['version', 1]] }]] }]] },
+    state: {
+      type: 'dict',
+      ordered: false,
+      entries: [
+        ['_metadata', { type: 'dict', ordered: true, entries: [['', { type: 'dict', ordered: false, entries: [['version', 1]] }]] }],
+      ],
+    },
   };
   assert.deepEqual(unpickle(pickle(value)), value);
 });
@@ -118,11 +139,15 @@ void test('the command line: --weights with apply or report; --energy and --out 
   assert.match(await usage('apply', 'x.py', '--out', 'y.pt'), /--out needs --weights/);
   assert.match(await usage('check', 'x.py', '--weights', 'y.pt'), /--weights goes with apply/);
   assert.match(await usage('apply', 'x.py', '--weights', 'y.pt', '--energy', '1.5'), /--energy takes a fraction/);
-  assert.match(await usage('apply', 'x.py', '--weights', 'y.pt', '--energy', '0.9', '--depth-multiplier', '2'), /one of --energy and --depth-multiplier/);
+  assert.match(
+    await usage('apply', 'x.py', '--weights', 'y.pt', '--energy', '0.9', '--depth-multiplier', '2'),
+    /one of --energy and --depth-multiplier/,
+  );
   // a checkpoint that is not one: an error naming it, nothing written
   const dir = tempDir();
   const code = path.join(dir, 'net.py');
-  const text = 'import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.conv = nn.Conv2d(4, 8, 3)\n\n    def forward(self, x):\n        return self.conv(x)\n';
+  const text =
+    'import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.conv = nn.Conv2d(4, 8, 3)\n\n    def forward(self, x):\n        return self.conv(x)\n';
   fs.writeFileSync(code, text);
   fs.writeFileSync(path.join(dir, 'model.pt'), 'not a checkpoint');
   const r = await cli('apply', code, '--weights', path.join(dir, 'model.pt'));

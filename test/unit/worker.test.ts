@@ -22,11 +22,22 @@ const SHAPES = path.join(ROOT, 'test/fixtures/shapes');
 const HOSTILE = path.join(ROOT, 'test/hostile/server');
 const options = defaultOptions();
 const read = (p: string) => fs.readFileSync(p, 'utf8');
-const job = (key: string, text: string, kind: JobRequest['kind'] = 'full', version = '1'): JobRequest => ({ kind, key, version, languageId: 'python', text, options });
+const job = (key: string, text: string, kind: JobRequest['kind'] = 'full', version = '1'): JobRequest => ({
+  kind,
+  key,
+  version,
+  languageId: 'python',
+  text,
+  options,
+});
 
 /** The data of an analysis, as JSON shows it (Polys by their text, Maps as entries). */
 function plain(v: unknown): unknown {
-  return JSON.parse(JSON.stringify(v, (_k, x: unknown) => (x instanceof Map ? [...x.entries()] : x instanceof Set ? [...x] : x instanceof Poly ? `poly:${x.toString()}` : x)));
+  return JSON.parse(
+    JSON.stringify(v, (_k, x: unknown) =>
+      x instanceof Map ? [...x.entries()] : x instanceof Set ? [...x] : x instanceof Poly ? `poly:${x.toString()}` : x,
+    ),
+  );
 }
 
 const workers: AnalysisWorker[] = [];
@@ -42,7 +53,10 @@ after(() => {
 
 void test('the worker sends back the analysis the server thread computes, polynomials and all', { timeout: 120_000 }, async () => {
   const w = make();
-  for (const c of fs.readdirSync(SHAPES).filter((d) => fs.existsSync(path.join(SHAPES, d, 'model.py'))).sort()) {
+  for (const c of fs
+    .readdirSync(SHAPES)
+    .filter((d) => fs.existsSync(path.join(SHAPES, d, 'model.py')))
+    .sort()) {
     const text = read(path.join(SHAPES, c, 'model.py'));
     const outcome = await w.run(job(`file:///${c}.py`, text));
     assert.ok(outcome.ok, c);

@@ -20,8 +20,33 @@ import { ReferenceIndex, scopeNode, type ModuleSite, type Reference } from './re
 const CONV = /^torch\.nn\.(Lazy)?Conv(Transpose)?([123])d$/;
 
 const SIGNATURES = {
-  conv: ['in_channels', 'out_channels', 'kernel_size', 'stride', 'padding', 'dilation', 'groups', 'bias', 'padding_mode', 'device', 'dtype'],
-  transposed: ['in_channels', 'out_channels', 'kernel_size', 'stride', 'padding', 'output_padding', 'groups', 'bias', 'dilation', 'padding_mode', 'device', 'dtype'],
+  conv: [
+    'in_channels',
+    'out_channels',
+    'kernel_size',
+    'stride',
+    'padding',
+    'dilation',
+    'groups',
+    'bias',
+    'padding_mode',
+    'device',
+    'dtype',
+  ],
+  transposed: [
+    'in_channels',
+    'out_channels',
+    'kernel_size',
+    'stride',
+    'padding',
+    'output_padding',
+    'groups',
+    'bias',
+    'dilation',
+    'padding_mode',
+    'device',
+    'dtype',
+  ],
 };
 
 function signatureOf(lazy: boolean, transposed: boolean): string[] {
@@ -136,7 +161,8 @@ const dottedText = (n: Node) => n.text.replace(/\s+/g, '');
  * Parameters whose default is a conv class (`conv_layer: Callable[..., nn.Module] = torch.nn.Conv2d`,
  * torchvision's ConvNormActivation): a call of one builds that conv unless a caller passes another.
  */
-const CONV_PARAMETER = /\b([A-Za-z_]\w*)\s*(?::[^=,()]*(?:\[[^\]]*\][^=,()]*)?)?=\s*((?:[A-Za-z_]\w*\.)*(?:Lazy)?Conv(?:Transpose)?[123]d)\b(?!\s*\()/g;
+const CONV_PARAMETER =
+  /\b([A-Za-z_]\w*)\s*(?::[^=,()]*(?:\[[^\]]*\][^=,()]*)?)?=\s*((?:[A-Za-z_]\w*\.)*(?:Lazy)?Conv(?:Transpose)?[123]d)\b(?!\s*\()/g;
 
 function convParameters(text: string): Set<string> {
   return new Set([...text.matchAll(CONV_PARAMETER)].map((m) => m[1]));
@@ -252,7 +278,8 @@ function mapArguments(argList: Node, sig: string[]): MappedArguments {
     if (!a) continue;
     if (a.type === 'comment') {
       const prev = out.written[out.written.length - 1];
-      if (prev && !prev.comments?.after && a.startPosition.row === lastRow && !pending.length) (prev.comments ??= { before: [] }).after = a.text;
+      if (prev && !prev.comments?.after && a.startPosition.row === lastRow && !pending.length)
+        (prev.comments ??= { before: [] }).after = a.text;
       else pending.push(a.text);
       continue;
     }
@@ -344,7 +371,9 @@ function analyzeCall(
     const asNum = (x: Value) => (x.kind === 'int' ? x.poly.constant : undefined);
     if (v.kind === 'int' && asNum(v) !== undefined) return Array<number>(dims).fill(asNum(v)!);
     if (v.kind === 'tuple' && v.items.length === dims && v.items.every((x) => asNum(x) !== undefined)) return v.items.map((x) => asNum(x)!);
-    unresolved.push(`${param} (${v.kind === 'unknown' ? v.why : v.kind === 'int' ? `symbolic: ${v.poly.toString()}` : 'not an int or a tuple of ' + dims})`);
+    unresolved.push(
+      `${param} (${v.kind === 'unknown' ? v.why : v.kind === 'int' ? `symbolic: ${v.poly.toString()}` : 'not an int or a tuple of ' + dims})`,
+    );
     return undefined;
   };
   const paddingArg = (): Padding | undefined => {
@@ -385,19 +414,21 @@ function analyzeCall(
 
   const kvol = args.kernelSize?.reduce((a, b) => a * b, 1);
   let kind: LayerKind = lazy ? 'lazy' : transposed ? 'transposed' : 'conv';
-  if (kind === 'conv' && args.groups && args.inChannels && args.groups.equals(args.inChannels) && !args.groups.equals(Poly.ONE)) kind = 'depthwise';
+  if (kind === 'conv' && args.groups && args.inChannels && args.groups.equals(args.inChannels) && !args.groups.equals(Poly.ONE))
+    kind = 'depthwise';
   else if (kind === 'conv' && kvol === 1) kind = 'pointwise';
 
   const input = inputSizeFor(options, dims);
   assumptions.unshift(`input ${input.size.join('x')}${input.given ? '' : ' (default)'}`);
   // a transposed conv's output_padding adds to its output size (the pointwise conv's MACs run on it)
   const outputPadding = transposed ? tupleArg('output_padding', 0) : undefined;
-  const tOut = transposed && args.kernelSize && args.stride && args.padding && args.dilation ? transposedOutputSize(input.size, args.kernelSize, args.stride, args.padding, args.dilation) : undefined;
+  const tOut =
+    transposed && args.kernelSize && args.stride && args.padding && args.dilation
+      ? transposedOutputSize(input.size, args.kernelSize, args.stride, args.padding, args.dilation)
+      : undefined;
   const cost = convCost(args, kind, input.size, options, tOut && outputPadding ? tOut.map((o, i) => o + outputPadding[i]) : undefined);
 
-  const symbols = [
-    ...new Set([args.inChannels, args.outChannels, args.groups].flatMap((p) => p?.symbols() ?? [])),
-  ];
+  const symbols = [...new Set([args.inChannels, args.outChannels, args.groups].flatMap((p) => p?.symbols() ?? []))];
   const site = moduleSite(call);
   const cls = enclosing(call, 'class_definition');
   // pointwise and depthwise too: judged on a default, the line may still build standard convs for some callers
@@ -442,11 +473,16 @@ export function markConvertible(layer: PythonLayer, options: AnalysisOptions): v
   layer.warnings = [];
   const key = layer.target ? `${layer.target}.` : '';
   const pointwise = options.norm === 'none' ? 1 : options.norm === 'bn' ? 2 : 3;
-  layer.warnings.push(`checkpoint keys change: ${key}weight -> ${key}0.weight (depthwise) and ${key}${pointwise}.weight (pointwise); old checkpoints will not load`);
+  layer.warnings.push(
+    `checkpoint keys change: ${key}weight -> ${key}0.weight (depthwise) and ${key}${pointwise}.weight (pointwise); old checkpoints will not load`,
+  );
   if (layer.helper) layer.warnings.push(`built by \`${layer.helper}()\`: the rewrite changes every layer it builds, for every caller`);
   for (const r of layer.references) {
     const base = r.text.slice(0, r.text.length - r.field.length - 1);
-    if (r.also) layer.warnings.push(`line ${r.line + 1}: the initialiser of \`${r.text}\` is applied to \`${base}[0].weight\` and \`${base}[-1].weight\` (depthwise and pointwise)`);
+    if (r.also)
+      layer.warnings.push(
+        `line ${r.line + 1}: the initialiser of \`${r.text}\` is applied to \`${base}[0].weight\` and \`${base}[-1].weight\` (depthwise and pointwise)`,
+      );
     else if (r.replacement) layer.warnings.push(`line ${r.line + 1}: \`${r.text}\` becomes \`${base}${r.replacement}\``);
   }
 }
@@ -456,7 +492,8 @@ export function markConvertible(layer: PythonLayer, options: AnalysisOptions): v
  * (`self.conv = nn.utils.weight_norm(self.conv, ...)`, spectral_norm, parametrizations, pruning):
  * on the separable `Sequential` it fails, so such a call in the class blocks the conversion.
  */
-const REPARAMETRIZE = /\b(weight_norm|spectral_norm|remove_weight_norm|remove_spectral_norm|register_parametrization|orthogonal|prune\.\w+|fuse_modules)\s*\(\s*self\s*\.\s*(\w+)\b/g;
+const REPARAMETRIZE =
+  /\b(weight_norm|spectral_norm|remove_weight_norm|remove_spectral_norm|register_parametrization|orthogonal|prune\.\w+|fuse_modules)\s*\(\s*self\s*\.\s*(\w+)\b/g;
 
 function reparametrized(cls: Node | null | undefined, attribute: string | undefined): Reference[] {
   if (!cls || attribute === undefined) return [];
@@ -466,7 +503,16 @@ function reparametrized(cls: Node | null | undefined, attribute: string | undefi
     const start = cls.startIndex + m.index;
     const line = cls.startPosition.row + (text.slice(0, m.index).match(/\n/g)?.length ?? 0);
     const call = m[0].replace(/\s+/g, '');
-    return [{ text: `${call}…)`, line, fieldSpan: { start, end: start + m[0].length }, field: m[1], replacement: null, why: `\`${m[1]}()\` works on the conv's weight` }];
+    return [
+      {
+        text: `${call}…)`,
+        line,
+        fieldSpan: { start, end: start + m[0].length },
+        field: m[1],
+        replacement: null,
+        why: `\`${m[1]}()\` works on the conv's weight`,
+      },
+    ];
   }
   return [];
 }
@@ -483,7 +529,8 @@ function whyNot(layer: PythonLayer, problem: string | undefined, unresolved: str
   const { args, kind, op } = layer;
   if (problem) return problem;
   if (kind === 'lazy') return `${op} infers in_channels at its first call; the separable form needs it written`;
-  if (kind === 'transposed' && args.groups && args.inChannels && args.groups.equals(args.inChannels) && !args.groups.equals(Poly.ONE)) return 'already depthwise (groups == in_channels)';
+  if (kind === 'transposed' && args.groups && args.inChannels && args.groups.equals(args.inChannels) && !args.groups.equals(Poly.ONE))
+    return 'already depthwise (groups == in_channels)';
   // what is known settles it before what is not: a 1x1 conv is pointwise whatever its widths
   if (kind === 'pointwise') return '1x1 kernel: already pointwise';
   if (kind === 'depthwise') return 'already depthwise (groups == in_channels)';

@@ -50,7 +50,7 @@ const MODULE_ATTRIBUTES = new Set(['in_channels', 'out_channels', 'groups']);
 const MAX_DEPTH = 40;
 
 function named(node: Node | null | undefined): Node[] {
-  return node ? (node.namedChildren.filter((n): n is Node => n !== null)) : [];
+  return node ? node.namedChildren.filter((n): n is Node => n !== null) : [];
 }
 
 function isScope(n: Node): boolean {
@@ -232,7 +232,10 @@ export class PythonEvaluator {
     // a < b, a is None, a is not None, a == b (chains of one comparison)
     if (parts.length < 3) return unknown('comparison');
     const left = this.eval(parts[0]);
-    const opText = parts.slice(1, -1).map((p) => p.text).join(' ');
+    const opText = parts
+      .slice(1, -1)
+      .map((p) => p.text)
+      .join(' ');
     const right = this.eval(parts[parts.length - 1]);
     if (opText === 'is' || opText === 'is not' || opText === '==' || opText === '!=') {
       if (left.kind === 'none' || right.kind === 'none') {
@@ -337,11 +340,13 @@ export class PythonEvaluator {
         if (!call || !/\.add_argument$/.test(call.childForFieldName('function')?.text ?? '')) continue;
         const args = named(call.childForFieldName('arguments'));
         const flags = args.filter((a) => a.type === 'string').map((a) => a.text.replace(/^[rbuRBU]*['"]|['"]$/g, ''));
-        const kw = (name: string) => args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === name)?.childForFieldName('value') ?? null;
+        const kw = (name: string) =>
+          args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === name)?.childForFieldName('value') ?? null;
         const long = flags.find((f) => f.startsWith('--')) ?? flags[0];
         if (!long) continue;
         const destNode = kw('dest');
-        const dest = destNode?.type === 'string' ? destNode.text.replace(/^[rbuRBU]*['"]|['"]$/g, '') : long.replace(/^-+/, '').replace(/-/g, '_');
+        const dest =
+          destNode?.type === 'string' ? destNode.text.replace(/^[rbuRBU]*['"]|['"]$/g, '') : long.replace(/^-+/, '').replace(/-/g, '_');
         out.set(dest, { option: long, dflt: kw('default') });
       }
     }
@@ -375,7 +380,8 @@ export class PythonEvaluator {
     for (let cur: Node | null = at; cur; cur = parentOf(cur)) {
       if (cur.type === 'class_definition' || cur.type === 'function_definition') {
         const p = this.ctx.definitionPragmas.get(cur.startPosition.row);
-        if (p && name in p) return given(p[name], `pragma on ${cur.type === 'class_definition' ? 'class' : 'def'} ${cur.childForFieldName('name')?.text}`);
+        if (p && name in p)
+          return given(p[name], `pragma on ${cur.type === 'class_definition' ? 'class' : 'def'} ${cur.childForFieldName('name')?.text}`);
       }
     }
     if (name in this.ctx.filePragmas) return given(this.ctx.filePragmas[name], 'pragma');
@@ -517,7 +523,8 @@ export class PythonEvaluator {
     if (s.type === 'if_statement') {
       if (!assignsAnywhere(s, name)) return undefined;
       const branch = this.takenBranch(s);
-      if (branch === undefined) return { kind: 'value', value: unknown(`\`${name}\` is assigned conditionally (line ${s.startPosition.row + 1})`) };
+      if (branch === undefined)
+        return { kind: 'value', value: unknown(`\`${name}\` is assigned conditionally (line ${s.startPosition.row + 1})`) };
       if (branch === null) return undefined;
       const inner = this.findInBlock(branch, name, undefined);
       if (inner?.kind === 'aug' && !inner.prev) return { ...inner, prev };
@@ -525,7 +532,10 @@ export class PythonEvaluator {
     }
     if (['for_statement', 'while_statement', 'with_statement', 'try_statement', 'match_statement'].includes(s.type)) {
       if (assignsAnywhere(s, name)) {
-        return { kind: 'value', value: unknown(`\`${name}\` is assigned in a ${s.type.replace('_statement', '')} block (line ${s.startPosition.row + 1})`) };
+        return {
+          kind: 'value',
+          value: unknown(`\`${name}\` is assigned in a ${s.type.replace('_statement', '')} block (line ${s.startPosition.row + 1})`),
+        };
       }
       return undefined;
     }

@@ -74,7 +74,9 @@ export function findGuard(
   for (let mask = 1; mask < 1 << usable.length; mask++) subsets.push(usable.filter((_, b) => mask & (1 << b)));
   subsets.sort((a, b) => a.length - b.length);
   for (const terms of subsets) {
-    const exact = instances.every((inst, k) => terms.every((t) => termHolds(t, inst) !== undefined) && terms.every((t) => termHolds(t, inst)) === eligible[k]);
+    const exact = instances.every(
+      (inst, k) => terms.every((t) => termHolds(t, inst) !== undefined) && terms.every((t) => termHolds(t, inst)) === eligible[k],
+    );
     if (!exact) continue;
     return {
       condition: terms.map((t) => textOf[t]!).join(' and '),

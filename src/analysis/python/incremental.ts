@@ -145,7 +145,8 @@ export class LayerMemo {
     // assignment whose targets their evaluation never looked up (`self.conv1 = nn.Conv2d(in_ch2, ...)`
     // leaves `self.conv2 = nn.Conv2d(out_ch, ...)` as it was)
     // (an `=` typed or deleted could change what the statement assigns: not so for other characters)
-    const assignment = !edited || /=/.test(before.slice(at, oldEnd) + after.slice(at, newEnd)) ? undefined : assignmentHolding(edited, at, stmt);
+    const assignment =
+      !edited || /=/.test(before.slice(at, oldEnd) + after.slice(at, newEnd)) ? undefined : assignmentHolding(edited, at, stmt);
     // node bounds read once (each read is a call into WASM), in the old text's offsets
     const bounds = (node: Node) => [node.startIndex, node.endIndex - delta] as const;
     const [stmtStart, stmtEnd] = bounds(stmt);
@@ -246,7 +247,8 @@ function assignmentHolding(edited: Node, at: number, top: Node): { statement: No
       if (!lefts.length || at < lefts[lefts.length - 1].endIndex || n.text.includes(':=')) return undefined;
       return { statement: n, targets: targetsOf(lefts) };
     }
-    if (n.type.endsWith('_statement') || n.type.endsWith('_definition') || n.type.endsWith('_clause') || n.type === 'block') return undefined;
+    if (n.type.endsWith('_statement') || n.type.endsWith('_definition') || n.type.endsWith('_clause') || n.type === 'block')
+      return undefined;
   }
   return undefined;
 }

@@ -64,7 +64,8 @@ export const READ_LINE = new RegExp(`\\.\\s*(?:${FIELDS})\\b`);
  * Lines that can bind another name to a module: `self.conv = conv`, `w = self.conv2`, `first =
  * self.features[0]`, `for c in [...]` (also after a `;`). Bounded character classes: linear on any line.
  */
-export const ALIAS_LINE = /(?:^|;)[ \t]*[\w.]+[ \t]*=[ \t]*[\w.]+(?:\[[ \t]*-?\d+[ \t]*\])?[ \t]*(?:$|;|#)|\bfor[ \t]+[\w, \t()]{1,200}[ \t]in\b/m;
+export const ALIAS_LINE =
+  /(?:^|;)[ \t]*[\w.]+[ \t]*=[ \t]*[\w.]+(?:\[[ \t]*-?\d+[ \t]*\])?[ \t]*(?:$|;|#)|\bfor[ \t]+[\w, \t()]{1,200}[ \t]in\b/m;
 
 /**
  * A module expression as plain data (tree-sitter nodes are slow to ask, and each layer's search
@@ -75,7 +76,14 @@ type Expr =
   | { kind: 'element'; name: string; index: string; self: boolean; cls: number | undefined }
   | { kind: 'name'; name: string; scope: number }
   | { kind: 'other' };
-type Read = { object: Expr; field: string; text: string; line: number; fieldSpan: Span; init?: { statement: Span; text: string; indent: string } };
+type Read = {
+  object: Expr;
+  field: string;
+  text: string;
+  line: number;
+  fieldSpan: Span;
+  init?: { statement: Span; text: string; indent: string };
+};
 
 /** `nn.init.normal_`, `torch.nn.init.kaiming_normal_`, `init.xavier_uniform_`: in-place initialisers of one tensor */
 const INIT_CALL = /^(?:(?:torch\.)?nn\.)?init\.[a-z_]+_$/;
@@ -89,11 +97,20 @@ function initStatement(read: Node, source: string): Read['init'] {
   const call = args?.type === 'argument_list' ? parentOf(args) : null;
   const stmt = call?.type === 'call' ? parentOf(call) : null;
   if (!args || !call || stmt?.type !== 'expression_statement' || stmt.namedChildCount !== 1) return undefined;
-  if (args.namedChildren[0]?.id !== read.id || !INIT_CALL.test(call.childForFieldName('function')?.text.replace(/\s+/g, '') ?? '')) return undefined;
+  if (args.namedChildren[0]?.id !== read.id || !INIT_CALL.test(call.childForFieldName('function')?.text.replace(/\s+/g, '') ?? ''))
+    return undefined;
   if ((stmt.text.match(new RegExp(READ_LINE.source, 'g')) ?? []).length !== 1) return undefined;
   const lineStart = source.lastIndexOf('\n', stmt.startIndex - 1) + 1;
   const indent = source.slice(lineStart, stmt.startIndex);
-  if (!/^[ \t]*$/.test(indent) || /[;\\]/.test(source.slice(stmt.endIndex, source.indexOf('\n', stmt.endIndex) < 0 ? undefined : source.indexOf('\n', stmt.endIndex)).replace(/#.*/, ''))) return undefined;
+  if (
+    !/^[ \t]*$/.test(indent) ||
+    /[;\\]/.test(
+      source
+        .slice(stmt.endIndex, source.indexOf('\n', stmt.endIndex) < 0 ? undefined : source.indexOf('\n', stmt.endIndex))
+        .replace(/#.*/, ''),
+    )
+  )
+    return undefined;
   return { statement: { start: stmt.startIndex, end: stmt.endIndex }, text: stmt.text, indent };
 }
 
@@ -158,7 +175,8 @@ function exprOf(n: Node): Expr {
   if (n.type === 'subscript') {
     const value = n.childForFieldName('value');
     const index = n.childForFieldName('subscript');
-    if (value?.type === 'attribute' && index) return { kind: 'element', name: value.childForFieldName('attribute')!.text, index: index.text.trim(), ...owner(value) };
+    if (value?.type === 'attribute' && index)
+      return { kind: 'element', name: value.childForFieldName('attribute')!.text, index: index.text.trim(), ...owner(value) };
   }
   if (n.type === 'identifier') return { kind: 'name', name: n.text, scope: scopeNode(n).id };
   return { kind: 'other' };
@@ -173,7 +191,23 @@ export function scopeNode(node: Node): Node {
   return node;
 }
 
-const BINDING_PARENTS = new Set(['assignment', 'augmented_assignment', 'for_statement', 'for_in_clause', 'named_expression', 'as_pattern_target', 'pattern_list', 'tuple_pattern', 'list_pattern', 'parameters', 'default_parameter', 'typed_parameter', 'typed_default_parameter', 'global_statement', 'nonlocal_statement']);
+const BINDING_PARENTS = new Set([
+  'assignment',
+  'augmented_assignment',
+  'for_statement',
+  'for_in_clause',
+  'named_expression',
+  'as_pattern_target',
+  'pattern_list',
+  'tuple_pattern',
+  'list_pattern',
+  'parameters',
+  'default_parameter',
+  'typed_parameter',
+  'typed_default_parameter',
+  'global_statement',
+  'nonlocal_statement',
+]);
 
 /** Built on first use: most files never ask. */
 export class ReferenceIndex {
@@ -183,10 +217,22 @@ export class ReferenceIndex {
   private scopes = new Map<number, Node>();
 
   /** `rows` keeps the rows that may hold a read, for the next version of the text (LayerMemo) */
-  constructor(private readonly tree: Tree, private readonly text: string, private readonly rows: { readRows?: [number, number][]; aliasRows?: [number, number][] } = {}) {}
+  constructor(
+    private readonly tree: Tree,
+    private readonly text: string,
+    private readonly rows: { readRows?: [number, number][]; aliasRows?: [number, number][] } = {},
+  ) {}
 
   private build(): Index {
-    const ix: Index = { readsOfAttribute: new Map(), readsOfElement: new Map(), readsOfName: new Map(), usesOfAttribute: new Map(), usesOfElement: new Map(), usesOfName: new Map(), parameters: new Map() };
+    const ix: Index = {
+      readsOfAttribute: new Map(),
+      readsOfElement: new Map(),
+      readsOfName: new Map(),
+      usesOfAttribute: new Map(),
+      usesOfElement: new Map(),
+      usesOfName: new Map(),
+      parameters: new Map(),
+    };
     this.rows.readRows ??= rowsMatching(this.text, READ_LINE);
     const reads = matchesOnRows(query('python', 'references'), this.tree.rootNode, this.rows.readRows);
     if (reads.length === 0) return ix;
@@ -197,7 +243,13 @@ export class ReferenceIndex {
       const node = read.childForFieldName('object')!;
       const object = exprOf(node);
       // from the end of the module expression
-      const r: Read = { object, field: field.text, text: read.text, line: read.startPosition.row, fieldSpan: { start: node.endIndex, end: field.endIndex } };
+      const r: Read = {
+        object,
+        field: field.text,
+        text: read.text,
+        line: read.startPosition.row,
+        fieldSpan: { start: node.endIndex, end: field.endIndex },
+      };
       if (r.field === 'weight') r.init = initStatement(read, this.text);
       if (object.kind === 'attribute') push(ix.readsOfAttribute, object.name, r);
       else if (object.kind === 'element') push(ix.readsOfElement, elementKey(object.name, object.index), r);
@@ -215,7 +267,10 @@ export class ReferenceIndex {
       const rhs = cap('rhs');
       const loop = binding.type !== 'assignment';
       if (loop && lhs.type !== 'identifier') continue;
-      const to: Use['to'] = lhs.type === 'attribute' ? { kind: 'attribute', name: lhs.childForFieldName('attribute')!.text } : { kind: 'name', key: nameKey(scopeNode(binding).id, lhs.text) };
+      const to: Use['to'] =
+        lhs.type === 'attribute'
+          ? { kind: 'attribute', name: lhs.childForFieldName('attribute')!.text }
+          : { kind: 'name', key: nameKey(scopeNode(binding).id, lhs.text) };
       const items = loop ? rhs.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment') : [rhs];
       for (const item of items) {
         addUse(ix, { from: exprOf(item), to, many: items.length > 1 });
@@ -236,7 +291,9 @@ export class ReferenceIndex {
       const o = reads[0].object as Extract<Expr, { kind: 'name' }>;
       const fn = this.scopes.get(o.scope);
       if (fn?.type !== 'function_definition' || functions.has(fn.id)) continue;
-      const params = (fn.childForFieldName('parameters')?.namedChildren ?? []).map((p) => (p?.type === 'identifier' ? p.text : (p?.childForFieldName('name') ?? p?.namedChild(0))?.text ?? ''));
+      const params = (fn.childForFieldName('parameters')?.namedChildren ?? []).map((p) =>
+        p?.type === 'identifier' ? p.text : ((p?.childForFieldName('name') ?? p?.namedChild(0))?.text ?? ''),
+      );
       if (params.includes(o.name)) functions.set(fn.id, { fn, params });
     }
     // the functions by name, and one scan of the text for calls of any of them
@@ -246,7 +303,9 @@ export class ReferenceIndex {
       if (!name || !/^\w+$/.test(name)) continue;
       const holder = parentOf(fn)?.type === 'decorated_definition' ? parentOf(fn)! : fn;
       const method = parentOf(parentOf(holder) ?? holder)?.type === 'class_definition';
-      const isStatic = holder.type === 'decorated_definition' && holder.namedChildren.some((d) => d?.type === 'decorator' && /^@\s*staticmethod\b/.test(d.text));
+      const isStatic =
+        holder.type === 'decorated_definition' &&
+        holder.namedChildren.some((d) => d?.type === 'decorator' && /^@\s*staticmethod\b/.test(d.text));
       // `self.f(x)`: x is the second parameter of a method
       push(byName, name, { fn, params, offset: method && !isStatic ? 1 : 0 });
     }
@@ -280,7 +339,9 @@ export class ReferenceIndex {
         const parent = id && parentOf(id);
         if (!id || !parent || !BINDING_PARENTS.has(parent.type) || scopeNode(id).id !== scopeId) continue;
         const left = parent.childForFieldName('left') ?? parent.childForFieldName('name');
-        const isTarget = ['assignment', 'augmented_assignment', 'for_statement', 'for_in_clause', 'named_expression'].includes(parent.type) ? left?.id === id.id : true;
+        const isTarget = ['assignment', 'augmented_assignment', 'for_statement', 'for_in_clause', 'named_expression'].includes(parent.type)
+          ? left?.id === id.id
+          : true;
         if (isTarget) counts.set(id.text, (counts.get(id.text) ?? 0) + 1);
       }
       this.counts.set(scopeId, counts);
@@ -299,7 +360,8 @@ export class ReferenceIndex {
     if (ix.readsOfAttribute.size + ix.readsOfElement.size + ix.readsOfName.size === 0) return [];
     const siteClass = site.cls?.id;
     // `self.x` belongs to the class that defines x; `model.x` could be any model's
-    const ownClass = (e: Expr) => !(e.kind === 'attribute' || e.kind === 'element') || !e.self || siteClass === undefined || e.cls === siteClass;
+    const ownClass = (e: Expr) =>
+      !(e.kind === 'attribute' || e.kind === 'element') || !e.self || siteClass === undefined || e.cls === siteClass;
 
     const attrs = new Set<string>();
     const names = new Map<string, Reach>();
@@ -331,12 +393,16 @@ export class ReferenceIndex {
 
     const found: { r: Read; why?: string }[] = [];
     for (const a of attrs) for (const r of ix.readsOfAttribute.get(a) ?? []) if (ownClass(r.object)) found.push({ r });
-    if (site.sequential) for (const r of ix.readsOfElement.get(elementKey(site.sequential.attribute, String(site.sequential.index))) ?? []) if (ownClass(r.object)) found.push({ r });
+    if (site.sequential)
+      for (const r of ix.readsOfElement.get(elementKey(site.sequential.attribute, String(site.sequential.index))) ?? [])
+        if (ownClass(r.object)) found.push({ r });
     for (const [key, how] of names) {
       for (const r of ix.readsOfName.get(key) ?? []) {
         const o = r.object as Extract<Expr, { kind: 'name' }>;
         const fn = ix.parameters.get(key);
-        const why = fn ? `\`${o.name}\` is a parameter of \`${fn}()\`, whose calls may pass other modules` : `\`${o.name}\` may also hold another module`;
+        const why = fn
+          ? `\`${o.name}\` is a parameter of \`${fn}()\`, whose calls may pass other modules`
+          : `\`${o.name}\` may also hold another module`;
         found.push({ r, why: how === 'many' || this.bindingCount(o.name, o.scope) > 1 ? why : undefined });
       }
     }
@@ -354,7 +420,8 @@ export class ReferenceIndex {
     // one read that blocks settles it: the first in the file is the one named (a name read
     // thousands of times costs one reference, not thousands per conv)
     let first: { r: Read; why?: string } | undefined;
-    for (const f of found) if ((f.why || replacementOf(f.r) === null) && (!first || f.r.fieldSpan.start < first.r.fieldSpan.start)) first = f;
+    for (const f of found)
+      if ((f.why || replacementOf(f.r) === null) && (!first || f.r.fieldSpan.start < first.r.fieldSpan.start)) first = f;
     if (first) return [ref(first)];
     return found.map(ref).sort((x, y) => x.fieldSpan.start - y.fieldSpan.start);
   }

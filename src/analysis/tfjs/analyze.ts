@@ -23,10 +23,29 @@ import { dimsText, whyNot as whyNotValue, type Dim, type Instance, type ModelSta
 
 /** Options of `tf.layers.conv2d`; any other key blocks the rewrite (its meaning in the pair is unclear). */
 export const CONV2D_KEYS = new Set([
-  'filters', 'kernelSize', 'strides', 'padding', 'dataFormat', 'dilationRate', 'activation', 'useBias',
-  'kernelInitializer', 'biasInitializer', 'kernelConstraint', 'biasConstraint', 'kernelRegularizer',
-  'biasRegularizer', 'activityRegularizer', 'inputShape', 'batchInputShape', 'batchSize', 'dtype', 'name',
-  'trainable', 'weights', 'inputDType',
+  'filters',
+  'kernelSize',
+  'strides',
+  'padding',
+  'dataFormat',
+  'dilationRate',
+  'activation',
+  'useBias',
+  'kernelInitializer',
+  'biasInitializer',
+  'kernelConstraint',
+  'biasConstraint',
+  'kernelRegularizer',
+  'biasRegularizer',
+  'activityRegularizer',
+  'inputShape',
+  'batchInputShape',
+  'batchSize',
+  'dtype',
+  'name',
+  'trainable',
+  'weights',
+  'inputDType',
 ]);
 
 /** Keys `separableConv2d` rejects; the rewrite maps each onto its depthwise and pointwise pair. */
@@ -148,7 +167,8 @@ function functionName(fn: Node): string | undefined {
   const own = fn.childForFieldName('name');
   // a constructor runs where its class is instantiated
   if (own?.text === 'constructor' && fn.type === 'method_definition') {
-    for (let c = fn.parent; c; c = c.parent) if (c.type === 'class_declaration' || c.type === 'class') return c.childForFieldName('name')?.text ?? functionName(c);
+    for (let c = fn.parent; c; c = c.parent)
+      if (c.type === 'class_declaration' || c.type === 'class') return c.childForFieldName('name')?.text ?? functionName(c);
   }
   if (own) return own.text;
   const p = fn.parent;
@@ -175,13 +195,15 @@ function calledNames(root: Node): Set<string> {
 }
 
 function enclosingClassName(n: Node): string | undefined {
-  for (let c = n.parent; c; c = c.parent) if (c.type === 'class_declaration' || c.type === 'class') return c.childForFieldName('name')?.text;
+  for (let c = n.parent; c; c = c.parent)
+    if (c.type === 'class_declaration' || c.type === 'class') return c.childForFieldName('name')?.text;
   return undefined;
 }
 
 function boundName(call: Node): string | undefined {
   let n: Node = call;
-  while (n.parent && ['parenthesized_expression', 'as_expression', 'await_expression', 'non_null_expression'].includes(n.parent.type)) n = n.parent;
+  while (n.parent && ['parenthesized_expression', 'as_expression', 'await_expression', 'non_null_expression'].includes(n.parent.type))
+    n = n.parent;
   const p = n.parent;
   if (p?.type === 'variable_declarator' && p.childForFieldName('name')?.type === 'identifier') return p.childForFieldName('name')!.text;
   if (p?.type === 'assignment_expression') {
@@ -260,7 +282,10 @@ export function analyzeTfjs(text: string, tree: Tree, id: LanguageId, options: A
       const name = functionName(fn);
       if (name && !called.has(name) && !interp.selfContained(fn)) interp.runStandalone(fn);
     }
-    const unreached = (fn: Node) => callNodes.some((c, i) => staticSites.has(i) && !interp.visited.has(c.id) && c.startIndex >= fn.startIndex && c.endIndex <= fn.endIndex);
+    const unreached = (fn: Node) =>
+      callNodes.some(
+        (c, i) => staticSites.has(i) && !interp.visited.has(c.id) && c.startIndex >= fn.startIndex && c.endIndex <= fn.endIndex,
+      );
     for (const fn of fns) if (unreached(fn)) interp.runStandalone(fn);
   }
 
@@ -275,7 +300,14 @@ export function analyzeTfjs(text: string, tree: Tree, id: LanguageId, options: A
     if (bySite.has(s)) continue;
     const call = callNodes[s];
     if (interp.visited.has(call.id)) continue; // reached, and it was not tfjs there (a shadowed name)
-    const inst: Instance = { id: interp.instances.length, site: s, op: sites[s].op, config: { kind: 'unknown', why: interp.exhausted ?? 'the code around this call is not run by the analysis' }, notes: [], built: false };
+    const inst: Instance = {
+      id: interp.instances.length,
+      site: s,
+      op: sites[s].op,
+      config: { kind: 'unknown', why: interp.exhausted ?? 'the code around this call is not run by the analysis' },
+      notes: [],
+      built: false,
+    };
     interp.instances.push(inst);
     bySite.set(s, [inst]);
   }
@@ -286,7 +318,15 @@ export function analyzeTfjs(text: string, tree: Tree, id: LanguageId, options: A
     const site = sites[inst.site];
     const list = bySite.get(inst.site)!;
     const out = inst.output?.shape?.dims;
-    infos.push({ site: inst.site, op: inst.op, params: inst.params, paramsAfter: inst.params, input: inst.input?.shape?.dims, output: out, why: inst.paramsWhy });
+    infos.push({
+      site: inst.site,
+      op: inst.op,
+      params: inst.params,
+      paramsAfter: inst.params,
+      input: inst.input?.shape?.dims,
+      output: out,
+      why: inst.paramsWhy,
+    });
     if (!convOp(inst.op)) continue;
     layers.push(convLayer(inst, site, list, callNodes[inst.site], options));
   }
@@ -425,7 +465,11 @@ function convLayer(inst: Instance, site: TfjsSite, siblings: Instance[], call: N
   let kind: LayerKind = spec.kind;
   if (kind === 'conv' && kvol === 1) kind = 'pointwise';
   // --norm is PyTorch's: the tfjs rewrite puts nothing between the depthwise and pointwise halves
-  const cost = convCost(c.args, kind, spatial, { depthMultiplier: options.depthMultiplier, norm: 'none', countBiasAdds: options.countBiasAdds });
+  const cost = convCost(c.args, kind, spatial, {
+    depthMultiplier: options.depthMultiplier,
+    norm: 'none',
+    countBiasAdds: options.countBiasAdds,
+  });
   // tfjs has no separable transposed conv: no after
   if (kind === 'transposed') cost.params.after = cost.macs.after = undefined;
   if (spec.dims !== 2) {
@@ -464,7 +508,13 @@ function nameOf(config: Value): string | undefined {
   return v?.kind === 'str' ? v.value : undefined;
 }
 
-function whyNotConverted(layer: TfjsLayer, inst: Instance, site: TfjsSite, unresolved: string[], options: AnalysisOptions): string | undefined {
+function whyNotConverted(
+  layer: TfjsLayer,
+  inst: Instance,
+  site: TfjsSite,
+  unresolved: string[],
+  options: AnalysisOptions,
+): string | undefined {
   switch (inst.op) {
     case 'conv1d':
       return 'tfjs has no separable or depthwise 1d convolution layer (there is no tf.layers.separableConv1d)';
@@ -498,7 +548,9 @@ function whyNotConverted(layer: TfjsLayer, inst: Instance, site: TfjsSite, unres
     const b = layer.cost.params.before?.constant;
     const a = layer.cost.params.after?.constant;
     if (a !== undefined && b !== undefined) return `the separable form is not smaller (${a} vs ${b} params)`;
-    return syms.length ? `the separable form is not smaller for small widths (${syms.join(', ')} = 2)` : `the separable form is not smaller (${m}·Cin·(${kvol} + ${co}) vs ${co}·Cin·${kvol} weights)`;
+    return syms.length
+      ? `the separable form is not smaller for small widths (${syms.join(', ')} = 2)`
+      : `the separable form is not smaller (${m}·Cin·(${kvol} + ${co}) vs ${co}·Cin·${kvol} weights)`;
   }
   return undefined;
 }
@@ -507,16 +559,25 @@ function whyNotConverted(layer: TfjsLayer, inst: Instance, site: TfjsSite, unres
 function configProblem(config: Value, site: TfjsSite): string | undefined {
   const c = site.config;
   if (c.kind === 'none') return 'the layer has no config object';
-  if (config.kind !== 'object') return `the config \`${c.kind === 'expression' ? c.text : '…'}\` could not be resolved (${whyNotValue(config, 'it')})`;
-  if (config.open) return `the config's keys are not all known: ${config.open} (it could hold kernelInitializer, which separableConv2d rejects)`;
+  if (config.kind !== 'object')
+    return `the config \`${c.kind === 'expression' ? c.text : '…'}\` could not be resolved (${whyNotValue(config, 'it')})`;
+  if (config.open)
+    return `the config's keys are not all known: ${config.open} (it could hold kernelInitializer, which separableConv2d rejects)`;
   for (const key of config.props.keys()) {
-    if (!CONV2D_KEYS.has(key)) return `\`${key}\` is not a tf.layers.conv2d option; the rewrite cannot tell which of the two layers it belongs to`;
+    if (!CONV2D_KEYS.has(key))
+      return `\`${key}\` is not a tf.layers.conv2d option; the rewrite cannot tell which of the two layers it belongs to`;
   }
   if (config.props.has('weights')) return 'initial `weights` are given for the standard kernel; they do not fit the separable layers';
   const writtenKeys = new Set(c.kind === 'literal' ? c.entries.map((e) => e.key).filter((k) => k !== undefined) : []);
   for (const key of Object.keys(KERNEL_KEYS)) {
     if (config.props.has(key) && !writtenKeys.has(key)) {
-      const from = c.kind === 'literal' ? `a spread (${c.entries.filter((e) => e.kind === 'spread').map((e) => `...${e.value!.text}`).join(', ')})` : `\`${c.kind === 'expression' ? c.text : ''}\``;
+      const from =
+        c.kind === 'literal'
+          ? `a spread (${c.entries
+              .filter((e) => e.kind === 'spread')
+              .map((e) => `...${e.value!.text}`)
+              .join(', ')})`
+          : `\`${c.kind === 'expression' ? c.text : ''}\``;
       return `${key} comes from ${from}; separableConv2d rejects it and the rewrite only maps keys written in the call`;
     }
   }
@@ -545,14 +606,21 @@ function judgeSites(layers: TfjsLayer[], sites: TfjsSite[], options: AnalysisOpt
     let style: TfjsStyle = options.tfjsStyle;
     let why: string | undefined;
     if (style === 'split') {
-      if (list.some((l) => !l.args.dilation || l.args.dilation.some((d) => d !== 1))) why = 'it is dilated and depthwiseConv2d ignores dilationRate';
-      else if (site.config.kind !== 'literal' || site.config.entries.some((e) => e.kind !== 'pair' && e.kind !== 'shorthand')) why = 'its config is not a plain object literal, so its keys cannot be divided between two layers';
-      else if (site.placement.kind === 'other') why = 'it is not written in a layers array, a model.add(...) statement or an .apply(...) chain, where two layers can stand in its place';
+      if (list.some((l) => !l.args.dilation || l.args.dilation.some((d) => d !== 1)))
+        why = 'it is dilated and depthwiseConv2d ignores dilationRate';
+      else if (site.config.kind !== 'literal' || site.config.entries.some((e) => e.kind !== 'pair' && e.kind !== 'shorthand'))
+        why = 'its config is not a plain object literal, so its keys cannot be divided between two layers';
+      else if (site.placement.kind === 'other')
+        why =
+          'it is not written in a layers array, a model.add(...) statement or an .apply(...) chain, where two layers can stand in its place';
       if (why) style = 'separable';
     }
     for (const l of list) {
       l.style = style;
-      if (options.norm !== 'none') l.warnings.push(`--norm ${options.norm} applies to PyTorch only: separableConv2d has no place for a normalisation between its halves`);
+      if (options.norm !== 'none')
+        l.warnings.push(
+          `--norm ${options.norm} applies to PyTorch only: separableConv2d has no place for a normalisation between its halves`,
+        );
       if (why) l.warnings.push(`the split style is not possible here (${why}): rewritten as separableConv2d`);
       l.warnings.push(
         style === 'split'

@@ -44,7 +44,12 @@ export function invoke(ti: TfjsInterpreter, callee: Value, args: Entry[], node: 
     case 'function':
       return ti.callFunction(callee, args, thisValue, node);
     case 'ns':
-      return ti.callTfjs(callee.path, args, node, args.flatMap((a) => a.notes));
+      return ti.callTfjs(
+        callee.path,
+        args,
+        node,
+        args.flatMap((a) => a.notes),
+      );
     case 'builtin':
       return builtin(ti, callee, args, node, env);
     default:
@@ -82,7 +87,7 @@ export function builtin(ti: TfjsInterpreter, b: Value & { kind: 'builtin' }, arg
     case 'Math.max':
     case 'Math.min':
     case 'Math.pow':
-      if (allNums) return numOut((Math[b.name.slice(5) as 'max'])(...(nums)));
+      if (allNums) return numOut(Math[b.name.slice(5) as 'max'](...nums));
       break;
     case 'Number':
     case 'parseInt':
@@ -100,9 +105,19 @@ export function builtin(ti: TfjsInterpreter, b: Value & { kind: 'builtin' }, arg
       const m = b.receiver?.kind === 'model' ? b.receiver.model : undefined;
       const x = a[0];
       const history = x?.kind === 'tensor' ? x.tensor.history : [];
-      const fits = m?.output?.shape.shape && m.input && x?.kind === 'tensor' && (!m.input.shape.shape || sameShape(m.input.shape, x.tensor.shape));
-      if (m && fits && !m.uncertain) return { kind: 'tensor', tensor: { shape: m.output!.shape, history: [...new Set([...history, ...m.layers])] } };
-      return { kind: 'tensor', tensor: { shape: { why: `channels unknown after the model used as a layer at line ${line(node)} (${m?.uncertain ?? 'its input or output shape is not known'})` }, history } };
+      const fits =
+        m?.output?.shape.shape && m.input && x?.kind === 'tensor' && (!m.input.shape.shape || sameShape(m.input.shape, x.tensor.shape));
+      if (m && fits && !m.uncertain)
+        return { kind: 'tensor', tensor: { shape: m.output!.shape, history: [...new Set([...history, ...m.layers])] } };
+      return {
+        kind: 'tensor',
+        tensor: {
+          shape: {
+            why: `channels unknown after the model used as a layer at line ${line(node)} (${m?.uncertain ?? 'its input or output shape is not known'})`,
+          },
+          history,
+        },
+      };
     }
     case 'Array.push':
       if (b.receiver?.kind === 'array') {
@@ -115,12 +130,33 @@ export function builtin(ti: TfjsInterpreter, b: Value & { kind: 'builtin' }, arg
     case 'Array.forEach':
       if (b.receiver?.kind === 'array' && !b.receiver.open && a[0]?.kind === 'function') {
         const f = a[0];
-        const out = b.receiver.items.map((item, i) => ti.callFunction(f, [{ value: item, notes: [] }, { value: num(i), notes: [] }], undefined, node));
+        const out = b.receiver.items.map((item, i) =>
+          ti.callFunction(
+            f,
+            [
+              { value: item, notes: [] },
+              { value: num(i), notes: [] },
+            ],
+            undefined,
+            node,
+          ),
+        );
         return b.name === 'Array.map' ? { kind: 'array', items: out } : UNDEFINED;
       }
       if (a[0]?.kind === 'function') {
         const recv = b.receiver;
-        return withUnknownLoop(ti, node, () => ti.callFunction(a[0] as Value & { kind: 'function' }, [{ value: unknown(`an item of \`${recv ? short(node) : '?'}\``), notes: [] }], undefined, node), env);
+        return withUnknownLoop(
+          ti,
+          node,
+          () =>
+            ti.callFunction(
+              a[0] as Value & { kind: 'function' },
+              [{ value: unknown(`an item of \`${recv ? short(node) : '?'}\``), notes: [] }],
+              undefined,
+              node,
+            ),
+          env,
+        );
       }
       break;
     case 'Array.concat':
@@ -137,7 +173,8 @@ export function builtin(ti: TfjsInterpreter, b: Value & { kind: 'builtin' }, arg
       }
       break;
     case 'Array.slice':
-      if (b.receiver?.kind === 'array' && !b.receiver.open && nums.every((n) => n !== undefined)) return { kind: 'array', items: b.receiver.items.slice(...(nums)) };
+      if (b.receiver?.kind === 'array' && !b.receiver.open && nums.every((n) => n !== undefined))
+        return { kind: 'array', items: b.receiver.items.slice(...nums) };
       break;
     case 'Array.fill':
     case 'Array.reverse':

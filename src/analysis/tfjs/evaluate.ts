@@ -83,7 +83,8 @@ export class TfjsInterpreter {
         // TypeScript parameter properties (`constructor(private opts: ...)`) are also `this.opts`
         const self = env.vars.get('this')?.value;
         const id = p.childForFieldName('pattern');
-        if (isParameterProperty(p) && self?.kind === 'object' && id?.type === 'identifier') self.props.set(id.text, env.vars.get(id.text)?.value ?? UNDEFINED);
+        if (isParameterProperty(p) && self?.kind === 'object' && id?.type === 'identifier')
+          self.props.set(id.text, env.vars.get(id.text)?.value ?? UNDEFINED);
       }
       this.runBody(fn, env);
     });

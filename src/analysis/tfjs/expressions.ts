@@ -192,7 +192,10 @@ export function evalObject(ti: TfjsInterpreter, node: Node, env: Env): Value {
     switch (c.type) {
       case 'pair': {
         const key = c.childForFieldName('key')!;
-        const k = key.type === 'computed_property_name' ? evaluate(ti, named(key)[0], env) : { kind: 'str' as const, value: key.type === 'string' ? stringValue(key) : key.text };
+        const k =
+          key.type === 'computed_property_name'
+            ? evaluate(ti, named(key)[0], env)
+            : { kind: 'str' as const, value: key.type === 'string' ? stringValue(key) : key.text };
         const v = evaluate(ti, c.childForFieldName('value')!, env);
         const ks = k.kind === 'str' ? k.value : asNumber(k) !== undefined ? String(asNumber(k)) : undefined;
         if (ks === undefined) open ??= `the computed key \`${short(key)}\` is not known`;
@@ -255,12 +258,22 @@ export function member(ti: TfjsInterpreter, obj: Value, name: string): Value {
       return { kind: 'builtin', name: `${obj.name}.${name}` };
     case 'tensor': {
       const s = obj.tensor.shape;
-      if (name === 'shape') return s.shape ? { kind: 'array', items: [{ kind: 'null' }, ...s.shape.dims.map((d): Value => (d ? { kind: 'num', poly: d } : unknown('a dimension the model leaves open')))] } : unknown(s.why);
+      if (name === 'shape')
+        return s.shape
+          ? {
+              kind: 'array',
+              items: [
+                { kind: 'null' },
+                ...s.shape.dims.map((d): Value => (d ? { kind: 'num', poly: d } : unknown('a dimension the model leaves open'))),
+              ],
+            }
+          : unknown(s.why);
       if (name === 'rank') return s.shape ? num(s.shape.dims.length + 1) : unknown(s.why);
       return unknown(`tensor property \`${name}\``);
     }
     case 'model':
-      if (name === 'layers') return { kind: 'array', items: obj.model.layers.map((inst) => ({ kind: 'layer', inst })), open: obj.model.uncertain };
+      if (name === 'layers')
+        return { kind: 'array', items: obj.model.layers.map((inst) => ({ kind: 'layer', inst })), open: obj.model.uncertain };
       return { kind: 'builtin', name: `Model.${name}`, receiver: obj };
     case 'layer':
       return { kind: 'builtin', name: `Layer.${name}`, receiver: obj };
@@ -324,7 +337,8 @@ function arith(op: string, left: Value, right: Value, node: Node): Value {
   const lp = left.kind === 'float' ? undefined : asPoly(left);
   const rp = right.kind === 'float' ? undefined : asPoly(right);
   const numOut = (v: number): Value => (Number.isSafeInteger(v) ? num(v) : { kind: 'float', value: v });
-  const opaque = (): Value => (left.kind === 'unknown' ? left : right.kind === 'unknown' ? right : { kind: 'num', poly: Poly.sym(node.text.replace(/\s+/g, ' ')) });
+  const opaque = (): Value =>
+    left.kind === 'unknown' ? left : right.kind === 'unknown' ? right : { kind: 'num', poly: Poly.sym(node.text.replace(/\s+/g, ' ')) };
   if (op === '+' && (left.kind === 'str' || right.kind === 'str')) {
     const text = (v: Value) => (v.kind === 'str' ? v.value : asNumber(v) !== undefined ? String(asNumber(v)) : undefined);
     const a = text(left);
@@ -368,9 +382,11 @@ function arith(op: string, left: Value, right: Value, node: Node): Value {
     const nullish = (v: Value) => v.kind === 'null' || v.kind === 'undefined';
     const exists = (v: Value) => v.kind !== 'null' && v.kind !== 'undefined' && v.kind !== 'unknown' && v.kind !== 'sym';
     if ((nullish(left) && exists(right)) || (exists(left) && nullish(right))) return { kind: 'bool', value: op.startsWith('!') };
-    const known = (v: Value) => v.kind === 'str' || v.kind === 'bool' || v.kind === 'null' || v.kind === 'undefined' || asNumber(v) !== undefined;
+    const known = (v: Value) =>
+      v.kind === 'str' || v.kind === 'bool' || v.kind === 'null' || v.kind === 'undefined' || asNumber(v) !== undefined;
     if (known(left) && known(right)) {
-      const loose = op.length === 2 && (left.kind === 'null' || left.kind === 'undefined') && (right.kind === 'null' || right.kind === 'undefined');
+      const loose =
+        op.length === 2 && (left.kind === 'null' || left.kind === 'undefined') && (right.kind === 'null' || right.kind === 'undefined');
       const eq = loose || sameValue(left, right);
       return { kind: 'bool', value: op.startsWith('=') ? eq : !eq };
     }

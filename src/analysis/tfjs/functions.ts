@@ -26,12 +26,23 @@ export function bindPattern(ti: TfjsInterpreter, p: Node, value: Value, notes: s
           bindPattern(ti, left, v, notes, env, mode);
         } else if (c.type === 'pair_pattern') {
           const key = c.childForFieldName('key')!;
-          const k = key.type === 'computed_property_name' ? ti.eval(named(key)[0], env) : { kind: 'str' as const, value: key.text.replace(/^['"]|['"]$/g, '') };
+          const k =
+            key.type === 'computed_property_name'
+              ? ti.eval(named(key)[0], env)
+              : { kind: 'str' as const, value: key.text.replace(/^['"]|['"]$/g, '') };
           const v = k.kind === 'str' ? ti.member(value, k.value) : unknown(`computed key \`${key.text}\``);
           bindPattern(ti, c.childForFieldName('value')!, v, notes, env, mode);
         } else if (c.type === 'rest_pattern') {
           const id = named(c)[0];
-          if (id) bindPattern(ti, id, value.kind === 'object' ? { kind: 'object', props: new Map(value.props), open: value.open } : unknown('rest of an object'), notes, env, mode);
+          if (id)
+            bindPattern(
+              ti,
+              id,
+              value.kind === 'object' ? { kind: 'object', props: new Map(value.props), open: value.open } : unknown('rest of an object'),
+              notes,
+              env,
+              mode,
+            );
         }
       }
       return;
@@ -40,7 +51,15 @@ export function bindPattern(ti: TfjsInterpreter, p: Node, value: Value, notes: s
         const item = value.kind === 'array' && !value.open ? (value.items[i] ?? UNDEFINED) : unknown(`element ${i} of \`${short(p)}\``);
         if (c.type === 'rest_pattern') {
           const id = named(c)[0];
-          if (id) bindPattern(ti, id, value.kind === 'array' ? { kind: 'array', items: value.items.slice(i), open: value.open } : unknown('rest of an array'), notes, env, mode);
+          if (id)
+            bindPattern(
+              ti,
+              id,
+              value.kind === 'array' ? { kind: 'array', items: value.items.slice(i), open: value.open } : unknown('rest of an array'),
+              notes,
+              env,
+              mode,
+            );
         } else bindPattern(ti, c, item, notes, env, mode);
       });
       return;
@@ -87,11 +106,13 @@ export function bindSymbolicParam(ti: TfjsInterpreter, p: Node, env: Env, fn: st
       if (c.type === 'shorthand_property_identifier_pattern') withDefault(c.text, undefined);
       else if (c.type === 'object_assignment_pattern') {
         const left = c.childForFieldName('left')!;
-        if (left.type === 'shorthand_property_identifier_pattern' || left.type === 'identifier') withDefault(left.text, c.childForFieldName('right'));
+        if (left.type === 'shorthand_property_identifier_pattern' || left.type === 'identifier')
+          withDefault(left.text, c.childForFieldName('right'));
       } else if (c.type === 'pair_pattern') {
         const value = c.childForFieldName('value')!;
         if (value.type === 'identifier') withDefault(value.text, undefined);
-        else if (value.type === 'assignment_pattern' && value.childForFieldName('left')?.type === 'identifier') withDefault(value.childForFieldName('left')!.text, value.childForFieldName('right'));
+        else if (value.type === 'assignment_pattern' && value.childForFieldName('left')?.type === 'identifier')
+          withDefault(value.childForFieldName('left')!.text, value.childForFieldName('right'));
       }
     }
     return;
@@ -107,7 +128,13 @@ export function closeOverMethods(ti: TfjsInterpreter, cls: Node, env: Env): void
   for (const m of named(body)) if (m.type === 'method_definition') ti.closures.set(m.id, env);
 }
 
-export function callFunction(ti: TfjsInterpreter, fn: Value & { kind: 'function' }, args: Entry[], thisValue: Value | undefined, at: Node): Value {
+export function callFunction(
+  ti: TfjsInterpreter,
+  fn: Value & { kind: 'function' },
+  args: Entry[],
+  thisValue: Value | undefined,
+  at: Node,
+): Value {
   if (ti.depth >= MAX_DEPTH) return unknown(`calls nested too deeply at line ${line(at)}`);
   const node = fn.node;
   const env = new Env(fn.env as Env);
@@ -120,7 +147,15 @@ export function callFunction(ti: TfjsInterpreter, fn: Value & { kind: 'function'
     const dflt = p.type === 'required_parameter' || p.type === 'optional_parameter' ? p.childForFieldName('value') : undefined;
     if (pattern.type === 'rest_pattern') {
       const id = named(pattern)[0];
-      if (id) bindPattern(ti, id, { kind: 'array', items: args.slice(i).map((a) => a.value) }, args.slice(i).flatMap((a) => a.notes), env, 'declare');
+      if (id)
+        bindPattern(
+          ti,
+          id,
+          { kind: 'array', items: args.slice(i).map((a) => a.value) },
+          args.slice(i).flatMap((a) => a.notes),
+          env,
+          'declare',
+        );
       return;
     }
     let arg = args[i] ?? { value: UNDEFINED, notes: [] };
@@ -164,7 +199,8 @@ export function construct(ti: TfjsInterpreter, cls: Value & { kind: 'class' }, a
     if (!name || name === 'constructor') continue;
     self.props.set(name, { kind: 'function', node: m, env: cls.env, thisValue: self });
   }
-  if (cls.node.childForFieldName('superclass') || named(cls.node).some((c) => c.type === 'class_heritage')) self.open = `\`${cls.node.childForFieldName('name')?.text ?? 'class'}\` extends another class`;
+  if (cls.node.childForFieldName('superclass') || named(cls.node).some((c) => c.type === 'class_heritage'))
+    self.open = `\`${cls.node.childForFieldName('name')?.text ?? 'class'}\` extends another class`;
   const ctor = named(body).find((m) => m.type === 'method_definition' && m.childForFieldName('name')?.text === 'constructor');
   if (ctor) callFunction(ti, { kind: 'function', node: ctor, env: cls.env }, args, self, at);
   return self;

@@ -56,7 +56,7 @@ function declaredNames(root: Node): Set<string> {
     if (n.type === 'shorthand_property_identifier_pattern') out.add(n.text);
     if (n.type === 'formal_parameters') {
       for (const p of n.namedChildren) {
-        const id = p?.type === 'identifier' ? p : p?.childForFieldName('pattern') ?? p?.childForFieldName('left');
+        const id = p?.type === 'identifier' ? p : (p?.childForFieldName('pattern') ?? p?.childForFieldName('left'));
         if (id?.type === 'identifier') out.add(id.text);
       }
     }
@@ -64,7 +64,6 @@ function declaredNames(root: Node): Set<string> {
   }
   return out;
 }
-
 
 function patternSite(p: Node): PatternSite {
   const elements = p.namedChildren.filter((c): c is Node => c !== null && c.type !== 'comment');

@@ -65,7 +65,8 @@ export function convOp(op: string): (typeof CONV_OPS)[string] | undefined {
 // ---------------------------------------------------------------------------------------------
 // reading config values
 
-const show = (v: Value | undefined) => (v === undefined ? 'missing' : v.kind === 'unknown' || v.kind === 'sym' ? whyNot(v, '') : `not a valid value`);
+const show = (v: Value | undefined) =>
+  v === undefined ? 'missing' : v.kind === 'unknown' || v.kind === 'sym' ? whyNot(v, '') : `not a valid value`;
 
 /** An int or a list of `n` ints; `dflt` when not given. Pushes a message and returns undefined otherwise. */
 export function intList(cfg: Config, key: string, n: number, dflt: number | undefined, problems: string[]): number[] | undefined {
@@ -187,7 +188,12 @@ export function convConfig(op: string, cfg: Config, input: Shape | undefined): C
 }
 
 /** The spatial input a conv prices its MACs at: the shape's, or the assumed size when not known. */
-function spatialInput(shape: Shape, spatial: number[], dims: 1 | 2 | 3, options: AnalysisOptions): { size: Dim[]; assumed?: { size: number[]; note: string } } {
+function spatialInput(
+  shape: Shape,
+  spatial: number[],
+  dims: 1 | 2 | 3,
+  options: AnalysisOptions,
+): { size: Dim[]; assumed?: { size: number[]; note: string } } {
   const size = spatial.map((i) => shape.dims[i]);
   if (size.every((d) => d?.constant !== undefined)) return { size };
   const fallback = inputSizeFor(options, dims);
@@ -204,12 +210,22 @@ const buildConv =
     const c = convConfig(op, cfg, x);
     const { kernelSize: k, stride: s, dilation: d, inChannels: cin, bias } = c.args;
     const p = c.args.padding === 'same' || c.args.padding === 'valid' ? c.args.padding : undefined;
-    if (!k || !s || !p || !d || (spec.kind !== 'depthwise' && !c.filters) || bias === undefined || (c.args.depthMultiplier === undefined && (spec.kind === 'depthwise' || spec.kind === 'separable'))) {
+    if (
+      !k ||
+      !s ||
+      !p ||
+      !d ||
+      (spec.kind !== 'depthwise' && !c.filters) ||
+      bias === undefined ||
+      (c.args.depthMultiplier === undefined && (spec.kind === 'depthwise' || spec.kind === 'separable'))
+    ) {
       return { output: { why: `the shape after ${op} is unknown: could not resolve ${c.unresolved.join('; ')}` } };
     }
     const ax = axes(x.dims.length, c.channelsFirst);
     const { size, assumed } = spatialInput(x, ax.spatial, spec.dims, options);
-    const out = size.map((dim, i) => (spec.kind === 'transposed' ? deconvLength(dim, k[i], s[i], p) : convLength(dim, k[i], s[i], p, d[i])));
+    const out = size.map((dim, i) =>
+      spec.kind === 'transposed' ? deconvLength(dim, k[i], s[i], p) : convLength(dim, k[i], s[i], p, d[i]),
+    );
     const kvol = k.reduce((a, b) => a * b, 1);
     const m = c.args.depthMultiplier ?? 1;
     let channels: Dim;
@@ -221,10 +237,23 @@ const buildConv =
       channels = c.filters;
       const f = c.filters!;
       const b = bias ? f : Poly.ZERO;
-      if (cin) params = spec.kind === 'separable' ? cin.mulConst(m * kvol).add(cin.mulConst(m).mul(f)).add(b) : cin.mul(f).mulConst(kvol).add(b);
+      if (cin)
+        params =
+          spec.kind === 'separable'
+            ? cin
+                .mulConst(m * kvol)
+                .add(cin.mulConst(m).mul(f))
+                .add(b)
+            : cin.mul(f).mulConst(kvol).add(b);
     }
     if (out.some((o) => o?.constant !== undefined && o.constant <= 0)) {
-      return { output: { why: `${op} would output an empty shape (${out.map((o) => o?.toString() ?? '?').join('x')}): its input is smaller than its kernel` }, params, assumed };
+      return {
+        output: {
+          why: `${op} would output an empty shape (${out.map((o) => o?.toString() ?? '?').join('x')}): its input is smaller than its kernel`,
+        },
+        params,
+        assumed,
+      };
     }
     const dims: Dim[] = [];
     dims[ax.channel] = channels;
@@ -240,10 +269,12 @@ const buildPool =
     if (bad) return bad;
     const problems: string[] = [];
     const pool = intList(cfg, 'poolSize', n, 2, problems);
-    const strides = cfg.get('strides') === undefined || cfg.get('strides')?.kind === 'null' ? pool : intList(cfg, 'strides', n, undefined, problems);
+    const strides =
+      cfg.get('strides') === undefined || cfg.get('strides')?.kind === 'null' ? pool : intList(cfg, 'strides', n, undefined, problems);
     const p = paddingOf(cfg, problems);
     const first = n === 1 ? false : channelsFirst(cfg);
-    if (!pool || !strides || !p || first === undefined) return { output: { why: `the shape after pooling is unknown: could not resolve ${problems.join('; ')}` }, params: Poly.ZERO };
+    if (!pool || !strides || !p || first === undefined)
+      return { output: { why: `the shape after pooling is unknown: could not resolve ${problems.join('; ')}` }, params: Poly.ZERO };
     const ax = axes(n + 1, first);
     const dims = [...x.dims];
     ax.spatial.forEach((i, j) => (dims[i] = convLength(x.dims[i], pool[j], strides[j], p)));
@@ -272,7 +303,11 @@ const buildNorm =
     const rank = x.dims.length;
     const a = axis === undefined ? undefined : axis < 0 ? rank + axis : axis - 1;
     const c = a === undefined ? undefined : x.dims[a];
-    return { output: { shape: x }, params: c && k !== undefined ? c.mulConst(k) : undefined, paramsWhy: 'the normalised axis is not known' };
+    return {
+      output: { shape: x },
+      params: c && k !== undefined ? c.mulConst(k) : undefined,
+      paramsWhy: 'the normalised axis is not known',
+    };
   };
 
 const flag = (cfg: Config, key: string): number | undefined => {
@@ -310,15 +345,24 @@ const buildReshape: Builder = (cfg, [x]) => {
 
 /** zeroPadding2d / cropping2D: `int`, `[a, b]` or `[[top, bottom], [left, right]]`. */
 function pairs(v: Value | undefined, dflt: number): [number, number][] | undefined {
-  if (v === undefined || v.kind === 'undefined' || v.kind === 'null') return [[dflt, dflt], [dflt, dflt]];
+  if (v === undefined || v.kind === 'undefined' || v.kind === 'null')
+    return [
+      [dflt, dflt],
+      [dflt, dflt],
+    ];
   const one = asNumber(v);
-  if (one !== undefined) return [[one, one], [one, one]];
+  if (one !== undefined)
+    return [
+      [one, one],
+      [one, one],
+    ];
   if (v.kind !== 'array' || v.items.length !== 2) return undefined;
   const out: [number, number][] = [];
   for (const item of v.items) {
     const n = asNumber(item);
     if (n !== undefined) out.push([n, n]);
-    else if (item.kind === 'array' && item.items.length === 2 && item.items.every((x) => asNumber(x) !== undefined)) out.push([asNumber(item.items[0])!, asNumber(item.items[1])!]);
+    else if (item.kind === 'array' && item.items.length === 2 && item.items.every((x) => asNumber(x) !== undefined))
+      out.push([asNumber(item.items[0])!, asNumber(item.items[1])!]);
     else return undefined;
   }
   return out;
@@ -331,7 +375,8 @@ const buildPadCrop =
     if (bad) return bad;
     const p = pairs(cfg.get(key), key === 'padding' ? 1 : 0);
     const first = channelsFirst(cfg);
-    if (!p || first === undefined) return { output: { why: `${key} of a ${key === 'padding' ? 'zeroPadding2d' : 'cropping2D'} layer is not known` }, params: Poly.ZERO };
+    if (!p || first === undefined)
+      return { output: { why: `${key} of a ${key === 'padding' ? 'zeroPadding2d' : 'cropping2D'} layer is not known` }, params: Poly.ZERO };
     const ax = axes(3, first);
     const dims = [...x.dims];
     ax.spatial.forEach((i, j) => (dims[i] = dims[i]?.add(Poly.const(sign * (p[j][0] + p[j][1])))));
@@ -344,7 +389,8 @@ const buildUpSampling: Builder = (cfg, [x]) => {
   const problems: string[] = [];
   const size = intList(cfg, 'size', 2, 2, problems);
   const first = channelsFirst(cfg);
-  if (!size || first === undefined) return { output: { why: `upSampling2d's size is not known (${problems.join('; ')})` }, params: Poly.ZERO };
+  if (!size || first === undefined)
+    return { output: { why: `upSampling2d's size is not known (${problems.join('; ')})` }, params: Poly.ZERO };
   const ax = axes(3, first);
   const dims = [...x.dims];
   ax.spatial.forEach((i, j) => (dims[i] = dims[i]?.mulConst(size[j])));
@@ -355,14 +401,18 @@ const buildConcat: Builder = (cfg, xs) => {
   const problems: string[] = [];
   const axis = intList(cfg, 'axis', 1, -1, problems)?.[0];
   const rank = xs[0].dims.length;
-  if (axis === undefined || xs.some((s) => s.dims.length !== rank)) return { output: { why: 'concatenate: axis or ranks not known' }, params: Poly.ZERO };
+  if (axis === undefined || xs.some((s) => s.dims.length !== rank))
+    return { output: { why: 'concatenate: axis or ranks not known' }, params: Poly.ZERO };
   const a = axis < 0 ? rank + axis : axis - 1;
   const dims = [...xs[0].dims];
   dims[a] = xs.reduce<Dim>((sum, s) => (sum && s.dims[a] ? sum.add(s.dims[a]) : undefined), Poly.ZERO);
   return { output: { shape: { dims, notes: [...new Set(xs.flatMap((s) => s.notes))] } }, params: Poly.ZERO };
 };
 
-const buildMerge: Builder = (_cfg, xs) => ({ output: { shape: { dims: xs[0].dims, notes: [...new Set(xs.flatMap((s) => s.notes))] } }, params: Poly.ZERO });
+const buildMerge: Builder = (_cfg, xs) => ({
+  output: { shape: { dims: xs[0].dims, notes: [...new Set(xs.flatMap((s) => s.notes))] } },
+  params: Poly.ZERO,
+});
 
 const buildPrelu: Builder = (cfg, [x]) => {
   const shared = cfg.get('sharedAxes');
@@ -394,8 +444,20 @@ export const OPS: Record<string, OpSpec> = {
   globalAveragePooling2d: { build: buildGlobalPool(2) },
   globalMaxPooling2d: { build: buildGlobalPool(2) },
   globalMaxPool2d: { build: buildGlobalPool(2) },
-  batchNormalization: { build: buildNorm((cfg) => { const c = flag(cfg, 'center'); const s = flag(cfg, 'scale'); return c === undefined || s === undefined ? undefined : 2 + c + s; }) },
-  layerNormalization: { build: buildNorm((cfg) => { const c = flag(cfg, 'center'); const s = flag(cfg, 'scale'); return c === undefined || s === undefined ? undefined : c + s; }) },
+  batchNormalization: {
+    build: buildNorm((cfg) => {
+      const c = flag(cfg, 'center');
+      const s = flag(cfg, 'scale');
+      return c === undefined || s === undefined ? undefined : 2 + c + s;
+    }),
+  },
+  layerNormalization: {
+    build: buildNorm((cfg) => {
+      const c = flag(cfg, 'center');
+      const s = flag(cfg, 'scale');
+      return c === undefined || s === undefined ? undefined : c + s;
+    }),
+  },
   activation: { build: same },
   dropout: { build: same },
   spatialDropout1d: { build: same },

@@ -30,7 +30,10 @@ export function callTfjs(ti: TfjsInterpreter, path: string, args: Entry[], node:
         for (const item of layers.items) addToModel(ti, model, item, node);
         if (layers.open) {
           model.uncertain ??= layers.open;
-          model.output = { shape: { why: `channels unknown: the layers array is not fully known (${layers.open})` }, history: model.output?.history ?? [] };
+          model.output = {
+            shape: { why: `channels unknown: the layers array is not fully known (${layers.open})` },
+            history: model.output?.history ?? [],
+          };
         }
       } else if (layers && layers.kind !== 'undefined') {
         model.uncertain = `its layers are not known (${whyNot(layers, 'layers')})`;
@@ -78,7 +81,9 @@ export function applyLayer(ti: TfjsInterpreter, inst: Instance, input: Value, at
   const spec = OPS[inst.op];
   const tensors: Value[] = spec?.multi && input.kind === 'array' ? input.items : [input];
   const shapes: ShapeOrWhy[] = tensors.map((t) =>
-    t.kind === 'tensor' ? t.tensor.shape : { why: `the input of \`${inst.op}\` at line ${line(at)} is not a tensor the tool follows (${whyNot(t, 'it')})` },
+    t.kind === 'tensor'
+      ? t.tensor.shape
+      : { why: `the input of \`${inst.op}\` at line ${line(at)} is not a tensor the tool follows (${whyNot(t, 'it')})` },
   );
   if (input.kind === 'array' && input.open) shapes.push({ why: input.open });
   const history = [...new Set(tensors.flatMap((t) => (t.kind === 'tensor' ? t.tensor.history : [])))];
@@ -106,8 +111,14 @@ export function build(ti: TfjsInterpreter, inst: Instance, shapes: ShapeOrWhy[],
       out = missing;
       if (first) inst.paramsWhy = 'its input is not known';
     } else {
-      const r = spec.build(configOf(inst.config), shapes.map((s) => s.shape!), ti.host.options);
-      out = r.output.shape ? { shape: { dims: r.output.shape.dims, notes: [...new Set([...r.output.shape.notes, ...inst.notes])] } } : r.output;
+      const r = spec.build(
+        configOf(inst.config),
+        shapes.map((s) => s.shape!),
+        ti.host.options,
+      );
+      out = r.output.shape
+        ? { shape: { dims: r.output.shape.dims, notes: [...new Set([...r.output.shape.notes, ...inst.notes])] } }
+        : r.output;
       if (!r.output.shape && !/^channels unknown/.test(r.output.why)) out = { why: `channels unknown after ${where}: ${r.output.why}` };
       if (first) {
         inst.params = r.params;
@@ -122,7 +133,10 @@ export function build(ti: TfjsInterpreter, inst: Instance, shapes: ShapeOrWhy[],
 
 export function addToModel(ti: TfjsInterpreter, model: ModelState, v: Value, at: Node): void {
   if (v.kind !== 'layer') {
-    const why = v.kind === 'model' ? `a nested model added at line ${line(at)} is not followed` : `what is added at line ${line(at)} is not a layer the tool follows (${whyNot(v, 'it')})`;
+    const why =
+      v.kind === 'model'
+        ? `a nested model added at line ${line(at)} is not followed`
+        : `what is added at line ${line(at)} is not a layer the tool follows (${whyNot(v, 'it')})`;
     model.uncertain ??= why;
     model.output = { shape: { why: `channels unknown: ${why}` }, history: model.output?.history ?? [] };
     return;
@@ -133,10 +147,15 @@ export function addToModel(ti: TfjsInterpreter, model: ModelState, v: Value, at:
   const loop = ti.loops[ti.loops.length - 1];
   if (loop) {
     model.uncertain ??= `layers are added in the loop at ${loop}`;
-    model.output = { shape: { why: `channels unknown: layers are added to the model in the loop at ${loop}, which runs an unknown number of times` }, history: model.output?.history ?? [] };
+    model.output = {
+      shape: { why: `channels unknown: layers are added to the model in the loop at ${loop}, which runs an unknown number of times` },
+      history: model.output?.history ?? [],
+    };
   }
   if (model.output === undefined) {
-    const declared = declaredInput(configOf(inst.config)) ?? { why: `the first layer of the model (\`${inst.op}\`, line ${line(at)}) has no inputShape` };
+    const declared = declaredInput(configOf(inst.config)) ?? {
+      why: `the first layer of the model (\`${inst.op}\`, line ${line(at)}) has no inputShape`,
+    };
     model.input = { shape: declared, history: [] };
     const out = applyLayer(ti, inst, { kind: 'tensor', tensor: model.input }, at);
     model.output = (out as Value & { kind: 'tensor' }).tensor;

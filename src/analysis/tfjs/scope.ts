@@ -1,8 +1,6 @@
 /** The TensorFlow.js interpreter's variables: an environment per scope, each value with the assumptions it rests on. */
 import { type Value } from './values';
 
-
-
 export interface Entry {
   value: Value;
   /** assumptions the value rests on (parameter defaults) */

@@ -123,7 +123,8 @@ export function branches(ti: TfjsInterpreter, bodies: (Node | null)[], env: Env,
   for (const b of bodies) if (b) for (const n of assignedNames(b)) names.add(n);
   const before = new Map([...names].map((n) => [n, env.find(n)?.vars.get(n)]));
   const modelsBefore = ti.models.map((m) => ({ m, layers: m.layers.length, output: m.output }));
-  const ends: { vars: Map<string, Entry | undefined>; models: Map<ModelState, { extra: Instance[]; output: TensorValue | undefined }> }[] = [];
+  const ends: { vars: Map<string, Entry | undefined>; models: Map<ModelState, { extra: Instance[]; output: TensorValue | undefined }> }[] =
+    [];
   const completions: Completion[] = [];
   ti.uncertain.push(why);
   try {
@@ -138,7 +139,9 @@ export function branches(ti: TfjsInterpreter, bodies: (Node | null)[], env: Env,
       if (c.type === 'return') ti.possibleReturns[ti.possibleReturns.length - 1]?.push(c.value);
       ends.push({
         vars: new Map([...names].map((n) => [n, env.find(n)?.vars.get(n)])),
-        models: new Map(ti.models.map((m) => [m, { extra: m.layers.slice(modelsBefore.find((s) => s.m === m)?.layers ?? 0), output: m.output }])),
+        models: new Map(
+          ti.models.map((m) => [m, { extra: m.layers.slice(modelsBefore.find((s) => s.m === m)?.layers ?? 0), output: m.output }]),
+        ),
       });
     }
   } finally {
@@ -162,10 +165,13 @@ export function branches(ti: TfjsInterpreter, bodies: (Node | null)[], env: Env,
     m.layers.length = start;
     const extras = new Set(outs.flatMap((o) => o!.extra));
     m.layers.push(...extras);
-    if (outs.some((o) => o!.extra.length !== outs[0]!.extra.length || o!.extra.some((x, i) => x !== outs[0]!.extra[i]))) m.uncertain ??= why;
+    if (outs.some((o) => o!.extra.length !== outs[0]!.extra.length || o!.extra.some((x, i) => x !== outs[0]!.extra[i])))
+      m.uncertain ??= why;
     const o0 = outs[0]!.output;
     const same = outs.every((o) => o!.output === o0 || (o!.output && o0 && sameShape(o!.output.shape, o0.shape)));
-    m.output = same ? o0 : { shape: { why: `channels unknown: the layers added depend on ${why.replace(/ is not known$/, '')}` }, history: o0?.history ?? [] };
+    m.output = same
+      ? o0
+      : { shape: { why: `channels unknown: the layers added depend on ${why.replace(/ is not known$/, '')}` }, history: o0?.history ?? [] };
   }
   if (completions.every((c) => c.type === 'return')) {
     return completions[0];
@@ -199,7 +205,12 @@ export function execSwitch(ti: TfjsInterpreter, s: Node, env: Env): Completion {
   const why = `the switch on \`${short(s.childForFieldName('value')!)}\` at line ${line(s)} is not known`;
   ti.uncertain.push(why);
   try {
-    for (const c of cases) execList(ti, named(c).filter((x) => x.id !== c.childForFieldName('value')?.id), new Env(env));
+    for (const c of cases)
+      execList(
+        ti,
+        named(c).filter((x) => x.id !== c.childForFieldName('value')?.id),
+        new Env(env),
+      );
   } finally {
     ti.uncertain.pop();
   }

@@ -1,12 +1,25 @@
 /** What the TensorFlow.js interpreter reads off JavaScript/TypeScript syntax: function-like nodes, names a block assigns or a pattern declares, string literals. */
 import type { Node } from 'web-tree-sitter';
 
-
-
 /** Function-like node types of the JavaScript and TypeScript grammars. */
-export const FUNCTION_TYPES = new Set(['function_declaration', 'function_expression', 'function', 'arrow_function', 'method_definition', 'generator_function_declaration', 'generator_function']);
+export const FUNCTION_TYPES = new Set([
+  'function_declaration',
+  'function_expression',
+  'function',
+  'arrow_function',
+  'method_definition',
+  'generator_function_declaration',
+  'generator_function',
+]);
 
-export const TRANSPARENT = new Set(['parenthesized_expression', 'as_expression', 'satisfies_expression', 'non_null_expression', 'type_assertion', 'await_expression']);
+export const TRANSPARENT = new Set([
+  'parenthesized_expression',
+  'as_expression',
+  'satisfies_expression',
+  'non_null_expression',
+  'type_assertion',
+  'await_expression',
+]);
 
 export function named(n: Node | null | undefined): Node[] {
   return n ? (n.namedChildren.filter((c) => c !== null && c.type !== 'comment') as Node[]) : [];
@@ -29,7 +42,8 @@ export function assignedNames(root: Node): Set<string> {
     if (n.type === 'assignment_expression' || n.type === 'augmented_assignment_expression') {
       const left = n.childForFieldName('left');
       if (left?.type === 'identifier') out.add(left.text);
-      if (left?.type === 'array_pattern' || left?.type === 'object_pattern') for (const id of left.descendantsOfType('identifier')) if (id) out.add(id.text);
+      if (left?.type === 'array_pattern' || left?.type === 'object_pattern')
+        for (const id of left.descendantsOfType('identifier')) if (id) out.add(id.text);
     }
     if (n.type === 'update_expression') {
       const a = n.childForFieldName('argument');
@@ -43,7 +57,10 @@ export function assignedNames(root: Node): Set<string> {
 // ---------------------------------------------------------------- helpers
 
 export function isParameterProperty(p: Node): boolean {
-  return (p.type === 'required_parameter' || p.type === 'optional_parameter') && p.children.some((c) => c?.type === 'accessibility_modifier' || c?.type === 'readonly' || c?.type === 'override_modifier');
+  return (
+    (p.type === 'required_parameter' || p.type === 'optional_parameter') &&
+    p.children.some((c) => c?.type === 'accessibility_modifier' || c?.type === 'readonly' || c?.type === 'override_modifier')
+  );
 }
 
 export function fnName(fn: Node): string {
@@ -57,7 +74,34 @@ export function fnName(fn: Node): string {
 }
 
 /** Globals whose use cannot reach TensorFlow.js or the file's own state. */
-export const PURE_GLOBALS = new Set(['Math', 'JSON', 'Object', 'Array', 'Number', 'String', 'Boolean', 'Date', 'Map', 'Set', 'WeakMap', 'WeakSet', 'Symbol', 'Error', 'TypeError', 'RangeError', 'Promise', 'RegExp', 'parseInt', 'parseFloat', 'isNaN', 'isFinite', 'undefined', 'NaN', 'Infinity', 'console']);
+export const PURE_GLOBALS = new Set([
+  'Math',
+  'JSON',
+  'Object',
+  'Array',
+  'Number',
+  'String',
+  'Boolean',
+  'Date',
+  'Map',
+  'Set',
+  'WeakMap',
+  'WeakSet',
+  'Symbol',
+  'Error',
+  'TypeError',
+  'RangeError',
+  'Promise',
+  'RegExp',
+  'parseInt',
+  'parseFloat',
+  'isNaN',
+  'isFinite',
+  'undefined',
+  'NaN',
+  'Infinity',
+  'console',
+]);
 
 /** Where a pattern passes a name on to the node above it: the field of the parent that holds it. */
 export const PATTERN_FIELDS: Record<string, string | undefined> = {

@@ -4,7 +4,13 @@
  * `editor.codeActionsOnSave`). `context.only` is honoured; edits are computed on resolve and only
  * for the document version the action was made for.
  */
-import { CodeActionKind, CodeActionTriggerKind, type CancellationToken, type CodeAction, type CodeActionParams } from 'vscode-languageserver';
+import {
+  CodeActionKind,
+  CodeActionTriggerKind,
+  type CancellationToken,
+  type CodeAction,
+  type CodeActionParams,
+} from 'vscode-languageserver';
 import { percentDrop } from '../../analysis/report';
 import type { ServerContext } from '../context';
 import { bulkCandidates, containerAt, containers, layerAt, unitOffset } from '../layers';
@@ -45,13 +51,24 @@ export async function onCodeAction(ctx: ServerContext, params: CodeActionParams,
       a.isPreferred = true;
       actions.push(a);
     } else if (onCall) {
-      actions.push({ title: 'Convert to depthwise separable', kind: CodeActionKinds.rewrite, disabled: { reason: onCall.json.reason ?? 'not convertible' } });
+      actions.push({
+        title: 'Convert to depthwise separable',
+        kind: CodeActionKinds.rewrite,
+        disabled: { reason: onCall.json.reason ?? 'not convertible' },
+      });
     }
     const container = view.placed.length ? containerAt(containers(view.unit, ctx.trees.tree(view.unit), view.placed), start) : undefined;
     const inContainer = container && container.segment.uri === uri ? bulkCandidates(container.layers, view.settings.minSavings) : [];
     const onHeader = container !== undefined && container.headerRange.start.line === params.range.start.line;
     if (container && inContainer.length >= 2 && (onCall || explicit || onHeader)) {
-      actions.push(make(`Convert all ${inContainer.length} convolutions in ${container.name}`, CodeActionKinds.rewrite, 'container', container.headerRange.start));
+      actions.push(
+        make(
+          `Convert all ${inContainer.length} convolutions in ${container.name}`,
+          CodeActionKinds.rewrite,
+          'container',
+          container.headerRange.start,
+        ),
+      );
     }
     const covered = Math.max(inContainer.length, onCall?.layer.convertible ? 1 : 0);
     if (fileCandidates.length > covered && (onCall || explicit || onHeader)) {

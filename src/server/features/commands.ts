@@ -23,13 +23,29 @@ import { isLayersModel } from '../../weights/tfjs';
 import { grammarFor, type Unit } from '../documents';
 import { bulkCandidates, placeLayers, plan, type PlacedLayer } from '../layers';
 import { analysisOptions } from '../settings';
-import type { ConvertArgs, ConvertResult, ConvertWeightsArgs, ConvertWeightsResult, FileInput, FilePlan, FileReport, PlanArgs, ReportArgs, ReportResult } from '../protocol';
+import type {
+  ConvertArgs,
+  ConvertResult,
+  ConvertWeightsArgs,
+  ConvertWeightsResult,
+  FileInput,
+  FilePlan,
+  FileReport,
+  PlanArgs,
+  ReportArgs,
+  ReportResult,
+} from '../protocol';
 import { planSelection, select, staleMessage, summary, workspaceEdit } from './convert';
 
 /** No model file is this big (the CLI's limit too). */
 export const MAX_TEXT_LENGTH = 4 * 1024 * 1024;
 
-export async function convert(ctx: ServerContext, connection: Connection, args: ConvertArgs, token?: CancellationToken): Promise<ConvertResult> {
+export async function convert(
+  ctx: ServerContext,
+  connection: Connection,
+  args: ConvertArgs,
+  token?: CancellationToken,
+): Promise<ConvertResult> {
   const refuse = (message: string): ConvertResult => ({ applied: false, converted: 0, skipped: [], message });
   const stale = staleMessage(ctx, args.uri, args.version);
   if (stale) return refuse(stale);
@@ -42,7 +58,13 @@ export async function convert(ctx: ServerContext, connection: Connection, args: 
   const s = summary(p, sel.what);
   if (p.error || p.documents.length === 0) return { applied: false, ...s };
   const result = await connection.workspace.applyEdit({ label: `SepConv: convert ${sel.what}`, edit: workspaceEdit(ctx, p) });
-  if (!result.applied) return { applied: false, converted: 0, skipped: s.skipped, message: `not applied: ${result.failureReason ?? 'the editor refused the edit'}` };
+  if (!result.applied)
+    return {
+      applied: false,
+      converted: 0,
+      skipped: s.skipped,
+      message: `not applied: ${result.failureReason ?? 'the editor refused the edit'}`,
+    };
   return { applied: true, ...s };
 }
 
@@ -92,10 +114,19 @@ async function analyse(ctx: ServerContext, input: FileInput, token?: Cancellatio
   const options = analysisOptions(settings);
   // given texts are analysed as open documents are: in the analysis worker (not cached)
   const analysis = await ctx.analyses.full(unit, options, undefined, token, false);
-  return { view: { unit, settings, options, rewriteOptions: rewriteOptions(settings), analysis, placed: placeLayers(unit, analysis) }, version: null };
+  return {
+    view: { unit, settings, options, rewriteOptions: rewriteOptions(settings), analysis, placed: placeLayers(unit, analysis) },
+    version: null,
+  };
 }
 
-const emptyTotals = (): TotalsJson => ({ layers: 0, convertible: 0, params: { before: 0, after: 0 }, macs: { before: 0, after: 0 }, unresolved: 0 });
+const emptyTotals = (): TotalsJson => ({
+  layers: 0,
+  convertible: 0,
+  params: { before: 0, after: 0 },
+  macs: { before: 0, after: 0 },
+  unresolved: 0,
+});
 
 export async function report(ctx: ServerContext, args: ReportArgs, token?: CancellationToken): Promise<ReportResult> {
   const out: ReportResult = { files: [], totals: emptyTotals() };
@@ -110,7 +141,13 @@ export async function report(ctx: ServerContext, args: ReportArgs, token?: Cance
     for (const seg of segments) {
       const layers = a.view.placed.filter((p) => p.segment === seg).map((p) => p.json);
       if (a.view.unit.notebook && layers.length === 0) continue;
-      const f: FileReport = { uri: seg.uri, version: a.version === null ? null : seg.version, error: a.view.analysis.syntaxError?.message ?? null, layers, totals: totals(layers) };
+      const f: FileReport = {
+        uri: seg.uri,
+        version: a.version === null ? null : seg.version,
+        error: a.view.analysis.syntaxError?.message ?? null,
+        layers,
+        totals: totals(layers),
+      };
       const notes = a.view.analysis.notes.map((n) => n.message);
       if (notes.length) f.notes = notes;
       out.files.push(f);
@@ -156,26 +193,42 @@ export async function planFiles(ctx: ServerContext, args: PlanArgs, token?: Canc
  * each site's K, the checkpoint converted and written (`src/weights/apply.ts`), then the code edit
  * is applied. Nothing is written when any part fails; a refused edit removes the new checkpoint.
  */
-export async function convertWithWeights(ctx: ServerContext, connection: Connection, args: ConvertWeightsArgs): Promise<ConvertWeightsResult> {
+export async function convertWithWeights(
+  ctx: ServerContext,
+  connection: Connection,
+  args: ConvertWeightsArgs,
+): Promise<ConvertWeightsResult> {
   const refuse = (message: string): ConvertWeightsResult => ({ applied: false, message, out: null, lines: [] });
   const stale = staleMessage(ctx, args.uri, args.version);
   if (stale) return refuse(stale);
   const view = await ctx.view(args.uri);
   if (!view) return refuse('not an open Python, JavaScript or TypeScript document');
-  if (view.unit.notebook || !args.uri.startsWith('file:')) return refuse('checkpoints are converted with files on disk, not notebooks or unsaved documents');
+  if (view.unit.notebook || !args.uri.startsWith('file:'))
+    return refuse('checkpoints are converted with files on disk, not notebooks or unsaved documents');
   const file = fileURLToPath(args.uri);
   const id = view.unit.languageId;
   const tfjs = isLayersModel(args.checkpoint);
   const owner = frameworkForCheckpoint(tfjs ? 'layers-model' : 'state-dict');
   if (frameworkFor(id) !== owner) return refuse(owner.checkpoint.goesWith);
-  const analysis = analyzeText(view.unit.text, id, { ...view.options, depthMultiplier: 1 }, { sources: owner.readsNeighbours ? shapeSources(ctx.store, view.unit) : undefined });
+  const analysis = analyzeText(
+    view.unit.text,
+    id,
+    { ...view.options, depthMultiplier: 1 },
+    { sources: owner.readsNeighbours ? shapeSources(ctx.store, view.unit) : undefined },
+  );
   if (analysis.syntaxError) return refuse(`not converted: ${analysis.syntaxError.message}`);
   const out = args.out ?? defaultOutput(args.checkpoint);
   let result: WeightsResult;
   try {
     result = convertWithCode(
       [{ file, id, text: view.unit.text, analysis }],
-      { checkpoint: args.checkpoint, out, energy: args.energy, tfjsStyle: view.options.tfjsStyle, rewrite: { ...view.rewriteOptions, depthMultiplier: args.depthMultiplier ?? view.rewriteOptions.depthMultiplier } },
+      {
+        checkpoint: args.checkpoint,
+        out,
+        energy: args.energy,
+        tfjsStyle: view.options.tfjsStyle,
+        rewrite: { ...view.rewriteOptions, depthMultiplier: args.depthMultiplier ?? view.rewriteOptions.depthMultiplier },
+      },
       tfjs,
     );
   } catch (e) {
@@ -185,8 +238,13 @@ export async function convertWithWeights(ctx: ServerContext, connection: Connect
     if (staleMessage(ctx, args.uri, args.version)) return refuse(staleMessage(ctx, args.uri, args.version)!);
     result.writeCheckpoint();
     const seg = view.unit.segments[0];
-    const edits = (result.files[0]?.rewrite.edits ?? []).map((e) => ({ range: { start: seg.doc.positionAt(e.start), end: seg.doc.positionAt(e.end) }, newText: e.newText }));
-    const edit = ctx.capabilities.documentChanges ? { documentChanges: [{ textDocument: { uri: args.uri, version: seg.version }, edits }] } : { changes: { [args.uri]: edits } };
+    const edits = (result.files[0]?.rewrite.edits ?? []).map((e) => ({
+      range: { start: seg.doc.positionAt(e.start), end: seg.doc.positionAt(e.end) },
+      newText: e.newText,
+    }));
+    const edit = ctx.capabilities.documentChanges
+      ? { documentChanges: [{ textDocument: { uri: args.uri, version: seg.version }, edits }] }
+      : { changes: { [args.uri]: edits } };
     const applied = await connection.workspace.applyEdit({ label: 'SepConv: convert with weights', edit });
     if (!applied.applied) {
       fs.rmSync(out, { force: true });

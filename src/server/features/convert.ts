@@ -46,7 +46,10 @@ export function planSelection(view: View, scope: Scope, sel: Selection): Plan {
 
 export function workspaceEdit(ctx: ServerContext, p: Plan): WorkspaceEdit {
   if (ctx.capabilities.documentChanges) {
-    const documentChanges: TextDocumentEdit[] = p.documents.map((d) => ({ textDocument: { uri: d.uri, version: d.version }, edits: d.edits }));
+    const documentChanges: TextDocumentEdit[] = p.documents.map((d) => ({
+      textDocument: { uri: d.uri, version: d.version },
+      edits: d.edits,
+    }));
     return { documentChanges };
   }
   return { changes: Object.fromEntries(p.documents.map((d) => [d.uri, d.edits])) };
@@ -57,7 +60,9 @@ export function staleMessage(ctx: ServerContext, uri: string, version: number | 
   if (version === undefined) return undefined;
   const doc = ctx.store.get(uri);
   if (!doc) return 'the document is no longer open';
-  return doc.version !== version ? `the document changed since it was analysed (version ${version}, now ${doc.version}); nothing was changed` : undefined;
+  return doc.version !== version
+    ? `the document changed since it was analysed (version ${version}, now ${doc.version}); nothing was changed`
+    : undefined;
 }
 
 export function summary(p: Plan, what: string): Omit<ConvertResult, 'applied'> {

@@ -42,7 +42,8 @@ export function hoverMarkdown(view: View, hit: PlacedLayer, weights?: WeightsInf
   out.push('```' + lang, framework.signature(layer, json), '```', '');
 
   const sym = json.symbolic;
-  const flops = (v: number | null, s: string | null | undefined) => (v !== null ? v * FLOPS_PER_MAC : null) ?? (s ? `${FLOPS_PER_MAC}·(${s})` : null);
+  const flops = (v: number | null, s: string | null | undefined) =>
+    (v !== null ? v * FLOPS_PER_MAC : null) ?? (s ? `${FLOPS_PER_MAC}·(${s})` : null);
   const count = (v: number | string | null) => (typeof v === 'string' ? v : formatCount(v, null));
   const rows: [string, number | string | null, number | string | null][] = [
     ['params', json.params.before ?? sym?.params.before ?? null, json.params.after ?? sym?.params.after ?? null],
@@ -70,7 +71,9 @@ export function hoverMarkdown(view: View, hit: PlacedLayer, weights?: WeightsInf
   if (layer.convertible) {
     const becomes = replacementText(view.unit, view.analysis, layer, view.rewriteOptions);
     const g = json.guard;
-    const which = g ? ` (${g.converted} of the ${g.instances} modules built here: where \`${g.condition}\`; the others stay as they are)` : '';
+    const which = g
+      ? ` (${g.converted} of the ${g.instances} modules built here: where \`${g.condition}\`; the others stay as they are)`
+      : '';
     if (becomes) out.push(`**Becomes**${which}`, '```' + lang, dedent(becomes, lineIndent(hit)), '```', '');
   }
   if (weights) out.push(...weightsMarkdown(weights), '');
@@ -80,7 +83,10 @@ export function hoverMarkdown(view: View, hit: PlacedLayer, weights?: WeightsInf
   const assumptions = json.assumptions.filter((a) => !a.startsWith('input '));
   if (assumptions.length) out.push('**Assumptions**', ...assumptions.map((a) => `- ${asSettings(a)}`), '');
   if (sym) {
-    out.push(`Sizes stay symbolic until ${symbolsOf(json)} ${symbolsOf(json).includes(',') ? 'have' : 'has'} a value: add \`# sepconv: name=64\` to the file or set \`sepconv.assumptions\`.`, '');
+    out.push(
+      `Sizes stay symbolic until ${symbolsOf(json)} ${symbolsOf(json).includes(',') ? 'have' : 'has'} a value: add \`# sepconv: name=64\` to the file or set \`sepconv.assumptions\`.`,
+      '',
+    );
   }
   return out.join('\n').trimEnd();
 }
@@ -98,8 +104,14 @@ function weightsMarkdown(w: WeightsInfo): string[] {
   if (w.state === 'error') return [`weights (${name}): ${w.reason}`];
   const of = `model \`${w.model}\`${w.prefix ? `, keys under \`${w.prefix}\`` : ''}`;
   if (w.modules.length === 0) return [`weights (${name}, ${of}): no module it holds is built by this call`];
-  const pair = (p: { before: number; after: number } | null) => (p ? `${formatCount(p.before, null)} → ${formatCount(p.after, null)}` : '?');
-  const rows = w.modules.slice(0, MAX_MODULES).map((m) => `| \`${m.key}\` | ${m.k}/${m.fullRank} | ${(m.energy * 100).toFixed(4)}% | ${m.error.toExponential(3)} | ${pair(m.params)} | ${pair(m.macs)} |`);
+  const pair = (p: { before: number; after: number } | null) =>
+    p ? `${formatCount(p.before, null)} → ${formatCount(p.after, null)}` : '?';
+  const rows = w.modules
+    .slice(0, MAX_MODULES)
+    .map(
+      (m) =>
+        `| \`${m.key}\` | ${m.k}/${m.fullRank} | ${(m.energy * 100).toFixed(4)}% | ${m.error.toExponential(3)} | ${pair(m.params)} | ${pair(m.macs)} |`,
+    );
   const more = w.modules.length - MAX_MODULES;
   return [
     `**Weights** · ${name} (${of})`,
@@ -146,7 +158,9 @@ function inputLine(layer: Layer, json: LayerJson, view: View): string {
   const sh = json.shapes;
   if (sh) {
     const runs = `${sh.calls} call${sh.calls === 1 ? '' : 's'} of ${sh.instances} instance${sh.instances === 1 ? '' : 's'}`;
-    const io = sh.inputShapes.length ? `: input ${sh.inputShapes.map(shape).join(', ')} → output ${sh.outputShapes.map(shape).join(', ')}` : '';
+    const io = sh.inputShapes.length
+      ? `: input ${sh.inputShapes.map(shape).join(', ')} → output ${sh.outputShapes.map(shape).join(', ')}`
+      : '';
     lines.push(`In model \`${sh.model}\`, ${runs}${io}${sh.exact ? '' : ` (not exact: ${sh.reason ?? 'unknown shapes'})`}.`);
   }
   const unknown = sh ? undefined : unknownShapes(view.analysis);

@@ -37,8 +37,12 @@ export async function onInlayHints(ctx: ServerContext, params: InlayHintParams, 
 function tooltip(p: PlacedLayer, unit: 'MACs' | 'FLOPs'): { kind: 'markdown'; value: string } {
   const { json } = p;
   const scale = unit === 'FLOPs' ? FLOPS_PER_MAC : 1;
-  const pair = (b: number | null, a: number | null) => (b !== null && a !== null ? `${compact(b * scale)} → ${compact(a * scale)}` : 'symbolic');
-  const params = json.params.before !== null && json.params.after !== null ? `${compact(json.params.before)} → ${compact(json.params.after)}` : 'symbolic';
+  const pair = (b: number | null, a: number | null) =>
+    b !== null && a !== null ? `${compact(b * scale)} → ${compact(a * scale)}` : 'symbolic';
+  const params =
+    json.params.before !== null && json.params.after !== null
+      ? `${compact(json.params.before)} → ${compact(json.params.after)}`
+      : 'symbolic';
   return {
     kind: MarkupKind.Markdown,
     value: `Depthwise separable ${json.op}: params ${params}, ${unit} ${pair(json.macs.before, json.macs.after)}. Hover the call for details; \`Ctrl+.\` to convert.`,

@@ -14,28 +14,36 @@ function activate(context) {
   item.text = 'TOY_ACTIVE';
   item.show();
 
-  context.subscriptions.push(out, item,
+  context.subscriptions.push(
+    out,
+    item,
     vscode.languages.registerHoverProvider(sel, {
       provideHover(doc, pos) {
         const range = doc.getWordRangeAtPosition(pos);
         const word = range ? doc.getText(range) : '';
         return new vscode.Hover(new vscode.MarkdownString(`${HOVER_MARKER} word=\`${word}\``), range);
-      }
+      },
     }),
 
-    vscode.languages.registerCodeActionsProvider(sel, {
-      provideCodeActions(doc, range) {
-        const wr = doc.getWordRangeAtPosition(range.start);
-        if (!wr || doc.getText(wr) !== 'Conv2d') return [];
-        const action = new vscode.CodeAction('Replace Conv2d with SepConv2d', vscode.CodeActionKind.RefactorRewrite);
-        action.edit = new vscode.WorkspaceEdit();
-        action.edit.replace(doc.uri, wr, 'SepConv2d');
-        return [action];
-      }
-    }, { providedCodeActionKinds: [vscode.CodeActionKind.RefactorRewrite] }),
+    vscode.languages.registerCodeActionsProvider(
+      sel,
+      {
+        provideCodeActions(doc, range) {
+          const wr = doc.getWordRangeAtPosition(range.start);
+          if (!wr || doc.getText(wr) !== 'Conv2d') return [];
+          const action = new vscode.CodeAction('Replace Conv2d with SepConv2d', vscode.CodeActionKind.RefactorRewrite);
+          action.edit = new vscode.WorkspaceEdit();
+          action.edit.replace(doc.uri, wr, 'SepConv2d');
+          return [action];
+        },
+      },
+      { providedCodeActionKinds: [vscode.CodeActionKind.RefactorRewrite] },
+    ),
 
     // (added for test/e2e: code lens above each Conv2d line; its command shows TOY_LENS_CLICKED in the status bar)
-    vscode.commands.registerCommand('toy.lensClicked', (line) => { item.text = `TOY_LENS_CLICKED line=${line + 1}`; }),
+    vscode.commands.registerCommand('toy.lensClicked', (line) => {
+      item.text = `TOY_LENS_CLICKED line=${line + 1}`;
+    }),
     vscode.languages.registerCodeLensProvider(sel, {
       provideCodeLenses(doc) {
         const lenses = [];
@@ -47,7 +55,7 @@ function activate(context) {
           }
         }
         return lenses;
-      }
+      },
     }),
 
     vscode.languages.registerInlayHintsProvider(sel, {
@@ -62,8 +70,8 @@ function activate(context) {
           }
         }
         return hints;
-      }
-    })
+      },
+    }),
   );
 }
 

@@ -21,7 +21,9 @@ export function getAttr(ip: Interp, obj: V, name: string, at: Node): V {
       if (member !== undefined) return member;
       // a class's own `__getattr__` answers what is not found
       const fallback = name.startsWith('__') ? undefined : ip.classMember(obj.o.cls, '__getattr__', obj, at);
-      return fallback ? ip.call(fallback, { args: [strV(name)], kwargs: new Map() }, at) : ip.fail(at, `${obj.o.cls.name} has no attribute \`${name}\``);
+      return fallback
+        ? ip.call(fallback, { args: [strV(name)], kwargs: new Map() }, at)
+        : ip.fail(at, `${obj.o.cls.name} has no attribute \`${name}\``);
     }
     case 'class':
       return ip.classMember(obj.c, name, undefined, at) ?? ip.fail(at, `class ${obj.c.name} has no attribute \`${name}\``);
@@ -159,7 +161,8 @@ export function iterate(ip: Interp, v: V, at: Node): V[] | Unknown {
     case 'module': {
       const t = v.m.native?.type;
       if (t === 'ModuleDict') return [...v.m.modules.keys()].map(strV);
-      if (t === 'Sequential' || t === 'ModuleList') return [...v.m.modules.values()].filter((m) => m !== null).map((m) => ({ kind: 'module', m: m }));
+      if (t === 'Sequential' || t === 'ModuleList')
+        return [...v.m.modules.values()].filter((m) => m !== null).map((m) => ({ kind: 'module', m: m }));
       return ip.fail(at, `${describe(v)} is not iterable`) as Unknown;
     }
     case 'tensor': {

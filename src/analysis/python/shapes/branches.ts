@@ -113,7 +113,8 @@ export class HeapSnapshot {
         let vals = versions.map((v) => (v.has(k) ? v.get(k) : ABSENT));
         // a name imported lazily and read on one side only: reading it changes nothing
         const loaded = vals.find((x) => x !== ABSENT && (x as V).kind !== 'lazy');
-        if (loaded !== undefined && vals.every((x) => x === loaded || (x !== ABSENT && (x as V).kind === 'lazy'))) vals = vals.map(() => loaded);
+        if (loaded !== undefined && vals.every((x) => x === loaded || (x !== ABSENT && (x as V).kind === 'lazy')))
+          vals = vals.map(() => loaded);
         if (vals.every((x) => same(x, vals[0]))) {
           if (vals[0] !== ABSENT) m.set(k, vals[0]);
           continue;
@@ -132,7 +133,8 @@ export class HeapSnapshot {
       else if (kind === 'items' && versions.every((v) => v.length === a.length)) {
         // the same length: the items that differ become unknown (`shift_size[0] = 0` on one side)
         for (let i = 0; i < a.length; i++) {
-          if (!versions.every((v) => same(v[i], versions[0][i]))) a[i] = tensorsJoined(versions.map((v) => v[i])) ?? unknown(`an item differs between the branches of ${why}`);
+          if (!versions.every((v) => same(v[i], versions[0][i])))
+            a[i] = tensorsJoined(versions.map((v) => v[i])) ?? unknown(`an item differs between the branches of ${why}`);
         }
       } else structural.push(`a container's items depend on ${why}`);
     }
@@ -179,7 +181,8 @@ export class HeapSnapshot {
     this.map(m.params, 'params');
     if (m.native) this.map(m.native.attrs, 'values');
     this.array(m.calls, 'calls');
-    for (const c of m.calls) for (const shape of [c.input, c.output]) for (const d of shape ?? []) if (typeof d !== 'number') this.dimVars.add(d);
+    for (const c of m.calls)
+      for (const shape of [c.input, c.output]) for (const d of shape ?? []) if (typeof d !== 'number') this.dimVars.add(d);
   }
 
   private array(a: unknown[], kind: 'items' | 'entries' | 'calls'): void {
@@ -304,7 +307,8 @@ function sameData(a: TensorData | undefined, b: TensorData | undefined): boolean
 function tensorsJoined(vals: unknown[]): V | undefined {
   const first = vals[0] as V;
   if (first === undefined || typeof first !== 'object' || first.kind !== 'tensor') return undefined;
-  const sameSize = (v: TensorValue) => v.shape.length === first.shape.length && v.shape.every((d, i) => d === first.shape[i]) && !!v.param === !!first.param;
+  const sameSize = (v: TensorValue) =>
+    v.shape.length === first.shape.length && v.shape.every((d, i) => d === first.shape[i]) && !!v.param === !!first.param;
   if (!vals.every((v) => typeof v === 'object' && v !== null && (v as V).kind === 'tensor' && sameSize(v as TensorValue))) return undefined;
   const dtypes = new Set(vals.map((v) => (v as TensorValue).data?.dtype ?? (v as TensorValue).dtype));
   const joined: TensorValue = { kind: 'tensor', shape: first.shape, ...(first.param ? { param: true } : {}) };
@@ -314,5 +318,7 @@ function tensorsJoined(vals: unknown[]): V | undefined {
 
 /** The value of an expression that differs between sides: kept when they agree, else unknown. */
 export function joinValues(values: V[], why: string): V {
-  return values.every((v) => same(v, values[0])) ? values[0] : (tensorsJoined(values) ?? unknown(`the value differs between the branches of ${why}`));
+  return values.every((v) => same(v, values[0]))
+    ? values[0]
+    : (tensorsJoined(values) ?? unknown(`the value differs between the branches of ${why}`));
 }

@@ -14,12 +14,61 @@ import { callTensorMethod } from './torch/tensors';
 import { describe, intOf, intV, MAX_ITEMS, NONE, numOf, strV, type CallArgs, type ClassObj, type V } from './values';
 
 const BUILTINS = new Set([
-  'range', 'len', 'enumerate', 'zip', 'list', 'tuple', 'dict', 'set', 'frozenset', 'int', 'float', 'bool', 'str',
-  'min', 'max', 'sum', 'abs', 'round', 'isinstance', 'issubclass', 'hasattr', 'getattr', 'setattr', 'print', 'sorted',
-  'reversed', 'any', 'all', 'map', 'filter', 'type', 'iter', 'next', 'callable', 'divmod', 'pow', 'id', 'repr',
-  'object', 'NotImplemented', 'Exception', 'ValueError', 'TypeError', 'RuntimeError', 'NotImplementedError',
-  'AssertionError', 'KeyError', 'IndexError', 'ImportError', 'AttributeError', 'property', 'staticmethod',
-  'classmethod', 'vars', 'slice',
+  'range',
+  'len',
+  'enumerate',
+  'zip',
+  'list',
+  'tuple',
+  'dict',
+  'set',
+  'frozenset',
+  'int',
+  'float',
+  'bool',
+  'str',
+  'min',
+  'max',
+  'sum',
+  'abs',
+  'round',
+  'isinstance',
+  'issubclass',
+  'hasattr',
+  'getattr',
+  'setattr',
+  'print',
+  'sorted',
+  'reversed',
+  'any',
+  'all',
+  'map',
+  'filter',
+  'type',
+  'iter',
+  'next',
+  'callable',
+  'divmod',
+  'pow',
+  'id',
+  'repr',
+  'object',
+  'NotImplemented',
+  'Exception',
+  'ValueError',
+  'TypeError',
+  'RuntimeError',
+  'NotImplementedError',
+  'AssertionError',
+  'KeyError',
+  'IndexError',
+  'ImportError',
+  'AttributeError',
+  'property',
+  'staticmethod',
+  'classmethod',
+  'vars',
+  'slice',
 ]);
 
 export function builtinValue(name: string): V | undefined {
@@ -95,26 +144,30 @@ export function formatPercent(fmt: string, args: V): string | undefined {
   const items = args.kind === 'tuple' ? args.items : [args];
   let i = 0;
   let failed = false;
-  const out = fmt.replace(/%([-+ 0#]*)(\d*)(?:\.(\d+))?([diouxXeEfFgGcrs%])/g, (_m, flags: string, width: string, prec: string | undefined, conv: string) => {
-    if (conv === '%') return '%';
-    const v = items[i++];
-    if (!v) {
-      failed = true;
-      return '';
-    }
-    let s: string | undefined;
-    if ('diu'.includes(conv)) s = numOf(v) !== undefined ? String(Math.trunc(numOf(v)!)) : undefined;
-    else if (conv === 'x' || conv === 'X') s = intOf(v) !== undefined ? intOf(v)!.toString(16) : undefined;
-    else if ('fF'.includes(conv)) s = numOf(v) !== undefined ? numOf(v)!.toFixed(prec === undefined ? 6 : Number(prec)) : undefined;
-    else if (conv === 's' || conv === 'r') s = conv === 'r' && v.kind === 'str' ? `'${v.value}'` : pyStr(v);
-    if (s === undefined) {
-      failed = true;
-      return '';
-    }
-    const w = Number(width || 0);
-    if (s.length < w) s = flags.includes('-') ? s.padEnd(w) : flags.includes('0') && !'sr'.includes(conv) ? s.padStart(w, '0') : s.padStart(w);
-    return s;
-  });
+  const out = fmt.replace(
+    /%([-+ 0#]*)(\d*)(?:\.(\d+))?([diouxXeEfFgGcrs%])/g,
+    (_m, flags: string, width: string, prec: string | undefined, conv: string) => {
+      if (conv === '%') return '%';
+      const v = items[i++];
+      if (!v) {
+        failed = true;
+        return '';
+      }
+      let s: string | undefined;
+      if ('diu'.includes(conv)) s = numOf(v) !== undefined ? String(Math.trunc(numOf(v)!)) : undefined;
+      else if (conv === 'x' || conv === 'X') s = intOf(v) !== undefined ? intOf(v)!.toString(16) : undefined;
+      else if ('fF'.includes(conv)) s = numOf(v) !== undefined ? numOf(v)!.toFixed(prec === undefined ? 6 : Number(prec)) : undefined;
+      else if (conv === 's' || conv === 'r') s = conv === 'r' && v.kind === 'str' ? `'${v.value}'` : pyStr(v);
+      if (s === undefined) {
+        failed = true;
+        return '';
+      }
+      const w = Number(width || 0);
+      if (s.length < w)
+        s = flags.includes('-') ? s.padEnd(w) : flags.includes('0') && !'sr'.includes(conv) ? s.padStart(w, '0') : s.padStart(w);
+      return s;
+    },
+  );
   return failed || i < items.length ? undefined : out;
 }
 
@@ -186,7 +239,8 @@ function builtin(interp: Host, name: string, a: CallArgs, at: Node): V {
       if (firstUnknown) return firstUnknown;
       if (nums.some((n) => n === undefined) || nums.length === 0) return interp.fail(at, 'range() of non-integers');
       const [start, stop, step] = nums.length === 1 ? [0, nums[0]!, 1] : [nums[0]!, nums[1]!, nums[2] ?? 1];
-      if (step === 0 || Math.abs((stop - start) / step) > MAX_ITEMS) return interp.fail(at, `budget: range() of more than ${MAX_ITEMS.toLocaleString('en-US')} items`);
+      if (step === 0 || Math.abs((stop - start) / step) > MAX_ITEMS)
+        return interp.fail(at, `budget: range() of more than ${MAX_ITEMS.toLocaleString('en-US')} items`);
       const items: V[] = [];
       for (let i = start; step > 0 ? i < stop : i > stop; i += step) items.push(intV(i));
       return { kind: 'list', items };
@@ -196,7 +250,8 @@ function builtin(interp: Host, name: string, a: CallArgs, at: Node): V {
       if (arg0.kind === 'list' || arg0.kind === 'tuple') return intV(arg0.items.length);
       if (arg0.kind === 'str') return intV(arg0.value.length);
       if (arg0.kind === 'dict') return intV(arg0.entries.length);
-      if (arg0.kind === 'module' && arg0.m.native && ['Sequential', 'ModuleList', 'ModuleDict'].includes(arg0.m.native.type)) return intV(arg0.m.modules.size);
+      if (arg0.kind === 'module' && arg0.m.native && ['Sequential', 'ModuleList', 'ModuleDict'].includes(arg0.m.native.type))
+        return intV(arg0.m.modules.size);
       if (arg0.kind === 'tensor') {
         const d = arg0.shape[0];
         const n = d === undefined ? undefined : typeof d === 'number' ? d : d.value;
@@ -261,7 +316,8 @@ function builtin(interp: Host, name: string, a: CallArgs, at: Node): V {
       const n = numOf(arg0);
       if (n !== undefined) return { kind: 'float', value: n };
       if (arg0.kind === 'str' && !Number.isNaN(Number(arg0.value))) return { kind: 'float', value: Number(arg0.value) };
-      if (arg0.kind === 'str' && /^[-+]?inf(inity)?$/i.test(arg0.value.trim())) return { kind: 'float', value: arg0.value.includes('-') ? -Infinity : Infinity };
+      if (arg0.kind === 'str' && /^[-+]?inf(inity)?$/i.test(arg0.value.trim()))
+        return { kind: 'float', value: arg0.value.includes('-') ? -Infinity : Infinity };
       return arg0.kind === 'unknown' ? arg0 : interp.fail(at, `float() of ${describe(arg0)}`);
     }
     case 'bool': {
@@ -345,7 +401,8 @@ function builtin(interp: Host, name: string, a: CallArgs, at: Node): V {
       if (!Array.isArray(items)) return items;
       if (name === 'reversed') return { kind: 'list', items: items.reverse() };
       if (items.every((x) => numOf(x) !== undefined)) items.sort((x, y) => numOf(x)! - numOf(y)!);
-      else if (items.every((x) => x.kind === 'str')) items.sort((x, y) => ((x as { value: string }).value < (y as { value: string }).value ? -1 : 1));
+      else if (items.every((x) => x.kind === 'str'))
+        items.sort((x, y) => ((x as { value: string }).value < (y as { value: string }).value ? -1 : 1));
       else return interp.fail(at, 'sorted() of mixed values');
       const rev = a.kwargs.get('reverse');
       return { kind: 'list', items: rev && interp.truthy(rev) ? items.reverse() : items };
@@ -386,14 +443,21 @@ function builtin(interp: Host, name: string, a: CallArgs, at: Node): V {
       return items[0] ?? args[1] ?? interp.fail(at, 'next() of nothing');
     }
     case 'type':
-      if (arg0?.kind === 'module') return arg0.m.cls ? { kind: 'class', c: arg0.m.cls } : { kind: 'lib', path: `torch.nn.${arg0.m.native?.type ?? 'Module'}` };
+      if (arg0?.kind === 'module')
+        return arg0.m.cls ? { kind: 'class', c: arg0.m.cls } : { kind: 'lib', path: `torch.nn.${arg0.m.native?.type ?? 'Module'}` };
       if (arg0?.kind === 'object') return { kind: 'class', c: arg0.o.cls };
-      if (arg0?.kind === 'int' || arg0?.kind === 'float' || arg0?.kind === 'str' || arg0?.kind === 'bool') return { kind: 'native', name: `builtins.${arg0.kind}` };
+      if (arg0?.kind === 'int' || arg0?.kind === 'float' || arg0?.kind === 'str' || arg0?.kind === 'bool')
+        return { kind: 'native', name: `builtins.${arg0.kind}` };
       return firstUnknown ?? interp.fail(at, 'type()');
     case 'callable':
       return arg0 ? { kind: 'bool', value: ['function', 'bound', 'native', 'class', 'module'].includes(arg0.kind) } : interp.fail(at);
     case 'slice':
-      return { kind: 'slice', start: args.length > 1 ? args[0] : NONE, stop: args.length > 1 ? args[1] : (args[0] ?? NONE), step: args[2] ?? NONE };
+      return {
+        kind: 'slice',
+        start: args.length > 1 ? args[0] : NONE,
+        stop: args.length > 1 ? args[1] : (args[0] ?? NONE),
+        step: args[2] ?? NONE,
+      };
     case 'property':
     case 'staticmethod':
     case 'classmethod':
@@ -537,13 +601,31 @@ function isInstance(interp: Host, obj: V, cls: V, subclass: boolean): boolean | 
     return unsure ? undefined : false;
   }
   if (obj.kind === 'unknown' || cls.kind === 'unknown') return undefined;
-  const userClass: ClassObj | undefined = subclass ? (obj.kind === 'class' ? obj.c : undefined) : obj.kind === 'module' ? obj.m.cls : obj.kind === 'object' ? obj.o.cls : undefined;
+  const userClass: ClassObj | undefined = subclass
+    ? obj.kind === 'class'
+      ? obj.c
+      : undefined
+    : obj.kind === 'module'
+      ? obj.m.cls
+      : obj.kind === 'object'
+        ? obj.o.cls
+        : undefined;
   if (cls.kind === 'class') return userClass ? interp.mro(userClass).includes(cls.c) : false;
-  const libPath = cls.kind === 'lib' ? canonical(cls.path) : cls.kind === 'native' && cls.name.startsWith('builtins.') ? cls.name : undefined;
+  const libPath =
+    cls.kind === 'lib' ? canonical(cls.path) : cls.kind === 'native' && cls.name.startsWith('builtins.') ? cls.name : undefined;
   if (!libPath) return undefined;
   if (libPath.startsWith('builtins.')) {
     const t = libPath.slice(9);
-    const kinds: Record<string, string[]> = { int: ['int', 'bool'], float: ['float'], bool: ['bool'], str: ['str'], list: ['list'], tuple: ['tuple'], dict: ['dict'], object: [] };
+    const kinds: Record<string, string[]> = {
+      int: ['int', 'bool'],
+      float: ['float'],
+      bool: ['bool'],
+      str: ['str'],
+      list: ['list'],
+      tuple: ['tuple'],
+      dict: ['dict'],
+      object: [],
+    };
     if (t === 'object') return true;
     return kinds[t] ? kinds[t].includes(obj.kind) : false;
   }

@@ -94,7 +94,10 @@ export function callFunction(ip: Interp, f: FunctionObj, a: CallArgs, at: Node):
   ip.invoked.add(f);
   const scope: Scope = { vars: new Map(), parent: f.closure, env: f.env, fn: f, self: undefined };
   const err = bind(ip, f, a, scope);
-  if (err) return ip.phase === 'module' || ip.phase === 'discover' ? ip.fail(at, `${f.name}(): ${err}`) : unknown(ip.stopAt(at, `${f.name}(): ${err}`).why);
+  if (err)
+    return ip.phase === 'module' || ip.phase === 'discover'
+      ? ip.fail(at, `${f.name}(): ${err}`)
+      : unknown(ip.stopAt(at, `${f.name}(): ${err}`).why);
   const body = f.node.childForFieldName('body')!;
   if (isGenerator(f.node)) return ip.fail(at, `${f.name}() is a generator, which is not followed`);
   ip.depth++;
@@ -178,7 +181,7 @@ export function callModule(ip: Interp, m: ModuleObj, a: CallArgs, at: Node): V {
   if (ip.phase === 'discover' || (ip.phase === 'module' && ip.topLevelOf === ip.program.entry)) {
     const x = a.args[0];
     if (x?.kind === 'tensor' && x.example) {
-      const shape = x.shape.every((d) => typeof d === 'number') ? (x.shape) : undefined;
+      const shape = x.shape.every((d) => typeof d === 'number') ? x.shape : undefined;
       if (shape) ip.examples.push({ m, input: shape, line: x.example.line });
     }
     return unknown('not run during discovery');
@@ -200,12 +203,14 @@ const generators = new WeakMap<Node, boolean>();
 function isGenerator(fn: Node): boolean {
   let known = generators.get(fn);
   if (known === undefined) {
-    known = fn.type === 'function_definition' && fn.descendantsOfType('yield').some((y) => {
-      for (let p = y?.parent; p; p = p.parent) {
-        if (p.type === 'function_definition' || p.type === 'lambda') return p.id === fn.id;
-      }
-      return false;
-    });
+    known =
+      fn.type === 'function_definition' &&
+      fn.descendantsOfType('yield').some((y) => {
+        for (let p = y?.parent; p; p = p.parent) {
+          if (p.type === 'function_definition' || p.type === 'lambda') return p.id === fn.id;
+        }
+        return false;
+      });
     generators.set(fn, known);
   }
   return known;

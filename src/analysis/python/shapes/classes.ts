@@ -18,7 +18,13 @@ export function defineFunction(ip: Interp, node: Node, scope: Scope, decorators:
     closure: scope.classOf ? scope.parent : scope,
     defaults: defaults(ip, node.childForFieldName('parameters'), scope),
     owner: scope.classOf,
-    kind: decorators.includes('staticmethod') ? 'staticmethod' : decorators.includes('classmethod') ? 'classmethod' : decorators.includes('property') ? 'property' : 'function',
+    kind: decorators.includes('staticmethod')
+      ? 'staticmethod'
+      : decorators.includes('classmethod')
+        ? 'classmethod'
+        : decorators.includes('property')
+          ? 'property'
+          : 'function',
   };
   ip.setName(name, { kind: 'function', f }, scope);
 }
@@ -47,7 +53,9 @@ export function defineClass(ip: Interp, node: Node, scope: Scope, dataclass = fa
     // fields: the annotated names of the body, in order (`width: int = 16`)
     c.fields = named(node.childForFieldName('body'))
       .map((st) => (st.type === 'expression_statement' ? named(st)[0] : undefined))
-      .filter((a): a is Node => a?.type === 'assignment' && !!a.childForFieldName('type') && a.childForFieldName('left')?.type === 'identifier')
+      .filter(
+        (a): a is Node => a?.type === 'assignment' && !!a.childForFieldName('type') && a.childForFieldName('left')?.type === 'identifier',
+      )
       .map((a) => a.childForFieldName('left')!.text);
   }
   ip.setName(name, { kind: 'class', c }, scope);
@@ -96,7 +104,15 @@ export function nnBase(c: ClassObj): string | undefined {
  * A class member seen from an instance (`self`) or the class: user methods are bound, static
  * methods not, properties are called. With `inheritedOnly` lookups stop at torch.nn bases.
  */
-export function classMember(ip: Interp, c: ClassObj, name: string, self: V | undefined, at: Node, _instance = false, after?: ClassObj): V | undefined {
+export function classMember(
+  ip: Interp,
+  c: ClassObj,
+  name: string,
+  self: V | undefined,
+  at: Node,
+  _instance = false,
+  after?: ClassObj,
+): V | undefined {
   let started = after === undefined;
   for (const x of mro(c)) {
     if (!started) {
@@ -126,14 +142,16 @@ export function superAttr(ip: Interp, s: V & { kind: 'super' }, name: string, at
   // past the user classes: the torch.nn base
   const base = nnBase(cls);
   if (base && self.kind === 'module') {
-    if (name === '__init__') return { kind: 'native', name: 'nn.__init__', self, partial: { args: [{ kind: 'lib', path: base }], kwargs: new Map() } };
+    if (name === '__init__')
+      return { kind: 'native', name: 'nn.__init__', self, partial: { args: [{ kind: 'lib', path: base }], kwargs: new Map() } };
     return nativeModuleAttribute(ip, self, name, at, true);
   }
   if (name === '__init__') {
     // a @dataclass base: its generated __init__
     const order = mro(cls);
     const data = order.slice(order.indexOf(s.after) + 1).find((x): x is ClassObj => typeof x !== 'string' && !!x.fields);
-    if (data && self.kind === 'object') return { kind: 'native', name: 'dataclass.__init__', self, partial: { args: [{ kind: 'class', c: data }], kwargs: new Map() } };
+    if (data && self.kind === 'object')
+      return { kind: 'native', name: 'dataclass.__init__', self, partial: { args: [{ kind: 'class', c: data }], kwargs: new Map() } };
     return { kind: 'native', name: 'builtins.noop' };
   }
   return ip.fail(at, `super() has no attribute \`${name}\``);

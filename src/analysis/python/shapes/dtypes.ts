@@ -20,9 +20,38 @@ const isIntType = (d: DType | undefined) => d === 'int32' || d === 'int64';
 
 /** Ops whose result has the dtype of their (first) tensor: views, copies, reorderings. */
 const SAME = new Set([
-  'view', 'reshape', 'flatten', 'unflatten', 'permute', 'transpose', 'swapaxes', 'contiguous', 'clone', 'detach', 'unsqueeze',
-  'squeeze', 'expand', 'expand_as', 'repeat', 'flip', 'roll', 't', 'narrow', 'view_as', 'reshape_as', 'tril', 'triu', 'cpu',
-  'cuda', 'abs', 'neg', 'chunk', 'split', 'unbind', 'getitem', 'repeat_interleave',
+  'view',
+  'reshape',
+  'flatten',
+  'unflatten',
+  'permute',
+  'transpose',
+  'swapaxes',
+  'contiguous',
+  'clone',
+  'detach',
+  'unsqueeze',
+  'squeeze',
+  'expand',
+  'expand_as',
+  'repeat',
+  'flip',
+  'roll',
+  't',
+  'narrow',
+  'view_as',
+  'reshape_as',
+  'tril',
+  'triu',
+  'cpu',
+  'cuda',
+  'abs',
+  'neg',
+  'chunk',
+  'split',
+  'unbind',
+  'getitem',
+  'repeat_interleave',
 ]);
 
 /** Ops whose result has the dtype all their tensors share. */
@@ -32,8 +61,15 @@ const JOIN = new Set(['cat', 'concat', 'concatenate', 'stack', 'meshgrid']);
 const INDICES = new Set(['argmax', 'argmin', 'argsort', 'nonzero']);
 
 const NAMED: Record<string, DType> = {
-  'torch.bool': 'bool', 'torch.int': 'int32', 'torch.int32': 'int32', 'torch.long': 'int64', 'torch.int64': 'int64',
-  'torch.float': 'float32', 'torch.float32': 'float32', 'torch.double': 'float64', 'torch.float64': 'float64',
+  'torch.bool': 'bool',
+  'torch.int': 'int32',
+  'torch.int32': 'int32',
+  'torch.long': 'int64',
+  'torch.int64': 'int64',
+  'torch.float': 'float32',
+  'torch.float32': 'float32',
+  'torch.double': 'float64',
+  'torch.float64': 'float64',
 };
 
 function named(v: V | undefined): DType | undefined {
@@ -75,7 +111,8 @@ export function carryDtype(name: string, inputs: V[], a: CallArgs | undefined, r
     const ds = ts.map(dtypeOfTensor);
     return ds.length && ds.every((d) => d !== undefined && d === ds[0]) ? stamp(result, ds[0]) : result;
   }
-  if ((name === 'sum' || name === 'prod' || name === 'cumsum') && (isIntType(dtypeOfTensor(ts[0])) || dtypeOfTensor(ts[0]) === 'bool')) return stamp(result, 'int64');
+  if ((name === 'sum' || name === 'prod' || name === 'cumsum') && (isIntType(dtypeOfTensor(ts[0])) || dtypeOfTensor(ts[0]) === 'bool'))
+    return stamp(result, 'int64');
   if (name === 'arange' && inputs.length && inputs.every((v) => v.kind === 'int' || v.kind === 'bool')) return stamp(result, 'int64');
   return result;
 }
@@ -88,7 +125,8 @@ export function torchName(p: string): string | undefined {
 /** `l op r` (Python operators) on tensors whose dtypes are integer: the integer result's dtype. */
 export function carryOperatorDtype(op: string, l: V, r: V, result: V): V {
   if (result.kind !== 'tensor' || result === l || result === r || !['+', '-', '*', '//', '%'].includes(op)) return result;
-  const side = (v: V): DType | 'pyint' | undefined => (v.kind === 'tensor' ? dtypeOfTensor(v) : v.kind === 'int' && intOf(v) !== undefined ? 'pyint' : undefined);
+  const side = (v: V): DType | 'pyint' | undefined =>
+    v.kind === 'tensor' ? dtypeOfTensor(v) : v.kind === 'int' && intOf(v) !== undefined ? 'pyint' : undefined;
   const x = side(l);
   const y = side(r);
   const ints = [x, y].filter((d) => d !== 'pyint');
@@ -101,10 +139,21 @@ export function carryOperatorDtype(op: string, l: V, r: V, result: V): V {
 /** A cast of a tensor whose dtype is known: a new tensor (the dtype is a fact of the object). */
 export function castDtype(t: TensorValue, name: string, a: CallArgs): V | undefined {
   if (!t.dtype) return undefined;
-  const to: Record<string, DType | null> = { float: 'float32', double: 'float64', half: null, bfloat16: null, int: 'int32', long: 'int64', bool: 'bool' };
-  if (name in to && Object.prototype.hasOwnProperty.call(to, name)) return { kind: 'tensor', shape: [...t.shape], ...(to[name] ? { dtype: to[name] } : {}) };
+  const to: Record<string, DType | null> = {
+    float: 'float32',
+    double: 'float64',
+    half: null,
+    bfloat16: null,
+    int: 'int32',
+    long: 'int64',
+    bool: 'bool',
+  };
+  if (name in to && Object.prototype.hasOwnProperty.call(to, name))
+    return { kind: 'tensor', shape: [...t.shape], ...(to[name] ? { dtype: to[name] } : {}) };
   if (name === 'to' || name === 'type') {
-    const d = a.args.find((v) => v.kind === 'lib' && /^torch\.[a-z]+\d*$/.test(v.path) && !/^torch\.(device|cpu|cuda)/.test(v.path)) ?? a.kwargs.get('dtype');
+    const d =
+      a.args.find((v) => v.kind === 'lib' && /^torch\.[a-z]+\d*$/.test(v.path) && !/^torch\.(device|cpu|cuda)/.test(v.path)) ??
+      a.kwargs.get('dtype');
     if (d === undefined) return undefined;
     const dt = named(d);
     return { kind: 'tensor', shape: [...t.shape], ...(dt ? { dtype: dt } : {}) };
@@ -124,7 +173,8 @@ export function integerIndex(t: TensorValue, key: V): { shape: Dim[] } | undefin
   const idx = tensorKeys[0];
   // only full slices besides it: x[idx], x[:, idx], x[idx, :]
   const pos = keys.indexOf(idx);
-  if (!keys.every((k) => k === idx || (k.kind === 'slice' && k.start.kind === 'none' && k.stop.kind === 'none' && k.step.kind === 'none'))) return undefined;
+  if (!keys.every((k) => k === idx || (k.kind === 'slice' && k.start.kind === 'none' && k.stop.kind === 'none' && k.step.kind === 'none')))
+    return undefined;
   if (keys.length > t.shape.length) return undefined;
   // the indexed dimension must be known, and every index value in range is not checked: PyTorch raises otherwise
   if (dimValue(t.shape[pos]) === undefined || concrete(idx.shape) === undefined) return undefined;

@@ -21,21 +21,27 @@ export function einsumShape(equation: V | undefined, operands: V[]): Dim[] | str
     const t = ts[k];
     if (t.kind !== 'tensor') return `einsum() of ${t.kind}`;
     const letters = [...inputs[k]];
-    if (letters.length !== (t).shape.length) return `einsum() operand ${k} has ${(t).shape.length} dims, the equation ${letters.length}`;
+    if (letters.length !== t.shape.length) return `einsum() operand ${k} has ${t.shape.length} dims, the equation ${letters.length}`;
     letters.forEach((c, i) => {
       count.set(c, (count.get(c) ?? 0) + 1);
-      const d = (t).shape[i];
+      const d = t.shape[i];
       const prev = size.get(c);
       if (prev === undefined || dimValue(prev) === 1) size.set(c, d);
     });
     for (let i = 0; i < letters.length; i++) {
-      const d = dimValue((t).shape[i]);
+      const d = dimValue(t.shape[i]);
       const want = dimValue(size.get(letters[i])!);
-      if (d === undefined || want === undefined) return "einsum() of a size that is not known";
+      if (d === undefined || want === undefined) return 'einsum() of a size that is not known';
       if (d !== want && d !== 1) return `einsum(): \`${letters[i]}\` is ${want} and ${d}`;
     }
   }
-  const out = rhs !== undefined ? [...rhs] : [...count].filter(([, n]) => n === 1).map(([c]) => c).sort();
+  const out =
+    rhs !== undefined
+      ? [...rhs]
+      : [...count]
+          .filter(([, n]) => n === 1)
+          .map(([c]) => c)
+          .sort();
   const shape: Dim[] = [];
   for (const c of out) {
     const d = size.get(c);

@@ -51,7 +51,13 @@ export function evaluate(ip: Interp, node: Node, scope: Scope): V {
     case 'call':
       return ip.evalCall(node, scope);
     case 'binary_operator':
-      return binop(ip, node.childForFieldName('operator')!.text, evaluate(ip, node.childForFieldName('left')!, scope), evaluate(ip, node.childForFieldName('right')!, scope), node);
+      return binop(
+        ip,
+        node.childForFieldName('operator')!.text,
+        evaluate(ip, node.childForFieldName('left')!, scope),
+        evaluate(ip, node.childForFieldName('right')!, scope),
+        node,
+      );
     case 'unary_operator': {
       const op = node.childForFieldName('operator')!.text;
       const v = evaluate(ip, node.childForFieldName('argument')!, scope);
@@ -80,7 +86,12 @@ export function evaluate(ip: Interp, node: Node, scope: Scope): V {
       const [a, cond, b] = named(node);
       const t = truthy(evaluate(ip, cond, scope));
       if (t === undefined) {
-        const c = ip.explore(cond, scope, [a, b], [a, b].map((e) => () => ({ type: 'return', value: evaluate(ip, e, scope) })));
+        const c = ip.explore(
+          cond,
+          scope,
+          [a, b],
+          [a, b].map((e) => () => ({ type: 'return', value: evaluate(ip, e, scope) })),
+        );
         return c.type === 'return' ? c.value : c.type === 'stop' ? unknown(c.why) : ip.fail(cond, 'cannot decide the condition');
       }
       return evaluate(ip, t ? a : b, scope);
@@ -105,7 +116,15 @@ export function evaluate(ip: Interp, node: Node, scope: Scope): V {
     case 'lambda':
       return {
         kind: 'function',
-        f: { name: '<lambda>', node, env: scope.env, closure: scope, defaults: ip.defaults(node.childForFieldName('parameters'), scope), owner: undefined, kind: 'function' },
+        f: {
+          name: '<lambda>',
+          node,
+          env: scope.env,
+          closure: scope,
+          defaults: ip.defaults(node.childForFieldName('parameters'), scope),
+          owner: undefined,
+          kind: 'function',
+        },
       };
     case 'named_expression': {
       const v = evaluate(ip, node.childForFieldName('value')!, scope);
@@ -131,7 +150,9 @@ export function string(ip: Interp, node: Node, scope: Scope): V {
     else if (part.type === 'interpolation') {
       const e = part.childForFieldName('expression') ?? named(part)[0];
       const v = evaluate(ip, e, scope);
-      const spec = named(part).find((c) => c.type === 'format_specifier')?.text.replace(/^:/, '');
+      const spec = named(part)
+        .find((c) => c.type === 'format_specifier')
+        ?.text.replace(/^:/, '');
       const text = spec ? formatPercent(`%${spec.replace(/^([<>^]?)(\d*)([a-z]?)$/, '$2$3') || 's'}`, v) : pyStr(v);
       if (text === undefined) return ip.fail(part, 'cannot format this value');
       s += text;
@@ -181,7 +202,8 @@ export function comprehension(ip: Interp, node: Node, scope: Scope): V {
       return;
     }
     if (i === clauses.length) {
-      if (body.type === 'pair') putEntry(entries, evaluate(ip, body.childForFieldName('key')!, inner), evaluate(ip, body.childForFieldName('value')!, inner));
+      if (body.type === 'pair')
+        putEntry(entries, evaluate(ip, body.childForFieldName('key')!, inner), evaluate(ip, body.childForFieldName('value')!, inner));
       else out.push(evaluate(ip, body, inner));
       return;
     }
@@ -277,7 +299,8 @@ export function truthy(v: V): boolean | undefined {
 export function binop(ip: Interp, op: string, l: V, r: V, at: Node): V {
   if (l.kind === 'unknown') return l;
   if (r.kind === 'unknown') return r;
-  if (l.kind === 'tensor' || r.kind === 'tensor') return dataOperator(op, l, r) ?? carryOperatorDtype(op, l, r, tensorBinary(ip, op, l, r, at));
+  if (l.kind === 'tensor' || r.kind === 'tensor')
+    return dataOperator(op, l, r) ?? carryOperatorDtype(op, l, r, tensorBinary(ip, op, l, r, at));
   if (op === '+' && l.kind === r.kind && (l.kind === 'list' || l.kind === 'tuple')) {
     return { kind: l.kind, items: [...l.items, ...(r as { items: V[] }).items] };
   }
@@ -351,7 +374,12 @@ export function compare(ip: Interp, op: string, a: V, b: V, at: Node): V {
   const y = b.kind === 'float' ? b.value : intOf(b);
   if (x === undefined || y === undefined) {
     if (a.kind === 'str' && b.kind === 'str') {
-      const r: Record<string, boolean> = { '<': a.value < b.value, '>': a.value > b.value, '<=': a.value <= b.value, '>=': a.value >= b.value };
+      const r: Record<string, boolean> = {
+        '<': a.value < b.value,
+        '>': a.value > b.value,
+        '<=': a.value <= b.value,
+        '>=': a.value >= b.value,
+      };
       if (op in r) return bool(r[op]);
     }
     return ip.fail(at, 'comparison');

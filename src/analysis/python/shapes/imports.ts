@@ -99,7 +99,10 @@ export function importStatement(ip: Interp, stmt: Node, scope: Scope): void {
 export function importModule(ip: Interp, env: ModuleEnv, dots: number, dotted: string): V {
   const file = ip.program.resolve(env.file.path, dots, dotted);
   if (file) return { kind: 'pymodule', env: moduleEnv(ip, file) };
-  if (dots > 0) return unknown(`\`from ${'.'.repeat(dots)}${dotted} import\`: ${ip.program.limited ? `not read, ${MAX_FILES} files were read already` : 'file not found'}`);
+  if (dots > 0)
+    return unknown(
+      `\`from ${'.'.repeat(dots)}${dotted} import\`: ${ip.program.limited ? `not read, ${MAX_FILES} files were read already` : 'file not found'}`,
+    );
   return { kind: 'lib', path: dotted };
 }
 
@@ -165,9 +168,17 @@ function topLevelNames(stmt: Node): string[] | undefined {
   const def = stmt.type === 'decorated_definition' ? stmt.childForFieldName('definition') : stmt;
   if (def && (def.type === 'class_definition' || def.type === 'function_definition')) return [def.childForFieldName('name')?.text ?? ''];
   if (stmt.type === 'import_statement' || stmt.type === 'import_from_statement') {
-    return stmt.text.replace(/^[\s\S]*?\bimport\b/, '').split(',').map((part) => /(\w+)\s*\)?\s*$/.exec(part)?.[1] ?? '').filter(Boolean);
+    return stmt.text
+      .replace(/^[\s\S]*?\bimport\b/, '')
+      .split(',')
+      .map((part) => /(\w+)\s*\)?\s*$/.exec(part)?.[1] ?? '')
+      .filter(Boolean);
   }
-  if (stmt.type !== 'expression_statement') return stmt.type.endsWith('_statement') && !['if_statement', 'for_statement', 'while_statement', 'try_statement', 'with_statement', 'match_statement'].includes(stmt.type) ? [] : undefined;
+  if (stmt.type !== 'expression_statement')
+    return stmt.type.endsWith('_statement') &&
+      !['if_statement', 'for_statement', 'while_statement', 'try_statement', 'with_statement', 'match_statement'].includes(stmt.type)
+      ? []
+      : undefined;
   const inner = named(stmt)[0];
   if (inner?.type === 'assignment' || inner?.type === 'augmented_assignment') {
     return (inner.childForFieldName('left')?.text ?? '').split(/[^\w]+/).filter((n) => /^[A-Za-z_]\w*$/.test(n));

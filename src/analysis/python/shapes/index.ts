@@ -14,7 +14,15 @@ import { analyzePython, markConvertible, type PythonAnalysis, type PythonLayer }
 import { findGuard, termHolds } from '../guard';
 import type { LayerMemo } from '../incremental';
 import { isBudgetStop } from '../../kernel/budget';
-import { inferModels, runClassModel, type ClassOutcome, type ConvInstance, type InferRequest, type ModelShapes, type RunTrace } from './models';
+import {
+  inferModels,
+  runClassModel,
+  type ClassOutcome,
+  type ConvInstance,
+  type InferRequest,
+  type ModelShapes,
+  type RunTrace,
+} from './models';
 import { plainFile, type ShapeSources } from './program';
 
 export type { ShapeSources } from './program';
@@ -29,11 +37,20 @@ const key = (file: string, start: number) => `${file}\u0000${start}`;
  * Runs shape inference on an analysed file and fills in `analysis.models` and each layer's
  * `shapes` and costs. A failure inside inference is a note, never an exception.
  */
-export function inferShapes(analysis: PythonAnalysis, text: string, tree: Tree, options: AnalysisOptions, sources: ShapeSources = {}, request: InferRequest = {}, memo?: LayerMemo): void {
+export function inferShapes(
+  analysis: PythonAnalysis,
+  text: string,
+  tree: Tree,
+  options: AnalysisOptions,
+  sources: ShapeSources = {},
+  request: InferRequest = {},
+  memo?: LayerMemo,
+): void {
   if (analysis.syntaxError) return;
   const file = sources.path ?? '';
   let models: ModelShapes[];
-  const trace: RunTrace | undefined = memo && !request.build && !request.input ? { moduleTouched: new Set(), classes: [], untraced: false } : undefined;
+  const trace: RunTrace | undefined =
+    memo && !request.build && !request.input ? { moduleTouched: new Set(), classes: [], untraced: false } : undefined;
   try {
     models = inferModels(plainFile(file, text, tree), sources, options, request, trace);
   } catch (e) {
@@ -75,7 +92,14 @@ export function inferShapes(analysis: PythonAnalysis, text: string, tree: Tree, 
  * factories among the models, a class whose standing as a model may have changed, or a layer
  * no model of the file builds (the full analysis would look in the files importing it).
  */
-export function focusShapes(layers: PythonLayer[], text: string, tree: Tree, options: AnalysisOptions, sources: ShapeSources, memo: LayerMemo): boolean {
+export function focusShapes(
+  layers: PythonLayer[],
+  text: string,
+  tree: Tree,
+  options: AnalysisOptions,
+  sources: ShapeSources,
+  memo: LayerMemo,
+): boolean {
   const rec = memo.shapes;
   const file = sources.path ?? '';
   if (!rec || rec.key !== JSON.stringify(options) || rec.file !== file || rec.trace.untraced || tree.rootNode.hasError) return false;
@@ -137,7 +161,12 @@ const MAX_SCANNED = 64;
  * `frame(m)` maps this version's offsets to those a model was recorded with, where they lag behind
  * (a focused run's recorded models); the layers' starts are mapped once per frame, not every conv.
  */
-function attachAll(layers: PythonLayer[], models: ModelShapes[], file: string, frame: (m: ModelShapes) => ((o: number) => number) | undefined = () => undefined): void {
+function attachAll(
+  layers: PythonLayer[],
+  models: ModelShapes[],
+  file: string,
+  frame: (m: ModelShapes) => ((o: number) => number) | undefined = () => undefined,
+): void {
   const byFrame = new Map<((o: number) => number) | undefined, Map<number, number[]>>();
   const startsIn = (f: ((o: number) => number) | undefined): Map<number, number[]> => {
     let starts = byFrame.get(f);
@@ -178,7 +207,13 @@ function attachAll(layers: PythonLayer[], models: ModelShapes[], file: string, f
  * rewrite (guard.ts) whose condition holds on exactly those. The written expressions are copied by
  * the rewrite as always, so it holds for each of those instances.
  */
-function fromInstances(layer: PythonLayer, models: ModelShapes[], file: string, options: AnalysisOptions, frame: (m: ModelShapes) => ((o: number) => number) | undefined = () => undefined): void {
+function fromInstances(
+  layer: PythonLayer,
+  models: ModelShapes[],
+  file: string,
+  options: AnalysisOptions,
+  frame: (m: ModelShapes) => ((o: number) => number) | undefined = () => undefined,
+): void {
   if (!layer.callerDependent || layer.kind === 'transposed' || layer.kind === 'lazy') return;
   const written = (p: string) => layer.written.find((w) => w.param === p);
   if (!written('in_channels') || !written('out_channels') || (!written('kernel_size') && layer.splat === undefined)) return;
@@ -200,7 +235,10 @@ function fromInstances(layer: PythonLayer, models: ModelShapes[], file: string, 
     const keys = new Set(instances.flatMap((i) => i.keywords.filter((k) => !own.has(k))));
     if ([...keys].every((k) => GEOMETRY.has(k))) layer.splatTo = 'depthwise';
     else if ([...keys].every((k) => DEVICE.has(k))) layer.splatTo = 'both';
-    else return decline(`\`**${layer.splat}\` gives ${[...keys].sort().join(', ')}: only kernel_size, stride, padding, dilation, padding_mode (for the depthwise conv) or only device, dtype (for both) can pass through`);
+    else
+      return decline(
+        `\`**${layer.splat}\` gives ${[...keys].sort().join(', ')}: only kernel_size, stride, padding, dilation, padding_mode (for the depthwise conv) or only device, dtype (for both) can pass through`,
+      );
     if (!written('kernel_size') && !instances.every((i) => i.keywords.includes('kernel_size'))) return;
   }
   const eligible = instances.map((i) => {
@@ -231,24 +269,37 @@ function fromInstances(layer: PythonLayer, models: ModelShapes[], file: string, 
   if (n === instances.length) {
     if (!layer.convertible) {
       markConvertible(layer, options);
-      layer.warnings.push(`decided on the ${modules(n)} the models of this file build here: its arguments are not known from the line alone`);
+      layer.warnings.push(
+        `decided on the ${modules(n)} the models of this file build here: its arguments are not known from the line alone`,
+      );
       price(eligible);
     }
     return;
   }
   const kernelExpr = written('kernel_size')?.text ?? `${layer.splat}["kernel_size"]`;
   const guard = findGuard(
-    instances.map((i) => ({ inChannels: i.args.inChannels?.constant, outChannels: i.args.outChannels?.constant, groups: i.args.groups?.constant, kernel: i.args.kernelSize, kernelIsInt: i.kernelIsInt })),
+    instances.map((i) => ({
+      inChannels: i.args.inChannels?.constant,
+      outChannels: i.args.outChannels?.constant,
+      groups: i.args.groups?.constant,
+      kernel: i.args.kernelSize,
+      kernelIsInt: i.kernelIsInt,
+    })),
     eligible,
     written,
     kernelExpr,
   );
   if (typeof guard === 'string') return decline(guard);
   const reads = layer.references.filter((r) => r.replacement);
-  if (reads.length) return decline(`line ${reads[0].line + 1} reads \`${reads[0].text}\`: after a guarded rewrite the module is a Sequential for some callers and a conv for others`);
+  if (reads.length)
+    return decline(
+      `line ${reads[0].line + 1} reads \`${reads[0].text}\`: after a guarded rewrite the module is a Sequential for some callers and a conv for others`,
+    );
   markConvertible(layer, options);
   layer.guard = guard;
-  layer.warnings.push(`guarded: ${guard.converted} of the ${modules(guard.instances)} the models build here become separable (where \`${guard.condition}\`); the others are built as before`);
+  layer.warnings.push(
+    `guarded: ${guard.converted} of the ${modules(guard.instances)} the models build here become separable (where \`${guard.condition}\`); the others are built as before`,
+  );
   price(eligible);
 }
 
@@ -269,7 +320,10 @@ function importersOf(file: string, sources: ShapeSources): string[] {
     else for (const g of pythonFilesUnder(path.resolve(f), sources, 2)) candidates.add(g);
   }
   candidates.delete(file);
-  const imports = new RegExp(`^\\s*(from\\s+[.\\w]*\\b${stem}\\s+import\\b|from\\s+\\.+\\s+import\\s[^\\n]*\\b${stem}\\b|import\\s+[\\w.]*\\b${stem}\\b)`, 'm');
+  const imports = new RegExp(
+    `^\\s*(from\\s+[.\\w]*\\b${stem}\\s+import\\b|from\\s+\\.+\\s+import\\s[^\\n]*\\b${stem}\\b|import\\s+[\\w.]*\\b${stem}\\b)`,
+    'm',
+  );
   // a folder of hundreds of files is not read in full for every file of blocks in it
   return [...candidates]
     .sort()
@@ -296,14 +350,23 @@ const importLinesOf = new Map<string, { text: string; lines: string }>();
 function importLines(file: string, text: string): string {
   const known = importLinesOf.get(file);
   if (known?.text === text) return known.lines;
-  const lines = text.split('\n').filter((l) => /^\s*(?:from|import)\s/.test(l)).join('\n');
+  const lines = text
+    .split('\n')
+    .filter((l) => /^\s*(?:from|import)\s/.test(l))
+    .join('\n');
   if (importLinesOf.size >= 512) importLinesOf.delete(importLinesOf.keys().next().value as string);
   importLinesOf.set(file, { text, lines });
   return lines;
 }
 
 /** Whether the conv at each construction site gets rewritten: this file's layers, and those of the files it imports. */
-function convertibility(analysis: PythonAnalysis, file: string, models: ModelShapes[], options: AnalysisOptions, sources: ShapeSources): Map<string, boolean | Guard> {
+function convertibility(
+  analysis: PythonAnalysis,
+  file: string,
+  models: ModelShapes[],
+  options: AnalysisOptions,
+  sources: ShapeSources,
+): Map<string, boolean | Guard> {
   const out = new Map<string, boolean | Guard>();
   for (const l of analysis.layers) out.set(key(file, l.span.start), l.convertible && (l.guard ?? true));
   const foreign = new Set(models.flatMap((m) => m.convs.map((c) => c.file)).filter((f) => f !== file && f !== ''));
@@ -336,7 +399,13 @@ function layersOf(file: string, text: string, options: AnalysisOptions): [number
 /** Does the rewrite of its line convert this module: the line is converted, and a guard holds on it. */
 function converts(c: ConvInstance, how: boolean | Guard | undefined): boolean {
   if (typeof how !== 'object') return how === true;
-  const inst = { inChannels: c.args.inChannels?.constant, outChannels: c.args.outChannels?.constant, groups: c.args.groups?.constant, kernel: c.args.kernelSize, kernelIsInt: c.kernelIsInt };
+  const inst = {
+    inChannels: c.args.inChannels?.constant,
+    outChannels: c.args.outChannels?.constant,
+    groups: c.args.groups?.constant,
+    kernel: c.args.kernelSize,
+    kernelIsInt: c.kernelIsInt,
+  };
   return how.terms.every((t) => termHolds(t, inst) === true);
 }
 
@@ -418,8 +487,14 @@ function attach(layer: PythonLayer, m: ModelShapes, instances: ConvInstance[]): 
   const dims = layer.args.dims;
   layer.cost = {
     // a separable form exists where the call site itself is a standard conv (as convCost says)
-    params: { before: sum((i) => i.params), after: layer.kind === 'conv' || layer.kind === 'transposed' ? sum((i) => i.after?.params) : undefined },
-    macs: { before: sum((i) => i.macs), after: layer.kind === 'conv' || layer.kind === 'transposed' ? sum((i) => i.after?.macs) : undefined },
+    params: {
+      before: sum((i) => i.params),
+      after: layer.kind === 'conv' || layer.kind === 'transposed' ? sum((i) => i.after?.params) : undefined,
+    },
+    macs: {
+      before: sum((i) => i.macs),
+      after: layer.kind === 'conv' || layer.kind === 'transposed' ? sum((i) => i.after?.macs) : undefined,
+    },
     inputSize: first?.input ? first.input.slice(first.input.length - dims) : layer.cost.inputSize,
     outputSize: first?.output ? first.output.slice(first.output.length - dims) : layer.cost.outputSize,
   };

@@ -57,12 +57,20 @@ const MAX_TRIES = 16;
 
 /** A conv that recorded a call with a known output: the input got through the model's first conv. */
 function convRan(root: ModuleObj): boolean {
-  return namedModules(root).some(([, m]) => (m.native?.data.conv as ConvData | undefined) !== undefined && m.calls.some((c) => c.output !== undefined));
+  return namedModules(root).some(
+    ([, m]) => (m.native?.data.conv as ConvData | undefined) !== undefined && m.calls.some((c) => c.output !== undefined),
+  );
 }
 
 /** The heap before the first run, to start each try from (only taken when a search may follow). */
 export function snapshotModel(root: ModuleObj): HeapSnapshot {
-  const scope: Scope = { vars: new Map(), parent: undefined, env: { file: { path: '', text: '', root: undefined as never }, globals: new Map(), name: '' }, fn: undefined, self: undefined };
+  const scope: Scope = {
+    vars: new Map(),
+    parent: undefined,
+    env: { file: { path: '', text: '', root: undefined as never }, globals: new Map(), name: '' },
+    fn: undefined,
+    self: undefined,
+  };
   return new HeapSnapshot(scope, [{ kind: 'module', m: root }]);
 }
 
@@ -71,7 +79,15 @@ export function snapshotModel(root: ModuleObj): HeapSnapshot {
  * `first` left them). `snap` was taken before the first run; `make(spatial, channel)` builds a full
  * input shape from spatial sizes, with or without the channel dimension.
  */
-export function searchInput(interp: Interp, root: ModuleObj, snap: HeapSnapshot, run: RunOnce, first: Attempt, spatial: number[], make: (spatial: number[], channel: boolean) => Dim[]): { attempt: Attempt; why: string } | undefined {
+export function searchInput(
+  interp: Interp,
+  root: ModuleObj,
+  snap: HeapSnapshot,
+  run: RunOnce,
+  first: Attempt,
+  spatial: number[],
+  make: (spatial: number[], channel: boolean) => Dim[],
+): { attempt: Attempt; why: string } | undefined {
   if (ok(first) || first.stops.some((s) => s.includes('budget:'))) return undefined;
   const firstRan = convRan(root);
   const after = snap.capture();
@@ -90,7 +106,13 @@ export function searchInput(interp: Interp, root: ModuleObj, snap: HeapSnapshot,
   return undefined;
 }
 
-function search(first: Attempt, firstRan: boolean, spatial: number[], make: (spatial: number[], channel: boolean) => Dim[], tryShape: (shape: Dim[]) => Attempt | undefined): { attempt: Attempt; why: string } | undefined {
+function search(
+  first: Attempt,
+  firstRan: boolean,
+  spatial: number[],
+  make: (spatial: number[], channel: boolean) => Dim[],
+  tryShape: (shape: Dim[]) => Attempt | undefined,
+): { attempt: Attempt; why: string } | undefined {
   const sized = (a: Attempt, channel: boolean, why: string) => fit(a, spatial, channel, make, tryShape, why);
   const own = sized(first, true, '');
   if (own) return own;
@@ -110,7 +132,14 @@ const FEATURES = /in_features expects (\d+), got (\d+)/;
 const TOO_SMALL = /too small/;
 
 /** From a failed attempt: a spatial size that makes the run go through, by the failure's kind. */
-function fit(a: Attempt, spatial: number[], channel: boolean, make: (spatial: number[], channel: boolean) => Dim[], tryShape: (shape: Dim[]) => Attempt | undefined, prefix: string): { attempt: Attempt; why: string } | undefined {
+function fit(
+  a: Attempt,
+  spatial: number[],
+  channel: boolean,
+  make: (spatial: number[], channel: boolean) => Dim[],
+  tryShape: (shape: Dim[]) => Attempt | undefined,
+  prefix: string,
+): { attempt: Attempt; why: string } | undefined {
   const join = (why: string) => (prefix ? `${prefix}; ${why}` : why);
   const stop = failure(a);
   const features = FEATURES.exec(stop);
@@ -123,7 +152,12 @@ function fit(a: Attempt, spatial: number[], channel: boolean, make: (spatial: nu
     let bestSize = 0;
     while (lo <= hi) {
       const s = Math.floor((lo + hi) / 2);
-      const t = tryShape(make(spatial.map(() => s), channel));
+      const t = tryShape(
+        make(
+          spatial.map(() => s),
+          channel,
+        ),
+      );
       if (!t) break;
       if (ok(t)) {
         best = t;
@@ -140,15 +174,29 @@ function fit(a: Attempt, spatial: number[], channel: boolean, make: (spatial: nu
     }
     if (best) {
       // the search ended on another size: run the best one again so its calls are the ones recorded
-      const again = tryShape(make(spatial.map(() => bestSize), channel));
+      const again = tryShape(
+        make(
+          spatial.map(() => bestSize),
+          channel,
+        ),
+      );
       const call = /`([^`]+)`/.exec(stop)?.[1];
-      if (again && ok(again)) return { attempt: again, why: join(`the smallest size at which ${call ? `\`${call}\`` : 'a linear layer'} gets the ${want} input features it takes`) };
+      if (again && ok(again))
+        return {
+          attempt: again,
+          why: join(`the smallest size at which ${call ? `\`${call}\`` : 'a linear layer'} gets the ${want} input features it takes`),
+        };
     }
     return undefined;
   }
   if (TOO_SMALL.test(stop)) {
     for (let k = 2; k <= 64; k *= 2) {
-      const t = tryShape(make(spatial.map((s) => s * k), channel));
+      const t = tryShape(
+        make(
+          spatial.map((s) => s * k),
+          channel,
+        ),
+      );
       if (!t) return undefined;
       if (ok(t)) return { attempt: t, why: join(`the default size is too small for the model; ${k}x it`) };
       if (!TOO_SMALL.test(failure(t))) return undefined;

@@ -154,7 +154,10 @@ export class Interp implements Host {
     const v = this.fail(at, detail);
     // it may change tensors handed to it
     for (const x of [...a.args, ...a.kwargs.values()]) dropData(x);
-    if (this.phase === 'forward' && [...a.args, ...a.kwargs.values()].some((x) => x.kind === 'module' || (x.kind === 'bound' && x.self.kind === 'module'))) {
+    if (
+      this.phase === 'forward' &&
+      [...a.args, ...a.kwargs.values()].some((x) => x.kind === 'module' || (x.kind === 'bound' && x.self.kind === 'module'))
+    ) {
       this.stops.push({ phase: this.phase, why: (v as { why: string }).why + ' — modules passed to it may run unseen' });
     }
     return v;
@@ -210,7 +213,10 @@ export class Interp implements Host {
     if (this.exhausted) return this.exhausted;
     if (++this.steps > this.budget) return (this.exhausted = `budget: more than ${this.budget.toLocaleString('en-US')} steps`);
     if ((this.steps & 1023) === 0 && performance.now() > this.deadline) {
-      return (this.exhausted = this.deadline === this.fileDeadline ? `budget: the file's ${FILE_MS / 1000} s of shape inference were used up` : `budget: more than ${MODEL_MS / 1000} s for one model`);
+      return (this.exhausted =
+        this.deadline === this.fileDeadline
+          ? `budget: the file's ${FILE_MS / 1000} s of shape inference were used up`
+          : `budget: more than ${MODEL_MS / 1000} s for one model`);
     }
     return undefined;
   }
@@ -304,7 +310,6 @@ export class Interp implements Host {
     return expressions.evaluate(this, node, scope);
   }
 
-
   subscriptKey(node: Node, scope: Scope): V {
     return expressions.subscriptKey(this, node, scope);
   }
@@ -389,4 +394,3 @@ export class Interp implements Host {
     return calls.callModule(this, m, a, at);
   }
 }
-

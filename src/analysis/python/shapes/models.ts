@@ -23,7 +23,18 @@ import { Program, type ShapeSources } from './program';
 import { type Attempt, runComplete, searchInput, snapshotModel } from './inputSearch';
 import { namedModules } from './torch/moduleMethods';
 import { type ConvData } from './torch/modules';
-import { concrete, intV, type CallArgs, type ClassObj, type Dim, type DimVar, type FunctionObj, type ModuleObj, type SourceFile, type V } from './values';
+import {
+  concrete,
+  intV,
+  type CallArgs,
+  type ClassObj,
+  type Dim,
+  type DimVar,
+  type FunctionObj,
+  type ModuleObj,
+  type SourceFile,
+  type V,
+} from './values';
 
 export interface ConvCall {
   input: number[] | null;
@@ -173,7 +184,13 @@ export interface ClassOutcome {
   model?: ModelShapes;
 }
 
-export function inferModels(entry: SourceFile, sources: ShapeSources, options: AnalysisOptions, request: InferRequest = {}, trace?: RunTrace): ModelShapes[] {
+export function inferModels(
+  entry: SourceFile,
+  sources: ShapeSources,
+  options: AnalysisOptions,
+  request: InferRequest = {},
+  trace?: RunTrace,
+): ModelShapes[] {
   const program = new Program(entry, sources);
   try {
     return run(program, entry, options, request, trace);
@@ -187,7 +204,12 @@ export function inferModels(entry: SourceFile, sources: ShapeSources, options: A
  * definitions run only when looked up; undefined when such a run could differ from the full one
  * (a name bound twice at the top level, the class not found).
  */
-export function runClassModel(entry: SourceFile, sources: ShapeSources, options: AnalysisOptions, className: string): ClassOutcome | undefined {
+export function runClassModel(
+  entry: SourceFile,
+  sources: ShapeSources,
+  options: AnalysisOptions,
+  className: string,
+): ClassOutcome | undefined {
   const program = new Program(entry, sources);
   try {
     const interp = newInterp(program, options);
@@ -215,7 +237,11 @@ function build(interp: Interp, what: () => V): { module: ModuleObj | string; sto
   const mark = interp.beginPhase('init');
   const v = what();
   const stops = interp.stopsSince(mark);
-  return { module: v.kind === 'module' ? v.m : v.kind === 'unknown' ? v.why : `it builds a ${v.kind}, not a module`, stops, invoked: interp.invoked };
+  return {
+    module: v.kind === 'module' ? v.m : v.kind === 'unknown' ? v.why : `it builds a ${v.kind}, not a module`,
+    stops,
+    invoked: interp.invoked,
+  };
 }
 
 /** A class as a model candidate: built with the values the user gave for its required parameters. */
@@ -236,7 +262,20 @@ function classCandidate(interp: Interp, c: ClassObj, options: AnalysisOptions, i
   const a: CallArgs = { args: [], kwargs };
   const b = build(interp, () => interp.instantiate(c, a, node));
   const text = `${c.name}(${[...kwargs].map(([k, v]) => `${k}=${(v as { poly: { constant: number } }).poly.constant}`).join(', ')})`;
-  return { name: c.name, className: c.name, line: node.startPosition.row, start: node.startIndex, build: text, module: b.module, buildStops: b.stops, invoked: b.invoked, kind: 'class', origin: c, pragmaRow: node.startPosition.row, node };
+  return {
+    name: c.name,
+    className: c.name,
+    line: node.startPosition.row,
+    start: node.startIndex,
+    build: text,
+    module: b.module,
+    buildStops: b.stops,
+    invoked: b.invoked,
+    kind: 'class',
+    origin: c,
+    pragmaRow: node.startPosition.row,
+    node,
+  };
 }
 
 /** The file's classes among a module's submodules. */
@@ -247,10 +286,18 @@ function partsOf(module: ModuleObj | string, entry: SourceFile): Set<string> {
   return out;
 }
 
-const hasConvs = (module: ModuleObj | string) => typeof module !== 'string' && namedModules(module).some(([, m]) => m.native?.data.conv !== undefined);
+const hasConvs = (module: ModuleObj | string) =>
+  typeof module !== 'string' && namedModules(module).some(([, m]) => m.native?.data.conv !== undefined);
 
 /** One class built and run on its own, with what it looked up (the focused run). */
-function classRun(interp: Interp, c: ClassObj, entry: SourceFile, options: AnalysisOptions, pragmas: ReturnType<typeof inputPragmas>, ints: Pragmas): ClassOutcome {
+function classRun(
+  interp: Interp,
+  c: ClassObj,
+  entry: SourceFile,
+  options: AnalysisOptions,
+  pragmas: ReturnType<typeof inputPragmas>,
+  ints: Pragmas,
+): ClassOutcome {
   const touched = new Set([c.name]);
   interp.recordLookups(touched);
   const cand = classCandidate(interp, c, options, ints);
@@ -278,7 +325,20 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
       const expr = named(tree.rootNode)[0] ? named(named(tree.rootNode)[0])[0] : undefined;
       if (!expr) throw new Error(`cannot parse the build expression ${request.build}`);
       const b = build(interp, () => interp.eval(expr, scope));
-      candidates.push({ name: request.build, className: b.module instanceof Object ? (b.module.cls?.name ?? b.module.native?.type ?? 'Module') : '?', line: 0, start: 0, build: request.build, module: b.module, buildStops: b.stops, invoked: b.invoked, kind: 'request', origin: undefined, pragmaRow: undefined, node: expr });
+      candidates.push({
+        name: request.build,
+        className: b.module instanceof Object ? (b.module.cls?.name ?? b.module.native?.type ?? 'Module') : '?',
+        line: 0,
+        start: 0,
+        build: request.build,
+        module: b.module,
+        buildStops: b.stops,
+        invoked: b.invoked,
+        kind: 'request',
+        origin: undefined,
+        pragmaRow: undefined,
+        node: expr,
+      });
       return candidates.map((c) => runModel(interp, c, pragmas, options, request));
     } finally {
       tree.delete();
@@ -290,8 +350,14 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
   const functions: { f: FunctionObj; node: Node }[] = [];
   for (const v of env.globals.values()) {
     if (v.kind === 'class' && v.c.env === env && interp.nnBase(v.c)) classes.push({ c: v.c, node: v.c.node });
-    const holder = v.kind === 'function' && v.f.node.parent?.type === 'decorated_definition' ? v.f.node.parent.parent : v.kind === 'function' ? v.f.node.parent : null;
-    if (v.kind === 'function' && v.f.env === env && v.f.node.type === 'function_definition' && holder?.type === 'module') functions.push({ f: v.f, node: v.f.node });
+    const holder =
+      v.kind === 'function' && v.f.node.parent?.type === 'decorated_definition'
+        ? v.f.node.parent.parent
+        : v.kind === 'function'
+          ? v.f.node.parent
+          : null;
+    if (v.kind === 'function' && v.f.env === env && v.f.node.type === 'function_definition' && holder?.type === 'module')
+      functions.push({ f: v.f, node: v.f.node });
   }
 
   // 1. examples: the __main__ block and argument-free functions that make a tensor
@@ -341,7 +407,20 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
     // a factory whose build cannot be followed is still a model of the file: unknown, with the reason
     const className = typeof b.module === 'string' ? factoryClass(interp, f) : (b.module.cls?.name ?? b.module.native?.type ?? 'Module');
     if (className === undefined) continue;
-    candidates.push({ name: f.name, className, line: node.startPosition.row, start: node.startIndex, build: `${f.name}()`, module: b.module, buildStops: b.stops, invoked: b.invoked, kind: 'factory', origin: f, pragmaRow: node.startPosition.row, node });
+    candidates.push({
+      name: f.name,
+      className,
+      line: node.startPosition.row,
+      start: node.startIndex,
+      build: `${f.name}()`,
+      module: b.module,
+      buildStops: b.stops,
+      invoked: b.invoked,
+      kind: 'factory',
+      origin: f,
+      pragmaRow: node.startPosition.row,
+      node,
+    });
   }
 
   // 3. classes whose constructor needs nothing the user has not given
@@ -371,11 +450,27 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
     if (c.kind === 'example') return true;
     if (c.kind === 'class' && partClasses.has(c.origin as ClassObj)) return false;
     if (c.kind === 'factory' && candidates.some((o) => o !== c && o.invoked.has(c.origin as FunctionObj))) return false;
-    if (c.kind === 'class' && candidates.some((o) => o !== c && o.kind === 'factory' && o.invoked.has(c.origin as ClassObj) && typeof o.module !== 'string' && o.module.cls === c.origin && o.build === `${c.name}()`)) return false;
+    if (
+      c.kind === 'class' &&
+      candidates.some(
+        (o) =>
+          o !== c &&
+          o.kind === 'factory' &&
+          o.invoked.has(c.origin as ClassObj) &&
+          typeof o.module !== 'string' &&
+          o.module.cls === c.origin &&
+          o.build === `${c.name}()`,
+      )
+    )
+      return false;
     // a build cut short by its budget may have been about to build convs
     if (c.buildStops.some(isBudgetStop)) return true;
     // a factory's model whose parts are unknown may hold convs: reported with the reason, not dropped
-    return hasConvs(c.module) || (c.kind === 'factory' && (c.buildStops.length > 0 || namedModules(c.module).some(([, m]) => [...m.params.values()].some((p) => typeof p === 'string'))));
+    return (
+      hasConvs(c.module) ||
+      (c.kind === 'factory' &&
+        (c.buildStops.length > 0 || namedModules(c.module).some(([, m]) => [...m.params.values()].some((p) => typeof p === 'string'))))
+    );
   });
   kept.sort((a, b) => a.line - b.line);
   const models = new Map<Candidate, ModelShapes>();
@@ -388,7 +483,15 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
     trace.untraced = candidates.some((c) => c.kind !== 'class') || interp.sharedWrites;
     trace.classes = considered.map(({ c, cand, touched }) => {
       const model = cand && models.get(cand);
-      const outcome: ClassOutcome['outcome'] = !cand ? 'not runnable' : model ? 'model' : typeof cand.module === 'string' ? 'not built' : partClasses.has(c) ? 'part' : 'no convs';
+      const outcome: ClassOutcome['outcome'] = !cand
+        ? 'not runnable'
+        : model
+          ? 'model'
+          : typeof cand.module === 'string'
+            ? 'not built'
+            : partClasses.has(c)
+              ? 'part'
+              : 'no convs';
       return { name: c.name, outcome, touched, parts: cand ? partsOf(cand.module, entry) : new Set(), model };
     });
   }
@@ -403,7 +506,13 @@ function convDims(root: ModuleObj): 1 | 2 | 3 | undefined {
   return undefined;
 }
 
-function runModel(interp: Interp, c: Candidate, pragmas: ReturnType<typeof inputPragmas>, options: AnalysisOptions, request: InferRequest): ModelShapes {
+function runModel(
+  interp: Interp,
+  c: Candidate,
+  pragmas: ReturnType<typeof inputPragmas>,
+  options: AnalysisOptions,
+  request: InferRequest,
+): ModelShapes {
   const root = c.module as ModuleObj;
   const reasons = [...c.buildStops];
   const dims = convDims(root) ?? 2;
@@ -496,7 +605,11 @@ function runModel(interp: Interp, c: Candidate, pragmas: ReturnType<typeof input
 }
 
 function instance(path: string, m: ModuleObj, conv: ConvData, runStops: string[], opts: SeparableOptions): ConvInstance {
-  const calls: ConvCall[] = m.calls.map((r) => ({ input: r.input ? (concrete(r.input) ?? null) : null, output: r.output ? (concrete(r.output) ?? null) : null, macs: r.macs ?? null }));
+  const calls: ConvCall[] = m.calls.map((r) => ({
+    input: r.input ? (concrete(r.input) ?? null) : null,
+    output: r.output ? (concrete(r.output) ?? null) : null,
+    macs: r.macs ?? null,
+  }));
   const unknownCall = m.calls.find((r) => r.macs === undefined);
   const exact = runStops.length === 0 && !unknownCall;
   const params = typeof m.native!.params === 'number' ? m.native!.params : 0;

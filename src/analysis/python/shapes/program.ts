@@ -72,9 +72,34 @@ export const MAX_FILES = 256;
 
 /** Top-level packages that are libraries, never looked up among the user's files. */
 const LIBRARIES = new Set([
-  'torch', 'numpy', 'np', 'math', 'typing', 'collections', 'functools', 'itertools',
-  'copy', 'os', 'sys', 're', 'warnings', 'logging', 'abc', 'dataclasses', 'enum', 'json', 'random', 'time',
-  'einops', 'operator', 'types', 'inspect', 'pathlib', 'argparse', 'typing_extensions', '__future__',
+  'torch',
+  'numpy',
+  'np',
+  'math',
+  'typing',
+  'collections',
+  'functools',
+  'itertools',
+  'copy',
+  'os',
+  'sys',
+  're',
+  'warnings',
+  'logging',
+  'abc',
+  'dataclasses',
+  'enum',
+  'json',
+  'random',
+  'time',
+  'einops',
+  'operator',
+  'types',
+  'inspect',
+  'pathlib',
+  'argparse',
+  'typing_extensions',
+  '__future__',
 ]);
 
 export class Program {

@@ -11,7 +11,13 @@ const FLOAT_FUNCTIONAL = /^torch\.(ao\.)?nn\.quantized\.(modules\.functional_mod
 
 /** The methods and the torch operation each one is (the `_relu` forms keep the shape). */
 const METHODS: Record<string, string> = {
-  add: '+', add_relu: '+', add_scalar: '+', mul: '*', mul_scalar: '*', matmul: '@', cat: 'cat',
+  add: '+',
+  add_relu: '+',
+  add_scalar: '+',
+  mul: '*',
+  mul_scalar: '*',
+  matmul: '@',
+  cat: 'cat',
 };
 
 export function isFloatFunctional(p: string): boolean {

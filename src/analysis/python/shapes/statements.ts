@@ -84,7 +84,12 @@ export function execStmt(ip: Interp, stmt: Node, scope: Scope): Completion {
         .filter((d) => d.type === 'decorator')
         .map((d) => d.text.replace(/^@\s*/, '').replace(/\s+/g, ''));
       if (def.type === 'function_definition') ip.defineFunction(def, scope, decorators);
-      else if (def.type === 'class_definition') ip.defineClass(def, scope, decorators.some((d) => /^(dataclasses\.)?dataclass\b/.test(d)));
+      else if (def.type === 'class_definition')
+        ip.defineClass(
+          def,
+          scope,
+          decorators.some((d) => /^(dataclasses\.)?dataclass\b/.test(d)),
+        );
       return NORMAL;
     }
     case 'import_statement':
@@ -166,10 +171,13 @@ export function deleteStatement(ip: Interp, stmt: Node, scope: Scope): Completio
 }
 
 export function ifStatement(ip: Interp, stmt: Node, scope: Scope): Completion {
-  const arms: { cond: Node | undefined; body: Node | null }[] = [{ cond: stmt.childForFieldName('condition')!, body: stmt.childForFieldName('consequence') }];
+  const arms: { cond: Node | undefined; body: Node | null }[] = [
+    { cond: stmt.childForFieldName('condition')!, body: stmt.childForFieldName('consequence') },
+  ];
   for (const alt of named(stmt)) {
     if (alt.type === 'elif_clause') arms.push({ cond: alt.childForFieldName('condition')!, body: alt.childForFieldName('consequence') });
-    else if (alt.type === 'else_clause') arms.push({ cond: undefined, body: alt.childForFieldName('body') ?? named(alt).find((n) => n.type === 'block') ?? null });
+    else if (alt.type === 'else_clause')
+      arms.push({ cond: undefined, body: alt.childForFieldName('body') ?? named(alt).find((n) => n.type === 'block') ?? null });
   }
   return ifArms(ip, arms, 0, scope);
 }

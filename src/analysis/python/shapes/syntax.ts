@@ -70,7 +70,16 @@ export class SyntaxNode {
     try {
       if (cursor.gotoFirstChild()) {
         do {
-          const c = new SyntaxNode(this.tree, cursor.nodeType, cursor.nodeIsNamed, cursor.nodeIsMissing, cursor.startIndex, cursor.endIndex, cursor.startPosition, cursor.currentNode);
+          const c = new SyntaxNode(
+            this.tree,
+            cursor.nodeType,
+            cursor.nodeIsNamed,
+            cursor.nodeIsMissing,
+            cursor.startIndex,
+            cursor.endIndex,
+            cursor.startPosition,
+            cursor.currentNode,
+          );
           c.parent = this;
           kids.push(c);
           fields.push(cursor.currentFieldName);

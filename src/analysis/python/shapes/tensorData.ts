@@ -49,7 +49,8 @@ const DTYPES: Record<string, DType> = {
 function dtypeOf(v: V | undefined): DType | 'other' | undefined {
   if (v === undefined || v.kind === 'none') return undefined;
   if (v.kind === 'lib') return DTYPES[v.path] ?? 'other';
-  if (v.kind === 'native' && /^builtins\.(int|float|bool)$/.test(v.name)) return ({ int: 'int64', float: 'float64', bool: 'bool' } as const)[v.name.slice(9) as 'int' | 'float' | 'bool'];
+  if (v.kind === 'native' && /^builtins\.(int|float|bool)$/.test(v.name))
+    return ({ int: 'int64', float: 'float64', bool: 'bool' } as const)[v.name.slice(9) as 'int' | 'float' | 'bool'];
   return 'other';
 }
 
@@ -71,7 +72,7 @@ function stepF32(x: number, n: number): number {
       continue;
     }
     F32[0] = y;
-    I32[0] += (y > 0) === n > 0 ? 1 : -1;
+    I32[0] += y > 0 === n > 0 ? 1 : -1;
     y = F32[0];
   }
   return y;
@@ -86,7 +87,7 @@ function stepF64(x: number, n: number): number {
       continue;
     }
     F64[0] = y;
-    I64[0] += (y > 0) === n > 0 ? 1n : -1n;
+    I64[0] += y > 0 === n > 0 ? 1n : -1n;
     y = F64[0];
   }
   return y;
@@ -218,7 +219,12 @@ export function arangeData(nums: number[], allInts: boolean, dtypeV: V | undefin
     // exact when start, step and the result are float32 numbers (step * i is exact in double for
     // i < MAX_DATA): computed in float32 or in double, the result is the same
     const float32Exact = Math.fround(s) === s && Math.fround(st) === st && Math.fround(v) === v;
-    const [a, b] = into(dtype, isInt(dtype) ? Math.trunc(v) : v, isInt(dtype) ? Math.trunc(v) : v, allInts || isInt(dtype) || float32Exact ? 0 : 1);
+    const [a, b] = into(
+      dtype,
+      isInt(dtype) ? Math.trunc(v) : v,
+      isInt(dtype) ? Math.trunc(v) : v,
+      allInts || isInt(dtype) || float32Exact ? 0 : 1,
+    );
     lo.push(a);
     hi.push(b);
   }
@@ -238,7 +244,8 @@ function promote(a: Operand, b: Operand): DType {
   const scalars = [a, b].filter((o): o is Extract<Operand, { scalar: number }> => 'scalar' in o);
   const dims = tensors.filter((t) => !t.dim0);
   const zeros = tensors.filter((t) => t.dim0);
-  const pick = (ts: { data: TensorData }[]) => ts.map((t) => t.data.dtype).reduce<DType | undefined>((x, y) => (x === undefined || RANK[y] > RANK[x] ? y : x), undefined);
+  const pick = (ts: { data: TensorData }[]) =>
+    ts.map((t) => t.data.dtype).reduce<DType | undefined>((x, y) => (x === undefined || RANK[y] > RANK[x] ? y : x), undefined);
   let result = pick(dims);
   const zero = pick(zeros);
   // a 0-d tensor counts only if it is of a higher category than the sized tensors
@@ -507,7 +514,8 @@ export function dataToPython(x: V, item: boolean): V | undefined {
   if (!t) return undefined;
   if (item && t.data.lo.length !== 1) return undefined;
   const scalar = (i: number): V => {
-    if (!exact(t.data, i)) return { kind: 'unknown', why: 'a value computed from tensor data is too close to a rounding boundary to be sure of it' };
+    if (!exact(t.data, i))
+      return { kind: 'unknown', why: 'a value computed from tensor data is too close to a rounding boundary to be sure of it' };
     const v = t.data.lo[i];
     if (t.data.dtype === 'bool') return { kind: 'bool', value: v !== 0 };
     return isInt(t.data.dtype) ? intV(v) : { kind: 'float', value: v };
@@ -536,7 +544,7 @@ export function dataReduce(name: string, x: V, a: CallArgs): TensorValue | undef
       return t.shape[0] === 0 ? d : dataBinary('-', make(tail.shape, tail.data), make(head.shape, head.data));
     }
     case 'sum': {
-      if (rest.length || !isInt(dtype) && dtype !== 'bool') return undefined;
+      if (rest.length || (!isInt(dtype) && dtype !== 'bool')) return undefined;
       // integer sums are exact; a float sum's order is the kernel's and is left alone
       let s = 0;
       for (let i = 0; i < t.data.lo.length; i++) s += t.data.lo[i];
@@ -551,7 +559,6 @@ export function dataPow(base: V, exponent: V): TensorValue | undefined {
   return dataBinary('**', base, exponent);
 }
 
-
 // -------------------------------------------------------------------------------------------------
 // entry points for torch.ts and the interpreter: each answers only for tensors with values (or
 // their creation) and returns undefined otherwise, so the shape-only rules run as before
@@ -562,9 +569,28 @@ export function dataOperator(op: string, l: V, r: V): TensorValue | undefined {
 }
 
 const NAMED_BINARY: Record<string, string> = {
-  add: '+', sub: '-', subtract: '-', mul: '*', multiply: '*', div: '/', divide: '/', true_divide: '/',
-  floor_divide: '//', remainder: '%', pow: '**', lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=',
-  less: '<', less_equal: '<=', greater: '>', greater_equal: '>=', not_equal: '!=',
+  add: '+',
+  sub: '-',
+  subtract: '-',
+  mul: '*',
+  multiply: '*',
+  div: '/',
+  divide: '/',
+  true_divide: '/',
+  floor_divide: '//',
+  remainder: '%',
+  pow: '**',
+  lt: '<',
+  le: '<=',
+  gt: '>',
+  ge: '>=',
+  eq: '==',
+  ne: '!=',
+  less: '<',
+  less_equal: '<=',
+  greater: '>',
+  greater_equal: '>=',
+  not_equal: '!=',
 };
 
 function named(name: string, x: V, y: V | undefined, a: CallArgs): TensorValue | undefined {
@@ -590,8 +616,13 @@ export function torchDataCall(name: string, a: CallArgs): V | undefined {
       return x && [...a.kwargs.keys()].every((k) => k === 'dtype' || k === 'device') ? tensorFromData(x, a.kwargs.get('dtype')) : undefined;
     case 'arange': {
       const nums = a.args.map((v) => (v.kind === 'float' ? v.value : intOf(v)));
-      if (nums.length === 0 || nums.length > 3 || nums.some((n) => n === undefined) || [...a.kwargs.keys()].some((k) => k !== 'dtype')) return undefined;
-      return arangeData(nums as number[], a.args.every((v) => v.kind !== 'float'), a.kwargs.get('dtype'));
+      if (nums.length === 0 || nums.length > 3 || nums.some((n) => n === undefined) || [...a.kwargs.keys()].some((k) => k !== 'dtype'))
+        return undefined;
+      return arangeData(
+        nums as number[],
+        a.args.every((v) => v.kind !== 'float'),
+        a.kwargs.get('dtype'),
+      );
     }
     case 'diff':
       return x ? dataReduce('diff', x, { args: a.args, kwargs: a.kwargs }) : undefined;
@@ -618,7 +649,10 @@ export function tensorDataMethod(t: TensorValue, name: string, a: CallArgs): V |
     case 'to':
     case 'type': {
       // to(torch.int64), to(dtype=...), to('cpu'), to(device): values kept where the dtype is one kept
-      const dt = a.args.find((v) => v.kind === 'lib' && /^torch\.(bool|u?int\d*|long|short|char|byte|float\d*|double|half|bfloat16|complex\d*)$/.test(v.path)) ?? a.kwargs.get('dtype');
+      const dt =
+        a.args.find(
+          (v) => v.kind === 'lib' && /^torch\.(bool|u?int\d*|long|short|char|byte|float\d*|double|half|bfloat16|complex\d*)$/.test(v.path),
+        ) ?? a.kwargs.get('dtype');
       const devicesOnly = a.args.every((v) => v === dt || v.kind === 'str' || (v.kind === 'lib' && v.path.startsWith('torch.device')));
       const out = devicesOnly ? dataUnary('to', t, dt) : undefined;
       return out ?? { kind: 'tensor', shape: [...t.shape] };

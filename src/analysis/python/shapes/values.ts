@@ -283,11 +283,14 @@ export function resolved(vars: Map<string, V>, name: string, v: V): V {
   return r;
 }
 
-
 /** Index list of a Python slice over `n` items. */
 export function sliceIndices(s: V & { kind: 'slice' }, n: number): number[] | undefined {
   const get = (v: V) => (v.kind === 'none' ? undefined : intOf(v));
-  if ((s.step.kind !== 'none' && get(s.step) === undefined) || (s.start.kind !== 'none' && get(s.start) === undefined) || (s.stop.kind !== 'none' && get(s.stop) === undefined)) {
+  if (
+    (s.step.kind !== 'none' && get(s.step) === undefined) ||
+    (s.start.kind !== 'none' && get(s.start) === undefined) ||
+    (s.stop.kind !== 'none' && get(s.stop) === undefined)
+  ) {
     return undefined;
   }
   const step = get(s.step) ?? 1;

@@ -94,7 +94,10 @@ export function forwardNative(interp: Host, m: ModuleObj, a: CallArgs, at: Node)
     }
     const dims = n.data.dims as number | undefined;
     if (dims !== undefined) {
-      const ok = type.startsWith('BatchNorm1d') || type === 'LazyBatchNorm1d' ? x.shape.length === 2 || x.shape.length === 3 : x.shape.length === dims + 2 || (n.data.instance === true && x.shape.length === dims + 1);
+      const ok =
+        type.startsWith('BatchNorm1d') || type === 'LazyBatchNorm1d'
+          ? x.shape.length === 2 || x.shape.length === 3
+          : x.shape.length === dims + 2 || (n.data.instance === true && x.shape.length === dims + 1);
       if (!ok) return fail(`expected a ${dims + 2}-d input, got ${shapeText(x.shape)}`);
     }
     if (c !== undefined && !(n.data.instance === true && !(n.attrs.get('affine') as { value?: boolean } | undefined)?.value)) {
@@ -130,7 +133,10 @@ export function forwardNative(interp: Host, m: ModuleObj, a: CallArgs, at: Node)
   if (type === 'Embedding') return tensor([...x.shape, n.data.dim as number]);
   if (type === 'MultiheadAttention') {
     const last = x.shape[x.shape.length - 1];
-    const err = last === undefined || (x.shape.length !== 2 && x.shape.length !== 3) ? 'expected a 2-d or 3-d query' : bindDim(last, n.data.e as number, 'embed_dim');
+    const err =
+      last === undefined || (x.shape.length !== 2 && x.shape.length !== 3)
+        ? 'expected a 2-d or 3-d query'
+        : bindDim(last, n.data.e as number, 'embed_dim');
     if (err) return fail(err);
     const need = a.kwargs.get('need_weights') ?? a.args[4];
     const weights = need ? interp.truthy(need) : true;
@@ -223,8 +229,10 @@ function convForward(interp: Host, m: ModuleObj, c: ConvData, x: TensorValue, at
     if (outputSize && outputSize.kind !== 'none') {
       const given = outputSize.kind === 'tuple' || outputSize.kind === 'list' ? outputSize.items.map(intOf) : [];
       const wanted = given.slice(given.length - c.dims);
-      if (wanted.length !== c.dims || wanted.some((v) => v === undefined)) return record(outputSize.kind === 'unknown' ? outputSize.why : 'output_size is not known');
-      if (wanted.some((v, i) => v! < smallest[i] || v! >= smallest[i] + Math.max(s[i], d[i]))) return record(`output_size ${JSON.stringify(wanted)} is not reachable from this input`);
+      if (wanted.length !== c.dims || wanted.some((v) => v === undefined))
+        return record(outputSize.kind === 'unknown' ? outputSize.why : 'output_size is not known');
+      if (wanted.some((v, i) => v! < smallest[i] || v! >= smallest[i] + Math.max(s[i], d[i])))
+        return record(`output_size ${JSON.stringify(wanted)} is not reachable from this input`);
       out = wanted as number[];
     }
   } else {
@@ -252,7 +260,17 @@ function spatialOf(interp: Host, x: TensorValue, dims: number, at: Node, what: s
 }
 
 /** PyTorch's pooling_output_shape. */
-export function pool(interp: Host, x: TensorValue, dims: number, k: number[], s: number[], p: number[], d: number[], ceil: boolean, at: Node): V {
+export function pool(
+  interp: Host,
+  x: TensorValue,
+  dims: number,
+  k: number[],
+  s: number[],
+  p: number[],
+  d: number[],
+  ceil: boolean,
+  at: Node,
+): V {
   const sp = spatialOf(interp, x, dims, at, 'pooling');
   if (!('spatial' in sp)) return sp;
   const out = sp.spatial.map((size, i) => {
@@ -278,14 +296,25 @@ export function interpolate(interp: Host, x: TensorValue, size: V, scale: V, at:
   if (!spatial) return interp.fail(at, 'interpolate: spatial size unknown');
   if (size.kind !== 'none') {
     if (size.kind === 'unknown') return size;
-    const out = intOf(size) !== undefined ? Array<number>(dims).fill(intOf(size)!) : size.kind === 'tuple' || size.kind === 'list' ? size.items.map(intOf) : undefined;
+    const out =
+      intOf(size) !== undefined
+        ? Array<number>(dims).fill(intOf(size)!)
+        : size.kind === 'tuple' || size.kind === 'list'
+          ? size.items.map(intOf)
+          : undefined;
     if (!out || out.length !== dims || out.some((v) => v === undefined)) return interp.fail(at, 'interpolate: size is not known');
     return tensor([x.shape[0], x.shape[1], ...(out as number[])]);
   }
   if (scale.kind === 'none') return interp.fail(at, 'interpolate: neither size nor scale_factor');
   if (scale.kind === 'unknown') return scale;
-  const factors = numOf(scale) !== undefined ? Array<number>(dims).fill(numOf(scale)!) : scale.kind === 'tuple' || scale.kind === 'list' ? scale.items.map(numOf) : undefined;
-  if (!factors || factors.length !== dims || factors.some((v) => v === undefined)) return interp.fail(at, 'interpolate: scale_factor is not known');
+  const factors =
+    numOf(scale) !== undefined
+      ? Array<number>(dims).fill(numOf(scale)!)
+      : scale.kind === 'tuple' || scale.kind === 'list'
+        ? scale.items.map(numOf)
+        : undefined;
+  if (!factors || factors.length !== dims || factors.some((v) => v === undefined))
+    return interp.fail(at, 'interpolate: scale_factor is not known');
   return tensor([x.shape[0], x.shape[1], ...spatial.map((v, i) => Math.floor(v * factors[i]!))]);
 }
 

@@ -23,7 +23,19 @@ import {
 
 import { isNnClass, ArgError, ELEMENTWISE_FUNCTIONS, BROADCAST_FUNCTIONS, Args } from './args';
 import { type ConvData, initNative } from './modules';
-import { CHANNELS_UNKNOWN, bindDim, forwardNative, normDim, pool, adaptivePool, interpolate, pixelShuffle, padTensor, flatten, glu } from './forward';
+import {
+  CHANNELS_UNKNOWN,
+  bindDim,
+  forwardNative,
+  normDim,
+  pool,
+  adaptivePool,
+  interpolate,
+  pixelShuffle,
+  padTensor,
+  flatten,
+  glu,
+} from './forward';
 import { same, matmul, tensorBinary, sizesOf, pick, callTensorMethod, creation } from './tensors';
 import { reparametrize } from './moduleMethods';
 import { einsumShape } from '../einsum';
@@ -47,10 +59,12 @@ function cat(interp: Host, a: CallArgs, at: Node, stack: boolean): V {
   const rank = ts[0].shape.length;
   const d = normDim(intOf(dimV ?? intV(0)) ?? 0, stack ? rank + 1 : rank);
   if (d === undefined) return interp.fail(at, 'dim out of range');
-  if (ts.some((t) => t.shape.length !== rank)) return interp.fail(at, `tensors of different ranks: ${ts.map((t) => shapeText(t.shape)).join(', ')}`);
+  if (ts.some((t) => t.shape.length !== rank))
+    return interp.fail(at, `tensors of different ranks: ${ts.map((t) => shapeText(t.shape)).join(', ')}`);
   for (let i = 0; i < rank; i++) {
     if (!stack && i === d) continue;
-    if (ts.some((t) => !same(t.shape[i], ts[0].shape[i]))) return interp.fail(at, `sizes differ in dim ${i}: ${ts.map((t) => shapeText(t.shape)).join(', ')}`);
+    if (ts.some((t) => !same(t.shape[i], ts[0].shape[i])))
+      return interp.fail(at, `sizes differ in dim ${i}: ${ts.map((t) => shapeText(t.shape)).join(', ')}`);
   }
   if (stack) return tensor([...ts[0].shape.slice(0, d), ts.length, ...ts[0].shape.slice(d)]);
   const total = ts.map((t) => dimValue(t.shape[d]));
@@ -68,7 +82,13 @@ function clone(interp: Host, v: V, seen = new Map<ModuleObj, ModuleObj>()): V {
     const c: ModuleObj = {
       ...m,
       id: interp.newId(),
-      native: m.native ? { ...m.native, attrs: new Map(m.native.attrs), data: { ...m.native.data, ...(m.native.data.conv ? { conv: { ...(m.native.data.conv as ConvData) } } : {}) } } : undefined,
+      native: m.native
+        ? {
+            ...m.native,
+            attrs: new Map(m.native.attrs),
+            data: { ...m.native.data, ...(m.native.data.conv ? { conv: { ...(m.native.data.conv as ConvData) } } : {}) },
+          }
+        : undefined,
       attrs: new Map(m.attrs),
       modules: new Map(),
       params: new Map(m.params),
@@ -110,7 +130,8 @@ export function callTorch(interp: Host, p: string, _self: V | undefined, a: Call
   }
   const args = a.args;
   const x = args[0];
-  const unary = (fn: (t: TensorValue) => V): V => (x?.kind === 'tensor' ? fn(x) : x?.kind === 'unknown' ? x : interp.fail(at, `${p}() of ${x ? describe(x) : 'nothing'}`));
+  const unary = (fn: (t: TensorValue) => V): V =>
+    x?.kind === 'tensor' ? fn(x) : x?.kind === 'unknown' ? x : interp.fail(at, `${p}() of ${x ? describe(x) : 'nothing'}`);
   const fname = p.replace(/^torch\.nn\.functional\./, '').replace(/^torch\./, '');
   const functional = p.startsWith('torch.nn.functional.');
   const isTorch = functional || (p.startsWith('torch.') && !p.slice(6).includes('.'));
@@ -135,7 +156,9 @@ export function callTorch(interp: Host, p: string, _self: V | undefined, a: Call
       return { kind: 'dict', entries };
     }
     case 'functools.partial':
-      return x ? { kind: 'native', name: 'functools.partial', self: x, partial: { args: args.slice(1), kwargs: a.kwargs } } : interp.fail(at, 'partial()');
+      return x
+        ? { kind: 'native', name: 'functools.partial', self: x, partial: { args: args.slice(1), kwargs: a.kwargs } }
+        : interp.fail(at, 'partial()');
     case 'copy.deepcopy':
     case 'copy.copy':
       return x ? clone(interp, x) : interp.fail(at);
@@ -212,9 +235,13 @@ export function callTorch(interp: Host, p: string, _self: V | undefined, a: Call
     case 'torch.nn.utils.parametrizations.weight_norm':
     case 'torch.nn.utils.spectral_norm':
     case 'torch.nn.utils.parametrizations.spectral_norm':
-      return x?.kind === 'module' ? reparametrize(x.m, p.endsWith('weight_norm'), a, at) : interp.opaque(at, a, `${p}() of ${x ? describe(x) : 'nothing'}`);
+      return x?.kind === 'module'
+        ? reparametrize(x.m, p.endsWith('weight_norm'), a, at)
+        : interp.opaque(at, a, `${p}() of ${x ? describe(x) : 'nothing'}`);
     case 'torch.Size':
-      return x ? ({ kind: 'tuple', items: Array.isArray(interp.iterate(x, at)) ? (interp.iterate(x, at) as V[]) : [] }) : { kind: 'tuple', items: [] };
+      return x
+        ? { kind: 'tuple', items: Array.isArray(interp.iterate(x, at)) ? (interp.iterate(x, at) as V[]) : [] }
+        : { kind: 'tuple', items: [] };
   }
   if (p.startsWith('torch.nn.init.')) {
     if (x) dropData(x);
@@ -245,7 +272,8 @@ export function callTorch(interp: Host, p: string, _self: V | undefined, a: Call
       // 1-d tensors (or one list of them) of sizes n1..nk: k tensors of shape (n1, ..., nk), as with
       // indexing="ij"; "xy" swaps the first two sizes
       const given = args.length === 1 && (x?.kind === 'list' || x?.kind === 'tuple') ? x.items : args;
-      if (given.some((t) => t.kind !== 'tensor' || t.shape.length !== 1)) return given.find((t) => t.kind === 'unknown') ?? interp.fail(at, 'meshgrid() of tensors that are not 1-d');
+      if (given.some((t) => t.kind !== 'tensor' || t.shape.length !== 1))
+        return given.find((t) => t.kind === 'unknown') ?? interp.fail(at, 'meshgrid() of tensors that are not 1-d');
       const sizes = given.map((t) => (t as TensorValue).shape[0]);
       const xy = a.kwargs.get('indexing');
       if (xy?.kind === 'str' && xy.value === 'xy' && sizes.length >= 2) [sizes[0], sizes[1]] = [sizes[1], sizes[0]];
@@ -266,7 +294,9 @@ export function callTorch(interp: Host, p: string, _self: V | undefined, a: Call
     case 'LongTensor':
     case 'IntTensor':
       // the legacy constructors take sizes (`torch.FloatTensor(num_classes, dim)`) or data
-      return args.length && args.every((v) => intOf(v) !== undefined) ? creation(interp, args, at, true) : interp.fail(at, `torch.${fname}() of data`);
+      return args.length && args.every((v) => intOf(v) !== undefined)
+        ? creation(interp, args, at, true)
+        : interp.fail(at, `torch.${fname}() of data`);
     case 'randint':
       return creation(interp, [args[args.length - 1] ?? a.kwargs.get('size') ?? NONE], at, true);
     case 'arange': {
@@ -276,7 +306,9 @@ export function callTorch(interp: Host, p: string, _self: V | undefined, a: Call
       return tensor([Math.max(0, Math.ceil((e - s) / st))]);
     }
     case 'linspace':
-      return intOf(args[2] ?? a.kwargs.get('steps') ?? NONE) !== undefined ? tensor([intOf(args[2] ?? a.kwargs.get('steps')!)!]) : interp.fail(at, 'linspace() steps');
+      return intOf(args[2] ?? a.kwargs.get('steps') ?? NONE) !== undefined
+        ? tensor([intOf(args[2] ?? a.kwargs.get('steps')!)!])
+        : interp.fail(at, 'linspace() steps');
     case 'flatten': {
       const [, s, e] = pick(a, ['input', 'start_dim', 'end_dim']);
       return unary((t) => flatten(interp, t, s ? (intOf(s) ?? 0) : 0, e ? (intOf(e) ?? -1) : -1, at));
@@ -290,7 +322,9 @@ export function callTorch(interp: Host, p: string, _self: V | undefined, a: Call
     case 'matmul':
     case 'mm':
     case 'bmm':
-      return x?.kind === 'tensor' && args[1]?.kind === 'tensor' ? matmul(interp, x.shape, args[1].shape, at) : interp.fail(at, `${fname}()`);
+      return x?.kind === 'tensor' && args[1]?.kind === 'tensor'
+        ? matmul(interp, x.shape, args[1].shape, at)
+        : interp.fail(at, `${fname}()`);
     case 'einsum': {
       const shape = einsumShape(x, args.slice(1));
       return typeof shape === 'string' ? interp.fail(at, shape) : tensor(shape);
@@ -303,12 +337,29 @@ export function callTorch(interp: Host, p: string, _self: V | undefined, a: Call
     case 'avg_pool3d': {
       const dims = Number(fname.slice(-2, -1));
       const max = fname.startsWith('max');
-      const names = max ? ['input', 'kernel_size', 'stride', 'padding', 'dilation', 'ceil_mode', 'return_indices'] : ['input', 'kernel_size', 'stride', 'padding', 'ceil_mode', 'count_include_pad', 'divisor_override'];
+      const names = max
+        ? ['input', 'kernel_size', 'stride', 'padding', 'dilation', 'ceil_mode', 'return_indices']
+        : ['input', 'kernel_size', 'stride', 'padding', 'ceil_mode', 'count_include_pad', 'divisor_override'];
       try {
         const r = new Args(p, names, a, interp, at);
         const k = r.tuple('kernel_size', dims);
-        const s = r.has('stride') && !(r.opt('stride')?.kind === 'list' && (r.opt('stride') as { items: V[] }).items.length === 0) ? r.tuple('stride', dims) : k;
-        const out = unary((t) => pool(interp, t, dims, k, s, r.tuple('padding', dims, 0), max ? r.tuple('dilation', dims, 1) : Array<number>(dims).fill(1), r.bool('ceil_mode', false), at));
+        const s =
+          r.has('stride') && !(r.opt('stride')?.kind === 'list' && (r.opt('stride') as { items: V[] }).items.length === 0)
+            ? r.tuple('stride', dims)
+            : k;
+        const out = unary((t) =>
+          pool(
+            interp,
+            t,
+            dims,
+            k,
+            s,
+            r.tuple('padding', dims, 0),
+            max ? r.tuple('dilation', dims, 1) : Array<number>(dims).fill(1),
+            r.bool('ceil_mode', false),
+            at,
+          ),
+        );
         return max && r.bool('return_indices', false) && out.kind === 'tensor' ? { kind: 'tuple', items: [out, tensor(out.shape)] } : out;
       } catch (e) {
         if (e instanceof ArgError) return interp.fail(at, e.message);
@@ -324,8 +375,14 @@ export function callTorch(interp: Host, p: string, _self: V | undefined, a: Call
       const dims = Number(fname.slice(-2, -1));
       const o = args[1] ?? a.kwargs.get('output_size');
       if (!o) return interp.fail(at, 'output_size is missing');
-      const size = intOf(o) !== undefined ? Array<number | null>(dims).fill(intOf(o)!) : o.kind === 'tuple' || o.kind === 'list' ? o.items.map((v) => (v.kind === 'none' ? null : (intOf(v) ?? NaN))) : undefined;
-      if (!size || size.length !== dims || size.some((v) => v !== null && Number.isNaN(v))) return o.kind === 'unknown' ? o : interp.fail(at, 'output_size is not known');
+      const size =
+        intOf(o) !== undefined
+          ? Array<number | null>(dims).fill(intOf(o)!)
+          : o.kind === 'tuple' || o.kind === 'list'
+            ? o.items.map((v) => (v.kind === 'none' ? null : (intOf(v) ?? NaN)))
+            : undefined;
+      if (!size || size.length !== dims || size.some((v) => v !== null && Number.isNaN(v)))
+        return o.kind === 'unknown' ? o : interp.fail(at, 'output_size is not known');
       return unary((t) => adaptivePool(interp, t, dims, size, at));
     }
     case 'interpolate':
@@ -338,7 +395,10 @@ export function callTorch(interp: Host, p: string, _self: V | undefined, a: Call
     case 'pad': {
       const padV = args[1] ?? a.kwargs.get('pad');
       const pads = padV ? sizesOf([padV]) : undefined;
-      if (!pads || pads.some((v) => v === undefined)) return padV?.kind === 'unknown' ? padV : (padV && padV.kind === 'list' && padV.items.find((v) => v.kind === 'unknown')) || interp.fail(at, 'pad sizes are not known');
+      if (!pads || pads.some((v) => v === undefined))
+        return padV?.kind === 'unknown'
+          ? padV
+          : (padV && padV.kind === 'list' && padV.items.find((v) => v.kind === 'unknown')) || interp.fail(at, 'pad sizes are not known');
       return unary((t) => padTensor(interp, t, pads as number[], at));
     }
     case 'pixel_shuffle':
@@ -382,7 +442,9 @@ export function callTorch(interp: Host, p: string, _self: V | undefined, a: Call
     case 'unbind':
     case 'narrow':
     case 't':
-      return unary((t) => callTensorMethod(interp, t, fname, { args: args.slice(1), kwargs: new Map([...a.kwargs].filter(([k]) => k !== 'input')) }, at));
+      return unary((t) =>
+        callTensorMethod(interp, t, fname, { args: args.slice(1), kwargs: new Map([...a.kwargs].filter(([k]) => k !== 'input')) }, at),
+      );
   }
   return interp.opaque(at, a, `${p}() is not modelled`);
 }

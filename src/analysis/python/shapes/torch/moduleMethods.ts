@@ -12,10 +12,43 @@ import { callFloatFunctional, hasFloatFunctionalMethod } from '../quantized';
 // module attributes and methods
 
 const MODULE_METHODS = new Set([
-  'add_module', 'register_module', 'register_buffer', 'register_parameter', 'modules', 'named_modules', 'children',
-  'named_children', 'parameters', 'named_parameters', 'buffers', 'apply', 'eval', 'train', 'to', 'cuda', 'cpu', 'float',
-  'half', 'double', 'requires_grad_', 'zero_grad', 'forward', 'append', 'extend', 'insert', 'keys', 'items', 'values',
-  'update', 'pop', 'state_dict', 'load_state_dict', 'type', 'get_submodule', 'extra_repr', 'reset_parameters',
+  'add_module',
+  'register_module',
+  'register_buffer',
+  'register_parameter',
+  'modules',
+  'named_modules',
+  'children',
+  'named_children',
+  'parameters',
+  'named_parameters',
+  'buffers',
+  'apply',
+  'eval',
+  'train',
+  'to',
+  'cuda',
+  'cpu',
+  'float',
+  'half',
+  'double',
+  'requires_grad_',
+  'zero_grad',
+  'forward',
+  'append',
+  'extend',
+  'insert',
+  'keys',
+  'items',
+  'values',
+  'update',
+  'pop',
+  'state_dict',
+  'load_state_dict',
+  'type',
+  'get_submodule',
+  'extra_repr',
+  'reset_parameters',
 ]);
 
 export function nativeModuleAttribute(interp: Host, v: V & { kind: 'module' }, name: string, at: Node, fromSuper = false): V {
@@ -59,7 +92,10 @@ export function callModuleMethod(interp: Host, self: V & { kind: 'module' }, nam
   const m = self.m;
   const args = a.args;
   const str = (v: V | undefined) => (v?.kind === 'str' ? v.value : undefined);
-  const ff = callFloatFunctional(interp, m, name, a, at, { binary: (op, l, r) => interp.binop(op, l, r, at), cat: (x) => interp.call({ kind: 'lib', path: 'torch.cat' }, x, at) });
+  const ff = callFloatFunctional(interp, m, name, a, at, {
+    binary: (op, l, r) => interp.binop(op, l, r, at),
+    cat: (x) => interp.call({ kind: 'lib', path: 'torch.cat' }, x, at),
+  });
   if (ff) return ff;
   switch (name) {
     case 'forward':
@@ -94,10 +130,26 @@ export function callModuleMethod(interp: Host, self: V & { kind: 'module' }, nam
     case 'children':
     case 'named_children': {
       const list = name.endsWith('children')
-        ? [...m.modules.entries()].filter(([, x]) => x !== null).filter(([, x], i, all) => all.findIndex(([, y]) => y === x) === i) as [string, ModuleObj][]
+        ? ([...m.modules.entries()].filter(([, x]) => x !== null).filter(([, x], i, all) => all.findIndex(([, y]) => y === x) === i) as [
+            string,
+            ModuleObj,
+          ][])
         : namedModules(m);
       const named = name.startsWith('named');
-      return { kind: 'list', items: list.map(([k, x]) => (named ? { kind: 'tuple', items: [{ kind: 'str', value: k }, { kind: 'module', m: x }] } : { kind: 'module', m: x })) };
+      return {
+        kind: 'list',
+        items: list.map(([k, x]) =>
+          named
+            ? {
+                kind: 'tuple',
+                items: [
+                  { kind: 'str', value: k },
+                  { kind: 'module', m: x },
+                ],
+              }
+            : { kind: 'module', m: x },
+        ),
+      };
     }
     case 'parameters':
     case 'named_parameters':
@@ -146,7 +198,18 @@ export function callModuleMethod(interp: Host, self: V & { kind: 'module' }, nam
     case 'values':
       return { kind: 'list', items: [...m.modules.values()].filter((x) => x !== null).map((x) => ({ kind: 'module', m: x })) };
     case 'items':
-      return { kind: 'list', items: [...m.modules.entries()].filter(([, x]) => x !== null).map(([k, x]) => ({ kind: 'tuple', items: [{ kind: 'str', value: k }, { kind: 'module', m: x! }] })) };
+      return {
+        kind: 'list',
+        items: [...m.modules.entries()]
+          .filter(([, x]) => x !== null)
+          .map(([k, x]) => ({
+            kind: 'tuple',
+            items: [
+              { kind: 'str', value: k },
+              { kind: 'module', m: x! },
+            ],
+          })),
+      };
     case 'update': {
       const src = args[0];
       if (src?.kind === 'dict') for (const [k, v] of src.entries) if (k.kind === 'str') register(interp, m, k.value, v);
@@ -196,6 +259,7 @@ function weightShape(n: NativeModule | undefined): number[] | undefined {
     if (cin === undefined) return undefined;
     return c.transposed ? [cin, cout / g, ...c.args.kernelSize!] : [cout, cin / g, ...c.args.kernelSize!];
   }
-  if (n && (n.type === 'Linear' || n.type === 'LazyLinear') && n.data.inF !== undefined) return [n.data.outF as number, n.data.inF as number];
+  if (n && (n.type === 'Linear' || n.type === 'LazyLinear') && n.data.inF !== undefined)
+    return [n.data.outF as number, n.data.inF as number];
   return undefined;
 }

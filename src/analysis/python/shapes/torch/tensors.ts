@@ -2,7 +2,20 @@
 import type { Node } from 'web-tree-sitter';
 import type { Host } from '../host';
 import { sliceIndices, tensorNumel } from '../values';
-import { concrete, describe, dimValue, intOf, intV, NONE, shapeText, tensor, type CallArgs, type Dim, type TensorValue, type V } from '../values';
+import {
+  concrete,
+  describe,
+  dimValue,
+  intOf,
+  intV,
+  NONE,
+  shapeText,
+  tensor,
+  type CallArgs,
+  type Dim,
+  type TensorValue,
+  type V,
+} from '../values';
 
 import { ELEMENTWISE_FUNCTIONS, BROADCAST_FUNCTIONS } from './args';
 import { CHANNELS_UNKNOWN, normDim, flatten } from './forward';
@@ -136,7 +149,8 @@ export function sizesOf(args: V[]): (number | undefined)[] | undefined {
 }
 
 function reshape(interp: Host, t: TensorValue, args: V[], at: Node): V {
-  const first = args.find((v) => v.kind === 'unknown') ?? (args[0]?.kind === 'tuple' ? args[0].items.find((v) => v.kind === 'unknown') : undefined);
+  const first =
+    args.find((v) => v.kind === 'unknown') ?? (args[0]?.kind === 'tuple' ? args[0].items.find((v) => v.kind === 'unknown') : undefined);
   if (first) return first;
   const sizes = sizesOf(args);
   if (!sizes || sizes.some((v) => v === undefined)) return interp.fail(at, 'view/reshape sizes are not known');
@@ -263,7 +277,9 @@ export function callTensorMethod(interp: Host, t: TensorValue, name: string, a: 
     }
     case 'transpose':
     case 'swapaxes': {
-      const [x, y] = [intOf(args[0] ?? NONE), intOf(args[1] ?? NONE)].map((v) => (v === undefined ? undefined : normDim(v, t.shape.length)));
+      const [x, y] = [intOf(args[0] ?? NONE), intOf(args[1] ?? NONE)].map((v) =>
+        v === undefined ? undefined : normDim(v, t.shape.length),
+      );
       if (x === undefined || y === undefined) return fail('dims out of range');
       const s = [...t.shape];
       [s[x], s[y]] = [s[y], s[x]];
@@ -333,7 +349,10 @@ export function callTensorMethod(interp: Host, t: TensorValue, name: string, a: 
 }
 
 function splitTensor(interp: Host, t: TensorValue, name: string, a: CallArgs, at: Node): V {
-  const [first, dimV] = name === 'unbind' ? [undefined, a.args[0] ?? a.kwargs.get('dim')] : pick(a, [name === 'chunk' ? 'chunks' : 'split_size_or_sections', 'dim']);
+  const [first, dimV] =
+    name === 'unbind'
+      ? [undefined, a.args[0] ?? a.kwargs.get('dim')]
+      : pick(a, [name === 'chunk' ? 'chunks' : 'split_size_or_sections', 'dim']);
   const d = normDim(intOf(dimV ?? intV(0)) ?? 0, t.shape.length);
   if (d === undefined) return interp.fail(at, `${name}(): dim out of range`);
   const size = dimValue(t.shape[d]);
@@ -353,7 +372,8 @@ function splitTensor(interp: Host, t: TensorValue, name: string, a: CallArgs, at
     for (let left = size; left > 0; left -= each) parts.push(Math.min(each, left));
   } else {
     const list = sizesOf([first]);
-    if (!list || list.some((v) => v === undefined) || (list as number[]).reduce((p, v) => p + v, 0) !== size) return interp.fail(at, 'split(): sections do not add up');
+    if (!list || list.some((v) => v === undefined) || (list as number[]).reduce((p, v) => p + v, 0) !== size)
+      return interp.fail(at, 'split(): sections do not add up');
     parts = list as number[];
   }
   return {
