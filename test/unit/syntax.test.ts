@@ -11,6 +11,8 @@ import type { Node } from 'web-tree-sitter';
 import { initParsing, parse } from '../../src/analysis/parsing';
 import { plainFile } from '../../src/analysis/python/shapes/program';
 import { copyTree, type SyntaxNode } from '../../src/analysis/python/shapes/syntax';
+import { analyzeText } from '../../src/analysis/analyze';
+import { defaultOptions } from '../../src/analysis/options';
 import { ROOT } from '../helpers';
 
 before(async () => {
@@ -86,4 +88,22 @@ void test('a file read by path is parsed once while its text is the same, again 
   assert.equal(b.root.text, 'x = 2\n');
   // an unsaved buffer (no path) is never shared
   assert.notEqual(plainFile('', 'x = 1\n'), plainFile('', 'x = 1\n'));
+});
+
+void test('broken code where a name is missing ends with an unknown, not a loop (a fuzz case that hung the server)', () => {
+  // `def __init__}self)` leaves an empty identifier that a lookup once searched the file for forever
+  const text = [
+    'from torch.nn import Conv2d, Module',
+    '',
+    'class MobileStage(Module):',
+    '    def __init__}self):',
+    '        self.conv = Conv2d(64, 128, 3,, bias=False)',
+    '',
+    '    def forward(self, x):',
+    '        return self.conv(x)',
+    '',
+  ].join('\n');
+  const a = analyzeText(text, 'python', defaultOptions());
+  assert.equal(a.layers.length, 1);
+  assert.match(a.layers[0].reason ?? '', /a name is missing here/);
 });

@@ -75,6 +75,8 @@ function statementsMentioning(module: Node, name: string, stop: Node | undefined
   const base = module.startIndex;
   const out: Node[] = [];
   const word = /[\p{L}\p{N}_]/u;
+  // a missing name in broken code (`def __init__}self)`) is empty: it is found everywhere and binds nothing
+  if (!name) return stop ? [stop] : [];
   for (let i = text.indexOf(name); i >= 0; i = text.indexOf(name, i + name.length)) {
     if (word.test(text[i - 1] ?? '') || word.test(text[i + name.length] ?? '')) continue;
     if (out.length > 256) return named(module);
@@ -394,6 +396,7 @@ export class PythonEvaluator {
 
   /** Python name lookup: enclosing functions (not class bodies, unless standing in one), then the module. */
   lookup(name: string, at: Node): Value {
+    if (!name) return unknown('a name is missing here (a syntax error)');
     let first = true;
     for (let scope = scopeOf(at); scope; scope = scopeOf(scope)) {
       if (scope.type === 'class_definition' && !first) continue;
