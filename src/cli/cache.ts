@@ -93,6 +93,8 @@ export function buildHash(bundle: string): string | undefined {
 export class ResultCache<T> {
   private readonly dir: string;
   private cleaned = false;
+  /** a write failed (a folder of another user, read-only): nothing more is stored this run */
+  private unwritable = false;
 
   /** `build`: what identifies this sepconv (the bundle's hash); `options`: everything else the results depend on. */
   constructor(
@@ -127,6 +129,7 @@ export class ResultCache<T> {
   }
 
   put(file: string, text: string, deps: Dependencies, value: T): void {
+    if (this.unwritable) return;
     const entry: Entry<T> = {
       file: ResultCache.id(file),
       text: sha(text),
@@ -142,7 +145,13 @@ export class ResultCache<T> {
       fs.writeFileSync(tmp, JSON.stringify(entry));
       fs.renameSync(tmp, target);
     } catch {
-      fs.rmSync(tmp, { force: true });
+      // a folder this user cannot write (another user's, read-only): the run goes on without storing
+      this.unwritable = true;
+      try {
+        fs.rmSync(tmp, { force: true });
+      } catch {
+        // not even searchable: nothing was written
+      }
     }
   }
 

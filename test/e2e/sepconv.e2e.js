@@ -352,6 +352,44 @@ async function main() {
     );
   });
 
+  await test("a real zoo file: torchvision's resnet.py gets hints, and a hover with the shapes its models run", async () => {
+    // the installed torchvision (Debian's python3-torchvision), copied into the run's workspace (never into the
+    // repository) after the workspace tests, so that its relative imports (`from ..utils import ...`) resolve
+    const installed = execFileSync(
+      '/usr/bin/python3',
+      ['-c', 'import importlib.util as u; print(u.find_spec("torchvision").submodule_search_locations[0])'],
+      { encoding: 'utf8' },
+    ).trim();
+    fs.cpSync(installed, ws('zoo/torchvision'), {
+      recursive: true,
+      filter: (src) => !src.includes('__pycache__') && !/\.(so|pyc)$/.test(src),
+    });
+    const source = fs.readFileSync(ws('zoo/torchvision/models/resnet.py'), 'utf8').split('\n');
+    // conv3x3's `return nn.Conv2d(` (1-based), found rather than assumed
+    const line = source.findIndex((l, i) => /^\s+return nn\.Conv2d\($/.test(l) && /def conv3x3/.test(source[i - 2] ?? '')) + 1;
+    assert(line > 0, "conv3x3's nn.Conv2d( in resnet.py");
+    // what the command says of that line at the workspace's 32x32: the editor must show the same
+    const layer = cliReport(ws('zoo/torchvision/models/resnet.py')).files[0].layers.find((l) => l.line === line);
+    assert(layer && layer.convertible && layer.shapes && layer.shapes.exact, `the CLI's entry for line ${line}: ${JSON.stringify(layer)}`);
+    await h.openFile(page, 'zoo/torchvision/models/resnet.py', { waitForText: 'def conv3x3' });
+    const hint = `separable: ${pct(layer.savings.params)} params · ${pct(layer.savings.macs)} MACs`;
+    await h.waitForInlayHint(page, hint, { timeoutMs: 60000 });
+    const sh = layer.shapes;
+    const text = await h.hoverWord(page, line, 'Conv2d', { expect: /In model/, timeoutMs: 60000 });
+    const shape = (s) => `(${s.join(', ')})`;
+    includesAll(
+      text,
+      [
+        `In model ${sh.model}`,
+        `${sh.calls} calls of ${sh.instances} instances`,
+        `input ${sh.inputShapes.map(shape).join(', ')}`,
+        `output ${sh.outputShapes.map(shape).join(', ')}`,
+      ],
+      'hover on conv3x3',
+    );
+    await h.dismissHover(page);
+  });
+
   await test('no SepConv errors in the extension host log', async () => {
     const errors = h.extHostErrors(ed.logsDir, EXT_ID);
     assert(errors.length === 0, errors.join('\n'));

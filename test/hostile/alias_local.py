@@ -1,5 +1,5 @@
-# A conv built into a local variable, initialised through it, then stored: the init reads
-# `conv.weight`, which a Sequential does not have, so that conv must stay as it is.
+# A conv built into a local variable, initialised through it, then stored: the rewrite turns the
+# init of `conv.weight` (a Sequential has none) into inits of `conv[0].weight` and `conv[-1].weight`.
 import torch
 import torch.nn as nn
 

@@ -70,12 +70,20 @@ void test('a stored result is used while nothing it read changed; a changed or n
   assert.equal(analyse(model).params, 3 * 4 * 9 + 4);
 });
 
-void test('the bundled command: a second run is served from the cache, a changed neighbour is analysed again, --no-cache neither reads nor writes it', () => {
+/** The command bundled from this tree, once for the tests below. */
+let bundled: string | undefined;
+function bundle(): string {
+  if (bundled) return bundled;
   const dist = tempDir('sepconv-dist-');
   execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], {
     env: { ...process.env, SEPCONV_DIST: dist, SEPCONV_ENTRIES: 'cli' },
     stdio: 'pipe',
   });
+  return (bundled = dist);
+}
+
+void test('the bundled command: a second run is served from the cache, a changed neighbour is analysed again, --no-cache neither reads nor writes it', () => {
+  const dist = bundle();
   const corpus = tempDir('sepconv-cache-corpus-');
   fs.writeFileSync(path.join(corpus, 'blocks.py'), block(8));
   fs.writeFileSync(path.join(corpus, 'model.py'), MODEL);
@@ -109,4 +117,21 @@ void test('the bundled command: a second run is served from the cache, a changed
   const after = run();
   assert.equal(netParams(after), 3 * 16 * 9 + 16);
   assert.equal(after, run('--no-cache'));
+});
+
+void test('a cache folder that cannot be written is skipped: the bundled command still reports every file', () => {
+  const root = tempDir('sepconv-cache-unwritable-');
+  const model = path.join(root, 'model.py');
+  fs.writeFileSync(model, MODEL.replace('from blocks import Block', block(8).split('\n\n')[1]));
+  // a regular file where the cache folder would be: no user can create entries below it (root included)
+  const blocked = path.join(root, 'not-a-folder');
+  fs.writeFileSync(blocked, '');
+  const r = spawnSync(process.execPath, [path.join(bundle(), 'cli.js'), 'report', model], {
+    encoding: 'utf8',
+    env: { ...process.env, SEPCONV_CACHE_DIR: path.join(blocked, 'cache'), SEPCONV_THREADS: '1' },
+  });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.doesNotMatch(r.stdout + r.stderr, /internal error|ENOTDIR|EACCES/);
+  assert.match(r.stdout, /model\.py\n/);
+  assert.match(r.stdout, /Conv2d\s+3→8 k3x3/);
 });
