@@ -168,7 +168,7 @@ export function layerJson(layer: Layer, offsetToPosition: (offset: number) => { 
   };
 }
 
-/** Sums over layers; "after" is the model with every convertible layer converted. */
+/** Sums over layers; "after" is the model with every convertible layer converted (no layers: the zeros a sum starts from). */
 export function totals(layers: readonly LayerJson[]): TotalsJson {
   const t: TotalsJson = {
     layers: layers.length,

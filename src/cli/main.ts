@@ -1,5 +1,5 @@
 /** `sepconv report | apply | check` over files and folders. */
-import { addTotals, type TotalsJson } from '../analysis/report';
+import { addTotals, totals, type TotalsJson } from '../analysis/report';
 import { parseArgs, UsageError, USAGE, type CliOptions } from './args';
 import { formatMarkdown, formatTable, type FileJson } from '../analysis/reportFormats';
 import { processFiles } from './pool';
@@ -33,7 +33,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (opts.weights !== undefined) return walked.errors.length ? 2 : applyWithWeights(walked.files, opts, io);
 
   const files: FileJson[] = [];
-  const overall: TotalsJson = { layers: 0, convertible: 0, params: { before: 0, after: 0 }, macs: { before: 0, after: 0 }, unresolved: 0 };
+  const overall: TotalsJson = totals([]);
   let rewriteFailures = 0;
   let syntaxErrors = 0;
   let ioFailures = walked.errors.length;

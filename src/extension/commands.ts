@@ -3,7 +3,7 @@
  * rust-analyzer's client; the work is the server's (`sepconv.server.*`).
  */
 import * as vscode from 'vscode';
-import { addTotals, type TotalsJson } from '../analysis/report';
+import { addTotals, totals as sumOf } from '../analysis/report';
 import {
   ServerCommands,
   type ConvertResult,
@@ -29,14 +29,6 @@ function targetDocument(uri?: vscode.Uri): vscode.TextDocument | undefined {
     .map((c) => c.document)
     .find((d) => d.languageId === 'python');
 }
-
-const emptyTotals = (): TotalsJson => ({
-  layers: 0,
-  convertible: 0,
-  params: { before: 0, after: 0 },
-  macs: { before: 0, after: 0 },
-  unresolved: 0,
-});
 
 export const convertFile: Command = (ctx) => async (uri?: vscode.Uri) => {
   const doc = targetDocument(uri);
@@ -187,7 +179,7 @@ export const showReport: Command = (ctx) => async (scope?: 'file' | 'workspace')
     const scan = await scanWorkspace(ctx, 'SepConv: building the report');
     if (scan.cancelled) return undefined;
     const reports = scan.files.map((f) => f.report).filter((f) => f.layers.length > 0 || f.error);
-    const totals = emptyTotals();
+    const totals = sumOf([]);
     for (const f of reports) addTotals(totals, f.totals);
     result = { files: reports, totals };
     label = vscode.workspace.name ?? 'workspace';

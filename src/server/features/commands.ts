@@ -13,7 +13,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { CancellationToken, Connection } from 'vscode-languageserver';
 import { analyzeText } from '../../analysis/analyze';
 import { languageForPath } from '../../analysis/parsing';
-import { addTotals, totals, type TotalsJson } from '../../analysis/report';
+import { addTotals, totals } from '../../analysis/report';
 import { frameworkFor, frameworkForCheckpoint } from '../../frameworks/index';
 import type { ServerContext, View } from '../context';
 import { rewriteOptions, shapeSources } from '../context';
@@ -120,20 +120,12 @@ async function analyse(ctx: ServerContext, input: FileInput, token?: Cancellatio
   };
 }
 
-const emptyTotals = (): TotalsJson => ({
-  layers: 0,
-  convertible: 0,
-  params: { before: 0, after: 0 },
-  macs: { before: 0, after: 0 },
-  unresolved: 0,
-});
-
 export async function report(ctx: ServerContext, args: ReportArgs, token?: CancellationToken): Promise<ReportResult> {
-  const out: ReportResult = { files: [], totals: emptyTotals() };
+  const out: ReportResult = { files: [], totals: totals([]) };
   for (const input of args.files ?? []) {
     const a = await analyse(ctx, input, token);
     if (typeof a === 'string') {
-      out.files.push({ uri: input.uri, version: null, error: a, layers: [], totals: emptyTotals() });
+      out.files.push({ uri: input.uri, version: null, error: a, layers: [], totals: totals([]) });
       continue;
     }
     // a notebook reports per cell; a document is its one segment

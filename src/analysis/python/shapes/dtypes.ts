@@ -7,7 +7,7 @@
  * tables below, and unknown (undefined) everywhere else. Casts (`.float()`, `.to(dtype)`) of a
  * tensor whose dtype is known give a new tensor. Tensors with values (tensorData.ts) have theirs.
  */
-import type { DType } from './tensorData';
+import { type DType, TORCH_DTYPES } from './tensorData';
 import { type CallArgs, type Dim, type TensorValue, type V, concrete, dimValue, intOf } from './values';
 
 /** The dtype of a tensor, if known. */
@@ -60,20 +60,8 @@ const JOIN = new Set(['cat', 'concat', 'concatenate', 'stack', 'meshgrid']);
 /** Ops whose result is int64 whatever the input. */
 const INDICES = new Set(['argmax', 'argmin', 'argsort', 'nonzero']);
 
-const NAMED: Record<string, DType> = {
-  'torch.bool': 'bool',
-  'torch.int': 'int32',
-  'torch.int32': 'int32',
-  'torch.long': 'int64',
-  'torch.int64': 'int64',
-  'torch.float': 'float32',
-  'torch.float32': 'float32',
-  'torch.double': 'float64',
-  'torch.float64': 'float64',
-};
-
 function named(v: V | undefined): DType | undefined {
-  return v?.kind === 'lib' ? NAMED[v.path] : undefined;
+  return v?.kind === 'lib' ? TORCH_DTYPES[v.path] : undefined;
 }
 
 function tensorsIn(args: V[]): TensorValue[] {

@@ -33,7 +33,8 @@ const has = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k)
 const isFloat = (d: DType) => d === 'float32' || d === 'float64';
 const isInt = (d: DType) => d === 'int32' || d === 'int64';
 
-const DTYPES: Record<string, DType> = {
+/** `torch.<dtype>` names and the dtype each stands for. */
+export const TORCH_DTYPES: Record<string, DType> = {
   'torch.bool': 'bool',
   'torch.int': 'int32',
   'torch.int32': 'int32',
@@ -48,7 +49,7 @@ const DTYPES: Record<string, DType> = {
 /** The dtype a `torch.float32`-like value names; undefined for one without values kept (float16, ...). */
 function dtypeOf(v: V | undefined): DType | 'other' | undefined {
   if (v === undefined || v.kind === 'none') return undefined;
-  if (v.kind === 'lib') return DTYPES[v.path] ?? 'other';
+  if (v.kind === 'lib') return TORCH_DTYPES[v.path] ?? 'other';
   if (v.kind === 'native' && /^builtins\.(int|float|bool)$/.test(v.name))
     return ({ int: 'int64', float: 'float64', bool: 'bool' } as const)[v.name.slice(9) as 'int' | 'float' | 'bool'];
   return 'other';
