@@ -372,6 +372,8 @@ async function main() {
     const layer = cliReport(ws('zoo/torchvision/models/resnet.py')).files[0].layers.find((l) => l.line === line);
     assert(layer && layer.convertible && layer.shapes && layer.shapes.exact, `the CLI's entry for line ${line}: ${JSON.stringify(layer)}`);
     await h.openFile(page, 'zoo/torchvision/models/resnet.py', { waitForText: 'def conv3x3' });
+    // hints are rendered for the lines in view: the call's, down to its closing parenthesis
+    await h.gotoLine(page, line);
     const hint = `separable: ${pct(layer.savings.params)} params · ${pct(layer.savings.macs)} MACs`;
     await h.waitForInlayHint(page, hint, { timeoutMs: 60000 });
     const sh = layer.shapes;
