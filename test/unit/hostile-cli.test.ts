@@ -100,7 +100,7 @@ const EXPECT: Record<string, { report: [number, RegExp?]; check: [number, RegExp
   'comments.py': { report: [0], check: [1], apply: [0, /converted 1 layer/] },
   'crlf_bom_tabs.py': { report: [0], check: [1], apply: [0, /converted 1 layer/] },
   'syntax_error.py': {
-    report: [0, /syntax_error\.py {2}\(syntax error at line 7, column 9/],
+    report: [0, /syntax_error\.py {2}\(syntax error at line 7, column 49/],
     check: [1, /syntax_error\.py: syntax error at line 7/],
     apply: [1, /syntax_error\.py: not rewritten: syntax error at line 7/],
   },

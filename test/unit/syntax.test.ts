@@ -106,4 +106,6 @@ void test('broken code where a name is missing ends with an unknown, not a loop 
   const a = analyzeText(text, 'python', defaultOptions());
   assert.equal(a.layers.length, 1);
   assert.match(a.layers[0].reason ?? '', /a name is missing here/);
+  // tree-sitter wraps the file from line 1 in an ERROR; the message points at the broken `def` instead
+  assert.equal(a.syntaxError?.message, 'syntax error at line 4, column 5 (unexpected text)');
 });
