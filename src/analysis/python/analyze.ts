@@ -12,7 +12,7 @@ import { readPragmas } from '../kernel/pragmas';
 import { matchesOnRows, query, rowsMatching } from '../parsing';
 import { Poly } from '../poly';
 import { firstSyntaxError } from '../syntax';
-import { PythonEvaluator, enclosing, paramName, type EvalContext, type Value } from './evaluate';
+import { PythonEvaluator, enclosing, firstParam, paramName, type EvalContext, type Value } from './evaluate';
 import { collectImports, resolveDotted, type ImportMap } from './imports';
 import type { LayerMemo } from './incremental';
 import { ReferenceIndex, scopeNode, type ModuleSite, type Reference } from './references';
@@ -83,6 +83,13 @@ export interface PythonLayer extends Layer {
   splat?: string;
   /** which new convs the `**` dict goes to: its keys are geometry (depthwise only) or device/dtype (both) */
   splatTo?: 'depthwise' | 'both';
+  /**
+   * the call is `super().__init__(...)` in a class of the file that derives from a conv class
+   * (`class Conv3DSimple(nn.Conv3d)`): the rewrite makes the class an `nn.Sequential` of the pair
+   */
+  subclass?: { name: string; base: string; baseSpan: Span };
+  /** the callee is a `functools.partial` of a conv class: the keywords it binds (the rewrite overrides those the pointwise conv must not take) */
+  bound?: string[];
 }
 
 export interface PythonAnalysis extends FileAnalysis {
@@ -114,10 +121,43 @@ export interface ModuleContext {
   readRows?: [number, number][];
   /** and the rows that may bind another name to a module (`w = self.conv`, `for c in [...]`) */
   aliasRows?: [number, number][];
+  /** the bases of each top-level class, as written (`Conv3DSimple` -> [`nn.Conv3d`]) */
+  classBases: Map<string, string[]>;
 }
 
 function moduleContext(tree: Tree, text: string): ModuleContext {
-  return { imports: collectImports(tree, text), defined: definedNames(text), pragmas: parsePragmas(tree, text) };
+  return {
+    imports: collectImports(tree, text),
+    defined: definedNames(text),
+    pragmas: parsePragmas(tree, text),
+    classBases: classBases(text),
+  };
+}
+
+/** `class X(A, B):` at the start of a line: X's bases as written (keywords such as `metaclass=` kept, so that they count as bases too). */
+function classBases(text: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const m of text.matchAll(/^class[ \t]+([A-Za-z_]\w*)[ \t]*\(([^()]*)\)[ \t]*:/gm)) {
+    out.set(
+      m[1],
+      m[2]
+        .split(',')
+        .map((b) => b.replace(/\s+/g, ''))
+        .filter((b) => b !== ''),
+    );
+  }
+  return out;
+}
+
+/** The file's classes that derive from a conv class alone, with that class as written and as resolved. */
+function convSubclasses(module: ModuleContext): Map<string, { base: string; resolved: string }> {
+  const out = new Map<string, { base: string; resolved: string }>();
+  for (const [name, bases] of module.classBases) {
+    if (bases.length !== 1) continue;
+    const resolved = resolveDotted(bases[0], module.imports, module.defined);
+    if (resolved && CONV.test(resolved)) out.set(name, { base: bases[0], resolved });
+  }
+  return out;
 }
 
 function parsePragmas(tree: Tree, source: string): Pragmas {
@@ -179,13 +219,133 @@ function parameterDefault(call: Node, callee: string): Node | undefined {
   return undefined;
 }
 
-/** Lines that can hold a conv call: `.Conv2d` and friends, and the bare names imports bind to them. */
-function convCallPattern(imports: ImportMap, params: ReadonlySet<string>): RegExp {
+/** Lines that can hold a conv call: `.Conv2d` and friends, the bare names imports and partials bind to them, and `super(` in a conv subclass. */
+function convCallPattern(imports: ImportMap, params: ReadonlySet<string>, subclasses: boolean): RegExp {
   const bare = [...imports.bindings].filter(([, b]) => CONV.test(b.target)).map(([local]) => local);
   bare.push(...params);
   if (imports.starModules.includes('torch.nn')) bare.push('(?:Lazy)?Conv(?:Transpose)?[123]d');
+  if (subclasses) bare.push('super');
   const alternatives = ['\\.\\s*(?:Lazy)?Conv(?:Transpose)?[123]d\\b', ...bare.map((b) => `(?<![\\w.])${b}\\s*\\(`)];
   return new RegExp(alternatives.join('|'));
+}
+
+/** A name bound to `functools.partial(<conv class>, keyword=...)`: its calls build that conv with the bound keywords. */
+interface PartialConv {
+  start: number;
+  /** the id of the function whose body binds it; undefined at module level */
+  fn: number | undefined;
+  /** the conv class as written in the partial, and resolved */
+  classPath: string;
+  resolved: string;
+  keywords: Map<string, Node>;
+  /** why its calls cannot be converted (positional or `**` arguments bound) */
+  problem?: string;
+}
+
+const PARTIAL_ASSIGNMENT = /^[ \t]*([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=[ \t]*(?:functools[ \t]*\.[ \t]*)?partial[ \t]*\(/gm;
+
+/** `conv = partial(nn.Conv2d, kernel_size=3, padding=1)` (or `functools.partial`) in a function body or at module level, by name. */
+function partialConvs(tree: Tree, text: string, imports: ImportMap, defined: ReadonlySet<string>): Map<string, PartialConv[]> {
+  const out = new Map<string, PartialConv[]>();
+  for (const m of text.matchAll(PARTIAL_ASSIGNMENT)) {
+    const at = m.index + m[0].indexOf(m[1]);
+    let assignment: Node | null = tree.rootNode.descendantForIndex(at);
+    while (assignment && assignment.type !== 'assignment') assignment = parentOf(assignment);
+    const right = assignment?.childForFieldName('right');
+    const left = assignment?.childForFieldName('left');
+    if (!assignment || left?.type !== 'identifier' || left.text !== m[1] || right?.type !== 'call') continue;
+    const fn = right.childForFieldName('function');
+    if (!fn || resolveDotted(dottedText(fn), imports, defined) !== 'functools.partial') continue;
+    const args = (right.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is Node => !!a && a.type !== 'comment');
+    if (!args[0] || !/^(identifier|attribute)$/.test(args[0].type)) continue;
+    const classPath = dottedText(args[0]);
+    const resolved = resolveDotted(classPath, imports, defined);
+    if (!resolved || !CONV.test(resolved)) continue;
+    // a class body's binding is read as `self.name`, not as a name: not followed
+    let owner: Node | null = parentOf(assignment);
+    while (owner && owner.type !== 'function_definition' && owner.type !== 'class_definition') owner = parentOf(owner);
+    if (owner?.type === 'class_definition') continue;
+    const def: PartialConv = { start: assignment.startIndex, fn: owner?.id, classPath, resolved, keywords: new Map() };
+    for (const a of args.slice(1)) {
+      if (a.type === 'keyword_argument') def.keywords.set(a.childForFieldName('name')!.text, a.childForFieldName('value')!);
+      else def.problem ??= `the partial at line ${assignment.startPosition.row + 1} binds \`${a.text}\`, which cannot be resolved statically`;
+    }
+    for (const k of ['in_channels', 'out_channels'])
+      if (def.keywords.has(k)) def.problem ??= `the partial at line ${assignment.startPosition.row + 1} binds ${k}: the separable pair needs it at the call`;
+    if (/Transpose/.test(resolved)) def.problem ??= 'a partial of a transposed conv is not rewritten';
+    out.set(m[1], [...(out.get(m[1]) ?? []), def]);
+  }
+  return out;
+}
+
+/** The partial a call of `name` builds: the last binding before it in the innermost function that binds it, else the module's. */
+function partialAt(call: Node, name: string, defs: Map<string, PartialConv[]>): PartialConv | undefined {
+  const list = defs.get(name);
+  if (!list) return undefined;
+  for (let fn = enclosing(call, 'function_definition'); fn; fn = enclosing(fn, 'function_definition')) {
+    const own = list.filter((d) => d.fn === fn.id && d.start < call.startIndex);
+    if (own.length) return own[own.length - 1];
+    // a parameter of that name shadows the module's partial
+    if ((fn.childForFieldName('parameters')?.namedChildren ?? []).some((p) => p && paramName(p) === name)) return undefined;
+  }
+  const top = list.filter((d) => d.fn === undefined);
+  return top[top.length - 1];
+}
+
+/** `super().__init__(...)` / `super(C, self).__init__(...)` directly in the `__init__` of a conv subclass of the file: that class. */
+function convSubclassOf(callee: Node, subclasses: Map<string, { base: string; resolved: string }>): Node | undefined {
+  const object = callee.type === 'attribute' ? callee.childForFieldName('object') : null;
+  if (callee.childForFieldName('attribute')?.text !== '__init__' || object?.type !== 'call') return undefined;
+  if (object.childForFieldName('function')?.text !== 'super') return undefined;
+  const fn = enclosing(callee, 'function_definition');
+  if (fn?.childForFieldName('name')?.text !== '__init__') return undefined;
+  let cls = parentOf(fn);
+  if (cls?.type === 'block') cls = parentOf(cls);
+  if (cls?.type !== 'class_definition' || parentOf(cls)?.type !== 'module') return undefined;
+  return subclasses.has(cls.childForFieldName('name')?.text ?? '') ? cls : undefined;
+}
+
+/**
+ * Why the conv subclass `cls` cannot become an `nn.Sequential` of the separable pair without
+ * changing what it computes or what its instances offer: methods besides `__init__` (a `forward`
+ * override, instance methods, properties; static and class methods are kept), `self` used in
+ * `__init__` besides the `super().__init__(...)` call, a class of the file deriving from it.
+ */
+function subclassBlocker(cls: Node, superCall: Node, module: ModuleContext): string | undefined {
+  const name = cls.childForFieldName('name')!.text;
+  for (const [other, bases] of module.classBases)
+    if (bases.some((b) => b === name || b.endsWith(`.${name}`)))
+      return `\`${other}\` derives from \`${name}\`: the rewrite would change it too`;
+  for (const stmt of cls.childForFieldName('body')?.namedChildren ?? []) {
+    if (!stmt || stmt.type === 'comment' || stmt.type === 'pass_statement') continue;
+    if (stmt.type === 'expression_statement' && /^(string|assignment)$/.test(stmt.namedChildren[0]?.type ?? '')) continue;
+    if (stmt.type === 'decorated_definition') {
+      const decorators = stmt.namedChildren.filter((c) => c?.type === 'decorator').map((c) => c!.text.replace(/^@\s*/, ''));
+      if (decorators.every((d) => d === 'staticmethod' || d === 'classmethod')) continue;
+    }
+    const def = stmt.type === 'decorated_definition' ? stmt.childForFieldName('definition') : stmt;
+    const method = def?.type === 'function_definition' ? def.childForFieldName('name')?.text : undefined;
+    if (method === '__init__' && stmt.type === 'function_definition') continue;
+    if (method === 'forward')
+      return `\`${name}\` overrides forward(): as an nn.Sequential of the separable pair it would no longer run it (write the pair inside the class to keep the override)`;
+    if (method !== undefined)
+      return `\`${name}\` defines ${method}(), which its instances would lose as an nn.Sequential of the separable pair`;
+    return `the body of \`${name}\` has \`${stmt.text.split('\n')[0]}\` (line ${stmt.startPosition.row + 1}), which the rewrite cannot judge`;
+  }
+  const init = enclosing(superCall, 'function_definition')!;
+  const self = firstParam(init);
+  const statement = parentOf(superCall);
+  if (statement?.type !== 'expression_statement' || parentOf(statement)?.id !== init.childForFieldName('body')?.id)
+    return `\`super().__init__(...)\` of \`${name}\` is not a statement of its own in \`__init__\``;
+  const usesSelf = (n: Node) => self !== undefined && new RegExp(`(?<![\\w.])${self}\\b`).test(n.text);
+  if (usesSelf(superCall.childForFieldName('arguments')!))
+    return `the arguments of \`${name}\`'s \`super().__init__\` read \`${self}\``;
+  for (const stmt of init.childForFieldName('body')?.namedChildren ?? []) {
+    if (!stmt || stmt.id === statement.id || stmt.type === 'comment') continue;
+    if (usesSelf(stmt))
+      return `line ${stmt.startPosition.row + 1} of \`${name}.__init__\` uses \`${self}\`, which would be the separable nn.Sequential, not a conv`;
+  }
+  return undefined;
 }
 
 function rowOf(text: string, offset: number): number {
@@ -217,7 +377,9 @@ export function analyzePython(text: string, tree: Tree, options: AnalysisOptions
   const layers: PythonLayer[] = [];
   const seen = new Set<number>();
   const params = convParameters(text);
-  const pattern = convCallPattern(imports, params);
+  const subclasses = convSubclasses(module);
+  const partials = /\bpartial\b/.test(text) ? partialConvs(tree, text, imports, defined) : new Map<string, PartialConv[]>();
+  const pattern = convCallPattern(imports, new Set([...params, ...partials.keys()]), subclasses.size > 0);
   let rows: [number, number][];
   if (range) {
     // scan only the range's lines
@@ -241,15 +403,45 @@ export function analyzePython(text: string, tree: Tree, options: AnalysisOptions
         resolved = resolveDotted(classPath, imports, defined);
       }
     }
+    // `super().__init__(...)` in a conv subclass, a call of a partial of a conv class
+    const subclass = !(resolved && CONV.test(resolved)) ? convSubclassOf(callee, subclasses) : undefined;
+    if (subclass) resolved = subclasses.get(subclass.childForFieldName('name')!.text)!.resolved;
+    const partial =
+      !(resolved && CONV.test(resolved)) && callee.type === 'identifier' && partials.has(callee.text)
+        ? partialAt(call, callee.text, partials)
+        : undefined;
+    if (partial) resolved = partial.resolved;
     const hit = resolved ? CONV.exec(resolved) : null;
     if (!hit) continue;
     seen.add(call.id);
     const reused = kept?.(call);
     const searched = memo && !reused ? new Set<string>() : undefined;
-    const layer = reused ?? analyzeCall(call, callee, hit, ctx, refs, options, searched);
+    const layer = reused ?? analyzeCall(call, callee, hit, ctx, refs, options, searched, partial);
     if (classPath !== undefined && !reused) {
       layer.classPath = classPath;
       layer.assumptions.push(`\`${callee.text}\` is ${classPath} (the default of the parameter)`);
+    }
+    if (partial && !reused) {
+      layer.classPath = partial.classPath;
+      layer.bound = [...partial.keywords.keys()];
+      layer.assumptions.push(
+        `\`${callee.text}\` is partial(${partial.classPath}${[...partial.keywords].map(([k, v]) => `, ${k}=${v.text}`).join('')})`,
+      );
+    }
+    if (subclass && !reused) {
+      const name = subclass.childForFieldName('name')!.text;
+      const base = subclass.childForFieldName('superclasses')!.namedChildren.find((c) => c && c.type !== 'comment')!;
+      layer.subclass = { name, base: dottedText(base), baseSpan: { start: base.startIndex, end: base.endIndex } };
+      layer.classPath = dottedText(base);
+      layer.target = undefined;
+      const why = subclassBlocker(subclass, call, module);
+      if (why && (layer.convertible || layer.callerDependent || layer.reason === undefined)) {
+        layer.convertible = false;
+        layer.reason = why;
+        layer.warnings = [];
+        layer.callerDependent = false;
+        layer.unresolvedOnly = false;
+      } else if (layer.convertible) markConvertible(layer, options);
     }
     if (!reused) memo?.record(layer, tree, searched);
     layers.push(layer);
@@ -335,6 +527,8 @@ function analyzeCall(
   options: AnalysisOptions,
   /** filled with the names whose bindings the evaluation searched */
   searched?: Set<string>,
+  /** the callee is a partial of the conv class: its keywords apply where the call does not give them */
+  partial?: PartialConv,
 ): PythonLayer {
   const lazy = !!hit[1];
   const transposed = !!hit[2];
@@ -350,8 +544,14 @@ function analyzeCall(
   );
   const argList = call.childForFieldName('arguments')!;
   const { written, nodes: argNodes, comments, problem: mapProblem, splat } = mapArguments(argList, signatureOf(lazy, transposed));
-  let problem = mapProblem;
+  let problem = mapProblem ?? partial?.problem;
   const unresolved: string[] = [];
+  for (const [k, node] of partial?.keywords ?? []) {
+    const own = written.find((w) => w.param === k);
+    if (own?.keyword === undefined && own) problem ??= `\`${k}\` is given by position and by the partial`;
+    if (!own) argNodes.set(k, node);
+  }
+  const given = (p: string) => written.some((w) => w.param === p) || !!partial?.keywords.has(p);
   if (splat !== undefined) unresolved.push(`\`**${splat}\` (its keys are known only from the modules built with it)`);
 
   const valueOf = (param: string): Value | undefined => {
@@ -407,10 +607,10 @@ function analyzeCall(
   };
   if (args.kernelSize?.some((k) => Number.isNaN(k))) {
     args.kernelSize = undefined;
-    if (!written.some((w) => w.param === 'kernel_size') && splat === undefined) problem ??= 'kernel_size is missing';
+    if (!given('kernel_size') && splat === undefined) problem ??= 'kernel_size is missing';
   }
-  if (!lazy && !written.some((w) => w.param === 'in_channels')) problem ??= 'in_channels is missing';
-  if (!written.some((w) => w.param === 'out_channels')) problem ??= 'out_channels is missing';
+  if (!lazy && !given('in_channels')) problem ??= 'in_channels is missing';
+  if (!given('out_channels')) problem ??= 'out_channels is missing';
 
   const kvol = args.kernelSize?.reduce((a, b) => a * b, 1);
   let kind: LayerKind = lazy ? 'lazy' : transposed ? 'transposed' : 'conv';
@@ -477,6 +677,10 @@ export function markConvertible(layer: PythonLayer, options: AnalysisOptions): v
     `checkpoint keys change: ${key}weight -> ${key}0.weight (depthwise) and ${key}${pointwise}.weight (pointwise); old checkpoints will not load`,
   );
   if (layer.helper) layer.warnings.push(`built by \`${layer.helper}()\`: the rewrite changes every layer it builds, for every caller`);
+  if (layer.subclass)
+    layer.warnings.push(
+      `\`${layer.subclass.name}\` becomes an nn.Sequential of the depthwise and pointwise convs: every instance changes, and code that reads an instance's \`.weight\`, \`.in_channels\`, ... must read \`[0]\` or \`[-1]\``,
+    );
   for (const r of layer.references) {
     const base = r.text.slice(0, r.text.length - r.field.length - 1);
     if (r.also)
