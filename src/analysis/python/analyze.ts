@@ -292,6 +292,26 @@ function partialAt(call: Node, name: string, defs: Map<string, PartialConv[]>): 
   return top[top.length - 1];
 }
 
+/** The module's top-level classes by name. */
+function topLevelClasses(tree: Tree): Map<string, Node> {
+  const out = new Map<string, Node>();
+  for (const n of tree.rootNode.namedChildren) {
+    const def = n?.type === 'decorated_definition' ? n.childForFieldName('definition') : n;
+    if (def?.type === 'class_definition') out.set(def.childForFieldName('name')!.text, def);
+  }
+  return out;
+}
+
+/** The class, when its body defines no `__init__` (its calls construct the conv directly). */
+function withoutInit(cls: Node | undefined): Node | undefined {
+  if (!cls) return undefined;
+  for (const stmt of cls.childForFieldName('body')?.namedChildren ?? []) {
+    const def = stmt?.type === 'decorated_definition' ? stmt.childForFieldName('definition') : stmt;
+    if (def?.type === 'function_definition' && def.childForFieldName('name')?.text === '__init__') return undefined;
+  }
+  return cls;
+}
+
 /** `super().__init__(...)` / `super(C, self).__init__(...)` directly in the `__init__` of a conv subclass of the file: that class. */
 function convSubclassOf(callee: Node, subclasses: Map<string, { base: string; resolved: string }>): Node | undefined {
   const object = callee.type === 'attribute' ? callee.childForFieldName('object') : null;
@@ -311,7 +331,7 @@ function convSubclassOf(callee: Node, subclasses: Map<string, { base: string; re
  * override, instance methods, properties; static and class methods are kept), `self` used in
  * `__init__` besides the `super().__init__(...)` call, a class of the file deriving from it.
  */
-function subclassBlocker(cls: Node, superCall: Node, module: ModuleContext): string | undefined {
+function subclassBlocker(cls: Node, superCall: Node | undefined, module: ModuleContext): string | undefined {
   const name = cls.childForFieldName('name')!.text;
   for (const [other, bases] of module.classBases)
     if (bases.some((b) => b === name || b.endsWith(`.${name}`)))
@@ -325,13 +345,18 @@ function subclassBlocker(cls: Node, superCall: Node, module: ModuleContext): str
     }
     const def = stmt.type === 'decorated_definition' ? stmt.childForFieldName('definition') : stmt;
     const method = def?.type === 'function_definition' ? def.childForFieldName('name')?.text : undefined;
-    if (method === '__init__' && stmt.type === 'function_definition') continue;
+    if (method === '__init__' && stmt.type === 'function_definition' && superCall) continue;
     if (method === 'forward')
-      return `\`${name}\` overrides forward(): as an nn.Sequential of the separable pair it would no longer run it (write the pair inside the class to keep the override)`;
+      return superCall
+        ? `\`${name}\` overrides forward(): as an nn.Sequential of the separable pair it would no longer run it (write the pair inside the class to keep the override)`
+        : `\`${name}\` overrides forward(): the depthwise and pointwise convs would each run it`;
     if (method !== undefined)
-      return `\`${name}\` defines ${method}(), which its instances would lose as an nn.Sequential of the separable pair`;
+      return superCall
+        ? `\`${name}\` defines ${method}(), which its instances would lose as an nn.Sequential of the separable pair`
+        : `\`${name}\` defines ${method}(), which both convs of the separable pair would run`;
     return `the body of \`${name}\` has \`${stmt.text.split('\n')[0]}\` (line ${stmt.startPosition.row + 1}), which the rewrite cannot judge`;
   }
+  if (!superCall) return undefined;
   const init = enclosing(superCall, 'function_definition')!;
   const self = firstParam(init);
   const statement = parentOf(superCall);
@@ -379,7 +404,8 @@ export function analyzePython(text: string, tree: Tree, options: AnalysisOptions
   const params = convParameters(text);
   const subclasses = convSubclasses(module);
   const partials = /\bpartial\b/.test(text) ? partialConvs(tree, text, imports, defined) : new Map<string, PartialConv[]>();
-  const pattern = convCallPattern(imports, new Set([...params, ...partials.keys()]), subclasses.size > 0);
+  const pattern = convCallPattern(imports, new Set([...params, ...partials.keys(), ...subclasses.keys()]), subclasses.size > 0);
+  let classNodes: Map<string, Node> | undefined;
   let rows: [number, number][];
   if (range) {
     // scan only the range's lines
@@ -411,6 +437,12 @@ export function analyzePython(text: string, tree: Tree, options: AnalysisOptions
         ? partialAt(call, callee.text, partials)
         : undefined;
     if (partial) resolved = partial.resolved;
+    // `MyConv(64, 128, 3)` of `class MyConv(nn.Conv2d)` without an `__init__`: the conv's own signature, built at the call
+    const plainSubclass =
+      !(resolved && CONV.test(resolved)) && callee.type === 'identifier' && subclasses.has(callee.text)
+        ? withoutInit((classNodes ??= topLevelClasses(tree)).get(callee.text))
+        : undefined;
+    if (plainSubclass) resolved = subclasses.get(callee.text)!.resolved;
     const hit = resolved ? CONV.exec(resolved) : null;
     if (!hit) continue;
     seen.add(call.id);
@@ -427,6 +459,17 @@ export function analyzePython(text: string, tree: Tree, options: AnalysisOptions
       layer.assumptions.push(
         `\`${callee.text}\` is partial(${partial.classPath}${[...partial.keywords].map(([k, v]) => `, ${k}=${v.text}`).join('')})`,
       );
+    }
+    if (plainSubclass && !reused) {
+      layer.classPath = subclasses.get(callee.text)!.base;
+      const why = subclassBlocker(plainSubclass, undefined, module);
+      if (why && (layer.convertible || layer.callerDependent || layer.reason === undefined)) {
+        layer.convertible = false;
+        layer.reason = why;
+        layer.warnings = [];
+        layer.callerDependent = false;
+        layer.unresolvedOnly = false;
+      }
     }
     if (subclass && !reused) {
       const name = subclass.childForFieldName('name')!.text;
