@@ -119,7 +119,8 @@ export function planPythonRewrite(
     const newText = renderLayer(text, layer, layout, opts, nameOf, refEdits);
     plan.edits.push({ start: layer.span.start, end: layer.span.end, newText });
     // a conv subclass becomes a Sequential subclass: `class Conv3DSimple(nn.Sequential)`
-    if (layer.subclass) plan.edits.push({ start: layer.subclass.baseSpan.start, end: layer.subclass.baseSpan.end, newText: nameOf('Sequential') });
+    if (layer.subclass)
+      plan.edits.push({ start: layer.subclass.baseSpan.start, end: layer.subclass.baseSpan.end, newText: nameOf('Sequential') });
     plan.converted.push(layer);
     if (names.length) {
       // on the first module-level `from torch.nn import` line (one place for all), else next to

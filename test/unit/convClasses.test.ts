@@ -63,7 +63,9 @@ class Net(nn.Module):
   assert.match(out, /class Conv3x3\(nn\.Sequential\):/);
   assert.ok(
     flat(out).includes(
-      flat('super().__init__(nn.Conv2d(cin, cin, kernel_size=3, stride=stride, padding=1, groups=cin, bias=False), nn.Conv2d(cin, cout, kernel_size=1, bias=False))'),
+      flat(
+        'super().__init__(nn.Conv2d(cin, cin, kernel_size=3, stride=stride, padding=1, groups=cin, bias=False), nn.Conv2d(cin, cout, kernel_size=1, bias=False))',
+      ),
     ),
     out,
   );
@@ -138,7 +140,9 @@ class Holder(nn.Module):
   const out = applied(text);
   // depthwise: the partial with groups and bias overridden; pointwise: the partial with its geometry undone
   assert.ok(
-    flat(out).includes(flat('nn.Sequential(dilated(c, c, stride=2, groups=c, bias=False), dilated(c, 2 * c, kernel_size=1, padding=0, dilation=1))')),
+    flat(out).includes(
+      flat('nn.Sequential(dilated(c, c, stride=2, groups=c, bias=False), dilated(c, 2 * c, kernel_size=1, padding=0, dilation=1))'),
+    ),
     out,
   );
 });

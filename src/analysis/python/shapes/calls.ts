@@ -10,7 +10,19 @@ import { named } from './nodes';
 import { forwardNative } from './torch/forward';
 import type { ConvData } from './torch/modules';
 import { callTorch } from './torch/functions';
-import { concrete, describe, NONE, strV, unknown, type CallArgs, type FunctionObj, type ModuleObj, type Scope, type Unknown, type V } from './values';
+import {
+  concrete,
+  describe,
+  NONE,
+  strV,
+  unknown,
+  type CallArgs,
+  type FunctionObj,
+  type ModuleObj,
+  type Scope,
+  type Unknown,
+  type V,
+} from './values';
 
 export function evalCall(ip: Interp, node: Node, scope: Scope): V {
   const fnNode = node.childForFieldName('function')!;
@@ -213,7 +225,12 @@ function overriddenConvForward(ip: Interp, m: ModuleObj, fwd: V, a: CallArgs, at
   const input = x?.kind === 'tensor' ? concrete(x.shape) : undefined;
   const output = out.kind === 'tensor' ? concrete(out.shape) : undefined;
   if (!input || !output) {
-    m.calls.push({ input: input, output: output, macs: undefined, why: out.kind === 'unknown' ? out.why : 'the output of its forward() is not known' });
+    m.calls.push({
+      input: input,
+      output: output,
+      macs: undefined,
+      why: out.kind === 'unknown' ? out.why : 'the output of its forward() is not known',
+    });
     return out;
   }
   const batched = input.length === conv.dims + 2;
