@@ -12,3 +12,13 @@
 (call
   function: (identifier) @callee
   arguments: (argument_list) @args) @call
+
+; super().__init__(in_planes, out_planes, kernel_size=(3, 3, 3))   in `class Conv3DSimple(nn.Conv3d)`
+(call
+  function: (attribute
+    object: (call
+      function: (identifier) @super)
+    attribute: (identifier) @name) @callee
+  arguments: (argument_list) @args
+  (#eq? @super "super")
+  (#eq? @name "__init__")) @call

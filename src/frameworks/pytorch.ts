@@ -57,6 +57,8 @@ export const pytorch: Framework<PythonAnalysis> = {
       `groups=${value(json.groups, sym?.groups)}`,
       `bias=${json.bias === null ? '?' : json.bias ? 'True' : 'False'}`,
     ];
-    return `${layer.callee}(${parts.join(', ')})`;
+    // a conv subclass's `super().__init__(...)` configures the conv class it derives from
+    const subclass = (layer as PythonLayer).subclass;
+    return `${subclass ? subclass.base : layer.callee}(${parts.join(', ')})`;
   },
 };

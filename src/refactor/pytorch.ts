@@ -118,6 +118,9 @@ export function planPythonRewrite(
     };
     const newText = renderLayer(text, layer, layout, opts, nameOf, refEdits);
     plan.edits.push({ start: layer.span.start, end: layer.span.end, newText });
+    // a conv subclass becomes a Sequential subclass: `class Conv3DSimple(nn.Sequential)`
+    if (layer.subclass)
+      plan.edits.push({ start: layer.subclass.baseSpan.start, end: layer.subclass.baseSpan.end, newText: nameOf('Sequential') });
     plan.converted.push(layer);
     if (names.length) {
       // on the first module-level `from torch.nn import` line (one place for all), else next to
@@ -181,8 +184,11 @@ function renderLayer(
   const cin = argText(get('in_channels')!);
   const cout = argText(get('out_channels')!);
   const mid = m === 1 ? cin : `${multipliable(cin) ? cin : `(${cin})`} * ${m}`;
-  const conv = layer.callee;
+  // a subclass's `super().__init__(...)` builds its conv class (as the class statement names it)
+  const conv = layer.subclass ? layer.subclass.base : layer.callee;
   const dims = layer.args.dims;
+  // a partial's bound keywords: the pointwise conv overrides the geometry it must not take
+  const bound = new Set(layer.bound ?? []);
   const transposed = layer.kind === 'transposed';
   // a transposed conv's pointwise half is a plain 1x1 conv: `nn.ConvTranspose2d` -> `nn.Conv2d`
   const pointwiseConv = transposed
@@ -242,8 +248,17 @@ function renderLayer(
     ['out_channels', cout],
     ['kernel_size', '1'],
   ];
-  const pointwise = pwParams.map(([name, value], i) => (i < positionalCount ? value : `${name}=${value}`));
+  const pointwise = pwParams.map(([name, value], i) => (i < positionalCount && !bound.has(name) ? value : `${name}=${value}`));
   const pwNotes: Note[] = [undefined, noteOf(get('out_channels')), undefined];
+  for (const [p, identity] of [
+    ['stride', '1'],
+    ['padding', '0'],
+    ['dilation', '1'],
+  ]) {
+    if (!bound.has(p)) continue;
+    pointwise.push(`${p}=${identity}`);
+    pwNotes.push(undefined);
+  }
   // kept unless it is a literal 1: `groups=groups` in a helper is 1 by default but not for every caller
   const groups = get('groups');
   if (groups && argText(groups).trim() !== '1') {
@@ -277,7 +292,9 @@ function renderLayer(
   if (opts.norm !== 'none') items.push(`${nameOf(`BatchNorm${dims}d`)}(${mid})`);
   if (opts.norm === 'bn-relu') items.push(`${nameOf('ReLU')}(inplace=True)`);
   items.push(innerCall(pointwiseConv, pointwise, pwNotes));
-  const pairLine = `${nameOf('Sequential')}(${[conv + '(' + depthwise.join(', ') + ')', ...items.slice(1, -1), pointwiseConv + '(' + pointwise.join(', ') + ')'].join(', ')})`;
+  // a subclass's pair is what its `super().__init__` (now nn.Sequential's) is given
+  const outer = layer.subclass ? text.slice(layer.calleeSpan.start, layer.calleeSpan.end) : nameOf('Sequential');
+  const pairLine = `${outer}(${[conv + '(' + depthwise.join(', ') + ')', ...items.slice(1, -1), pointwiseConv + '(' + pointwise.join(', ') + ')'].join(', ')})`;
   // a guarded rewrite: the pair where the condition holds, the call as written elsewhere
   const original = text.slice(layer.span.start, layer.span.end);
   const guard = layer.guard?.condition;
@@ -293,7 +310,7 @@ function renderLayer(
     startColumn + oneLine.length + rest.trimEnd().length <= layout.lineLength
   )
     return oneLine;
-  if (!guard) return formatCall(nameOf('Sequential'), items, { startColumn, indent, layout, prelude, forceMultiline: true });
+  if (!guard) return formatCall(outer, items, { startColumn, indent, layout, prelude, forceMultiline: true });
   // black's layout of a long conditional expression: in parentheses, one part per line
   const pairAt = (column: number, at: string) => {
     const fits = !prelude.length && !placed.size && !pairLine.includes('\n') && column + pairLine.length <= layout.lineLength;

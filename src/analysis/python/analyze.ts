@@ -12,12 +12,23 @@ import { readPragmas } from '../kernel/pragmas';
 import { matchesOnRows, query, rowsMatching } from '../parsing';
 import { Poly } from '../poly';
 import { firstSyntaxError } from '../syntax';
+import {
+  classBases,
+  CONV,
+  convSubclassOf,
+  convSubclasses,
+  dottedText,
+  partialAt,
+  partialConvs,
+  subclassBlocker,
+  topLevelClasses,
+  withoutInit,
+  type PartialConv,
+} from './convClasses';
 import { PythonEvaluator, enclosing, paramName, type EvalContext, type Value } from './evaluate';
 import { collectImports, resolveDotted, type ImportMap } from './imports';
 import type { LayerMemo } from './incremental';
 import { ReferenceIndex, scopeNode, type ModuleSite, type Reference } from './references';
-
-const CONV = /^torch\.nn\.(Lazy)?Conv(Transpose)?([123])d$/;
 
 const SIGNATURES = {
   conv: [
@@ -83,6 +94,13 @@ export interface PythonLayer extends Layer {
   splat?: string;
   /** which new convs the `**` dict goes to: its keys are geometry (depthwise only) or device/dtype (both) */
   splatTo?: 'depthwise' | 'both';
+  /**
+   * the call is `super().__init__(...)` in a class of the file that derives from a conv class
+   * (`class Conv3DSimple(nn.Conv3d)`): the rewrite makes the class an `nn.Sequential` of the pair
+   */
+  subclass?: { name: string; base: string; baseSpan: Span };
+  /** the callee is a `functools.partial` of a conv class: the keywords it binds (the rewrite overrides those the pointwise conv must not take) */
+  bound?: string[];
 }
 
 export interface PythonAnalysis extends FileAnalysis {
@@ -114,10 +132,17 @@ export interface ModuleContext {
   readRows?: [number, number][];
   /** and the rows that may bind another name to a module (`w = self.conv`, `for c in [...]`) */
   aliasRows?: [number, number][];
+  /** the bases of each top-level class, as written (`Conv3DSimple` -> [`nn.Conv3d`]) */
+  classBases: Map<string, string[]>;
 }
 
 function moduleContext(tree: Tree, text: string): ModuleContext {
-  return { imports: collectImports(tree, text), defined: definedNames(text), pragmas: parsePragmas(tree, text) };
+  return {
+    imports: collectImports(tree, text),
+    defined: definedNames(text),
+    pragmas: parsePragmas(tree, text),
+    classBases: classBases(text),
+  };
 }
 
 function parsePragmas(tree: Tree, source: string): Pragmas {
@@ -155,8 +180,6 @@ function definedNames(text: string): Set<string> {
   return out;
 }
 
-const dottedText = (n: Node) => n.text.replace(/\s+/g, '');
-
 /**
  * Parameters whose default is a conv class (`conv_layer: Callable[..., nn.Module] = torch.nn.Conv2d`,
  * torchvision's ConvNormActivation): a call of one builds that conv unless a caller passes another.
@@ -179,11 +202,12 @@ function parameterDefault(call: Node, callee: string): Node | undefined {
   return undefined;
 }
 
-/** Lines that can hold a conv call: `.Conv2d` and friends, and the bare names imports bind to them. */
-function convCallPattern(imports: ImportMap, params: ReadonlySet<string>): RegExp {
+/** Lines that can hold a conv call: `.Conv2d` and friends, the bare names imports and partials bind to them, and `super(` in a conv subclass. */
+function convCallPattern(imports: ImportMap, params: ReadonlySet<string>, subclasses: boolean): RegExp {
   const bare = [...imports.bindings].filter(([, b]) => CONV.test(b.target)).map(([local]) => local);
   bare.push(...params);
   if (imports.starModules.includes('torch.nn')) bare.push('(?:Lazy)?Conv(?:Transpose)?[123]d');
+  if (subclasses) bare.push('super');
   const alternatives = ['\\.\\s*(?:Lazy)?Conv(?:Transpose)?[123]d\\b', ...bare.map((b) => `(?<![\\w.])${b}\\s*\\(`)];
   return new RegExp(alternatives.join('|'));
 }
@@ -217,7 +241,10 @@ export function analyzePython(text: string, tree: Tree, options: AnalysisOptions
   const layers: PythonLayer[] = [];
   const seen = new Set<number>();
   const params = convParameters(text);
-  const pattern = convCallPattern(imports, params);
+  const subclasses = convSubclasses(module);
+  const partials = /\bpartial\b/.test(text) ? partialConvs(tree, text, imports, defined) : new Map<string, PartialConv[]>();
+  const pattern = convCallPattern(imports, new Set([...params, ...partials.keys(), ...subclasses.keys()]), subclasses.size > 0);
+  let classNodes: Map<string, Node> | undefined;
   let rows: [number, number][];
   if (range) {
     // scan only the range's lines
@@ -241,15 +268,62 @@ export function analyzePython(text: string, tree: Tree, options: AnalysisOptions
         resolved = resolveDotted(classPath, imports, defined);
       }
     }
+    // `super().__init__(...)` in a conv subclass, a call of a partial of a conv class
+    const subclass = !(resolved && CONV.test(resolved)) ? convSubclassOf(callee, subclasses) : undefined;
+    if (subclass) resolved = subclasses.get(subclass.childForFieldName('name')!.text)!.resolved;
+    const partial =
+      !(resolved && CONV.test(resolved)) && callee.type === 'identifier' && partials.has(callee.text)
+        ? partialAt(call, callee.text, partials)
+        : undefined;
+    if (partial) resolved = partial.resolved;
+    // `MyConv(64, 128, 3)` of `class MyConv(nn.Conv2d)` without an `__init__`: the conv's own signature, built at the call
+    const plainSubclass =
+      !(resolved && CONV.test(resolved)) && callee.type === 'identifier' && subclasses.has(callee.text)
+        ? withoutInit((classNodes ??= topLevelClasses(tree)).get(callee.text))
+        : undefined;
+    if (plainSubclass) resolved = subclasses.get(callee.text)!.resolved;
     const hit = resolved ? CONV.exec(resolved) : null;
     if (!hit) continue;
     seen.add(call.id);
     const reused = kept?.(call);
     const searched = memo && !reused ? new Set<string>() : undefined;
-    const layer = reused ?? analyzeCall(call, callee, hit, ctx, refs, options, searched);
+    const layer = reused ?? analyzeCall(call, callee, hit, ctx, refs, options, searched, partial);
     if (classPath !== undefined && !reused) {
       layer.classPath = classPath;
       layer.assumptions.push(`\`${callee.text}\` is ${classPath} (the default of the parameter)`);
+    }
+    if (partial && !reused) {
+      layer.classPath = partial.classPath;
+      layer.bound = [...partial.keywords.keys()];
+      layer.assumptions.push(
+        `\`${callee.text}\` is partial(${partial.classPath}${[...partial.keywords].map(([k, v]) => `, ${k}=${v.text}`).join('')})`,
+      );
+    }
+    if (plainSubclass && !reused) {
+      layer.classPath = subclasses.get(callee.text)!.base;
+      const why = subclassBlocker(plainSubclass, undefined, module);
+      if (why && (layer.convertible || layer.callerDependent || layer.reason === undefined)) {
+        layer.convertible = false;
+        layer.reason = why;
+        layer.warnings = [];
+        layer.callerDependent = false;
+        layer.unresolvedOnly = false;
+      }
+    }
+    if (subclass && !reused) {
+      const name = subclass.childForFieldName('name')!.text;
+      const base = subclass.childForFieldName('superclasses')!.namedChildren.find((c) => c && c.type !== 'comment')!;
+      layer.subclass = { name, base: dottedText(base), baseSpan: { start: base.startIndex, end: base.endIndex } };
+      layer.classPath = dottedText(base);
+      layer.target = undefined;
+      const why = subclassBlocker(subclass, call, module);
+      if (why && (layer.convertible || layer.callerDependent || layer.reason === undefined)) {
+        layer.convertible = false;
+        layer.reason = why;
+        layer.warnings = [];
+        layer.callerDependent = false;
+        layer.unresolvedOnly = false;
+      } else if (layer.convertible) markConvertible(layer, options);
     }
     if (!reused) memo?.record(layer, tree, searched);
     layers.push(layer);
@@ -335,6 +409,8 @@ function analyzeCall(
   options: AnalysisOptions,
   /** filled with the names whose bindings the evaluation searched */
   searched?: Set<string>,
+  /** the callee is a partial of the conv class: its keywords apply where the call does not give them */
+  partial?: PartialConv,
 ): PythonLayer {
   const lazy = !!hit[1];
   const transposed = !!hit[2];
@@ -350,8 +426,14 @@ function analyzeCall(
   );
   const argList = call.childForFieldName('arguments')!;
   const { written, nodes: argNodes, comments, problem: mapProblem, splat } = mapArguments(argList, signatureOf(lazy, transposed));
-  let problem = mapProblem;
+  let problem = mapProblem ?? partial?.problem;
   const unresolved: string[] = [];
+  for (const [k, node] of partial?.keywords ?? []) {
+    const own = written.find((w) => w.param === k);
+    if (own?.keyword === undefined && own) problem ??= `\`${k}\` is given by position and by the partial`;
+    if (!own) argNodes.set(k, node);
+  }
+  const given = (p: string) => written.some((w) => w.param === p) || !!partial?.keywords.has(p);
   if (splat !== undefined) unresolved.push(`\`**${splat}\` (its keys are known only from the modules built with it)`);
 
   const valueOf = (param: string): Value | undefined => {
@@ -407,10 +489,10 @@ function analyzeCall(
   };
   if (args.kernelSize?.some((k) => Number.isNaN(k))) {
     args.kernelSize = undefined;
-    if (!written.some((w) => w.param === 'kernel_size') && splat === undefined) problem ??= 'kernel_size is missing';
+    if (!given('kernel_size') && splat === undefined) problem ??= 'kernel_size is missing';
   }
-  if (!lazy && !written.some((w) => w.param === 'in_channels')) problem ??= 'in_channels is missing';
-  if (!written.some((w) => w.param === 'out_channels')) problem ??= 'out_channels is missing';
+  if (!lazy && !given('in_channels')) problem ??= 'in_channels is missing';
+  if (!given('out_channels')) problem ??= 'out_channels is missing';
 
   const kvol = args.kernelSize?.reduce((a, b) => a * b, 1);
   let kind: LayerKind = lazy ? 'lazy' : transposed ? 'transposed' : 'conv';
@@ -477,6 +559,10 @@ export function markConvertible(layer: PythonLayer, options: AnalysisOptions): v
     `checkpoint keys change: ${key}weight -> ${key}0.weight (depthwise) and ${key}${pointwise}.weight (pointwise); old checkpoints will not load`,
   );
   if (layer.helper) layer.warnings.push(`built by \`${layer.helper}()\`: the rewrite changes every layer it builds, for every caller`);
+  if (layer.subclass)
+    layer.warnings.push(
+      `\`${layer.subclass.name}\` becomes an nn.Sequential of the depthwise and pointwise convs: every instance changes, and code that reads an instance's \`.weight\`, \`.in_channels\`, ... must read \`[0]\` or \`[-1]\``,
+    );
   for (const r of layer.references) {
     const base = r.text.slice(0, r.text.length - r.field.length - 1);
     if (r.also)

@@ -8,8 +8,21 @@ import { carryDtype, torchName } from './dtypes';
 import type { Interp } from './interpreter';
 import { named } from './nodes';
 import { forwardNative } from './torch/forward';
+import type { ConvData } from './torch/modules';
 import { callTorch } from './torch/functions';
-import { describe, NONE, strV, unknown, type CallArgs, type FunctionObj, type ModuleObj, type Scope, type Unknown, type V } from './values';
+import {
+  concrete,
+  describe,
+  NONE,
+  strV,
+  unknown,
+  type CallArgs,
+  type FunctionObj,
+  type ModuleObj,
+  type Scope,
+  type Unknown,
+  type V,
+} from './values';
 
 export function evalCall(ip: Interp, node: Node, scope: Scope): V {
   const fnNode = node.childForFieldName('function')!;
@@ -190,11 +203,50 @@ export function callModule(ip: Interp, m: ModuleObj, a: CallArgs, at: Node): V {
     const dunder = ip.classMember(m.cls, '__call__', { kind: 'module', m }, at);
     if (dunder) return call(ip, dunder, a, at);
     const fwd = ip.classMember(m.cls, 'forward', { kind: 'module', m }, at);
+    if (fwd && m.native?.data.conv) return overriddenConvForward(ip, m, fwd, a, at);
     if (fwd) return call(ip, fwd, a, at);
   }
   if (m.native) return forwardNative(ip, m, a, at);
   // nothing ran: a stop, or the convs it would have run would look unused
   return unknown(ip.stopAt(at, `${describe({ kind: 'module', m })} has no forward()`).why);
+}
+
+/**
+ * A conv subclass's own forward (weight standardisation, `F.conv2d` on a changed weight): run as
+ * written, the call counted as PyTorch's forward hook on the module sees it (its input and output,
+ * the module's kernel and groups), once, whatever the override calls inside.
+ */
+function overriddenConvForward(ip: Interp, m: ModuleObj, fwd: V, a: CallArgs, at: Node): V {
+  const conv = m.native!.data.conv as ConvData;
+  const recorded = m.calls.length;
+  const out = call(ip, fwd, a, at);
+  m.calls.length = recorded;
+  const x = a.args[0];
+  const input = x?.kind === 'tensor' ? concrete(x.shape) : undefined;
+  const output = out.kind === 'tensor' ? concrete(out.shape) : undefined;
+  if (!input || !output) {
+    m.calls.push({
+      input: input,
+      output: output,
+      macs: undefined,
+      why: out.kind === 'unknown' ? out.why : 'the output of its forward() is not known',
+    });
+    return out;
+  }
+  const batched = input.length === conv.dims + 2;
+  const numel = (shape: number[]) => shape.slice(batched ? 1 : 0).reduce((p, d) => p * d, 1);
+  const kvol = (conv.args.kernelSize ?? []).reduce((p, k) => p * k, 1);
+  const cin = conv.args.inChannels?.constant;
+  const cout = conv.args.outChannels?.constant;
+  const g = conv.args.groups?.constant;
+  const macs =
+    cin === undefined || cout === undefined || g === undefined || !conv.args.kernelSize
+      ? undefined
+      : conv.transposed
+        ? numel(input) * (cout / g) * kvol
+        : numel(output) * (cin / g) * kvol;
+  m.calls.push({ input, output, macs, why: macs === undefined ? 'MACs unknown' : undefined });
+  return out;
 }
 
 const generators = new WeakMap<Node, boolean>();

@@ -216,7 +216,8 @@ function fromInstances(
 ): void {
   if (!layer.callerDependent || layer.kind === 'transposed' || layer.kind === 'lazy') return;
   const written = (p: string) => layer.written.find((w) => w.param === p);
-  if (!written('in_channels') || !written('out_channels') || (!written('kernel_size') && layer.splat === undefined)) return;
+  const kernelBound = !!layer.bound?.includes('kernel_size');
+  if (!written('in_channels') || !written('out_channels') || (!written('kernel_size') && !kernelBound && layer.splat === undefined)) return;
   if (layer.references.some((r) => r.replacement === null)) return;
   const instances = models.flatMap((m) => {
     const at = frame(m)?.(layer.span.start) ?? layer.span.start;
@@ -239,7 +240,7 @@ function fromInstances(
       return decline(
         `\`**${layer.splat}\` gives ${[...keys].sort().join(', ')}: only kernel_size, stride, padding, dilation, padding_mode (for the depthwise conv) or only device, dtype (for both) can pass through`,
       );
-    if (!written('kernel_size') && !instances.every((i) => i.keywords.includes('kernel_size'))) return;
+    if (!written('kernel_size') && !kernelBound && !instances.every((i) => i.keywords.includes('kernel_size'))) return;
   }
   const eligible = instances.map((i) => {
     const cin = i.args.inChannels?.constant;
@@ -276,6 +277,17 @@ function fromInstances(
     }
     return;
   }
+  // one class cannot be a Sequential for some of its instances and a conv for others; a partial's
+  // bound expressions are written where the partial is, not at the call the guard would stand on
+  if (layer.subclass)
+    return decline(
+      `only ${n} of the ${modules(instances.length)} \`${layer.subclass.name}\` builds are smaller separable: the class cannot be a Sequential for some of its instances only`,
+    );
+  const boundRead = layer.bound?.find((k) => k === 'kernel_size' || k === 'groups');
+  if (boundRead)
+    return decline(
+      `only ${n} of the ${modules(instances.length)} built here are smaller separable, and a guard cannot read the ${boundRead} the partial binds`,
+    );
   const kernelExpr = written('kernel_size')?.text ?? `${layer.splat}["kernel_size"]`;
   const guard = findGuard(
     instances.map((i) => ({

@@ -28,7 +28,6 @@ import {
 import { FILE_MS, MODEL_MS } from '../../kernel/budget';
 import type { Completion as Ending } from '../../kernel/completion';
 import { readPragmas, type Pragmas } from '../../kernel/pragmas';
-import { parentOf } from '../../ancestry';
 import * as attributes from './attributes';
 import * as calls from './calls';
 import * as classes from './classes';
@@ -116,7 +115,8 @@ export class Interp implements Host {
     if (!p) this.pragmaCache.set(file, (p = readPragmas(file.root, file.text, 'python')));
     let v: number | undefined;
     if (p.definitions.size) {
-      for (let n: Node | null = f.node; n && v === undefined; n = parentOf(n)) {
+      // the plain tree's nodes know their parent (ancestry.ts walks web-tree-sitter trees only)
+      for (let n: Node | null = f.node; n && v === undefined; n = n.parent) {
         if (n.type === 'function_definition' || n.type === 'class_definition') v = p.definitions.get(n.startPosition.row)?.ints[name];
       }
     }
