@@ -178,7 +178,9 @@ export function formatMarkdown(files: FileJson[], overall: TotalsJson): string {
         `| ${esc(f.path)}:${m.line} ${esc(m.name)} | ${m.inputShape ? shapeText(m.inputShape) : '?'} (${esc(m.inputFrom)}) | ${num(m.params.before)} | ${num(m.params.after)} | ${num(m.macs.before)} | ${num(m.macs.after)} | ${m.savings.macs !== null ? percentDrop(m.savings.macs) : ''} | ${m.exactConvs}/${m.convs}${m.reasons.length ? ` (${esc(m.reasons[0])})` : ''} |`,
       );
     }
-    const mismatches = models.flatMap(({ f, m }) => (m.mismatches ?? []).map((x) => `- ${esc(f.path)}: model ${esc(m.name)}: ${esc(mismatchLine(x))}`));
+    const mismatches = models.flatMap(({ f, m }) =>
+      (m.mismatches ?? []).map((x) => `- ${esc(f.path)}: model ${esc(m.name)}: ${esc(mismatchLine(x))}`),
+    );
     if (mismatches.length) out.push('', '**Shape mismatches** (PyTorch raises there):', '', ...mismatches);
   }
   return out.join('\n');

@@ -52,7 +52,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
     for (const m of o.entry.models ?? []) {
       for (const x of m.mismatches ?? []) {
         const where = `${x.file ?? o.entry.path}:${x.cell ? `cell ${x.cell}:` : ''}${x.line}:${x.column}`;
-        mismatches.push(`${where}: shape mismatch in model ${m.name} (input ${m.inputShape?.join('x') ?? '?'}): ${x.message} (${chainText(x)})`);
+        mismatches.push(
+          `${where}: shape mismatch in model ${m.name} (input ${m.inputShape?.join('x') ?? '?'}): ${x.message} (${chainText(x)})`,
+        );
       }
     }
     for (const line of o.out) io.out(line);

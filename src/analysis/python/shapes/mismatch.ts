@@ -13,7 +13,16 @@ import type { Node } from 'web-tree-sitter';
 import type { ChainStep, ShapeMismatch, SourceRef } from '../../model';
 import type { FunctionObj, ModuleObj, V } from './values';
 
-export type Check = 'in_channels' | 'in_features' | 'num_features' | 'normalized_shape' | 'input_size' | 'embed_dim' | 'cat' | 'matmul' | 'broadcast';
+export type Check =
+  | 'in_channels'
+  | 'in_features'
+  | 'num_features'
+  | 'normalized_shape'
+  | 'input_size'
+  | 'embed_dim'
+  | 'cat'
+  | 'matmul'
+  | 'broadcast';
 
 /** What a rule found: which check, on which module (or operation), the two sides. */
 export interface MismatchFact {
@@ -122,7 +131,9 @@ export function plainMismatches(
       at,
       code: firstLine(r.at.text),
       chain,
-      built: site ? { file: site.file === entryPath ? '' : site.file, start: site.start, end: site.end, line: site.line, column: site.column } : null,
+      built: site
+        ? { file: site.file === entryPath ? '' : site.file, start: site.start, end: site.end, line: site.line, column: site.column }
+        : null,
     });
   }
   return out;

@@ -611,12 +611,8 @@ function runModel(
     convs,
     macs: exact ? convs.reduce((s, x) => s + x.macs!, 0) : null,
     reasons: [...new Set(reasons)],
-    mismatches: plainMismatches(
-      proven,
-      root,
-      new Map(namedModules(root).map(([p, m]) => [m, p])),
-      interp.program.entry.path,
-      (n) => interp.fileOf(n),
+    mismatches: plainMismatches(proven, root, new Map(namedModules(root).map(([p, m]) => [m, p])), interp.program.entry.path, (n) =>
+      interp.fileOf(n),
     ),
   };
 }
