@@ -84,14 +84,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
       for (const r of remaining) io.out(r);
       for (const m of mismatches) io.out(m);
       const left = [
-        ...(mismatches.length ? [`${mismatches.length} shape mismatch(es)`] : []),
         ...(notAnalysed ? [`${notAnalysed} file(s) not analysed`] : []),
         ...(syntaxErrors ? [`${syntaxErrors} file(s) with a syntax error`] : []),
       ];
       io.out(
         (remaining.length
           ? `${remaining.length} convertible convolution(s) remain`
-          : `no convertible convolutions${left.length ? ' in the files analysed' : ''}`) + left.map((l) => `; ${l}`).join(''),
+          : `no convertible convolutions${left.length ? ' in the files analysed' : ''}`) +
+          [...(mismatches.length ? [`${mismatches.length} shape mismatch(es)`] : []), ...left].map((l) => `; ${l}`).join(''),
       );
       if (ioFailures) return 2;
       return remaining.length || syntaxErrors || mismatches.length ? 1 : 0;
