@@ -28,6 +28,8 @@ interface Job {
   model: string;
   build: string;
   input: number[];
+  /** run the file as a module of this package (a copy of a zoo file: its relative imports resolve) */
+  package?: string;
 }
 type Outcome = { ok: true; output: number[] } | { error: string; lines: number[] };
 
@@ -152,3 +154,49 @@ void test('a mismatch the default input shows is reported only when its numbers 
   // the U-Net is right at the default size
   assert.ok('ok' in unetRun);
 });
+
+const TORCHVISION = '/usr/lib/python3/dist-packages/torchvision/models';
+
+/** Bugs seeded into copies of torchvision's own model files (in a temporary folder, never the repository). */
+const SEEDED: { file: string; bug: [string, string]; factories: string[] }[] = [
+  // _make_layer forgets the width the next block gets
+  { file: 'resnet.py', bug: ['        self.inplanes = planes * block.expansion\n', ''], factories: ['resnet18', 'resnet50'] },
+  // make_layers forgets the width the next conv gets
+  { file: 'vgg.py', bug: ['            in_channels = v\n', ''], factories: ['vgg11', 'vgg16_bn'] },
+  // the classifier sized for another pooling
+  { file: 'alexnet.py', bug: ['nn.Linear(256 * 6 * 6, 4096)', 'nn.Linear(256 * 7 * 7, 4096)'], factories: ['alexnet'] },
+];
+
+void test(
+  "bugs seeded into torchvision's model source: the same numbers and chain as PyTorch's error",
+  { skip: !fs.existsSync(TORCHVISION) && 'python3-torchvision is not installed (scripts/debian-deps.sh installs it)' },
+  async () => {
+    await initParsing();
+    const dir = tempDir('sepconv-seeded-');
+    const runs: { file: string; model: ModelJson }[] = [];
+    for (const s of SEEDED) {
+      const text = fs.readFileSync(path.join(TORCHVISION, s.file), 'utf8');
+      assert.ok(text.includes(s.bug[0]), `${s.file} has ${s.bug[0]}`);
+      const file = path.join(dir, s.file);
+      fs.writeFileSync(file, text.replace(s.bug[0], s.bug[1]));
+      const models = await report(file);
+      for (const name of s.factories) {
+        const model = models.find((m) => m.name === name);
+        assert.ok(model?.mismatches?.length, `${s.file} ${name}: a mismatch is reported`);
+        runs.push({ file, model });
+      }
+    }
+    const outcomes = probe(
+      runs.map(({ file, model }) => ({ model: file, build: model.build, input: model.inputShape!, package: 'torchvision.models' })),
+    );
+    runs.forEach(({ file, model }, i) => {
+      const o = outcomes[i];
+      const first = model.mismatches![0];
+      const name = `${path.basename(file)} ${model.name}`;
+      assert.ok('error' in o, `${name}: PyTorch runs it without an error`);
+      assert.deepEqual(ours(first), torchNumbers(first, o.error), `${name}: ${first.message} vs PyTorch's ${o.error}`);
+      assert.deepEqual(reportLines(first), o.lines, `${name}: the chain of ${first.message}`);
+      console.log(`# ${name}: ${first.message} (${first.chain.length} calls deep)`);
+    });
+  },
+);
