@@ -53,7 +53,7 @@ const shape = (v: number | number[]) => (Array.isArray(v) ? v.join('x') : String
 
 /** The message of a mismatch, with the module's name in the model (or the operation's). */
 export function mismatchMessage(f: MismatchFact, what: string): string {
-  const { expected: e, got: g } = f;
+  const [e, g] = [shape(f.expected), shape(f.got)];
   switch (f.check) {
     case 'in_channels':
       return `${what} expects ${e} input channels, got ${g}`;
@@ -68,11 +68,11 @@ export function mismatchMessage(f: MismatchFact, what: string): string {
     case 'embed_dim':
       return `${what} expects embed_dim ${e}, got ${g}`;
     case 'cat':
-      return `${what}: sizes differ in dim ${f.dim}: ${shape(e)} and ${shape(g)}`;
+      return `${what}: sizes differ in dim ${f.dim}: ${e} and ${g}`;
     case 'matmul':
-      return `${what}: ${shape(e)} @ ${shape(g)} cannot be multiplied`;
+      return `${what}: ${e} @ ${g} cannot be multiplied`;
     case 'broadcast':
-      return `\`${what}\`: shapes ${shape(e)} and ${shape(g)} do not broadcast`;
+      return `\`${what}\`: shapes ${e} and ${g} do not broadcast`;
   }
 }
 
