@@ -106,7 +106,11 @@ export function plainMismatches(
   const out: ShapeMismatch[] = [];
   const seen = new Set<string>();
   for (const r of recorded) {
-    const what = moduleName(r.module) ?? r.op ?? '?';
+    // a functional conv or linear in a module's forward (a weight-standardised conv) is that module's
+    const self = r.frames.at(-1)?.self;
+    const owner =
+      !r.module && (r.check === 'in_channels' || r.check === 'in_features') && self?.kind === 'module' ? paths.get(self.m) : undefined;
+    const what = moduleName(r.module) ?? (owner ? `${owner} (${r.op})` : r.op) ?? '?';
     const message = mismatchMessage(r, what);
     const at = ref(r.at);
     const key = `${at.file}\u0000${at.start}\u0000${message}`;

@@ -466,6 +466,19 @@ function functionalConv(interp: Host, t: TensorValue, dims: number, a: CallArgs,
     if (w?.kind !== 'tensor' || w.shape.length !== dims + 2) return interp.fail(at, 'the weight shape is not known');
     const ws = concrete(w.shape);
     if (!ws) return interp.fail(at, 'the weight shape is not known');
+    // PyTorch's check: the input has weight.shape[1] * groups channels
+    const gV = r.opt('groups');
+    const groups = gV === undefined ? 1 : intOf(gV);
+    if (groups === undefined) return interp.fail(at, 'groups is not known');
+    const ci = t.shape.length - dims - 1;
+    if (ci < 0) return interp.fail(at, `expected a ${dims + 2}-d input`);
+    const err = bindDim(t.shape[ci], ws[1] * groups, 'in_channels');
+    if (err)
+      return interp.mismatch(
+        at,
+        { check: 'in_channels', op: `F.conv${dims}d`, expected: ws[1] * groups, got: dimValue(t.shape[ci])! },
+        err,
+      );
     const padV = r.opt('padding');
     const padding = padV?.kind === 'str' ? (padV.value as 'same' | 'valid') : r.tuple('padding', dims, 0);
     const spatial = concrete(t.shape.slice(t.shape.length - dims));
