@@ -75,6 +75,22 @@ void describe('shape mismatch diagnostics', { timeout: 120_000 }, () => {
     await c.waitForDiagnostics(uri, none);
   });
 
+  void test('in a notebook: on the cell of the failing call, cleared when the cell is fixed', async () => {
+    const imports = 'import torch\nimport torch.nn as nn\n';
+    const model = fixture('cifar_net.py').replace(/^import[^\n]*\n/gm, '');
+    const [first, second] = await c.openNotebook('file:///ws/cifar.ipynb', [{ text: imports }, { text: model }]);
+    const [d] = await c.waitForDiagnostics(second, some);
+    assert.match(d.message, /^conv2 expects 256 input channels, got 64/);
+    assert.equal(d.range.start.line, positionOf(model, 'self.conv2(x)').line);
+    assert.ok((d.relatedInformation ?? []).every((r) => r.location.uri === second));
+    assert.equal(c.diagnostics.get(first), undefined);
+    const at = positionOf(model, '256, 128');
+    await c.changeCell('file:///ws/cifar.ipynb', 2, second, [
+      { range: { start: at, end: { line: at.line, character: at.character + 3 } }, text: '64' },
+    ]);
+    await c.waitForDiagnostics(second, none);
+  });
+
   void test('an input given by an example: the Linear after flatten, and the diagnostic goes when the document closes', async () => {
     const uri = 'file:///ws/mnist_net.py';
     const text = fixture('mnist_net.py');
