@@ -150,6 +150,51 @@ export interface ModelIdentity {
   output: unknown;
 }
 
+/**
+ * A place in a source file: `file` is '' for the analysed file, else the path of the file
+ * (an imported module's); offsets into that file's text, 0-based line and column.
+ */
+export interface SourceRef {
+  file: string;
+  start: number;
+  end: number;
+  line: number;
+  column: number;
+}
+
+/** One call of the forward pass on the way to a mismatch: the call as written and what it ran. */
+export interface ChainStep {
+  at: SourceRef;
+  /** the call as written (`self.layer1(x)`), or `def forward` for the model's own forward */
+  call: string;
+  /** what it ran: `Net.forward`, `BasicBlock.forward (layer1.0)`, `_block()` */
+  enters: string;
+}
+
+/**
+ * A shape mismatch shape inference proved: under the model's input (given, or the default when
+ * the two numbers do not depend on its size), PyTorch raises at this call. Never a guess: both
+ * numbers are exact.
+ */
+export interface ShapeMismatch {
+  /** `conv2 expects 256 input channels, got 64` */
+  message: string;
+  /** what was checked: in_channels, in_features, num_features, normalized_shape, input_size, embed_dim, cat, matmul, broadcast */
+  check: string;
+  /** the module's `named_modules()` path (`layer1.0.conv2`), or the operation (`torch.cat`, `+`) */
+  what: string;
+  /** a count for a module's check; the two shapes for cat, matmul and broadcasting */
+  expected: number | number[];
+  got: number | number[];
+  /** the call that fails, and its text */
+  at: SourceRef;
+  code: string;
+  /** the calls from the model's forward down to the one that fails, outermost first */
+  chain: ChainStep[];
+  /** where the failing module was constructed, for a module's check */
+  built: SourceRef | null;
+}
+
 /** A model of the file with its totals, from shape inference (`src/analysis/python/shapes`). */
 export interface ModelSummary extends ModelIdentity {
   /** all parameters of the model; `after` with every convertible conv converted */
@@ -161,6 +206,8 @@ export interface ModelSummary extends ModelIdentity {
   exactConvs: number;
   /** why a number is missing */
   reasons: string[];
+  /** shape mismatches its run proved (PyTorch), each at the call that fails; absent when none */
+  mismatches?: ShapeMismatch[];
   /**
    * every conv module it builds: its `named_modules()` path, where it was constructed, its resolved
    * arguments (for checkpoint keys) and the spatial input size of each call (MACs at any K), null unless exact

@@ -3,7 +3,7 @@
  * A number in a hover, an inlay hint, a CLI table and a JSON report comes from here.
  */
 import { savings } from './cost';
-import type { Guard, Layer, LayerShapes, ModelSummary, Padding } from './model';
+import type { Guard, Layer, LayerShapes, ModelSummary, Padding, ShapeMismatch, SourceRef } from './model';
 import { formatRatio, Poly } from './poly';
 
 export interface Position1 {
@@ -74,6 +74,60 @@ export interface ModelJson {
   convs: number;
   exactConvs: number;
   reasons: string[];
+  /** shape mismatches the run proved (PyTorch raises there under `inputShape`); absent when none */
+  mismatches?: MismatchJson[];
+}
+
+/** A place in source, 1-based; `file` only when it is not the reported file (an imported module). */
+export interface PlaceJson {
+  file?: string;
+  cell?: number;
+  line: number;
+  column: number;
+}
+
+/** A proven shape mismatch (model.ts ShapeMismatch): where the failing call is, and the calls that led to it. */
+export interface MismatchJson extends PlaceJson {
+  /** `conv2 expects 256 input channels, got 64` */
+  message: string;
+  check: string;
+  what: string;
+  expected: number | number[];
+  got: number | number[];
+  /** the failing call as written */
+  code: string;
+  /** from the model's forward down to the failing call, outermost first */
+  chain: (PlaceJson & { call: string; enters: string })[];
+  /** where the failing module was constructed */
+  built: PlaceJson | null;
+}
+
+type ToPosition = (offset: number) => { line: number; column: number; cell?: number };
+
+function placeJson(r: SourceRef, offsetToPosition: ToPosition): PlaceJson {
+  if (r.file) return { file: r.file, line: r.line + 1, column: r.column + 1 };
+  const p = offsetToPosition(r.start);
+  return { ...(p.cell !== undefined ? { cell: p.cell } : {}), line: p.line + 1, column: p.column + 1 };
+}
+
+export function mismatchJson(m: ShapeMismatch, offsetToPosition: ToPosition): MismatchJson {
+  return {
+    ...placeJson(m.at, offsetToPosition),
+    message: m.message,
+    check: m.check,
+    what: m.what,
+    expected: m.expected,
+    got: m.got,
+    code: m.code,
+    chain: m.chain.map((c) => ({ ...placeJson(c.at, offsetToPosition), call: c.call, enters: c.enters })),
+    built: m.built ? placeJson(m.built, offsetToPosition) : null,
+  };
+}
+
+/** `Net.forward (line 15) → \`self.layer3(x)\` (line 64) → ...`: a mismatch's chain in one line. */
+export function chainText(m: MismatchJson): string {
+  const where = (p: PlaceJson) => `${p.file ? `${p.file}:` : ''}${p.cell ? `cell ${p.cell}:` : ''}line ${p.line}`;
+  return m.chain.map((c, i) => (i === 0 ? `${c.enters} (${where(c)})` : `\`${c.call}\` (${where(c)}) → ${c.enters}`)).join(' → ');
 }
 
 export function modelJson(
@@ -98,6 +152,7 @@ export function modelJson(
     convs: m.convs,
     exactConvs: m.exactConvs,
     reasons: m.reasons,
+    ...(m.mismatches?.length ? { mismatches: m.mismatches.map((x) => mismatchJson(x, offsetToPosition)) } : {}),
   };
 }
 

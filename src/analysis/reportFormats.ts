@@ -1,5 +1,5 @@
 /** Text, Markdown and CSV renderings of the JSON report (the CLI and the editor's report export share them). */
-import { compact, formatCount, percentDrop, type LayerJson, type ModelJson, type TotalsJson } from './report';
+import { chainText, compact, formatCount, percentDrop, type LayerJson, type MismatchJson, type ModelJson, type TotalsJson } from './report';
 
 export interface FileJson {
   path: string;
@@ -32,6 +32,11 @@ export function modelLine(m: ModelJson): string {
     `${m.exactConvs}/${m.convs} conv modules exact`,
   ];
   return `model ${m.name} (line ${m.line}): ${parts.join('; ')}${m.reasons.length ? `; ${m.reasons[0]}` : ''}`;
+}
+
+/** `shape mismatch 17:29: conv2 expects 256 input channels, got 64 (Net.forward (line 15))`; positions as the layers' */
+export function mismatchLine(m: MismatchJson): string {
+  return `shape mismatch ${m.file ? `${m.file}:` : ''}${m.cell ? `cell ${m.cell}:` : ''}${m.line}:${m.column}: ${m.message} (${chainText(m)})`;
 }
 
 /** `12:9`, or `cell 3:12:9` in a notebook */
@@ -125,7 +130,10 @@ export function formatTable(files: FileJson[], overall: TotalsJson): string {
       if (notes.length) out.push(`    ${loc(l)} ${notes.join('; ')}`);
     }
     if (f.totals && f.layers.length) out.push('  ' + totalsLine(f.totals, 'file'));
-    for (const m of f.models ?? []) out.push('  ' + modelLine(m));
+    for (const m of f.models ?? []) {
+      out.push('  ' + modelLine(m));
+      for (const x of m.mismatches ?? []) out.push('    ' + mismatchLine(x));
+    }
     out.push('');
   }
   const inputs = [...new Set(files.flatMap((f) => f.layers.flatMap((l) => l.assumptions.filter((a) => a.startsWith('input ')))))];
@@ -170,6 +178,10 @@ export function formatMarkdown(files: FileJson[], overall: TotalsJson): string {
         `| ${esc(f.path)}:${m.line} ${esc(m.name)} | ${m.inputShape ? shapeText(m.inputShape) : '?'} (${esc(m.inputFrom)}) | ${num(m.params.before)} | ${num(m.params.after)} | ${num(m.macs.before)} | ${num(m.macs.after)} | ${m.savings.macs !== null ? percentDrop(m.savings.macs) : ''} | ${m.exactConvs}/${m.convs}${m.reasons.length ? ` (${esc(m.reasons[0])})` : ''} |`,
       );
     }
+    const mismatches = models.flatMap(({ f, m }) =>
+      (m.mismatches ?? []).map((x) => `- ${esc(f.path)}: model ${esc(m.name)}: ${esc(mismatchLine(x))}`),
+    );
+    if (mismatches.length) out.push('', '**Shape mismatches** (PyTorch raises there):', '', ...mismatches);
   }
   return out.join('\n');
 }

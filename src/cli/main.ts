@@ -1,5 +1,5 @@
 /** `sepconv report | apply | check` over files and folders. */
-import { addTotals, totals, type TotalsJson } from '../analysis/report';
+import { addTotals, chainText, totals, type TotalsJson } from '../analysis/report';
 import { parseArgs, UsageError, USAGE, type CliOptions } from './args';
 import { formatMarkdown, formatTable, type FileJson } from '../analysis/reportFormats';
 import { processFiles } from './pool';
@@ -42,11 +42,21 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const diffs: string[] = [];
   /** convertible layers that pass the threshold, for `check` */
   const remaining: string[] = [];
+  /** proven shape mismatches, for `check` */
+  const mismatches: string[] = [];
   const outcomes = await processFiles(walked.files, opts);
   for (const o of outcomes) {
     files.push(o.entry);
     if (o.entry.totals) addTotals(overall, o.entry.totals);
     remaining.push(...o.remaining);
+    for (const m of o.entry.models ?? []) {
+      for (const x of m.mismatches ?? []) {
+        const where = `${x.file ?? o.entry.path}:${x.cell ? `cell ${x.cell}:` : ''}${x.line}:${x.column}`;
+        mismatches.push(
+          `${where}: shape mismatch in model ${m.name} (input ${m.inputShape?.join('x') ?? '?'}): ${x.message} (${chainText(x)})`,
+        );
+      }
+    }
     for (const line of o.out) io.out(line);
     for (const line of o.err) io.err(line);
     if (o.diff) diffs.push(o.diff);
@@ -72,6 +82,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       return rewriteFailures || syntaxErrors ? 1 : 0;
     case 'check': {
       for (const r of remaining) io.out(r);
+      for (const m of mismatches) io.out(m);
       const left = [
         ...(notAnalysed ? [`${notAnalysed} file(s) not analysed`] : []),
         ...(syntaxErrors ? [`${syntaxErrors} file(s) with a syntax error`] : []),
@@ -79,10 +90,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
       io.out(
         (remaining.length
           ? `${remaining.length} convertible convolution(s) remain`
-          : `no convertible convolutions${left.length ? ' in the files analysed' : ''}`) + left.map((l) => `; ${l}`).join(''),
+          : `no convertible convolutions${left.length ? ' in the files analysed' : ''}`) +
+          [...(mismatches.length ? [`${mismatches.length} shape mismatch(es)`] : []), ...left].map((l) => `; ${l}`).join(''),
       );
       if (ioFailures) return 2;
-      return remaining.length || syntaxErrors ? 1 : 0;
+      return remaining.length || syntaxErrors || mismatches.length ? 1 : 0;
     }
   }
 }

@@ -24,6 +24,8 @@ export interface ClientCapabilities {
   documentChanges: boolean;
   inlayHintRefresh: boolean;
   codeLensRefresh: boolean;
+  /** textDocument.publishDiagnostics: documents are analysed when opened, for their diagnostics */
+  diagnostics: boolean;
 }
 
 export interface View {

@@ -8,6 +8,7 @@ import {
   LSPErrorCodes,
   ResponseError,
   DidChangeConfigurationNotification,
+  PublishDiagnosticsNotification,
   MessageType,
   ShowMessageNotification,
   TextDocumentSyncKind,
@@ -24,6 +25,7 @@ import { filePath, makeView, type ClientCapabilities, type ServerContext } from 
 import { DocumentStore, grammarFor } from './documents';
 import { onCodeAction, onResolve } from './features/codeActions';
 import { onCodeLens } from './features/codeLens';
+import { MismatchDiagnostics } from './features/diagnostics';
 import { convert, convertWithWeights, planFiles, report } from './features/commands';
 import { onHover } from './features/hover';
 import { onInlayHints } from './features/inlayHints';
@@ -55,7 +57,17 @@ export function startServer(connection: Connection): void {
   const analyses = new Analyses(trees, worker, (src) => store.unitFor(src.key)?.version === src.version);
   const idle = new IdleCollector(undefined, () => worker.collect());
   const weights = new WeightsCache((message) => connection.console.log(message));
-  let capabilities: ClientCapabilities = { resolveEdits: false, documentChanges: false, inlayHintRefresh: false, codeLensRefresh: false };
+  let capabilities: ClientCapabilities = {
+    resolveEdits: false,
+    documentChanges: false,
+    inlayHintRefresh: false,
+    codeLensRefresh: false,
+    diagnostics: false,
+  };
+  // proven shape mismatches, pushed whenever a full analysis of a document version is made
+  const diagnostics = new MismatchDiagnostics(
+    (uri, version, list) => void connection.sendNotification(PublishDiagnosticsNotification.type, { uri, version, diagnostics: list }),
+  );
   let pullConfiguration = false;
   /** settings pushed by clients that do not answer `workspace/configuration` (or given at initialize) */
   let pushed: unknown;
@@ -97,7 +109,11 @@ export function startServer(connection: Connection): void {
     },
     settingsFor,
     analyses,
-    view: (uri, token) => viewOf(uri, undefined, false, token),
+    view: async (uri, token) => {
+      const v = await viewOf(uri, undefined, false, token);
+      if (v) diagnostics.update(v);
+      return v;
+    },
     rangeView: (uri, range, token) => viewOf(uri, range, false, token),
     pointView: (uri, position, token) =>
       viewOf(uri, { start: { line: position.line, character: 0 }, end: { line: position.line + 1, character: 0 } }, true, token),
@@ -135,6 +151,7 @@ export function startServer(connection: Connection): void {
       documentChanges: c.workspace?.workspaceEdit?.documentChanges ?? false,
       inlayHintRefresh: c.workspace?.inlayHint?.refreshSupport ?? false,
       codeLensRefresh: c.workspace?.codeLens?.refreshSupport ?? false,
+      diagnostics: c.textDocument?.publishDiagnostics !== undefined,
     };
     pullConfiguration = c.workspace?.configuration ?? false;
     // a relative `sepconv.weights.checkpoint` is under a workspace folder
@@ -187,6 +204,8 @@ export function startServer(connection: Connection): void {
     const framework = frameworkFor(grammarFor(d.languageId)!);
     if (framework.readsNeighbours) overlay(d.uri, d.text);
     if (framework.offThread) worker.warm();
+    // its diagnostics come from the full analysis: made now, not at the first lens or edit
+    if (capabilities.diagnostics) warmUp(d.uri);
   });
   connection.onDidChangeTextDocument(({ textDocument: d, contentChanges }) => {
     store.change(d.uri, d.version, contentChanges);
@@ -198,6 +217,7 @@ export function startServer(connection: Connection): void {
   });
   connection.onDidCloseTextDocument(({ textDocument: d }) => {
     overlay(d.uri, null);
+    if (!store.notebookOf(d.uri)) diagnostics.clear(d.uri);
     if (!store.notebookOf(d.uri)) worker.close(d.uri);
     store.close(d.uri);
     weights.forget(d.uri);
@@ -216,6 +236,7 @@ export function startServer(connection: Connection): void {
       notebookDocument.cells.map((c) => c.document),
     );
     for (const d of cellTextDocuments) store.open(d.uri, d.languageId, d.version, d.text);
+    if (capabilities.diagnostics && cellTextDocuments[0]) warmUp(cellTextDocuments[0].uri);
   });
   nb.onDidChangeNotebookDocument(({ notebookDocument, change }) => {
     const uri = notebookDocument.uri;
@@ -236,8 +257,11 @@ export function startServer(connection: Connection): void {
     moved(uri);
     // a cell's hints depend on the cells before it: ask for all of them again (the editor debounces)
     refresh();
+    const cell = change.cells?.textContent?.[0]?.document.uri;
+    if (capabilities.diagnostics && cell) warmUp(cell);
   });
   nb.onDidCloseNotebookDocument(({ notebookDocument, cellTextDocuments }) => {
+    diagnostics.clear(notebookDocument.uri);
     for (const d of cellTextDocuments) store.close(d.uri);
     worker.close(notebookDocument.uri);
     store.closeNotebook(notebookDocument.uri);

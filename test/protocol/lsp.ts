@@ -29,6 +29,7 @@ import {
   InlayHintRefreshRequest,
   InlayHintRequest,
   LogMessageNotification,
+  PublishDiagnosticsNotification,
   RegistrationRequest,
   ShowMessageNotification,
   ShutdownRequest,
@@ -39,6 +40,7 @@ import {
   type CodeAction,
   type CodeActionContext,
   type CodeLens,
+  type Diagnostic,
   type Hover,
   type InlayHint,
   type InitializeResult,
@@ -94,6 +96,9 @@ export class TestClient {
   readonly applied: ApplyWorkspaceEditParams[] = [];
   readonly refreshes = { inlayHints: 0, codeLens: 0 };
   readonly configurationRequests: unknown[] = [];
+  /** the last diagnostics the server published per document */
+  readonly diagnostics = new Map<string, Diagnostic[]>();
+  private readonly diagnosticWaiters = new Set<{ uri: string; ok: (d: Diagnostic[]) => boolean; resolve: (d: Diagnostic[]) => void }>();
   private readonly logWaiters = new Set<{ re: RegExp; resolve: (message: string) => void }>();
   settings: Record<string, unknown>;
   initializeResult!: InitializeResult;
@@ -153,6 +158,14 @@ export class TestClient {
       return { applied: true };
     });
     c.onNotification(ShowMessageNotification.type, (p) => this.messages.push(p.message));
+    c.onNotification(PublishDiagnosticsNotification.type, (p) => {
+      this.diagnostics.set(p.uri, p.diagnostics);
+      for (const w of [...this.diagnosticWaiters]) {
+        if (w.uri !== p.uri || !w.ok(p.diagnostics)) continue;
+        this.diagnosticWaiters.delete(w);
+        w.resolve(p.diagnostics);
+      }
+    });
     c.onNotification(LogMessageNotification.type, (p) => {
       this.logs.push(p.message);
       for (const w of [...this.logWaiters]) if (w.re.test(p.message)) w.resolve(p.message);
@@ -237,6 +250,13 @@ export class TestClient {
   async configure(settings: Record<string, unknown>): Promise<void> {
     this.settings = settings;
     await this.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: { sepconv: settings } });
+  }
+
+  /** The diagnostics of `uri` once the server published some that `ok` accepts (an event, not a poll). */
+  waitForDiagnostics(uri: string, ok: (d: Diagnostic[]) => boolean): Promise<Diagnostic[]> {
+    const now = this.diagnostics.get(uri);
+    if (now && ok(now)) return Promise.resolve(now);
+    return new Promise((resolve) => this.diagnosticWaiters.add({ uri, ok, resolve }));
   }
 
   /** The next log message of the server matching `re` after the first `skip` that did (an event, not a poll). */

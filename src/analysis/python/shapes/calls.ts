@@ -114,6 +114,9 @@ export function callFunction(ip: Interp, f: FunctionObj, a: CallArgs, at: Node):
   const body = f.node.childForFieldName('body')!;
   if (isGenerator(f.node)) return ip.fail(at, `${f.name}() is a generator, which is not followed`);
   ip.depth++;
+  // in a forward pass, the calls a mismatch is reported with
+  const framed = ip.phase === 'forward';
+  if (framed) ip.frames.push({ at, fn: f, self: scope.self });
   try {
     if (f.node.type === 'lambda') return ip.eval(body, scope);
     ip.pendingReturns.push([]);
@@ -123,6 +126,7 @@ export function callFunction(ip: Interp, f: FunctionObj, a: CallArgs, at: Node):
     const value = c.type === 'return' ? c.value : NONE;
     return pending.length ? joinValues([value, ...pending], `the conditions of ${f.name}()`) : value;
   } finally {
+    if (framed) ip.frames.pop();
     ip.depth--;
   }
 }

@@ -181,7 +181,15 @@ export function newModule(ip: Interp, cls: ClassObj | undefined, native: ModuleO
     attrs: new Map(),
     modules: new Map(),
     params: new Map(),
-    site: site ? { file: ip.fileOf(site), start: site.startIndex, end: site.endIndex, line: site.startPosition.row } : undefined,
+    site: site
+      ? {
+          file: ip.fileOf(site),
+          start: site.startIndex,
+          end: site.endIndex,
+          line: site.startPosition.row,
+          column: site.startPosition.column,
+        }
+      : undefined,
     calls: [],
   };
 }

@@ -6,6 +6,7 @@
  */
 import type { Node } from 'web-tree-sitter';
 import type { SeparableOptions } from '../../cost';
+import type { MismatchFact } from './mismatch';
 import type { CallArgs, ClassObj, ModuleObj, Unknown, V } from './values';
 
 export interface Host {
@@ -14,6 +15,11 @@ export interface Host {
 
   /** An unknown value that says where and why: "shape unknown after line N: `code` (detail)". */
   fail(at: Node, detail?: string): V;
+  /**
+   * A check PyTorch makes that fails with both sides known (mismatch.ts): kept with the calls that
+   * led to it, and the unknown value `fail(at, detail)` gives.
+   */
+  mismatch(at: Node, fact: MismatchFact, detail: string): V;
   /** A call that cannot be entered (in `forward`, modules handed to it may run unseen). */
   opaque(at: Node, a: CallArgs, detail: string): V;
   /** Marks the budget spent from a place that cannot stop by itself. */

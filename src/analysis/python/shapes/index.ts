@@ -443,6 +443,7 @@ function summary(m: ModelShapes, convertible: Map<string, boolean | Guard>): Mod
     convs: m.convs.length,
     exactConvs: m.convs.filter((c) => c.exact).length,
     reasons: m.reasons,
+    ...(m.mismatches.length ? { mismatches: m.mismatches } : {}),
     convModules: m.convs.map((c) => ({ path: c.path, file: c.file, start: c.start, args: c.args, inputs: callInputs(c) })),
   };
 }

@@ -15,6 +15,7 @@
  */
 import { HeapSnapshot } from './branches';
 import type { Interp } from './interpreter';
+import type { RecordedMismatch } from './mismatch';
 import { namedModules } from './torch/moduleMethods';
 import type { ConvData } from './torch/modules';
 import type { Dim, ModuleObj, Scope, V } from './values';
@@ -26,6 +27,8 @@ export interface Attempt {
   stops: string[];
   /** why a conv call's output or the model's output is not known (runComplete), if one is not */
   incomplete: string | undefined;
+  /** the shape mismatches the run proved */
+  mismatches: RecordedMismatch[];
 }
 
 const ok = (a: Attempt) => a.stops.length === 0 && a.incomplete === undefined;

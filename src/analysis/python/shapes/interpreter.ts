@@ -9,6 +9,7 @@
 import type { Node } from 'web-tree-sitter';
 import type { SeparableOptions } from '../../cost';
 import type { Host } from './host';
+import type { Frame, MismatchFact, RecordedMismatch } from './mismatch';
 import { snippet } from './nodes';
 import { dropData } from './tensorData';
 import { type Program } from './program';
@@ -91,6 +92,10 @@ export class Interp implements Host {
   readonly envs = new Map<string, ModuleEnv>();
   /** the file whose top-level statements run now (imports run theirs in turn) */
   topLevelOf: SourceFile | undefined;
+  /** the user functions running in `forward`, outermost first: the chain of a mismatch */
+  readonly frames: Frame[] = [];
+  /** the mismatches the current run proved (`mismatch`), reset by the run's driver (models.ts) */
+  mismatches: RecordedMismatch[] = [];
   /** the outermost user call that returned each module, for naming models built in examples */
   readonly origins = new Map<ModuleObj, { callee: V; at: Node; stops: string[] }>();
 
@@ -141,6 +146,12 @@ export class Interp implements Host {
   /** An unknown value that says where and why: "shape unknown after line N: `code` (detail)". */
   fail(at: Node, detail?: string): V {
     return unknown(`shape unknown after line ${at.startPosition.row + 1}: ${snippet(at)}${detail ? ` (${detail})` : ''}`);
+  }
+
+  /** A failed check with both sides known: kept (in `forward`, outside an explored branch), then `fail`. */
+  mismatch(at: Node, fact: MismatchFact, detail: string): V {
+    if (this.phase === 'forward' && this.exploring === 0) this.mismatches.push({ ...fact, at, frames: this.frames.slice() });
+    return this.fail(at, detail);
   }
 
   stopAt(at: Node, detail: string): Completion & { type: 'stop' } {

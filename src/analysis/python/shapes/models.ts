@@ -12,7 +12,7 @@
  */
 import type { Node } from 'web-tree-sitter';
 import { convCost, type SeparableOptions } from '../../cost';
-import type { ConvArgs, LayerKind, ModelIdentity } from '../../model';
+import type { ConvArgs, LayerKind, ModelIdentity, ShapeMismatch } from '../../model';
 import { DEFAULT_INPUT_SIZES, type AnalysisOptions } from '../../options';
 import { parse } from '../../parsing';
 import { isBudgetStop } from '../../kernel/budget';
@@ -21,6 +21,8 @@ import { Interp } from './interpreter';
 import { isMainGuard, named } from './nodes';
 import { Program, type ShapeSources } from './program';
 import { type Attempt, runComplete, searchInput, snapshotModel } from './inputSearch';
+import type { HeapSnapshot } from './branches';
+import { plainMismatches, type RecordedMismatch } from './mismatch';
 import { namedModules } from './torch/moduleMethods';
 import { type ConvData } from './torch/modules';
 import {
@@ -75,6 +77,8 @@ export interface ModelShapes extends ModelIdentity {
   macs: number | null;
   /** why numbers are missing: stops while building or running, unknown parameters */
   reasons: string[];
+  /** shape mismatches the run proved under its input (mismatch.ts) */
+  mismatches: ShapeMismatch[];
 }
 
 export interface InferRequest {
@@ -548,10 +552,11 @@ function runModel(
   const runOnce = (input: Dim[]): Attempt => {
     // each try's stops replace the previous try's
     interp.stops.length = base;
+    interp.mismatches = [];
     const mark = interp.beginPhase('forward');
     const out = interp.callModule(root, { args: [{ kind: 'tensor', shape: input }], kwargs: new Map() }, c.node);
     const stops = interp.stopsSince(mark, 'forward');
-    return { shape: input, out, stops, incomplete: runComplete(root, out) };
+    return { shape: input, out, stops, incomplete: runComplete(root, out), mismatches: interp.mismatches };
   };
   // a default input is a guess: where the model pins its input down, the input is inferred
   const guessed = from === 'default' || from === '--input-size';
@@ -566,6 +571,11 @@ function runModel(
       shape = attempt.shape;
       from = `inferred: ${better.why}`;
     }
+  }
+  let proven = attempt.mismatches;
+  if (proven.length && (from.startsWith('inferred') || from === '--input-size' || from === 'default')) {
+    // an input nobody gave proves only what does not depend on its size
+    proven = snap && !from.startsWith('inferred') ? sizeFree(interp, snap, runOnce, attempt) : [];
   }
   const out = attempt.out;
   const runStops = attempt.stops;
@@ -601,7 +611,31 @@ function runModel(
     convs,
     macs: exact ? convs.reduce((s, x) => s + x.macs!, 0) : null,
     reasons: [...new Set(reasons)],
+    mismatches: plainMismatches(proven, root, new Map(namedModules(root).map(([p, m]) => [m, p])), interp.program.entry.path, (n) =>
+      interp.fileOf(n),
+    ),
   };
+}
+
+/**
+ * The mismatches of `attempt` (a run on an input nobody gave) that a run at twice its spatial size
+ * proves again, at the same call with the same numbers: they do not depend on the input's size.
+ * The heap and the stops are left as `attempt` left them.
+ */
+function sizeFree(interp: Interp, snap: HeapSnapshot, run: (s: Dim[]) => Attempt, attempt: Attempt): RecordedMismatch[] {
+  const spatial = concrete(attempt.shape.slice(2));
+  if (!spatial) return [];
+  const after = snap.capture();
+  const stops = interp.stops.slice();
+  snap.restore();
+  const again = run([attempt.shape[0], { name: 'C', value: undefined }, ...spatial.map((v) => v * 2)]);
+  snap.apply(after);
+  interp.stops.length = 0;
+  interp.stops.push(...stops);
+  interp.mismatches = attempt.mismatches;
+  const key = (m: RecordedMismatch) => JSON.stringify([m.at.id, m.check, m.expected, m.got]);
+  const seen = new Set(again.mismatches.map(key));
+  return attempt.mismatches.filter((m) => seen.has(key(m)));
 }
 
 function instance(path: string, m: ModuleObj, conv: ConvData, runStops: string[], opts: SeparableOptions): ConvInstance {

@@ -122,6 +122,7 @@ export interface Site {
   start: number;
   end: number;
   line: number;
+  column: number;
 }
 
 export interface CallRecord {

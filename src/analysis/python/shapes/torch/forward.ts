@@ -4,6 +4,7 @@ import { convCost } from '../../../cost';
 import { convOutputSize } from '../../../kernel/conv';
 import { Poly } from '../../../poly';
 import type { Host } from '../host';
+import type { Check } from '../mismatch';
 import {
   concrete,
   describe,
@@ -48,6 +49,16 @@ export function bindDim(d: Dim, n: number, what: string): string | undefined {
   return d.value === n ? undefined : `${what} expects ${n}, got ${d.value}`;
 }
 
+/**
+ * `bindDim` on a module's input; when it does not fit (both sides are then known), the failure
+ * `${prefix}${message}` with the mismatch kept (Host.mismatch).
+ */
+function checkDim(interp: Host, at: Node, m: ModuleObj, d: Dim, n: number, param: string, check: Check, prefix: string): V | undefined {
+  const err = bindDim(d, n, param);
+  if (!err) return undefined;
+  return interp.mismatch(at, { check, module: m, expected: n, got: dimValue(d)! }, `${prefix}${err}`);
+}
+
 export function forwardNative(interp: Host, m: ModuleObj, a: CallArgs, at: Node): V {
   const n = m.native!;
   const type = n.type;
@@ -87,8 +98,9 @@ export function forwardNative(interp: Host, m: ModuleObj, a: CallArgs, at: Node)
       const ns = n.data.normalized as number[];
       const tail = x.shape.slice(x.shape.length - ns.length);
       for (let i = 0; i < ns.length; i++) {
-        const err = tail[i] === undefined ? 'input too small' : bindDim(tail[i], ns[i], 'normalized_shape');
-        if (err) return fail(err);
+        if (tail[i] === undefined) return fail('input too small');
+        const bad = checkDim(interp, at, m, tail[i], ns[i], 'normalized_shape', 'normalized_shape', `nn.${type}: `);
+        if (bad) return bad;
       }
       return tensor(x.shape);
     }
@@ -102,8 +114,8 @@ export function forwardNative(interp: Host, m: ModuleObj, a: CallArgs, at: Node)
     }
     if (c !== undefined && !(n.data.instance === true && !(n.attrs.get('affine') as { value?: boolean } | undefined)?.value)) {
       const ci = n.data.instance === true && dims !== undefined && x.shape.length === dims + 1 ? 0 : 1;
-      const err = bindDim(x.shape[ci], c, 'num_features');
-      if (err) return fail(err);
+      const bad = checkDim(interp, at, m, x.shape[ci], c, 'num_features', 'num_features', `nn.${type}: `);
+      if (bad) return bad;
     }
     if (c === undefined) {
       const cv = dimValue(x.shape[1]);
@@ -123,8 +135,8 @@ export function forwardNative(interp: Host, m: ModuleObj, a: CallArgs, at: Node)
       n.data.inF = inF;
       n.params = inF * (n.data.outF as number) + (n.data.bias ? (n.data.outF as number) : 0);
     }
-    const err = bindDim(last, inF, 'in_features');
-    if (err) return fail(err);
+    const bad = checkDim(interp, at, m, last, inF, 'in_features', 'in_features', `nn.${type}: `);
+    if (bad) return bad;
     return tensor([...x.shape.slice(0, -1), n.data.outF as number]);
   }
   if (type === 'Bilinear') {
@@ -133,11 +145,9 @@ export function forwardNative(interp: Host, m: ModuleObj, a: CallArgs, at: Node)
   if (type === 'Embedding') return tensor([...x.shape, n.data.dim as number]);
   if (type === 'MultiheadAttention') {
     const last = x.shape[x.shape.length - 1];
-    const err =
-      last === undefined || (x.shape.length !== 2 && x.shape.length !== 3)
-        ? 'expected a 2-d or 3-d query'
-        : bindDim(last, n.data.e as number, 'embed_dim');
-    if (err) return fail(err);
+    if (last === undefined || (x.shape.length !== 2 && x.shape.length !== 3)) return fail('expected a 2-d or 3-d query');
+    const bad = checkDim(interp, at, m, last, n.data.e as number, 'embed_dim', 'embed_dim', `nn.${type}: `);
+    if (bad) return bad;
     const need = a.kwargs.get('need_weights') ?? a.args[4];
     const weights = need ? interp.truthy(need) : true;
     if (weights === undefined) return fail('need_weights cannot be decided');
@@ -152,8 +162,8 @@ export function forwardNative(interp: Host, m: ModuleObj, a: CallArgs, at: Node)
     const d = n.data as { input: number; hidden: number; out: number; layers: number; dirs: number; batchFirst: boolean; lstm: boolean };
     const batched = x.shape.length === 3;
     if (!batched && x.shape.length !== 2) return fail(`expected a 2-d or 3-d input, got ${shapeText(x.shape)}`);
-    const err = bindDim(x.shape[x.shape.length - 1], d.input, 'input_size');
-    if (err) return fail(err);
+    const bad = checkDim(interp, at, m, x.shape[x.shape.length - 1], d.input, 'input_size', 'input_size', `nn.${type}: `);
+    if (bad) return bad;
     const output = tensor([...x.shape.slice(0, -1), d.dirs * d.out]);
     const nb = batched ? [x.shape[d.batchFirst ? 0 : 1]] : [];
     const h = tensor([d.dirs * d.layers, ...nb, d.out]);
@@ -191,8 +201,8 @@ export function forwardNative(interp: Host, m: ModuleObj, a: CallArgs, at: Node)
 }
 
 function convForward(interp: Host, m: ModuleObj, c: ConvData, x: TensorValue, at: Node, outputSize?: V): V {
-  const record = (why: string): V => {
-    const v = interp.fail(at, why);
+  const record = (why: string, mismatch?: V): V => {
+    const v = mismatch ?? interp.fail(at, why);
     m.calls.push({ input: x.shape, output: undefined, macs: undefined, why: (v as { why: string }).why });
     return v;
   };
@@ -213,7 +223,7 @@ function convForward(interp: Host, m: ModuleObj, c: ConvData, x: TensorValue, at
     }
   } else {
     const err = bindDim(x.shape[ci], cin, 'in_channels');
-    if (err) return record(err);
+    if (err) return record(err, interp.mismatch(at, { check: 'in_channels', module: m, expected: cin, got: dimValue(x.shape[ci])! }, err));
   }
   const spatial = concrete(x.shape.slice(ci + 1));
   if (!spatial) return record('spatial size unknown');

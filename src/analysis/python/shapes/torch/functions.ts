@@ -63,8 +63,13 @@ function cat(interp: Host, a: CallArgs, at: Node, stack: boolean): V {
     return interp.fail(at, `tensors of different ranks: ${ts.map((t) => shapeText(t.shape)).join(', ')}`);
   for (let i = 0; i < rank; i++) {
     if (!stack && i === d) continue;
-    if (ts.some((t) => !same(t.shape[i], ts[0].shape[i])))
-      return interp.fail(at, `sizes differ in dim ${i}: ${ts.map((t) => shapeText(t.shape)).join(', ')}`);
+    const other = ts.find((t) => !same(t.shape[i], ts[0].shape[i]));
+    if (!other) continue;
+    const detail = `sizes differ in dim ${i}: ${ts.map((t) => shapeText(t.shape)).join(', ')}`;
+    const [x, y] = [concrete(ts[0].shape), concrete(other.shape)];
+    return x && y
+      ? interp.mismatch(at, { check: 'cat', op: stack ? 'torch.stack' : 'torch.cat', expected: x, got: y, dim: i }, detail)
+      : interp.fail(at, detail);
   }
   if (stack) return tensor([...ts[0].shape.slice(0, d), ts.length, ...ts[0].shape.slice(d)]);
   const total = ts.map((t) => dimValue(t.shape[d]));
@@ -410,8 +415,13 @@ export function callTorch(interp: Host, p: string, _self: V | undefined, a: Call
       const w = args[1] ?? a.kwargs.get('weight');
       return unary((t) => {
         if (w?.kind !== 'tensor' || w.shape.length !== 2) return interp.fail(at, 'linear(): the weight shape is not known');
-        const err = bindDim(t.shape[t.shape.length - 1], dimValue(w.shape[1]) ?? -1, 'in_features');
-        return err ? interp.fail(at, err) : tensor([...t.shape.slice(0, -1), w.shape[0]]);
+        const inF = dimValue(w.shape[1]);
+        const err = bindDim(t.shape[t.shape.length - 1], inF ?? -1, 'in_features');
+        if (!err) return tensor([...t.shape.slice(0, -1), w.shape[0]]);
+        const got = dimValue(t.shape[t.shape.length - 1]);
+        return inF !== undefined && got !== undefined
+          ? interp.mismatch(at, { check: 'in_features', op: 'F.linear', expected: inF, got }, err)
+          : interp.fail(at, err);
       });
     }
     case 'conv1d':
@@ -456,6 +466,19 @@ function functionalConv(interp: Host, t: TensorValue, dims: number, a: CallArgs,
     if (w?.kind !== 'tensor' || w.shape.length !== dims + 2) return interp.fail(at, 'the weight shape is not known');
     const ws = concrete(w.shape);
     if (!ws) return interp.fail(at, 'the weight shape is not known');
+    // PyTorch's check: the input has weight.shape[1] * groups channels
+    const gV = r.opt('groups');
+    const groups = gV === undefined ? 1 : intOf(gV);
+    if (groups === undefined) return interp.fail(at, 'groups is not known');
+    const ci = t.shape.length - dims - 1;
+    if (ci < 0) return interp.fail(at, `expected a ${dims + 2}-d input`);
+    const err = bindDim(t.shape[ci], ws[1] * groups, 'in_channels');
+    if (err)
+      return interp.mismatch(
+        at,
+        { check: 'in_channels', op: `F.conv${dims}d`, expected: ws[1] * groups, got: dimValue(t.shape[ci])! },
+        err,
+      );
     const padV = r.opt('padding');
     const padding = padV?.kind === 'str' ? (padV.value as 'same' | 'valid') : r.tuple('padding', dims, 0);
     const spatial = concrete(t.shape.slice(t.shape.length - dims));

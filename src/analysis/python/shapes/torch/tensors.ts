@@ -50,7 +50,11 @@ export function matmul(interp: Host, a: Dim[], b: Dim[], at: Node): V {
   if (a.length === 0 || b.length === 0) return interp.fail(at, 'matmul of a 0-d tensor');
   const A = a.length === 1 ? [1, a[0]] : a;
   const B = b.length === 1 ? [b[0], 1] : b;
-  if (!same(A[A.length - 1], B[B.length - 2])) return interp.fail(at, `matmul: ${shapeText(a)} @ ${shapeText(b)}`);
+  if (!same(A[A.length - 1], B[B.length - 2])) {
+    const [x, y] = [concrete(a), concrete(b)];
+    const detail = `matmul: ${shapeText(a)} @ ${shapeText(b)}`;
+    return x && y ? interp.mismatch(at, { check: 'matmul', op: 'matmul', expected: x, got: y }, detail) : interp.fail(at, detail);
+  }
   const batch = broadcast(A.slice(0, -2), B.slice(0, -2));
   if (typeof batch === 'string') return interp.fail(at, batch);
   const shape = [...batch, ...(a.length === 1 ? [] : [A[A.length - 2]]), ...(b.length === 1 ? [] : [B[B.length - 1]])];
@@ -66,7 +70,10 @@ export function tensorBinary(interp: Host, op: string, l: V, r: V, at: Node): V 
   if (l.kind === 'tensor' && r.kind === 'tensor') {
     if (op === '@') return matmul(interp, l.shape, r.shape, at);
     const s = broadcast(l.shape, r.shape);
-    return typeof s === 'string' ? interp.fail(at, s) : tensor(s);
+    if (typeof s !== 'string') return tensor(s);
+    // broadcast() says "do not broadcast" only of sizes it knows
+    const [x, y] = [concrete(l.shape), concrete(r.shape)];
+    return x && y && s !== CHANNELS_UNKNOWN ? interp.mismatch(at, { check: 'broadcast', op, expected: x, got: y }, s) : interp.fail(at, s);
   }
   if (l.kind === 'tensor' && scalar(r)) return tensor(l.shape);
   if (r.kind === 'tensor' && scalar(l)) return tensor(r.shape);
