@@ -103,7 +103,8 @@ export function importModule(ip: Interp, env: ModuleEnv, dots: number, dotted: s
     return unknown(
       `\`from ${'.'.repeat(dots)}${dotted} import\`: ${ip.program.limited ? `not read, ${MAX_FILES} files were read already` : 'file not found'}`,
     );
-  return { kind: 'lib', path: dotted };
+  const missing = ip.program.missing(dotted);
+  return missing ? unknown(missing) : { kind: 'lib', path: dotted };
 }
 
 /** An imported name whose file runs only when the name is first read: most imports go unused. */
