@@ -21,7 +21,13 @@ const answers = new Map<string, PythonAnswer>();
 const pending = new Map<string, Promise<PythonAnswer>>();
 
 const ARGS = ['-c', SYS_PATH_SCRIPT];
-const execOptions = () => ({ cwd: os.tmpdir(), timeout: QUERY_TIMEOUT_MS, encoding: 'utf8' as const, windowsHide: true, maxBuffer: 1 << 22 });
+const execOptions = () => ({
+  cwd: os.tmpdir(),
+  timeout: QUERY_TIMEOUT_MS,
+  encoding: 'utf8' as const,
+  windowsHide: true,
+  maxBuffer: 1 << 22,
+});
 
 function answer(interpreter: string, stdout: string): PythonAnswer {
   try {

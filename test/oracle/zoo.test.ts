@@ -264,9 +264,15 @@ void test(
       assert.equal(p.error, undefined, `${m.build}: ${p.error}`);
       assert.deepEqual(m.reasons, [], `${m.build}: every total known`);
       assert.equal(m.params.before, p.params, `${m.build}: params`);
-      assert.equal(m.macs.before, p.convs.map((c) => c.macs).reduce((a, b) => a + b, 0), `${m.build}: conv MACs`);
+      assert.equal(
+        m.macs.before,
+        p.convs.map((c) => c.macs).reduce((a, b) => a + b, 0),
+        `${m.build}: conv MACs`,
+      );
       assert.deepEqual(m.outputShape, p.outputShape, `${m.build}: output shape`);
-      console.log(`  ${m.build}: ${m.params.before} params, ${m.macs.before} conv MACs, output ${JSON.stringify(m.outputShape)}: PyTorch's`);
+      console.log(
+        `  ${m.build}: ${m.params.before} params, ${m.macs.before} conv MACs, output ${JSON.stringify(m.outputShape)}: PyTorch's`,
+      );
     });
     // the same file where the interpreter has no torchvision: an unknown with the reason, never a number
     const bare = tempDir('sepconv-bare-python-');
