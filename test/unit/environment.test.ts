@@ -130,8 +130,8 @@ void test("a package installed in the environment is read from its folder: the m
   const mine = net(analyse(local, inlined(24)).models)!;
   assert.ok(mine.params.before !== null && mine.params.before > 0);
   assert.deepEqual(
-    [m.params.before, m.macs.before, m.outputShape, m.convs, m.exactConvs],
-    [mine.params.before, mine.macs.before, mine.outputShape, mine.convs, mine.exactConvs],
+    [m.params.before, m.macs.before, m.output, m.convs, m.exactConvs],
+    [mine.params.before, mine.macs.before, mine.output, mine.convs, mine.exactConvs],
   );
   // the convs inside the library's make_stage: 16 -> 24, 3x3, no bias; and 24 -> 24 once more; the user's 1x1 head
   const perConv = (cin: number, cout: number, k: number) => cin * cout * k * k;
