@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { PythonEnvironment } from './environment';
 
 /** What an analysis may read of other files (a model's parts in the files it imports). */
 export interface ShapeSources {
@@ -17,6 +18,11 @@ export interface ShapeSources {
   read?: (file: string) => string | undefined;
   /** the names in a folder, to find the files that import a file of building blocks */
   list?: (dir: string) => string[];
+  /**
+   * The Python environment whose packages absolute imports are looked up in, asked for only when a
+   * file imports a package that is neither the user's nor modelled (undefined: none, or no Python)
+   */
+  python?: () => PythonEnvironment | undefined;
 }
 
 /** Files larger than this are not read: no model file is this big. */

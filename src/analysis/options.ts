@@ -1,4 +1,5 @@
 /** Options every front end passes to the core. Parsed from CLI flags or editor settings. */
+import type { PythonEnvironment } from './environment';
 
 export type Norm = 'none' | 'bn' | 'bn-relu';
 export type TfjsStyle = 'separable' | 'split';
@@ -15,6 +16,8 @@ export interface AnalysisOptions {
   tfjsStyle: TfjsStyle;
   /** count one add per output element for a bias in MACs (torchinfo, ptflops); default off (fvcore, thop) */
   countBiasAdds?: boolean;
+  /** the environment whose packages imports are read from, when the front end knew it beforehand (the editor); else ShapeSources.python */
+  python?: PythonEnvironment;
 }
 
 /** Used when the user gives no size: ImageNet's 224 per side; a 16-frame 112x112 clip for 3d. */

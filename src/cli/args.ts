@@ -22,13 +22,15 @@ export interface CliOptions {
   weights?: string;
   out?: string;
   energy?: number;
+  /** the Python interpreter whose installed packages imports are read from (--python; default python3 on PATH, asked when first needed) */
+  python?: string;
 }
 
 export const USAGE = `sepconv: find standard convolutions in PyTorch and TensorFlow.js code and make them depthwise separable
 
 usage:
   sepconv report <paths...> [--json | --markdown] [--input-size HxW]... [--assume name=N]... [--min-savings F] [--no-cache]
-                 [--weights CHECKPOINT [--energy F]]
+                 [--python PATH] [--weights CHECKPOINT [--energy F]]
   sepconv apply  <paths...> [--diff | --dry-run] [--force] [--min-savings F] [--norm none|bn|bn-relu] [--depth-multiplier N]
                  [--weights CHECKPOINT [--out NEW] [--energy F] [--json]]
   sepconv check  <paths...> [--min-savings F] [--no-cache]
@@ -50,6 +52,8 @@ options:
   --diff               print a unified diff instead of writing files
   --dry-run            say what would change, write nothing
   --force              apply: rewrite read-only files too (their mode is kept)
+  --python PATH        the interpreter whose installed packages (torchvision, timm, ...) imports are read from,
+                       as source, never run; asked once for its sys.path (default: python3 on PATH, if any)
   --no-cache           report, check: neither use nor keep results of earlier runs (kept by file content
                        in $SEPCONV_CACHE_DIR, else $XDG_CACHE_HOME/sepconv, else ~/.cache/sepconv)
 
@@ -159,6 +163,10 @@ export function parseArgs(argv: string[]): CliOptions {
           o.energy = v;
           break;
         }
+        case '--python':
+          o.python = value();
+          if (!o.python) throw new UsageError('--python needs a path to an interpreter');
+          break;
         case '--line-length': {
           const v = Number(value());
           if (!Number.isInteger(v) || v < 20) throw new UsageError('--line-length takes a whole number ≥ 20');

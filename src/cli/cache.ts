@@ -5,6 +5,10 @@
  * every file shape inference read (neighbours, library source, importers; a file that did not
  * exist counts too, it may appear) and every folder it listed. An entry is used only when all of
  * them read the same now, and the sepconv that wrote it is this very build (a hash of its bundle).
+ * A result that asked for the Python environment (a file importing an installed package) keeps what
+ * the interpreter answered (its `sys.path`, standard library); the entry holds only while the
+ * interpreter answers the same (asked once per run, and only to check such entries). `--python`
+ * is part of the options.
  *
  * Location: `$SEPCONV_CACHE_DIR`, else `$XDG_CACHE_HOME/sepconv`, else `~/.cache/sepconv`; one
  * folder per build (the others are removed when a build first writes), one entry per analysed
@@ -16,6 +20,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { threadId } from 'node:worker_threads';
+import type { PythonEnvironment } from '../analysis/environment';
 import type { ShapeSources } from '../analysis/files';
 
 /** What one file's result was computed from, besides its own text and the options. */
@@ -24,12 +29,14 @@ export interface Dependencies {
   reads: Map<string, string | undefined>;
   /** folder → names listed */
   lists: Map<string, string[]>;
+  /** the Python environment as the analysis got it (undefined: none), when it asked */
+  python?: { env: PythonEnvironment | undefined };
 }
 
 /** `sources` with every read and listing recorded in the returned dependencies. */
 export function recording(sources: ShapeSources): { sources: ShapeSources; deps: Dependencies } {
   const deps: Dependencies = { reads: new Map(), lists: new Map() };
-  const { read, list } = sources;
+  const { read, list, python } = sources;
   return {
     deps,
     sources: {
@@ -46,6 +53,13 @@ export function recording(sources: ShapeSources): { sources: ShapeSources; deps:
             const names = list(d);
             deps.lists.set(d, names);
             return names;
+          }
+        : undefined,
+      python: python
+        ? () => {
+            const env = python();
+            deps.python = { env };
+            return env;
           }
         : undefined,
     },
@@ -68,12 +82,15 @@ function hashOf(file: string, text: string | undefined): string | null {
 }
 
 const listHash = (names: string[]) => sha([...names].sort().join('\n'));
+const pythonHash = (env: PythonEnvironment | undefined) => sha(JSON.stringify(env ?? null));
 
 interface Entry<T> {
   file: string;
   text: string;
   reads: [string, string | null][];
   lists: [string, string][];
+  /** the hash of the Python environment the analysis asked for; absent when it did not ask */
+  python?: string;
   value: T;
 }
 
@@ -125,6 +142,7 @@ export class ResultCache<T> {
     if (entry.file !== ResultCache.id(file) || entry.text !== sha(text)) return undefined;
     for (const [f, h] of entry.reads) if (hashOf(f, sources.read?.(f)) !== h) return undefined;
     for (const [d, h] of entry.lists) if (listHash(sources.list?.(d) ?? []) !== h) return undefined;
+    if (entry.python !== undefined && pythonHash(sources.python?.()) !== entry.python) return undefined;
     return entry.value;
   }
 
@@ -135,6 +153,7 @@ export class ResultCache<T> {
       text: sha(text),
       reads: [...deps.reads].map(([f, t]) => [f, hashOf(f, t)]),
       lists: [...deps.lists].map(([d, names]) => [d, listHash(names)]),
+      ...(deps.python ? { python: pythonHash(deps.python.env) } : {}),
       value,
     };
     const target = this.entryPath(file);

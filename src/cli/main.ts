@@ -3,6 +3,7 @@ import { addTotals, chainText, totals, type TotalsJson } from '../analysis/repor
 import { parseArgs, UsageError, USAGE, type CliOptions } from './args';
 import { formatMarkdown, formatTable, type FileJson } from '../analysis/reportFormats';
 import { processFiles } from './pool';
+import { pythonEnvironmentSync } from '../environment/python';
 import { collectFiles } from './walk';
 import { applyWithWeights } from './weights';
 
@@ -25,6 +26,15 @@ export async function run(argv: string[], io: Io): Promise<number> {
       return 2;
     }
     throw e;
+  }
+  // an interpreter the user names must answer (the default one is asked only when a file needs it)
+  if (opts.python !== undefined) {
+    const a = pythonEnvironmentSync(opts.python);
+    if ('error' in a) {
+      io.err(`sepconv: --python ${opts.python}: ${a.error}`);
+      return 2;
+    }
+    opts.analysis.python = a.environment;
   }
   const walked = collectFiles(opts.paths);
   for (const e of walked.errors) io.err(`sepconv: ${e}`);

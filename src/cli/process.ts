@@ -9,13 +9,15 @@ import { createTwoFilesPatch } from 'diff';
 import { analyzeText } from '../analysis/analyze';
 import { cellAt, isNotebook, NOTEBOOK_LANGUAGE, notebookText, updateNotebook } from '../analysis/notebook';
 import { languageForPath, type LanguageId } from '../analysis/parsing';
-import { describeFsError, diskSources, readSourceFile } from '../analysis/files';
+import type { PythonEnvironment } from '../analysis/environment';
+import { describeFsError, diskSources, readSourceFile, type ShapeSources } from '../analysis/files';
 import type { Diagnostic } from '../analysis/model';
 import { layerJson, modelJson, totals } from '../analysis/report';
 import { frameworkFor } from '../frameworks/index';
 import { applyEdits, LineIndex, type TextEdit } from '../refactor/edits';
 import { belowThreshold, rewrite } from '../refactor/index';
 import type { CliOptions } from './args';
+import { DEFAULT_PYTHON, pythonEnvironmentSync } from '../environment/python';
 import { buildHash, defaultCacheDir, recording, ResultCache } from './cache';
 import type { FileJson } from '../analysis/reportFormats';
 
@@ -215,8 +217,17 @@ function processOne(file: string, opts: CliOptions): FileOutcome {
   return o;
 }
 
-/** What shape inference reads for `file`: the disk, read once per run. */
-const sourcesFor = (file: string, opts: CliOptions) => diskSources(isNotebook(file) ? undefined : file, opts.paths, undefined, true);
+/** What shape inference reads for `file`: the disk, read once per run; python3's packages, asked for when first needed. */
+export const sourcesFor = (file: string, opts: CliOptions): ShapeSources => ({
+  ...diskSources(isNotebook(file) ? undefined : file, opts.paths, undefined, true),
+  python: opts.analysis.python ? undefined : defaultPython,
+});
+
+/** python3 on PATH (none is no error: imports of packages are then not followed). */
+function defaultPython(): PythonEnvironment | undefined {
+  const a = pythonEnvironmentSync(DEFAULT_PYTHON);
+  return 'environment' in a ? a.environment : undefined;
+}
 
 function analyseOne(file: string, opts: CliOptions, sources = sourcesFor(file, opts), src = readSourceFile(file)): FileOutcome {
   const o = blank(file);

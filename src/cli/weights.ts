@@ -6,8 +6,7 @@
  */
 import { createTwoFilesPatch } from 'diff';
 import { analyzeText } from '../analysis/analyze';
-import { diskSources, readSourceFile } from '../analysis/files';
-import { isNotebook } from '../analysis/notebook';
+import { readSourceFile } from '../analysis/files';
 import { initParsing } from '../analysis/parsing';
 import { frameworkFor, frameworkForCheckpoint } from '../frameworks/index';
 import { convertWithCode, type CodeFile, type WeightsResult } from '../weights/apply';
@@ -15,7 +14,7 @@ import { defaultOutput } from '../weights/index';
 import { isLayersModel } from '../weights/tfjs';
 import type { CliOptions } from './args';
 import type { Io } from './main';
-import { unitFor, writeChecked, WriteRefused, type Unit } from './process';
+import { sourcesFor, unitFor, writeChecked, WriteRefused, type Unit } from './process';
 
 /** Runs `apply --weights`; the exit code. */
 export async function applyWithWeights(files: string[], opts: CliOptions, io: Io): Promise<number> {
@@ -36,7 +35,7 @@ export async function applyWithWeights(files: string[], opts: CliOptions, io: Io
     // then written at its own K, which may keep every weight at a larger size (the table says so)
     const options = { ...opts.analysis, depthMultiplier: 1 };
     const analysis = analyzeText(unit.text, unit.id, options, {
-      sources: owner.readsNeighbours ? diskSources(isNotebook(file) ? undefined : file, opts.paths, undefined, true) : undefined,
+      sources: owner.readsNeighbours ? sourcesFor(file, opts) : undefined,
     });
     if (analysis.syntaxError) {
       io.err(`${file}: not rewritten: ${analysis.syntaxError.message}; nothing written`);

@@ -13,6 +13,7 @@ import {
 import manifest from '../../package.json';
 import type { ReportResult } from '../server/protocol';
 import { parseSettings, SECTION, SETTING_PARSERS, type Settings } from '../server/settings';
+import { configuredInterpreter, followInterpreter } from './python';
 
 /** Languages the server analyses; a selector without a scheme also matches untitled files, virtual file systems and notebook cells. */
 export const LANGUAGES = ['python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact'] as const;
@@ -43,6 +44,8 @@ export class Ctx {
     extension.subscriptions.push(output);
     const module = extension.asAbsolutePath('dist/server.js');
     const flags = manifest.sepconvServer.nodeFlags;
+    // the Python extension's interpreter follows once it has answered (it may activate slowly)
+    const python = configuredInterpreter();
     const serverOptions: ServerOptions = {
       run: { module, transport: TransportKind.ipc, options: { execArgv: flags } },
       debug: { module, transport: TransportKind.ipc, options: { execArgv: [...flags, '--nolazy', '--inspect=6011'] } },
@@ -51,10 +54,11 @@ export class Ctx {
       documentSelector: DOCUMENT_SELECTOR,
       outputChannel: output,
       // the server pulls `sepconv.*` with workspace/configuration; these are only for its first answers
-      initializationOptions: { settings: rawSettings() },
+      initializationOptions: { settings: rawSettings(), python },
     };
     const client = new LanguageClient('sepconv', 'SepConv', serverOptions, clientOptions);
     await client.start();
+    followInterpreter(extension, client, python);
     return new Ctx(extension, client, output);
   }
 

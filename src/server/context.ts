@@ -6,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { diskSources, type ShapeSources } from '../analysis/files';
 import type { CancellationToken } from 'vscode-languageserver';
 import type { AnyAnalysis } from '../analysis/analyze';
+import type { PythonEnvironment } from '../analysis/environment';
 import type { AnalysisOptions } from '../analysis/options';
 import type { RewriteOptions } from '../refactor/index';
 import { emptyAnalysis, frameworkFor } from '../frameworks/index';
@@ -42,6 +43,8 @@ export interface ServerContext {
   trees: TreeCache;
   capabilities: ClientCapabilities;
   settingsFor(uri: string): Promise<Settings>;
+  /** the Python environment installed packages are read from, for these settings */
+  pythonFor(settings: Settings): Promise<PythonEnvironment | undefined>;
   analyses: Analyses;
   /**
    * the analysis of the document (or notebook) `uri` is in, as it is now; undefined when not
@@ -100,11 +103,12 @@ export async function makeView(
   range?: Range,
   exact = false,
   token?: CancellationToken,
+  python?: PythonEnvironment,
 ): Promise<View | undefined> {
   for (;;) {
     const unit = store.unitFor(uri);
     if (!unit) return undefined;
-    const options = analysisOptions(settings);
+    const options = { ...analysisOptions(settings), python };
     const file = frameworkFor(unit.languageId).readsNeighbours ? filePath(unit) : undefined;
     let analysis: AnyAnalysis;
     const large = unit.text.length > LARGE_DOCUMENT;

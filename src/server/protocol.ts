@@ -17,6 +17,17 @@ export const ServerCommands = {
   convertWithWeights: 'sepconv.server.convertWithWeights',
 } as const;
 
+/**
+ * Client → server: the Python interpreter whose installed packages imports are read from (the
+ * client's choice: a setting or the Python extension's), or null to let the server choose. The
+ * same value may come at initialize as `initializationOptions.python`.
+ */
+export const PythonInterpreterNotification = 'sepconv/pythonInterpreter';
+
+export interface PythonInterpreterParams {
+  interpreter: string | null;
+}
+
 export const CodeActionKinds = {
   rewrite: 'refactor.rewrite.sepconv',
   convertAll: 'source.convertAll.sepconv',

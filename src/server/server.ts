@@ -31,7 +31,9 @@ import { onHover } from './features/hover';
 import { onInlayHints } from './features/inlayHints';
 import {
   CodeActionKinds,
+  PythonInterpreterNotification,
   ServerCommands,
+  type PythonInterpreterParams,
   type ConvertArgs,
   type ConvertWeightsArgs,
   type PlanArgs,
@@ -41,6 +43,7 @@ import {
 import type { CancellationToken } from 'vscode-languageserver';
 import { parseSettings, SECTION, type Settings } from './settings';
 import { IdleCollector } from './memory';
+import { PythonEnvironments } from './python';
 import { TreeCache } from './trees';
 import { WeightsCache } from './weights';
 import { AnalysisWorker, DEFAULT_LIMITS, Dropped, type WorkerLimits } from './worker';
@@ -73,6 +76,7 @@ export function startServer(connection: Connection): void {
   let pushed: unknown;
   const settingsCache = new Map<string, Promise<Settings>>();
   const warned = new Set<string>();
+  const python = new PythonEnvironments((message) => connection.console.warn(message));
 
   const settingsFor = (uri: string): Promise<Settings> => {
     const scope = store.notebookOf(uri) ?? uri;
@@ -98,7 +102,7 @@ export function startServer(connection: Connection): void {
   const viewOf = async (uri: string, range?: Range, exact?: boolean, token?: CancellationToken) => {
     idle.touch();
     const settings = await settingsFor(uri);
-    return makeView(store, analyses, uri, settings, range, exact, token);
+    return makeView(store, analyses, uri, settings, range, exact, token, await python.environment(settings));
   };
 
   const ctx: ServerContext = {
@@ -108,6 +112,7 @@ export function startServer(connection: Connection): void {
       return capabilities;
     },
     settingsFor,
+    pythonFor: (settings) => python.environment(settings),
     analyses,
     view: async (uri, token) => {
       const v = await viewOf(uri, undefined, false, token);
@@ -157,8 +162,9 @@ export function startServer(connection: Connection): void {
     // a relative `sepconv.weights.checkpoint` is under a workspace folder
     const folders = params.workspaceFolders?.map((f) => f.uri) ?? (params.rootUri ? [params.rootUri] : []);
     weights.roots = folders.filter((u) => u.startsWith('file:')).map((u) => fileURLToPath(u));
-    const init = params.initializationOptions as { settings?: unknown; limits?: unknown } | undefined;
+    const init = params.initializationOptions as { settings?: unknown; limits?: unknown; python?: unknown } | undefined;
     pushed = init?.settings;
+    if (typeof init?.python === 'string' && init.python) python.client = init.python;
     worker.setLimits(parseLimits(init?.limits));
     return {
       capabilities: {
@@ -176,6 +182,15 @@ export function startServer(connection: Connection): void {
 
   connection.onInitialized(() => {
     if (pullConfiguration) void connection.client.register(DidChangeConfigurationNotification.type, { section: SECTION });
+  });
+
+  // the client chose another interpreter: every analysis is made again with its packages
+  connection.onNotification(PythonInterpreterNotification, (params: PythonInterpreterParams) => {
+    const next = typeof params?.interpreter === 'string' && params.interpreter ? params.interpreter : undefined;
+    if (next === python.client) return;
+    python.client = next;
+    settingsCache.clear();
+    refresh();
   });
 
   connection.onDidChangeConfiguration((params) => {

@@ -75,6 +75,7 @@ export const SETTING_PARSERS = {
   'tfjs.style': oneOf<TfjsStyle>('separable', 'split'),
   'weights.checkpoint': string,
   'weights.energy': number,
+  pythonPath: string,
   'trace.server': oneOf('off', 'messages', 'verbose'),
 } as const;
 

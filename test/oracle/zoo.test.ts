@@ -14,8 +14,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import type { LayerJson, ModelJson } from '../../src/analysis/report';
-import { ROOT } from '../helpers';
+import { cli, ROOT, tempDir } from '../helpers';
 import { holdFloor, type Figures } from './floor';
+import { probeBatch } from './probe';
 
 const PYTHON = '/usr/bin/python3';
 const SITE = '/usr/lib/python3/dist-packages';
@@ -202,5 +203,89 @@ void test(
     assert.deepEqual(wrong, [], 'a number the tool printed differs from PyTorch');
     figures['conversion: eligible conv modules on a converted line'] = { exact: converted, unknown: eligibleConvs - converted };
     assert.deepEqual(holdFloor('zoo', figures), []);
+  },
+);
+
+/**
+ * A user's own model file (in a folder of its own, far from the zoo) that imports torchvision the
+ * ways people write it: the names come from the environment `--python` names (its sys.path: Debian's
+ * dist-packages), read as source. Every model's totals must be known and PyTorch's.
+ */
+const USER_MODEL = `import torch
+import torch.nn as nn
+import torchvision.models as tvm
+from torchvision.models import resnet18
+from torchvision.ops import SqueezeExcitation
+from torchvision.ops.misc import Conv2dNormActivation
+
+
+class Stem(nn.Module):
+    def __init__(self, width=24, num_classes=10):
+        super().__init__()
+        self.a = Conv2dNormActivation(3, width, kernel_size=3, stride=2)
+        self.b = Conv2dNormActivation(width, 2 * width, 5, groups=1, activation_layer=nn.Hardswish)
+        self.se = SqueezeExcitation(2 * width, squeeze_channels=8)
+        self.c = Conv2dNormActivation(2 * width, 64, 3, 2, norm_layer=None)
+        self.mix = nn.Conv2d(64, 64, 3, padding=1)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(64, num_classes)
+
+    def forward(self, x):
+        x = self.mix(self.c(self.se(self.b(self.a(x)))))
+        return self.fc(torch.flatten(self.pool(x), 1))
+
+
+class Backbone(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = resnet18(num_classes=20)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def small():
+    return tvm.mobilenet_v3_small(num_classes=7)
+`;
+
+void test(
+  'a user file importing torchvision: names read from the environment of --python, totals exactly PyTorch’s',
+  { skip: !have && 'python3-torchvision is not installed (scripts/debian-deps.sh installs it)' },
+  async () => {
+    const dir = tempDir('sepconv-user-');
+    const file = path.join(dir, 'model.py');
+    fs.writeFileSync(file, USER_MODEL);
+    const r = await cli('report', '--json', '--no-cache', '--python', PYTHON, file);
+    assert.equal(r.code, 0, r.stderr);
+    const models = (JSON.parse(r.stdout) as { files: { models?: ModelJson[] }[] }).files[0].models ?? [];
+    assert.deepEqual(models.map((m) => m.build).sort(), ['Backbone()', 'Stem()', 'small()']);
+    const probes = probeBatch(models.map((m) => ({ model: file, build: m.build, input: m.inputShape! })));
+    models.forEach((m, i) => {
+      const p = probes[i];
+      assert.equal(p.error, undefined, `${m.build}: ${p.error}`);
+      assert.deepEqual(m.reasons, [], `${m.build}: every total known`);
+      assert.equal(m.params.before, p.params, `${m.build}: params`);
+      assert.equal(
+        m.macs.before,
+        p.convs.map((c) => c.macs).reduce((a, b) => a + b, 0),
+        `${m.build}: conv MACs`,
+      );
+      assert.deepEqual(m.outputShape, p.outputShape, `${m.build}: output shape`);
+      console.log(
+        `  ${m.build}: ${m.params.before} params, ${m.macs.before} conv MACs, output ${JSON.stringify(m.outputShape)}: PyTorch's`,
+      );
+    });
+    // the same file where the interpreter has no torchvision: an unknown with the reason, never a number
+    const bare = tempDir('sepconv-bare-python-');
+    const fake = path.join(bare, 'python');
+    fs.writeFileSync(fake, `#!/bin/sh\necho '{"path": ["${bare}"], "stdlib": [], "names": ["sys"]}'\n`, { mode: 0o755 });
+    const none = await cli('report', '--json', '--no-cache', '--python', fake, file);
+    const unknown = (JSON.parse(none.stdout) as { files: { models?: ModelJson[] }[] }).files[0].models ?? [];
+    // Stem keeps a conv of its own, so it stays a model; the others build nothing known
+    assert.ok(unknown.some((m) => m.build === 'Stem()'));
+    for (const m of unknown) {
+      assert.equal(m.params.before, null, m.build);
+      assert.ok(m.reasons.includes(`package torchvision is not installed in ${fake}`), `${m.build}: ${m.reasons.join('; ')}`);
+    }
   },
 );

@@ -87,6 +87,8 @@ export interface StartOptions {
   refuseEdits?: boolean;
   /** the analysis worker's bounds (`initializationOptions.limits`) */
   limits?: { timeMs?: number; memoryMb?: number };
+  /** the Python interpreter the client chose (`initializationOptions.python`, as the VS Code extension sends it) */
+  python?: string;
 }
 
 export class TestClient {
@@ -132,7 +134,11 @@ export class TestClient {
       rootUri: null,
       capabilities: opts.capabilities ?? VSCODE_CAPABILITIES,
       workspaceFolders: null,
-      initializationOptions: { settings: opts.settings ?? {}, ...(opts.limits ? { limits: opts.limits } : {}) },
+      initializationOptions: {
+        settings: opts.settings ?? {},
+        ...(opts.limits ? { limits: opts.limits } : {}),
+        ...(opts.python ? { python: opts.python } : {}),
+      },
     });
     await connection.sendNotification(InitializedNotification.type, {});
     return client;

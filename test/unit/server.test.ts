@@ -76,8 +76,13 @@ void test('settings parse nested (VS Code) and flat (other clients) forms; inval
 void test('the manifest is the extension manifest: engine, entry, activation, trust and no editor newer than 1.100', () => {
   assert.equal(manifest.engines.vscode, '^1.95.0');
   assert.equal(manifest.main, './dist/extension.js');
-  // untrusted: a checkpoint path from the workspace's settings is not read (the user's setting is)
-  assert.deepEqual(manifest.capabilities.untrustedWorkspaces.restrictedConfigurations, ['sepconv.weights.checkpoint']);
+  // untrusted: a checkpoint path or an interpreter from the workspace's settings is not used (the user's setting is)
+  assert.deepEqual(manifest.capabilities.untrustedWorkspaces.restrictedConfigurations, [
+    'sepconv.weights.checkpoint',
+    'sepconv.pythonPath',
+  ]);
+  // an interpreter is a machine's: settable per machine and overridable by a workspace (when trusted)
+  assert.equal(manifest.contributes.configuration.properties['sepconv.pythonPath'].scope, 'machine-overridable');
   assert.equal(manifest.capabilities.untrustedWorkspaces.supported, 'limited');
   assert.equal(manifest.capabilities.virtualWorkspaces, true);
   assert.ok(

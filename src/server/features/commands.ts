@@ -111,7 +111,7 @@ async function analyse(ctx: ServerContext, input: FileInput, token?: Cancellatio
     text,
     segments: [{ uri: input.uri, version: 0, start: 0, end: text.length, doc }],
   };
-  const options = analysisOptions(settings);
+  const options = { ...analysisOptions(settings), python: await ctx.pythonFor(settings) };
   // given texts are analysed as open documents are: in the analysis worker (not cached)
   const analysis = await ctx.analyses.full(unit, options, undefined, token, false);
   return {

@@ -103,23 +103,27 @@ export function importModule(ip: Interp, env: ModuleEnv, dots: number, dotted: s
     return unknown(
       `\`from ${'.'.repeat(dots)}${dotted} import\`: ${ip.program.limited ? `not read, ${MAX_FILES} files were read already` : 'file not found'}`,
     );
-  return { kind: 'lib', path: dotted };
+  const missing = ip.program.missing(dotted);
+  return missing ? unknown(missing) : { kind: 'lib', path: dotted };
 }
 
 /** An imported name whose file runs only when the name is first read: most imports go unused. */
 export function lazyImport(ip: Interp, env: ModuleEnv, dots: number, dotted: string, name: string | undefined): V {
   let done: V | undefined;
-  return {
+  const self: V = {
     kind: 'lazy',
     get: () => {
       if (done) return done;
       done = unknown(`shape unknown after importing \`${name ?? dotted}\` (an import cycle)`);
       const from = importModule(ip, env, dots, dotted);
+      // a package importing its own submodule (`from . import layers` in its __init__.py) finds this very binding
+      const own = name !== undefined && from.kind === 'pymodule' ? from.env.globals.get(name) : undefined;
       if (name === undefined || from.kind !== 'pymodule') done = from;
-      else done = force(from.env.globals.get(name) ?? importModule(ip, env, dots, dotted ? `${dotted}.${name}` : name));
+      else done = force(own !== undefined && own !== self ? own : importModule(ip, env, dots, dotted ? `${dotted}.${name}` : name));
       return done;
     },
   };
+  return self;
 }
 
 export function importFrom(ip: Interp, stmt: Node, scope: Scope): void {

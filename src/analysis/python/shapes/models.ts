@@ -195,7 +195,7 @@ export function inferModels(
   request: InferRequest = {},
   trace?: RunTrace,
 ): ModelShapes[] {
-  const program = new Program(entry, sources);
+  const program = new Program(entry, sources, options.python);
   try {
     return run(program, entry, options, request, trace);
   } finally {
@@ -214,7 +214,7 @@ export function runClassModel(
   options: AnalysisOptions,
   className: string,
 ): ClassOutcome | undefined {
-  const program = new Program(entry, sources);
+  const program = new Program(entry, sources, options.python);
   try {
     const interp = newInterp(program, options);
     interp.runDefinitionsOnLookup();

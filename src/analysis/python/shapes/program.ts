@@ -1,13 +1,16 @@
 /**
  * The files a model is spread over: the analysed file, the files it imports relatively
  * (`from .blocks import BasicBlock`), sibling modules imported by name (`from blocks import X`, as
- * Python finds them next to a script) and the files named on the command line. Files are read
+ * Python finds them next to a script), the files named on the command line and the source of the
+ * packages installed in the workspace's Python environment (`from torchvision.ops import
+ * Conv2dNormActivation`, `import timm`: its `sys.path`, read in place). Files are read
  * through a callback (the CLI reads the disk, an editor its open buffers) and parsed into plain
  * syntax trees (`syntax.ts`), kept per thread while their text is the same: the library files every
  * model file of a folder imports (torchvision's `ops/misc.py`, `_utils.py`) are parsed once a run.
  */
 import * as path from 'node:path';
 import type { Tree } from 'web-tree-sitter';
+import type { PythonEnvironment } from '../../environment';
 import type { ShapeSources } from '../../files';
 import { parse } from '../../parsing';
 import { asNode, copyTree } from './syntax';
@@ -70,7 +73,10 @@ export function plainFile(file: string, text: string, tree?: Tree): SourceFile {
  */
 export const MAX_FILES = 256;
 
-/** Top-level packages that are libraries, never looked up among the user's files. */
+/**
+ * Top-level packages that are modelled natively (torch) or need no source (the standard library's
+ * usual ones): never looked up among the user's files or the environment's packages.
+ */
 const LIBRARIES = new Set([
   'torch',
   'numpy',
@@ -100,6 +106,26 @@ const LIBRARIES = new Set([
   'argparse',
   'typing_extensions',
   '__future__',
+  // installed packages that build no modules (images, data, I/O, progress, logging): kept opaque, never read
+  'PIL',
+  'cv2',
+  'scipy',
+  'matplotlib',
+  'pandas',
+  'sklearn',
+  'tqdm',
+  'yaml',
+  'requests',
+  'h5py',
+  'accimage',
+  'av',
+  'sympy',
+  'huggingface_hub',
+  'safetensors',
+  'tensorboard',
+  'wandb',
+  'onnx',
+  'onnxruntime',
 ]);
 
 export class Program {
@@ -107,11 +133,26 @@ export class Program {
   /** a file was not read because MAX_FILES were read already */
   limited = false;
 
+  /** the environment, once asked (null: not asked yet) */
+  private env: PythonEnvironment | undefined | null = null;
+  private stdlib: Set<string> | undefined;
+
+  /** `python`: the environment when the front end knew it beforehand; else `sources.python` is asked when first needed */
   constructor(
     readonly entry: SourceFile,
     private readonly sources: ShapeSources,
+    private readonly python?: PythonEnvironment,
   ) {
     if (entry.path) this.files.set(entry.path, entry);
+  }
+
+  /** The Python environment, asked for at the first import that is neither the user's nor modelled. */
+  private environment(): PythonEnvironment | undefined {
+    if (this.env === null) {
+      this.env = this.python ?? this.sources.python?.();
+      this.stdlib = new Set(this.env?.stdlib ?? []);
+    }
+    return this.env;
   }
 
   /** Parses and remembers a file; null when it cannot be read (or too many files were read already). */
@@ -134,8 +175,9 @@ export class Program {
 
   /**
    * The file a `from <dots><dotted> import` names, seen from `from`: relative imports from the
-   * importing file's package; absolute ones from its folder (and the folders above it), or a file
-   * given on the command line whose module path ends like the import. Libraries are never files.
+   * importing file's package; absolute ones from its folder (and the folders above it), a file
+   * given on the command line whose module path ends like the import, or the environment's
+   * packages. Modelled libraries (torch) and the standard library are never files.
    */
   resolve(fromFile: string, dots: number, dotted: string): SourceFile | null {
     const parts = dotted ? dotted.split('.') : [];
@@ -176,7 +218,44 @@ export class Program {
       const f = this.load(c);
       if (f) return f;
     }
+    return dots === 0 ? this.installed(parts) : null;
+  }
+
+  /**
+   * The module `parts` names among the environment's packages, as Python finds it: the package in
+   * the first folder of `sys.path` that holds it (a folder without `__init__.py`, a namespace
+   * package, is looked for in every folder).
+   */
+  private installed(parts: string[]): SourceFile | null {
+    const env = this.environment();
+    if (!env || this.stdlib!.has(parts[0])) return null;
+    const inside = (dir: string) => this.load(path.join(dir, ...parts) + '.py') ?? this.load(path.join(dir, ...parts, '__init__.py'));
+    for (const dir of env.paths) {
+      const top = this.load(path.join(dir, parts[0], '__init__.py')) ?? this.load(path.join(dir, parts[0] + '.py'));
+      if (top) return parts.length === 1 ? top : inside(dir);
+    }
+    for (const dir of env.paths) {
+      const f = parts.length > 1 ? inside(dir) : null;
+      if (f) return f;
+    }
     return null;
+  }
+
+  /**
+   * Why an absolute import that is no file stays unknown: its package is not installed in the
+   * environment (or the module is not in it); undefined when it is a library kept opaque (the
+   * standard library, torch, a compiled extension module, no environment known).
+   */
+  missing(dotted: string): string | undefined {
+    const head = dotted.split('.')[0];
+    if (!head || LIBRARIES.has(head)) return undefined;
+    const env = this.environment();
+    if (!env || this.stdlib!.has(head)) return undefined;
+    if (this.limited) return `\`${dotted}\`: not read, ${MAX_FILES} files were read already`;
+    const holds = env.paths.some((dir) => (this.sources.list?.(dir) ?? []).some((n) => n === head || n.startsWith(head + '.')));
+    if (!holds) return `package ${head} is not installed in ${env.interpreter}`;
+    if (dotted !== head && this.installed([head])) return `module ${dotted} is not found in ${env.interpreter}`;
+    return undefined;
   }
 
   /** Nothing to free any more (plain trees are garbage collected); kept for the callers' try/finally. */
