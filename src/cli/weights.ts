@@ -61,7 +61,7 @@ export async function applyWithWeights(files: string[], opts: CliOptions, io: Io
           minSavings: opts.minSavings,
         },
       },
-      tfjs,
+      owner,
     );
   } catch (e) {
     io.err(`sepconv: ${ckptFile}: ${(e as Error).message}`);

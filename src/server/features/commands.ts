@@ -229,7 +229,7 @@ export async function convertWithWeights(
         tfjsStyle: view.options.tfjsStyle,
         rewrite: { ...view.rewriteOptions, depthMultiplier: args.depthMultiplier ?? view.rewriteOptions.depthMultiplier },
       },
-      tfjs,
+      owner,
     );
   } catch (e) {
     return refuse((e as Error).message);
