@@ -10,9 +10,8 @@ import { diskSources, readSourceFile } from '../analysis/files';
 import { isNotebook } from '../analysis/notebook';
 import { initParsing } from '../analysis/parsing';
 import { frameworkFor, frameworkForCheckpoint } from '../frameworks/index';
-import { convertWithCode, type CodeFile, type WeightsResult } from '../weights/apply';
+import { checkpointFormat, convertWithCode, type CodeFile, type WeightsResult } from '../weights/apply';
 import { defaultOutput } from '../weights/index';
-import { isLayersModel } from '../weights/tfjs';
 import type { CliOptions } from './args';
 import type { Io } from './main';
 import { unitFor, writeChecked, WriteRefused, type Unit } from './process';
@@ -21,8 +20,7 @@ import { unitFor, writeChecked, WriteRefused, type Unit } from './process';
 export async function applyWithWeights(files: string[], opts: CliOptions, io: Io): Promise<number> {
   await initParsing();
   const ckptFile = opts.weights!;
-  const tfjs = isLayersModel(ckptFile);
-  const owner = frameworkForCheckpoint(tfjs ? 'layers-model' : 'state-dict');
+  const owner = frameworkForCheckpoint(checkpointFormat(ckptFile));
   const code: (CodeFile & { original: string; unit: Unit })[] = [];
   for (const file of files) {
     const src = readSourceFile(file);

@@ -16,7 +16,7 @@ import { rewrite, type FileRewrite, type RewriteOptions } from '../refactor/inde
 import type { Checkpoint } from './checkpoint';
 import { planCheckpoint, WeightsError, type CheckpointPlan, type ConvertOptions, type ModuleResult } from './convert';
 import { candidates, openCheckpoint, siteId, type ConvertedLayer } from './index';
-import { convertLayersModel, type LayersModelLayer } from './tfjs';
+import { convertLayersModel, isLayersModel, type LayersModelLayer } from './tfjs';
 
 export interface CodeFile {
   file: string;
@@ -109,6 +109,11 @@ export function planWithCode(
 /** One module's line of the report: `key  K=k/full  energy e%  rel. error x  params a -> b  MACs c -> d`. */
 export function moduleLine(m: ModuleResult): string {
   return `${m.key}  K=${m.k}/${m.fullRank}  energy ${pct(m.energy)}  rel. error ${m.error.toExponential(2)}  params ${m.params ? `${m.params.before} -> ${m.params.after}` : '?'}${m.macs ? `  MACs ${m.macs.before} -> ${m.macs.after}` : ''}${m.params && m.params.after >= m.params.before ? ' (not smaller at this K)' : ''}`;
+}
+
+/** The format of a checkpoint file (a layers model's model.json, else a state dict): `frameworkForCheckpoint` gives its code's framework. */
+export function checkpointFormat(file: string): CheckpointFormat {
+  return isLayersModel(file) ? 'layers-model' : 'state-dict';
 }
 
 /** What a format's conversion gets: the code, its first pass, the request, and how to write through a temporary file. */
