@@ -142,8 +142,9 @@ const FORWARDS: Record<string, ForwardRule> = {
 };
 
 /**
- * The same for families matched by a pattern, tried in order after the names (no name above
- * matches a pattern, so the order of the old if-chain is kept).
+ * The same for families matched by a pattern, tried in order after the names. The one name above
+ * that a pattern also matches (LocalResponseNorm, elementwise, against /Norm/) was decided before
+ * the norms in the if-chain these tables replace too, so every module keeps its rule.
  */
 const FORWARD_PATTERNS: [RegExp, ForwardRule][] = [
   [/Norm/, norm],
