@@ -9,9 +9,8 @@ import { analyzeText } from '../analysis/analyze';
 import { readSourceFile } from '../analysis/files';
 import { initParsing } from '../analysis/parsing';
 import { frameworkFor, frameworkForCheckpoint } from '../frameworks/index';
-import { convertWithCode, type CodeFile, type WeightsResult } from '../weights/apply';
+import { checkpointFormat, convertWithCode, type CodeFile, type WeightsResult } from '../weights/apply';
 import { defaultOutput } from '../weights/index';
-import { isLayersModel } from '../weights/tfjs';
 import type { CliOptions } from './args';
 import type { Io } from './main';
 import { sourcesFor, unitFor, writeChecked, WriteRefused, type Unit } from './process';
@@ -20,8 +19,7 @@ import { sourcesFor, unitFor, writeChecked, WriteRefused, type Unit } from './pr
 export async function applyWithWeights(files: string[], opts: CliOptions, io: Io): Promise<number> {
   await initParsing();
   const ckptFile = opts.weights!;
-  const tfjs = isLayersModel(ckptFile);
-  const owner = frameworkForCheckpoint(tfjs ? 'layers-model' : 'state-dict');
+  const owner = frameworkForCheckpoint(checkpointFormat(ckptFile));
   const code: (CodeFile & { original: string; unit: Unit })[] = [];
   for (const file of files) {
     const src = readSourceFile(file);
@@ -60,7 +58,7 @@ export async function applyWithWeights(files: string[], opts: CliOptions, io: Io
           minSavings: opts.minSavings,
         },
       },
-      tfjs,
+      owner,
     );
   } catch (e) {
     io.err(`sepconv: ${ckptFile}: ${(e as Error).message}`);

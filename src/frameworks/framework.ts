@@ -55,6 +55,9 @@ export interface Container {
   name: string | undefined;
 }
 
+/** A checkpoint format: a torch.save state dict (or .safetensors), or a TensorFlow.js layers model (model.json). */
+export type CheckpointFormat = 'state-dict' | 'layers-model';
+
 export interface Framework<A extends AnalysisBase = AnalysisBase> {
   /** what its layers and analyses carry in `framework` */
   id: FrameworkId;
@@ -71,8 +74,13 @@ export interface Framework<A extends AnalysisBase = AnalysisBase> {
    * the language server runs it in the analysis worker, never on its own thread
    */
   offThread: boolean;
-  /** the checkpoint format its code goes with (`sepconv apply --weights`), and what to say when another is given */
-  checkpoint: { format: 'state-dict' | 'layers-model'; goesWith: string };
+  /**
+   * Its weights (`sepconv apply --weights`, the weights hover): the checkpoint format its code goes
+   * with (src/weights/apply.ts converts each format its own way), what to say when another is given,
+   * and the models whose module paths a checkpoint's keys are matched against (none where the
+   * format names its layers).
+   */
+  checkpoint: { format: CheckpointFormat; goesWith: string; models(analysis: A): ModelSummary[] };
   /**
    * A cheap test on the text before parsing: false when the file cannot hold anything to report
    * (`analyze` then answers `empty()` without parsing). `sources`: whether other files may be read.

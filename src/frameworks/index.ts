@@ -5,11 +5,11 @@
  */
 import type { FrameworkId } from '../analysis/model';
 import type { LanguageId } from '../analysis/parsing';
-import type { AnalysisBase, Framework } from './framework';
+import type { AnalysisBase, CheckpointFormat, Framework } from './framework';
 import { pytorch } from './pytorch';
 import { tfjs } from './tfjs';
 
-export type { AnalysisBase, AnalyzeInputs, Container, Framework, IncrementalMemo, RewritePlan } from './framework';
+export type { AnalysisBase, AnalyzeInputs, CheckpointFormat, Container, Framework, IncrementalMemo, RewritePlan } from './framework';
 
 /** Every framework; the first is the one a notebook or an unknown file kind counts as. */
 export const FRAMEWORKS: readonly Framework[] = [pytorch, tfjs];
@@ -33,7 +33,7 @@ export function frameworkOf(x: { framework: FrameworkId }): Framework {
 }
 
 /** The framework whose code a checkpoint of this format goes with. */
-export function frameworkForCheckpoint(format: Framework['checkpoint']['format']): Framework {
+export function frameworkForCheckpoint(format: CheckpointFormat): Framework {
   return FRAMEWORKS.find((f) => f.checkpoint.format === format)!;
 }
 

@@ -16,7 +16,7 @@ export const pytorch: Framework<PythonAnalysis> = {
   fence: 'python',
   readsNeighbours: true,
   offThread: true,
-  checkpoint: { format: 'state-dict', goesWith: 'a PyTorch checkpoint goes with Python code' },
+  checkpoint: { format: 'state-dict', goesWith: 'a PyTorch checkpoint goes with Python code', models: (analysis) => analysis.models ?? [] },
   // a file without a conv call can still define a model whose convs live in files it imports
   mayHold: (text, sources) => MAY_HOLD_CONV.test(text) || !!(sources?.read && MAY_DEFINE_MODEL.test(text)),
   empty: () => ({

@@ -18,7 +18,12 @@ export const tfjs: Framework<TfjsAnalysis> = {
   readsNeighbours: false,
   // its interpreter has a step budget of its own
   offThread: false,
-  checkpoint: { format: 'layers-model', goesWith: 'a TensorFlow.js model.json goes with JavaScript or TypeScript code' },
+  checkpoint: {
+    format: 'layers-model',
+    goesWith: 'a TensorFlow.js model.json goes with JavaScript or TypeScript code',
+    // a layers model names its layers: matched by name, not by module path
+    models: () => [],
+  },
   mayHold: (text) => MAY_USE_TFJS.test(text),
   empty: emptyTfjsAnalysis,
   analyze: (text, tree, id, options) => analyzeTfjs(text, tree, id, options),

@@ -264,7 +264,7 @@ export class WeightsCache {
     if (analysis.syntaxError) return `the file does not parse: ${analysis.syntaxError.message}`;
     const code = [{ file: docFile, id: view.unit.languageId, text: view.unit.text, analysis }];
     try {
-      const { converted } = firstPass(code, view.rewriteOptions, false);
+      const { converted } = firstPass(code, view.rewriteOptions, frameworkOf(analysis));
       // a spectrum not read yet (a grouped conv's) comes from the reader, then the plan is made again
       for (;;) {
         let wanted: { key: string; shape: ConvShape } | undefined;

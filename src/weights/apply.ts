@@ -11,11 +11,12 @@ import * as path from 'node:path';
 import type { AnyAnalysis } from '../analysis/analyze';
 import type { Layer, ModelSummary } from '../analysis/model';
 import type { LanguageId } from '../analysis/parsing';
+import { frameworkOf, type CheckpointFormat, type Framework } from '../frameworks/index';
 import { rewrite, type FileRewrite, type RewriteOptions } from '../refactor/index';
 import type { Checkpoint } from './checkpoint';
 import { planCheckpoint, WeightsError, type CheckpointPlan, type ConvertOptions, type ModuleResult } from './convert';
 import { candidates, openCheckpoint, siteId, type ConvertedLayer } from './index';
-import { convertLayersModel, type LayersModelLayer } from './tfjs';
+import { convertLayersModel, isLayersModel, type LayersModelLayer } from './tfjs';
 
 export interface CodeFile {
   file: string;
@@ -59,7 +60,7 @@ const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 export function firstPass(
   code: CodeFile[],
   rewriteOptions: WeightsRequest['rewrite'],
-  tfjs: boolean,
+  owner: Framework,
 ): { firsts: { c: CodeFile; first: FileRewrite }[]; converted: ConvertedLayer[] } {
   const firsts = code.map((c) => {
     // a transposed conv's weight is laid out [Cin, Cout, k...] and a guarded line converts only some of
@@ -76,9 +77,7 @@ export function firstPass(
     first.converted.map((layer: Layer) => ({ file: c.file, layer, line: lineOf(c.text, layer.span.start) })),
   );
   if (converted.length === 0)
-    throw new WeightsError(
-      `no convolution of the given ${tfjs ? 'TensorFlow.js' : 'PyTorch'} code is converted; the checkpoint is left alone`,
-    );
+    throw new WeightsError(`no convolution of the given ${owner.name} code is converted; the checkpoint is left alone`);
   return { firsts, converted };
 }
 
@@ -101,7 +100,7 @@ export function planWithCode(
   req: RankRequest,
   spectrumOf?: ConvertOptions['spectrumOf'],
 ): CheckpointPlan {
-  const models: ModelSummary[] = code.flatMap((c) => (c.analysis.framework === 'pytorch' ? (c.analysis.models ?? []) : []));
+  const models: ModelSummary[] = code.flatMap((c) => frameworkOf(c.analysis).checkpoint.models(c.analysis));
   const keys = new Map([...ckpt.tensors].map(([k, t]) => [k, t.shape]));
   const rank = req.energy !== undefined ? { energy: req.energy } : { multiplier: req.depthMultiplier };
   return planCheckpoint(ckpt, candidates(converted, models, keys), { rank, norm: req.norm, spectrumOf });
@@ -112,20 +111,23 @@ export function moduleLine(m: ModuleResult): string {
   return `${m.key}  K=${m.k}/${m.fullRank}  energy ${pct(m.energy)}  rel. error ${m.error.toExponential(2)}  params ${m.params ? `${m.params.before} -> ${m.params.after}` : '?'}${m.macs ? `  MACs ${m.macs.before} -> ${m.macs.after}` : ''}${m.params && m.params.after >= m.params.before ? ' (not smaller at this K)' : ''}`;
 }
 
-export function convertWithCode(code: CodeFile[], req: WeightsRequest, tfjs: boolean): WeightsResult {
-  const { firsts, converted } = firstPass(code, req.rewrite, tfjs);
-  if (path.resolve(req.out) === path.resolve(req.checkpoint)) throw new WeightsError('the new checkpoint must not overwrite the old one');
-  const tmp = path.join(path.dirname(req.out), `.${path.basename(req.out)}.sepconv-${process.pid}.tmp`);
-  const viaTemp = (write: (file: string) => void) => {
-    try {
-      write(tmp);
-      fs.renameSync(tmp, req.out);
-    } finally {
-      fs.rmSync(tmp, { force: true });
-    }
-  };
+/** The format of a checkpoint file (a layers model's model.json, else a state dict): `frameworkForCheckpoint` gives its code's framework. */
+export function checkpointFormat(file: string): CheckpointFormat {
+  return isLayersModel(file) ? 'layers-model' : 'state-dict';
+}
 
-  if (tfjs) {
+/** What a format's conversion gets: the code, its first pass, the request, and how to write through a temporary file. */
+interface Conversion {
+  code: CodeFile[];
+  firsts: { c: CodeFile; first: FileRewrite }[];
+  converted: ConvertedLayer[];
+  req: WeightsRequest;
+  viaTemp: (write: (file: string) => void) => void;
+}
+
+/** Each checkpoint format converted its own way (the framework of the code says which: `Framework.checkpoint.format`). */
+const CONVERSIONS: Record<CheckpointFormat, (c: Conversion) => WeightsResult> = {
+  'layers-model': ({ firsts, converted, req, viaTemp }) => {
     if (req.energy !== undefined)
       throw new WeightsError('--energy applies to PyTorch checkpoints; give TensorFlow.js models a depth multiplier');
     const result = convertLayersModel(req.checkpoint, converted, { depthMultiplier: req.rewrite.depthMultiplier, style: req.tfjsStyle });
@@ -139,38 +141,55 @@ export function convertWithCode(code: CodeFile[], req: WeightsRequest, tfjs: boo
       writeCheckpoint: () => viaTemp((file) => result.write(file, req.out)),
       close: () => undefined,
     };
-  }
-
-  const ckpt: Checkpoint = openCheckpoint(req.checkpoint);
-  try {
-    const plan = planWithCode(ckpt, code, converted, {
-      energy: req.energy,
-      depthMultiplier: req.rewrite.depthMultiplier,
-      norm: req.rewrite.norm,
-    });
-    const files: WeightsResult['files'] = [];
-    for (const { c, first } of firsts) {
-      const multipliers = new Map<number, number>();
-      for (const l of first.converted) {
-        const k = plan.ranks.get(siteId(c.file, l.span.start));
-        if (k !== undefined) multipliers.set(l.span.start, k);
+  },
+  'state-dict': ({ code, firsts, converted, req, viaTemp }) => {
+    const ckpt: Checkpoint = openCheckpoint(req.checkpoint);
+    try {
+      const plan = planWithCode(ckpt, code, converted, {
+        energy: req.energy,
+        depthMultiplier: req.rewrite.depthMultiplier,
+        norm: req.rewrite.norm,
+      });
+      const files: WeightsResult['files'] = [];
+      for (const { c, first } of firsts) {
+        const multipliers = new Map<number, number>();
+        for (const l of first.converted) {
+          const k = plan.ranks.get(siteId(c.file, l.span.start));
+          if (k !== undefined) multipliers.set(l.span.start, k);
+        }
+        const again = multipliers.size ? rewrite(c.text, c.id, c.analysis, () => true, { ...req.rewrite, multipliers }) : first;
+        if (again.error) throw new WeightsError(`${c.file}: ${again.error}`);
+        if (again.newText !== c.text) files.push({ file: c.file, rewrite: again });
       }
-      const again = multipliers.size ? rewrite(c.text, c.id, c.analysis, () => true, { ...req.rewrite, multipliers }) : first;
-      if (again.error) throw new WeightsError(`${c.file}: ${again.error}`);
-      if (again.newText !== c.text) files.push({ file: c.file, rewrite: again });
+      return {
+        files,
+        modules: plan.modules,
+        layers: [],
+        model: plan.candidate,
+        prefix: plan.prefix,
+        summary: plan.modules.map(moduleLine),
+        writeCheckpoint: () => viaTemp((file) => ckpt.write(file, plan.replace)),
+        close: () => ckpt.close(),
+      };
+    } catch (e) {
+      ckpt.close();
+      throw e;
     }
-    return {
-      files,
-      modules: plan.modules,
-      layers: [],
-      model: plan.candidate,
-      prefix: plan.prefix,
-      summary: plan.modules.map(moduleLine),
-      writeCheckpoint: () => viaTemp((file) => ckpt.write(file, plan.replace)),
-      close: () => ckpt.close(),
-    };
-  } catch (e) {
-    ckpt.close();
-    throw e;
-  }
+  },
+};
+
+/** The code of framework `owner` and its checkpoint converted together (see the file's comment). */
+export function convertWithCode(code: CodeFile[], req: WeightsRequest, owner: Framework): WeightsResult {
+  const { firsts, converted } = firstPass(code, req.rewrite, owner);
+  if (path.resolve(req.out) === path.resolve(req.checkpoint)) throw new WeightsError('the new checkpoint must not overwrite the old one');
+  const tmp = path.join(path.dirname(req.out), `.${path.basename(req.out)}.sepconv-${process.pid}.tmp`);
+  const viaTemp = (write: (file: string) => void) => {
+    try {
+      write(tmp);
+      fs.renameSync(tmp, req.out);
+    } finally {
+      fs.rmSync(tmp, { force: true });
+    }
+  };
+  return CONVERSIONS[owner.checkpoint.format]({ code, firsts, converted, req, viaTemp });
 }

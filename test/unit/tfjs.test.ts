@@ -6,6 +6,7 @@
 import * as assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { analyzeText } from '../../src/analysis/analyze';
+import { isBudgetStop } from '../../src/analysis/kernel/budget';
 import { defaultOptions, type AnalysisOptions } from '../../src/analysis/options';
 import { initParsing, type LanguageId } from '../../src/analysis/parsing';
 import type { TfjsAnalysis } from '../../src/analysis/tfjs/analyze';
@@ -190,7 +191,10 @@ void test('a file too long to follow stops early and says so', () => {
 const m = tf.sequential();
 for (let i = 0; i < 1000; i++) for (let j = 0; j < 1000; j++) m.add(tf.layers.dense({units: 3}));
 m.add(tf.layers.conv2d({filters: 3, kernelSize: 3}));`);
-  assert.match(a.notes.map((n) => n.message).join(' | '), /too large or loops too long to follow/);
+  // the kernel's budget, worded as the Python interpreter's ("(budget: ...)")
+  const note = a.notes.map((n) => n.message).join(' | ');
+  assert.match(note, /^shapes unknown \(budget: more than 20,000 steps: the file is too large or its loops too long to follow\)$/);
+  assert.ok(isBudgetStop(note));
   assert.equal(a.layers.length, 1);
   assert.equal(a.layers[0].args.inChannels, undefined);
 });

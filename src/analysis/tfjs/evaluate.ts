@@ -16,7 +16,7 @@ import * as library from './library';
 import * as statements from './statements';
 import { type Entry, Env } from './scope';
 import type { Completion as Ending } from '../kernel/completion';
-import { BudgetExceeded as Budget, TFJS_MAX_STEPS as MAX_STEPS } from '../kernel/budget';
+import { Budget, BudgetExceeded, TFJS_MAX_STEPS } from '../kernel/budget';
 import { named, isParameterProperty, fnName, PURE_GLOBALS, declares, enclosingClass } from './syntax';
 
 export interface Host {
@@ -29,7 +29,7 @@ export interface Host {
   globals: Map<string, string>;
 }
 
-/** How a statement ended (the kernel's; this interpreter never stops: its budget throws). */
+/** How a statement ended (the kernel's; this interpreter never stops: its budget throws `BudgetExceeded`). */
 export type Completion = Ending<Value>;
 
 export class TfjsInterpreter {
@@ -42,7 +42,8 @@ export class TfjsInterpreter {
   /** the environment each function closed over, by node id */
   readonly closures = new Map<number, Env>();
   readonly classThis = new Map<number, Value>();
-  steps = 0;
+  /** the kernel's budget, one for the whole file (steps only; `tick()` throws when it is spent) */
+  readonly budget = new Budget({ steps: TFJS_MAX_STEPS });
   depth = 0;
   /** notes collected while evaluating the current expression */
   noteFrames: Set<string>[] = [new Set()];
@@ -133,13 +134,14 @@ export class TfjsInterpreter {
     try {
       f();
     } catch (e) {
-      if (!(e instanceof Budget)) throw e;
-      this.exhausted = `the file is too large or loops too long to follow (more than ${MAX_STEPS} steps)`;
+      if (!(e instanceof BudgetExceeded)) throw e;
+      this.exhausted = `shapes unknown (${e.message}: the file is too large or its loops too long to follow)`;
     }
   }
 
   tick(): void {
-    if (++this.steps > MAX_STEPS) throw new Budget();
+    const why = this.budget.spent();
+    if (why) throw new BudgetExceeded(why);
   }
 
   // ---------------------------------------------------------------- notes

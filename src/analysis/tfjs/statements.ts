@@ -2,6 +2,7 @@
 import type { Node } from 'web-tree-sitter';
 import { TFJS_MAX_ITERATIONS as MAX_ITERATIONS } from '../kernel/budget';
 import { NORMAL } from '../kernel/completion';
+import { joinSides } from '../kernel/unknown';
 import type { Completion, TfjsInterpreter } from './evaluate';
 import { type Entry, Env } from './scope';
 import { assignedNames, line, named, short } from './syntax';
@@ -155,8 +156,12 @@ export function branches(ti: TfjsInterpreter, bodies: (Node | null)[], env: Env,
     const target = env.find(n);
     if (!target || vals.some((v) => !v)) continue;
     const first = vals[0]!;
-    const all = vals.every((v) => sameValue(v!.value, first.value));
-    target.vars.set(n, all ? first : { value: unknown(`\`${n}\` differs between branches: ${why}`), notes: [] });
+    const value = joinSides(
+      vals.map((v) => v!.value),
+      sameValue,
+      `\`${n}\` differs between branches: ${why}`,
+    );
+    target.vars.set(n, value === first.value ? first : { value, notes: [] });
   }
   for (const m of ti.models) {
     const outs = merged.map((e) => e.models.get(m));

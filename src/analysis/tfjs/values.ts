@@ -4,6 +4,7 @@
  * tensors with their shapes, and models. A value that cannot be known says why.
  */
 import type { Node } from 'web-tree-sitter';
+import { unknownBecause, type Unknown } from '../kernel/unknown';
 import { Poly } from '../poly';
 
 /** One dimension of a shape: a (possibly symbolic) integer, or undefined where it is not known. */
@@ -80,10 +81,11 @@ export type Value =
   | { kind: 'class'; node: Node; env: unknown }
   /** a parameter (or a member of one) with no value in this file: numbers made of it stay symbolic */
   | { kind: 'sym'; name: string; why: string }
-  | { kind: 'unknown'; why: string };
+  | Unknown;
 
 export const UNDEFINED: Value = { kind: 'undefined' };
-export const unknown = (why: string): Value => ({ kind: 'unknown', why });
+/** An unknown value that says why (the kernel's `Unknown`). */
+export const unknown = (why: string): Value => unknownBecause(why);
 export const num = (n: number): Value => ({ kind: 'num', poly: Poly.const(n) });
 
 /** A number as an integer polynomial (a symbol stands for itself), else undefined. */

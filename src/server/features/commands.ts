@@ -17,9 +17,8 @@ import { addTotals, totals } from '../../analysis/report';
 import { frameworkFor, frameworkForCheckpoint } from '../../frameworks/index';
 import type { ServerContext, View } from '../context';
 import { rewriteOptions, shapeSources } from '../context';
-import { convertWithCode, type WeightsResult } from '../../weights/apply';
+import { checkpointFormat, convertWithCode, type WeightsResult } from '../../weights/apply';
 import { defaultOutput } from '../../weights/index';
-import { isLayersModel } from '../../weights/tfjs';
 import { grammarFor, type Unit } from '../documents';
 import { bulkCandidates, placeLayers, plan, type PlacedLayer } from '../layers';
 import { analysisOptions } from '../settings';
@@ -199,8 +198,7 @@ export async function convertWithWeights(
     return refuse('checkpoints are converted with files on disk, not notebooks or unsaved documents');
   const file = fileURLToPath(args.uri);
   const id = view.unit.languageId;
-  const tfjs = isLayersModel(args.checkpoint);
-  const owner = frameworkForCheckpoint(tfjs ? 'layers-model' : 'state-dict');
+  const owner = frameworkForCheckpoint(checkpointFormat(args.checkpoint));
   if (frameworkFor(id) !== owner) return refuse(owner.checkpoint.goesWith);
   const analysis = analyzeText(
     view.unit.text,
@@ -221,7 +219,7 @@ export async function convertWithWeights(
         tfjsStyle: view.options.tfjsStyle,
         rewrite: { ...view.rewriteOptions, depthMultiplier: args.depthMultiplier ?? view.rewriteOptions.depthMultiplier },
       },
-      tfjs,
+      owner,
     );
   } catch (e) {
     return refuse((e as Error).message);

@@ -9,6 +9,7 @@
  * condition's line; a submodule, a parameter, a list's items or a module's recorded calls that
  * differ make the model's numbers unknown (a stop with the line), since both versions are possible.
  */
+import { joinSides } from '../../kernel/unknown';
 import { valuesEqual } from './builtins';
 import type { TensorData } from './tensorData';
 import { unknown, type DimVar, type ModuleEnv, type ModuleObj, type Scope, type TensorValue, type V } from './values';
@@ -304,7 +305,7 @@ function sameData(a: TensorData | undefined, b: TensorData | undefined): boolean
 }
 
 /** Tensors of one shape whose values differ between the sides: the shape, without values. */
-function tensorsJoined(vals: unknown[]): V | undefined {
+function tensorsJoined(vals: readonly unknown[]): V | undefined {
   const first = vals[0] as V;
   if (first === undefined || typeof first !== 'object' || first.kind !== 'tensor') return undefined;
   const sameSize = (v: TensorValue) =>
@@ -318,7 +319,5 @@ function tensorsJoined(vals: unknown[]): V | undefined {
 
 /** The value of an expression that differs between sides: kept when they agree, else unknown. */
 export function joinValues(values: V[], why: string): V {
-  return values.every((v) => same(v, values[0]))
-    ? values[0]
-    : (tensorsJoined(values) ?? unknown(`the value differs between the branches of ${why}`));
+  return joinSides(values, same, `the value differs between the branches of ${why}`, tensorsJoined);
 }

@@ -173,7 +173,7 @@ export function makeSuper(ip: Interp, argsNode: Node | null, scope: Scope, at: N
 }
 
 export function newModule(ip: Interp, cls: ClassObj | undefined, native: ModuleObj['native'], site: Node | undefined): ModuleObj {
-  if (++ip.modulesMade > MAX_MODULES) ip.overBudget(`more than ${MAX_MODULES.toLocaleString('en-US')} modules built for one model`);
+  if (++ip.budget.modules > MAX_MODULES) ip.overBudget(`more than ${MAX_MODULES.toLocaleString('en-US')} modules built for one model`);
   return {
     id: ip.newId(),
     cls,

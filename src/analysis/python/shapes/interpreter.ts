@@ -26,7 +26,7 @@ import {
   type Unknown,
   type V,
 } from './values';
-import { FILE_MS, MODEL_MS } from '../../kernel/budget';
+import { Budget, FILE_MS, MAX_STEPS, MODEL_MS } from '../../kernel/budget';
 import type { Completion as Ending } from '../../kernel/completion';
 import { readPragmas, type Pragmas } from '../../kernel/pragmas';
 import * as attributes from './attributes';
@@ -54,17 +54,12 @@ export interface Example {
 
 export class Interp implements Host {
   phase: Phase = 'module';
-  steps = 0;
-  budget = 400_000;
   /**
-   * The budgets one model's build or run gets (`startBudget`), whatever the source does: steps,
+   * The budget one model's build or run gets (`startBudget`), whatever the source does: steps,
    * wall time (never past the file's own deadline) and modules made; past one, the next statement
    * stops with "budget: ...", and what the model built so far is unknown with that reason.
    */
-  deadline = Infinity;
-  fileDeadline = Infinity;
-  modulesMade = 0;
-  exhausted: string | undefined;
+  readonly budget = new Budget({ steps: MAX_STEPS, runMs: MODEL_MS, fileMs: FILE_MS });
   stops: Stop[] = [];
   examples: Example[] = [];
   /** user functions and classes called since the last reset, for telling factories from helpers */
@@ -179,7 +174,7 @@ export class Interp implements Host {
 
   /** The file's own deadline for shape inference starts now (FILE_MS); each model's budget keeps under it. */
   startFileClock(): void {
-    this.fileDeadline = performance.now() + FILE_MS;
+    this.budget.startFile();
   }
 
   /** The entry file's plain definitions run when first looked up (see `lazyDefinitions`). */
@@ -213,28 +208,17 @@ export class Interp implements Host {
 
   /** A fresh budget for one model's build, run or discovery. */
   startBudget(): void {
-    this.steps = 0;
-    this.modulesMade = 0;
-    this.exhausted = undefined;
-    this.deadline = Math.min(performance.now() + MODEL_MS, this.fileDeadline);
+    this.budget.start();
   }
 
-  /** Why the current budget is spent, if it is (checked at every statement and loop step). */
-  spent(): string | undefined {
-    if (this.exhausted) return this.exhausted;
-    if (++this.steps > this.budget) return (this.exhausted = `budget: more than ${this.budget.toLocaleString('en-US')} steps`);
-    if ((this.steps & 1023) === 0 && performance.now() > this.deadline) {
-      return (this.exhausted =
-        this.deadline === this.fileDeadline
-          ? `budget: the file's ${FILE_MS / 1000} s of shape inference were used up`
-          : `budget: more than ${MODEL_MS / 1000} s for one model`);
-    }
-    return undefined;
+  /** Why the current budget is spent, if it is (checked at every statement and loop step; `extra`: work done in bulk). */
+  spent(extra = 0): string | undefined {
+    return this.budget.spent(extra);
   }
 
   /** Marks the budget spent from a place that cannot stop by itself (a module or an item too many). */
   overBudget(why: string): void {
-    this.exhausted ??= `budget: ${why}`;
+    this.budget.over(why);
   }
 
   tick(at: Node): Completion | undefined {

@@ -215,8 +215,7 @@ export function explore(ip: Interp, cond: Node, scope: Scope, nodes: (Node | nul
     if (found && found.kind !== 'lazy') roots.push(found);
   }
   const snap = new HeapSnapshot(scope, roots);
-  ip.steps += snap.size;
-  const spent = ip.spent();
+  const spent = ip.spent(snap.size);
   if (spent) return ip.stopAt(cond, spent);
   const why = `${snippet(cond)} (line ${cond.startPosition.row + 1})`;
   const from = ip.stops.length;

@@ -5,6 +5,7 @@
  * Anything the interpreter cannot follow is `unknown`, with the reason.
  */
 import type { Node } from 'web-tree-sitter';
+import { unknownBecause, type Unknown as KernelUnknown } from '../../kernel/unknown';
 import { Poly } from '../../poly';
 import type { Value } from '../evaluate';
 import type { DType, TensorData } from './tensorData';
@@ -60,11 +61,8 @@ export type V =
   | { kind: 'super'; self: V; after: ClassObj }
   | Unknown;
 
-/** The `unknown` member of V. */
-export interface Unknown {
-  kind: 'unknown';
-  why: string;
-  /** an `nn.Parameter` of unknown size */
+/** The `unknown` member of V: the kernel's, and whether it stands for an `nn.Parameter` of unknown size. */
+export interface Unknown extends KernelUnknown {
   param?: boolean;
 }
 
@@ -182,7 +180,7 @@ export interface Scope {
 /** Items a list may hold while a model is built (`range()` stops at the same number). */
 export const MAX_ITEMS = 100_000;
 
-export const unknown = (why: string): V => ({ kind: 'unknown', why });
+export const unknown = (why: string): V => unknownBecause(why);
 export const intV = (n: number): V => ({ kind: 'int', poly: Poly.const(n) });
 export const NONE: V = { kind: 'none' };
 export const boolV = (b: boolean): V => ({ kind: 'bool', value: b });

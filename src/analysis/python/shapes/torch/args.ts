@@ -319,3 +319,18 @@ function ntuple(v: V, n: number, what: string): number[] {
 }
 
 export const tupleV = (xs: readonly number[]): V => ({ kind: 'tuple', items: xs.map(intV) });
+
+// rule tables: a record from a name to a small pure builder (constructors, functions, tensor methods, forwards)
+
+/** The rule a table has for `name` (own entries only: `constructor` or `toString` name no rule). */
+export function ruleFor<R>(table: Readonly<Record<string, R>>, name: string): R | undefined {
+  return Object.hasOwn(table, name) ? table[name] : undefined;
+}
+
+/** One rule under every name of a family (`max_pool1d` to `max_pool3d`, the reductions, ...). */
+export function family<R>(names: readonly string[], rule: R): Record<string, R> {
+  return Object.fromEntries(names.map((n) => [n, rule]));
+}
+
+/** 1, 2 or 3 from a name such as `conv2d`, `max_pool3d` or `BatchNorm1d` (the digit before the final `d`). */
+export const dimsOfName = (name: string): number => Number(name.slice(-2, -1));

@@ -18,12 +18,13 @@ import {
   type CallArgs,
   type Dim,
   type ModuleObj,
+  type NativeModule,
   type TensorValue,
   type Unknown,
   type V,
 } from '../values';
 
-import { ELEMENTWISE_MODULES } from './args';
+import { ELEMENTWISE_MODULES, family, ruleFor } from './args';
 import { type ConvData } from './modules';
 
 // -----------------------------------------------------------------------------------------------
@@ -59,6 +60,157 @@ function checkDim(interp: Host, at: Node, m: ModuleObj, d: Dim, n: number, param
   return interp.mismatch(at, { check, module: m, expected: n, got: dimValue(d)! }, `${prefix}${err}`);
 }
 
+/** What a forward rule gets: the module, its native description, its tensor input, the call. */
+interface ForwardCall {
+  interp: Host;
+  m: ModuleObj;
+  n: NativeModule;
+  type: string;
+  x: TensorValue;
+  a: CallArgs;
+  at: Node;
+  /** an unknown value: "nn.`type`: `detail`" */
+  fail: (detail: string) => V;
+  /** binds an input dimension to the module's `param` (checkDim); a kept mismatch when it does not fit */
+  check: (d: Dim, n: number, param: Check) => V | undefined;
+}
+
+/** A forward rule: the module's output from its input (a pure builder, through the Host only). */
+type ForwardRule = (c: ForwardCall) => V;
+
+/** A pool's output, with the indices as a second tensor when the module returns them. */
+const withIndices = (out: V, indices: boolean): V =>
+  indices && out.kind === 'tensor' ? { kind: 'tuple', items: [out, tensor(out.shape)] } : out;
+
+const linear: ForwardRule = ({ n, x, fail, check }) => {
+  const last = x.shape[x.shape.length - 1];
+  if (last === undefined) return fail('a 0-d input');
+  let inF = n.data.inF as number | undefined;
+  if (inF === undefined) {
+    inF = dimValue(last);
+    if (inF === undefined) return fail(CHANNELS_UNKNOWN);
+    n.data.inF = inF;
+    n.params = inF * (n.data.outF as number) + (n.data.bias ? (n.data.outF as number) : 0);
+  }
+  const bad = check(last, inF, 'in_features');
+  if (bad) return bad;
+  return tensor([...x.shape.slice(0, -1), n.data.outF as number]);
+};
+
+const recurrent: ForwardRule = ({ n, x, fail, check }) => {
+  const d = n.data as { input: number; hidden: number; out: number; layers: number; dirs: number; batchFirst: boolean; lstm: boolean };
+  const batched = x.shape.length === 3;
+  if (!batched && x.shape.length !== 2) return fail(`expected a 2-d or 3-d input, got ${shapeText(x.shape)}`);
+  const bad = check(x.shape[x.shape.length - 1], d.input, 'input_size');
+  if (bad) return bad;
+  const output = tensor([...x.shape.slice(0, -1), d.dirs * d.out]);
+  const nb = batched ? [x.shape[d.batchFirst ? 0 : 1]] : [];
+  const h = tensor([d.dirs * d.layers, ...nb, d.out]);
+  return { kind: 'tuple', items: [output, d.lstm ? { kind: 'tuple', items: [h, tensor([d.dirs * d.layers, ...nb, d.hidden])] } : h] };
+};
+
+/** torch.nn modules' forwards by class name (after the conv rule). */
+const FORWARDS: Record<string, ForwardRule> = {
+  ...family([...ELEMENTWISE_MODULES, 'PReLU'], ({ x }) => tensor(x.shape)),
+  ...family(['Linear', 'LazyLinear'], linear),
+  Bilinear: ({ n, x }) => tensor([...x.shape.slice(0, -1), n.data.o as number]),
+  Embedding: ({ n, x }) => tensor([...x.shape, n.data.dim as number]),
+  MultiheadAttention: ({ interp, n, x, a, fail, check }) => {
+    const last = x.shape[x.shape.length - 1];
+    if (last === undefined || (x.shape.length !== 2 && x.shape.length !== 3)) return fail('expected a 2-d or 3-d query');
+    const bad = check(last, n.data.e as number, 'embed_dim');
+    if (bad) return bad;
+    const need = a.kwargs.get('need_weights') ?? a.args[4];
+    const weights = need ? interp.truthy(need) : true;
+    if (weights === undefined) return fail('need_weights cannot be decided');
+    const key = a.args[1] ?? a.kwargs.get('key');
+    const batched = x.shape.length === 3;
+    const seq = (t: Dim[]) => (batched ? t[(n.data.batchFirst as boolean) ? 1 : 0] : t[0]);
+    const batch = batched ? [x.shape[(n.data.batchFirst as boolean) ? 0 : 1]] : [];
+    const s = key?.kind === 'tensor' ? seq(key.shape) : seq(x.shape);
+    return { kind: 'tuple', items: [tensor(x.shape), weights ? tensor([...batch, seq(x.shape), s]) : NONE] };
+  },
+  ...family(['RNN', 'LSTM', 'GRU'], recurrent),
+  GLU: ({ interp, n, x, at }) => glu(interp, x, n.data.dim as number, at),
+  Flatten: ({ interp, n, x, at }) => flatten(interp, x, n.data.start as number, n.data.end as number, at),
+  Unflatten: ({ n, x, fail }) => {
+    const dim = normDim(n.data.dim as number, x.shape.length);
+    const sizes = n.data.sizes as number[];
+    if (dim === undefined) return fail('dim out of range');
+    const whole = dimValue(x.shape[dim]);
+    const prod = sizes.reduce((p, v) => (v === -1 ? p : p * v), 1);
+    if (whole === undefined) return fail(CHANNELS_UNKNOWN);
+    const filled = sizes.map((v) => (v === -1 ? whole / prod : v));
+    if (filled.reduce((p, v) => p * v, 1) !== whole) return fail('sizes do not multiply to the dimension');
+    return tensor([...x.shape.slice(0, dim), ...filled, ...x.shape.slice(dim + 1)]);
+  },
+  ...family(['Upsample', 'UpsamplingNearest2d', 'UpsamplingBilinear2d'], ({ interp, n, x, at }) =>
+    interpolate(interp, x, (n.data.size as V | undefined) ?? NONE, (n.data.scale as V | undefined) ?? NONE, at),
+  ),
+  ...family(['PixelShuffle', 'PixelUnshuffle'], ({ interp, n, type, x, at }) =>
+    pixelShuffle(interp, x, n.data.r as number, type === 'PixelShuffle', at),
+  ),
+};
+
+/**
+ * The same for families matched by a pattern, tried in order after the names. The one name above
+ * that a pattern also matches (LocalResponseNorm, elementwise, against /Norm/) was decided before
+ * the norms in the if-chain these tables replace too, so every module keeps its rule.
+ */
+const FORWARD_PATTERNS: [RegExp, ForwardRule][] = [
+  [/Norm/, norm],
+  [
+    /^(Max|Avg)Pool[123]d$/,
+    ({ interp, n, x, at }) => {
+      const d = n.data as { dims: number; k: number[]; s: number[]; p: number[]; d: number[]; ceil: boolean; indices: boolean };
+      return withIndices(pool(interp, x, d.dims, d.k, d.s, d.p, d.d, d.ceil, at), d.indices);
+    },
+  ],
+  [
+    /^Adaptive(Max|Avg)Pool[123]d$/,
+    ({ interp, n, x, at }) => {
+      const d = n.data as { dims: number; size: (number | null)[]; indices: boolean };
+      return withIndices(adaptivePool(interp, x, d.dims, d.size, at), d.indices);
+    },
+  ],
+  [/Pad[123]d$/, ({ interp, n, x, at }) => padTensor(interp, x, n.data.pad as number[], at)],
+];
+
+/** LayerNorm, the batch, instance and group norms: the input's shape, its channels bound (a lazy norm counts its parameters here). */
+function norm({ n, type, x, fail, check }: ForwardCall): V {
+  const c = n.data.channels as number | undefined;
+  if (type === 'LayerNorm') {
+    const ns = n.data.normalized as number[];
+    const tail = x.shape.slice(x.shape.length - ns.length);
+    for (let i = 0; i < ns.length; i++) {
+      if (tail[i] === undefined) return fail('input too small');
+      const bad = check(tail[i], ns[i], 'normalized_shape');
+      if (bad) return bad;
+    }
+    return tensor(x.shape);
+  }
+  const dims = n.data.dims as number | undefined;
+  if (dims !== undefined) {
+    const ok =
+      type.startsWith('BatchNorm1d') || type === 'LazyBatchNorm1d'
+        ? x.shape.length === 2 || x.shape.length === 3
+        : x.shape.length === dims + 2 || (n.data.instance === true && x.shape.length === dims + 1);
+    if (!ok) return fail(`expected a ${dims + 2}-d input, got ${shapeText(x.shape)}`);
+  }
+  if (c !== undefined && !(n.data.instance === true && !(n.attrs.get('affine') as { value?: boolean } | undefined)?.value)) {
+    const ci = n.data.instance === true && dims !== undefined && x.shape.length === dims + 1 ? 0 : 1;
+    const bad = check(x.shape[ci], c, 'num_features');
+    if (bad) return bad;
+  }
+  if (c === undefined) {
+    const cv = dimValue(x.shape[1]);
+    if (cv === undefined) return fail(CHANNELS_UNKNOWN);
+    const affine = (n.attrs.get('affine') as { value?: boolean } | undefined)?.value ?? !type.includes('Instance');
+    n.params = affine ? 2 * cv : 0;
+  }
+  return tensor(x.shape);
+}
+
 export function forwardNative(interp: Host, m: ModuleObj, a: CallArgs, at: Node): V {
   const n = m.native!;
   const type = n.type;
@@ -78,7 +230,6 @@ export function forwardNative(interp: Host, m: ModuleObj, a: CallArgs, at: Node)
     if (n.data.conv) m.calls.push({ input: undefined, output: undefined, macs: undefined, why: x.why });
     return x;
   }
-  const fail = (detail: string) => interp.fail(at, `nn.${type}: ${detail}`);
   if (n.data.conv) {
     const c = n.data.conv as ConvData;
     // ConvTranspose*(x, output_size=...) picks among the sizes the stride allows; a conv takes one input
@@ -91,113 +242,20 @@ export function forwardNative(interp: Host, m: ModuleObj, a: CallArgs, at: Node)
     }
     return convForward(interp, m, c, x, at, outputSize);
   }
-  if (ELEMENTWISE_MODULES.has(type) || type === 'PReLU') return tensor(x.shape);
-  if (/Norm/.test(type)) {
-    const c = n.data.channels as number | undefined;
-    if (type === 'LayerNorm') {
-      const ns = n.data.normalized as number[];
-      const tail = x.shape.slice(x.shape.length - ns.length);
-      for (let i = 0; i < ns.length; i++) {
-        if (tail[i] === undefined) return fail('input too small');
-        const bad = checkDim(interp, at, m, tail[i], ns[i], 'normalized_shape', 'normalized_shape', `nn.${type}: `);
-        if (bad) return bad;
-      }
-      return tensor(x.shape);
-    }
-    const dims = n.data.dims as number | undefined;
-    if (dims !== undefined) {
-      const ok =
-        type.startsWith('BatchNorm1d') || type === 'LazyBatchNorm1d'
-          ? x.shape.length === 2 || x.shape.length === 3
-          : x.shape.length === dims + 2 || (n.data.instance === true && x.shape.length === dims + 1);
-      if (!ok) return fail(`expected a ${dims + 2}-d input, got ${shapeText(x.shape)}`);
-    }
-    if (c !== undefined && !(n.data.instance === true && !(n.attrs.get('affine') as { value?: boolean } | undefined)?.value)) {
-      const ci = n.data.instance === true && dims !== undefined && x.shape.length === dims + 1 ? 0 : 1;
-      const bad = checkDim(interp, at, m, x.shape[ci], c, 'num_features', 'num_features', `nn.${type}: `);
-      if (bad) return bad;
-    }
-    if (c === undefined) {
-      const cv = dimValue(x.shape[1]);
-      if (cv === undefined) return fail(CHANNELS_UNKNOWN);
-      const affine = (n.attrs.get('affine') as { value?: boolean } | undefined)?.value ?? !type.includes('Instance');
-      n.params = affine ? 2 * cv : 0;
-    }
-    return tensor(x.shape);
-  }
-  if (type === 'Linear' || type === 'LazyLinear') {
-    const last = x.shape[x.shape.length - 1];
-    if (last === undefined) return fail('a 0-d input');
-    let inF = n.data.inF as number | undefined;
-    if (inF === undefined) {
-      inF = dimValue(last);
-      if (inF === undefined) return fail(CHANNELS_UNKNOWN);
-      n.data.inF = inF;
-      n.params = inF * (n.data.outF as number) + (n.data.bias ? (n.data.outF as number) : 0);
-    }
-    const bad = checkDim(interp, at, m, last, inF, 'in_features', 'in_features', `nn.${type}: `);
-    if (bad) return bad;
-    return tensor([...x.shape.slice(0, -1), n.data.outF as number]);
-  }
-  if (type === 'Bilinear') {
-    return tensor([...x.shape.slice(0, -1), n.data.o as number]);
-  }
-  if (type === 'Embedding') return tensor([...x.shape, n.data.dim as number]);
-  if (type === 'MultiheadAttention') {
-    const last = x.shape[x.shape.length - 1];
-    if (last === undefined || (x.shape.length !== 2 && x.shape.length !== 3)) return fail('expected a 2-d or 3-d query');
-    const bad = checkDim(interp, at, m, last, n.data.e as number, 'embed_dim', 'embed_dim', `nn.${type}: `);
-    if (bad) return bad;
-    const need = a.kwargs.get('need_weights') ?? a.args[4];
-    const weights = need ? interp.truthy(need) : true;
-    if (weights === undefined) return fail('need_weights cannot be decided');
-    const key = a.args[1] ?? a.kwargs.get('key');
-    const batched = x.shape.length === 3;
-    const seq = (t: Dim[]) => (batched ? t[(n.data.batchFirst as boolean) ? 1 : 0] : t[0]);
-    const batch = batched ? [x.shape[(n.data.batchFirst as boolean) ? 0 : 1]] : [];
-    const s = key?.kind === 'tensor' ? seq(key.shape) : seq(x.shape);
-    return { kind: 'tuple', items: [tensor(x.shape), weights ? tensor([...batch, seq(x.shape), s]) : NONE] };
-  }
-  if (type === 'RNN' || type === 'LSTM' || type === 'GRU') {
-    const d = n.data as { input: number; hidden: number; out: number; layers: number; dirs: number; batchFirst: boolean; lstm: boolean };
-    const batched = x.shape.length === 3;
-    if (!batched && x.shape.length !== 2) return fail(`expected a 2-d or 3-d input, got ${shapeText(x.shape)}`);
-    const bad = checkDim(interp, at, m, x.shape[x.shape.length - 1], d.input, 'input_size', 'input_size', `nn.${type}: `);
-    if (bad) return bad;
-    const output = tensor([...x.shape.slice(0, -1), d.dirs * d.out]);
-    const nb = batched ? [x.shape[d.batchFirst ? 0 : 1]] : [];
-    const h = tensor([d.dirs * d.layers, ...nb, d.out]);
-    return { kind: 'tuple', items: [output, d.lstm ? { kind: 'tuple', items: [h, tensor([d.dirs * d.layers, ...nb, d.hidden])] } : h] };
-  }
-  if (type === 'GLU') return glu(interp, x, n.data.dim as number, at);
-  if (type === 'Flatten') return flatten(interp, x, n.data.start as number, n.data.end as number, at);
-  if (type === 'Unflatten') {
-    const dim = normDim(n.data.dim as number, x.shape.length);
-    const sizes = n.data.sizes as number[];
-    if (dim === undefined) return fail('dim out of range');
-    const whole = dimValue(x.shape[dim]);
-    const prod = sizes.reduce((p, v) => (v === -1 ? p : p * v), 1);
-    if (whole === undefined) return fail(CHANNELS_UNKNOWN);
-    const filled = sizes.map((v) => (v === -1 ? whole / prod : v));
-    if (filled.reduce((p, v) => p * v, 1) !== whole) return fail('sizes do not multiply to the dimension');
-    return tensor([...x.shape.slice(0, dim), ...filled, ...x.shape.slice(dim + 1)]);
-  }
-  if (/^(Max|Avg)Pool[123]d$/.test(type)) {
-    const d = n.data as { dims: number; k: number[]; s: number[]; p: number[]; d: number[]; ceil: boolean; indices: boolean };
-    const out = pool(interp, x, d.dims, d.k, d.s, d.p, d.d, d.ceil, at);
-    return d.indices && out.kind === 'tensor' ? { kind: 'tuple', items: [out, tensor(out.shape)] } : out;
-  }
-  if (/^Adaptive(Max|Avg)Pool[123]d$/.test(type)) {
-    const d = n.data as { dims: number; size: (number | null)[]; indices: boolean };
-    const out = adaptivePool(interp, x, d.dims, d.size, at);
-    return d.indices && out.kind === 'tensor' ? { kind: 'tuple', items: [out, tensor(out.shape)] } : out;
-  }
-  if (type === 'Upsample' || type === 'UpsamplingNearest2d' || type === 'UpsamplingBilinear2d') {
-    return interpolate(interp, x, (n.data.size as V | undefined) ?? NONE, (n.data.scale as V | undefined) ?? NONE, at);
-  }
-  if (type === 'PixelShuffle' || type === 'PixelUnshuffle') return pixelShuffle(interp, x, n.data.r as number, type === 'PixelShuffle', at);
-  if (/Pad[123]d$/.test(type)) return padTensor(interp, x, n.data.pad as number[], at);
-  return interp.opaque(at, a, `nn.${type} is not modelled`);
+  const rule = ruleFor(FORWARDS, type) ?? FORWARD_PATTERNS.find(([re]) => re.test(type))?.[1];
+  if (!rule) return interp.opaque(at, a, `nn.${type} is not modelled`);
+  const prefix = `nn.${type}: `;
+  return rule({
+    interp,
+    m,
+    n,
+    type,
+    x,
+    a,
+    at,
+    fail: (detail) => interp.fail(at, prefix + detail),
+    check: (d, want, param) => checkDim(interp, at, m, d, want, param, param, prefix),
+  });
 }
 
 function convForward(interp: Host, m: ModuleObj, c: ConvData, x: TensorValue, at: Node, outputSize?: V): V {

@@ -375,7 +375,7 @@ const MODULE_PATTERNS: [RegExp, PatternConstructor][] = [
     ({ args, native }, hit) => {
       const dims = Number(hit[2]);
       const r = args(hit[1] === 'Constant' ? ['padding', 'value'] : ['padding']);
-      return native(0, {}, { hit: r.tuple('padding', 2 * dims) });
+      return native(0, {}, { pad: r.tuple('padding', 2 * dims) });
     },
   ],
 ];

@@ -17,7 +17,7 @@ import {
   type V,
 } from '../values';
 
-import { ELEMENTWISE_FUNCTIONS, BROADCAST_FUNCTIONS } from './args';
+import { ELEMENTWISE_FUNCTIONS, BROADCAST_FUNCTIONS, family, ruleFor } from './args';
 import { CHANNELS_UNKNOWN, normDim, flatten } from './forward';
 import { tensorDataMethod } from '../tensorData';
 
@@ -196,6 +196,127 @@ export function pick(a: CallArgs, names: string[]): (V | undefined)[] {
   return names.map((n, i) => a.kwargs.get(n) ?? a.args[i]);
 }
 
+/** What a tensor method rule gets: the tensor, the method's name, the call. */
+interface MethodCall {
+  interp: Host;
+  t: TensorValue;
+  name: string;
+  a: CallArgs;
+  at: Node;
+  args: V[];
+  /** an unknown value: "`name`(): `detail`" */
+  fail: (detail: string) => V;
+}
+
+/** A tensor method rule: a pure builder from the call to its value, through the Host only. */
+type MethodRule = (c: MethodCall) => V;
+
+/** The index `d` names (negative from the end), or undefined when it is not a known dim of `rank`. */
+const dimIndex = (d: V | undefined, rank: number): number | undefined => {
+  const i = intOf(d ?? NONE);
+  return i === undefined ? undefined : normDim(i, rank);
+};
+
+const REDUCTIONS = ['mean', 'sum', 'amax', 'amin', 'prod', 'std', 'var', 'logsumexp', 'norm', 'argmax', 'argmin', 'all', 'any'];
+
+/** Tensor methods by name (after the data rules, the elementwise and the broadcasting ones). */
+const TENSOR_METHODS: Record<string, MethodRule> = {
+  size: ({ interp, t, args, a, at, fail }) => {
+    const d = args[0] ?? a.kwargs.get('dim');
+    if (!d) return sizeTuple(interp, t, at);
+    const k = dimIndex(d, t.shape.length);
+    if (k === undefined) return d.kind === 'unknown' ? d : fail('dim out of range');
+    const v = dimValue(t.shape[k]);
+    return v === undefined ? fail(CHANNELS_UNKNOWN) : intV(v);
+  },
+  ...family(['dim', 'ndimension'], ({ t }) => intV(t.shape.length)),
+  ...family(['numel', 'nelement'], ({ t, fail }) => {
+    const n = tensorNumel(t);
+    return typeof n === 'number' ? intV(n) : fail(n);
+  }),
+  ...family(['view', 'reshape'], ({ interp, t, args, at }) => reshape(interp, t, args, at)),
+  ...family(['view_as', 'reshape_as', 'expand_as', 'type_as'], ({ args, fail }) =>
+    args[0]?.kind === 'tensor' ? tensor(args[0].shape) : (args[0] ?? fail('missing argument')),
+  ),
+  flatten: ({ interp, t, a, at }) => {
+    const [s, e] = pick(a, ['start_dim', 'end_dim']);
+    return flatten(interp, t, s ? (intOf(s) ?? 0) : 0, e ? (intOf(e) ?? -1) : -1, at);
+  },
+  ...family(REDUCTIONS, ({ interp, t, name, a, at }) => {
+    const [d, k] = name === 'norm' ? pick(a, ['p', 'dim', 'keepdim']).slice(1) : pick(a, ['dim', 'keepdim']);
+    return reduce(interp, t, d, k, at);
+  }),
+  ...family(['max', 'min'], ({ interp, t, a, at }) => {
+    const [d, k] = pick(a, ['dim', 'keepdim']);
+    if (d?.kind === 'tensor') return tensorBinary(interp, '+', t, d, at);
+    const r = reduce(interp, t, d, k, at);
+    return d && d.kind !== 'none' && r.kind === 'tensor' ? { kind: 'tuple', items: [r, tensor(r.shape)] } : r;
+  }),
+  squeeze: ({ t, args, a, fail }) => {
+    const d = args[0] ?? a.kwargs.get('dim');
+    if (!d) return tensor(t.shape.filter((x) => dimValue(x) !== 1));
+    const k = dimIndex(d, t.shape.length);
+    if (k === undefined) return fail('dim out of range');
+    return dimValue(t.shape[k]) === 1 ? tensor(t.shape.filter((_, i) => i !== k)) : t;
+  },
+  unsqueeze: ({ t, args, a, fail }) => {
+    const k = dimIndex(args[0] ?? a.kwargs.get('dim'), t.shape.length + 1);
+    if (k === undefined) return fail('dim out of range');
+    return tensor([...t.shape.slice(0, k), 1, ...t.shape.slice(k)]);
+  },
+  ...family(['transpose', 'swapaxes'], ({ t, args, fail }) => {
+    const [x, y] = [dimIndex(args[0], t.shape.length), dimIndex(args[1], t.shape.length)];
+    if (x === undefined || y === undefined) return fail('dims out of range');
+    const s = [...t.shape];
+    [s[x], s[y]] = [s[y], s[x]];
+    return tensor(s);
+  }),
+  t: ({ t }) => tensor([...t.shape].reverse()),
+  permute: ({ t, args, fail }) => {
+    const order = sizesOf(args);
+    if (!order || order.length !== t.shape.length || order.some((v) => v === undefined)) return fail('dims are not known');
+    return tensor((order as number[]).map((i) => t.shape[normDim(i, t.shape.length) ?? 0]));
+  },
+  expand: ({ t, args, fail }) => {
+    const sizes = sizesOf(args);
+    if (!sizes || sizes.some((v) => v === undefined)) return fail('sizes are not known');
+    const lead = sizes.length - t.shape.length;
+    return tensor((sizes as number[]).map((v, i) => (v === -1 ? t.shape[i - lead] : v)));
+  },
+  repeat: ({ t, args, fail }) => {
+    const reps = sizesOf(args);
+    const shape = concrete(t.shape);
+    if (!reps || reps.some((v) => v === undefined) || !shape) return fail('sizes are not known');
+    const lead = reps.length - shape.length;
+    return tensor((reps as number[]).map((r, i) => r * (shape[i - lead] ?? 1)));
+  },
+  narrow: ({ t, a, fail }) => {
+    const [d, , len] = pick(a, ['dim', 'start', 'length']);
+    const k = dimIndex(d, t.shape.length);
+    const n = intOf(len ?? NONE);
+    if (k === undefined || n === undefined) return fail('arguments are not known');
+    const s = [...t.shape];
+    s[k] = n;
+    return tensor(s);
+  },
+  ...family(['chunk', 'split', 'unbind'], ({ interp, t, name, a, at }) => splitTensor(interp, t, name, a, at)),
+  ...family(['matmul', 'mm', 'bmm'], ({ interp, t, args, at, fail }) =>
+    args[0]?.kind === 'tensor' ? matmul(interp, t.shape, args[0].shape, at) : fail('missing argument'),
+  ),
+  ...family(['softmax', 'log_softmax', 'relu', 'sigmoid', 'tanh'], ({ t }) => tensor(t.shape)),
+  ...family(['new_zeros', 'new_ones', 'new_empty', 'new_full'], ({ interp, name, args, at }) =>
+    creation(interp, name === 'new_full' ? [args[0] ?? NONE] : args, at, false),
+  ),
+  ...family(['item', 'tolist'], ({ fail }) => fail('a value computed from tensor data')),
+  unflatten: ({ t, a, fail }) => {
+    const [d, sizesV] = pick(a, ['dim', 'sizes']);
+    const k = dimIndex(d, t.shape.length);
+    const sizes = sizesV ? sizesOf([sizesV]) : undefined;
+    if (k === undefined || !sizes || sizes.some((v) => v === undefined)) return fail('arguments are not known');
+    return tensor([...t.shape.slice(0, k), ...(sizes as number[]), ...t.shape.slice(k + 1)]);
+  },
+};
+
 export function callTensorMethod(interp: Host, t: TensorValue, name: string, a: CallArgs, at: Node): V {
   const known = tensorDataMethod(t, name, a);
   if (known) return known;
@@ -216,143 +337,8 @@ export function callTensorMethod(interp: Host, t: TensorValue, name: string, a: 
     const o = args[0] ?? a.kwargs.get('other');
     return o ? tensorBinary(interp, BROADCAST_FUNCTIONS[name], t, o, at) : fail('missing argument');
   }
-  switch (name) {
-    case 'size': {
-      const d = args[0] ?? a.kwargs.get('dim');
-      if (!d) return sizeTuple(interp, t, at);
-      const i = intOf(d);
-      const k = i === undefined ? undefined : normDim(i, t.shape.length);
-      if (k === undefined) return d.kind === 'unknown' ? d : fail('dim out of range');
-      const v = dimValue(t.shape[k]);
-      return v === undefined ? fail(CHANNELS_UNKNOWN) : intV(v);
-    }
-    case 'dim':
-    case 'ndimension':
-      return intV(t.shape.length);
-    case 'numel':
-    case 'nelement': {
-      const n = tensorNumel(t);
-      return typeof n === 'number' ? intV(n) : fail(n);
-    }
-    case 'view':
-    case 'reshape':
-      return reshape(interp, t, args, at);
-    case 'view_as':
-    case 'reshape_as':
-    case 'expand_as':
-    case 'type_as':
-      return args[0]?.kind === 'tensor' ? tensor(args[0].shape) : (args[0] ?? fail('missing argument'));
-    case 'flatten': {
-      const [s, e] = pick(a, ['start_dim', 'end_dim']);
-      return flatten(interp, t, s ? (intOf(s) ?? 0) : 0, e ? (intOf(e) ?? -1) : -1, at);
-    }
-    case 'mean':
-    case 'sum':
-    case 'amax':
-    case 'amin':
-    case 'prod':
-    case 'std':
-    case 'var':
-    case 'logsumexp':
-    case 'norm':
-    case 'argmax':
-    case 'argmin':
-    case 'all':
-    case 'any': {
-      const [d, k] = name === 'norm' ? pick(a, ['p', 'dim', 'keepdim']).slice(1) : pick(a, ['dim', 'keepdim']);
-      return reduce(interp, t, d, k, at);
-    }
-    case 'max':
-    case 'min': {
-      const [d, k] = pick(a, ['dim', 'keepdim']);
-      if (d?.kind === 'tensor') return tensorBinary(interp, '+', t, d, at);
-      const r = reduce(interp, t, d, k, at);
-      return d && d.kind !== 'none' && r.kind === 'tensor' ? { kind: 'tuple', items: [r, tensor(r.shape)] } : r;
-    }
-    case 'squeeze': {
-      const d = args[0] ?? a.kwargs.get('dim');
-      if (!d) return tensor(t.shape.filter((x) => dimValue(x) !== 1));
-      const k = intOf(d) === undefined ? undefined : normDim(intOf(d)!, t.shape.length);
-      if (k === undefined) return fail('dim out of range');
-      return dimValue(t.shape[k]) === 1 ? tensor(t.shape.filter((_, i) => i !== k)) : t;
-    }
-    case 'unsqueeze': {
-      const d = intOf(args[0] ?? a.kwargs.get('dim') ?? NONE);
-      const k = d === undefined ? undefined : normDim(d, t.shape.length + 1);
-      if (k === undefined) return fail('dim out of range');
-      return tensor([...t.shape.slice(0, k), 1, ...t.shape.slice(k)]);
-    }
-    case 'transpose':
-    case 'swapaxes': {
-      const [x, y] = [intOf(args[0] ?? NONE), intOf(args[1] ?? NONE)].map((v) =>
-        v === undefined ? undefined : normDim(v, t.shape.length),
-      );
-      if (x === undefined || y === undefined) return fail('dims out of range');
-      const s = [...t.shape];
-      [s[x], s[y]] = [s[y], s[x]];
-      return tensor(s);
-    }
-    case 't':
-      return tensor([...t.shape].reverse());
-    case 'permute': {
-      const order = sizesOf(args);
-      if (!order || order.length !== t.shape.length || order.some((v) => v === undefined)) return fail('dims are not known');
-      return tensor((order as number[]).map((i) => t.shape[normDim(i, t.shape.length) ?? 0]));
-    }
-    case 'expand': {
-      const sizes = sizesOf(args);
-      if (!sizes || sizes.some((v) => v === undefined)) return fail('sizes are not known');
-      const lead = sizes.length - t.shape.length;
-      return tensor((sizes as number[]).map((v, i) => (v === -1 ? t.shape[i - lead] : v)));
-    }
-    case 'repeat': {
-      const reps = sizesOf(args);
-      const shape = concrete(t.shape);
-      if (!reps || reps.some((v) => v === undefined) || !shape) return fail('sizes are not known');
-      const lead = reps.length - shape.length;
-      return tensor((reps as number[]).map((r, i) => r * (shape[i - lead] ?? 1)));
-    }
-    case 'narrow': {
-      const [d, , len] = pick(a, ['dim', 'start', 'length']);
-      const k = intOf(d ?? NONE) === undefined ? undefined : normDim(intOf(d!)!, t.shape.length);
-      const n = intOf(len ?? NONE);
-      if (k === undefined || n === undefined) return fail('arguments are not known');
-      const s = [...t.shape];
-      s[k] = n;
-      return tensor(s);
-    }
-    case 'chunk':
-    case 'split':
-    case 'unbind':
-      return splitTensor(interp, t, name, a, at);
-    case 'matmul':
-    case 'mm':
-    case 'bmm':
-      return args[0]?.kind === 'tensor' ? matmul(interp, t.shape, args[0].shape, at) : fail('missing argument');
-    case 'softmax':
-    case 'log_softmax':
-    case 'relu':
-    case 'sigmoid':
-    case 'tanh':
-      return tensor(t.shape);
-    case 'new_zeros':
-    case 'new_ones':
-    case 'new_empty':
-    case 'new_full':
-      return creation(interp, name === 'new_full' ? [args[0] ?? NONE] : args, at, false);
-    case 'item':
-    case 'tolist':
-      return fail('a value computed from tensor data');
-    case 'unflatten': {
-      const [d, sizesV] = pick(a, ['dim', 'sizes']);
-      const k = intOf(d ?? NONE) === undefined ? undefined : normDim(intOf(d!)!, t.shape.length);
-      const sizes = sizesV ? sizesOf([sizesV]) : undefined;
-      if (k === undefined || !sizes || sizes.some((v) => v === undefined)) return fail('arguments are not known');
-      return tensor([...t.shape.slice(0, k), ...(sizes as number[]), ...t.shape.slice(k + 1)]);
-    }
-    default:
-      return fail('this tensor method is not modelled');
-  }
+  const rule = ruleFor(TENSOR_METHODS, name);
+  return rule ? rule({ interp, t, name, a, at, args, fail }) : fail('this tensor method is not modelled');
 }
 
 function splitTensor(interp: Host, t: TensorValue, name: string, a: CallArgs, at: Node): V {
