@@ -17,6 +17,11 @@ export interface ShapeSources {
   read?: (file: string) => string | undefined;
   /** the names in a folder, to find the files that import a file of building blocks */
   list?: (dir: string) => string[];
+  /**
+   * Whether the analysis should stop now (its result is no longer wanted): checked between models
+   * and every 1,024 interpreter steps; true makes the analysis throw `Interrupted` (kernel/budget.ts)
+   */
+  interrupted?: () => boolean;
 }
 
 /** Files larger than this are not read: no model file is this big. */

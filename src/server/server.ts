@@ -82,9 +82,15 @@ export function startServer(connection: Connection): void {
     return s;
   };
 
+  // the grammars load from the start, Python's first; `initialize` waits for none of them, a view
+  // for the grammar of its document (a no-op once loaded), a command for all
+  void initParsing(['python']).then(() => initParsing());
+
   /** Every view: a request is work (memory is handed back only after a pause), then the settings. */
   const viewOf = async (uri: string, range?: Range, exact?: boolean, token?: CancellationToken) => {
     idle.touch();
+    const grammar = store.unitFor(uri)?.languageId;
+    if (grammar) await initParsing([grammar]);
     const settings = await settingsFor(uri);
     return makeView(store, analyses, uri, settings, range, exact, token);
   };
@@ -127,8 +133,7 @@ export function startServer(connection: Connection): void {
     if (capabilities.codeLensRefresh) void connection.sendRequest(CodeLensRefreshRequest.type);
   };
 
-  connection.onInitialize(async (params: InitializeParams): Promise<InitializeResult> => {
-    await initParsing();
+  connection.onInitialize((params: InitializeParams): InitializeResult => {
     const c = params.capabilities;
     capabilities = {
       resolveEdits: c.textDocument?.codeAction?.resolveSupport?.properties.includes('edit') ?? false,
@@ -250,8 +255,10 @@ export function startServer(connection: Connection): void {
   connection.onCodeLens((p, token) => answer(onCodeLens(ctx, p, token)));
   connection.onCodeAction((p, token) => answer(onCodeAction(ctx, p, token)));
   connection.onCodeActionResolve((a, token) => answer(onResolve(ctx, a, token)));
-  connection.onExecuteCommand(({ command, arguments: args }, token) => {
+  connection.onExecuteCommand(async ({ command, arguments: args }, token) => {
     const arg: unknown = args?.[0];
+    // commands read files of any language
+    await initParsing();
     switch (command) {
       case ServerCommands.convert:
         return answer(convert(ctx, connection, arg as ConvertArgs, token));
@@ -265,6 +272,10 @@ export function startServer(connection: Connection): void {
         throw new ResponseError(LSPErrorCodes.RequestFailed, `unknown command ${command}`);
     }
   });
+
+  // tests only: the analysis worker's log of jobs, its counters and its running job
+  if (process.env.SEPCONV_TEST_HOOKS === '1')
+    connection.onRequest('sepconv/test/worker', () => ({ log: worker.log, stats: worker.stats, running: worker.busyWith ?? null }));
 
   connection.onShutdown(() => {
     worker.dispose();

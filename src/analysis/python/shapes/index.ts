@@ -6,14 +6,14 @@
  */
 import * as path from 'node:path';
 import type { Tree } from 'web-tree-sitter';
-import type { Guard, LayerShapes, ModelSummary } from '../../model';
+import type { Guard, LayerShapes, ModelSummary, Span } from '../../model';
 import type { AnalysisOptions } from '../../options';
 import { parse } from '../../parsing';
 import { Poly } from '../../poly';
 import { analyzePython, markConvertible, type PythonAnalysis, type PythonLayer } from '../analyze';
 import { findGuard, termHolds } from '../guard';
 import type { LayerMemo } from '../incremental';
-import { isBudgetStop } from '../../kernel/budget';
+import { Interrupted, isBudgetStop } from '../../kernel/budget';
 import {
   inferModels,
   runClassModel,
@@ -54,6 +54,7 @@ export function inferShapes(
   try {
     models = inferModels(plainFile(file, text, tree), sources, options, request, trace);
   } catch (e) {
+    if (e instanceof Interrupted) throw e;
     analysis.notes.push({ message: `shape inference failed: ${(e as Error).message}`, span: { start: 0, end: 0 } });
     return;
   }
@@ -75,7 +76,8 @@ export function inferShapes(
         const open = analysis.layers.filter((l) => !l.shapes);
         attachAll(open, theirs, file);
         for (const l of open) fromInstances(l, theirs, file, options);
-      } catch {
+      } catch (e) {
+        if (e instanceof Interrupted) throw e;
         // the importer's failure is its own report's business
       }
       if (analysis.layers.every((l) => l.shapes)) break;
@@ -147,6 +149,31 @@ export function focusShapes(
   if (layers.every((l) => l.shapes) || !(file && sources.read)) return true;
   rec.importers ??= importersOf(file, sources);
   return rec.importers.length === 0;
+}
+
+/**
+ * Shapes for `layers` (a range analysis: a hover's) from only the models that build the calls on
+ * the hovered line `at`: for each such call, the first candidate model that builds it, in the order
+ * the full run would pick it (`InferRequest.reach`); the file's other models are not run. False when
+ * a call on the line is built by no model of the file this way (the caller runs the full analysis,
+ * which also looks in the files importing this one). The numbers are those of that model's run;
+ * a line decided on its instances (`fromInstances`) is decided on those of the models run.
+ */
+export function reachShapes(
+  layers: PythonLayer[],
+  text: string,
+  tree: Tree,
+  options: AnalysisOptions,
+  sources: ShapeSources,
+  at: Span,
+): boolean {
+  const targets = layers.filter((l) => l.span.start < at.end && l.span.end > at.start);
+  if (targets.length === 0) return true;
+  const file = sources.path ?? '';
+  const models = inferModels(plainFile(file, text, tree), sources, options, { reach: targets.map((l) => l.span.start) });
+  attachAll(layers, models, file);
+  for (const l of layers) fromInstances(l, models, file, options);
+  return targets.every((l) => l.shapes);
 }
 
 /** Models run again one by one for a hover; past this many the full analysis is cheaper. */

@@ -212,6 +212,7 @@ export class Interp implements Host {
   spent(): string | undefined {
     if (this.exhausted) return this.exhausted;
     if (++this.steps > this.budget) return (this.exhausted = `budget: more than ${this.budget.toLocaleString('en-US')} steps`);
+    if ((this.steps & 1023) === 0) this.program.checkInterrupt();
     if ((this.steps & 1023) === 0 && performance.now() > this.deadline) {
       return (this.exhausted =
         this.deadline === this.fileDeadline

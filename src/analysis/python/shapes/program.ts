@@ -9,6 +9,7 @@
 import * as path from 'node:path';
 import type { Tree } from 'web-tree-sitter';
 import type { ShapeSources } from '../../files';
+import { Interrupted } from '../../kernel/budget';
 import { parse } from '../../parsing';
 import { asNode, copyTree } from './syntax';
 import type { SourceFile } from './values';
@@ -112,6 +113,11 @@ export class Program {
     private readonly sources: ShapeSources,
   ) {
     if (entry.path) this.files.set(entry.path, entry);
+  }
+
+  /** Throws `Interrupted` when the run's result is no longer wanted (`ShapeSources.interrupted`). */
+  checkInterrupt(): void {
+    if (this.sources.interrupted?.()) throw new Interrupted();
   }
 
   /** Parses and remembers a file; null when it cannot be read (or too many files were read already). */
