@@ -96,6 +96,8 @@ export interface Framework<A extends AnalysisBase = AnalysisBase> {
    * full analysis. False when it cannot tell (then the full analysis runs). Absent: the full analysis.
    */
   reach?(quick: A, text: string, tree: Tree, options: AnalysisOptions, sources: ShapeSources, at: Span): boolean;
+  /** Work every later analysis of this text starts with, done ahead of them (a document just opened): caches only, no result. */
+  prepare?(text: string, tree: Tree, options: AnalysisOptions, sources: ShapeSources): void;
   /** the edits that convert `layers` of `analysis`, unchecked */
   planRewrite(text: string, analysis: A, layers: Layer[], opts: RewriteOptions): RewritePlan;
   /** the outermost node that holds the layer at `offset` in the editor (a CodeLens line), if any */

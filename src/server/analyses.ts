@@ -151,6 +151,18 @@ export class Analyses {
     return analysis;
   }
 
+  /**
+   * A document just opened: the worker parses it, analyses its layers and runs its imports ahead of
+   * the first hover (which, queued meanwhile, waits for this work it would do itself). Not for
+   * the frameworks analysed on this thread, nor large documents.
+   */
+  prepare(src: Source, options: AnalysisOptions, file: string | undefined): void {
+    if (!frameworkFor(src.languageId).offThread || src.text.length > LARGE_DOCUMENT) return;
+    this.worker
+      .run({ kind: 'prepare', key: src.key, version: src.version, languageId: src.languageId, text: src.text, options, file })
+      .catch(() => undefined);
+  }
+
   /** The layers in `range` without shape inference, from the worker (a large document's hints and hovers). */
   async range(src: Source, options: AnalysisOptions, range: Span, token?: CancellationToken): Promise<AnyAnalysis> {
     const outcome = await this.worker.run(

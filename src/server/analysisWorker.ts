@@ -14,6 +14,7 @@ import type { Edit, Point } from 'web-tree-sitter';
 import { diskSources } from '../analysis/files';
 import { Interrupted, modelRuns } from '../analysis/kernel/budget';
 import { initParsing } from '../analysis/parsing';
+import { emptyAnalysis } from '../frameworks/index';
 import { textChange } from '../analysis/textDiff';
 import { compactHeap } from './memory';
 import { TreeCache } from './trees';
@@ -69,6 +70,9 @@ export async function runAnalysisWorker(): Promise<void> {
               full: false,
               models: modelRuns() - runs,
             };
+          } else if (msg.kind === 'prepare') {
+            trees.prepare(src, msg.options, sources);
+            reply = { type: 'done', id: msg.id, analysis: emptyAnalysis(src.languageId, []), full: false, models: modelRuns() - runs };
           } else if (msg.kind === 'static') {
             reply = { type: 'done', id: msg.id, analysis: trees.staticAnalysis(src, msg.options), full: false, models: modelRuns() - runs };
           } else {

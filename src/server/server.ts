@@ -37,13 +37,16 @@ import {
   type ReportArgs,
 } from './protocol';
 import type { CancellationToken } from 'vscode-languageserver';
-import { parseSettings, SECTION, type Settings } from './settings';
+import { analysisOptions, parseSettings, SECTION, type Settings } from './settings';
 import { IdleCollector } from './memory';
 import { TreeCache } from './trees';
 import { WeightsCache } from './weights';
 import { AnalysisWorker, DEFAULT_LIMITS, Dropped, type WorkerLimits } from './worker';
 
 const LANGUAGES = ['python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact'];
+
+/** Time after start-up at which the grammars other than Python's load (unless a document or command needs one first). */
+const OTHER_GRAMMARS_MS = 2000;
 
 /** Pause in typing after which the full analysis of a changed document is computed. */
 const WARM_UP_MS = 300;
@@ -82,9 +85,10 @@ export function startServer(connection: Connection): void {
     return s;
   };
 
-  // the grammars load from the start, Python's first; `initialize` waits for none of them, a view
-  // for the grammar of its document (a no-op once loaded), a command for all
-  void initParsing(['python']).then(() => initParsing());
+  // the grammars load from the start, Python's first and the others once the first requests are
+  // answered; `initialize` waits for none of them, a view for the grammar of its document (a no-op
+  // once loaded), a command for all
+  void initParsing(['python']).then(() => setTimeout(() => void initParsing(), OTHER_GRAMMARS_MS).unref());
 
   /** Every view: a request is work (memory is handed back only after a pause), then the settings. */
   const viewOf = async (uri: string, range?: Range, exact?: boolean, token?: CancellationToken) => {
@@ -191,7 +195,15 @@ export function startServer(connection: Connection): void {
     // shape inference in the worker reads open files' unsaved texts
     const framework = frameworkFor(grammarFor(d.languageId)!);
     if (framework.readsNeighbours) overlay(d.uri, d.text);
-    if (framework.offThread) worker.warm();
+    if (framework.offThread) {
+      worker.warm();
+      // the worker parses it and runs its imports while the first hints are answered here
+      const unit = store.unitFor(d.uri);
+      if (unit)
+        settingsFor(d.uri)
+          .then((s) => analyses.prepare(unit, analysisOptions(s), framework.readsNeighbours ? filePath(unit) : undefined))
+          .catch(() => undefined);
+    }
   });
   connection.onDidChangeTextDocument(({ textDocument: d, contentChanges }) => {
     store.change(d.uri, d.version, contentChanges);

@@ -152,6 +152,16 @@ export class TreeCache {
     return this.analysis(src, options, sources);
   }
 
+  /**
+   * What the analyses of this version start with, done ahead (a document just opened): the parse,
+   * every layer's static analysis (kept in the memo) and the framework's `prepare`; returns nothing.
+   */
+  prepare(src: Source, options: AnalysisOptions, sources?: ShapeSources): void {
+    const e = this.entry(src);
+    this.rangeAnalysis(e, src, options, { start: 0, end: src.text.length });
+    frameworkFor(src.languageId).prepare?.(src.text, e.tree, options, sources ?? {});
+  }
+
   /** Forget a closed document. */
   drop(key: string): void {
     const e = this.entries.get(key);

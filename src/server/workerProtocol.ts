@@ -14,8 +14,10 @@ import type { LanguageId } from '../analysis/parsing';
  *   only the models that build its calls; may turn into `full`
  * - `static`: every layer without shape inference (what is left when `full` ran out of budget)
  * - `range`: the layers in `range` without shape inference (a large document's hints and hovers)
+ * - `prepare`: what the others start with, done ahead (a document just opened): the parse, the
+ *   static layers, the file's imports read and run; its answer is an empty analysis
  */
-export type JobKind = 'full' | 'focused' | 'static' | 'range';
+export type JobKind = 'full' | 'focused' | 'static' | 'range' | 'prepare';
 
 export interface JobMessage {
   type: 'job';

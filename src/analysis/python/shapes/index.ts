@@ -17,6 +17,7 @@ import { Interrupted, isBudgetStop } from '../../kernel/budget';
 import {
   inferModels,
   runClassModel,
+  runTopLevel,
   type ClassOutcome,
   type ConvInstance,
   type InferRequest,
@@ -174,6 +175,16 @@ export function reachShapes(
   attachAll(layers, models, file);
   for (const l of layers) fromInstances(l, models, file, options);
   return targets.every((l) => l.shapes);
+}
+
+/** The file's top level run ahead of its models (`runTopLevel`); a failure is left to the analysis that follows. */
+export function prepareShapes(text: string, tree: Tree, options: AnalysisOptions, sources: ShapeSources): void {
+  if (tree.rootNode.hasError) return;
+  try {
+    runTopLevel(plainFile(sources.path ?? '', text, tree), sources, options);
+  } catch (e) {
+    if (e instanceof Interrupted) throw e;
+  }
 }
 
 /** Models run again one by one for a hover; past this many the full analysis is cheaper. */

@@ -231,6 +231,20 @@ export function runClassModel(
   }
 }
 
+/**
+ * Runs the file's top level alone (its imports read, parsed and run; no model built): what every
+ * later run of its models starts with, done ahead of them (an editor's newly opened file), so that
+ * the per-thread caches of library files and neighbours are filled.
+ */
+export function runTopLevel(entry: SourceFile, sources: ShapeSources, options: AnalysisOptions): void {
+  const program = new Program(entry, sources);
+  try {
+    newInterp(program, options).moduleEnv(entry);
+  } finally {
+    program.dispose();
+  }
+}
+
 function newInterp(program: Program, options: AnalysisOptions): Interp {
   const cost: SeparableOptions = { depthMultiplier: options.depthMultiplier, norm: options.norm, countBiasAdds: options.countBiasAdds };
   const interp = new Interp(program, cost, options.assumptions);

@@ -5,7 +5,8 @@
  * these one by one, in the order the full run would pick its model, and runs only the first that
  * builds the call site (`InferRequest.reach` in models.ts); the rest of the file's models wait for
  * the full run. Words are matched in the definitions' text (strings and comments too): that can
- * only add candidates, never lose one.
+ * only add candidates, never lose one; the order reads only the code's names (a docstring that
+ * names another factory does not make it a part).
  */
 import type { Node } from 'web-tree-sitter';
 
@@ -21,10 +22,13 @@ interface Item {
   names: string[];
   start: number;
   end: number;
+  /** every word of its text, and those outside strings and comments (names the code uses) */
   words: Set<string>;
+  code: Set<string>;
 }
 
 const WORD = /[A-Za-z_]\w*/g;
+const STRING_OR_COMMENT = /[rbfuRBFU]*("""[^]*?"""|'''[^]*?'''|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')|#[^\n]*/g;
 
 /** The file's top-level definitions and assignments, with the words each one's text uses. */
 function topLevel(root: Node): Item[] {
@@ -39,7 +43,14 @@ function topLevel(root: Node): Item[] {
     } else if (stmt.type === 'expression_statement' && stmt.firstNamedChild?.type === 'assignment') {
       names = stmt.firstNamedChild.childForFieldName('left')?.text.match(WORD) ?? [];
     }
-    out.push({ names, start: stmt.startIndex, end: stmt.endIndex, words: new Set(stmt.text.match(WORD) ?? []) });
+    const text = stmt.text;
+    out.push({
+      names,
+      start: stmt.startIndex,
+      end: stmt.endIndex,
+      words: new Set(text.match(WORD) ?? []),
+      code: new Set(text.replace(STRING_OR_COMMENT, ' ').match(WORD) ?? []),
+    });
   }
   return out;
 }
@@ -70,6 +81,6 @@ export function reachOrder<T>(root: Node, targets: number[], defs: Definition<T>
     .sort((a, b) => a.it.start - b.it.start);
   const isClass = (d: Definition<T>) => d.node.type === 'class_definition';
   const later = (x: { d: Definition<T> }) =>
-    reached.some((o) => o.d !== x.d && (isClass(x.d) ? isClass(o.d) : true) && o.it.words.has(x.d.name));
+    reached.some((o) => o.d !== x.d && (isClass(x.d) ? isClass(o.d) : true) && o.it.code.has(x.d.name));
   return [...reached.filter((x) => !later(x)), ...reached.filter(later)].map((x) => x.d);
 }
