@@ -13,6 +13,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Edit, Point } from 'web-tree-sitter';
 import { diskSources } from '../analysis/files';
 import { Interrupted, modelRuns } from '../analysis/kernel/budget';
+import { analyzeText } from '../analysis/analyze';
+import { defaultOptions } from '../analysis/options';
 import { initParsing } from '../analysis/parsing';
 import { emptyAnalysis } from '../frameworks/index';
 import { textChange } from '../analysis/textDiff';
@@ -29,6 +31,7 @@ export async function runAnalysisWorker(): Promise<void> {
   const interrupt = (workerData as WorkerData | undefined)?.interrupt;
   // the worker analyses only Python (the framework that runs off the server's thread): one grammar
   await initParsing(['python']);
+  warmUp();
   const trees = new TreeCache(CAPACITY);
   const texts = new Map<string, string>();
   const overlay = new Map<string, string>();
@@ -101,6 +104,63 @@ export async function runAnalysisWorker(): Promise<void> {
     }
   });
   port.postMessage({ type: 'ready' } satisfies FromWorker);
+}
+
+/**
+ * A small model analysed once at start-up, before any job: the queries compiled and the
+ * interpreter's code compiled by V8 (the first hover of a session otherwise pays for both).
+ */
+const WARM_UP = `import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def conv3x3(cin, cout, stride=1):
+    return nn.Conv2d(cin, cout, kernel_size=3, stride=stride, padding=1, bias=False)
+
+
+class Block(nn.Module):
+    def __init__(self, cin, cout, stride=1):
+        super().__init__()
+        self.conv1 = conv3x3(cin, cout, stride)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = conv3x3(cout, cout)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride), nn.BatchNorm2d(cout)) if stride != 1 or cin != cout else None
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + (x if self.down is None else self.down(x)))
+
+
+class Net(nn.Module):
+    def __init__(self, widths=(16, 32, 64), num_classes=10):
+        super().__init__()
+        layers = []
+        cin = 3
+        for i, w in enumerate(widths):
+            layers.append(Block(cin, w, stride=1 if i == 0 else 2))
+            cin = w
+        self.body = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(cin, num_classes)
+
+    def forward(self, x):
+        x = self.pool(self.body(x))
+        return self.fc(torch.flatten(x, 1))
+
+
+def net():
+    return Net()
+`;
+
+function warmUp(): void {
+  try {
+    analyzeText(WARM_UP, 'python', defaultOptions(), { sources: {} });
+  } catch {
+    // a warm-up only: the jobs report their own failures
+  }
 }
 
 /** The tree-sitter edit that turns `before` into `after` (their common prefix and suffix kept). */

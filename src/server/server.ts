@@ -152,6 +152,8 @@ export function startServer(connection: Connection): void {
     const init = params.initializationOptions as { settings?: unknown; limits?: unknown } | undefined;
     pushed = init?.settings;
     worker.setLimits(parseLimits(init?.limits));
+    // the worker starts (and warms up) while the client opens its first document
+    worker.warm();
     return {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },

@@ -76,6 +76,8 @@ export interface JobRecord {
   end: 'full' | 'partial' | 'interrupted' | 'failed' | 'stopped';
   /** models it ran (shape inference's runs), for a job that ended with an analysis */
   models?: number;
+  /** from its start in the worker to its end (milliseconds) */
+  ms: number;
 }
 
 export class AnalysisWorker {
@@ -129,9 +131,12 @@ export class AnalysisWorker {
     let job = this.running?.same === same && !this.running.interrupted ? this.running : this.queue.find((j) => j.same === same);
     if (!job) {
       job = { msg: { type: 'job', id: this.nextId++, ...req }, same, waiters: new Set() };
-      // a hover waits for its answer: it goes before the background work
-      if (req.kind === 'focused') this.queue.unshift(job);
-      else this.queue.push(job);
+      // a hover waits for its answer: it goes before the background work, except its document's
+      // preparation (work the hover would do itself, done once)
+      if (req.kind === 'focused') {
+        const prep = this.queue.findIndex((j) => j.msg.kind === 'prepare' && j.msg.key === req.key && j.msg.version === req.version);
+        this.queue.splice(prep + 1, 0, job);
+      } else this.queue.push(job);
       this.stats.jobs++;
     }
     const j = job;
@@ -277,7 +282,8 @@ export class AnalysisWorker {
   private finish(job: Job, outcome: Outcome, end: JobRecord['end'], models?: number): void {
     clearTimeout(this.budgetTimer);
     if (this.running === job) this.running = undefined;
-    this.log.push({ id: job.msg.id, kind: job.msg.kind, key: job.msg.key, version: job.msg.version, end, models });
+    const ms = Math.round(performance.now() - (job.started ?? performance.now()));
+    this.log.push({ id: job.msg.id, kind: job.msg.kind, key: job.msg.key, version: job.msg.version, end, models, ms });
     if (this.log.length > 100) this.log.shift();
     for (const w of job.waiters) w.settle(outcome);
     job.waiters.clear();
