@@ -158,7 +158,8 @@ export function focusShapes(
  * the full run would pick it (`InferRequest.reach`); the file's other models are not run. False when
  * a call on the line is built by no model of the file this way (the caller runs the full analysis,
  * which also looks in the files importing this one). The numbers are those of that model's run;
- * a line decided on its instances (`fromInstances`) is decided on those of the models run.
+ * a line decided on its instances (`fromInstances`) is decided and priced on those of the models
+ * run, and says so (the full analysis counts every model's).
  */
 export function reachShapes(
   layers: PythonLayer[],
@@ -173,9 +174,17 @@ export function reachShapes(
   const file = sources.path ?? '';
   const models = inferModels(plainFile(file, text, tree), sources, options, { reach: targets.map((l) => l.span.start) });
   attachAll(layers, models, file);
+  const undecided = new Set(targets.filter((l) => !l.convertible));
   for (const l of layers) fromInstances(l, models, file, options);
+  // a line decided on the modules built there is priced on all of them in the full analysis
+  for (const l of targets)
+    if (l.shapes && undecided.has(l) && l.convertible)
+      l.assumptions.push(`${PARTIAL_NOTE} ${l.shapes.model}: the file's other models are still running`);
   return targets.every((l) => l.shapes);
 }
+
+/** How the note on a hover's layer priced on one model's modules starts (`reachShapes`). */
+export const PARTIAL_NOTE = 'numbers of the modules built here by model';
 
 /** The file's top level run ahead of its models (`runTopLevel`); a failure is left to the analysis that follows. */
 export function prepareShapes(text: string, tree: Tree, options: AnalysisOptions, sources: ShapeSources): void {
