@@ -565,11 +565,8 @@ function runReaching(
     if (hit) out.push(runModel(interp, c, pragmas, options, {}));
   };
   for (const c of examples) if (wanted.size) take(c);
-  for (const { node, value } of order) {
-    if (!wanted.size) break;
-    interp.program.checkInterrupt();
-    take('c' in value ? classCandidate(interp, value.c, options, ints) : factoryCandidate(interp, value.f, node));
-  }
+  for (const { node, value } of order)
+    if (wanted.size) take('c' in value ? classCandidate(interp, value.c, options, ints) : factoryCandidate(interp, value.f, node));
   return out.sort((a, b) => a.line - b.line);
 }
 
