@@ -232,7 +232,11 @@ const editor = await import('./editor.mjs')
       .slice(0, 30);
     out.push(...(await m.openFigures(root, 'generated', generated, corpus, false)));
     const withConv = realFiles.filter((f) => /\bConv(?:Transpose)?[123]d\(/.test(fs.readFileSync(f, 'utf8')));
-    if (withConv.length) out.push(...(await m.openFigures(root, 'real', withConv, DIST_PACKAGES, true)));
+    if (withConv.length) {
+      out.push(...(await m.openFigures(root, 'real', withConv, DIST_PACKAGES, true)));
+      const resnet = path.join(DIST_PACKAGES, 'torchvision', 'models', 'resnet.py');
+      if (fs.existsSync(resnet)) out.push(...(await m.realEditFigures(root, resnet)));
+    }
     return out;
   })
   .catch((e) => [[`editor figures: ${e.message.split('\n')[0]}`, 'n/a', '', '']]);

@@ -23,6 +23,11 @@ export interface ShapeSources {
    * file imports a package that is neither the user's nor modelled (undefined: none, or no Python)
    */
   python?: () => PythonEnvironment | undefined;
+  /**
+   * Whether the analysis should stop now (its result is no longer wanted): checked between models
+   * and every 1,024 interpreter steps; true makes the analysis throw `Interrupted` (kernel/budget.ts)
+   */
+  interrupted?: () => boolean;
 }
 
 /** Files larger than this are not read: no model file is this big. */

@@ -67,21 +67,33 @@ interface Loaded {
 }
 
 let loaded: Loaded | undefined;
-let loading: Promise<void> | undefined;
+let runtime: Promise<Loaded> | undefined;
+const grammars = new Map<LanguageId, Promise<void>>();
 
-/** Loads the tree-sitter runtime and every grammar. Safe to call more than once. */
-export function initParsing(): Promise<void> {
-  loading ??= (async () => {
+/**
+ * Loads the tree-sitter runtime and the grammars `ids` (every grammar by default); parsing in one
+ * of them is synchronous once this has resolved. Safe to call more than once, for more grammars.
+ */
+export function initParsing(ids: readonly LanguageId[] = Object.keys(GRAMMAR_FILES) as LanguageId[]): Promise<void> {
+  runtime ??= (async () => {
     const root = resourceRoot();
-    const runtime = path.join(root, 'wasm', 'tree-sitter.wasm');
-    await Parser.init(fs.existsSync(runtime) ? { locateFile: () => runtime } : undefined);
-    const languages = new Map<LanguageId, Language>();
-    for (const id of Object.keys(GRAMMAR_FILES) as LanguageId[]) {
-      languages.set(id, await Language.load(fs.readFileSync(grammarPath(root, id))));
-    }
-    loaded = { root, languages, parsers: new Map(), queries: new Map() };
+    const wasm = path.join(root, 'wasm', 'tree-sitter.wasm');
+    await Parser.init(fs.existsSync(wasm) ? { locateFile: () => wasm } : undefined);
+    return (loaded = { root, languages: new Map(), parsers: new Map(), queries: new Map() });
   })();
-  return loading;
+  const r = runtime;
+  return Promise.all(
+    ids.map((id) => {
+      let g = grammars.get(id);
+      if (!g) {
+        g = r.then(async (s) => {
+          s.languages.set(id, await Language.load(fs.readFileSync(grammarPath(s.root, id))));
+        });
+        grammars.set(id, g);
+      }
+      return g;
+    }),
+  ).then(() => undefined);
 }
 
 function state(): Loaded {
@@ -90,7 +102,9 @@ function state(): Loaded {
 }
 
 export function language(id: LanguageId): Language {
-  return state().languages.get(id)!;
+  const l = state().languages.get(id);
+  if (!l) throw new Error(`initParsing() must load the ${id} grammar before parsing it`);
+  return l;
 }
 
 /** One parser per language, reused. */
@@ -99,7 +113,7 @@ function parser(id: LanguageId): Parser {
   let p = s.parsers.get(id);
   if (!p) {
     p = new Parser();
-    p.setLanguage(s.languages.get(id)!);
+    p.setLanguage(language(id));
     s.parsers.set(id, p);
   }
   return p;
@@ -135,7 +149,7 @@ export function query(id: LanguageId, name: string): Query {
   let q = s.queries.get(key);
   if (!q) {
     const source = fs.readFileSync(path.join(s.root, 'queries', dir, `${name}.scm`), 'utf8');
-    q = new Query(s.languages.get(id)!, source);
+    q = new Query(language(id), source);
     s.queries.set(key, q);
   }
   return q;

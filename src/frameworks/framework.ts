@@ -98,6 +98,14 @@ export interface Framework<A extends AnalysisBase = AnalysisBase> {
    * analysis runs). Absent: the full analysis.
    */
   focus?(quick: A, text: string, tree: Tree, options: AnalysisOptions, sources: ShapeSources, memo: IncrementalMemo | undefined): boolean;
+  /**
+   * A hover's layers (`quick`) given the numbers of the models that build the calls on the hovered
+   * line `at` (a span of the text), running only those: the first hover of a document, before its
+   * full analysis. False when it cannot tell (then the full analysis runs). Absent: the full analysis.
+   */
+  reach?(quick: A, text: string, tree: Tree, options: AnalysisOptions, sources: ShapeSources, at: Span): boolean;
+  /** Work every later analysis of this text starts with, done ahead of them (a document just opened): caches only, no result. */
+  prepare?(text: string, tree: Tree, options: AnalysisOptions, sources: ShapeSources): void;
   /** the edits that convert `layers` of `analysis`, unchecked */
   planRewrite(text: string, analysis: A, layers: Layer[], opts: RewriteOptions): RewritePlan;
   /** the outermost node that holds the layer at `offset` in the editor (a CodeLens line), if any */

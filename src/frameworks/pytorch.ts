@@ -2,7 +2,7 @@
 import type { Node } from 'web-tree-sitter';
 import { analyzePython, MAY_HOLD_CONV, type PythonAnalysis, type PythonLayer } from '../analysis/python/analyze';
 import { LayerMemo } from '../analysis/python/incremental';
-import { focusShapes, inferShapes, MAY_DEFINE_MODEL } from '../analysis/python/shapes/index';
+import { focusShapes, inferShapes, MAY_DEFINE_MODEL, prepareShapes, reachShapes } from '../analysis/python/shapes/index';
 import { planPythonRewrite } from '../refactor/pytorch';
 import type { Framework } from './framework';
 
@@ -37,6 +37,8 @@ export const pytorch: Framework<PythonAnalysis> = {
   newMemo: () => new LayerMemo(),
   focus: (quick, text, tree, options, sources, memo) =>
     !quick.syntaxError && !!memo && focusShapes(quick.layers, text, tree, options, sources, memo as LayerMemo),
+  reach: (quick, text, tree, options, sources, at) => !quick.syntaxError && reachShapes(quick.layers, text, tree, options, sources, at),
+  prepare: (text, tree, options, sources) => prepareShapes(text, tree, options, sources),
   planRewrite: (text, analysis, layers, opts) => planPythonRewrite(text, analysis, layers as PythonLayer[], opts),
   container(tree, offset) {
     // the outermost class (an `nn.Module` subclass); layers at module level have none

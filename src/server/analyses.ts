@@ -5,8 +5,11 @@
  * analysis worker (`worker.ts`): the full analysis, and a hover's focused one. Their results are
  * kept in the tree cache per version, as before. A hover on a document never waits for another
  * document's analysis: while the worker runs one, the hover gets what the static pass knows and
- * the full analysis is queued for the next. When an analysis runs out of budget, the document keeps
- * its static layers, and a note says the shapes are unknown and why.
+ * the full analysis is queued for the next. The first hover of a version without a full analysis
+ * runs only the models that build the hovered line's calls (`at`); the full analysis follows in the
+ * background `BACKGROUND_MS` later, interrupted by an edit (the worker drops a job nobody waits
+ * for). When an analysis runs out of budget, the document keeps its static layers, and a note says
+ * the shapes are unknown and why.
  */
 import type { CancellationToken } from 'vscode-languageserver';
 import { analyzeText, type AnyAnalysis } from '../analysis/analyze';
@@ -29,9 +32,14 @@ const PENDING_SHAPES = 'shapes pending (the analysis is busy with another docume
  */
 export const LARGE_DOCUMENT = 512 * 1024;
 
+/** After a hover answered from some of the file's models, the full analysis starts this much later (unless an edit came). */
+const BACKGROUND_MS = 300;
+
 export class Analyses {
   /** analyses of a document version waiting for the worker, by key, version and options */
   private readonly inflight = new Map<string, Promise<unknown>>();
+  /** the full analyses to start after a partial hover answer, by document */
+  private readonly pending = new Map<string, NodeJS.Timeout>();
 
   /** `current`: whether `src` is still the text of its document (a result for an older one is not kept) */
   constructor(
@@ -43,6 +51,17 @@ export class Analyses {
   /** Keeps the full analysis of `src` in the tree cache, unless its document moved on meanwhile. */
   private keep(src: Source, options: AnalysisOptions, analysis: AnyAnalysis): void {
     if (this.current(src)) this.trees.store(src, options, analysis);
+  }
+
+  /** The full analysis of `src` in the background, `BACKGROUND_MS` from now, if `src` is still the document's text then. */
+  private background(src: Source, options: AnalysisOptions, file: string | undefined): void {
+    clearTimeout(this.pending.get(src.key));
+    const timer = setTimeout(() => {
+      if (this.pending.get(src.key) === timer) this.pending.delete(src.key);
+      if (this.current(src) && !this.trees.cached(src, options)) this.full(src, options, file).catch(() => undefined);
+    }, BACKGROUND_MS);
+    timer.unref();
+    this.pending.set(src.key, timer);
   }
 
   /** The worker's outcome of `req`, known to `full` while it runs. */
@@ -88,8 +107,10 @@ export class Analyses {
 
   /**
    * The layers in `range` with the numbers the full analysis gives them (a hover): the full analysis
-   * when there is one; else the worker's focused analysis, unless the worker is busy with another
-   * document: then the static analysis of the range now, and the full analysis queued.
+   * when there is one; else the worker's focused analysis (with `at`, the hovered line: from only
+   * the models that build its calls when nothing better is known, the full analysis then following
+   * in the background), unless the worker is busy with another document: then the static analysis
+   * of the range now, and the full analysis queued.
    */
   async focused(
     src: Source,
@@ -97,6 +118,7 @@ export class Analyses {
     range: Span,
     file: string | undefined,
     token?: CancellationToken,
+    at?: Span,
   ): Promise<AnyAnalysis> {
     if (!frameworkFor(src.languageId).offThread) return this.trees.focusedAnalysis(src, options, range);
     const cached = this.trees.cached(src, options);
@@ -114,18 +136,31 @@ export class Analyses {
       return quick;
     }
     const outcome = await this.job(
-      { kind: 'focused', key: src.key, version: src.version, languageId: src.languageId, text: src.text, options, file, range },
+      { kind: 'focused', key: src.key, version: src.version, languageId: src.languageId, text: src.text, options, file, range, at },
       token,
     );
     if (outcome.ok) {
       const analysis = revive(outcome.analysis);
       if (outcome.full) this.keep(src, options, analysis);
+      else this.background(src, options, file);
       return analysis;
     }
     // what ran out of budget for a few models would for all of them: this is the version's full analysis
     const analysis = await this.withoutShapes(src, options, outcome.reason, token);
     this.keep(src, options, analysis);
     return analysis;
+  }
+
+  /**
+   * A document just opened: the worker parses it, analyses its layers and runs its imports ahead of
+   * the first hover (which, queued meanwhile, waits for this work it would do itself). Not for
+   * the frameworks analysed on this thread, nor large documents.
+   */
+  prepare(src: Source, options: AnalysisOptions, file: string | undefined): void {
+    if (!frameworkFor(src.languageId).offThread || src.text.length > LARGE_DOCUMENT) return;
+    this.worker
+      .run({ kind: 'prepare', key: src.key, version: src.version, languageId: src.languageId, text: src.text, options, file })
+      .catch(() => undefined);
   }
 
   /** The layers in `range` without shape inference, from the worker (a large document's hints and hovers). */

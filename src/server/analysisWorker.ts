@@ -5,16 +5,22 @@
  * `TreeCache` (trees, analyses and `LayerMemo`s per document, reparsed incrementally from the
  * difference between the texts it is sent) and the unsaved texts of open files that shape
  * inference may read instead of the disk. The main thread (`worker.ts`) bounds its time and memory
- * and terminates it; nothing here needs to check a budget.
+ * and terminates it; nothing here needs to check a budget. A job the server no longer wants is
+ * interrupted through a shared flag (`WorkerData.interrupt`) that shape inference reads between
+ * models and every 1,024 interpreter steps: it ends early with nothing kept, the worker lives on.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import type { Edit, Point } from 'web-tree-sitter';
 import { diskSources } from '../analysis/files';
+import { Interrupted, modelRuns } from '../analysis/kernel/budget';
+import { analyzeText } from '../analysis/analyze';
+import { defaultOptions } from '../analysis/options';
 import { initParsing } from '../analysis/parsing';
+import { emptyAnalysis } from '../frameworks/index';
 import { textChange } from '../analysis/textDiff';
 import { compactHeap } from './memory';
 import { TreeCache } from './trees';
-import type { FromWorker, ToWorker } from './workerProtocol';
+import type { FromWorker, ToWorker, WorkerData } from './workerProtocol';
 
 /** Documents whose trees and memos the worker keeps (it sees only Python documents with models). */
 const CAPACITY = 8;
@@ -22,7 +28,10 @@ const CAPACITY = 8;
 export async function runAnalysisWorker(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('the analysis worker runs in a worker thread');
-  await initParsing();
+  const interrupt = (workerData as WorkerData | undefined)?.interrupt;
+  // the worker analyses only Python (the framework that runs off the server's thread): one grammar
+  await initParsing(['python']);
+  warmUp();
   const trees = new TreeCache(CAPACITY);
   const texts = new Map<string, string>();
   const overlay = new Map<string, string>();
@@ -48,20 +57,42 @@ export async function runAnalysisWorker(): Promise<void> {
         const before = texts.get(msg.key);
         if (before !== undefined && before !== msg.text) trees.edited(msg.key, editBetween(before, msg.text));
         texts.set(msg.key, msg.text);
-        const sources = diskSources(msg.file, [], reader);
+        const id = msg.id;
+        const sources = { ...diskSources(msg.file, [], reader), interrupted: interrupt && (() => Atomics.load(interrupt, 0) === id) };
+        const runs = modelRuns();
         let reply: FromWorker;
         try {
           if (msg.kind === 'focused' && msg.range) {
-            const analysis = trees.focusedAnalysis(src, msg.options, msg.range, sources);
-            reply = { type: 'done', id: msg.id, analysis, full: trees.cached(src, msg.options) === analysis };
+            const analysis = trees.focusedAnalysis(src, msg.options, msg.range, sources, msg.at);
+            reply = { type: 'done', id: msg.id, analysis, full: trees.cached(src, msg.options) === analysis, models: modelRuns() - runs };
           } else if (msg.kind === 'range' && msg.range) {
-            reply = { type: 'done', id: msg.id, analysis: trees.quickAnalysis(src, msg.options, msg.range), full: false };
+            reply = {
+              type: 'done',
+              id: msg.id,
+              analysis: trees.quickAnalysis(src, msg.options, msg.range),
+              full: false,
+              models: modelRuns() - runs,
+            };
+          } else if (msg.kind === 'prepare') {
+            trees.prepare(src, msg.options, sources);
+            reply = { type: 'done', id: msg.id, analysis: emptyAnalysis(src.languageId, []), full: false, models: modelRuns() - runs };
           } else if (msg.kind === 'static') {
-            reply = { type: 'done', id: msg.id, analysis: trees.staticAnalysis(src, msg.options), full: false };
+            reply = { type: 'done', id: msg.id, analysis: trees.staticAnalysis(src, msg.options), full: false, models: modelRuns() - runs };
           } else {
-            reply = { type: 'done', id: msg.id, analysis: trees.analysis(src, msg.options, sources), full: true };
+            reply = {
+              type: 'done',
+              id: msg.id,
+              analysis: trees.analysis(src, msg.options, sources),
+              full: true,
+              models: modelRuns() - runs,
+            };
           }
         } catch (e) {
+          if (e instanceof Interrupted) {
+            // stopped between models or statements: the tree and memo of this version stand, no analysis was kept
+            port.postMessage({ type: 'interrupted', id } satisfies FromWorker);
+            return;
+          }
           // the analysis threw: the tree and memo of this document may be half-updated, start it afresh
           trees.drop(msg.key);
           texts.delete(msg.key);
@@ -73,6 +104,63 @@ export async function runAnalysisWorker(): Promise<void> {
     }
   });
   port.postMessage({ type: 'ready' } satisfies FromWorker);
+}
+
+/**
+ * A small model analysed once at start-up, before any job: the queries compiled and the
+ * interpreter's code compiled by V8 (the first hover of a session otherwise pays for both).
+ */
+const WARM_UP = `import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def conv3x3(cin, cout, stride=1):
+    return nn.Conv2d(cin, cout, kernel_size=3, stride=stride, padding=1, bias=False)
+
+
+class Block(nn.Module):
+    def __init__(self, cin, cout, stride=1):
+        super().__init__()
+        self.conv1 = conv3x3(cin, cout, stride)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = conv3x3(cout, cout)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride), nn.BatchNorm2d(cout)) if stride != 1 or cin != cout else None
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + (x if self.down is None else self.down(x)))
+
+
+class Net(nn.Module):
+    def __init__(self, widths=(16, 32, 64), num_classes=10):
+        super().__init__()
+        layers = []
+        cin = 3
+        for i, w in enumerate(widths):
+            layers.append(Block(cin, w, stride=1 if i == 0 else 2))
+            cin = w
+        self.body = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(cin, num_classes)
+
+    def forward(self, x):
+        x = self.pool(self.body(x))
+        return self.fc(torch.flatten(x, 1))
+
+
+def net():
+    return Net()
+`;
+
+function warmUp(): void {
+  try {
+    analyzeText(WARM_UP, 'python', defaultOptions(), { sources: {} });
+  } catch {
+    // a warm-up only: the jobs report their own failures
+  }
 }
 
 /** The tree-sitter edit that turns `before` into `after` (their common prefix and suffix kept). */

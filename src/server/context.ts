@@ -126,9 +126,13 @@ export async function makeView(
         const end = unitOffset(unit, uri, range.end);
         if (start === undefined || end === undefined) return undefined;
         const span = { start, end };
+        // a hover's line (the range a point view asks for): what its models are run for first
+        const at = { start: unitOffset(unit, uri, range.start) ?? start, end };
         if (large) analysis = await analyses.range(unit, options, span, token);
         else
-          analysis = exact ? await analyses.focused(unit, options, span, file, token) : analyses.trees.quickAnalysis(unit, options, span);
+          analysis = exact
+            ? await analyses.focused(unit, options, span, file, token, at)
+            : analyses.trees.quickAnalysis(unit, options, span);
       } else {
         analysis = await analyses.full(unit, options, file, token);
       }

@@ -41,7 +41,7 @@ import {
   type ReportArgs,
 } from './protocol';
 import type { CancellationToken } from 'vscode-languageserver';
-import { parseSettings, SECTION, type Settings } from './settings';
+import { analysisOptions, parseSettings, SECTION, type Settings } from './settings';
 import { IdleCollector } from './memory';
 import { PythonEnvironments } from './python';
 import { TreeCache } from './trees';
@@ -49,6 +49,9 @@ import { WeightsCache } from './weights';
 import { AnalysisWorker, DEFAULT_LIMITS, Dropped, type WorkerLimits } from './worker';
 
 const LANGUAGES = ['python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact'];
+
+/** Time after start-up at which the grammars other than Python's load (unless a document or command needs one first). */
+const OTHER_GRAMMARS_MS = 2000;
 
 /** Pause in typing after which the full analysis of a changed document is computed. */
 const WARM_UP_MS = 300;
@@ -98,9 +101,16 @@ export function startServer(connection: Connection): void {
     return s;
   };
 
+  // the grammars load from the start, Python's first and the others once the first requests are
+  // answered; `initialize` waits for none of them, a view for the grammar of its document (a no-op
+  // once loaded), a command for all
+  void initParsing(['python']).then(() => setTimeout(() => void initParsing(), OTHER_GRAMMARS_MS).unref());
+
   /** Every view: a request is work (memory is handed back only after a pause), then the settings. */
   const viewOf = async (uri: string, range?: Range, exact?: boolean, token?: CancellationToken) => {
     idle.touch();
+    const grammar = store.unitFor(uri)?.languageId;
+    if (grammar) await initParsing([grammar]);
     const settings = await settingsFor(uri);
     return makeView(store, analyses, uri, settings, range, exact, token, await python.environment(settings));
   };
@@ -148,8 +158,7 @@ export function startServer(connection: Connection): void {
     if (capabilities.codeLensRefresh) void connection.sendRequest(CodeLensRefreshRequest.type);
   };
 
-  connection.onInitialize(async (params: InitializeParams): Promise<InitializeResult> => {
-    await initParsing();
+  connection.onInitialize((params: InitializeParams): InitializeResult => {
     const c = params.capabilities;
     capabilities = {
       resolveEdits: c.textDocument?.codeAction?.resolveSupport?.properties.includes('edit') ?? false,
@@ -166,6 +175,8 @@ export function startServer(connection: Connection): void {
     pushed = init?.settings;
     if (typeof init?.python === 'string' && init.python) python.client = init.python;
     worker.setLimits(parseLimits(init?.limits));
+    // the worker starts (and warms up) while the client opens its first document
+    worker.warm();
     return {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
@@ -218,7 +229,21 @@ export function startServer(connection: Connection): void {
     // shape inference in the worker reads open files' unsaved texts
     const framework = frameworkFor(grammarFor(d.languageId)!);
     if (framework.readsNeighbours) overlay(d.uri, d.text);
-    if (framework.offThread) worker.warm();
+    if (framework.offThread) {
+      worker.warm();
+      // the worker parses it and runs its imports while the first hints are answered here
+      const unit = store.unitFor(d.uri);
+      if (unit)
+        settingsFor(d.uri)
+          .then(async (s) =>
+            analyses.prepare(
+              unit,
+              { ...analysisOptions(s), python: await python.environment(s) },
+              framework.readsNeighbours ? filePath(unit) : undefined,
+            ),
+          )
+          .catch(() => undefined);
+    }
     // its diagnostics come from the full analysis: made now, not at the first lens or edit
     if (capabilities.diagnostics) warmUp(d.uri);
   });
@@ -289,8 +314,10 @@ export function startServer(connection: Connection): void {
   connection.onCodeLens((p, token) => answer(onCodeLens(ctx, p, token)));
   connection.onCodeAction((p, token) => answer(onCodeAction(ctx, p, token)));
   connection.onCodeActionResolve((a, token) => answer(onResolve(ctx, a, token)));
-  connection.onExecuteCommand(({ command, arguments: args }, token) => {
+  connection.onExecuteCommand(async ({ command, arguments: args }, token) => {
     const arg: unknown = args?.[0];
+    // commands read files of any language
+    await initParsing();
     switch (command) {
       case ServerCommands.convert:
         return answer(convert(ctx, connection, arg as ConvertArgs, token));
@@ -304,6 +331,10 @@ export function startServer(connection: Connection): void {
         throw new ResponseError(LSPErrorCodes.RequestFailed, `unknown command ${command}`);
     }
   });
+
+  // tests only: the analysis worker's log of jobs, its counters and its running job
+  if (process.env.SEPCONV_TEST_HOOKS === '1')
+    connection.onRequest('sepconv/test/worker', () => ({ log: worker.log, stats: worker.stats, running: worker.busyWith ?? null }));
 
   connection.onShutdown(() => {
     worker.dispose();

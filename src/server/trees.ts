@@ -42,11 +42,13 @@ export interface TreeStats {
   layersKept: number;
   /** hovers answered by a focused run instead of the full analysis */
   focused: number;
+  /** hovers answered by running only the models that build the hovered line's calls (`reach`) */
+  reached: number;
 }
 
 export class TreeCache {
   private readonly entries = new Map<string, Entry>();
-  readonly stats: TreeStats = { fullParses: 0, incrementalParses: 0, analyses: 0, evicted: 0, layersKept: 0, focused: 0 };
+  readonly stats: TreeStats = { fullParses: 0, incrementalParses: 0, analyses: 0, evicted: 0, layersKept: 0, focused: 0, reached: 0 };
 
   constructor(private readonly capacity = 32) {}
 
@@ -127,21 +129,37 @@ export class TreeCache {
    * The layers whose calls start in `range`, with the shapes the full analysis would give them (a
    * hover): the full analysis when this version has one; else the static range analysis with the
    * shapes of the models an edit can have changed run again alone (the framework's `focus`); else,
-   * when that cannot tell, the full analysis.
+   * with `at` (the hovered line), with the shapes of only the models that build its calls (the
+   * framework's `reach`: not the full analysis, the caller runs that later); else, when neither
+   * can tell, the full analysis.
    */
-  focusedAnalysis(src: Source, options: AnalysisOptions, range: Span, sources?: ShapeSources): AnyAnalysis {
+  focusedAnalysis(src: Source, options: AnalysisOptions, range: Span, sources?: ShapeSources, at?: Span): AnyAnalysis {
     const e = this.entry(src);
     const full = fullAnalysis(e, options);
     if (full) return full;
     const framework = frameworkFor(src.languageId);
-    if (framework.focus) {
+    if (framework.focus || (at && framework.reach)) {
       const quick = this.rangeAnalysis(e, src, options, range);
-      if (framework.focus(quick, src.text, e.tree, options, sources ?? {}, e.memo)) {
+      if (framework.focus?.(quick, src.text, e.tree, options, sources ?? {}, e.memo)) {
         this.stats.focused++;
+        return quick;
+      }
+      if (at && framework.reach?.(quick, src.text, e.tree, options, sources ?? {}, at)) {
+        this.stats.reached++;
         return quick;
       }
     }
     return this.analysis(src, options, sources);
+  }
+
+  /**
+   * What the analyses of this version start with, done ahead (a document just opened): the parse,
+   * every layer's static analysis (kept in the memo) and the framework's `prepare`; returns nothing.
+   */
+  prepare(src: Source, options: AnalysisOptions, sources?: ShapeSources): void {
+    const e = this.entry(src);
+    this.rangeAnalysis(e, src, options, { start: 0, end: src.text.length });
+    frameworkFor(src.languageId).prepare?.(src.text, e.tree, options, sources ?? {});
   }
 
   /** Forget a closed document. */

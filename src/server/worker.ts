@@ -4,14 +4,16 @@
  * worker past its memory bound, is stopped by terminating the worker (the analysis is synchronous
  * code: nothing else stops it), which is started again for the next job; the job's waiters get the
  * reason (`budget: time, over 5 s`). Waiters leave when their request is cancelled, their document
- * changed or closed; a job nobody waits for is let finish while young (its result still refreshes
- * the worker's memo of the document) and stopped the same way once older.
+ * changed or closed; a job nobody waits for is interrupted: a flag shared with the worker
+ * (`WorkerData.interrupt`) set to its id, which shape inference reads between models and every
+ * 1,024 interpreter steps, ends it early with nothing kept (the worker and its trees and memos live
+ * on); one that does not end within a grace time is stopped by terminating the worker.
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { CancellationToken } from 'vscode-languageserver';
 import type { AnyAnalysis } from '../analysis/analyze';
-import type { FromWorker, JobMessage, ToWorker } from './workerProtocol';
+import type { FromWorker, JobMessage, ToWorker, WorkerData } from './workerProtocol';
 
 export interface WorkerLimits {
   /** wall time one job may take */
@@ -26,8 +28,9 @@ export const DEFAULT_LIMITS: WorkerLimits = { timeMs: 5000, memoryMb: 512 };
 const PARSE_MS_PER_CHAR = 1 / 400;
 
 /**
- * A job nobody waits for any more runs on while younger than this: stopping it costs a restart and
- * the worker's memos (the next hover would run every model again), finishing it refreshes them.
+ * A job nobody waits for any more, interrupted, that has not ended this long after (it is not in
+ * shape inference: a parse, a static pass) is stopped by terminating the worker: that costs a
+ * restart and the worker's memos.
  */
 const ORPHAN_GRACE_MS = 1000;
 
@@ -47,15 +50,34 @@ interface Job {
   same: string;
   waiters: Set<{ settle: (o: Outcome) => void; drop: (why: Dropped) => void }>;
   started?: number;
+  /** the worker was asked to interrupt it: no new waiter joins it */
+  interrupted?: boolean;
 }
 
 export interface WorkerStats {
   jobs: number;
   /** workers started (the first one included) */
   starts: number;
-  /** jobs stopped at a bound, and jobs stopped because nobody waited for them */
+  /** jobs stopped at a bound, and jobs stopped (the worker terminated) because nobody waited for them */
   budgetStops: number;
   orphanStops: number;
+  /** running jobs nobody waited for that were interrupted, and those of them that ended so (the worker kept) */
+  interrupts: number;
+  interrupted: number;
+}
+
+/** One job as the worker ran it (a test's view of the order of work: `AnalysisWorker.log`). */
+export interface JobRecord {
+  id: number;
+  kind: JobRequest['kind'];
+  key: string;
+  version: string;
+  /** how it ended: its analysis was the full one, a partial one, or it was interrupted, failed or stopped */
+  end: 'full' | 'partial' | 'interrupted' | 'failed' | 'stopped';
+  /** models it ran (shape inference's runs), for a job that ended with an analysis */
+  models?: number;
+  /** from its start in the worker to its end (milliseconds) */
+  ms: number;
 }
 
 export class AnalysisWorker {
@@ -68,13 +90,17 @@ export class AnalysisWorker {
   /** unsaved texts of open files, sent to every new worker */
   private readonly overlay = new Map<string, string>();
   private overlayChanges: Record<string, string | null> = {};
-  readonly stats: WorkerStats = { jobs: 0, starts: 0, budgetStops: 0, orphanStops: 0 };
+  readonly stats: WorkerStats = { jobs: 0, starts: 0, budgetStops: 0, orphanStops: 0, interrupts: 0, interrupted: 0 };
+  /** the jobs run, in the order they ended (the last 100) */
+  readonly log: JobRecord[] = [];
   private disposed = false;
+  /** shared with the worker: the id of the running job to interrupt, or 0 */
+  private readonly interrupt = new Int32Array(new SharedArrayBuffer(4));
 
   /** `log`: where internal errors go (the server's log); users see only that the analysis failed */
   constructor(
     private limits: WorkerLimits = DEFAULT_LIMITS,
-    private readonly log: (message: string) => void = () => undefined,
+    private readonly report: (message: string) => void = () => undefined,
   ) {}
 
   setLimits(limits: WorkerLimits): void {
@@ -90,9 +116,9 @@ export class AnalysisWorker {
     return !this.ready && this.stats.starts > 1;
   }
 
-  /** The document (key and version) whose job is running, if any. */
-  get busyWith(): { key: string; version: string } | undefined {
-    return this.running && { key: this.running.msg.key, version: this.running.msg.version };
+  /** The document (key and version) whose job is running, if any, and the job's kind. */
+  get busyWith(): { key: string; version: string; kind: JobRequest['kind'] } | undefined {
+    return this.running && { key: this.running.msg.key, version: this.running.msg.version, kind: this.running.msg.kind };
   }
 
   /**
@@ -102,12 +128,15 @@ export class AnalysisWorker {
   run(req: JobRequest, token?: CancellationToken): Promise<Outcome> {
     if (token?.isCancellationRequested) return Promise.reject(new Dropped('cancelled'));
     const same = JSON.stringify([req.key, req.version, req.kind, req.options, req.range ?? null, req.file ?? null]);
-    let job = this.running?.same === same ? this.running : this.queue.find((j) => j.same === same);
+    let job = this.running?.same === same && !this.running.interrupted ? this.running : this.queue.find((j) => j.same === same);
     if (!job) {
       job = { msg: { type: 'job', id: this.nextId++, ...req }, same, waiters: new Set() };
-      // a hover waits for its answer: it goes before the background work
-      if (req.kind === 'focused') this.queue.unshift(job);
-      else this.queue.push(job);
+      // a hover waits for its answer: it goes before the background work, except its document's
+      // preparation (work the hover would do itself, done once)
+      if (req.kind === 'focused') {
+        const prep = this.queue.findIndex((j) => j.msg.kind === 'prepare' && j.msg.key === req.key && j.msg.version === req.version);
+        this.queue.splice(prep + 1, 0, job);
+      } else this.queue.push(job);
       this.stats.jobs++;
     }
     const j = job;
@@ -188,7 +217,10 @@ export class AnalysisWorker {
 
   private start(): void {
     const bundled = __filename.endsWith('.js');
-    const limits = { resourceLimits: { maxOldGenerationSizeMb: this.limits.memoryMb } };
+    const limits = {
+      resourceLimits: { maxOldGenerationSizeMb: this.limits.memoryMb },
+      workerData: { interrupt: this.interrupt } satisfies WorkerData,
+    };
     // from the sources (tests through tsx), the worker loads tsx itself: a .ts entry is not understood otherwise
     const worker = bundled
       ? new Worker(path.join(__dirname, 'analysis-worker.js'), limits)
@@ -208,19 +240,26 @@ export class AnalysisWorker {
       }
       const job = this.running;
       if (!job || job.msg.id !== msg.id) return;
-      if (msg.type === 'failed') this.log(`SepConv: the analysis of ${job.msg.key} failed: ${msg.error}`);
+      if (msg.type === 'interrupted') {
+        this.stats.interrupted++;
+        this.finish(job, { ok: false, reason: 'interrupted' }, 'interrupted');
+        return;
+      }
+      if (msg.type === 'failed') this.report(`SepConv: the analysis of ${job.msg.key} failed: ${msg.error}`);
       this.finish(
         job,
         msg.type === 'done'
           ? { ok: true, analysis: msg.analysis, full: msg.full }
           : { ok: false, reason: 'the analysis failed on an internal error' },
+        msg.type === 'done' ? (msg.full ? 'full' : 'partial') : 'failed',
+        msg.type === 'done' ? msg.models : undefined,
       );
     });
     worker.on('error', (e: Error & { code?: string }) => {
       if (worker !== this.worker) return;
       const memory = e.code === 'ERR_WORKER_OUT_OF_MEMORY';
       if (memory) this.stats.budgetStops++;
-      else this.log(`SepConv: the analysis worker failed: ${e.stack ?? e.message}`);
+      else this.report(`SepConv: the analysis worker failed: ${e.stack ?? e.message}`);
       const reason = memory ? `budget: memory, over ${this.limits.memoryMb} MB` : 'the analysis failed on an internal error';
       this.lost(reason);
     });
@@ -236,13 +275,16 @@ export class AnalysisWorker {
     this.ready = false;
     void old?.terminate();
     const job = this.running;
-    if (job) this.finish(job, { ok: false, reason });
+    if (job) this.finish(job, { ok: false, reason }, 'stopped');
     else this.pump();
   }
 
-  private finish(job: Job, outcome: Outcome): void {
+  private finish(job: Job, outcome: Outcome, end: JobRecord['end'], models?: number): void {
     clearTimeout(this.budgetTimer);
     if (this.running === job) this.running = undefined;
+    const ms = Math.round(performance.now() - (job.started ?? performance.now()));
+    this.log.push({ id: job.msg.id, kind: job.msg.kind, key: job.msg.key, version: job.msg.version, end, models, ms });
+    if (this.log.length > 100) this.log.shift();
     for (const w of job.waiters) w.settle(outcome);
     job.waiters.clear();
     this.pump();
@@ -262,6 +304,7 @@ export class AnalysisWorker {
     }
     this.running = job;
     job.started = performance.now();
+    Atomics.store(this.interrupt, 0, 0);
     this.worker!.postMessage(job.msg);
     // parsing is linear in the text and bounded by the 4 MB limit: it gets its own share of time
     const ms = this.limits.timeMs + job.msg.text.length * PARSE_MS_PER_CHAR;
@@ -273,19 +316,25 @@ export class AnalysisWorker {
     this.budgetTimer.unref();
   }
 
-  /** Nobody may wait for `job` any more: forget it when queued, stop it when running and no longer young. */
+  /**
+   * Nobody may wait for `job` any more: forget it when queued; when running, interrupt it, and stop
+   * the worker if it has not ended within the grace time.
+   */
   private abandoned(job: Job): void {
     if (job.waiters.size > 0) return;
     if (job !== this.running) {
       this.queue = this.queue.filter((j) => j !== job);
       return;
     }
-    const age = performance.now() - (job.started ?? 0);
-    if (age >= ORPHAN_GRACE_MS) {
+    if (!job.interrupted) {
+      job.interrupted = true;
+      this.stats.interrupts++;
+      Atomics.store(this.interrupt, 0, job.msg.id);
+    }
+    setTimeout(() => {
+      if (this.running !== job) return;
       this.stats.orphanStops++;
       this.lost('nobody waits for it');
-      return;
-    }
-    setTimeout(() => this.abandoned(job), ORPHAN_GRACE_MS - age).unref();
+    }, ORPHAN_GRACE_MS).unref();
   }
 }

@@ -10,11 +10,14 @@ import type { LanguageId } from '../analysis/parsing';
 /**
  * - `full`: the whole analysis with shape inference (lenses, actions, and hovers once typing paused)
  * - `focused`: the layers in `range` with the shapes of the full analysis, running again only the
- *   models an edit can have changed (`TreeCache.focusedAnalysis`); may turn into `full`
+ *   models an edit can have changed (`TreeCache.focusedAnalysis`), or with `at` (the hovered line)
+ *   only the models that build its calls; may turn into `full`
  * - `static`: every layer without shape inference (what is left when `full` ran out of budget)
  * - `range`: the layers in `range` without shape inference (a large document's hints and hovers)
+ * - `prepare`: what the others start with, done ahead (a document just opened): the parse, the
+ *   static layers, the file's imports read and run; its answer is an empty analysis
  */
-export type JobKind = 'full' | 'focused' | 'static' | 'range';
+export type JobKind = 'full' | 'focused' | 'static' | 'range' | 'prepare';
 
 export interface JobMessage {
   type: 'job';
@@ -28,6 +31,8 @@ export interface JobMessage {
   text: string;
   options: AnalysisOptions;
   range?: Span;
+  /** a focused job's hovered line: without a full run to start from, only the models that build its calls run */
+  at?: Span;
   /** the document's path on disk (shape inference reads its neighbours), if it is a file */
   file?: string;
 }
@@ -44,5 +49,16 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready' }
   /** `full`: the analysis is the document's full one (cacheable as such) */
-  | { type: 'done'; id: number; analysis: AnyAnalysis; full: boolean }
-  | { type: 'failed'; id: number; error: string };
+  | { type: 'done'; id: number; analysis: AnyAnalysis; full: boolean; models: number }
+  | { type: 'failed'; id: number; error: string }
+  /** the job was interrupted (the server set the shared flag to its id): nothing of it is kept */
+  | { type: 'interrupted'; id: number };
+
+/**
+ * What the server's thread gives a new worker (`workerData`): `interrupt`, one 32-bit slot the
+ * server sets to the id of a running job nobody waits for any more (0: none); the worker's analysis
+ * reads it at its budget checks and stops with `Interrupted` (kernel/budget.ts).
+ */
+export interface WorkerData {
+  interrupt: Int32Array;
+}

@@ -89,6 +89,8 @@ export interface StartOptions {
   limits?: { timeMs?: number; memoryMb?: number };
   /** the Python interpreter the client chose (`initializationOptions.python`, as the VS Code extension sends it) */
   python?: string;
+  /** the server answers `sepconv/test/worker` (SEPCONV_TEST_HOOKS=1): its analysis worker's job log */
+  testHooks?: boolean;
 }
 
 export class TestClient {
@@ -122,7 +124,8 @@ export class TestClient {
         : server?.endsWith('.js')
           ? [path.resolve(server), '--stdio']
           : ['--import', 'tsx', path.join(ROOT, 'src/server/index.ts'), '--stdio'];
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const env = opts.testHooks ? { ...process.env, SEPCONV_TEST_HOOKS: '1' } : process.env;
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env });
     const stderr: string[] = [];
     child.stderr.on('data', (d: Buffer) => stderr.push(d.toString()));
     const connection = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));

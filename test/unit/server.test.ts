@@ -161,7 +161,7 @@ void test('an unchanged document is parsed and analysed once; options changes re
   const first = trees.analysis(unit, opts);
   for (let i = 0; i < 5; i++) assert.equal(trees.analysis(store.unitFor('file:///a.py')!, opts), first);
   trees.analysis(unit, { ...opts, depthMultiplier: 2 });
-  assert.deepEqual(trees.stats, { fullParses: 1, incrementalParses: 0, analyses: 2, evicted: 0, layersKept: 0, focused: 0 });
+  assert.deepEqual(trees.stats, { fullParses: 1, incrementalParses: 0, analyses: 2, evicted: 0, layersKept: 0, focused: 0, reached: 0 });
 });
 
 void test('the LRU deletes the trees it evicts, and closing a document deletes its tree', () => {

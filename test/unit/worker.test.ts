@@ -90,26 +90,38 @@ void test('a worker past its memory bound is stopped with the reason', { timeout
   assert.deepEqual(outcome.ok ? 'finished' : outcome.reason, 'budget: memory, over 64 MB');
 });
 
-void test('cancelled and superseded waiters leave at once; a job nobody waits for is stopped', { timeout: 60_000 }, async () => {
-  const w = make({ timeMs: 30_000, memoryMb: 512 });
-  const text = read(path.join(HOSTILE, 'fib_init.py'));
-  const source = new CancellationTokenSource();
-  const cancelled = w.run(job('file:///fib.py', text), source.token);
-  const superseded = w.run(job('file:///fib.py', text, 'focused', '1'));
-  // the worker starts, then runs the job for a while
-  while (w.busyWith === undefined) await new Promise((r) => setTimeout(r, 20));
-  await new Promise((r) => setTimeout(r, 1100));
-  assert.equal(w.busyWith?.key, 'file:///fib.py');
-  source.cancel();
-  await assert.rejects(cancelled, (e: unknown) => e instanceof Dropped && e.why === 'cancelled');
-  // the running job lost its only waiter and was stopped; the queued focused one is dropped by the edit
-  w.supersede('file:///fib.py', '2');
-  await assert.rejects(superseded, (e: unknown) => e instanceof Dropped && e.why === 'superseded');
-  assert.equal(w.busyWith, undefined, 'stopped: nobody waits for it');
-  assert.equal(w.stats.orphanStops, 1);
-  const next = await w.run(job('file:///fib.py', 'import torch.nn as nn\nc = nn.Conv2d(3, 8, 3)\n', 'full', '2'));
-  assert.ok(next.ok && next.analysis.layers.length === 1);
-});
+void test(
+  'cancelled and superseded waiters leave at once; a job nobody waits for is interrupted, the worker kept',
+  { timeout: 60_000 },
+  async () => {
+    const w = make({ timeMs: 30_000, memoryMb: 512 });
+    const text = read(path.join(HOSTILE, 'fib_init.py'));
+    const source = new CancellationTokenSource();
+    const cancelled = w.run(job('file:///fib.py', text), source.token);
+    const superseded = w.run(job('file:///fib.py', text, 'focused', '1'));
+    // the worker starts, then runs the job for a while
+    while (w.busyWith === undefined) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal(w.busyWith?.key, 'file:///fib.py');
+    source.cancel();
+    await assert.rejects(cancelled, (e: unknown) => e instanceof Dropped && e.why === 'cancelled');
+    // the queued full job lost its only waiter and was forgotten; the running focused one (a hover goes
+    // first) loses its own to the edit and is interrupted
+    w.supersede('file:///fib.py', '2');
+    await assert.rejects(superseded, (e: unknown) => e instanceof Dropped && e.why === 'superseded');
+    while (w.busyWith !== undefined) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(
+      w.log.map((j) => [j.kind, j.end]),
+      [['focused', 'interrupted']],
+      'interrupted: nobody waits for it (the full job never started)',
+    );
+    assert.equal(w.stats.interrupted, 1);
+    assert.equal(w.stats.orphanStops, 0);
+    assert.equal(w.stats.starts, 1, 'the worker lives on');
+    const next = await w.run(job('file:///fib.py', 'import torch.nn as nn\nc = nn.Conv2d(3, 8, 3)\n', 'full', '2'));
+    assert.ok(next.ok && next.analysis.layers.length === 1);
+  },
+);
 
 void test('the bounds come from initializationOptions.limits, else the defaults', () => {
   assert.deepEqual(parseLimits(undefined), DEFAULT_LIMITS);

@@ -20,6 +20,29 @@ export const FILE_MS = 60_000;
 /** Modules one model may build (the largest torchvision model builds under 2,000). */
 export const MAX_MODULES = 20_000;
 
+/**
+ * Thrown out of an analysis whose result nobody wants any more (an editor's background run after
+ * an edit): `ShapeSources.interrupted` said so at a budget check. Unlike a budget stop it is no
+ * answer: the caller drops the analysis and keeps nothing of it.
+ */
+export class Interrupted extends Error {
+  constructor() {
+    super('interrupted');
+  }
+}
+
+let modelsRun = 0;
+
+/** An interpreter ran one model (its forward pass on an input). */
+export function countModelRun(): void {
+  modelsRun++;
+}
+
+/** Models this thread's interpreters ran so far: how much work an analysis took (the editor's job log). */
+export function modelRuns(): number {
+  return modelsRun;
+}
+
 /** A stop reason that says a budget ran out (`Budget.spent()` words them all so). */
 export const isBudgetStop = (why: string): boolean => why.includes('(budget: ');
 

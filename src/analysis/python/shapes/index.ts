@@ -6,17 +6,18 @@
  */
 import * as path from 'node:path';
 import type { Tree } from 'web-tree-sitter';
-import type { Guard, LayerShapes, ModelSummary } from '../../model';
+import type { Guard, LayerShapes, ModelSummary, Span } from '../../model';
 import type { AnalysisOptions } from '../../options';
 import { parse } from '../../parsing';
 import { Poly } from '../../poly';
 import { analyzePython, markConvertible, type PythonAnalysis, type PythonLayer } from '../analyze';
 import { findGuard, termHolds } from '../guard';
 import type { LayerMemo } from '../incremental';
-import { isBudgetStop } from '../../kernel/budget';
+import { Interrupted, isBudgetStop } from '../../kernel/budget';
 import {
   inferModels,
   runClassModel,
+  runTopLevel,
   type ClassOutcome,
   type ConvInstance,
   type InferRequest,
@@ -54,6 +55,7 @@ export function inferShapes(
   try {
     models = inferModels(plainFile(file, text, tree), sources, options, request, trace);
   } catch (e) {
+    if (e instanceof Interrupted) throw e;
     analysis.notes.push({ message: `shape inference failed: ${(e as Error).message}`, span: { start: 0, end: 0 } });
     return;
   }
@@ -75,7 +77,8 @@ export function inferShapes(
         const open = analysis.layers.filter((l) => !l.shapes);
         attachAll(open, theirs, file);
         for (const l of open) fromInstances(l, theirs, file, options);
-      } catch {
+      } catch (e) {
+        if (e instanceof Interrupted) throw e;
         // the importer's failure is its own report's business
       }
       if (analysis.layers.every((l) => l.shapes)) break;
@@ -147,6 +150,50 @@ export function focusShapes(
   if (layers.every((l) => l.shapes) || !(file && sources.read)) return true;
   rec.importers ??= importersOf(file, sources);
   return rec.importers.length === 0;
+}
+
+/**
+ * Shapes for `layers` (a range analysis: a hover's) from only the models that build the calls on
+ * the hovered line `at`: for each such call, the first candidate model that builds it, in the order
+ * the full run would pick it (`InferRequest.reach`); the file's other models are not run. False when
+ * a call on the line is built by no model of the file this way (the caller runs the full analysis,
+ * which also looks in the files importing this one). The numbers are those of that model's run;
+ * a line decided on its instances (`fromInstances`) is decided and priced on those of the models
+ * run, and says so (the full analysis counts every model's).
+ */
+export function reachShapes(
+  layers: PythonLayer[],
+  text: string,
+  tree: Tree,
+  options: AnalysisOptions,
+  sources: ShapeSources,
+  at: Span,
+): boolean {
+  const targets = layers.filter((l) => l.span.start < at.end && l.span.end > at.start);
+  if (targets.length === 0) return true;
+  const file = sources.path ?? '';
+  const models = inferModels(plainFile(file, text, tree), sources, options, { reach: targets.map((l) => l.span.start) });
+  attachAll(layers, models, file);
+  const undecided = new Set(targets.filter((l) => !l.convertible));
+  for (const l of layers) fromInstances(l, models, file, options);
+  // a line decided on the modules built there is priced on all of them in the full analysis
+  for (const l of targets)
+    if (l.shapes && undecided.has(l) && l.convertible)
+      l.assumptions.push(`${PARTIAL_NOTE} ${l.shapes.model}: the file's other models are still running`);
+  return targets.every((l) => l.shapes);
+}
+
+/** How the note on a hover's layer priced on one model's modules starts (`reachShapes`). */
+export const PARTIAL_NOTE = 'numbers of the modules built here by model';
+
+/** The file's top level run ahead of its models (`runTopLevel`); a failure is left to the analysis that follows. */
+export function prepareShapes(text: string, tree: Tree, options: AnalysisOptions, sources: ShapeSources): void {
+  if (tree.rootNode.hasError) return;
+  try {
+    runTopLevel(plainFile(sources.path ?? '', text, tree), sources, options);
+  } catch (e) {
+    if (e instanceof Interrupted) throw e;
+  }
 }
 
 /** Models run again one by one for a hover; past this many the full analysis is cheaper. */

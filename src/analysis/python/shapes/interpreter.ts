@@ -213,7 +213,10 @@ export class Interp implements Host {
 
   /** Why the current budget is spent, if it is (checked at every statement and loop step; `extra`: work done in bulk). */
   spent(extra = 0): string | undefined {
-    return this.budget.spent(extra);
+    const why = this.budget.spent(extra);
+    // an edit may have made this run's result unwanted (the editor's background run): asked as often as the clock
+    if ((this.budget.steps & 1023) === 0) this.program.checkInterrupt();
+    return why;
   }
 
   /** Marks the budget spent from a place that cannot stop by itself (a module or an item too many). */

@@ -15,11 +15,12 @@ import { convCost, type SeparableOptions } from '../../cost';
 import type { ConvArgs, LayerKind, ModelIdentity, ShapeMismatch } from '../../model';
 import { DEFAULT_INPUT_SIZES, type AnalysisOptions } from '../../options';
 import { parse } from '../../parsing';
-import { isBudgetStop } from '../../kernel/budget';
+import { countModelRun, isBudgetStop } from '../../kernel/budget';
 import { readPragmas, type Pragmas } from '../../kernel/pragmas';
 import { Interp } from './interpreter';
 import { isMainGuard, named } from './nodes';
 import { Program, type ShapeSources } from './program';
+import { reachOrder, type Definition } from './reach';
 import { type Attempt, runComplete, searchInput, snapshotModel } from './inputSearch';
 import type { HeapSnapshot } from './branches';
 import { plainMismatches, type RecordedMismatch } from './mismatch';
@@ -86,6 +87,11 @@ export interface InferRequest {
   build?: string;
   /** the input's full shape, overriding pragmas, examples and the input-size option */
   input?: number[];
+  /**
+   * Offsets of conv calls in the file (a hover's): run only the models that build them, the first
+   * that does in the order of `reachOrder` (reach.ts) for each, instead of every model of the file
+   */
+  reach?: number[];
 }
 
 interface Candidate {
@@ -224,6 +230,20 @@ export function runClassModel(
     if (interp.lazyUnsafe || cls?.kind !== 'class' || cls.c.env !== env || !interp.nnBase(cls.c)) return undefined;
     const out = classRun(interp, cls.c, entry, options, inputPragmas(entry), readPragmas(entry.root, entry.text, 'python'));
     return interp.sharedWrites ? undefined : out;
+  } finally {
+    program.dispose();
+  }
+}
+
+/**
+ * Runs the file's top level alone (its imports read, parsed and run; no model built): what every
+ * later run of its models starts with, done ahead of them (an editor's newly opened file), so that
+ * the per-thread caches of library files and neighbours are filled.
+ */
+export function runTopLevel(entry: SourceFile, sources: ShapeSources, options: AnalysisOptions): void {
+  const program = new Program(entry, sources);
+  try {
+    newInterp(program, options).moduleEnv(entry);
   } finally {
     program.dispose();
   }
@@ -405,30 +425,22 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
 
   // 2. factories: functions without required arguments that return a module (`return ResNet(...)`);
   // scripts' entry points are left alone
+  const isFactory = (f: FunctionObj) => !exampled.has(f) && requiredParams(f, false).length === 0 && looksLikeFactory(f);
+  const ints = readPragmas(entry.root, entry.text, 'python');
+  if (request.reach) {
+    const defs = [
+      ...classes.filter(({ c }) => !exampled.has(c)).map(({ c, node }): Reachable => ({ name: c.name, node, value: { c } })),
+      ...functions.filter(({ f }) => isFactory(f)).map(({ f, node }): Reachable => ({ name: f.name, node, value: { f } })),
+    ];
+    return runReaching(interp, entry, options, pragmas, candidates, reachOrder(entry.root, request.reach, defs), request.reach, ints);
+  }
   for (const { f, node } of functions) {
-    if (exampled.has(f) || requiredParams(f, false).length > 0 || !looksLikeFactory(f)) continue;
-    const b = build(interp, () => interp.callFunction(f, { args: [], kwargs: new Map() }, node));
-    // a factory whose build cannot be followed is still a model of the file: unknown, with the reason
-    const className = typeof b.module === 'string' ? factoryClass(interp, f) : (b.module.cls?.name ?? b.module.native?.type ?? 'Module');
-    if (className === undefined) continue;
-    candidates.push({
-      name: f.name,
-      className,
-      line: node.startPosition.row,
-      start: node.startIndex,
-      build: `${f.name}()`,
-      module: b.module,
-      buildStops: b.stops,
-      invoked: b.invoked,
-      kind: 'factory',
-      origin: f,
-      pragmaRow: node.startPosition.row,
-      node,
-    });
+    if (!isFactory(f)) continue;
+    const cand = factoryCandidate(interp, f, node);
+    if (cand) candidates.push(cand);
   }
 
   // 3. classes whose constructor needs nothing the user has not given
-  const ints = readPragmas(entry.root, entry.text, 'python');
   const traced = new Map<Candidate, Set<string>>();
   const considered: { c: ClassObj; cand: Candidate | undefined; touched: Set<string> }[] = [];
   for (const { c } of classes) {
@@ -479,6 +491,7 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
   kept.sort((a, b) => a.line - b.line);
   const models = new Map<Candidate, ModelShapes>();
   for (const c of kept) {
+    program.checkInterrupt();
     if (trace) interp.recordLookups(traced.get(c));
     models.set(c, runModel(interp, c, pragmas, options, request));
   }
@@ -502,6 +515,65 @@ function run(program: Program, entry: SourceFile, options: AnalysisOptions, requ
   return kept.map((c) => models.get(c)!);
 }
 
+/** A candidate a hover's run may build: a class or a factory, by its definition. */
+type Reachable = Definition<{ c: ClassObj } | { f: FunctionObj }>;
+
+/** A factory as a model candidate: called without arguments; undefined when what it returns is no module it names. */
+function factoryCandidate(interp: Interp, f: FunctionObj, node: Node): Candidate | undefined {
+  const b = build(interp, () => interp.callFunction(f, { args: [], kwargs: new Map() }, node));
+  // a factory whose build cannot be followed is still a model of the file: unknown, with the reason
+  const className = typeof b.module === 'string' ? factoryClass(interp, f) : (b.module.cls?.name ?? b.module.native?.type ?? 'Module');
+  if (className === undefined) return undefined;
+  return {
+    name: f.name,
+    className,
+    line: node.startPosition.row,
+    start: node.startIndex,
+    build: `${f.name}()`,
+    module: b.module,
+    buildStops: b.stops,
+    invoked: b.invoked,
+    kind: 'factory',
+    origin: f,
+    pragmaRow: node.startPosition.row,
+    node,
+  };
+}
+
+/**
+ * A hover's run (`InferRequest.reach`): the examples, then the candidates of `order`, built one by
+ * one; a candidate whose build holds a conv made at one of the `reach` call sites not yet covered
+ * is run, the others are not; it ends once every call site is covered (or nothing is left to try).
+ */
+function runReaching(
+  interp: Interp,
+  entry: SourceFile,
+  options: AnalysisOptions,
+  pragmas: ReturnType<typeof inputPragmas>,
+  examples: Candidate[],
+  order: Reachable[],
+  reach: number[],
+  ints: Pragmas,
+): ModelShapes[] {
+  const wanted = new Set(reach);
+  const out: ModelShapes[] = [];
+  const take = (c: Candidate | undefined) => {
+    if (!c || typeof c.module === 'string') return;
+    let hit = false;
+    for (const [, m] of namedModules(c.module)) {
+      if (m.native?.data.conv === undefined || m.site?.file !== entry.path || !wanted.has(m.site.start)) continue;
+      wanted.delete(m.site.start);
+      hit = true;
+    }
+    interp.program.checkInterrupt();
+    if (hit) out.push(runModel(interp, c, pragmas, options, {}));
+  };
+  for (const c of examples) if (wanted.size) take(c);
+  for (const { node, value } of order)
+    if (wanted.size) take('c' in value ? classCandidate(interp, value.c, options, ints) : factoryCandidate(interp, value.f, node));
+  return out.sort((a, b) => a.line - b.line);
+}
+
 function convDims(root: ModuleObj): 1 | 2 | 3 | undefined {
   for (const [, m] of namedModules(root)) {
     const c = m.native?.data.conv as ConvData | undefined;
@@ -517,6 +589,7 @@ function runModel(
   options: AnalysisOptions,
   request: InferRequest,
 ): ModelShapes {
+  countModelRun();
   const root = c.module as ModuleObj;
   const reasons = [...c.buildStops];
   const dims = convDims(root) ?? 2;

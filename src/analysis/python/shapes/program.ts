@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import type { Tree } from 'web-tree-sitter';
 import type { PythonEnvironment } from '../../environment';
 import type { ShapeSources } from '../../files';
+import { Interrupted } from '../../kernel/budget';
 import { parse } from '../../parsing';
 import { asNode, copyTree } from './syntax';
 import type { SourceFile } from './values';
@@ -153,6 +154,11 @@ export class Program {
       this.stdlib = new Set(this.env?.stdlib ?? []);
     }
     return this.env;
+  }
+
+  /** Throws `Interrupted` when the run's result is no longer wanted (`ShapeSources.interrupted`). */
+  checkInterrupt(): void {
+    if (this.sources.interrupted?.()) throw new Interrupted();
   }
 
   /** Parses and remembers a file; null when it cannot be read (or too many files were read already). */

@@ -1,0 +1,86 @@
+/**
+ * Which of a file's candidate models may build a given conv call site, read from the text alone:
+ * the top-level definitions that mention, directly or through other top-level definitions, the one
+ * that holds the call (`conv3x3` ← `BasicBlock` ← `_resnet` ← `resnet18`). A hover's run builds
+ * these one by one, in the order the full run would pick its model, and runs only the first that
+ * builds the call site (`InferRequest.reach` in models.ts); the rest of the file's models wait for
+ * the full run. Words are matched in the definitions' text (strings and comments too): that can
+ * only add candidates, never lose one; the order reads only the code's names (a docstring that
+ * names another factory does not make it a part).
+ */
+import type { Node } from 'web-tree-sitter';
+
+/** A candidate model: a class or a factory of the file, by its top-level definition. */
+export interface Definition<T> {
+  name: string;
+  node: Node;
+  value: T;
+}
+
+interface Item {
+  /** names the statement binds at the top level */
+  names: string[];
+  start: number;
+  end: number;
+  /** every word of its text, and those outside strings and comments (names the code uses) */
+  words: Set<string>;
+  code: Set<string>;
+}
+
+const WORD = /[A-Za-z_]\w*/g;
+const STRING_OR_COMMENT = /[rbfuRBFU]*("""[^]*?"""|'''[^]*?'''|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')|#[^\n]*/g;
+
+/** The file's top-level definitions and assignments, with the words each one's text uses. */
+function topLevel(root: Node): Item[] {
+  const out: Item[] = [];
+  for (const stmt of root.namedChildren) {
+    if (!stmt) continue;
+    const def = stmt.type === 'decorated_definition' ? stmt.childForFieldName('definition') : stmt;
+    let names: string[] = [];
+    if (def && (def.type === 'class_definition' || def.type === 'function_definition')) {
+      const name = def.childForFieldName('name')?.text;
+      if (name) names = [name];
+    } else if (stmt.type === 'expression_statement' && stmt.firstNamedChild?.type === 'assignment') {
+      names = stmt.firstNamedChild.childForFieldName('left')?.text.match(WORD) ?? [];
+    }
+    const text = stmt.text;
+    out.push({
+      names,
+      start: stmt.startIndex,
+      end: stmt.endIndex,
+      words: new Set(text.match(WORD) ?? []),
+      code: new Set(text.replace(STRING_OR_COMMENT, ' ').match(WORD) ?? []),
+    });
+  }
+  return out;
+}
+
+/**
+ * The candidates among `defs` whose build may reach one of `targets` (offsets of conv calls in the
+ * file), in the order to try them: file order (the full run attaches a call site to the first
+ * model in file order that builds it), except that a class another candidate class mentions (a
+ * block that is likely a part of it) and a factory another candidate mentions go after the others.
+ */
+export function reachOrder<T>(root: Node, targets: number[], defs: Definition<T>[]): Definition<T>[] {
+  const items = topLevel(root);
+  const inClosure = new Set<Item>(items.filter((it) => targets.some((t) => t >= it.start && t < it.end)));
+  const names = new Set([...inClosure].flatMap((it) => it.names));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const it of items) {
+      if (inClosure.has(it) || ![...names].some((n) => it.words.has(n))) continue;
+      inClosure.add(it);
+      for (const n of it.names) names.add(n);
+      grew = true;
+    }
+  }
+  const itemOf = (d: Definition<T>) => items.find((it) => d.node.startIndex >= it.start && d.node.startIndex < it.end);
+  const reached = defs
+    .map((d) => ({ d, it: itemOf(d) }))
+    .filter((x): x is { d: Definition<T>; it: Item } => !!x.it && inClosure.has(x.it))
+    .sort((a, b) => a.it.start - b.it.start);
+  const isClass = (d: Definition<T>) => d.node.type === 'class_definition';
+  const later = (x: { d: Definition<T> }) =>
+    reached.some((o) => o.d !== x.d && (isClass(x.d) ? isClass(o.d) : true) && o.it.code.has(x.d.name));
+  return [...reached.filter((x) => !later(x)), ...reached.filter(later)].map((x) => x.d);
+}

@@ -1,0 +1,136 @@
+/**
+ * A hover's run (`InferRequest.reach`): which candidates may build a conv call site and in which
+ * order they are tried (shapes/reach.ts), and, on torchvision's model files as Debian installs
+ * them, that the shapes a hover gets from the models reaching its line are those the full
+ * analysis gives the line, for fewer models run.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { before, test } from 'node:test';
+import type { Node } from 'web-tree-sitter';
+import { diskSources } from '../../src/analysis/files';
+import { modelRuns } from '../../src/analysis/kernel/budget';
+import { defaultOptions } from '../../src/analysis/options';
+import { initParsing, parse } from '../../src/analysis/parsing';
+import { reachOrder } from '../../src/analysis/python/shapes/reach';
+import { TreeCache } from '../../src/server/trees';
+
+before(() => initParsing(['python']));
+
+const FILE = `import torch.nn as nn
+
+
+def conv3x3(cin, cout):
+    return nn.Conv2d(cin, cout, 3, padding=1)
+
+
+class Block(nn.Module):
+    def __init__(self, c=16):
+        super().__init__()
+        self.conv = conv3x3(c, c)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.Sequential(Block(8), Block(8))
+
+
+class Head(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Conv2d(8, 4, 1)
+
+
+BLOCKS = [Block]
+
+
+def small():
+    """Like big(), with fewer channels."""
+    return Net()
+
+
+def big():
+    return Net()
+
+
+def from_registry():
+    return BLOCKS[0]()
+`;
+
+/** The top-level definitions of `text` by name, as models.ts hands them to `reachOrder`. */
+function definitions(root: Node): { name: string; node: Node; value: string }[] {
+  return root.namedChildren
+    .filter((n): n is Node => !!n && (n.type === 'class_definition' || n.type === 'function_definition') && n.text !== '')
+    .map((n) => ({ name: n.childForFieldName('name')!.text, node: n, value: n.childForFieldName('name')!.text }))
+    .filter((d) => d.name !== 'conv3x3');
+}
+
+void test('the candidates that may build a call site, in file order, blocks other classes use last', () => {
+  const tree = parse('python', FILE);
+  try {
+    const defs = definitions(tree.rootNode);
+    const at = (needle: string) => [FILE.indexOf(needle)];
+    // conv3x3's conv: Block uses it, Net uses Block, small and big use Net, BLOCKS names Block and
+    // from_registry reads BLOCKS; Head mentions none of them. Block goes last: Net builds it. The
+    // docstring of small() naming big() does not make big a part of small.
+    assert.deepEqual(
+      reachOrder(tree.rootNode, at('nn.Conv2d(cin'), defs).map((d) => d.value),
+      ['Net', 'small', 'big', 'from_registry', 'Block'],
+    );
+    // a conv in a class: that class and what mentions it
+    assert.deepEqual(
+      reachOrder(tree.rootNode, at('nn.Conv2d(8, 4'), defs).map((d) => d.value),
+      ['Head'],
+    );
+  } finally {
+    tree.delete();
+  }
+});
+
+const MODELS = '/usr/lib/python3/dist-packages/torchvision/models';
+
+void test(
+  'torchvision: the shapes of every conv line from the models reaching it are those of the full analysis',
+  { skip: !fs.existsSync(MODELS) && 'python3-torchvision is not installed', timeout: 600_000 },
+  () => {
+    const options = defaultOptions();
+    let noted = 0;
+    for (const name of ['resnet.py', 'mobilenetv2.py', 'squeezenet.py', 'shufflenetv2.py']) {
+      const file = path.join(MODELS, name);
+      const text = fs.readFileSync(file, 'utf8');
+      const src = { key: name, version: '1', languageId: 'python' as const, text };
+      const before = modelRuns();
+      const full = new TreeCache().analysis(src, options, diskSources(file));
+      const fullRuns = modelRuns() - before;
+      const shaped = full.layers.filter((l) => l.shapes);
+      assert.ok(shaped.length > 0, name);
+      for (const l of shaped) {
+        const start = text.lastIndexOf('\n', l.span.start) + 1;
+        const at = { start, end: text.indexOf('\n', l.span.start) };
+        const trees = new TreeCache();
+        const runs = modelRuns();
+        const hover = trees.focusedAnalysis(src, options, { start: Math.max(0, start - 400), end: at.end }, diskSources(file), at);
+        const line = `${name}:${text.slice(0, start).split('\n').length}`;
+        assert.equal(trees.stats.reached, 1, `${line}: answered by the models reaching it`);
+        assert.ok(modelRuns() - runs < fullRuns, `${line}: fewer models run than the ${fullRuns} of the full analysis`);
+        const mine = hover.layers.find((x) => x.span.start === l.span.start);
+        assert.deepEqual(mine?.shapes, l.shapes, line);
+        // a line decided on the modules built there: the full analysis prices every model's, the hover says it priced one's
+        if (mine?.assumptions.some((a) => a.startsWith(`numbers of the modules built here by model ${l.shapes!.model}:`))) {
+          assert.ok('callerDependent' in l && l.callerDependent && l.convertible, line);
+          noted++;
+          continue;
+        }
+        assert.deepEqual(
+          [mine?.cost.macs.before?.constant, mine?.cost.params.before?.constant],
+          [l.cost.macs.before?.constant, l.cost.params.before?.constant],
+          line,
+        );
+      }
+    }
+    // shufflenetv2's stem conv (its width read from a constructor argument): one model's modules of four
+    assert.ok(noted >= 1);
+  },
+);
