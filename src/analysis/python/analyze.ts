@@ -26,44 +26,10 @@ import {
   type PartialConv,
 } from './convClasses';
 import { PythonEvaluator, enclosing, paramName, type EvalContext, type Value } from './evaluate';
+import { convSignature } from './convSignature';
 import { collectImports, resolveDotted, type ImportMap } from './imports';
 import type { LayerMemo } from './incremental';
 import { ReferenceIndex, scopeNode, type ModuleSite, type Reference } from './references';
-
-const SIGNATURES = {
-  conv: [
-    'in_channels',
-    'out_channels',
-    'kernel_size',
-    'stride',
-    'padding',
-    'dilation',
-    'groups',
-    'bias',
-    'padding_mode',
-    'device',
-    'dtype',
-  ],
-  transposed: [
-    'in_channels',
-    'out_channels',
-    'kernel_size',
-    'stride',
-    'padding',
-    'output_padding',
-    'groups',
-    'bias',
-    'dilation',
-    'padding_mode',
-    'device',
-    'dtype',
-  ],
-};
-
-function signatureOf(lazy: boolean, transposed: boolean): string[] {
-  const sig = transposed ? SIGNATURES.transposed : SIGNATURES.conv;
-  return lazy ? sig.slice(1) : sig;
-}
 
 /** Everything the refactoring needs beyond the plain `Layer`. */
 export interface PythonLayer extends Layer {
@@ -301,14 +267,7 @@ export function analyzePython(text: string, tree: Tree, options: AnalysisOptions
     }
     if (plainSubclass && !reused) {
       layer.classPath = subclasses.get(callee.text)!.base;
-      const why = subclassBlocker(plainSubclass, undefined, module);
-      if (why && (layer.convertible || layer.callerDependent || layer.reason === undefined)) {
-        layer.convertible = false;
-        layer.reason = why;
-        layer.warnings = [];
-        layer.callerDependent = false;
-        layer.unresolvedOnly = false;
-      }
+      declineForSubclass(layer, subclassBlocker(plainSubclass, undefined, module));
     }
     if (subclass && !reused) {
       const name = subclass.childForFieldName('name')!.text;
@@ -316,14 +275,7 @@ export function analyzePython(text: string, tree: Tree, options: AnalysisOptions
       layer.subclass = { name, base: dottedText(base), baseSpan: { start: base.startIndex, end: base.endIndex } };
       layer.classPath = dottedText(base);
       layer.target = undefined;
-      const why = subclassBlocker(subclass, call, module);
-      if (why && (layer.convertible || layer.callerDependent || layer.reason === undefined)) {
-        layer.convertible = false;
-        layer.reason = why;
-        layer.warnings = [];
-        layer.callerDependent = false;
-        layer.unresolvedOnly = false;
-      } else if (layer.convertible) markConvertible(layer, options);
+      if (!declineForSubclass(layer, subclassBlocker(subclass, call, module)) && layer.convertible) markConvertible(layer, options);
     }
     if (!reused) memo?.record(layer, tree, searched);
     layers.push(layer);
@@ -397,7 +349,7 @@ function convArgumentOf(call: Node, param: string, imports: ImportMap, defined: 
   const resolved = fn ? resolveDotted(dottedText(fn), imports, defined) : undefined;
   const hit = resolved ? CONV.exec(resolved) : null;
   if (!hit) return undefined;
-  return mapArguments(call.childForFieldName('arguments')!, signatureOf(!!hit[1], !!hit[2])).nodes.get(param);
+  return mapArguments(call.childForFieldName('arguments')!, convSignature(!!hit[1], !!hit[2])).nodes.get(param);
 }
 
 function analyzeCall(
@@ -425,7 +377,7 @@ function analyzeCall(
     searched,
   );
   const argList = call.childForFieldName('arguments')!;
-  const { written, nodes: argNodes, comments, problem: mapProblem, splat } = mapArguments(argList, signatureOf(lazy, transposed));
+  const { written, nodes: argNodes, comments, problem: mapProblem, splat } = mapArguments(argList, convSignature(lazy, transposed));
   let problem = mapProblem ?? partial?.problem;
   const unresolved: string[] = [];
   for (const [k, node] of partial?.keywords ?? []) {
@@ -682,4 +634,18 @@ function siteName(site: ModuleSite): string | undefined {
   if (site.attribute) return site.attribute;
   if (site.sequential) return `${site.sequential.attribute}.${site.sequential.index}`;
   return undefined;
+}
+
+/**
+ * A conv a subclass builds is declined for the subclass's reason (`why`) unless it already has one
+ * of its own; says whether it was.
+ */
+function declineForSubclass(layer: PythonLayer, why: string | undefined): boolean {
+  if (!why || !(layer.convertible || layer.callerDependent || layer.reason === undefined)) return false;
+  layer.convertible = false;
+  layer.reason = why;
+  layer.warnings = [];
+  layer.callerDependent = false;
+  layer.unresolvedOnly = false;
+  return true;
 }

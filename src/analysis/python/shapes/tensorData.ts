@@ -569,7 +569,8 @@ export function dataOperator(op: string, l: V, r: V): TensorValue | undefined {
   return dataBinary(op, l, r);
 }
 
-const NAMED_BINARY: Record<string, string> = {
+/** torch's functions (and tensor methods) named after a Python binary operator, and that operator. */
+export const NAMED_BINARY: Readonly<Record<string, string>> = {
   add: '+',
   sub: '-',
   subtract: '-',

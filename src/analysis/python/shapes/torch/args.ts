@@ -1,6 +1,7 @@
 /** Reading the arguments of torch.nn constructors and torch functions (PyTorch's signatures), and the name tables the rules share. */
 import type { Node } from 'web-tree-sitter';
 import type { Host } from '../host';
+import { NAMED_BINARY } from '../tensorData';
 import { intOf, intV, numOf, type CallArgs, type V } from '../values';
 
 export const NN_FAMILIES: Record<string, RegExp[]> = {
@@ -185,27 +186,16 @@ export const ELEMENTWISE_FUNCTIONS = new Set([
   'sgn',
 ]);
 
-export const BROADCAST_FUNCTIONS: Record<string, string> = {
-  add: '+',
-  sub: '-',
-  subtract: '-',
-  mul: '*',
-  multiply: '*',
-  div: '/',
-  divide: '/',
-  true_divide: '/',
-  floor_divide: '//',
+/**
+ * Functions and tensor methods whose output is the broadcast of their two inputs, with the operator
+ * they are checked as (the named Python operators, and others as `+`: only the shapes count).
+ */
+export const BROADCAST_FUNCTIONS: Readonly<Record<string, string>> = {
+  ...NAMED_BINARY,
   fmod: '%',
-  remainder: '%',
   maximum: '+',
   minimum: '+',
   atan2: '+',
-  eq: '+',
-  ne: '+',
-  lt: '+',
-  gt: '+',
-  le: '+',
-  ge: '+',
   add_: '+',
   sub_: '-',
   mul_: '*',

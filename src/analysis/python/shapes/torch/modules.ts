@@ -3,6 +3,7 @@ import type { Node } from 'web-tree-sitter';
 import { convCost } from '../../../cost';
 import type { ConvArgs, LayerKind } from '../../../model';
 import { Poly } from '../../../poly';
+import { convSignature } from '../../convSignature';
 import { canonical } from '../../imports';
 import type { Host } from '../host';
 import { describe, intOf, intV, NONE, type CallArgs, type ModuleObj, type NativeModule, type V } from '../values';
@@ -26,35 +27,6 @@ export interface ConvData {
 }
 
 const CONV = /^(Lazy)?Conv(Transpose)?([123])d$/;
-
-const CONV_SIG = [
-  'in_channels',
-  'out_channels',
-  'kernel_size',
-  'stride',
-  'padding',
-  'dilation',
-  'groups',
-  'bias',
-  'padding_mode',
-  'device',
-  'dtype',
-];
-
-const CONVT_SIG = [
-  'in_channels',
-  'out_channels',
-  'kernel_size',
-  'stride',
-  'padding',
-  'output_padding',
-  'groups',
-  'bias',
-  'dilation',
-  'padding_mode',
-  'device',
-  'dtype',
-];
 
 /** Configures `m` as the torch.nn class `base` (a direct construction or a user subclass's `super().__init__`). */
 export function initNative(interp: Host, m: ModuleObj, base: string, a: CallArgs, at: Node): void {
@@ -412,7 +384,7 @@ function constructConv(interp: Host, type: string, hit: RegExpExecArray, a: Call
   const lazy = !!hit[1];
   const transposed = !!hit[2];
   const dims = Number(hit[3]) as 1 | 2 | 3;
-  const sig = (transposed ? CONVT_SIG : CONV_SIG).slice(lazy ? 1 : 0);
+  const sig = convSignature(lazy, transposed);
   const r = new Args(`nn.${type}`, sig, a, interp, at);
   const cin = lazy ? undefined : r.int('in_channels');
   const cout = r.int('out_channels');
