@@ -21,3 +21,11 @@
   object: (identifier) @alias
   attribute: (identifier) @field
   (#match? @field "^(weight|bias|in_channels|out_channels|kernel_size|stride|padding|dilation|groups|padding_mode|reset_parameters)$")) @read
+
+; if isinstance(self.conv_proj, nn.Conv2d): ... elif self.conv_proj.conv_last ...   (a class test the Sequential fails)
+(call
+  function: (identifier) @fn
+  arguments: (argument_list
+    .
+    (_) @object)
+  (#eq? @fn "isinstance")) @read

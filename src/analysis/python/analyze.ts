@@ -599,6 +599,8 @@ function whyNot(layer: PythonLayer, problem: string | undefined, unresolved: str
 }
 
 function blocked(r: Reference): string {
+  if (r.field === 'isinstance' && !r.why)
+    return `line ${r.line + 1} tests \`${r.text}\`, which is false once the conv is a separable Sequential`;
   return `line ${r.line + 1} reads \`${r.text}\`, which ${r.why ? `the rewrite cannot follow (${r.why})` : 'has no single counterpart in the separable Sequential'}`;
 }
 

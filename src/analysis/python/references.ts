@@ -27,6 +27,8 @@ const REWRITES: Record<string, string | null> = {
   groups: null,
   padding_mode: null,
   reset_parameters: null,
+  /** `isinstance(self.conv, nn.Conv2d)`: false after the rewrite */
+  isinstance: null,
 };
 
 export interface Reference {
@@ -59,7 +61,7 @@ export interface ModuleSite {
 
 const FIELDS = 'weight|bias|in_channels|out_channels|kernel_size|stride|padding|dilation|groups|padding_mode|reset_parameters';
 /** Lines that can hold such a read. */
-export const READ_LINE = new RegExp(`\\.\\s*(?:${FIELDS})\\b`);
+export const READ_LINE = new RegExp(`\\.\\s*(?:${FIELDS})\\b|\\bisinstance\\s*\\(`);
 /**
  * Lines that can bind another name to a module: `self.conv = conv`, `w = self.conv2`, `first =
  * self.features[0]`, `for c in [...]` (also after a `;`). Bounded character classes: linear on any line.
@@ -239,16 +241,17 @@ export class ReferenceIndex {
     for (const m of reads) {
       const cap = (n: string) => m.captures.find((c) => c.name === n)!.node;
       const read = cap('read');
-      const field = cap('field');
-      const node = read.childForFieldName('object')!;
+      // `isinstance(module, ...)`: the module is the first argument, the test is the whole call
+      const test = m.captures.some((c) => c.name === 'fn');
+      const node = test ? cap('object') : read.childForFieldName('object')!;
       const object = exprOf(node);
       // from the end of the module expression
       const r: Read = {
         object,
-        field: field.text,
+        field: test ? 'isinstance' : cap('field').text,
         text: read.text,
         line: read.startPosition.row,
-        fieldSpan: { start: node.endIndex, end: field.endIndex },
+        fieldSpan: { start: node.endIndex, end: test ? node.endIndex : cap('field').endIndex },
       };
       if (r.field === 'weight') r.init = initStatement(read, this.text);
       if (object.kind === 'attribute') push(ix.readsOfAttribute, object.name, r);
