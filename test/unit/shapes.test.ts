@@ -384,3 +384,75 @@ class Net(nn.Module):
     d.reasons.join('\n'),
   );
 });
+
+void test("a conv read as a conv from a file that imports its class is not converted (torchaudio's hubert init)", async () => {
+  const components = `import torch.nn as nn
+
+
+class ConvLayerBlock(nn.Module):
+    def __init__(self, in_channels, out_channels, kernel_size, stride):
+        super().__init__()
+        self.conv = nn.Conv1d(in_channels=in_channels, out_channels=out_channels, kernel_size=kernel_size, stride=stride)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class Head(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.conv = nn.Conv1d(dim, dim, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(x)
+`;
+  const model = `import torch
+import torch.nn as nn
+from . import components
+
+
+def _init_pretrain(module):
+    if isinstance(module, components.ConvLayerBlock):
+        torch.nn.init.kaiming_normal_(module.conv.weight)  # the conv as PyTorch built it
+
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.Sequential(components.ConvLayerBlock(16, 32, 3, 2), components.ConvLayerBlock(32, 32, 3, 2))
+        self.head = components.Head(32)
+
+    def forward(self, x):
+        return self.head(self.blocks(x))
+
+
+def pretrain_model():
+    model = Encoder()
+    model.apply(_init_pretrain)
+    return model
+`;
+  const dir = project({ 'pkg/components.py': components, 'pkg/model.py': model, 'pkg/__init__.py': '' });
+  const r = await cli('report', path.join(dir, 'pkg'), '--json', '--no-cache');
+  const layers = (JSON.parse(r.stdout) as Report).files.find((f) => f.path.endsWith('components.py'))!.layers;
+  const [block, head] = [
+    layers.find((l) => l.line === lineOf(components, 'kernel_size=kernel_size'))!,
+    layers.find((l) => l.line === lineOf(components, 'nn.Conv1d(dim'))!,
+  ];
+  assert.equal(block.convertible, false);
+  assert.equal(
+    block.reason,
+    "line 8 of model.py reads `torch.nn.init.kaiming_normal_(module.conv.weight)` on a `ConvLayerBlock`'s conv, which is a separable Sequential after the rewrite",
+  );
+  // the other class's conv is not read there: converted
+  assert.equal(head.convertible, true, head.reason ?? '');
+  // and without that read the block's conv is converted too (the instances decide its arguments)
+  // (a new folder: a process reads a neighbour once)
+  const dir2 = project({
+    'pkg/components.py': components,
+    'pkg/model.py': model.replace('torch.nn.init.kaiming_normal_(module.conv.weight)', 'pass'),
+    'pkg/__init__.py': '',
+  });
+  const r2 = await cli('report', path.join(dir2, 'pkg'), '--json', '--no-cache');
+  const again = (JSON.parse(r2.stdout) as Report).files.find((f) => f.path.endsWith('components.py'))!.layers;
+  assert.equal(again.find((l) => l.line === block.line)!.convertible, true, again.find((l) => l.line === block.line)!.reason ?? '');
+});

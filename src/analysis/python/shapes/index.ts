@@ -4,7 +4,6 @@
  * MACs (replacing the input-size assumption), and each model its totals before and after the
  * rewrite. Everything here is plain data once it returns.
  */
-import * as path from 'node:path';
 import type { Tree } from 'web-tree-sitter';
 import type { Guard, LayerShapes, ModelSummary, Span } from '../../model';
 import type { AnalysisOptions } from '../../options';
@@ -24,6 +23,7 @@ import {
   type ModelShapes,
   type RunTrace,
 } from './models';
+import { declineForeignReads, importersOf } from './importers';
 import { plainFile, type ShapeSources } from './program';
 
 export type { ShapeSources } from './program';
@@ -60,6 +60,7 @@ export function inferShapes(
     return;
   }
   if (memo && trace) memo.recordShapes({ key: JSON.stringify(options), file, trace });
+  declineForeignReads(analysis.layers, tree, file, sources);
   attachAll(analysis.layers, models, file);
   for (const l of analysis.layers) fromInstances(l, models, file, options);
   // a model that ran out of its budget may have been about to build the layers no model built
@@ -144,6 +145,7 @@ export function focusShapes(
     if (c.outcome === 'model' && !parts.has(c.name)) models.push(c.model!);
   }
   const frame = (m: ModelShapes) => (reran.has(m) ? undefined : back);
+  declineForeignReads(layers, tree, file, sources);
   attachAll(layers, models, file, frame);
   for (const l of layers) fromInstances(l, models, file, options, frame);
   // a layer no model of the file builds: the full analysis looks for the files that import this one
@@ -173,6 +175,7 @@ export function reachShapes(
   if (targets.length === 0) return true;
   const file = sources.path ?? '';
   const models = inferModels(plainFile(file, text, tree), sources, options, { reach: targets.map((l) => l.span.start) });
+  declineForeignReads(layers, tree, file, sources);
   attachAll(layers, models, file);
   const undecided = new Set(targets.filter((l) => !l.convertible));
   for (const l of layers) fromInstances(l, models, file, options);
@@ -201,7 +204,6 @@ const MAX_FOCUSED_RUNS = 8;
 
 /** Files whose models are run for a file of building blocks; more would cost more than they tell. */
 const MAX_IMPORTERS = 3;
-const MAX_SCANNED = 64;
 
 /**
  * Each layer gets the instances of the first model (in file order) that builds its call site.
@@ -365,58 +367,6 @@ function fromInstances(
 /** Keys of a `**` dict that go to the depthwise conv alone, and those that go to both convs. */
 const GEOMETRY = new Set(['kernel_size', 'stride', 'padding', 'dilation', 'padding_mode']);
 const DEVICE = new Set(['device', 'dtype']);
-
-/** Files next to `file` or named on the command line that import it (`from .blocks import`, `import blocks`). */
-function importersOf(file: string, sources: ShapeSources): string[] {
-  const stem = path.basename(file, '.py');
-  if (!/^[A-Za-z_]\w*$/.test(stem)) return [];
-  const dir = path.dirname(file);
-  const candidates = new Set<string>();
-  for (const name of sources.list?.(dir) ?? []) if (name.endsWith('.py')) candidates.add(path.join(dir, name));
-  for (const f of sources.files ?? []) {
-    if (f.endsWith('.py')) candidates.add(path.resolve(f));
-    // a folder named on the command line: its files, two levels down (a zoo's models/ and models/detection/)
-    else for (const g of pythonFilesUnder(path.resolve(f), sources, 2)) candidates.add(g);
-  }
-  candidates.delete(file);
-  const imports = new RegExp(
-    `^\\s*(from\\s+[.\\w]*\\b${stem}\\s+import\\b|from\\s+\\.+\\s+import\\s[^\\n]*\\b${stem}\\b|import\\s+[\\w.]*\\b${stem}\\b)`,
-    'm',
-  );
-  // a folder of hundreds of files is not read in full for every file of blocks in it
-  return [...candidates]
-    .sort()
-    .slice(0, MAX_SCANNED)
-    .filter((f) => {
-      const lines = importLines(f, sources.read?.(f) ?? '');
-      return lines.includes(stem) && imports.test(lines);
-    });
-}
-
-function pythonFilesUnder(dir: string, sources: ShapeSources, depth: number): string[] {
-  const out: string[] = [];
-  for (const name of sources.list?.(dir) ?? []) {
-    if (name.startsWith('.')) continue;
-    if (name.endsWith('.py')) out.push(path.join(dir, name));
-    else if (depth > 1 && /^[A-Za-z_]\w*$/.test(name)) out.push(...pythonFilesUnder(path.join(dir, name), sources, depth - 1));
-  }
-  return out;
-}
-
-/** The import lines of each neighbour, kept while its text is the same string (the sources keep unchanged files' texts). */
-const importLinesOf = new Map<string, { text: string; lines: string }>();
-
-function importLines(file: string, text: string): string {
-  const known = importLinesOf.get(file);
-  if (known?.text === text) return known.lines;
-  const lines = text
-    .split('\n')
-    .filter((l) => /^\s*(?:from|import)\s/.test(l))
-    .join('\n');
-  if (importLinesOf.size >= 512) importLinesOf.delete(importLinesOf.keys().next().value as string);
-  importLinesOf.set(file, { text, lines });
-  return lines;
-}
 
 /** Whether the conv at each construction site gets rewritten: this file's layers, and those of the files it imports. */
 function convertibility(
