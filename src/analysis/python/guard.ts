@@ -51,6 +51,47 @@ function operand(expr: string): string {
   return /^[\w.]+(\[[^\]]*\])*$/.test(e) ? e : `(${e})`;
 }
 
+/** Each test as Python text on the line's expressions (undefined: the line does not write that argument). */
+function termTexts(
+  written: (param: string) => WrittenArg | undefined,
+  kernelExpr: string | undefined,
+): Record<GuardTerm, string | undefined> {
+  return {
+    kernel: kernelExpr && `${operand(kernelExpr)} != 1`,
+    groups: written('groups') && `${operand(written('groups')!.text)} == 1`,
+    in: written('in_channels') && `${operand(written('in_channels')!.text)} > 1`,
+    out: written('out_channels') && `${operand(written('out_channels')!.text)} > 1`,
+  };
+}
+
+/** A value passed through from a caller as it is: a name, attribute or subscript (`k`, `cfg.kernel`, `kwargs["kernel_size"]`), not a number or arithmetic. */
+const PASSED = /^(?!\d)[\w.]+(\[[^\]]*\])*$/;
+
+/**
+ * For a line whose every module seen is smaller separable: the tests that keep a caller not seen
+ * from getting a separable 1x1 or a separable depthwise conv, on the kernel size and groups the
+ * line passes through from its callers as they are (`kernel_size != 1 and groups == 1` in
+ * torchvision's `Conv2dNormActivation`); undefined when neither is (numbers, arithmetic such as
+ * `2 * stride`, or not written).
+ */
+export function safetyGuard(
+  instances: GuardInstance[],
+  written: (param: string) => WrittenArg | undefined,
+  kernelExpr: string | undefined,
+): Guard | undefined {
+  const textOf = termTexts(written, kernelExpr);
+  const open: Record<'kernel' | 'groups', string | undefined> = { kernel: kernelExpr, groups: written('groups')?.text };
+  const terms = (['kernel', 'groups'] as const).filter(
+    (t) =>
+      open[t] !== undefined &&
+      PASSED.test(open[t].trim()) &&
+      !hasImpureCall(textOf[t]!) &&
+      instances.every((i) => termHolds(t, i) === true),
+  );
+  if (terms.length === 0) return undefined;
+  return { condition: terms.map((t) => textOf[t]!).join(' and '), terms, converted: instances.length, instances: instances.length };
+}
+
 /**
  * The smallest conjunction of tests (`k != 1`, `g == 1`, `cin > 1`, `cout > 1`) that holds on
  * exactly the `eligible` modules, written on the line's expressions; or why there is none.
@@ -62,12 +103,7 @@ export function findGuard(
   written: (param: string) => WrittenArg | undefined,
   kernelExpr: string | undefined,
 ): Guard | string {
-  const textOf: Record<GuardTerm, string | undefined> = {
-    kernel: kernelExpr && `${operand(kernelExpr)} != 1`,
-    groups: written('groups') && `${operand(written('groups')!.text)} == 1`,
-    in: written('in_channels') && `${operand(written('in_channels')!.text)} > 1`,
-    out: written('out_channels') && `${operand(written('out_channels')!.text)} > 1`,
-  };
+  const textOf = termTexts(written, kernelExpr);
   const usable = TERMS.filter((t) => textOf[t] !== undefined && !hasImpureCall(textOf[t]));
   // smallest first, in the order of TERMS
   const subsets: GuardTerm[][] = [];

@@ -67,7 +67,6 @@ function importLines(file: string, text: string): string {
   return lines;
 }
 
-
 /** The top-level class whose body holds `offset`. */
 function classAt(tree: Tree, offset: number): string | undefined {
   for (const stmt of tree.rootNode.namedChildren) {

@@ -10,7 +10,7 @@ import type { AnalysisOptions } from '../../options';
 import { parse } from '../../parsing';
 import { Poly } from '../../poly';
 import { analyzePython, markConvertible, type PythonAnalysis, type PythonLayer } from '../analyze';
-import { findGuard, termHolds } from '../guard';
+import { findGuard, safetyGuard, termHolds } from '../guard';
 import type { LayerMemo } from '../incremental';
 import { Interrupted, isBudgetStop } from '../../kernel/budget';
 import {
@@ -316,12 +316,35 @@ function fromInstances(
     };
   };
   if (n === 0) return;
+  const guardInstances = () =>
+    instances.map((i) => ({
+      inChannels: i.args.inChannels?.constant,
+      outChannels: i.args.outChannels?.constant,
+      groups: i.args.groups?.constant,
+      kernel: i.args.kernelSize,
+      kernelIsInt: i.kernelIsInt,
+    }));
+  const kernelExpr = written('kernel_size')?.text ?? `${layer.splat}["kernel_size"]`;
   if (n === instances.length) {
     if (!layer.convertible) {
       markConvertible(layer, options);
-      layer.warnings.push(
-        `decided on the ${modules(n)} the models of this file build here: its arguments are not known from the line alone`,
-      );
+      // the modules seen are those of the models run; a caller elsewhere may pass a 1x1 kernel or
+      // groups (a depthwise conv through the same helper): where the line's kernel size or groups
+      // come from its callers, a guard keeps those as they are (unless a read of the conv needs it
+      // to be a Sequential for every caller)
+      const safe =
+        layer.subclass || layer.bound?.length || layer.references.some((r) => r.replacement)
+          ? undefined
+          : safetyGuard(guardInstances(), written, kernelExpr);
+      if (safe) {
+        layer.guard = safe;
+        layer.warnings.push(
+          `guarded: the ${modules(n)} the models build here become separable (where \`${safe.condition}\`); a caller that passes other values gets the conv as written`,
+        );
+      } else
+        layer.warnings.push(
+          `decided on the ${modules(n)} the models of this file build here: its arguments are not known from the line alone`,
+        );
       price(eligible);
     }
     return;
@@ -337,19 +360,7 @@ function fromInstances(
     return decline(
       `only ${n} of the ${modules(instances.length)} built here are smaller separable, and a guard cannot read the ${boundRead} the partial binds`,
     );
-  const kernelExpr = written('kernel_size')?.text ?? `${layer.splat}["kernel_size"]`;
-  const guard = findGuard(
-    instances.map((i) => ({
-      inChannels: i.args.inChannels?.constant,
-      outChannels: i.args.outChannels?.constant,
-      groups: i.args.groups?.constant,
-      kernel: i.args.kernelSize,
-      kernelIsInt: i.kernelIsInt,
-    })),
-    eligible,
-    written,
-    kernelExpr,
-  );
+  const guard = findGuard(guardInstances(), eligible, written, kernelExpr);
   if (typeof guard === 'string') return decline(guard);
   const reads = layer.references.filter((r) => r.replacement);
   if (reads.length)
