@@ -456,3 +456,50 @@ def pretrain_model():
   const again = (JSON.parse(r2.stdout) as Report).files.find((f) => f.path.endsWith('components.py'))!.layers;
   assert.equal(again.find((l) => l.line === block.line)!.convertible, true, again.find((l) => l.line === block.line)!.reason ?? '');
 });
+
+void test('a helper whose every module seen is smaller separable is guarded on the kernel size and groups its callers pass', async () => {
+  const blocks = `import torch.nn as nn
+
+
+class ConvBNAct(nn.Sequential):
+    def __init__(self, in_ch, out_ch, kernel_size=3, stride=1, groups=1):
+        padding = (kernel_size - 1) // 2
+        super().__init__(
+            nn.Conv2d(in_ch, out_ch, kernel_size, stride, padding, groups=groups, bias=False),
+            nn.BatchNorm2d(out_ch),
+            nn.ReLU(inplace=True),
+        )
+
+
+class InvertedResidual(nn.Module):
+    # a depthwise conv through the same helper: no model of this file builds it
+    def __init__(self, channels, expand=4):
+        super().__init__()
+        hidden = channels * expand
+        self.block = nn.Sequential(
+            ConvBNAct(channels, hidden, kernel_size=1),
+            ConvBNAct(hidden, hidden, groups=hidden),
+            nn.Conv2d(hidden, channels, 1, bias=False),
+        )
+
+    def forward(self, x):
+        return x + self.block(x)
+
+
+class Stem(nn.Module):
+    def __init__(self, width=32):
+        super().__init__()
+        self.conv1 = ConvBNAct(3, width, stride=2)
+        self.conv2 = ConvBNAct(width, width * 2)
+
+    def forward(self, x):
+        return self.conv2(self.conv1(x))
+`;
+  const dir = project({ 'blocks.py': blocks });
+  const r = await cli('report', path.join(dir, 'blocks.py'), '--json', '--no-cache');
+  const layer = (JSON.parse(r.stdout) as Report).files[0].layers.find((l) => l.line === lineOf(blocks, 'nn.Conv2d(in_ch'))!;
+  assert.equal(layer.convertible, true, layer.reason ?? '');
+  assert.deepEqual(layer.guard, { condition: 'kernel_size != 1 and groups == 1', terms: ['kernel', 'groups'], converted: 2, instances: 2 });
+  const diff = await cli('apply', '--diff', path.join(dir, 'blocks.py'));
+  assert.match(diff.stdout, /\n\+\s+if kernel_size != 1 and groups == 1\n/);
+});

@@ -267,7 +267,7 @@ export function analyzePython(text: string, tree: Tree, options: AnalysisOptions
     }
     if (plainSubclass && !reused) {
       layer.classPath = subclasses.get(callee.text)!.base;
-      declineForSubclass(layer, subclassBlocker(plainSubclass, undefined, module));
+      declineLayer(layer, subclassBlocker(plainSubclass, undefined, module));
     }
     if (subclass && !reused) {
       const name = subclass.childForFieldName('name')!.text;
@@ -275,8 +275,10 @@ export function analyzePython(text: string, tree: Tree, options: AnalysisOptions
       layer.subclass = { name, base: dottedText(base), baseSpan: { start: base.startIndex, end: base.endIndex } };
       layer.classPath = dottedText(base);
       layer.target = undefined;
-      if (!declineForSubclass(layer, subclassBlocker(subclass, call, module)) && layer.convertible) markConvertible(layer, options);
+      if (!declineLayer(layer, subclassBlocker(subclass, call, module)) && layer.convertible) markConvertible(layer, options);
     }
+    const keptBy = reused ? undefined : guardedAlternative(call);
+    if (keptBy) declineLayer(layer, `the conv a guarded rewrite keeps where \`${keptBy}\` does not hold`);
     if (!reused) memo?.record(layer, tree, searched);
     layers.push(layer);
   }
@@ -638,11 +640,28 @@ function siteName(site: ModuleSite): string | undefined {
   return undefined;
 }
 
+/** A condition as a guarded rewrite writes it: `k != 1`, `groups == 1`, `cin > 1`, joined by `and`. */
+const GUARD_CONDITION = /^[^\n]+?(?:!=|==|>) 1(?: and [^\n]+?(?:!=|==|>) 1)*$/;
+
 /**
- * A conv a subclass builds is declined for the subclass's reason (`why`) unless it already has one
+ * The condition of the guarded rewrite whose `else` side `call` is
+ * (`nn.Sequential(...) if kernel_size != 1 else nn.Conv2d(...)`): that conv is the one kept as
+ * written, not one to convert again.
+ */
+function guardedAlternative(call: Node): string | undefined {
+  const parent = parentOf(call);
+  if (parent?.type !== 'conditional_expression') return undefined;
+  const [consequence, condition, alternative] = parent.namedChildren;
+  if (alternative?.id !== call.id || consequence?.type !== 'call' || !condition) return undefined;
+  if (!/(^|\.)Sequential$/.test(consequence.childForFieldName('function')?.text ?? '')) return undefined;
+  return GUARD_CONDITION.test(condition.text) ? condition.text : undefined;
+}
+
+/**
+ * A conv is declined for `why` (its subclass's reason, the guarded rewrite it is the kept side of) unless it already has one
  * of its own; says whether it was.
  */
-function declineForSubclass(layer: PythonLayer, why: string | undefined): boolean {
+function declineLayer(layer: PythonLayer, why: string | undefined): boolean {
   if (!why || !(layer.convertible || layer.callerDependent || layer.reason === undefined)) return false;
   layer.convertible = false;
   layer.reason = why;

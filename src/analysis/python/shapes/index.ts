@@ -326,7 +326,21 @@ function fromInstances(
     }));
   const kernelExpr = written('kernel_size')?.text ?? `${layer.splat}["kernel_size"]`;
   if (n === instances.length) {
-    if (!layer.convertible) {
+    const byDefaults = layer.convertible;
+    if (byDefaults && !layer.guard) {
+      // converted on its parameters' defaults: a caller that passes a 1x1 kernel or groups gets a guard too
+      const safe =
+        layer.subclass || layer.bound?.length || layer.references.some((r) => r.replacement)
+          ? undefined
+          : safetyGuard(guardInstances(), written, kernelExpr);
+      if (safe) {
+        layer.guard = safe;
+        layer.warnings.push(
+          `guarded: the ${modules(n)} the models build here become separable (where \`${safe.condition}\`); a caller that passes other values gets the conv as written`,
+        );
+      }
+    }
+    if (!byDefaults) {
       markConvertible(layer, options);
       // the modules seen are those of the models run; a caller elsewhere may pass a 1x1 kernel or
       // groups (a depthwise conv through the same helper): where the line's kernel size or groups
