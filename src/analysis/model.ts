@@ -89,8 +89,11 @@ export interface Layer {
   guard?: Guard;
 }
 
-/** A test of a guarded rewrite: `kernel_size != 1`, `groups == 1`, `in_channels > 1`, `out_channels > 1`. */
-export type GuardTerm = 'kernel' | 'groups' | 'in' | 'out';
+/**
+ * A test of a guarded rewrite: `kernel_size != 1`, `groups == 1`, `in_channels > 1`, `out_channels > 1`,
+ * `groups != in_channels` (notDepthwise: a grouped conv is converted, a depthwise one kept).
+ */
+export type GuardTerm = 'kernel' | 'groups' | 'in' | 'out' | 'notDepthwise';
 
 /** The condition of a guarded rewrite, and how many of the modules built at the line it converts. */
 export interface Guard {

@@ -73,7 +73,13 @@ function eligible(c: ProbeConv): boolean {
  */
 function guardHolds(terms: string[], c: ProbeConv): boolean {
   const kvol = c.kernel.reduce((a, b) => a * b, 1);
-  const holds: Record<string, boolean> = { kernel: kvol !== 1, groups: c.groups === 1, in: c.in > 1, out: c.out > 1 };
+  const holds: Record<string, boolean> = {
+    kernel: kvol !== 1,
+    groups: c.groups === 1,
+    in: c.in > 1,
+    out: c.out > 1,
+    notDepthwise: c.groups !== c.in,
+  };
   return terms.every((t) => holds[t]);
 }
 

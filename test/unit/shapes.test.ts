@@ -457,7 +457,7 @@ def pretrain_model():
   assert.equal(again.find((l) => l.line === block.line)!.convertible, true, again.find((l) => l.line === block.line)!.reason ?? '');
 });
 
-void test('a helper whose every module seen is smaller separable is guarded on the kernel size and groups its callers pass', async () => {
+void test('a helper whose every module seen is smaller separable is guarded on the kernel size and groups its callers pass (a depthwise caller keeps its conv)', async () => {
   const blocks = `import torch.nn as nn
 
 
@@ -499,7 +499,12 @@ class Stem(nn.Module):
   const r = await cli('report', path.join(dir, 'blocks.py'), '--json', '--no-cache');
   const layer = (JSON.parse(r.stdout) as Report).files[0].layers.find((l) => l.line === lineOf(blocks, 'nn.Conv2d(in_ch'))!;
   assert.equal(layer.convertible, true, layer.reason ?? '');
-  assert.deepEqual(layer.guard, { condition: 'kernel_size != 1 and groups == 1', terms: ['kernel', 'groups'], converted: 2, instances: 2 });
+  assert.deepEqual(layer.guard, {
+    condition: 'kernel_size != 1 and groups != in_ch',
+    terms: ['kernel', 'notDepthwise'],
+    converted: 2,
+    instances: 2,
+  });
   const diff = await cli('apply', '--diff', path.join(dir, 'blocks.py'));
-  assert.match(diff.stdout, /\n\+\s+if kernel_size != 1 and groups == 1\n/);
+  assert.match(diff.stdout, /\n\+\s+if kernel_size != 1 and groups != in_ch\n/);
 });

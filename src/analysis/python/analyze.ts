@@ -640,8 +640,8 @@ function siteName(site: ModuleSite): string | undefined {
   return undefined;
 }
 
-/** A condition as a guarded rewrite writes it: `k != 1`, `groups == 1`, `cin > 1`, joined by `and`. */
-const GUARD_CONDITION = /^[^\n]+?(?:!=|==|>) 1(?: and [^\n]+?(?:!=|==|>) 1)*$/;
+/** A condition as a guarded rewrite writes it: `k != 1`, `groups == 1`, `cin > 1`, `g != cin`, joined by `and`. */
+const GUARD_CONDITION = /^[^\n]+? (?:!=|==|>) [^\n]+?(?: and [^\n]+? (?:!=|==|>) [^\n]+?)*$/;
 
 /**
  * The condition of the guarded rewrite whose `else` side `call` is

@@ -32,6 +32,8 @@ export function termHolds(term: GuardTerm, i: GuardInstance): boolean | undefine
       return i.inChannels === undefined ? undefined : i.inChannels > 1;
     case 'out':
       return i.outChannels === undefined ? undefined : i.outChannels > 1;
+    case 'notDepthwise':
+      return i.groups === undefined || i.inChannels === undefined ? undefined : i.groups !== i.inChannels;
   }
 }
 
@@ -61,6 +63,8 @@ function termTexts(
     groups: written('groups') && `${operand(written('groups')!.text)} == 1`,
     in: written('in_channels') && `${operand(written('in_channels')!.text)} > 1`,
     out: written('out_channels') && `${operand(written('out_channels')!.text)} > 1`,
+    notDepthwise:
+      written('groups') && written('in_channels') && `${operand(written('groups')!.text)} != ${operand(written('in_channels')!.text)}`,
   };
 }
 
@@ -69,9 +73,10 @@ const PASSED = /^(?!\d)[\w.]+(\[[^\]]*\])*$/;
 
 /**
  * For a line whose every module seen is smaller separable: the tests that keep a caller not seen
- * from getting a separable 1x1 or a separable depthwise conv, on the kernel size and groups the
- * line passes through from its callers as they are (`kernel_size != 1 and groups == 1` in
- * torchvision's `Conv2dNormActivation`); undefined when neither is (numbers, arithmetic such as
+ * from getting a separable 1x1 or a separable depthwise conv (larger, both), on the kernel size and
+ * groups the line passes through from its callers as they are (`kernel_size != 1 and groups !=
+ * in_channels` in torchvision's `Conv2dNormActivation`; a grouped conv is still converted, its
+ * pointwise conv keeping the groups); undefined when neither is (numbers, arithmetic such as
  * `2 * stride`, or not written).
  */
 export function safetyGuard(
@@ -80,8 +85,8 @@ export function safetyGuard(
   kernelExpr: string | undefined,
 ): Guard | undefined {
   const textOf = termTexts(written, kernelExpr);
-  const open: Record<'kernel' | 'groups', string | undefined> = { kernel: kernelExpr, groups: written('groups')?.text };
-  const terms = (['kernel', 'groups'] as const).filter(
+  const open: Record<'kernel' | 'notDepthwise', string | undefined> = { kernel: kernelExpr, notDepthwise: written('groups')?.text };
+  const terms = (['kernel', 'notDepthwise'] as const).filter(
     (t) =>
       open[t] !== undefined &&
       PASSED.test(open[t].trim()) &&

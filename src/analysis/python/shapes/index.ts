@@ -336,7 +336,7 @@ function fromInstances(
       if (safe) {
         layer.guard = safe;
         layer.warnings.push(
-          `guarded: the ${modules(n)} the models build here become separable (where \`${safe.condition}\`); a caller that passes other values gets the conv as written`,
+          `guarded: separable where \`${safe.condition}\` (so on the ${modules(n)} the models build here); a caller that passes other values gets the conv as written`,
         );
       }
     }
@@ -353,7 +353,7 @@ function fromInstances(
       if (safe) {
         layer.guard = safe;
         layer.warnings.push(
-          `guarded: the ${modules(n)} the models build here become separable (where \`${safe.condition}\`); a caller that passes other values gets the conv as written`,
+          `guarded: separable where \`${safe.condition}\` (so on the ${modules(n)} the models build here); a caller that passes other values gets the conv as written`,
         );
       } else
         layer.warnings.push(
