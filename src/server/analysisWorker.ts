@@ -86,11 +86,21 @@ export async function runAnalysisWorker(): Promise<void> {
         texts.set(msg.key, msg.text);
         const id = msg.id;
         const interrupted = () => !!interrupt && Atomics.load(interrupt, 0) === id;
+        // the job's run got the environment off the channel: what it keeps of this document (its full
+        // analysis, its memo's record of the run) is keyed by options without it, so it is dropped
+        let received = false;
         const sources = {
           ...diskSources(msg.file, [], reader),
           interrupted,
           // asked only at an import that needs the environment: the run waits for it there
-          python: msg.environmentPending !== undefined ? () => environmentOf(msg.environmentPending!, interrupted) : undefined,
+          python:
+            msg.environmentPending !== undefined
+              ? () => {
+                  const environment = environmentOf(msg.environmentPending!, interrupted);
+                  received = true;
+                  return environment;
+                }
+              : undefined,
         };
         const runs = modelRuns();
         let reply: FromWorker;
@@ -136,6 +146,10 @@ export async function runAnalysisWorker(): Promise<void> {
           reply = { type: 'failed', id: msg.id, error: e instanceof Error ? e.message : String(e) };
         }
         port.postMessage(reply);
+        if (received) {
+          trees.drop(msg.key);
+          texts.delete(msg.key);
+        }
         return;
       }
     }
