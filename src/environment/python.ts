@@ -82,3 +82,8 @@ export function pythonEnvironment(interpreter: string): Promise<PythonAnswer> {
   }
   return p;
 }
+
+/** The interpreter's answer if it has already given one (never asks). */
+export function knownPythonEnvironment(interpreter: string): PythonAnswer | undefined {
+  return answers.get(interpreter);
+}

@@ -14,11 +14,18 @@
 import type { CancellationToken } from 'vscode-languageserver';
 import { analyzeText, type AnyAnalysis } from '../analysis/analyze';
 import type { Span } from '../analysis/model';
+import type { PythonEnvironment } from '../analysis/environment';
 import type { AnalysisOptions } from '../analysis/options';
 import { Poly } from '../analysis/poly';
 import { emptyAnalysis, frameworkFor } from '../frameworks/index';
 import type { Source, TreeCache } from './trees';
 import type { AnalysisWorker, JobRequest, Outcome } from './worker';
+
+/** The Python environment of an interpreter that has not answered yet. */
+export interface PendingEnvironment {
+  interpreter: string;
+  environment: Promise<PythonEnvironment | undefined>;
+}
 
 /** How the note on a document whose models were not run to the end starts. */
 const UNKNOWN_SHAPES = 'shapes unknown';
@@ -110,7 +117,10 @@ export class Analyses {
    * when there is one; else the worker's focused analysis (with `at`, the hovered line: from only
    * the models that build its calls when nothing better is known, the full analysis then following
    * in the background), unless the worker is busy with another document: then the static analysis
-   * of the range now, and the full analysis queued.
+   * of the range now, and the full analysis queued. `pending`: the Python environment the
+   * interpreter has not given yet (`options` has none): when the worker is free for this hover, its
+   * run starts without it and stops if it needs it (then runs again with it); a run that did not
+   * need it is the one it would have made with it, kept (and followed) under the options with it.
    */
   async focused(
     src: Source,
@@ -119,13 +129,55 @@ export class Analyses {
     file: string | undefined,
     token?: CancellationToken,
     at?: Span,
+    pending?: PendingEnvironment,
   ): Promise<AnyAnalysis> {
+    if (pending) {
+      const busy = this.worker.busyWith;
+      const free = !this.worker.restarting && (!busy || (busy.key === src.key && busy.version === src.version && busy.kind === 'prepare'));
+      if (!frameworkFor(src.languageId).offThread || !free)
+        return this.focused(src, { ...options, python: await pending.environment }, range, file, token, at);
+      // the worker's run waits for the answer at the first import that needs it
+      pending.environment.then((e) => this.worker.environment(pending.interpreter, e)).catch(() => undefined);
+      const outcome = await this.job(
+        {
+          kind: 'focused',
+          key: src.key,
+          version: src.version,
+          languageId: src.languageId,
+          text: src.text,
+          options,
+          file,
+          range,
+          at,
+          environmentPending: pending.interpreter,
+        },
+        token,
+      );
+      if (!outcome.ok) {
+        const withEnvironment = { ...options, python: await pending.environment };
+        if (outcome.environment) return this.focused(src, withEnvironment, range, file, token, at);
+        const analysis = await this.withoutShapes(src, withEnvironment, outcome.reason, token);
+        this.keep(src, withEnvironment, analysis);
+        return analysis;
+      }
+      const analysis = revive(outcome.analysis);
+      // the answer does not wait for the interpreter; what follows it does
+      pending.environment
+        .then((python) => {
+          const withEnvironment = { ...options, python };
+          if (outcome.full) this.keep(src, withEnvironment, analysis);
+          else this.background(src, withEnvironment, file);
+        })
+        .catch(() => undefined);
+      return analysis;
+    }
     if (!frameworkFor(src.languageId).offThread) return this.trees.focusedAnalysis(src, options, range);
     const cached = this.trees.cached(src, options);
     if (cached) return cached;
     const busy = this.worker.busyWith;
-    // the worker already runs this version's analysis: the hover waits for it (or is cancelled)
-    if (busy?.key === src.key && busy.version === src.version) return this.full(src, options, file, token);
+    // the worker already runs this version's full analysis: the hover waits for it (or is cancelled);
+    // its preparation or another hover's run is not that: the hover's own run follows it
+    if (busy?.key === src.key && busy.version === src.version && busy.kind === 'full') return this.full(src, options, file, token);
     // another document's, or the worker is starting again after a bound: the hover does not wait
     // (an older version of this document's ends soon, and leaves its memo)
     if ((busy && busy.key !== src.key) || this.worker.restarting) {

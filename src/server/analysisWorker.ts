@@ -9,7 +9,8 @@
  * interrupted through a shared flag (`WorkerData.interrupt`) that shape inference reads between
  * models and every 1,024 interpreter steps: it ends early with nothing kept, the worker lives on.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import type { PythonEnvironment } from '../analysis/environment';
 import type { Edit, Point } from 'web-tree-sitter';
 import { diskSources } from '../analysis/files';
 import { Interrupted, modelRuns } from '../analysis/kernel/budget';
@@ -20,15 +21,41 @@ import { emptyAnalysis } from '../frameworks/index';
 import { textChange } from '../analysis/textDiff';
 import { compactHeap } from './memory';
 import { TreeCache } from './trees';
-import type { FromWorker, ToWorker, WorkerData } from './workerProtocol';
+import type { EnvironmentMessage, FromWorker, ToWorker, WorkerData } from './workerProtocol';
 
 /** Documents whose trees and memos the worker keeps (it sees only Python documents with models). */
 const CAPACITY = 8;
 
+/**
+ * How long a job run before the server knew the Python environment waits for it at the first import
+ * that needs it, before it stops and is run again with it: the interpreter's answer is usually
+ * on its way (a pyenv shim takes about a second from the server's start).
+ */
+const ENVIRONMENT_WAIT_MS = 2000;
+
 export async function runAnalysisWorker(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('the analysis worker runs in a worker thread');
-  const interrupt = (workerData as WorkerData | undefined)?.interrupt;
+  const data = workerData as WorkerData | undefined;
+  const interrupt = data?.interrupt;
+  // the interpreters' answers, as the server sends them
+  const environments = new Map<string, PythonEnvironment | undefined>();
+  const environmentOf = (interpreter: string, interrupted: () => boolean): PythonEnvironment | undefined => {
+    const deadline = Date.now() + ENVIRONMENT_WAIT_MS;
+    for (;;) {
+      if (!data) throw new EnvironmentPending();
+      const seen = Atomics.load(data.environmentsSent, 0);
+      for (let m = receiveMessageOnPort(data.environments); m; m = receiveMessageOnPort(data.environments)) {
+        const e = m.message as EnvironmentMessage;
+        environments.set(e.interpreter, e.environment);
+      }
+      if (environments.has(interpreter)) return environments.get(interpreter);
+      if (interrupted()) throw new Interrupted();
+      const left = deadline - Date.now();
+      if (left <= 0) throw new EnvironmentPending();
+      Atomics.wait(data.environmentsSent, 0, seen, Math.min(left, 50));
+    }
+  };
   // the worker analyses only Python (the framework that runs off the server's thread): one grammar
   await initParsing(['python']);
   warmUp();
@@ -58,7 +85,23 @@ export async function runAnalysisWorker(): Promise<void> {
         if (before !== undefined && before !== msg.text) trees.edited(msg.key, editBetween(before, msg.text));
         texts.set(msg.key, msg.text);
         const id = msg.id;
-        const sources = { ...diskSources(msg.file, [], reader), interrupted: interrupt && (() => Atomics.load(interrupt, 0) === id) };
+        const interrupted = () => !!interrupt && Atomics.load(interrupt, 0) === id;
+        // the job's run got the environment off the channel: what it keeps of this document (its full
+        // analysis, its memo's record of the run) is keyed by options without it, so it is dropped
+        let received = false;
+        const sources = {
+          ...diskSources(msg.file, [], reader),
+          interrupted,
+          // asked only at an import that needs the environment: the run waits for it there
+          python:
+            msg.environmentPending !== undefined
+              ? () => {
+                  const environment = environmentOf(msg.environmentPending!, interrupted);
+                  received = true;
+                  return environment;
+                }
+              : undefined,
+        };
         const runs = modelRuns();
         let reply: FromWorker;
         try {
@@ -88,6 +131,10 @@ export async function runAnalysisWorker(): Promise<void> {
             };
           }
         } catch (e) {
+          if (e instanceof EnvironmentPending) {
+            port.postMessage({ type: 'needs-environment', id } satisfies FromWorker);
+            return;
+          }
           if (e instanceof Interrupted) {
             // stopped between models or statements: the tree and memo of this version stand, no analysis was kept
             port.postMessage({ type: 'interrupted', id } satisfies FromWorker);
@@ -99,12 +146,22 @@ export async function runAnalysisWorker(): Promise<void> {
           reply = { type: 'failed', id: msg.id, error: e instanceof Error ? e.message : String(e) };
         }
         port.postMessage(reply);
+        if (received) {
+          trees.drop(msg.key);
+          texts.delete(msg.key);
+        }
         return;
       }
     }
   });
   port.postMessage({ type: 'ready' } satisfies FromWorker);
 }
+
+/**
+ * A run made before the server knew the Python environment needed it: it stops as an interruption
+ * does (nothing of it is kept, the interpreter lets it through), and the server runs the job again.
+ */
+class EnvironmentPending extends Interrupted {}
 
 /**
  * A small model analysed once at start-up, before any job: the queries compiled and the

@@ -10,7 +10,7 @@ import type { PythonEnvironment } from '../analysis/environment';
 import type { AnalysisOptions } from '../analysis/options';
 import type { RewriteOptions } from '../refactor/index';
 import { emptyAnalysis, frameworkFor } from '../frameworks/index';
-import { LARGE_DOCUMENT, type Analyses } from './analyses';
+import { LARGE_DOCUMENT, type Analyses, type PendingEnvironment } from './analyses';
 import type { DocumentStore, Position, Range, Unit } from './documents';
 import { placeLayers, unitOffset, type PlacedLayer } from './layers';
 import { analysisOptions, type Settings } from './settings';
@@ -92,7 +92,8 @@ const CALL_LINES_ABOVE = 12;
 /**
  * Builds a view once the settings are known. With `range` (a document range of `uri`), only the
  * layers there: from the cache's quick analysis, or with `exact`, with the shapes and MACs of the
- * full analysis (`Analyses.focused`). An analysis that waits for the worker is dropped when the
+ * full analysis (`Analyses.focused`; `pendingPython`: the environment the interpreter has not given
+ * yet, `python` then undefined). An analysis that waits for the worker is dropped when the
  * document changes meanwhile: a request (`token`) then analyses the new text, the warm-up stops.
  */
 export async function makeView(
@@ -104,6 +105,7 @@ export async function makeView(
   exact = false,
   token?: CancellationToken,
   python?: PythonEnvironment,
+  pendingPython?: PendingEnvironment,
 ): Promise<View | undefined> {
   for (;;) {
     const unit = store.unitFor(uri);
@@ -131,7 +133,7 @@ export async function makeView(
         if (large) analysis = await analyses.range(unit, options, span, token);
         else
           analysis = exact
-            ? await analyses.focused(unit, options, span, file, token, at)
+            ? await analyses.focused(unit, options, span, file, token, at, pendingPython)
             : analyses.trees.quickAnalysis(unit, options, span);
       } else {
         analysis = await analyses.full(unit, options, file, token);

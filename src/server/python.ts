@@ -7,7 +7,7 @@
  * (src/environment/python.ts); one that fails is warned about once and gives no environment.
  */
 import type { PythonEnvironment } from '../analysis/environment';
-import { DEFAULT_PYTHON, pythonEnvironment } from '../environment/python';
+import { DEFAULT_PYTHON, knownPythonEnvironment, pythonEnvironment } from '../environment/python';
 import type { Settings } from './settings';
 
 export class PythonEnvironments {
@@ -33,5 +33,20 @@ export class PythonEnvironments {
       this.warn(`SepConv: installed packages are not read: ${a.error}`);
     }
     return undefined;
+  }
+
+  /** Whether the interpreter for these settings has answered (with an environment or not). */
+  answered(settings: Settings): boolean {
+    return knownPythonEnvironment(this.interpreter(settings)) !== undefined;
+  }
+
+  /**
+   * Its environment if the interpreter has already answered, else undefined at once (and the
+   * question is asked): for what reads no installed package (the static pass of inlay hints).
+   */
+  known(settings: Settings): PythonEnvironment | undefined {
+    const a = knownPythonEnvironment(this.interpreter(settings));
+    if (!a) void this.environment(settings);
+    return a && 'environment' in a ? a.environment : undefined;
   }
 }

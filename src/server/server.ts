@@ -18,7 +18,7 @@ import {
 } from 'vscode-languageserver';
 import { fileURLToPath } from 'node:url';
 import manifest from '../../package.json';
-import { initParsing } from '../analysis/parsing';
+import { compileQueries, initParsing } from '../analysis/parsing';
 import { frameworkFor } from '../frameworks/index';
 import { Analyses, LARGE_DOCUMENT } from './analyses';
 import { filePath, makeView, type ClientCapabilities, type ServerContext } from './context';
@@ -101,17 +101,32 @@ export function startServer(connection: Connection): void {
     return s;
   };
 
-  // the grammars load from the start, Python's first and the others once the first requests are
-  // answered; `initialize` waits for none of them, a view for the grammar of its document (a no-op
-  // once loaded), a command for all
-  void initParsing(['python']).then(() => setTimeout(() => void initParsing(), OTHER_GRAMMARS_MS).unref());
+  // the grammars load from the start, Python's first (and its queries, compiled at the next idle
+  // moment unless a view needed them first) and the others once the first requests are answered;
+  // `initialize` waits for none of them, a view for the grammar of its document (a no-op once
+  // loaded), a command for all
+  void initParsing(['python']).then(() => {
+    setImmediate(() => compileQueries('python'));
+    setTimeout(() => void initParsing(), OTHER_GRAMMARS_MS).unref();
+  });
 
-  /** Every view: a request is work (memory is handed back only after a pause), then the settings. */
+  /**
+   * Every view: a request is work (memory is handed back only after a pause), then the settings and
+   * the Python environment. A range view without shapes (inlay hints: the static pass, which reads
+   * no installed package) does not wait for the interpreter's answer; a hover's starts without it
+   * (`Analyses.focused`: its run stops if it needs it) unless a checkpoint's plan is to be shown.
+   */
   const viewOf = async (uri: string, range?: Range, exact?: boolean, token?: CancellationToken) => {
     idle.touch();
     const grammar = store.unitFor(uri)?.languageId;
     if (grammar) await initParsing([grammar]);
     const settings = await settingsFor(uri);
+    if (range && !exact) return makeView(store, analyses, uri, settings, range, exact, token, python.known(settings));
+    if (range && exact && !settings['weights.checkpoint'] && !python.answered(settings))
+      return makeView(store, analyses, uri, settings, range, exact, token, undefined, {
+        interpreter: python.interpreter(settings),
+        environment: python.environment(settings),
+      });
     return makeView(store, analyses, uri, settings, range, exact, token, await python.environment(settings));
   };
 
@@ -175,6 +190,8 @@ export function startServer(connection: Connection): void {
     pushed = init?.settings;
     if (typeof init?.python === 'string' && init.python) python.client = init.python;
     worker.setLimits(parseLimits(init?.limits));
+    // the interpreter is asked for its packages now (a pyenv shim takes a second), not at the first hover
+    if (python.client || !pullConfiguration) void python.environment(parseSettings(pushed).settings);
     // the worker starts (and warms up) while the client opens its first document
     worker.warm();
     return {
@@ -231,14 +248,15 @@ export function startServer(connection: Connection): void {
     if (framework.readsNeighbours) overlay(d.uri, d.text);
     if (framework.offThread) {
       worker.warm();
-      // the worker parses it and runs its imports while the first hints are answered here
+      // the worker parses it and runs its imports while the first hints are answered here, without
+      // waiting for the interpreter's answer (the imports found from the file's folder are read ahead)
       const unit = store.unitFor(d.uri);
       if (unit)
         settingsFor(d.uri)
-          .then(async (s) =>
+          .then((s) =>
             analyses.prepare(
               unit,
-              { ...analysisOptions(s), python: await python.environment(s) },
+              { ...analysisOptions(s), python: python.known(s) },
               framework.readsNeighbours ? filePath(unit) : undefined,
             ),
           )

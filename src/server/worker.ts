@@ -10,10 +10,11 @@
  * on); one that does not end within a grace time is stopped by terminating the worker.
  */
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import type { PythonEnvironment } from '../analysis/environment';
 import type { CancellationToken } from 'vscode-languageserver';
 import type { AnyAnalysis } from '../analysis/analyze';
-import type { FromWorker, JobMessage, ToWorker, WorkerData } from './workerProtocol';
+import type { EnvironmentMessage, FromWorker, JobMessage, ToWorker, WorkerData } from './workerProtocol';
 
 export interface WorkerLimits {
   /** wall time one job may take */
@@ -34,7 +35,8 @@ const PARSE_MS_PER_CHAR = 1 / 400;
  */
 const ORPHAN_GRACE_MS = 1000;
 
-export type Outcome = { ok: true; analysis: AnyAnalysis; full: boolean } | { ok: false; reason: string };
+/** `environment`: the job needed the Python environment it was run without (`JobRequest.environmentPending`) */
+export type Outcome = { ok: true; analysis: AnyAnalysis; full: boolean } | { ok: false; reason: string; environment?: boolean };
 
 /** Why a waiter left without an outcome. */
 export class Dropped extends Error {
@@ -73,7 +75,7 @@ export interface JobRecord {
   key: string;
   version: string;
   /** how it ended: its analysis was the full one, a partial one, or it was interrupted, failed or stopped */
-  end: 'full' | 'partial' | 'interrupted' | 'failed' | 'stopped';
+  end: 'full' | 'partial' | 'interrupted' | 'failed' | 'stopped' | 'needs-environment';
   /** models it ran (shape inference's runs), for a job that ended with an analysis */
   models?: number;
   /** from its start in the worker to its end (milliseconds) */
@@ -96,6 +98,10 @@ export class AnalysisWorker {
   private disposed = false;
   /** shared with the worker: the id of the running job to interrupt, or 0 */
   private readonly interrupt = new Int32Array(new SharedArrayBuffer(4));
+  /** the interpreters' answers known, sent to every new worker; the current worker's channel for them and their count */
+  private readonly environments = new Map<string, PythonEnvironment | undefined>();
+  private environmentPort: MessagePort | undefined;
+  private environmentsSent = new Int32Array(new SharedArrayBuffer(4));
 
   /** `log`: where internal errors go (the server's log); users see only that the analysis failed */
   constructor(
@@ -127,7 +133,15 @@ export class AnalysisWorker {
    */
   run(req: JobRequest, token?: CancellationToken): Promise<Outcome> {
     if (token?.isCancellationRequested) return Promise.reject(new Dropped('cancelled'));
-    const same = JSON.stringify([req.key, req.version, req.kind, req.options, req.range ?? null, req.file ?? null]);
+    const same = JSON.stringify([
+      req.key,
+      req.version,
+      req.kind,
+      req.options,
+      req.range ?? null,
+      req.file ?? null,
+      req.environmentPending ?? null,
+    ]);
     let job = this.running?.same === same && !this.running.interrupted ? this.running : this.queue.find((j) => j.same === same);
     if (!job) {
       job = { msg: { type: 'job', id: this.nextId++, ...req }, same, waiters: new Set() };
@@ -194,6 +208,20 @@ export class AnalysisWorker {
     this.overlayChanges[file] = text;
   }
 
+  /** An interpreter answered: a job waiting for its environment (`JobRequest.environmentPending`) goes on with it. */
+  environment(interpreter: string, environment: PythonEnvironment | undefined): void {
+    if (this.environments.has(interpreter)) return;
+    this.environments.set(interpreter, environment);
+    this.sendEnvironment(interpreter, environment);
+  }
+
+  private sendEnvironment(interpreter: string, environment: PythonEnvironment | undefined): void {
+    if (!this.environmentPort) return;
+    this.environmentPort.postMessage({ interpreter, environment } satisfies EnvironmentMessage);
+    Atomics.add(this.environmentsSent, 0, 1);
+    Atomics.notify(this.environmentsSent, 0);
+  }
+
   /** The server is idle: the worker compacts its heap too. */
   collect(): void {
     this.post({ type: 'collect' });
@@ -207,6 +235,7 @@ export class AnalysisWorker {
     clearTimeout(this.budgetTimer);
     void this.worker?.terminate();
     this.worker = undefined;
+    this.environmentPort?.close();
   }
 
   // ---- the worker thread -------------------------------------------------------------------------
@@ -217,10 +246,20 @@ export class AnalysisWorker {
 
   private start(): void {
     const bundled = __filename.endsWith('.js');
+    this.environmentPort?.close();
+    const channel = new MessageChannel();
+    this.environmentPort = channel.port1;
+    this.environmentsSent = new Int32Array(new SharedArrayBuffer(4));
     const limits = {
       resourceLimits: { maxOldGenerationSizeMb: this.limits.memoryMb },
-      workerData: { interrupt: this.interrupt } satisfies WorkerData,
+      workerData: {
+        interrupt: this.interrupt,
+        environments: channel.port2,
+        environmentsSent: this.environmentsSent,
+      } satisfies WorkerData,
+      transferList: [channel.port2],
     };
+    for (const [interpreter, environment] of this.environments) this.sendEnvironment(interpreter, environment);
     // from the sources (tests through tsx), the worker loads tsx itself: a .ts entry is not understood otherwise
     const worker = bundled
       ? new Worker(path.join(__dirname, 'analysis-worker.js'), limits)
@@ -240,6 +279,10 @@ export class AnalysisWorker {
       }
       const job = this.running;
       if (!job || job.msg.id !== msg.id) return;
+      if (msg.type === 'needs-environment') {
+        this.finish(job, { ok: false, reason: 'the Python environment is not known yet', environment: true }, 'needs-environment');
+        return;
+      }
       if (msg.type === 'interrupted') {
         this.stats.interrupted++;
         this.finish(job, { ok: false, reason: 'interrupted' }, 'interrupted');

@@ -4,6 +4,8 @@
  */
 import type { Span } from '../analysis/model';
 import type { AnyAnalysis } from '../analysis/analyze';
+import type { MessagePort } from 'node:worker_threads';
+import type { PythonEnvironment } from '../analysis/environment';
 import type { AnalysisOptions } from '../analysis/options';
 import type { LanguageId } from '../analysis/parsing';
 
@@ -35,6 +37,14 @@ export interface JobMessage {
   at?: Span;
   /** the document's path on disk (shape inference reads its neighbours), if it is a file */
   file?: string;
+  /**
+   * the interpreter whose Python environment the server is still asking for (`options` has none):
+   * a run that needs it (an import found neither beside the file nor among the modelled libraries)
+   * waits for its answer (`WorkerData.environments`) a moment, else stops with `needs-environment`
+   * and the server runs the job again with it; a run that ends without needing it, or with the
+   * answer it waited for, is the one it would have made with it
+   */
+  environmentPending?: string;
 }
 
 export type ToWorker =
@@ -52,7 +62,9 @@ export type FromWorker =
   | { type: 'done'; id: number; analysis: AnyAnalysis; full: boolean; models: number }
   | { type: 'failed'; id: number; error: string }
   /** the job was interrupted (the server set the shared flag to its id): nothing of it is kept */
-  | { type: 'interrupted'; id: number };
+  | { type: 'interrupted'; id: number }
+  /** the job needed the Python environment it was run without (`JobMessage.environmentPending`): nothing of it is kept */
+  | { type: 'needs-environment'; id: number };
 
 /**
  * What the server's thread gives a new worker (`workerData`): `interrupt`, one 32-bit slot the
@@ -61,4 +73,16 @@ export type FromWorker =
  */
 export interface WorkerData {
   interrupt: Int32Array;
+  /**
+   * the Python environments the server learns (`EnvironmentMessage`), read by a running job that
+   * waits for one (`receiveMessageOnPort`); `environmentsSent` counts them (the job waits on it)
+   */
+  environments: MessagePort;
+  environmentsSent: Int32Array;
+}
+
+/** An interpreter's answer, sent to the worker as soon as the server has it. */
+export interface EnvironmentMessage {
+  interpreter: string;
+  environment: PythonEnvironment | undefined;
 }

@@ -9,8 +9,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { MarkupContent } from 'vscode-languageserver-protocol';
+import { formatCount } from '../../src/analysis/report';
 import { PythonInterpreterNotification, ServerCommands, type ReportResult } from '../../src/server/protocol';
 import { tempDir } from '../helpers';
 import { TestClient } from './lsp';
@@ -118,4 +119,80 @@ void test('the interpreter the client sends at initialize comes before the setti
   assert.deepEqual(layer.shapes?.inputShapes, []);
   assert.match(layer.shapes?.reason ?? '', /Stage\(\) is not modelled/);
   await broken.waitForLog(/installed packages are not read: .*no-such-python: no such interpreter/);
+});
+
+/** An interpreter that answers as `interpreter`'s do, but only once the test lets it (`release`). */
+function heldInterpreter(dir: string, name: string, folder: string): { file: string; release: () => void } {
+  const file = path.join(dir, name);
+  const answer = JSON.stringify({ path: ['', folder], stdlib: [], names: ['sys', 'os'] });
+  fs.writeFileSync(file, `#!/bin/sh\necho asked >> "${file}.log"\nwhile [ ! -e "${file}.go" ]; do sleep 0.02; done\necho '${answer}'\n`, {
+    mode: 0o755,
+  });
+  return { file, release: () => fs.writeFileSync(`${file}.go`, '') };
+}
+
+/** A model of its own file: torch only, nothing installed to read. */
+const PLAIN = `import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 32, 3, stride=2, padding=1)
+        self.body = nn.Conv2d(32, 64, kernel_size=3, padding=1)
+
+    def forward(self, x):
+        return self.body(self.stem(x))
+`;
+
+void test('the first hints, and a hover whose model reads no installed package, do not wait for the interpreter', async () => {
+  const held = heldInterpreter(dir, 'python-held', path.join(dir, 'site-packages'));
+  const c = await TestClient.start({ settings: { pythonPath: held.file } });
+  clients.push(c);
+  const plain = pathToFileURL(path.join(dir, 'ws', 'plain.py')).href;
+  fs.writeFileSync(fileURLToPath(plain), PLAIN);
+  try {
+    await c.open(plain, PLAIN);
+    const hints = await c.inlayHints(plain);
+    assert.equal(hints?.length, 2, JSON.stringify(hints));
+    assert.match(hints[1].label as string, /separable: −/);
+    const hover = await c.hover(plain, 7, 22);
+    const card = (hover?.contents as MarkupContent | undefined)?.value ?? '';
+    assert.match(card, /In model `Net`/);
+    // the body conv runs on the stem's 112x112 output
+    assert.ok(card.includes(formatCount(64 * 32 * 9 * 112 * 112, null)), card);
+    // all of it while the interpreter was still being asked (not after it gave up: 10 s)
+    assert.equal(asked(held.file), 1);
+    assert.deepEqual(
+      c.logs.filter((l) => /installed packages are not read/.test(l)),
+      [],
+    );
+  } finally {
+    held.release();
+  }
+  // the same numbers as the full analysis, made with the interpreter's answer
+  const r = await c.execute<ReportResult>(ServerCommands.report, { files: [{ uri: plain }] });
+  assert.equal(r.files[0].layers.find((l) => l.inChannels === 32)?.macs.before, 64 * 32 * 9 * 112 * 112);
+});
+
+void test('a hover whose model imports an installed package has the shapes of the environment the interpreter gives later', async () => {
+  const held = heldInterpreter(dir, 'python-held-kit', path.join(dir, 'site-packages'));
+  const c = await TestClient.start({ settings: { pythonPath: held.file }, testHooks: true });
+  clients.push(c);
+  try {
+    await c.open(uri, USER);
+    await c.inlayHints(uri);
+    let answered = false;
+    const hover = c.hover(uri, 8, 22).finally(() => (answered = true));
+    // the hover's run starts before the interpreter answers
+    const running = () => c.connection.sendRequest<{ running: { kind: string } | null }>('sepconv/test/worker');
+    while (!answered && (await running()).running?.kind !== 'focused') await new Promise((r) => setTimeout(r, 10));
+    held.release();
+    const card = ((await hover)?.contents as MarkupContent | undefined)?.value ?? '';
+    // the library's stage halves 224 to 112: the head runs on 112x112
+    assert.match(card, /In model `Net`/);
+    assert.ok(card.includes(formatCount(64 * 32 * 9 * 112 * 112, null)), card);
+  } finally {
+    held.release();
+  }
 });

@@ -145,6 +145,32 @@ void describe('the first hover runs the models that reach its conv first', () =>
     }
   });
 
+  void test('a hover that comes while its document is being prepared runs its own model after it, not the full analysis', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'zoo_prepared.py');
+    // a top level that takes the worker a while to run (what the prepare job runs ahead of the hover)
+    const text = `${ZOO}\n\nSTEPS = 0\nfor _ in range(30000):\n    STEPS = STEPS + 1\n`;
+    fs.writeFileSync(file, text);
+    const uri = pathToFileURL(file).href;
+    const c = await TestClient.start({ testHooks: true, limits: { timeMs: 120_000 } });
+    try {
+      await c.open(uri, text);
+      await until(c, (w) => w.running?.kind === 'prepare');
+      const p = positionOf(text, 'nn.Conv2d(in_planes');
+      assert.match(markdown(await c.hover(uri, p.line, p.character + 4)), /In model `Net`, 3 calls of 3 instances/);
+      const log = (await workerOf(c)).log;
+      assert.deepEqual(
+        log.map((j) => [j.kind, j.end, j.models]),
+        [
+          ['prepare', 'partial', 0],
+          ['focused', 'partial', 1],
+        ],
+      );
+    } finally {
+      await c.stop();
+    }
+  });
+
   void test('an edit interrupts the background run of the other models; the worker lives on', async () => {
     const dir = tempDir();
     const file = path.join(dir, 'slow.py');

@@ -192,7 +192,8 @@ export const MAY_HOLD_CONV = /Conv(?:Transpose)?[123]d/;
  * range, a hover): the context they need (imports, module constants, pragmas) is still the file's.
  */
 export function analyzePython(text: string, tree: Tree, options: AnalysisOptions, range?: Span, memo?: LayerMemo): PythonAnalysis {
-  const kept = memo?.begin(text, tree, JSON.stringify(options));
+  // the static pass reads no installed package: its memo outlives the Python environment's arrival
+  const kept = memo?.begin(text, tree, JSON.stringify({ ...options, python: undefined }));
   // what every layer reads of the module; a local keystroke (see LayerMemo) leaves it as it was
   const module = memo?.context ?? moduleContext(tree, text);
   if (memo) memo.context = module;
