@@ -326,41 +326,27 @@ function fromInstances(
     }));
   const kernelExpr = written('kernel_size')?.text ?? `${layer.splat}["kernel_size"]`;
   if (n === instances.length) {
+    // the modules seen are those of the models run (or the line was converted on its parameters'
+    // defaults); a caller elsewhere may pass a 1x1 kernel or groups (a depthwise conv through the
+    // same helper): where the line's kernel size or groups come from its callers, a guard keeps
+    // those as they are (unless a read of the conv needs it to be a Sequential for every caller)
     const byDefaults = layer.convertible;
-    if (byDefaults && !layer.guard) {
-      // converted on its parameters' defaults: a caller that passes a 1x1 kernel or groups gets a guard too
-      const safe =
-        layer.subclass || layer.bound?.length || layer.references.some((r) => r.replacement)
-          ? undefined
-          : safetyGuard(guardInstances(), written, kernelExpr);
-      if (safe) {
-        layer.guard = safe;
-        layer.warnings.push(
-          `guarded: separable where \`${safe.condition}\` (so on the ${modules(n)} the models build here); a caller that passes other values gets the conv as written`,
-        );
-      }
-    }
-    if (!byDefaults) {
-      markConvertible(layer, options);
-      // the modules seen are those of the models run; a caller elsewhere may pass a 1x1 kernel or
-      // groups (a depthwise conv through the same helper): where the line's kernel size or groups
-      // come from its callers, a guard keeps those as they are (unless a read of the conv needs it
-      // to be a Sequential for every caller)
-      const safe =
-        layer.subclass || layer.bound?.length || layer.references.some((r) => r.replacement)
-          ? undefined
-          : safetyGuard(guardInstances(), written, kernelExpr);
-      if (safe) {
-        layer.guard = safe;
-        layer.warnings.push(
-          `guarded: separable where \`${safe.condition}\` (so on the ${modules(n)} the models build here); a caller that passes other values gets the conv as written`,
-        );
-      } else
-        layer.warnings.push(
-          `decided on the ${modules(n)} the models of this file build here: its arguments are not known from the line alone`,
-        );
-      price(eligible);
-    }
+    if (byDefaults && layer.guard) return;
+    const safe =
+      layer.subclass || layer.bound?.length || layer.references.some((r) => r.replacement)
+        ? undefined
+        : safetyGuard(guardInstances(), written, kernelExpr);
+    if (!byDefaults) markConvertible(layer, options);
+    if (safe) {
+      layer.guard = safe;
+      layer.warnings.push(
+        `guarded: separable where \`${safe.condition}\` (so on the ${modules(n)} the models build here); a caller that passes other values gets the conv as written`,
+      );
+    } else if (!byDefaults)
+      layer.warnings.push(
+        `decided on the ${modules(n)} the models of this file build here: its arguments are not known from the line alone`,
+      );
+    if (!byDefaults) price(eligible);
     return;
   }
   // one class cannot be a Sequential for some of its instances and a conv for others; a partial's
