@@ -87,6 +87,8 @@ function readNeighbour(file: string, snapshot: boolean): string | undefined {
   } catch {
     return undefined;
   }
+  // a FIFO or a device would block the read (a file named on the command line says why it is not read; a neighbour is just skipped)
+  if (!st.isFile()) return undefined;
   const known = neighbours.get(file);
   if (known && known.mtimeMs === st.mtimeMs && known.size === st.size) return known.text;
   const text = readSourceFile(file).text;

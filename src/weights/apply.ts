@@ -54,6 +54,12 @@ export interface WeightsResult {
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 
 /**
+ * The layers whose checkpoint weights can be factorised: a transposed conv's weight is laid out
+ * [Cin, Cout, k...] and a guarded line converts only some of its modules, so their code is left as it is.
+ */
+const withWeights = (l: Layer): boolean => l.kind !== 'transposed' && !l.guard;
+
+/**
  * The rewrite's first pass (every file at the request's options): which convs convert, each with its
  * file and line. Throws when a file cannot be rewritten or nothing converts.
  */
@@ -63,9 +69,7 @@ export function firstPass(
   owner: Framework,
 ): { firsts: { c: CodeFile; first: FileRewrite }[]; converted: ConvertedLayer[] } {
   const firsts = code.map((c) => {
-    // a transposed conv's weight is laid out [Cin, Cout, k...] and a guarded line converts only some of
-    // its modules: the factorisation of checkpoints covers neither yet, so their code is left as it is
-    const first = rewrite(c.text, c.id, c.analysis, (l) => l.kind !== 'transposed' && !l.guard, {
+    const first = rewrite(c.text, c.id, c.analysis, withWeights, {
       ...rewriteOptions,
       multipliers: undefined,
     });
@@ -157,7 +161,7 @@ const CONVERSIONS: Record<CheckpointFormat, (c: Conversion) => WeightsResult> = 
           const k = plan.ranks.get(siteId(c.file, l.span.start));
           if (k !== undefined) multipliers.set(l.span.start, k);
         }
-        const again = multipliers.size ? rewrite(c.text, c.id, c.analysis, () => true, { ...req.rewrite, multipliers }) : first;
+        const again = multipliers.size ? rewrite(c.text, c.id, c.analysis, withWeights, { ...req.rewrite, multipliers }) : first;
         if (again.error) throw new WeightsError(`${c.file}: ${again.error}`);
         if (again.newText !== c.text) files.push({ file: c.file, rewrite: again });
       }
