@@ -59,7 +59,8 @@ export interface ModuleSite {
   cls?: Node;
 }
 
-const FIELDS = 'weight|bias|in_channels|out_channels|kernel_size|stride|padding|dilation|groups|padding_mode|reset_parameters';
+/** The attributes of a conv that a Sequential does not have as the conv has them (a regex alternation). */
+export const FIELDS = 'weight|bias|in_channels|out_channels|kernel_size|stride|padding|dilation|groups|padding_mode|reset_parameters';
 /** Lines that can hold such a read. */
 export const READ_LINE = new RegExp(`\\.\\s*(?:${FIELDS})\\b|\\bisinstance\\s*\\(`);
 /**

@@ -7,13 +7,11 @@
 import * as path from 'node:path';
 import type { Tree } from 'web-tree-sitter';
 import type { PythonLayer } from '../analyze';
+import { FIELDS } from '../references';
 import type { ShapeSources } from './program';
 
 /** Neighbours read for their import lines, at most: a folder of hundreds of files is not read in full for every file of blocks in it. */
 const MAX_SCANNED = 64;
-
-/** The attributes of a conv that a Sequential does not have as the conv has them (references.ts FIELDS). */
-const FIELDS = 'weight|bias|in_channels|out_channels|kernel_size|stride|padding|dilation|groups|padding_mode|reset_parameters';
 
 /** Files next to `file` or named on the command line that import it (`from .blocks import`, `import blocks`). */
 export function importersOf(file: string, sources: ShapeSources): string[] {
