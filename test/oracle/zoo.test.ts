@@ -272,17 +272,7 @@ void test(
   'sepconv apply on a copy of the zoo: every factory still builds in PyTorch, with its output shape and exactly the predicted params and MACs',
   { skip: !have && 'python3-torchvision is not installed (scripts/debian-deps.sh installs it)' },
   async () => {
-    const { report, models, jobs, probes } = zooRun();
-    // a model's `after` counts another file's conv as the static pass decides it there; a line of
-    // another file decided on the modules its importers' models build (a guard or "decided on") is
-    // decided by that file's own analysis, which this model's figures do not know
-    const layerAt = new Map<string, LayerJson>();
-    for (const f of report.files) for (const l of f.layers) layerAt.set(`${f.path}:${l.line}`, l);
-    const decidedElsewhere = (file: string, p: Probe) =>
-      (p.convs ?? []).some((c) => {
-        const l = c.site && c.site[0] !== file ? layerAt.get(`${c.site[0]}:${c.site[1]}`) : undefined;
-        return !!l && (l.guard !== undefined || l.warnings.some((w) => w.startsWith('decided on the')));
-      });
+    const { models, jobs, probes } = zooRun();
     const dir = tempDir('sepconv-zoo-apply-');
     mirror(path.join(SITE, 'torchvision'), path.join(dir, 'torchvision'), ['models', 'ops/misc.py']);
     mirror(path.join(SITE, 'torchaudio'), path.join(dir, 'torchaudio'), ['models']);
@@ -311,7 +301,6 @@ void test(
     let built = 0;
     let changed = 0;
     let predicted = 0;
-    let elsewhere = 0;
     models.forEach(({ file, m }, i) => {
       const [was, now] = [probes[i], after[i]];
       if (was.error) return;
@@ -326,16 +315,18 @@ void test(
         ['conv MACs', m.inputShape ? m.macs.after : null, now.macs],
       ];
       if (checks.some(([, mine]) => mine === null)) return;
-      if (decidedElsewhere(file, was)) return elsewhere++;
       predicted++;
       for (const [what, mine, theirs] of checks)
         if (mine !== theirs) mispredicted.push(`${name}: ${what} after apply ${theirs}, predicted ${mine}`);
     });
     console.log(
-      `apply on a copy of the zoo: ${built} factories PyTorch builds, ${built - broken.length} still build with the same output shape, ${changed} made smaller; ${predicted} with both figures predicted, ${predicted - new Set(mispredicted.map((l) => l.split(':').slice(0, 2).join(':'))).size} exactly; ${elsewhere} built through a line of another file decided on its importers' modules (not predicted)`,
+      `apply on a copy of the zoo: ${built} factories PyTorch builds, ${built - broken.length} still build with the same output shape, ${changed} made smaller; ${predicted} with both figures predicted, ${predicted - new Set(mispredicted.map((l) => l.split(':').slice(0, 2).join(':'))).size} exactly`,
     );
     assert.deepEqual(broken, [], 'a factory no longer builds, or computes another shape, after apply');
     assert.deepEqual(mispredicted, [], 'apply made a model whose params or MACs differ from the prediction');
+    // and the predictions must cover them: a model's after figures count the lines of other files as
+    // those files' own analyses decide them (today 113 of 132)
+    assert.ok(predicted >= built * 0.8, `only ${predicted} of ${built} models have both after figures`);
     // the suite must exercise the rewrite: most models are made smaller (today nearly all)
     assert.ok(changed >= built * 0.8, `only ${changed} of ${built} models changed`);
   },

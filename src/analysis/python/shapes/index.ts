@@ -379,7 +379,10 @@ function fromInstances(
 const GEOMETRY = new Set(['kernel_size', 'stride', 'padding', 'dilation', 'padding_mode']);
 const DEVICE = new Set(['device', 'dtype']);
 
-/** Whether the conv at each construction site gets rewritten: this file's layers, and those of the files it imports. */
+/**
+ * Whether the conv at each construction site gets rewritten: this file's layers, and those of the
+ * files it imports, as those files' own analyses decide them (what `apply` on them does).
+ */
 function convertibility(
   analysis: PythonAnalysis,
   file: string,
@@ -388,30 +391,48 @@ function convertibility(
   sources: ShapeSources,
 ): Map<string, boolean | Guard> {
   const out = new Map<string, boolean | Guard>();
-  for (const l of analysis.layers) out.set(key(file, l.span.start), l.convertible && (l.guard ?? true));
+  for (const l of analysis.layers) out.set(key(file, l.span.start), verdict(l));
   const foreign = new Set(models.flatMap((m) => m.convs.map((c) => c.file)).filter((f) => f !== file && f !== ''));
   for (const f of foreign) {
     const text = sources.read?.(f);
     if (text === undefined) continue;
-    for (const [start, convertible] of layersOf(f, text, options)) out.set(key(f, start), convertible);
+    for (const [start, convertible] of layersOf(f, text, options, sources)) out.set(key(f, start), convertible);
   }
   return out;
 }
 
-/** The static analysis's verdict per conv of an imported file, kept per thread while its text and the options are the same (every model file of a folder imports the same blocks). */
-const foreignLayers = new Map<string, { text: string; options: string; layers: [number, boolean][] }>();
+const verdict = (l: PythonLayer): boolean | Guard => l.convertible && (l.guard ?? true);
 
-function layersOf(file: string, text: string, options: AnalysisOptions): [number, boolean][] {
+/** The verdicts per conv of an imported file, kept per thread while its text and the options are the same (every model file of a folder imports the same blocks). */
+const foreignLayers = new Map<string, { text: string; options: string; layers: [number, boolean | Guard][]; static: boolean }>();
+/** Set while a foreign file's own analysis runs: the files it imports in turn are taken at their static verdict. */
+let deciding = false;
+
+/**
+ * A line whose arguments come from its callers (`Conv2dNormActivation`'s) is decided by its file's
+ * analysis on the modules that file's importers build (`fromInstances`, maybe with a guard); that
+ * analysis is run here too, once per thread, so that a model's `after` counts what `apply` on that
+ * file does. One level deep: the files it imports are taken at their static verdict.
+ */
+function layersOf(file: string, text: string, options: AnalysisOptions, sources: ShapeSources): [number, boolean | Guard][] {
   const opts = JSON.stringify(options);
   const known = foreignLayers.get(file);
-  if (known && known.text === text && known.options === opts) return known.layers;
+  if (known && known.text === text && known.options === opts && (deciding || !known.static)) return known.layers;
   const tree = parse('python', text);
+  const outer = deciding;
   try {
-    const layers = analyzePython(text, tree, options).layers.map((l): [number, boolean] => [l.span.start, l.convertible]);
+    const analysis = analyzePython(text, tree, options);
+    const open = analysis.layers.some((l) => l.callerDependent);
+    if (open && !deciding) {
+      deciding = true;
+      inferShapes(analysis, text, tree, options, { ...sources, path: file });
+    }
+    const layers = analysis.layers.map((l): [number, boolean | Guard] => [l.span.start, verdict(l)]);
     if (foreignLayers.size >= 256) foreignLayers.delete(foreignLayers.keys().next().value as string);
-    foreignLayers.set(file, { text, options: opts, layers });
+    foreignLayers.set(file, { text, options: opts, layers, static: open && outer });
     return layers;
   } finally {
+    deciding = outer;
     tree.delete();
   }
 }
