@@ -101,7 +101,15 @@ export function call(ip: Interp, fn: V, a: CallArgs, at: Node): V {
   }
 }
 
+/**
+ * Functions of the libraries whose source is followed that only log API usage (torchvision calls
+ * `_log_api_usage_once(self)` in every model's `__init__`): they build and change nothing, and
+ * their bodies (a test of `obj.__module__`, which is not known) cost an explored branch per call.
+ */
+const TELEMETRY = new Set(['_log_api_usage_once']);
+
 export function callFunction(ip: Interp, f: FunctionObj, a: CallArgs, at: Node): V {
+  if (TELEMETRY.has(f.name) && f.owner === undefined) return NONE;
   // a body that does not run at all is a stop: what it would have built or run is missing
   if (ip.depth >= MAX_DEPTH) return unknown(ip.stopAt(at, 'calls nested too deeply').why);
   ip.invoked.add(f);

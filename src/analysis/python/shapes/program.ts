@@ -15,6 +15,7 @@ import type { ShapeSources } from '../../files';
 import { Interrupted } from '../../kernel/budget';
 import { parse } from '../../parsing';
 import { asNode, copyTree } from './syntax';
+import { STDLIB } from './stdlib';
 import type { SourceFile } from './values';
 
 export type { ShapeSources };
@@ -233,6 +234,7 @@ export class Program {
    * package, is looked for in every folder).
    */
   private installed(parts: string[]): SourceFile | null {
+    if (STDLIB.has(parts[0])) return null;
     const env = this.environment();
     if (!env || this.stdlib!.has(parts[0])) return null;
     const inside = (dir: string) => this.load(path.join(dir, ...parts) + '.py') ?? this.load(path.join(dir, ...parts, '__init__.py'));
@@ -254,7 +256,7 @@ export class Program {
    */
   missing(dotted: string): string | undefined {
     const head = dotted.split('.')[0];
-    if (!head || LIBRARIES.has(head)) return undefined;
+    if (!head || LIBRARIES.has(head) || STDLIB.has(head)) return undefined;
     const env = this.environment();
     if (!env || this.stdlib!.has(head)) return undefined;
     if (this.limited) return `\`${dotted}\`: not read, ${MAX_FILES} files were read already`;

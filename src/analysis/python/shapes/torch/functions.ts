@@ -192,6 +192,7 @@ const LIBRARY: Record<string, FunctionRule> = {
       'torch._assert',
       'warnings.warn',
       'torch.manual_seed',
+      'torch._C._log_api_usage_once',
     ],
     () => NONE,
   ),
