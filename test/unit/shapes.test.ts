@@ -329,12 +329,12 @@ void test('table and Markdown show the models', async () => {
 
 void test('a condition that cannot be decided runs both sides and joins them: what they agree on stays exact', async () => {
   await initParsing();
-  // torchvision-style telemetry, a validation that raises, an enum default, `del` and a value only one side sets
+  // telemetry with an undecidable test, a validation that raises, an enum default, `del` and a value only one side sets
   const src = `import enum
 import torch.nn as nn
 
 
-def _log_api_usage_once(obj):
+def _record_usage(obj):
     module = obj.__module__
     if not module.startswith("torchvision"):
         module = f"torchvision.internal.{module}"
@@ -348,7 +348,7 @@ class Weights(enum.Enum):
 class Net(nn.Module):
     def __init__(self, weights=Weights.IMAGENET1K_V1, width=16):
         super().__init__()
-        _log_api_usage_once(self)
+        _record_usage(self)
         if not isinstance(weights, Weights):
             raise TypeError("bad weights")
         layers = {"a": nn.Conv2d(3, width, 3, padding=1), "b": nn.Conv2d(width, width, 3, padding=1), "c": nn.Linear(1, 1)}
@@ -383,6 +383,36 @@ class Net(nn.Module):
     d.reasons.some((r) => r.includes(`line ${lineOf(differ, 'unknown_name')}`)),
     d.reasons.join('\n'),
   );
+});
+
+void test('a norm layer\'s weight and bias are None without affine parameters, tensors with them: an init loop over self.modules() is decided', async () => {
+  await initParsing();
+  const src = `import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.norm = nn.LayerNorm(8, elementwise_affine=False)
+        self.gn = nn.GroupNorm(2, 8, affine=False)
+        self.bn = nn.BatchNorm2d(8)
+        self.ln = nn.LayerNorm([4, 4])
+        width = 4
+        for m in self.modules():
+            if isinstance(m, (nn.LayerNorm, nn.GroupNorm)) and m.weight is None:
+                width += 4
+            elif isinstance(m, (nn.BatchNorm2d, nn.LayerNorm)) and m.bias is not None:
+                width += m.weight.shape[0]
+        self.conv = nn.Conv2d(3, width, 3)
+
+    def forward(self, x):
+        return self.conv(x)
+`;
+  const [m] = models(src, { inputSizes: { 2: [16, 16] } });
+  assert.deepEqual(m.reasons, []);
+  // PyTorch 1.13 builds this with conv.out_channels 24 and 720 parameters
+  assert.equal(m.convs[0].args.outChannels?.constant, 24);
+  assert.equal(m.params, 720);
 });
 
 void test("a conv read as a conv from a file that imports its class is not converted (torchaudio's hubert init)", async () => {

@@ -66,8 +66,12 @@ export function nativeModuleAttribute(interp: Host, v: V & { kind: 'module' }, n
     const shape = weightShape(n);
     return shape ? { kind: 'tensor', shape, param: true } : interp.fail(at, 'a lazy weight');
   }
-  if ((name === 'weight' || name === 'bias') && n && typeof n.data.channels === 'number') {
-    return { kind: 'tensor', shape: [n.data.channels], param: true };
+  // a norm layer's affine parameters: None without them (`affine=False`, `elementwise_affine=False`)
+  if ((name === 'weight' || name === 'bias') && n && (typeof n.data.channels === 'number' || Array.isArray(n.data.normalized))) {
+    const affine = n.attrs.get('affine') ?? n.attrs.get('elementwise_affine');
+    if (affine?.kind === 'bool' && !affine.value) return NONE;
+    const shape = typeof n.data.channels === 'number' ? [n.data.channels] : (n.data.normalized as number[]);
+    return { kind: 'tensor', shape, param: true };
   }
   if (MODULE_METHODS.has(name) || hasFloatFunctionalMethod(v.m, name)) return { kind: 'native', name: `module.${name}`, self: v };
   void fromSuper;

@@ -169,7 +169,12 @@ const MODULES: Record<string, Constructor> = {
     const g = r.int('num_groups');
     const c = r.int('num_channels');
     if (g <= 0 || c % g !== 0) return r.fail('num_channels must be divisible by num_groups');
-    return native(r.bool('affine', true) ? 2 * c : 0, { num_groups: intV(g), num_channels: intV(c) }, { channels: c });
+    const affine = r.bool('affine', true);
+    return native(
+      affine ? 2 * c : 0,
+      { num_groups: intV(g), num_channels: intV(c), affine: { kind: 'bool', value: affine } },
+      { channels: c },
+    );
   },
   LayerNorm: ({ args, native }) => {
     const r = args(['normalized_shape', 'eps', 'elementwise_affine', 'device', 'dtype']);
@@ -178,9 +183,10 @@ const MODULES: Record<string, Constructor> = {
       ns && intOf(ns) !== undefined ? [intOf(ns)!] : ns && (ns.kind === 'tuple' || ns.kind === 'list') ? ns.items.map(intOf) : undefined;
     if (!shape || shape.some((x) => x === undefined)) return r.fail('normalized_shape of nn.LayerNorm() is not known');
     const prod = (shape as number[]).reduce((x, y) => x * y, 1);
+    const affine = r.bool('elementwise_affine', true);
     return native(
-      r.bool('elementwise_affine', true) ? 2 * prod : 0,
-      { normalized_shape: tupleV(shape as number[]) },
+      affine ? 2 * prod : 0,
+      { normalized_shape: tupleV(shape as number[]), elementwise_affine: { kind: 'bool', value: affine } },
       { normalized: shape },
     );
   },
