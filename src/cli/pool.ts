@@ -23,7 +23,7 @@ import { NOTEBOOK_LANGUAGE } from '../analysis/notebook';
 import { initParsing, languageForPath } from '../analysis/parsing';
 import { FRAMEWORKS, frameworkFor } from '../frameworks/index';
 import type { CliOptions } from './args';
-import { processFile, type FileOutcome } from './process';
+import { cachedOutcome, processFile, type FileOutcome } from './process';
 
 /** Below this many files, and below `MIN_BYTES_FOR_WORKERS` of them, one thread is faster than starting workers. */
 const MIN_FILES_FOR_WORKERS = 64;
@@ -92,7 +92,32 @@ function writeTimes(files: string[], times: FileTime[], threads: number): void {
   );
 }
 
-export async function processFiles(files: string[], opts: CliOptions): Promise<FileOutcome[]> {
+export async function processFiles(all: string[], opts: CliOptions): Promise<FileOutcome[]> {
+  // the result cache first, on this thread: a run where nothing changed starts no worker and no parser
+  const outcomes = new Array<FileOutcome>(all.length);
+  const allTimes = new Array<FileTime>(all.length);
+  const misses: number[] = [];
+  all.forEach((file, i) => {
+    const t0 = performance.now();
+    const hit = cachedOutcome(file, opts);
+    if (!hit) return misses.push(i);
+    outcomes[i] = hit;
+    allTimes[i] = { path: file, ms: performance.now() - t0, thread: 0 };
+  });
+  const { results, times, threads } = await analyseAll(
+    misses.map((i) => all[i]),
+    opts,
+  );
+  misses.forEach((i, k) => {
+    outcomes[i] = results[k];
+    allTimes[i] = times[k];
+  });
+  writeTimes(all, allTimes, threads);
+  return outcomes;
+}
+
+async function analyseAll(files: string[], opts: CliOptions): Promise<{ results: FileOutcome[]; times: FileTime[]; threads: number }> {
+  if (files.length === 0) return { results: [], times: [], threads: 1 };
   const forced = Number(process.env.SEPCONV_THREADS ?? 0);
   const threads = Math.min(forced >= 1 ? forced : os.availableParallelism(), files.length);
   const bundled = __filename.endsWith('.js');
@@ -101,13 +126,12 @@ export async function processFiles(files: string[], opts: CliOptions): Promise<F
   const times: FileTime[] = new Array<FileTime>(files.length);
   if (!bundled || threads < 2 || (!big && !(forced > 1))) {
     await initParsing();
-    const outcomes = files.map((f, i) => {
+    const results = files.map((f, i) => {
       const { outcome, ms } = timed(f, opts);
       times[i] = { path: f, ms, thread: 0 };
       return outcome;
     });
-    writeTimes(files, times, 1);
-    return outcomes;
+    return { results, times, threads: 1 };
   }
 
   const results: FileOutcome[] = new Array<FileOutcome>(files.length);
@@ -148,8 +172,7 @@ export async function processFiles(files: string[], opts: CliOptions): Promise<F
     times[i] = { path: files[i], ms, thread: 0 };
   }
   await Promise.all(workers);
-  writeTimes(files, times, threads);
-  return results;
+  return { results, times, threads };
 }
 
 function sizeOf(file: string): number {

@@ -203,6 +203,21 @@ function cacheFor(opts: CliOptions): ResultCache<FileOutcome> | undefined {
 /** A result that ran into a time budget may differ in the next run: not kept. */
 const TIMED_OUT = /budget: (the file's \d+ s|more than [\d.]+ s for one model)/;
 
+/**
+ * The stored result for `file` when the result cache holds a current one (no parser, no worker
+ * needed: a run with nothing changed answers from the main thread alone); undefined otherwise.
+ */
+export function cachedOutcome(file: string, opts: CliOptions): FileOutcome | undefined {
+  try {
+    const cache = cacheFor(opts);
+    if (!cache) return undefined;
+    const src = readSourceFile(file);
+    return src.text === undefined ? undefined : cache.get(file, src.text, sourcesFor(file, opts));
+  } catch {
+    return undefined; // processFile reports what went wrong
+  }
+}
+
 function processOne(file: string, opts: CliOptions): FileOutcome {
   const cache = cacheFor(opts);
   if (!cache) return analyseOne(file, opts);
