@@ -85,6 +85,8 @@ export function inferShapes(
       if (analysis.layers.every((l) => l.shapes)) break;
     }
   }
+  // the verdicts the models of the files importing this one count its lines with (`layersOf`)
+  if (file && !request.build && !request.input && !request.reach) remember(file, text, options, analysis.layers, false);
 }
 
 /**
@@ -427,14 +429,19 @@ function layersOf(file: string, text: string, options: AnalysisOptions, sources:
       deciding = true;
       inferShapes(analysis, text, tree, options, { ...sources, path: file });
     }
-    const layers = analysis.layers.map((l): [number, boolean | Guard] => [l.span.start, verdict(l)]);
-    if (foreignLayers.size >= 256) foreignLayers.delete(foreignLayers.keys().next().value as string);
-    foreignLayers.set(file, { text, options: opts, layers, static: open && outer });
-    return layers;
+    return remember(file, text, options, analysis.layers, open && outer);
   } finally {
     deciding = outer;
     tree.delete();
   }
+}
+
+function remember(file: string, text: string, options: AnalysisOptions, of: PythonLayer[], partial: boolean): [number, boolean | Guard][] {
+  const layers = of.map((l): [number, boolean | Guard] => [l.span.start, verdict(l)]);
+  if (foreignLayers.size >= 256) foreignLayers.delete(foreignLayers.keys().next().value as string);
+  foreignLayers.delete(file);
+  foreignLayers.set(file, { text, options: JSON.stringify(options), layers, static: partial });
+  return layers;
 }
 
 /** Does the rewrite of its line convert this module: the line is converted, and a guard holds on it. */
