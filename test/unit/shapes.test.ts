@@ -385,7 +385,7 @@ class Net(nn.Module):
   );
 });
 
-void test('a norm layer\'s weight and bias are None without affine parameters, tensors with them: an init loop over self.modules() is decided', async () => {
+void test("a norm layer's weight and bias are None without affine parameters, tensors with them: an init loop over self.modules() is decided", async () => {
   await initParsing();
   const src = `import torch.nn as nn
 
