@@ -53,7 +53,7 @@ export function inferShapes(
   const trace: RunTrace | undefined =
     memo && !request.build && !request.input ? { moduleTouched: new Set(), classes: [], untraced: false } : undefined;
   try {
-    models = inferModels(plainFile(file, text, tree), sources, options, request, trace);
+    models = inferModels(plainFile(file, text, tree, false), sources, options, request, trace);
   } catch (e) {
     if (e instanceof Interrupted) throw e;
     analysis.notes.push({ message: `shape inference failed: ${(e as Error).message}`, span: { start: 0, end: 0 } });
@@ -176,7 +176,7 @@ export function reachShapes(
   const targets = layers.filter((l) => l.span.start < at.end && l.span.end > at.start);
   if (targets.length === 0) return true;
   const file = sources.path ?? '';
-  const models = inferModels(plainFile(file, text, tree), sources, options, { reach: targets.map((l) => l.span.start) });
+  const models = inferModels(plainFile(file, text, tree, false), sources, options, { reach: targets.map((l) => l.span.start) });
   declineForeignReads(layers, tree, file, sources);
   attachAll(layers, models, file);
   const undecided = new Set(targets.filter((l) => !l.convertible));
@@ -195,7 +195,7 @@ export const PARTIAL_NOTE = 'numbers of the modules built here by model';
 export function prepareShapes(text: string, tree: Tree, options: AnalysisOptions, sources: ShapeSources): void {
   if (tree.rootNode.hasError) return;
   try {
-    runTopLevel(plainFile(sources.path ?? '', text, tree), sources, options);
+    runTopLevel(plainFile(sources.path ?? '', text, tree, false), sources, options);
   } catch (e) {
     if (e instanceof Interrupted) throw e;
   }

@@ -45,9 +45,11 @@ function evict(): void {
 /**
  * The file at `file` with this text as the interpreter reads it: a plain copy of `tree` (or of a
  * parse of `text` when no tree is given), the same copy for the same path and text while the cache
- * keeps it. Copies are immutable once read; the caller's tree stays the caller's.
+ * keeps it. Copies are immutable once read; the caller's tree stays the caller's. `keep: false`
+ * (the document being analysed, whose versions an editor makes by the thousand) leaves the cache to
+ * the files read by path: each kept copy holds a WebAssembly tree, memory the heap never gives back.
  */
-export function plainFile(file: string, text: string, tree?: Tree): SourceFile {
+export function plainFile(file: string, text: string, tree?: Tree, keep = true): SourceFile {
   const known = file ? plainFiles.get(file) : undefined;
   if (known && known.text === text) {
     // most recently used last
@@ -58,7 +60,7 @@ export function plainFile(file: string, text: string, tree?: Tree): SourceFile {
   // the copy owns its tree: the caller's is copied (cheap in tree-sitter: nodes are shared)
   const root = asNode(copyTree(tree ? tree.copy() : parse('python', text), text).rootNode);
   const f: SourceFile = { path: file, text, root };
-  if (!file || text.length > plainLimit) return f;
+  if (!file || !keep || text.length > plainLimit) return f;
   if (known) {
     plainFiles.delete(file);
     plainBytes -= known.text.length;
