@@ -70,6 +70,44 @@ let loaded: Loaded | undefined;
 let runtime: Promise<Loaded> | undefined;
 const grammars = new Map<LanguageId, Promise<void>>();
 
+/** The part of the WebAssembly API used here (the project's TypeScript libraries do not declare it). */
+interface Wasm {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: object };
+  instantiate: (bytes: Uint8Array, imports: object) => Promise<{ module: object; instance: { exports: object } }>;
+}
+const wasmApi = (globalThis as unknown as { WebAssembly: Wasm }).WebAssembly;
+
+/** Compiles and instantiates `bytes` on this thread, synchronously. */
+function instantiateHere(bytes: Uint8Array, imports: object): { module: object; instance: { exports: object } } {
+  const module = new wasmApi.Module(bytes);
+  return { module, instance: new wasmApi.Instance(module, imports) };
+}
+
+/**
+ * web-tree-sitter compiles the runtime and each grammar with `WebAssembly.instantiate`, whose
+ * compilation runs on V8's background threads: the server keeps those to one (`--v8-pool-size=1`)
+ * and the other thread's work keeps it busy, so a worker thread waited 150-300 ms at start-up for
+ * the 200 KB runtime and the 450 KB Python grammar that compile in 5-20 ms on its own thread. Both
+ * are compiled here instead: the runtime through Emscripten's `instantiateWasm` option, a grammar
+ * with `WebAssembly.instantiate` answering from this thread for the duration of its load (the loads
+ * go one at a time, so no other caller sees it).
+ */
+let grammarLoads: Promise<unknown> = Promise.resolve();
+function loadGrammar(bytes: Uint8Array): Promise<Language> {
+  const load = grammarLoads.then(async () => {
+    const original = wasmApi.instantiate;
+    wasmApi.instantiate = (b, imports) => Promise.resolve(instantiateHere(b, imports));
+    try {
+      return await Language.load(bytes);
+    } finally {
+      wasmApi.instantiate = original;
+    }
+  });
+  grammarLoads = load.catch(() => undefined);
+  return load;
+}
+
 /**
  * Loads the tree-sitter runtime and the grammars `ids` (every grammar by default); parsing in one
  * of them is synchronous once this has resolved. Safe to call more than once, for more grammars.
@@ -77,8 +115,16 @@ const grammars = new Map<LanguageId, Promise<void>>();
 export function initParsing(ids: readonly LanguageId[] = Object.keys(GRAMMAR_FILES) as LanguageId[]): Promise<void> {
   runtime ??= (async () => {
     const root = resourceRoot();
-    const wasm = path.join(root, 'wasm', 'tree-sitter.wasm');
-    await Parser.init(fs.existsSync(wasm) ? { locateFile: () => wasm } : undefined);
+    const bundled = path.join(root, 'wasm', 'tree-sitter.wasm');
+    const wasm = fs.existsSync(bundled) ? bundled : path.join(root, 'node_modules', 'web-tree-sitter', 'tree-sitter.wasm');
+    await Parser.init({
+      locateFile: () => wasm,
+      instantiateWasm: (imports: object, receive: (instance: object, module: object) => void) => {
+        const { module, instance } = instantiateHere(fs.readFileSync(wasm), imports);
+        receive(instance, module);
+        return instance.exports;
+      },
+    });
     return (loaded = { root, languages: new Map(), parsers: new Map(), queries: new Map() });
   })();
   const r = runtime;
@@ -87,7 +133,7 @@ export function initParsing(ids: readonly LanguageId[] = Object.keys(GRAMMAR_FIL
       let g = grammars.get(id);
       if (!g) {
         g = r.then(async (s) => {
-          s.languages.set(id, await Language.load(fs.readFileSync(grammarPath(s.root, id))));
+          s.languages.set(id, await loadGrammar(fs.readFileSync(grammarPath(s.root, id))));
         });
         grammars.set(id, g);
       }
