@@ -7,6 +7,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { diskSources } from '../../src/analysis/files';
 import { defaultOptions, type AnalysisOptions } from '../../src/analysis/options';
 import { initParsing, parse } from '../../src/analysis/parsing';
 import { inferModels, type ModelShapes } from '../../src/analysis/python/shapes/models';
@@ -383,6 +384,92 @@ class Net(nn.Module):
     d.reasons.some((r) => r.includes(`line ${lineOf(differ, 'unknown_name')}`)),
     d.reasons.join('\n'),
   );
+});
+
+void test("an Enum's member values are computed when read: an unread member reads nothing, a read one (an alias, torchvision's __getattr__ to its fields) is exact", async () => {
+  await initParsing();
+  // torchvision's pattern: a weights enum whose members hold transforms (another module) and
+  // metadata, models built with weights=None (the default) that never read them, and a legacy URL
+  // dict at the end
+  const src = `import enum
+from dataclasses import dataclass, fields
+from functools import partial
+
+import torch.nn as nn
+from presets import ImageClassification
+from legacy import _ModelURLs
+
+_COMMON = {"categories": ["a", "b", "c", "d", "e"]}
+
+
+@dataclass
+class Weights:
+    url: str
+    transforms: object
+    meta: dict
+
+
+class WeightsEnum(enum.Enum):
+    def __getattr__(self, name):
+        for f in fields(Weights):
+            if f.name == name:
+                return object.__getattribute__(self.value, name)
+        return super().__getattr__(name)
+
+
+class Net_Weights(WeightsEnum):
+    V1 = Weights(url="https://example.com/v1.pth", transforms=partial(ImageClassification, crop_size=224), meta={**_COMMON, "acc": 1.0})
+    V2 = Weights(url="https://example.com/v2.pth", transforms=None, meta={"categories": ["x", "y"]})
+    DEFAULT = V2
+
+
+class Net(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3, padding=1)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(16, num_classes)
+
+    def forward(self, x):
+        return self.fc(self.pool(self.conv(x)).flatten(1))
+
+
+def net(weights=None, num_classes=10):
+    if weights is not None:
+        num_classes = len(weights.meta["categories"])
+    return Net(num_classes)
+
+
+def pretrained():
+    return net(weights=Net_Weights.DEFAULT)
+
+
+model_urls = _ModelURLs({"net": Net_Weights.V1.url})
+`;
+  const dir = project({
+    'model.py': src,
+    // as torchvision's transforms/_presets.py: its classes' defaults come from another module
+    'presets.py':
+      'from interpolation import InterpolationMode\n\n\nclass ImageClassification:\n    def __init__(self, crop_size, interpolation=InterpolationMode.BILINEAR):\n        self.crop_size = crop_size\n',
+    'interpolation.py': 'import enum\n\n\nclass InterpolationMode(enum.Enum):\n    BILINEAR = "bilinear"\n',
+    'legacy.py': 'class _ModelURLs(dict):\n    pass\n',
+  });
+  const file = path.join(dir, 'model.py');
+  const read: string[] = [];
+  const tree = parse('python', src);
+  const sources = diskSources(file, [], (f) => void read.push(path.basename(f)));
+  const found = inferModels({ path: file, text: src, root: tree.rootNode }, sources, defaultOptions({ inputSizes: { 2: [32, 32] } }));
+  tree.delete();
+  const byName = new Map(found.map((m) => [m.name, m]));
+  const conv = 3 * 16 * 9 + 16;
+  assert.deepEqual(byName.get('Net')?.reasons, []);
+  assert.equal(byName.get('Net')?.params, conv + 16 * 10 + 10);
+  // DEFAULT is V2 (an alias of the raw value), read through the enum's __getattr__: two classes
+  assert.deepEqual(byName.get('pretrained')?.reasons, []);
+  assert.equal(byName.get('pretrained')?.params, conv + 16 * 2 + 2);
+  // V1 is never read (the URL dict's arguments are not evaluated): its transforms' class is not
+  // defined, so the module its defaults import is not read
+  assert.ok(read.includes('presets.py') && !read.includes('interpolation.py'), read.join(', '));
 });
 
 void test("a norm layer's weight and bias are None without affine parameters, tensors with them: an init loop over self.modules() is decided", async () => {

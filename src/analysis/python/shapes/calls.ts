@@ -31,6 +31,7 @@ export function evalCall(ip: Interp, node: Node, scope: Scope): V {
     return ip.makeSuper(argsNode, scope, node);
   }
   let fn = ip.eval(fnNode, scope);
+  if (fn.kind === 'class' && fn.c.env.file !== ip.program.entry && WEIGHT_URLS.has(fn.c.name)) return unknown(WEIGHT_URLS_WHY);
   // a callee that is not defined (`lib.op`): say so about the call, not the name alone
   const own = fn.kind === 'unknown' ? /^shape unknown after line (\d+): `([^`]*)` \((.*)\)$/s.exec(fn.why) : null;
   if (own && Number(own[1]) === fnNode.startPosition.row + 1 && fnNode.text.startsWith(own[2])) fn = ip.fail(node, own[3]);
@@ -107,6 +108,16 @@ export function call(ip: Interp, fn: V, a: CallArgs, at: Node): V {
  * their bodies (a test of `obj.__module__`, which is not known) cost an explored branch per call.
  */
 const TELEMETRY = new Set(['_log_api_usage_once']);
+
+/**
+ * Library classes that only hold the URLs of pretrained weights: torchvision's legacy
+ * `model_urls = _ModelURLs({"alexnet": AlexNet_Weights.IMAGENET1K_V1.url})` at the end of each
+ * model file. Their arguments are not evaluated: they would compute a weights enum's member
+ * (its transforms and the 1,000 ImageNet categories) that no model built with the default
+ * `weights=None` reads (about 0.1 s per torchvision model file).
+ */
+const WEIGHT_URLS = new Set(['_ModelURLs']);
+const WEIGHT_URLS_WHY = 'the URLs of pretrained weights are not followed';
 
 export function callFunction(ip: Interp, f: FunctionObj, a: CallArgs, at: Node): V {
   if (TELEMETRY.has(f.name) && f.owner === undefined) return NONE;

@@ -2,12 +2,13 @@
 import type { Node } from 'web-tree-sitter';
 import { MAX_MODULES } from '../../kernel/budget';
 import { canonical } from '../imports';
+import { deferredValue } from './imports';
 import type { Interp } from './interpreter';
 import { named } from './nodes';
 import { isNnClass } from './torch/args';
 import { nativeModuleAttribute } from './torch/moduleMethods';
 import { initNative } from './torch/modules';
-import { strV, type CallArgs, type ClassObj, type FunctionObj, type ModuleObj, type Scope, type V } from './values';
+import { resolved, strV, type CallArgs, type ClassObj, type FunctionObj, type ModuleObj, type Scope, type V } from './values';
 
 export function defineFunction(ip: Interp, node: Node, scope: Scope, decorators: string[]): void {
   const name = node.childForFieldName('name')!.text;
@@ -47,8 +48,10 @@ export function defineClass(ip: Interp, node: Node, scope: Scope, dataclass = fa
   const c: ClassObj = { id: ip.newId(), name, node, env: scope.env, bases, attrs: new Map() };
   c.attrs.set('__name__', strV(name));
   const classScope: Scope = { vars: c.attrs, parent: scope, env: scope.env, fn: undefined, self: undefined, classOf: c };
-  ip.execBlock(node.childForFieldName('body'), classScope);
-  if (mro(c).some((x) => typeof x === 'string' && /^enum\.(Enum|IntEnum|StrEnum|Flag|IntFlag)$/.test(x))) enumMembers(c);
+  if (mro(c).some((x) => typeof x === 'string' && /^enum\.(Enum|IntEnum|StrEnum|Flag|IntFlag)$/.test(x))) {
+    enumBody(ip, node.childForFieldName('body'), classScope);
+    enumMembers(c);
+  } else ip.execBlock(node.childForFieldName('body'), classScope);
   if (dataclass) {
     // fields: the annotated names of the body, in order (`width: int = 16`)
     c.fields = named(node.childForFieldName('body'))
@@ -59,6 +62,48 @@ export function defineClass(ip: Interp, node: Node, scope: Scope, dataclass = fa
       .map((a) => a.childForFieldName('left')!.text);
   }
   ip.setName(name, { kind: 'class', c }, scope);
+}
+
+/** Callees whose result is a method or property, not an Enum member. */
+const DESCRIPTORS = new Set(['staticmethod', 'classmethod', 'property']);
+
+/**
+ * An Enum's body, its members' values computed when first read: torchvision's weights enums
+ * (`IMAGENET1K_V1 = Weights(url=..., transforms=partial(ImageClassification, ...), meta={...})`,
+ * `DEFAULT = IMAGENET1K_V1`) pull in the transforms module and the 1,000 ImageNet categories for
+ * members that a model built with the default `weights=None` never reads (140 of the 150 ms of
+ * alexnet.py's top level). A member's value is computed as the body would have: in the class
+ * namespace as the body left it (its raw values, not the members), in the phase and file of the
+ * definition. The other statements run in order, as in any class body.
+ */
+function enumBody(ip: Interp, body: Node | null, scope: Scope): void {
+  // until the body ends, the class namespace is the raw one (read by a statement of the body itself)
+  let raw: Scope = scope;
+  const lazy = new Set<string>();
+  const [phase, top] = [ip.phase, ip.topLevelOf];
+  for (const stmt of named(body)) {
+    const a = stmt.type === 'expression_statement' && stmt.namedChildCount === 1 ? named(stmt)[0] : undefined;
+    const left = a?.type === 'assignment' && !a.childForFieldName('type') ? a.childForFieldName('left') : null;
+    const right = a?.childForFieldName('right');
+    const deferred =
+      left?.type === 'identifier' &&
+      !left.text.startsWith('_') &&
+      !!right &&
+      ((right.type === 'call' && !DESCRIPTORS.has(right.childForFieldName('function')!.text)) ||
+        (right.type === 'identifier' && lazy.has(right.text)));
+    if (!deferred) {
+      // a body stops where a statement does not complete (a budget spent), as execBlock does
+      if (ip.execStmt(stmt, scope).type !== 'normal') break;
+      continue;
+    }
+    lazy.add(left.text);
+    ip.setName(
+      left.text,
+      deferredValue(ip, left.text, phase, top, () => ip.eval(right, raw)),
+      scope,
+    );
+  }
+  raw = { ...scope, vars: new Map(scope.vars) };
 }
 
 /**
@@ -120,8 +165,9 @@ export function classMember(
       continue;
     }
     if (typeof x === 'string') continue;
-    const v = x.attrs.get(name);
-    if (v === undefined) continue;
+    const found = x.attrs.get(name);
+    if (found === undefined) continue;
+    const v = found.kind === 'lazy' ? resolved(x.attrs, name, found) : found;
     if (v.kind === 'function') {
       if (v.f.kind === 'staticmethod') return v;
       if (v.f.kind === 'classmethod') return { kind: 'bound', self: { kind: 'class', c }, f: v.f };

@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import type { Node } from 'web-tree-sitter';
 import { canonical } from '../imports';
-import type { Interp } from './interpreter';
+import type { Interp, Phase } from './interpreter';
 import { isMainGuard, named } from './nodes';
 import { MAX_FILES } from './program';
 import { force, NONE, strV, unknown, type ModuleEnv, type Scope, type SourceFile, type V } from './values';
@@ -61,23 +61,31 @@ export function moduleEnv(ip: Interp, file: SourceFile): ModuleEnv {
 
 /** A `def` or `class` statement run on the first lookup of its name, as the module's top level would. */
 export function lazyDefinition(ip: Interp, stmt: Node, name: string, scope: Scope, file: SourceFile): V {
+  return deferredValue(ip, name, 'module', file, () => {
+    ip.execStmt(stmt, scope);
+    const v = scope.env.globals.get(name);
+    return v && v.kind !== 'lazy' ? v : undefined;
+  });
+}
+
+/**
+ * A value computed on its first read, once, in the phase and top level given (its definition's, not
+ * the reader's); read while it is being computed (or when `compute` gives nothing), it is unknown.
+ */
+export function deferredValue(ip: Interp, name: string, phase: Phase, top: SourceFile | undefined, compute: () => V | undefined): V {
   let done: V | undefined;
   return {
     kind: 'lazy',
     get: () => {
       if (done) return done;
       done = unknown(`\`${name}\` is defined in terms of itself`);
-      const [phase, top] = [ip.phase, ip.topLevelOf];
-      ip.phase = 'module';
-      ip.topLevelOf = file;
+      const saved = [ip.phase, ip.topLevelOf] as const;
+      [ip.phase, ip.topLevelOf] = [phase, top];
       try {
-        ip.execStmt(stmt, scope);
+        done = compute() ?? done;
       } finally {
-        ip.phase = phase;
-        ip.topLevelOf = top;
+        [ip.phase, ip.topLevelOf] = saved;
       }
-      const v = scope.env.globals.get(name);
-      done = v && v.kind !== 'lazy' ? v : done;
       return done;
     },
   };
