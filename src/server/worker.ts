@@ -9,12 +9,12 @@
  * 1,024 interpreter steps, ends it early with nothing kept (the worker and its trees and memos live
  * on); one that does not end within a grace time is stopped by terminating the worker.
  */
-import * as path from 'node:path';
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import type { Worker, MessagePort } from 'node:worker_threads';
 import type { PythonEnvironment } from '../analysis/environment';
 import type { CancellationToken } from 'vscode-languageserver';
 import type { AnyAnalysis } from '../analysis/analyze';
-import type { EnvironmentMessage, FromWorker, JobMessage, ToWorker, WorkerData } from './workerProtocol';
+import type { EnvironmentMessage, FromWorker, JobMessage, ToWorker } from './workerProtocol';
+import { adoptEarly, startAnalysisThread } from './workerThread';
 
 export interface WorkerLimits {
   /** wall time one job may take */
@@ -96,12 +96,12 @@ export class AnalysisWorker {
   /** the jobs run, in the order they ended (the last 100) */
   readonly log: JobRecord[] = [];
   private disposed = false;
-  /** shared with the worker: the id of the running job to interrupt, or 0 */
-  private readonly interrupt = new Int32Array(new SharedArrayBuffer(4));
+  /** shared with the worker: the id of the running job to interrupt, or 0 (the first thread's, kept for the next ones) */
+  private interrupt: Int32Array = new Int32Array(new SharedArrayBuffer(4));
   /** the interpreters' answers known, sent to every new worker; the current worker's channel for them and their count */
   private readonly environments = new Map<string, PythonEnvironment | undefined>();
   private environmentPort: MessagePort | undefined;
-  private environmentsSent = new Int32Array(new SharedArrayBuffer(4));
+  private environmentsSent: Int32Array = new Int32Array(new SharedArrayBuffer(4));
 
   /** `log`: where internal errors go (the server's log); users see only that the analysis failed */
   constructor(
@@ -245,29 +245,19 @@ export class AnalysisWorker {
   }
 
   private start(): void {
-    const bundled = __filename.endsWith('.js');
     this.environmentPort?.close();
-    const channel = new MessageChannel();
-    this.environmentPort = channel.port1;
-    this.environmentsSent = new Int32Array(new SharedArrayBuffer(4));
-    const limits = {
-      resourceLimits: { maxOldGenerationSizeMb: this.limits.memoryMb },
-      workerData: {
-        interrupt: this.interrupt,
-        environments: channel.port2,
-        environmentsSent: this.environmentsSent,
-      } satisfies WorkerData,
-      transferList: [channel.port2],
-    };
+    // the thread the process entry started ahead, if it has the bound wanted; else a new one
+    const adopted = adoptEarly(this.limits.memoryMb);
+    const thread = adopted?.thread ?? startAnalysisThread(this.limits.memoryMb, this.interrupt);
+    this.interrupt = thread.interrupt;
+    this.environmentPort = thread.environmentPort;
+    this.environmentsSent = thread.environmentsSent;
     for (const [interpreter, environment] of this.environments) this.sendEnvironment(interpreter, environment);
-    // from the sources (tests through tsx), the worker loads tsx itself: a .ts entry is not understood otherwise
-    const worker = bundled
-      ? new Worker(path.join(__dirname, 'analysis-worker.js'), limits)
-      : new Worker(`require('tsx/cjs'); require(${JSON.stringify(path.join(__dirname, 'workerIndex.ts'))});`, { ...limits, eval: true });
+    const worker = thread.worker;
     this.worker = worker;
     this.ready = false;
     this.stats.starts++;
-    worker.on('message', (msg: FromWorker) => {
+    const onMessage = (msg: FromWorker) => {
       if (worker !== this.worker) return;
       if (msg.type === 'ready') {
         this.ready = true;
@@ -297,7 +287,8 @@ export class AnalysisWorker {
         msg.type === 'done' ? (msg.full ? 'full' : 'partial') : 'failed',
         msg.type === 'done' ? msg.models : undefined,
       );
-    });
+    };
+    worker.on('message', onMessage);
     worker.on('error', (e: Error & { code?: string }) => {
       if (worker !== this.worker) return;
       const memory = e.code === 'ERR_WORKER_OUT_OF_MEMORY';
@@ -309,6 +300,10 @@ export class AnalysisWorker {
     worker.on('exit', () => {
       if (worker === this.worker) this.lost('the analysis worker exited');
     });
+    // what the adopted thread said before it was adopted (its `ready`), handled as if it came now:
+    // after this start returns to its caller (pump() goes on when the worker is ready, not within)
+    const said = adopted?.messages ?? [];
+    if (said.length) queueMicrotask(() => said.forEach(onMessage));
   }
 
   /** The worker is gone (it failed or was stopped): the running job ends with `reason`; a new worker takes the queue. */

@@ -16,6 +16,7 @@ import { Poly } from '../../src/analysis/poly';
 import { revive } from '../../src/server/analyses';
 import { parseLimits } from '../../src/server/server';
 import { AnalysisWorker, DEFAULT_LIMITS, Dropped, type JobRequest } from '../../src/server/worker';
+import { adoptEarly, startEarly } from '../../src/server/workerThread';
 import { ROOT } from '../helpers';
 
 const SHAPES = path.join(ROOT, 'test/fixtures/shapes');
@@ -120,6 +121,28 @@ void test(
     assert.equal(w.stats.starts, 1, 'the worker lives on');
     const next = await w.run(job('file:///fib.py', 'import torch.nn as nn\nc = nn.Conv2d(3, 8, 3)\n', 'full', '2'));
     assert.ok(next.ok && next.analysis.layers.length === 1);
+  },
+);
+
+void test(
+  'the thread the process entry starts ahead is adopted when its bound is the one wanted (its `ready` kept), else stopped',
+  { timeout: 60_000 },
+  async () => {
+    // started ahead with the default bound, ready before anything adopts it: the worker runs its jobs
+    startEarly(DEFAULT_LIMITS.memoryMb);
+    await new Promise((r) => setTimeout(r, 3000));
+    const w = make();
+    const outcome = await w.run(job('file:///early.py', read(path.join(SHAPES, 'resnet/model.py'))));
+    assert.ok(outcome.ok && outcome.analysis.layers.length > 0, JSON.stringify(outcome).slice(0, 300));
+    assert.equal(w.stats.starts, 1);
+    // given once: nothing is left to adopt
+    assert.equal(adoptEarly(DEFAULT_LIMITS.memoryMb), undefined);
+    // started with another bound than the server's (initializationOptions.limits): stopped, not adopted
+    startEarly(DEFAULT_LIMITS.memoryMb);
+    assert.equal(adoptEarly(256), undefined);
+    const bounded = make({ timeMs: 100_000, memoryMb: 64 });
+    const stopped = await bounded.run(job('file:///range.py', read(path.join(HOSTILE, 'range_comprehension.py'))));
+    assert.deepEqual(stopped.ok ? 'finished' : stopped.reason, 'budget: memory, over 64 MB');
   },
 );
 
