@@ -386,7 +386,7 @@ class Net(nn.Module):
   );
 });
 
-void test("an Enum's member values are computed when read: an unread member reads nothing, a read one (an alias, torchvision's __getattr__ to its fields) is exact", async () => {
+void test("an Enum's member values and a class's __annotations__ are computed when read: an unread member reads nothing, a read one (an alias, torchvision's __getattr__ to its fields) is exact", async () => {
   await initParsing();
   // torchvision's pattern: a weights enum whose members hold transforms (another module) and
   // metadata, models built with weights=None (the default) that never read them, and a legacy URL
@@ -396,6 +396,7 @@ from dataclasses import dataclass, fields
 from functools import partial
 
 import torch.nn as nn
+import typing_helpers
 from presets import ImageClassification
 from legacy import _ModelURLs
 
@@ -424,6 +425,8 @@ class Net_Weights(WeightsEnum):
 
 
 class Net(nn.Module):
+    __annotations__ = {"conv": typing_helpers.ConvType}
+
     def __init__(self, num_classes=10):
         super().__init__()
         self.conv = nn.Conv2d(3, 16, 3, padding=1)
@@ -453,6 +456,7 @@ model_urls = _ModelURLs({"net": Net_Weights.V1.url})
       'from interpolation import InterpolationMode\n\n\nclass ImageClassification:\n    def __init__(self, crop_size, interpolation=InterpolationMode.BILINEAR):\n        self.crop_size = crop_size\n',
     'interpolation.py': 'import enum\n\n\nclass InterpolationMode(enum.Enum):\n    BILINEAR = "bilinear"\n',
     'legacy.py': 'class _ModelURLs(dict):\n    pass\n',
+    'typing_helpers.py': 'import torch.nn as nn\n\nConvType = nn.Conv2d\n',
   });
   const file = path.join(dir, 'model.py');
   const read: string[] = [];
@@ -470,6 +474,8 @@ model_urls = _ModelURLs({"net": Net_Weights.V1.url})
   // V1 is never read (the URL dict's arguments are not evaluated): its transforms' class is not
   // defined, so the module its defaults import is not read
   assert.ok(read.includes('presets.py') && !read.includes('interpolation.py'), read.join(', '));
+  // nor is a class's __annotations__ (TorchScript's types): the module it names is not read
+  assert.ok(!read.includes('typing_helpers.py'), read.join(', '));
 });
 
 void test("a norm layer's weight and bias are None without affine parameters, tensors with them: an init loop over self.modules() is decided", async () => {

@@ -49,9 +49,9 @@ export function defineClass(ip: Interp, node: Node, scope: Scope, dataclass = fa
   c.attrs.set('__name__', strV(name));
   const classScope: Scope = { vars: c.attrs, parent: scope, env: scope.env, fn: undefined, self: undefined, classOf: c };
   if (mro(c).some((x) => typeof x === 'string' && /^enum\.(Enum|IntEnum|StrEnum|Flag|IntFlag)$/.test(x))) {
-    enumBody(ip, node.childForFieldName('body'), classScope);
+    classBody(ip, node.childForFieldName('body'), classScope, enumMember);
     enumMembers(c);
-  } else ip.execBlock(node.childForFieldName('body'), classScope);
+  } else classBody(ip, node.childForFieldName('body'), classScope, (name) => name === '__annotations__');
   if (dataclass) {
     // fields: the annotated names of the body, in order (`width: int = 16`)
     c.fields = named(node.childForFieldName('body'))
@@ -68,35 +68,47 @@ export function defineClass(ip: Interp, node: Node, scope: Scope, dataclass = fa
 const DESCRIPTORS = new Set(['staticmethod', 'classmethod', 'property']);
 
 /**
- * An Enum's body, its members' values computed when first read: torchvision's weights enums
+ * Whether `name = right` in an Enum's body is a member whose value can wait for its first read: a
+ * call (not a method's decorator), or another such member (`DEFAULT = IMAGENET1K_V1`).
+ */
+function enumMember(name: string, right: Node, deferred: ReadonlySet<string>): boolean {
+  if (name.startsWith('_')) return false;
+  if (right.type === 'call') return !DESCRIPTORS.has(right.childForFieldName('function')!.text);
+  return right.type === 'identifier' && deferred.has(right.text);
+}
+
+/**
+ * A class body, where the plain assignments `defer` names are computed when first read, not when
+ * the class is defined. An Enum's members (`enumMember`): torchvision's weights enums
  * (`IMAGENET1K_V1 = Weights(url=..., transforms=partial(ImageClassification, ...), meta={...})`,
  * `DEFAULT = IMAGENET1K_V1`) pull in the transforms module and the 1,000 ImageNet categories for
  * members that a model built with the default `weights=None` never reads (140 of the 150 ms of
- * alexnet.py's top level). A member's value is computed as the body would have: in the class
- * namespace as the body left it (its raw values, not the members), in the phase and file of the
- * definition. The other statements run in order, as in any class body.
+ * alexnet.py's top level); and any class's `__annotations__` (TorchScript's types: rpn.py's
+ * `{"box_coder": det_utils.BoxCoder, ...}` ran the detection utilities and torchvision.ops, 170 ms).
+ * Such a value is computed as the body would have: in the class namespace as the body left it (its
+ * raw values, not an Enum's members), in the phase and file of the definition. The other
+ * statements run in order, as in any class body.
  */
-function enumBody(ip: Interp, body: Node | null, scope: Scope): void {
+function classBody(
+  ip: Interp,
+  body: Node | null,
+  scope: Scope,
+  defer: (name: string, right: Node, deferred: ReadonlySet<string>) => boolean,
+): void {
   // until the body ends, the class namespace is the raw one (read by a statement of the body itself)
   let raw: Scope = scope;
-  const lazy = new Set<string>();
+  const deferred = new Set<string>();
   const [phase, top] = [ip.phase, ip.topLevelOf];
   for (const stmt of named(body)) {
     const a = stmt.type === 'expression_statement' && stmt.namedChildCount === 1 ? named(stmt)[0] : undefined;
     const left = a?.type === 'assignment' && !a.childForFieldName('type') ? a.childForFieldName('left') : null;
     const right = a?.childForFieldName('right');
-    const deferred =
-      left?.type === 'identifier' &&
-      !left.text.startsWith('_') &&
-      !!right &&
-      ((right.type === 'call' && !DESCRIPTORS.has(right.childForFieldName('function')!.text)) ||
-        (right.type === 'identifier' && lazy.has(right.text)));
-    if (!deferred) {
+    if (left?.type !== 'identifier' || !right || !defer(left.text, right, deferred)) {
       // a body stops where a statement does not complete (a budget spent), as execBlock does
       if (ip.execStmt(stmt, scope).type !== 'normal') break;
       continue;
     }
-    lazy.add(left.text);
+    deferred.add(left.text);
     ip.setName(
       left.text,
       deferredValue(ip, left.text, phase, top, () => ip.eval(right, raw)),
