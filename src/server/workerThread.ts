@@ -39,23 +39,26 @@ export function startAnalysisThread(memoryMb: number, interrupt: Int32Array = ne
 }
 
 /** The thread started ahead, what it said before it was adopted, and whether it ended meanwhile. */
-let early: { thread: AnalysisThread; messages: FromWorker[]; ended: boolean; detach: () => void } | undefined;
+interface Early {
+  thread: AnalysisThread;
+  messages: FromWorker[];
+  ended: boolean;
+  detach: () => void;
+}
+let early: Early | undefined;
 
 /** Starts the analysis thread ahead of the server (the process entry calls it first). */
 export function startEarly(memoryMb: number): void {
   if (early) return;
   const thread = startAnalysisThread(memoryMb);
-  const messages: FromWorker[] = [];
-  const onMessage = (m: FromWorker) => messages.push(m);
+  // listening only until it is adopted (detach)
+  const onMessage = (m: FromWorker) => e.messages.push(m);
   const onEnd = () => {
-    if (early?.thread === thread) early.ended = true;
+    e.ended = true;
   };
-  thread.worker.on('message', onMessage);
-  thread.worker.on('error', onEnd);
-  thread.worker.on('exit', onEnd);
-  early = {
+  const e: Early = {
     thread,
-    messages,
+    messages: [],
     ended: false,
     detach: () => {
       thread.worker.off('message', onMessage);
@@ -63,6 +66,10 @@ export function startEarly(memoryMb: number): void {
       thread.worker.off('exit', onEnd);
     },
   };
+  thread.worker.on('message', onMessage);
+  thread.worker.on('error', onEnd);
+  thread.worker.on('exit', onEnd);
+  early = e;
 }
 
 /**

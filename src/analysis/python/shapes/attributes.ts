@@ -16,7 +16,7 @@ export function getAttr(ip: Interp, obj: V, name: string, at: Node): V {
       return moduleAttr(ip, obj, name, at);
     case 'object': {
       const own = obj.o.attrs.get(name);
-      // an Enum member's value, computed on first read (classes.ts enumBody)
+      // an Enum member's value, computed on first read (classes.ts classBody)
       if (own !== undefined) return own.kind === 'lazy' ? resolved(obj.o.attrs, name, own) : own;
       const member = ip.classMember(obj.o.cls, name, obj, at);
       if (member !== undefined) return member;
