@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { diskSources } from '../../src/analysis/files';
 import { defaultOptions, type AnalysisOptions } from '../../src/analysis/options';
 import { initParsing, parse } from '../../src/analysis/parsing';
-import { inferModels, type ModelShapes } from '../../src/analysis/python/shapes/models';
+import { fileModels, inferModels, type ModelShapes } from '../../src/analysis/python/shapes/models';
 import type { LayerJson, ModelJson } from '../../src/analysis/report';
 import { cli, tempDir } from '../helpers';
 
@@ -630,4 +630,55 @@ class Stem(nn.Module):
   });
   const diff = await cli('apply', '--diff', path.join(dir, 'blocks.py'));
   assert.match(diff.stdout, /\n\+\s+if kernel_size != 1 and groups != in_ch\n/);
+});
+
+void test("a file's run is kept per thread and given again only while it, the files it read, the environment and the options are the same", async () => {
+  await initParsing(['python']);
+  const blocks = (k: number) => `import torch.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, ${k}, padding=${k} // 2, bias=False)
+
+    def forward(self, x):
+        return self.conv(x).relu()
+`;
+  const src = `import torch.nn as nn
+from blocks import Block
+
+
+class Net(nn.Module):
+    def __init__(self, width=32):
+        super().__init__()
+        self.stem = Block(3, width)
+        self.head = nn.Linear(width, 10)
+
+    def forward(self, x):
+        return self.head(self.stem(x).mean((2, 3)))
+`;
+  const dir = project({ 'model.py': src, 'blocks.py': blocks(3) });
+  const file = path.join(dir, 'model.py');
+  // blocks.py as an editor holds it: on disk, or an unsaved version
+  let unsaved: string | undefined;
+  const sources = diskSources(file, [], (f) => (path.basename(f) === 'blocks.py' ? unsaved : undefined));
+  const options = defaultOptions({ inputSizes: { 2: [32, 32] } });
+  const params = (ms: ModelShapes[]) => ms.find((m) => m.name === 'Net')?.params;
+  const first = fileModels(file, src, undefined, sources, options);
+  assert.equal(params(first), 3 * 32 * 9 + 32 * 10 + 10);
+  // nothing changed: the kept run
+  assert.equal(fileModels(file, src, undefined, sources, options), first);
+  // the block it imports changed: run again, with the new kernel
+  unsaved = blocks(5);
+  const edited = fileModels(file, src, undefined, sources, options);
+  assert.notEqual(edited, first);
+  assert.equal(params(edited), 3 * 32 * 25 + 32 * 10 + 10);
+  assert.equal(fileModels(file, src, undefined, sources, options), edited);
+  // its own text, or the options changed: run again
+  const wider = src.replace('width=32', 'width=64');
+  assert.equal(params(fileModels(file, wider, undefined, sources, options)), 3 * 64 * 25 + 64 * 10 + 10);
+  const other = defaultOptions({ inputSizes: { 2: [64, 64] } });
+  const again = fileModels(file, wider, undefined, sources, other);
+  assert.equal(again.find((m) => m.name === 'Net')?.macs, 3 * 64 * 25 * 64 * 64);
 });

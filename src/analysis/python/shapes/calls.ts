@@ -274,12 +274,16 @@ function overriddenConvForward(ip: Interp, m: ModuleObj, fwd: V, a: CallArgs, at
 
 const generators = new WeakMap<Node, boolean>();
 
-/** A function whose own body (not a nested function's) yields. */
+/**
+ * A function whose own body (not a nested function's) yields. Most functions never say `yield`:
+ * their text answers without walking (and copying, syntax.ts) the whole body.
+ */
 function isGenerator(fn: Node): boolean {
   let known = generators.get(fn);
   if (known === undefined) {
     known =
       fn.type === 'function_definition' &&
+      fn.text.includes('yield') &&
       fn.descendantsOfType('yield').some((y) => {
         for (let p = y?.parent; p; p = p.parent) {
           if (p.type === 'function_definition' || p.type === 'lambda') return p.id === fn.id;

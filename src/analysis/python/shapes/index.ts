@@ -14,6 +14,7 @@ import { findGuard, safetyGuard, termHolds } from '../guard';
 import type { LayerMemo } from '../incremental';
 import { Interrupted, isBudgetStop } from '../../kernel/budget';
 import {
+  fileModels,
   inferModels,
   runClassModel,
   runTopLevel,
@@ -53,7 +54,10 @@ export function inferShapes(
   const trace: RunTrace | undefined =
     memo && !request.build && !request.input ? { moduleTouched: new Set(), classes: [], untraced: false } : undefined;
   try {
-    models = inferModels(plainFile(file, text, tree, false), sources, options, request, trace);
+    models =
+      request.build || request.input || request.reach
+        ? inferModels(plainFile(file, text, tree, false), sources, options, request, trace)
+        : fileModels(file, text, tree, sources, options, trace);
   } catch (e) {
     if (e instanceof Interrupted) throw e;
     analysis.notes.push({ message: `shape inference failed: ${(e as Error).message}`, span: { start: 0, end: 0 } });
@@ -74,7 +78,7 @@ export function inferShapes(
       const other = sources.read(importer);
       if (other === undefined) continue;
       try {
-        const theirs = inferModels(plainFile(importer, other), { ...sources, path: importer }, options);
+        const theirs = fileModels(importer, other, undefined, { ...sources, path: importer }, options);
         const open = analysis.layers.filter((l) => !l.shapes);
         attachAll(open, theirs, file);
         for (const l of open) fromInstances(l, theirs, file, options);

@@ -132,6 +132,27 @@ const LIBRARIES = new Set([
   'onnxruntime',
 ]);
 
+/** What a run asked of its sources (files read, the environment, folder listings, the paths named) and got. */
+export interface Answers {
+  files: [string, string | undefined][];
+  /** the environment asked for (JSON), null when it was not asked (or was given with the options) */
+  python: string | null;
+  listings: [string, string[]][];
+  paths: readonly string[] | undefined;
+}
+
+/** Whether `sources` answer now what they answered a run (`Program.answers`): then the run would go the same. */
+export function sameAnswers(a: Answers, sources: ShapeSources): boolean {
+  const same = (x: readonly string[] | undefined, y: readonly string[] | undefined) =>
+    x === y || (!!x && !!y && x.length === y.length && x.every((v, i) => v === y[i]));
+  return (
+    same(a.paths, sources.files) &&
+    a.files.every(([f, text]) => sources.read?.(f) === text) &&
+    (a.python === null || JSON.stringify(sources.python?.() ?? null) === a.python) &&
+    a.listings.every(([dir, names]) => same(names, sources.list?.(dir) ?? []))
+  );
+}
+
 export class Program {
   private readonly files = new Map<string, SourceFile | null>();
   /** a file was not read because MAX_FILES were read already */
@@ -262,10 +283,28 @@ export class Program {
     const env = this.environment();
     if (!env || this.stdlib!.has(head)) return undefined;
     if (this.limited) return `\`${dotted}\`: not read, ${MAX_FILES} files were read already`;
-    const holds = env.paths.some((dir) => (this.sources.list?.(dir) ?? []).some((n) => n === head || n.startsWith(head + '.')));
+    const holds = env.paths.some((dir) => this.listing(dir).some((n) => n === head || n.startsWith(head + '.')));
     if (!holds) return `package ${head} is not installed in ${env.interpreter}`;
     if (dotted !== head && this.installed([head])) return `module ${dotted} is not found in ${env.interpreter}`;
     return undefined;
+  }
+
+  /** What this run asked of its sources besides the entry, and got: its result holds while they answer the same (`sameAnswers`). */
+  answers(): Answers {
+    return {
+      files: [...this.files].filter(([f]) => f !== this.entry.path).map(([f, src]) => [f, src?.text]),
+      python: this.env === null || this.python ? null : JSON.stringify(this.env ?? null),
+      listings: [...this.listings],
+      paths: this.sources.files,
+    };
+  }
+
+  private readonly listings = new Map<string, string[]>();
+
+  private listing(dir: string): string[] {
+    let names = this.listings.get(dir);
+    if (!names) this.listings.set(dir, (names = this.sources.list?.(dir) ?? []));
+    return names;
   }
 
   /** Nothing to free any more (plain trees are garbage collected); kept for the callers' try/finally. */
