@@ -10,7 +10,8 @@ import { test } from 'node:test';
 import { diskSources } from '../../src/analysis/files';
 import { defaultOptions, type AnalysisOptions } from '../../src/analysis/options';
 import { initParsing, parse } from '../../src/analysis/parsing';
-import { fileModels, inferModels, type ModelShapes } from '../../src/analysis/python/shapes/models';
+import { fileModels } from '../../src/analysis/python/shapes/fileRuns';
+import { inferModels, type ModelShapes } from '../../src/analysis/python/shapes/models';
 import type { LayerJson, ModelJson } from '../../src/analysis/report';
 import { cli, tempDir } from '../helpers';
 
@@ -661,8 +662,8 @@ class Net(nn.Module):
   const dir = project({ 'model.py': src, 'blocks.py': blocks(3) });
   const file = path.join(dir, 'model.py');
   // blocks.py as an editor holds it: on disk, or an unsaved version
-  let unsaved: string | undefined;
-  const sources = diskSources(file, [], (f) => (path.basename(f) === 'blocks.py' ? unsaved : undefined));
+  const unsaved = new Map<string, string>();
+  const sources = diskSources(file, [], (f) => unsaved.get(path.basename(f)));
   const options = defaultOptions({ inputSizes: { 2: [32, 32] } });
   const params = (ms: ModelShapes[]) => ms.find((m) => m.name === 'Net')?.params;
   const first = fileModels(file, src, undefined, sources, options);
@@ -670,7 +671,7 @@ class Net(nn.Module):
   // nothing changed: the kept run
   assert.equal(fileModels(file, src, undefined, sources, options), first);
   // the block it imports changed: run again, with the new kernel
-  unsaved = blocks(5);
+  unsaved.set('blocks.py', blocks(5));
   const edited = fileModels(file, src, undefined, sources, options);
   assert.notEqual(edited, first);
   assert.equal(params(edited), 3 * 32 * 25 + 32 * 10 + 10);

@@ -14,7 +14,6 @@ import { findGuard, safetyGuard, termHolds } from '../guard';
 import type { LayerMemo } from '../incremental';
 import { Interrupted, isBudgetStop } from '../../kernel/budget';
 import {
-  fileModels,
   inferModels,
   runClassModel,
   runTopLevel,
@@ -25,6 +24,7 @@ import {
   type RunTrace,
 } from './models';
 import { declineForeignReads, importersOf } from './importers';
+import { fileModels } from './fileRuns';
 import { plainFile, type ShapeSources } from './program';
 
 export type { ShapeSources } from './program';

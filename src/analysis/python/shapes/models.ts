@@ -10,7 +10,7 @@
  * A class or factory that another model builds as a part is not a model of its own, and
  * neither is a module without convolutions.
  */
-import type { Node, Tree } from 'web-tree-sitter';
+import type { Node } from 'web-tree-sitter';
 import { convCost, type SeparableOptions } from '../../cost';
 import type { ConvArgs, LayerKind, ModelIdentity, ShapeMismatch } from '../../model';
 import { DEFAULT_INPUT_SIZES, type AnalysisOptions } from '../../options';
@@ -19,7 +19,7 @@ import { countModelRun, isBudgetStop } from '../../kernel/budget';
 import { readPragmas, type Pragmas } from '../../kernel/pragmas';
 import { Interp } from './interpreter';
 import { isMainGuard, named } from './nodes';
-import { plainFile, Program, sameAnswers, type Answers, type ShapeSources } from './program';
+import { Program, type ShapeSources } from './program';
 import { reachOrder, type Definition } from './reach';
 import { type Attempt, runComplete, searchInput, snapshotModel } from './inputSearch';
 import type { HeapSnapshot } from './branches';
@@ -210,44 +210,6 @@ export function inferModels(
 }
 
 /**
- * The models of `file` at `text`, nothing requested: kept per thread with the texts of every file
- * the run read, and given again while the entry and each of those files read the same and the
- * options and paths are the same. A folder's model files import each other's blocks, so their
- * runs come back: a file of blocks (`ops/misc.py`) is decided on the models of the files importing
- * it (shapes/index.ts), which the run analyses on their own too. With `trace` (the editor's
- * record of what each class looked up) the run is made, and kept.
- */
-export function fileModels(
-  file: string,
-  text: string,
-  tree: Tree | undefined,
-  sources: ShapeSources,
-  options: AnalysisOptions,
-  trace?: RunTrace,
-): ModelShapes[] {
-  const key = JSON.stringify(options);
-  const known = file ? fileRuns.get(file) : undefined;
-  if (!trace && known && known.text === text && known.options === key && sameAnswers(known.answers, sources)) {
-    fileRuns.delete(file);
-    fileRuns.set(file, known);
-    return known.models;
-  }
-  // a document's tree is its caller's (not kept: an editor makes versions by the thousand); a file read by path is kept
-  const program = new Program(plainFile(file, text, tree, !tree), sources, options.python);
-  const models = run(program, program.entry, options, {}, trace);
-  if (file) {
-    fileRuns.delete(file);
-    if (fileRuns.size >= MAX_FILE_RUNS) fileRuns.delete(fileRuns.keys().next().value as string);
-    fileRuns.set(file, { text, options: key, answers: program.answers(), models });
-  }
-  return models;
-}
-
-/** Files whose last run the thread keeps (a folder's blocks are imported by a few files at a time). */
-const MAX_FILE_RUNS = 64;
-const fileRuns = new Map<string, { text: string; options: string; answers: Answers; models: ModelShapes[] }>();
-
-/**
  * The run of one class of the file as the full run would make it, on a module whose other
  * definitions run only when looked up; undefined when such a run could differ from the full one
  * (a name bound twice at the top level, the class not found).
@@ -373,7 +335,8 @@ function classRun(
   return out;
 }
 
-function run(program: Program, entry: SourceFile, options: AnalysisOptions, request: InferRequest, trace?: RunTrace): ModelShapes[] {
+/** The models of `entry`, run on `program` (`inferModels` makes one; fileRuns.ts keeps what it read). */
+export function run(program: Program, entry: SourceFile, options: AnalysisOptions, request: InferRequest, trace?: RunTrace): ModelShapes[] {
   const interp = newInterp(program, options);
   if (trace) interp.recordLookups(trace.moduleTouched);
   const env = interp.moduleEnv(entry);
