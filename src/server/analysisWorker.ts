@@ -16,7 +16,7 @@ import { diskSources } from '../analysis/files';
 import { Interrupted, modelRuns } from '../analysis/kernel/budget';
 import { analyzeText } from '../analysis/analyze';
 import { defaultOptions } from '../analysis/options';
-import { initParsing } from '../analysis/parsing';
+import { initParsing, query, queryFiles } from '../analysis/parsing';
 import { emptyAnalysis } from '../frameworks/index';
 import { textChange } from '../analysis/textDiff';
 import { compactHeap } from './memory';
@@ -58,7 +58,8 @@ export async function runAnalysisWorker(): Promise<void> {
   };
   // the worker analyses only Python (the framework that runs off the server's thread): one grammar
   await initParsing(['python']);
-  warmUp();
+  // the first job does not wait for the warm-up: it stops at the first job, and runs in steps between which a job is taken
+  let warming = true;
   const trees = new TreeCache(CAPACITY);
   const texts = new Map<string, string>();
   const overlay = new Map<string, string>();
@@ -80,6 +81,7 @@ export async function runAnalysisWorker(): Promise<void> {
         compactHeap();
         return;
       case 'job': {
+        warming = false;
         const src = { key: msg.key, version: msg.version, languageId: msg.languageId, text: msg.text };
         const before = texts.get(msg.key);
         if (before !== undefined && before !== msg.text) trees.edited(msg.key, editBetween(before, msg.text));
@@ -155,6 +157,11 @@ export async function runAnalysisWorker(): Promise<void> {
     }
   });
   port.postMessage({ type: 'ready' } satisfies FromWorker);
+  for (const step of warmUpSteps()) {
+    await new Promise((resolve) => setImmediate(resolve));
+    if (!warming) break;
+    step();
+  }
 }
 
 /**
@@ -164,8 +171,8 @@ export async function runAnalysisWorker(): Promise<void> {
 class EnvironmentPending extends Interrupted {}
 
 /**
- * A small model analysed once at start-up, before any job: the queries compiled and the
- * interpreter's code compiled by V8 (the first hover of a session otherwise pays for both).
+ * A small model analysed once at start-up, unless a job comes first: the queries compiled and the
+ * interpreter's code compiled by V8 (a first hover that comes later otherwise pays for both).
  */
 const WARM_UP = `import torch
 import torch.nn as nn
@@ -212,13 +219,19 @@ def net():
     return Net()
 `;
 
-function warmUp(): void {
-  try {
-    analyzeText(WARM_UP, 'python', defaultOptions(), { sources: {} });
-  } catch {
-    // a warm-up only: the jobs report their own failures
-  }
-}
+/** The warm-up's steps: each query compiled, then the small model analysed (each step a few tens of milliseconds at most). */
+const warmUpSteps = (): (() => void)[] => [
+  ...queryFiles()
+    .filter((q) => q.dir === 'python')
+    .map((q) => () => query('python', q.name)),
+  () => {
+    try {
+      analyzeText(WARM_UP, 'python', defaultOptions(), { sources: {} });
+    } catch {
+      // a warm-up only: the jobs report their own failures
+    }
+  },
+];
 
 /** The tree-sitter edit that turns `before` into `after` (their common prefix and suffix kept). */
 function editBetween(before: string, after: string): Edit {
