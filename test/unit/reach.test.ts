@@ -6,6 +6,7 @@
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { before, test } from 'node:test';
 import type { Node } from 'web-tree-sitter';
@@ -97,7 +98,7 @@ void test(
   () => {
     const options = defaultOptions();
     let noted = 0;
-    for (const name of ['resnet.py', 'mobilenetv2.py', 'squeezenet.py', 'shufflenetv2.py']) {
+    for (const name of ['resnet.py', 'mobilenetv2.py', 'squeezenet.py', 'shufflenetv2.py', 'detection/rpn.py']) {
       const file = path.join(MODELS, name);
       const text = fs.readFileSync(file, 'utf8');
       const src = { key: name, version: '1', languageId: 'python' as const, text };
@@ -134,3 +135,75 @@ void test(
     assert.ok(noted >= 1);
   },
 );
+
+void test("a file of blocks: a hover on a conv only another file's models build gets the shapes of the importer's model that reaches it, as the full analysis gives them", () => {
+  const blocks = `import torch.nn as nn
+
+
+class Stem(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, kernel_size=3, stride=2, padding=1)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class Head(nn.Module):
+    def __init__(self, c, classes):
+        super().__init__()
+        self.proj = nn.Conv2d(c, classes, 1)
+
+    def forward(self, x):
+        return self.proj(x).mean((2, 3))
+`;
+  const model = `import torch.nn as nn
+from blocks import Head, Stem
+
+
+class Net(nn.Module):
+    def __init__(self, width=32):
+        super().__init__()
+        self.stem = Stem(3, width)
+        self.head = Head(width, 10)
+
+    def forward(self, x):
+        return self.head(self.stem(x))
+
+
+class Unrelated(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 5)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+def net():
+    return Net(width=48)
+`;
+  const dir = fs.mkdtempSync(path.join(fs.realpathSync(os.tmpdir()), 'sepconv-reach-'));
+  fs.writeFileSync(path.join(dir, 'blocks.py'), blocks);
+  fs.writeFileSync(path.join(dir, 'model.py'), model);
+  const file = path.join(dir, 'blocks.py');
+  const options = defaultOptions({ inputSizes: { 2: [64, 64] } });
+  const src = { key: 'blocks', version: '1', languageId: 'python' as const, text: blocks };
+  const before = modelRuns();
+  const full = new TreeCache().analysis(src, options, diskSources(file));
+  const fullRuns = modelRuns() - before;
+  for (const needle of ['nn.Conv2d(cin', 'nn.Conv2d(c, classes']) {
+    const l = full.layers.find((x) => blocks.slice(x.span.start).startsWith(needle))!;
+    assert.equal(l.shapes?.model, 'Net', needle);
+    const trees = new TreeCache();
+    const runs = modelRuns();
+    const start = blocks.lastIndexOf('\n', l.span.start) + 1;
+    const at = { start, end: blocks.indexOf('\n', l.span.start) };
+    const hover = trees.focusedAnalysis(src, options, { start: Math.max(0, start - 400), end: at.end }, diskSources(file), at);
+    assert.equal(trees.stats.reached, 1, `${needle}: answered by the models reaching it`);
+    assert.ok(modelRuns() - runs < fullRuns, `${needle}: fewer models run than the ${fullRuns} of the full analysis`);
+    const mine = hover.layers.find((x) => x.span.start === l.span.start);
+    assert.deepEqual(mine?.shapes, l.shapes, needle);
+    assert.deepEqual(mine?.cost.macs.before?.constant, l.cost.macs.before?.constant, needle);
+  }
+});

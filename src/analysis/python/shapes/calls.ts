@@ -126,6 +126,7 @@ export function callFunction(ip: Interp, f: FunctionObj, a: CallArgs, at: Node):
   ip.invoked.add(f);
   const scope: Scope = { vars: new Map(), parent: f.closure, env: f.env, fn: f, self: undefined };
   const err = bind(ip, f, a, scope);
+  if (err && ip.phase === 'discover') ip.discoveryDetours++;
   if (err)
     return ip.phase === 'module' || ip.phase === 'discover'
       ? ip.fail(at, `${f.name}(): ${err}`)
@@ -215,6 +216,7 @@ export function callModule(ip: Interp, m: ModuleObj, a: CallArgs, at: Node): V {
   // an example run: in `__main__`, a function that makes a tensor, or top-level script or notebook
   // code of the analysed file (`print(model(torch.randn(1, 3, 32, 32)).shape)`)
   if (ip.phase === 'discover' || (ip.phase === 'module' && ip.topLevelOf === ip.program.entry)) {
+    if (ip.phase === 'discover') ip.discoveryDetours++;
     const x = a.args[0];
     if (x?.kind === 'tensor' && x.example) {
       const shape = x.shape.every((d) => typeof d === 'number') ? x.shape : undefined;

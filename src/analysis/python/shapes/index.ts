@@ -24,6 +24,7 @@ import {
   type RunTrace,
 } from './models';
 import { declineForeignReads, importersOf } from './importers';
+import { reachingNames } from './reach';
 import { fileModels } from './fileRuns';
 import { plainFile, type ShapeSources } from './program';
 
@@ -180,11 +181,31 @@ export function reachShapes(
   const targets = layers.filter((l) => l.span.start < at.end && l.span.end > at.start);
   if (targets.length === 0) return true;
   const file = sources.path ?? '';
-  const models = inferModels(plainFile(file, text, tree, false), sources, options, { reach: targets.map((l) => l.span.start) });
+  const reach = targets.map((l) => l.span.start);
+  const models = inferModels(plainFile(file, text, tree, false), sources, options, { reach });
   declineForeignReads(layers, tree, file, sources);
   attachAll(layers, models, file);
   const undecided = new Set(targets.filter((l) => !l.convertible));
   for (const l of layers) fromInstances(l, models, file, options);
+  // a file of blocks: the models of the files importing it that reach the call sites (as the full analysis looks there)
+  if (file && sources.read && !targets.every((l) => l.shapes)) {
+    const names = reachingNames(tree.rootNode, reach);
+    for (const importer of importersOf(file, sources).slice(0, MAX_IMPORTERS)) {
+      const other = sources.read(importer);
+      if (other === undefined) continue;
+      const open = targets.filter((l) => !l.shapes);
+      const request = { reach: open.map((l) => l.span.start), reachIn: { file, names } };
+      try {
+        const theirs = inferModels(plainFile(importer, other), { ...sources, path: importer }, options, request);
+        attachAll(open, theirs, file);
+        for (const l of open) fromInstances(l, theirs, file, options);
+      } catch (e) {
+        if (e instanceof Interrupted) throw e;
+        // the importer's failure is its own report's business
+      }
+      if (targets.every((l) => l.shapes)) break;
+    }
+  }
   // a line decided on the modules built there is priced on all of them in the full analysis
   for (const l of targets)
     if (l.shapes && undecided.has(l) && l.convertible)

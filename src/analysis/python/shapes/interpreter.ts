@@ -79,6 +79,12 @@ export class Interp implements Host {
    */
   sharedWrites = false;
   depth = 0;
+  /**
+   * Where discovery went otherwise than a build goes (a module called is not run; a call with
+   * arguments that do not bind fails without a stop): a function discovery called without any is
+   * built as a build would build it (models.ts keeps that module for its candidate).
+   */
+  discoveryDetours = 0;
   /** undecidable conditions being explored, innermost last */
   exploring = 0;
   /** per running user function: values returned on one side of an undecidable condition */

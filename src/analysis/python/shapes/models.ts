@@ -92,6 +92,8 @@ export interface InferRequest {
    * that does in the order of `reachOrder` (reach.ts) for each, instead of every model of the file
    */
   reach?: number[];
+  /** `reach`'s call sites are in `file`, a file of blocks this one imports, whose `names` (reach.ts reachingNames) build them */
+  reachIn?: { file: string; names: string[] };
 }
 
 interface Candidate {
@@ -257,7 +259,13 @@ function newInterp(program: Program, options: AnalysisOptions): Interp {
 }
 
 /** Builds with the stops and user code it went through recorded. */
-function build(interp: Interp, what: () => V): { module: ModuleObj | string; stops: string[]; invoked: Set<FunctionObj | ClassObj> } {
+interface Built {
+  module: ModuleObj | string;
+  stops: string[];
+  invoked: Set<FunctionObj | ClassObj>;
+}
+
+function build(interp: Interp, what: () => V): Built {
   const mark = interp.beginPhase('init');
   const v = what();
   const stops = interp.stopsSince(mark);
@@ -390,10 +398,17 @@ export function run(program: Program, entry: SourceFile, options: AnalysisOption
   for (const stmt of named(entry.root)) {
     if (isMainGuard(stmt)) interp.execBlock(stmt.childForFieldName('consequence'), scope);
   }
+  // a factory called here (a docstring's `>>> x = torch.rand(...)` matches too) whose call went as
+  // its build would go is not built again (step 2, or a hover's run)
+  const built = new Map<FunctionObj, Built>();
   for (const { f } of functions) {
     if (requiredParams(f, false).length === 0 && /torch\s*\.\s*(randn|rand|zeros|ones|empty|randint|full)\s*\(/.test(f.node.text)) {
       interp.startBudget();
-      interp.callFunction(f, { args: [], kwargs: new Map() }, f.node);
+      const [mark, detours] = [interp.stops.length, interp.discoveryDetours];
+      interp.invoked = new Set();
+      const v = interp.callFunction(f, { args: [], kwargs: new Map() }, f.node);
+      if (v.kind === 'module' && interp.discoveryDetours === detours)
+        built.set(f, { module: v.m, stops: interp.stopsSince(mark), invoked: interp.invoked });
     }
   }
   const seenExample = new Set<ModuleObj>();
@@ -433,11 +448,12 @@ export function run(program: Program, entry: SourceFile, options: AnalysisOption
       ...classes.filter(({ c }) => !exampled.has(c)).map(({ c, node }): Reachable => ({ name: c.name, node, value: { c } })),
       ...functions.filter(({ f }) => isFactory(f)).map(({ f, node }): Reachable => ({ name: f.name, node, value: { f } })),
     ];
-    return runReaching(interp, entry, options, pragmas, candidates, reachOrder(entry.root, request.reach, defs), request.reach, ints);
+    const order = reachOrder(entry.root, request.reachIn ? { names: request.reachIn.names } : request.reach, defs);
+    return runReaching(interp, request.reachIn?.file ?? entry.path, options, pragmas, candidates, order, request.reach, ints, built);
   }
   for (const { f, node } of functions) {
     if (!isFactory(f)) continue;
-    const cand = factoryCandidate(interp, f, node);
+    const cand = factoryCandidate(interp, f, node, built.get(f));
     if (cand) candidates.push(cand);
   }
 
@@ -520,8 +536,8 @@ export function run(program: Program, entry: SourceFile, options: AnalysisOption
 type Reachable = Definition<{ c: ClassObj } | { f: FunctionObj }>;
 
 /** A factory as a model candidate: called without arguments; undefined when what it returns is no module it names. */
-function factoryCandidate(interp: Interp, f: FunctionObj, node: Node): Candidate | undefined {
-  const b = build(interp, () => interp.callFunction(f, { args: [], kwargs: new Map() }, node));
+function factoryCandidate(interp: Interp, f: FunctionObj, node: Node, built?: Built): Candidate | undefined {
+  const b = built ?? build(interp, () => interp.callFunction(f, { args: [], kwargs: new Map() }, node));
   // a factory whose build cannot be followed is still a model of the file: unknown, with the reason
   const className = typeof b.module === 'string' ? factoryClass(interp, f) : (b.module.cls?.name ?? b.module.native?.type ?? 'Module');
   if (className === undefined) return undefined;
@@ -548,13 +564,14 @@ function factoryCandidate(interp: Interp, f: FunctionObj, node: Node): Candidate
  */
 function runReaching(
   interp: Interp,
-  entry: SourceFile,
+  file: string,
   options: AnalysisOptions,
   pragmas: ReturnType<typeof inputPragmas>,
   examples: Candidate[],
   order: Reachable[],
   reach: number[],
   ints: Pragmas,
+  built: Map<FunctionObj, Built>,
 ): ModelShapes[] {
   const wanted = new Set(reach);
   const out: ModelShapes[] = [];
@@ -562,7 +579,7 @@ function runReaching(
     if (!c || typeof c.module === 'string') return;
     let hit = false;
     for (const [, m] of namedModules(c.module)) {
-      if (m.native?.data.conv === undefined || m.site?.file !== entry.path || !wanted.has(m.site.start)) continue;
+      if (m.native?.data.conv === undefined || m.site?.file !== file || !wanted.has(m.site.start)) continue;
       wanted.delete(m.site.start);
       hit = true;
     }
@@ -571,7 +588,8 @@ function runReaching(
   };
   for (const c of examples) if (wanted.size) take(c);
   for (const { node, value } of order)
-    if (wanted.size) take('c' in value ? classCandidate(interp, value.c, options, ints) : factoryCandidate(interp, value.f, node));
+    if (wanted.size)
+      take('c' in value ? classCandidate(interp, value.c, options, ints) : factoryCandidate(interp, value.f, node, built.get(value.f)));
   return out.sort((a, b) => a.line - b.line);
 }
 

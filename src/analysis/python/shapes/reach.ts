@@ -61,19 +61,9 @@ function topLevel(root: Node): Item[] {
  * model in file order that builds it), except that a class another candidate class mentions (a
  * block that is likely a part of it) and a factory another candidate mentions go after the others.
  */
-export function reachOrder<T>(root: Node, targets: number[], defs: Definition<T>[]): Definition<T>[] {
+export function reachOrder<T>(root: Node, targets: number[] | { names: string[] }, defs: Definition<T>[]): Definition<T>[] {
   const items = topLevel(root);
-  const inClosure = new Set<Item>(items.filter((it) => targets.some((t) => t >= it.start && t < it.end)));
-  const names = new Set([...inClosure].flatMap((it) => it.names));
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const it of items) {
-      if (inClosure.has(it) || ![...names].some((n) => it.words.has(n))) continue;
-      inClosure.add(it);
-      for (const n of it.names) names.add(n);
-      grew = true;
-    }
-  }
+  const inClosure = closure(items, targets);
   const itemOf = (d: Definition<T>) => items.find((it) => d.node.startIndex >= it.start && d.node.startIndex < it.end);
   const reached = defs
     .map((d) => ({ d, it: itemOf(d) }))
@@ -83,4 +73,31 @@ export function reachOrder<T>(root: Node, targets: number[], defs: Definition<T>
   const later = (x: { d: Definition<T> }) =>
     reached.some((o) => o.d !== x.d && (isClass(x.d) ? isClass(o.d) : true) && o.it.code.has(x.d.name));
   return [...reached.filter((x) => !later(x)), ...reached.filter(later)].map((x) => x.d);
+}
+
+/**
+ * The names of `root`'s top-level definitions that may build one of `targets` (offsets of conv
+ * calls): a file that imports this one reaches them through these (`reachOrder` with `names`).
+ */
+export function reachingNames(root: Node, targets: number[]): string[] {
+  return [...closure(topLevel(root), targets)].flatMap((it) => it.names);
+}
+
+/**
+ * The items holding a target, or (`names`: the targets are another file's) that mention one of
+ * those names, and the items that mention theirs, and so on.
+ */
+function closure(items: Item[], targets: number[] | { names: string[] }): Set<Item> {
+  const inClosure = new Set<Item>(Array.isArray(targets) ? items.filter((it) => targets.some((t) => t >= it.start && t < it.end)) : []);
+  const names = new Set(Array.isArray(targets) ? [...inClosure].flatMap((it) => it.names) : targets.names);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const it of items) {
+      if (inClosure.has(it) || ![...names].some((n) => it.words.has(n))) continue;
+      inClosure.add(it);
+      for (const n of it.names) names.add(n);
+      grew = true;
+    }
+  }
+  return inClosure;
 }
