@@ -683,3 +683,53 @@ class Net(nn.Module):
   const again = fileModels(file, wider, undefined, sources, other);
   assert.equal(again.find((m) => m.name === 'Net')?.macs, 3 * 64 * 25 * 64 * 64);
 });
+
+void test('a factory discovery called (its docstring makes a tensor) is built as a build goes: a module it runs inside is run', async () => {
+  await initParsing(['python']);
+  const src = `import torch
+import torch.nn as nn
+
+
+class Backbone(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 24, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class Net(nn.Module):
+    def __init__(self, backbone, channels):
+        super().__init__()
+        self.backbone = backbone
+        self.head = nn.Conv2d(channels, 10, 1)
+
+    def forward(self, x):
+        return self.head(self.backbone(x))
+
+
+def net():
+    """
+    >>> model = net()
+    >>> y = model(torch.rand(1, 3, 64, 64))
+    """
+    backbone = Backbone()
+    # the width the backbone gives, as torchvision's SSD finds it
+    channels = backbone(torch.zeros(1, 3, 32, 32)).shape[1]
+    return Net(backbone, channels)
+
+
+def plain():
+    """>>> plain()(torch.rand(1, 3, 64, 64))"""
+    return Net(Backbone(), 24)
+`;
+  const found = models(src, { inputSizes: { 2: [32, 32] } });
+  const params = 3 * 24 * 9 + 24 + 24 * 10 + 10;
+  for (const name of ['net', 'plain']) {
+    const m = found.find((x) => x.name === name);
+    assert.deepEqual(m?.reasons, [], name);
+    assert.equal(m?.params, params, name);
+    assert.equal(m?.macs, (3 * 24 * 9 + 24 * 10) * 32 * 32, name);
+  }
+});

@@ -640,6 +640,9 @@ function runModel(
     from = 'default';
   }
 
+  // the model's calls are its forward's: not those its build made (a backbone run on `torch.zeros`
+  // to read its width, as torchvision's SSD does), nor another model's that shares a module
+  for (const [, m] of namedModules(root)) m.calls.length = 0;
   const base = interp.stops.length;
   const runOnce = (input: Dim[]): Attempt => {
     // each try's stops replace the previous try's
