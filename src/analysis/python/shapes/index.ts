@@ -164,10 +164,9 @@ export function focusShapes(
 /**
  * Shapes for `layers` (a range analysis: a hover's) from only the models that build the calls on
  * the hovered line `at`: for each such call, the first candidate model that builds it, in the order
- * the full run would pick it (`InferRequest.reach`); the file's other models are not run. A call no
- * model of the file builds is looked for in the models of the files importing it that may reach
- * it, as the full analysis looks there. False only when a candidate's build or run was cut short by
- * its budget and a call was left unbuilt (the caller runs the full analysis, which says so). The numbers are those of that model's run;
+ * the full run would pick it (`InferRequest.reach`); the file's other models are not run. False when
+ * a call on the line is built by no model of the file this way (the caller runs the full analysis,
+ * which also looks in the files importing this one). The numbers are those of that model's run;
  * a line decided on its instances (`fromInstances`) is decided and priced on those of the models
  * run, and says so (the full analysis counts every model's).
  */
@@ -183,9 +182,7 @@ export function reachShapes(
   if (targets.length === 0) return true;
   const file = sources.path ?? '';
   const reach = targets.map((l) => l.span.start);
-  const own: InferRequest = { reach };
-  const models = inferModels(plainFile(file, text, tree, false), sources, options, own);
-  let spent = !!own.spent;
+  const models = inferModels(plainFile(file, text, tree, false), sources, options, { reach });
   declineForeignReads(layers, tree, file, sources);
   attachAll(layers, models, file);
   const undecided = new Set(targets.filter((l) => !l.convertible));
@@ -197,16 +194,15 @@ export function reachShapes(
       const other = sources.read(importer);
       if (other === undefined) continue;
       const open = targets.filter((l) => !l.shapes);
-      const request: InferRequest = { reach: open.map((l) => l.span.start), reachIn: { file, names } };
+      const request = { reach: open.map((l) => l.span.start), reachIn: { file, names } };
       try {
         const theirs = inferModels(plainFile(importer, other), { ...sources, path: importer }, options, request);
         attachAll(open, theirs, file);
         for (const l of open) fromInstances(l, theirs, file, options);
       } catch (e) {
         if (e instanceof Interrupted) throw e;
-        // the importer's failure is its own report's business (the full analysis would not have it either)
+        // the importer's failure is its own report's business
       }
-      spent ||= !!request.spent;
       if (targets.every((l) => l.shapes)) break;
     }
   }
@@ -214,9 +210,7 @@ export function reachShapes(
   for (const l of targets)
     if (l.shapes && undecided.has(l) && l.convertible)
       l.assumptions.push(`${PARTIAL_NOTE} ${l.shapes.model}: the file's other models are still running`);
-  // a call site no candidate that may reach it builds is built by none (reach.ts reads every
-  // mention): the full analysis would say no more, unless a budget cut a build short
-  return targets.every((l) => l.shapes) || !spent;
+  return targets.every((l) => l.shapes);
 }
 
 /** How the note on a hover's layer priced on one model's modules starts (`reachShapes`). */

@@ -94,8 +94,6 @@ export interface InferRequest {
   reach?: number[];
   /** `reach`'s call sites are in `file`, a file of blocks this one imports, whose `names` (reach.ts reachingNames) build them */
   reachIn?: { file: string; names: string[] };
-  /** set by a `reach` run when a candidate's build or run was cut short by its budget (it may have been about to build a call site) */
-  spent?: boolean;
 }
 
 interface Candidate {
@@ -451,7 +449,7 @@ export function run(program: Program, entry: SourceFile, options: AnalysisOption
       ...functions.filter(({ f }) => isFactory(f)).map(({ f, node }): Reachable => ({ name: f.name, node, value: { f } })),
     ];
     const order = reachOrder(entry.root, request.reachIn ? { names: request.reachIn.names } : request.reach, defs);
-    return runReaching(interp, request, request.reach, options, pragmas, candidates, order, ints, built);
+    return runReaching(interp, request.reachIn?.file ?? entry.path, options, pragmas, candidates, order, request.reach, ints, built);
   }
   for (const { f, node } of functions) {
     if (!isFactory(f)) continue;
@@ -566,20 +564,18 @@ function factoryCandidate(interp: Interp, f: FunctionObj, node: Node, built?: Bu
  */
 function runReaching(
   interp: Interp,
-  request: InferRequest,
-  reach: number[],
+  file: string,
   options: AnalysisOptions,
   pragmas: ReturnType<typeof inputPragmas>,
   examples: Candidate[],
   order: Reachable[],
+  reach: number[],
   ints: Pragmas,
   built: Map<FunctionObj, Built>,
 ): ModelShapes[] {
-  const file = request.reachIn?.file ?? interp.program.entry.path;
   const wanted = new Set(reach);
   const out: ModelShapes[] = [];
   const take = (c: Candidate | undefined) => {
-    if (c?.buildStops.some(isBudgetStop)) request.spent = true;
     if (!c || typeof c.module === 'string') return;
     let hit = false;
     for (const [, m] of namedModules(c.module)) {
@@ -588,10 +584,7 @@ function runReaching(
       hit = true;
     }
     interp.program.checkInterrupt();
-    if (!hit) return;
-    const model = runModel(interp, c, pragmas, options, {});
-    if (model.reasons.some(isBudgetStop)) request.spent = true;
-    out.push(model);
+    if (hit) out.push(runModel(interp, c, pragmas, options, {}));
   };
   for (const c of examples) if (wanted.size) take(c);
   for (const { node, value } of order)
