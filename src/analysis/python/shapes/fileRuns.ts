@@ -12,7 +12,7 @@ import { plainFile, Program, sameAnswers, type Answers, type ShapeSources } from
  * The models of `file` at `text`, nothing requested: the thread's last run of it, while the text,
  * the options and all the run asked of its sources (`sameAnswers`: every file it read, the
  * environment, folder listings, the paths named) are the same. With `trace` (the editor's record of
- * what each class looked up) the run is made, and kept.
+ * what each class looked up, in a document's memo that keeps the run) the run is made, not kept.
  */
 export function fileModels(
   file: string,
@@ -32,7 +32,7 @@ export function fileModels(
   // a document's tree is its caller's (not kept: an editor makes versions by the thousand); a file read by path is kept
   const program = new Program(plainFile(file, text, tree, !tree), sources, options.python);
   const models = run(program, program.entry, options, {}, trace);
-  if (file) {
+  if (file && !trace) {
     fileRuns.delete(file);
     if (fileRuns.size >= MAX_FILE_RUNS) fileRuns.delete(fileRuns.keys().next().value as string);
     fileRuns.set(file, { text, options: key, answers: program.answers(), models });

@@ -399,8 +399,10 @@ export function run(program: Program, entry: SourceFile, options: AnalysisOption
     if (isMainGuard(stmt)) interp.execBlock(stmt.childForFieldName('consequence'), scope);
   }
   // a factory called here (a docstring's `>>> x = torch.rand(...)` matches too) whose call went as
-  // its build would go is not built again (step 2, or a hover's run)
-  const built = new Map<FunctionObj, Built>();
+  // its build would go is not built again (step 2, or a hover's run), unless a build or run since
+  // wrote what another build may read (a global, a class)
+  const discovered = new Map<FunctionObj, Built>();
+  const built = { get: (f: FunctionObj) => (interp.sharedWrites ? undefined : discovered.get(f)) };
   for (const { f } of functions) {
     if (requiredParams(f, false).length === 0 && /torch\s*\.\s*(randn|rand|zeros|ones|empty|randint|full)\s*\(/.test(f.node.text)) {
       interp.startBudget();
@@ -408,7 +410,7 @@ export function run(program: Program, entry: SourceFile, options: AnalysisOption
       interp.invoked = new Set();
       const v = interp.callFunction(f, { args: [], kwargs: new Map() }, f.node);
       if (v.kind === 'module' && interp.discoveryDetours === detours)
-        built.set(f, { module: v.m, stops: interp.stopsSince(mark), invoked: interp.invoked });
+        discovered.set(f, { module: v.m, stops: interp.stopsSince(mark), invoked: interp.invoked });
     }
   }
   const seenExample = new Set<ModuleObj>();
@@ -571,7 +573,7 @@ function runReaching(
   order: Reachable[],
   reach: number[],
   ints: Pragmas,
-  built: Map<FunctionObj, Built>,
+  built: { get(f: FunctionObj): Built | undefined },
 ): ModelShapes[] {
   const wanted = new Set(reach);
   const out: ModelShapes[] = [];
