@@ -58,7 +58,7 @@ export async function runAnalysisWorker(): Promise<void> {
   };
   // the worker analyses only Python (the framework that runs off the server's thread): one grammar
   await initParsing(['python']);
-  // the first job does not wait for the warm-up: it stops at the first job, and runs in steps between which a job is taken
+  // the warm-up runs after `ready`, in steps between which a job is taken, and stops at the first job: no job waits for it
   let warming = true;
   const trees = new TreeCache(CAPACITY);
   const texts = new Map<string, string>();
@@ -160,7 +160,11 @@ export async function runAnalysisWorker(): Promise<void> {
   for (const step of warmUpSteps()) {
     await new Promise((resolve) => setImmediate(resolve));
     if (!warming) break;
-    step();
+    try {
+      step();
+    } catch {
+      // a warm-up only: the jobs report their own failures
+    }
   }
 }
 
@@ -224,13 +228,7 @@ const warmUpSteps = (): (() => void)[] => [
   ...queryFiles()
     .filter((q) => q.dir === 'python')
     .map((q) => () => query('python', q.name)),
-  () => {
-    try {
-      analyzeText(WARM_UP, 'python', defaultOptions(), { sources: {} });
-    } catch {
-      // a warm-up only: the jobs report their own failures
-    }
-  },
+  () => void analyzeText(WARM_UP, 'python', defaultOptions(), { sources: {} }),
 ];
 
 /** The tree-sitter edit that turns `before` into `after` (their common prefix and suffix kept). */
