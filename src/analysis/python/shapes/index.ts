@@ -74,22 +74,9 @@ export function inferShapes(
   const convertible = convertibility(analysis, file, models, options, sources);
   analysis.models = models.map((m) => summary(m, convertible));
   // a file of building blocks: its layers run in the models of the files that import it
-  if (file && sources.read && analysis.layers.some((l) => !l.shapes)) {
-    for (const importer of importersOf(file, sources).slice(0, MAX_IMPORTERS)) {
-      const other = sources.read(importer);
-      if (other === undefined) continue;
-      try {
-        const theirs = fileModels(importer, other, undefined, { ...sources, path: importer }, options);
-        const open = analysis.layers.filter((l) => !l.shapes);
-        attachAll(open, theirs, file);
-        for (const l of open) fromInstances(l, theirs, file, options);
-      } catch (e) {
-        if (e instanceof Interrupted) throw e;
-        // the importer's failure is its own report's business
-      }
-      if (analysis.layers.every((l) => l.shapes)) break;
-    }
-  }
+  fromImporters(analysis.layers, file, sources, options, (importer, other) =>
+    fileModels(importer, other, undefined, { ...sources, path: importer }, options),
+  );
   // the verdicts the models of the files importing this one count its lines with (`layersOf`)
   if (file && !request.build && !request.input && !request.reach) remember(file, text, options, analysis.layers, false);
 }
@@ -188,24 +175,13 @@ export function reachShapes(
   const undecided = new Set(targets.filter((l) => !l.convertible));
   for (const l of layers) fromInstances(l, models, file, options);
   // a file of blocks: the models of the files importing it that reach the call sites (as the full analysis looks there)
-  if (file && sources.read && !targets.every((l) => l.shapes)) {
-    const names = reachingNames(tree.rootNode, reach);
-    for (const importer of importersOf(file, sources).slice(0, MAX_IMPORTERS)) {
-      const other = sources.read(importer);
-      if (other === undefined) continue;
-      const open = targets.filter((l) => !l.shapes);
-      const request = { reach: open.map((l) => l.span.start), reachIn: { file, names } };
-      try {
-        const theirs = inferModels(plainFile(importer, other), { ...sources, path: importer }, options, request);
-        attachAll(open, theirs, file);
-        for (const l of open) fromInstances(l, theirs, file, options);
-      } catch (e) {
-        if (e instanceof Interrupted) throw e;
-        // the importer's failure is its own report's business
-      }
-      if (targets.every((l) => l.shapes)) break;
-    }
-  }
+  const names = targets.every((l) => l.shapes) ? [] : reachingNames(tree.rootNode, reach);
+  fromImporters(targets, file, sources, options, (importer, other, open) =>
+    inferModels(plainFile(importer, other), { ...sources, path: importer }, options, {
+      reach: open.map((l) => l.span.start),
+      reachIn: { file, names },
+    }),
+  );
   // a line decided on the modules built there is priced on all of them in the full analysis
   for (const l of targets)
     if (l.shapes && undecided.has(l) && l.convertible)
@@ -223,6 +199,35 @@ export function prepareShapes(text: string, tree: Tree, options: AnalysisOptions
     runTopLevel(plainFile(sources.path ?? '', text, tree, false), sources, options);
   } catch (e) {
     if (e instanceof Interrupted) throw e;
+  }
+}
+
+/**
+ * A file of building blocks: those of `layers` no model of the file built get the shapes (and
+ * verdicts, `fromInstances`) of the models of the files importing it, the first importers first,
+ * until every one has them; `modelsOf` runs an importer's models for the layers still open.
+ */
+function fromImporters(
+  layers: PythonLayer[],
+  file: string,
+  sources: ShapeSources,
+  options: AnalysisOptions,
+  modelsOf: (importer: string, text: string, open: PythonLayer[]) => ModelShapes[],
+): void {
+  if (!file || !sources.read || layers.every((l) => l.shapes)) return;
+  for (const importer of importersOf(file, sources).slice(0, MAX_IMPORTERS)) {
+    const text = sources.read(importer);
+    if (text === undefined) continue;
+    const open = layers.filter((l) => !l.shapes);
+    try {
+      const theirs = modelsOf(importer, text, open);
+      attachAll(open, theirs, file);
+      for (const l of open) fromInstances(l, theirs, file, options);
+    } catch (e) {
+      if (e instanceof Interrupted) throw e;
+      // the importer's failure is its own report's business
+    }
+    if (layers.every((l) => l.shapes)) break;
   }
 }
 

@@ -402,7 +402,7 @@ export function run(program: Program, entry: SourceFile, options: AnalysisOption
   // its build would go is not built again (step 2, or a hover's run), unless a build or run since
   // wrote what another build may read (a global, a class)
   const discovered = new Map<FunctionObj, Built>();
-  const built = { get: (f: FunctionObj) => (interp.sharedWrites ? undefined : discovered.get(f)) };
+  const built = (f: FunctionObj) => (interp.sharedWrites ? undefined : discovered.get(f));
   for (const { f } of functions) {
     if (requiredParams(f, false).length === 0 && /torch\s*\.\s*(randn|rand|zeros|ones|empty|randint|full)\s*\(/.test(f.node.text)) {
       interp.startBudget();
@@ -455,7 +455,7 @@ export function run(program: Program, entry: SourceFile, options: AnalysisOption
   }
   for (const { f, node } of functions) {
     if (!isFactory(f)) continue;
-    const cand = factoryCandidate(interp, f, node, built.get(f));
+    const cand = factoryCandidate(interp, f, node, built(f));
     if (cand) candidates.push(cand);
   }
 
@@ -573,7 +573,7 @@ function runReaching(
   order: Reachable[],
   reach: number[],
   ints: Pragmas,
-  built: { get(f: FunctionObj): Built | undefined },
+  built: (f: FunctionObj) => Built | undefined,
 ): ModelShapes[] {
   const wanted = new Set(reach);
   const out: ModelShapes[] = [];
@@ -591,7 +591,7 @@ function runReaching(
   for (const c of examples) if (wanted.size) take(c);
   for (const { node, value } of order)
     if (wanted.size)
-      take('c' in value ? classCandidate(interp, value.c, options, ints) : factoryCandidate(interp, value.f, node, built.get(value.f)));
+      take('c' in value ? classCandidate(interp, value.c, options, ints) : factoryCandidate(interp, value.f, node, built(value.f)));
   return out.sort((a, b) => a.line - b.line);
 }
 
