@@ -11,15 +11,23 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { ROOT, tempDir } from '../helpers';
 
+/** The command bundled once for this file's tests. */
+let bundled: string | undefined;
+function bundle(): string {
+  if (bundled) return bundled;
+  const dist = tempDir('sepconv-dist-');
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], {
+    env: { ...process.env, SEPCONV_DIST: dist, SEPCONV_ENTRIES: 'cli' },
+    stdio: 'pipe',
+  });
+  return (bundled = dist);
+}
+
 void test(
   'the bundled command on worker threads reports what one thread reports',
   { skip: os.availableParallelism() < 2 && 'one core: the command never starts workers' },
   () => {
-    const dist = tempDir('sepconv-dist-');
-    execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], {
-      env: { ...process.env, SEPCONV_DIST: dist, SEPCONV_ENTRIES: 'cli' },
-      stdio: 'pipe',
-    });
+    const dist = bundle();
     const corpus = tempDir('sepconv-pool-');
     fs.cpSync(path.join(ROOT, 'test/fixtures'), corpus, { recursive: true });
     const files = (dir: string): string[] =>
@@ -69,11 +77,7 @@ void test(
   'on a folder of only Python files, every thread takes files, and the report is one thread’s',
   { skip: os.availableParallelism() < 2 && 'one core: the command never starts workers' },
   () => {
-    const dist = tempDir('sepconv-dist-');
-    execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], {
-      env: { ...process.env, SEPCONV_DIST: dist, SEPCONV_ENTRIES: 'cli' },
-      stdio: 'pipe',
-    });
+    const dist = bundle();
     // the shape cases: model files of every size, and a model importing its blocks from a neighbour
     const corpus = tempDir('sepconv-pool-py-');
     fs.cpSync(path.join(ROOT, 'test/fixtures/shapes'), corpus, { recursive: true });
@@ -109,5 +113,55 @@ void test(
     const check = [run('2', 'check'), run('1', 'check')];
     assert.equal(check[0].code, check[1].code);
     assert.equal(check[0].stdout, check[1].stdout);
+  },
+);
+
+void test(
+  'Python files go to a second thread only when at least 128 of them may hold a conv; either way the report is one thread’s',
+  { skip: os.availableParallelism() < 2 && 'one core: the command never starts workers' },
+  () => {
+    const dist = bundle();
+    const times = path.join(tempDir('sepconv-times-'), 'times.json');
+    const run = (corpus: string, threads?: string) => {
+      const env: NodeJS.ProcessEnv = { ...process.env, SEPCONV_FILE_TIMES: times };
+      delete env.SEPCONV_THREADS;
+      if (threads) env.SEPCONV_THREADS = threads;
+      const r = spawnSync(process.execPath, [path.join(dist, 'cli.js'), 'report', '--json', '--no-cache', corpus], {
+        env,
+        encoding: 'utf8',
+        maxBuffer: 1 << 28,
+      });
+      const t = JSON.parse(fs.readFileSync(times, 'utf8')) as { threads: number; files: { path: string; thread: number }[] };
+      return { code: r.status, stdout: r.stdout, stderr: r.stderr, t };
+    };
+    // a package as a repository has one: a few model files, many modules of other code (enough files for workers)
+    const few = tempDir('sepconv-pool-few-');
+    fs.cpSync(path.join(ROOT, 'test/fixtures/shapes'), few, { recursive: true });
+    fs.mkdirSync(path.join(few, 'utils'));
+    for (let i = 0; i < 80; i++)
+      fs.writeFileSync(
+        path.join(few, 'utils', `io_${i}.py`),
+        `import os\n\n\ndef load_${i}(path):\n    return os.path.getsize(path) + ${i}\n`,
+      );
+    const fewDefault = run(few);
+    assert.ok(fewDefault.t.files.length >= 90, `${fewDefault.t.files.length} files`);
+    assert.equal(fewDefault.t.threads, 1, 'a few dozen model files stay on the main thread');
+    const fewForced = run(few, '2');
+    assert.equal(fewForced.t.threads, 2, 'SEPCONV_THREADS=2 shares them');
+    assert.equal(fewDefault.code, fewForced.code, fewDefault.stderr);
+    assert.equal(fewDefault.stdout, fewForced.stdout);
+
+    // 130 small model files, each with its conv: both threads take them
+    const many = tempDir('sepconv-pool-many-');
+    for (let i = 0; i < 130; i++)
+      fs.writeFileSync(
+        path.join(many, `net_${i}.py`),
+        `import torch.nn as nn\n\n\nclass Net${i}(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.conv = nn.Conv2d(${8 + i}, 64, 3, padding=1)\n\n    def forward(self, x):\n        return self.conv(x)\n`,
+      );
+    const manyDefault = run(many);
+    assert.equal(manyDefault.t.threads, 2);
+    assert.deepEqual([...new Set(manyDefault.t.files.map((f) => f.thread))].sort(), [0, 1]);
+    const manySingle = run(many, '1');
+    assert.equal(manyDefault.stdout, manySingle.stdout);
   },
 );
