@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 const require = createRequire(import.meta.url);
@@ -48,6 +49,12 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const p95 = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.95)];
 const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 
+/**
+ * The servers' cache folder (their V8 code cache, src/start/compileCache.ts): the benchmark's own,
+ * empty when it starts, so that its first server start is one without the cache.
+ */
+const serverCache = fs.mkdtempSync(path.join(os.tmpdir(), 'sepconv-bench-server-'));
+
 async function startServer(root) {
   const rpc = require(path.join(root, 'node_modules', 'vscode-jsonrpc', 'node'));
   const t0 = performance.now();
@@ -55,6 +62,7 @@ async function startServer(root) {
   const flags = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).sepconvServer.nodeFlags;
   const child = spawn(process.execPath, [...flags, path.join(root, 'dist', 'server.js'), '--stdio'], {
     stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, SEPCONV_CACHE_DIR: serverCache },
   });
   const conn = rpc.createMessageConnection(new rpc.StreamMessageReader(child.stdout), new rpc.StreamMessageWriter(child.stdin));
   conn.onRequest(() => null); // workspace/configuration, registrations: defaults
@@ -70,6 +78,15 @@ async function startServer(root) {
   });
   await conn.sendNotification('initialized', {});
   return { child, conn, t0 };
+}
+
+/** Ends a server as an editor does (shutdown, exit): what it writes at exit (its code cache) is written. */
+async function stopServer({ child, conn }) {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await conn.sendRequest('shutdown');
+  await conn.sendNotification('exit');
+  await exited;
+  conn.dispose();
 }
 
 const uri = (i) => `file:///bench/model_${i}.py`;
@@ -105,12 +122,14 @@ export async function editorFigures(root) {
     '',
   ]);
 
-  // start-up: spawn -> first inlay hints of a typical model file (the shipped example), median of 5
+  // start-up: spawn -> first inlay hints of a typical model file (the shipped example): the first
+  // start (no code cache yet: after an install or an upgrade), then the median of 5 more
   {
     const times = [];
     let count = 0;
-    for (let i = 0; i < 5; i++) {
-      const { child, conn, t0 } = await startServer(root);
+    for (let i = 0; i < 6; i++) {
+      const server = await startServer(root);
+      const { conn, t0 } = server;
       const text = fs.readFileSync(path.join(root, 'examples', 'pytorch', 'encoder.py'), 'utf8');
       await conn.sendNotification('textDocument/didOpen', { textDocument: { uri: uri(0), languageId: 'python', version: 1, text } });
       const hints = await conn.sendRequest('textDocument/inlayHint', {
@@ -119,15 +138,16 @@ export async function editorFigures(root) {
       });
       times.push(performance.now() - t0);
       count = hints?.length ?? 0;
-      child.kill();
+      await stopServer(server);
     }
-    const ms = [...times].sort((a, b) => a - b)[2];
+    const ms = median(times.slice(1));
     rows.push([
-      `server start to first inlay hints (examples/pytorch/encoder.py, ${count} hints), median of 5`,
+      `server start to first inlay hints (examples/pytorch/encoder.py, ${count} hints), median of 5 (with the code cache the first start wrote)`,
       `${ms.toFixed(0)} ms`,
       '≤ 300 ms (target)',
       ms <= 300 ? 'met' : 'missed',
     ]);
+    rows.push(['the same, the first start (no code cache: after an install or an upgrade)', `${times[0].toFixed(0)} ms`, '', '']);
   }
 
   // keystrokes on a 5,000-line file: a one-character edit, then hints (visible range) and a hover

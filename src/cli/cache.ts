@@ -17,7 +17,6 @@
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import type { PythonEnvironment } from '../analysis/environment';
@@ -92,10 +91,6 @@ interface Entry<T> {
   /** the hash of the Python environment the analysis asked for; absent when it did not ask */
   python?: string;
   value: T;
-}
-
-export function defaultCacheDir(): string {
-  return process.env.SEPCONV_CACHE_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'sepconv');
 }
 
 /** This build of sepconv: its bundle's content (a run from the TypeScript sources has none: no cache). */

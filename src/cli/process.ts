@@ -18,7 +18,8 @@ import { applyEdits, LineIndex, type TextEdit } from '../refactor/edits';
 import { belowThreshold, rewrite } from '../refactor/index';
 import type { CliOptions } from './args';
 import { DEFAULT_PYTHON, pythonEnvironmentSync } from '../environment/python';
-import { buildHash, defaultCacheDir, recording, ResultCache } from './cache';
+import { buildHash, recording, ResultCache } from './cache';
+import { cacheHome } from '../start/compileCache';
 import type { FileJson } from '../analysis/reportFormats';
 
 export interface FileOutcome {
@@ -196,7 +197,7 @@ function cacheFor(opts: CliOptions): ResultCache<FileOutcome> | undefined {
     paths: opts.paths.map((p) => path.resolve(p)),
     debug: !!process.env.SEPCONV_DEBUG,
   });
-  resultCache = { opts, cache: build ? new ResultCache<FileOutcome>(defaultCacheDir(), build, key) : undefined };
+  resultCache = { opts, cache: build ? new ResultCache<FileOutcome>(cacheHome(), build, key) : undefined };
   return resultCache.cache;
 }
 
