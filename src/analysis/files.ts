@@ -85,6 +85,8 @@ function readNeighbour(file: string, snapshot: boolean): string | undefined {
   try {
     st = fs.statSync(file);
   } catch {
+    // in a snapshot, a file looked for and not found (an import's candidates) is not asked for again
+    if (snapshot) remember(file, { mtimeMs: 0, size: 0, text: undefined });
     return undefined;
   }
   // a FIFO or a device would block the read (a file named on the command line says why it is not read; a neighbour is just skipped)
@@ -92,9 +94,13 @@ function readNeighbour(file: string, snapshot: boolean): string | undefined {
   const known = neighbours.get(file);
   if (known && known.mtimeMs === st.mtimeMs && known.size === st.size) return known.text;
   const text = readSourceFile(file).text;
-  if (neighbours.size >= MAX_NEIGHBOURS) neighbours.delete(neighbours.keys().next().value as string);
-  neighbours.set(file, { mtimeMs: st.mtimeMs, size: st.size, text });
+  remember(file, { mtimeMs: st.mtimeMs, size: st.size, text });
   return text;
+}
+
+function remember(file: string, read: { mtimeMs: number; size: number; text: string | undefined }): void {
+  if (neighbours.size >= MAX_NEIGHBOURS) neighbours.delete(neighbours.keys().next().value as string);
+  neighbours.set(file, read);
 }
 
 /** Folder listings of a snapshot (command-line) run. */
