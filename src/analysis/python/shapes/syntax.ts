@@ -9,7 +9,7 @@
  * A copy never changes what it answers, so it can be shared by every analysis of the same text
  * (`program.ts` keeps library files' copies per thread).
  */
-import type { Node, Point, Tree } from 'web-tree-sitter';
+import type { Language, Node, Point, Tree } from 'web-tree-sitter';
 
 /**
  * Stands for the tree a node belongs to (`node.tree === other.tree`: same file). It owns a
@@ -20,6 +20,14 @@ import type { Node, Point, Tree } from 'web-tree-sitter';
 export class SyntaxTree {
   constructor(readonly text: string) {}
   rootNode!: SyntaxNode;
+}
+
+/** Whether a grammar's node type is named, per grammar and type id (a call into WASM the first time). */
+const namedTypes = new WeakMap<Language, boolean[]>();
+function isNamedType(language: Language, typeId: number): boolean {
+  let known = namedTypes.get(language);
+  if (!known) namedTypes.set(language, (known = []));
+  return (known[typeId] ??= language.nodeTypeIsNamed(typeId));
 }
 
 /** Deletes the web-tree-sitter tree behind a copy once no node of the copy is reachable. */
@@ -62,27 +70,36 @@ export class SyntaxNode {
     return this.fieldNames!;
   }
 
-  /** Copies the children (one cursor over them) and lets go of the web-tree-sitter node. */
+  /**
+   * Copies the children (one cursor over them) and lets go of the web-tree-sitter node. Each getter
+   * is a call into WASM: per child, its node (id, start, start position), its type id (whether the
+   * type is named is the grammar's, asked once per type), its end, its field and the step to the
+   * next; only a child of no width (what a syntax error leaves) is asked whether it is missing.
+   */
   private expand(): void {
     const kids: SyntaxNode[] = [];
     const fields: (string | null)[] = [];
     const cursor = this.source!.walk();
+    const language = this.source!.tree.language;
     try {
       if (cursor.gotoFirstChild()) {
         do {
+          const node = cursor.currentNode;
+          const typeId = cursor.nodeTypeId;
+          const endIndex = cursor.endIndex;
           const c = new SyntaxNode(
             this.tree,
-            cursor.nodeType,
-            cursor.nodeIsNamed,
-            cursor.nodeIsMissing,
-            cursor.startIndex,
-            cursor.endIndex,
-            cursor.startPosition,
-            cursor.currentNode,
+            language.types[typeId] || 'ERROR',
+            isNamedType(language, typeId),
+            endIndex === node.startIndex && cursor.nodeIsMissing,
+            node.startIndex,
+            endIndex,
+            node.startPosition,
+            node,
           );
           c.parent = this;
           kids.push(c);
-          fields.push(cursor.currentFieldName);
+          fields.push(language.fields[cursor.currentFieldId] ?? null);
         } while (cursor.gotoNextSibling());
       }
     } finally {
