@@ -242,8 +242,14 @@ export function rowsMatching(text: string, pattern: RegExp): [number, number][] 
   return rows;
 }
 
-/** Matches of `q` in nodes that intersect the given rows (from `rowsMatching`). */
-export function matchesOnRows(q: Query, root: Node, rows: [number, number][]): QueryMatch[] {
+/**
+ * Matches of query `name` of grammar `id` in nodes that intersect the given rows (from
+ * `rowsMatching`); with no rows the query is not even compiled (a file without a `.weight` read
+ * never needs `references`).
+ */
+export function matchesOnRows(id: LanguageId, name: string, root: Node, rows: [number, number][]): QueryMatch[] {
+  if (rows.length === 0) return [];
+  const q = query(id, name);
   return rows.flatMap(([first, last]) =>
     q.matches(root, { startPosition: { row: first, column: 0 }, endPosition: { row: last + 1, column: 0 } }),
   );

@@ -13,7 +13,7 @@
  * pragmas yet: every one is file-wide.
  */
 import type { Node } from 'web-tree-sitter';
-import { matchesOnRows, query, rowsMatching, type LanguageId } from '../parsing';
+import { matchesOnRows, rowsMatching, type LanguageId } from '../parsing';
 
 /** A line that opens a class or a function: a pragma on it is that definition's, not the file's. */
 export const DEFINITION_LINE = /^\s*(class|def|async\s+def)\s/;
@@ -53,7 +53,7 @@ export function readPragmas(root: Node, text: string, language: LanguageId): Pra
   if (last?.text === text && last.language === language) return last.pragmas;
   const pragmas: Pragmas = { file: { ints: {}, text: {} }, definitions: new Map() };
   const rows = rowsMatching(text, /sepconv:/);
-  for (const c of matchesOnRows(query(language, 'pragmas'), root, rows).flatMap((m) => m.captures)) {
+  for (const c of matchesOnRows(language, 'pragmas', root, rows).flatMap((m) => m.captures)) {
     const body = c.node.text.replace(PREFIX[language], '').replace(/\*\/$/, '');
     const row = c.node.startPosition.row;
     let into = pragmas.file;

@@ -9,7 +9,7 @@ import { transposedOutputSize } from '../kernel/conv';
 import type { ConvArgs, FileAnalysis, Layer, LayerKind, ModelSummary, Padding, Span, WrittenArg } from '../model';
 import { inputSizeFor, type AnalysisOptions } from '../options';
 import { readPragmas } from '../kernel/pragmas';
-import { matchesOnRows, query, rowsMatching } from '../parsing';
+import { matchesOnRows, rowsMatching } from '../parsing';
 import { Poly } from '../poly';
 import { firstSyntaxError } from '../syntax';
 import {
@@ -221,7 +221,7 @@ export function analyzePython(text: string, tree: Tree, options: AnalysisOptions
   } else {
     rows = rowsMatching(text, pattern);
   }
-  for (const m of matchesOnRows(query('python', 'calls'), tree.rootNode, rows)) {
+  for (const m of matchesOnRows('python', 'calls', tree.rootNode, rows)) {
     const call = m.captures.find((c) => c.name === 'call')!.node;
     if (seen.has(call.id)) continue;
     const callee = m.captures.find((c) => c.name === 'callee')!.node;

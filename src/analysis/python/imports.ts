@@ -4,7 +4,7 @@
  */
 import type { Node, Tree } from 'web-tree-sitter';
 import type { Span } from '../model';
-import { matchesOnRows, query, rowsMatching } from '../parsing';
+import { matchesOnRows, rowsMatching } from '../parsing';
 
 /**
  * A `from X import a, b` statement as plain data (the tree it came from is deleted after the
@@ -57,7 +57,7 @@ const IMPORT_LINE = /^[ \t]*(?:import|from)[ \t\\]/m;
 
 export function collectImports(tree: Tree, text: string): ImportMap {
   const map: ImportMap = { bindings: new Map(), starModules: [], fromTorchNn: [] };
-  for (const m of matchesOnRows(query('python', 'imports'), tree.rootNode, rowsMatching(text, IMPORT_LINE))) {
+  for (const m of matchesOnRows('python', 'imports', tree.rootNode, rowsMatching(text, IMPORT_LINE))) {
     const cap = (n: string) => m.captures.find((c) => c.name === n)?.node;
     const module = cap('module');
     const from = cap('from');

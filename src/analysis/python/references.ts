@@ -11,7 +11,7 @@
 import type { Node, Tree } from 'web-tree-sitter';
 import { parentOf } from '../ancestry';
 import type { Span } from '../model';
-import { matchesOnRows, query, rowsMatching } from '../parsing';
+import { matchesOnRows, rowsMatching } from '../parsing';
 import { enclosing } from './evaluate';
 
 /** What a read becomes, or null when no single layer of the Sequential has that meaning. */
@@ -237,7 +237,7 @@ export class ReferenceIndex {
       parameters: new Map(),
     };
     this.rows.readRows ??= rowsMatching(this.text, READ_LINE);
-    const reads = matchesOnRows(query('python', 'references'), this.tree.rootNode, this.rows.readRows);
+    const reads = matchesOnRows('python', 'references', this.tree.rootNode, this.rows.readRows);
     if (reads.length === 0) return ix;
     for (const m of reads) {
       const cap = (n: string) => m.captures.find((c) => c.name === n)!.node;
@@ -264,7 +264,7 @@ export class ReferenceIndex {
     }
     this.passes(ix);
     this.rows.aliasRows ??= rowsMatching(this.text, ALIAS_LINE);
-    for (const m of matchesOnRows(query('python', 'aliases'), this.tree.rootNode, this.rows.aliasRows)) {
+    for (const m of matchesOnRows('python', 'aliases', this.tree.rootNode, this.rows.aliasRows)) {
       const cap = (n: string) => m.captures.find((c) => c.name === n)!.node;
       const binding = cap('binding');
       const lhs = cap('lhs');
@@ -314,7 +314,7 @@ export class ReferenceIndex {
       push(byName, name, { fn, params, offset: method && !isStatic ? 1 : 0 });
     }
     if (byName.size === 0) return;
-    for (const m of matchesOnRows(query('python', 'passes'), this.tree.rootNode, rowsOfCalls(this.text, byName))) {
+    for (const m of matchesOnRows('python', 'passes', this.tree.rootNode, rowsOfCalls(this.text, byName))) {
       const callee = m.captures.find((c) => c.name === 'callee')!.node;
       const bare = callee.type === 'identifier';
       const name = bare ? callee.text : callee.childForFieldName('attribute')?.text;

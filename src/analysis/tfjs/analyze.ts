@@ -11,7 +11,7 @@ import { convCost } from '../cost';
 import type { Diagnostic, FileAnalysis, Layer, LayerKind, ModelSummary, Span, WrittenArg } from '../model';
 import { inputSizeFor, type AnalysisOptions, type TfjsStyle } from '../options';
 import { readPragmas } from '../kernel/pragmas';
-import { matchesOnRows, query, rowsMatching, type LanguageId } from '../parsing';
+import { matchesOnRows, rowsMatching, type LanguageId } from '../parsing';
 import { Poly } from '../poly';
 import { firstSyntaxError, nodeSpan as span } from '../syntax';
 import { configSite, majorityQuote, placementOf, type ConfigSite, type Placement } from '../../refactor/tfjsSyntax';
@@ -248,7 +248,7 @@ export function analyzeTfjs(text: string, tree: Tree, id: LanguageId, options: A
   };
 
   // detection: calls whose callee resolves to tf.layers.<op>
-  for (const m of matchesOnRows(query(id, 'calls'), tree.rootNode, rowsMatching(text, layerCallPattern(imports)))) {
+  for (const m of matchesOnRows(id, 'calls', tree.rootNode, rowsMatching(text, layerCallPattern(imports)))) {
     const call = m.captures.find((c) => c.name === 'call')!.node;
     const callee = m.captures.find((c) => c.name === 'callee')!.node;
     const path = resolveTfjsPath(callee.text, imports);
@@ -338,7 +338,7 @@ export function analyzeTfjs(text: string, tree: Tree, id: LanguageId, options: A
   const syntaxError = relevant ? firstSyntaxError(tree) : undefined;
   const notes: Diagnostic[] = interp.exhausted ? [{ message: interp.exhausted, span: { start: 0, end: 0 } }] : [];
   const names = new Set<string>();
-  for (const m of matchesOnRows(query(id, 'names'), tree.rootNode, rowsMatching(text, /\bname\b/))) {
+  for (const m of matchesOnRows(id, 'names', tree.rootNode, rowsMatching(text, /\bname\b/))) {
     for (const c of m.captures) if (c.name === 'name') names.add(c.node.text);
   }
   layers.sort((a, b) => a.span.start - b.span.start || a.instance - b.instance);

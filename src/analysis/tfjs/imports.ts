@@ -6,7 +6,7 @@
  */
 import type { Node, Tree } from 'web-tree-sitter';
 import type { Span } from '../model';
-import { matchesOnRows, query, rowsMatching, type LanguageId } from '../parsing';
+import { matchesOnRows, rowsMatching, type LanguageId } from '../parsing';
 import { nodeSpan as span } from '../syntax';
 
 /** The packages that export the tfjs namespace (`tf.layers`, `tf.sequential`, `tf.input`, ...). */
@@ -111,7 +111,7 @@ export function collectTfjsImports(tree: Tree, id: LanguageId, text: string): Tf
   const bindings = new Map<string, TfjsBinding>();
   let importsTfjs = false;
   const aliases: { alias: string; name?: string; from: Node; statement: Node; pattern?: Node }[] = [];
-  for (const m of matchesOnRows(query(id, 'imports'), tree.rootNode, rowsMatching(text, IMPORT_LINE))) {
+  for (const m of matchesOnRows(id, 'imports', tree.rootNode, rowsMatching(text, IMPORT_LINE))) {
     const cap = (name: string) => m.captures.find((c) => c.name === name)?.node;
     const statement = cap('statement')!;
     const source = cap('source');
