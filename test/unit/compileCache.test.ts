@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import type { CachedStart } from '../../src/start/compileCache';
-import { ROOT, tempDir } from '../helpers';
+import { bundledCli, ROOT, tempDir } from '../helpers';
 
 /**
  * Runs `bundle` as a stub would, with the cache in `cacheDir`, in a process of its own (a process
@@ -80,11 +80,7 @@ void test('a bundle runs the same from its code cache, without one, with a damag
 });
 
 void test('the bundled command reports the same on the start that writes its code cache and on the one that reads it', () => {
-  const dist = tempDir('sepconv-dist-');
-  execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], {
-    env: { ...process.env, SEPCONV_DIST: dist, SEPCONV_ENTRIES: 'cli' },
-    stdio: 'pipe',
-  });
+  const dist = bundledCli();
   const cacheDir = tempDir('sepconv-v8-cli-');
   // apply --diff: each run analyses and rewrites every file (apply keeps no results), and writes nothing
   const run = (...flags: string[]) =>

@@ -15,7 +15,7 @@ import { initParsing } from '../../src/analysis/parsing';
 import { defaultOptions } from '../../src/analysis/options';
 import { processFile, writeChecked, WriteRefused } from '../../src/cli/process';
 import { generateHostile } from '../hostile/generate';
-import { cli, pythonParses, ROOT, tempDir } from '../helpers';
+import { bundledCli, cli, pythonParses, ROOT, tempDir } from '../helpers';
 
 const HOSTILE = path.join(ROOT, 'test', 'hostile');
 const PYTHON = '/usr/bin/python3';
@@ -30,12 +30,8 @@ let dist = '';
 let cacheDir = '';
 before(async () => {
   await initParsing();
-  dist = tempDir('sepconv-dist-');
+  dist = bundledCli();
   cacheDir = tempDir('sepconv-cache-');
-  execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], {
-    env: { ...process.env, SEPCONV_DIST: dist, SEPCONV_ENTRIES: 'cli' },
-    stdio: 'pipe',
-  });
 });
 
 interface Run {

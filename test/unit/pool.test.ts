@@ -4,30 +4,18 @@
  * file for file, over every fixture: Python models, multi-file shape cases, tfjs, notebooks.
  */
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { ROOT, tempDir } from '../helpers';
-
-/** The command bundled once for this file's tests. */
-let bundled: string | undefined;
-function bundle(): string {
-  if (bundled) return bundled;
-  const dist = tempDir('sepconv-dist-');
-  execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], {
-    env: { ...process.env, SEPCONV_DIST: dist, SEPCONV_ENTRIES: 'cli' },
-    stdio: 'pipe',
-  });
-  return (bundled = dist);
-}
+import { bundledCli, ROOT, tempDir } from '../helpers';
 
 void test(
   'the bundled command on worker threads reports what one thread reports',
   { skip: os.availableParallelism() < 2 && 'one core: the command never starts workers' },
   () => {
-    const dist = bundle();
+    const dist = bundledCli();
     const corpus = tempDir('sepconv-pool-');
     fs.cpSync(path.join(ROOT, 'test/fixtures'), corpus, { recursive: true });
     const files = (dir: string): string[] =>
@@ -77,7 +65,7 @@ void test(
   'on a folder of only Python files, every thread takes files, and the report is one thread’s',
   { skip: os.availableParallelism() < 2 && 'one core: the command never starts workers' },
   () => {
-    const dist = bundle();
+    const dist = bundledCli();
     // the shape cases: model files of every size, and a model importing its blocks from a neighbour
     const corpus = tempDir('sepconv-pool-py-');
     fs.cpSync(path.join(ROOT, 'test/fixtures/shapes'), corpus, { recursive: true });
@@ -120,7 +108,7 @@ void test(
   'Python files go to a second thread only when at least 128 of them may hold a conv; either way the report is one thread’s',
   { skip: os.availableParallelism() < 2 && 'one core: the command never starts workers' },
   () => {
-    const dist = bundle();
+    const dist = bundledCli();
     const times = path.join(tempDir('sepconv-times-'), 'times.json');
     const run = (corpus: string, threads?: string) => {
       const env: NodeJS.ProcessEnv = { ...process.env, SEPCONV_FILE_TIMES: times };

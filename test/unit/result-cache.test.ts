@@ -5,7 +5,7 @@
  * run from it and recomputes a file whose neighbour changed.
  */
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, test } from 'node:test';
@@ -14,7 +14,7 @@ import { diskSources } from '../../src/analysis/files';
 import { defaultOptions } from '../../src/analysis/options';
 import { initParsing } from '../../src/analysis/parsing';
 import { recording, ResultCache } from '../../src/cli/cache';
-import { ROOT, tempDir } from '../helpers';
+import { bundledCli, tempDir } from '../helpers';
 
 before(async () => {
   await initParsing();
@@ -70,20 +70,8 @@ void test('a stored result is used while nothing it read changed; a changed or n
   assert.equal(analyse(model).params, 3 * 4 * 9 + 4);
 });
 
-/** The command bundled from this tree, once for the tests below. */
-let bundled: string | undefined;
-function bundle(): string {
-  if (bundled) return bundled;
-  const dist = tempDir('sepconv-dist-');
-  execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], {
-    env: { ...process.env, SEPCONV_DIST: dist, SEPCONV_ENTRIES: 'cli' },
-    stdio: 'pipe',
-  });
-  return (bundled = dist);
-}
-
 void test('the bundled command: a second run is served from the cache, a changed neighbour is analysed again, --no-cache neither reads nor writes it', () => {
-  const dist = bundle();
+  const dist = bundledCli();
   const corpus = tempDir('sepconv-cache-corpus-');
   fs.writeFileSync(path.join(corpus, 'blocks.py'), block(8));
   fs.writeFileSync(path.join(corpus, 'model.py'), MODEL);
@@ -126,7 +114,7 @@ void test('a cache folder that cannot be written is skipped: the bundled command
   // a regular file where the cache folder would be: no user can create entries below it (root included)
   const blocked = path.join(root, 'not-a-folder');
   fs.writeFileSync(blocked, '');
-  const r = spawnSync(process.execPath, [path.join(bundle(), 'cli.js'), 'report', model], {
+  const r = spawnSync(process.execPath, [path.join(bundledCli(), 'cli.js'), 'report', model], {
     encoding: 'utf8',
     env: { ...process.env, SEPCONV_CACHE_DIR: path.join(blocked, 'cache'), SEPCONV_THREADS: '1' },
   });

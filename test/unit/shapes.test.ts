@@ -13,16 +13,9 @@ import { initParsing, parse } from '../../src/analysis/parsing';
 import { fileModels } from '../../src/analysis/python/shapes/fileRuns';
 import { inferModels, type ModelShapes } from '../../src/analysis/python/shapes/models';
 import type { LayerJson, ModelJson } from '../../src/analysis/report';
-import { cli, tempDir } from '../helpers';
+import { cli, modelsOf, tempDir } from '../helpers';
 
-function models(text: string, options: Partial<AnalysisOptions> = {}, file = ''): ModelShapes[] {
-  const tree = parse('python', text);
-  try {
-    return inferModels({ path: file, text, root: tree.rootNode }, { path: file || undefined }, defaultOptions(options));
-  } finally {
-    tree.delete();
-  }
-}
+const models = modelsOf;
 
 /** 1-based line of the first line holding `needle` */
 const lineOf = (text: string, needle: string) => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
@@ -732,36 +725,4 @@ def plain():
     assert.equal(m?.params, params, name);
     assert.equal(m?.macs, (3 * 24 * 9 + 24 * 10) * 32 * 32, name);
   }
-});
-
-void test('string literals of every form: plain, raw, triple-quoted, escaped, implicitly joined, f-strings', async () => {
-  await initParsing(['python']);
-  // the numbers PyTorch gives (print(sum(p.numel() for p in Net().parameters()), [m.out_channels for m in Net().children()]))
-  const text = String.raw`import torch.nn as nn
-
-WIDTHS = {'a': 8, "b": 16, '''c''': 24, r'd\n': 32, 'e\n': 40, u"f": 48, 'g' 'h': 56, f'{2}x': 64, "it's": 72, '': 80, """t
-q""": 88}
-NAMES = ['conv', "bn", r'\relu', '''pool''', 'a\tb']
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.c1 = nn.Conv2d(3, WIDTHS["a"], 3)
-        self.c2 = nn.Conv2d(WIDTHS["a"], WIDTHS['d\\n'], 3)
-        self.c3 = nn.Conv2d(WIDTHS[r'd\n'], WIDTHS["e\n"], 3)
-        self.c4 = nn.Conv2d(WIDTHS['e\n'], WIDTHS["c"] + WIDTHS['f'] + WIDTHS['gh'], 1)
-        self.c5 = nn.Conv2d(128, WIDTHS['2x'] + WIDTHS['it\'s'] + WIDTHS[""] + WIDTHS['t\nq'], 1)
-        self.c6 = nn.Conv2d(304, len(NAMES[2]) + len(NAMES[4]) * 10 + len(''.join(NAMES)), 1)
-        self.c7 = nn.Conv2d(53, len(f'{{x}}{3}') * 10 + len('\x41\101\u00e9'), 1)
-
-    def forward(self, x):
-        return self.c7(self.c6(self.c5(self.c4(self.c3(self.c2(self.c1(x)))))))
-`;
-  const [net] = models(text);
-  assert.equal(net.params, 74749 + 53 * 43 + 43);
-  assert.deepEqual(
-    net.convs.map((c) => c.args.outChannels?.constant),
-    [8, 32, 40, 128, 304, 53, 43],
-  );
 });

@@ -9,19 +9,10 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { defaultOptions } from '../../src/analysis/options';
-import { initParsing, parse } from '../../src/analysis/parsing';
-import { inferModels, type ModelShapes } from '../../src/analysis/python/shapes/models';
-import { ROOT } from '../helpers';
+import { initParsing } from '../../src/analysis/parsing';
+import { modelsOf, ROOT } from '../helpers';
 
-function models(text: string): ModelShapes[] {
-  const tree = parse('python', text);
-  try {
-    return inferModels({ path: '', text, root: tree.rootNode }, { path: undefined }, defaultOptions());
-  } finally {
-    tree.delete();
-  }
-}
+const models = (text: string) => modelsOf(text);
 
 /** A model whose last conv has `width` output channels, computed by `lines` (Python, indented 8). */
 function widthModel(lines: string): string {
