@@ -7,12 +7,13 @@
  * `module.enableCompileCache` does the same; Node 20 has no such thing.
  *
  * The cache is one file per bundle in the user's cache folder (`cacheHome()/v8`, made private to
- * the user), named by the V8 version, the architecture and a hash of the bundle's text, so that a
- * changed bundle or another Node.js never reads bytecode made for something else (V8 itself checks
- * its version and its flags, but of the source only the length). A start writes
- * the file when there was none or V8 refused it, once the start's own work has run (`saveAfterMs`,
- * or at exit, whichever comes first), through a temporary file and a rename, and removes the files
- * of the same bundle's other builds. Any failure (a read-only home, a full disk, a damaged file)
+ * the user, and read only while it and the file are the user's alone), named by the V8 version,
+ * the architecture and a hash of the bundle's text, so that a changed bundle or another Node.js
+ * never reads bytecode made for something else (V8 itself checks its version and its flags, but of
+ * the source only the length). A start writes the file when there was none or V8 refused it, once
+ * the start's own work has run (`saveAfterMs`, or at exit, whichever comes first), through a
+ * temporary file and a rename, and removes the files of the same bundle's other builds. Any
+ * failure (a read-only home, a full disk, a damaged file)
  * only costs the speed: the bundle is then compiled as usual.
  */
 import * as crypto from 'node:crypto';
@@ -48,7 +49,7 @@ export function runBundle(bundle: string, stub: NodeJS.Module, saveAfterMs: numb
   const file = path.join(dir, `${name}-${key}.bin`);
   let cachedData: Buffer | undefined;
   try {
-    if (use) cachedData = fs.readFileSync(file);
+    if (use && ownedPrivately(dir) && ownedPrivately(file)) cachedData = fs.readFileSync(file);
   } catch {
     // none yet
   }
@@ -71,6 +72,17 @@ export function runBundle(bundle: string, stub: NodeJS.Module, saveAfterMs: numb
   const require = createRequire(bundle);
   (script.runInThisContext() as (...args: unknown[]) => void).call(stub.exports, stub.exports, require, stub, bundle, path.dirname(bundle));
   return { cache, file, save };
+}
+
+/**
+ * Whether `p` is this user's and no one else may write it: bytecode is code, and a cache folder
+ * shared with another user (a `SEPCONV_CACHE_DIR` pointing to one) must not hand theirs to this
+ * process. Where there are no user ids (Windows), the user's own cache folder is trusted.
+ */
+function ownedPrivately(p: string): boolean {
+  const st = fs.statSync(p);
+  const uid = process.getuid?.();
+  return uid === undefined || (st.uid === uid && (st.mode & 0o022) === 0);
 }
 
 function writeCache(dir: string, file: string, name: string, script: vm.Script): void {

@@ -64,6 +64,14 @@ void test('a bundle runs the same from its code cache, without one, with a damag
   assert.deepEqual(damaged.exports, expected);
   assert.equal(start(bundle, cacheDir).cache, 'accepted');
 
+  // a cache file others may write is not read (bytecode is code), and the start writes the user's own again
+  if (process.platform !== 'win32') {
+    fs.chmodSync(first.file, 0o622);
+    assert.equal(start(bundle, cacheDir).cache, 'none');
+    assert.equal(fs.statSync(first.file).mode & 0o777, 0o600);
+    assert.equal(start(bundle, cacheDir).cache, 'accepted');
+  }
+
   // a rebuild of the same length: another file, never the old bytecode; the old build's file is removed once the new one is written
   fs.writeFileSync(bundle, source(1));
   const rebuilt = start(bundle, cacheDir);
