@@ -86,15 +86,20 @@ function ownedPrivately(p: string): boolean {
 }
 
 function writeCache(dir: string, file: string, name: string, script: vm.Script): void {
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
     fs.renameSync(tmp, file);
     for (const other of fs.readdirSync(dir))
       if (other.startsWith(`${name}-`) && other.endsWith('.bin') && path.join(dir, other) !== file)
         fs.rmSync(path.join(dir, other), { force: true });
   } catch {
-    // the cache is only for speed
+    // the cache is only for speed; a full disk leaves no part of a file behind
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      // not even that folder
+    }
   }
 }
