@@ -54,6 +54,7 @@ const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid
  * empty when it starts, so that its first server start is one without the cache.
  */
 const serverCache = fs.mkdtempSync(path.join(os.tmpdir(), 'sepconv-bench-server-'));
+process.on('exit', () => fs.rmSync(serverCache, { recursive: true, force: true }));
 
 async function startServer(root) {
   const rpc = require(path.join(root, 'node_modules', 'vscode-jsonrpc', 'node'));
