@@ -102,8 +102,17 @@ export interface Framework<A extends AnalysisBase = AnalysisBase> {
    * A hover's layers (`quick`) given the numbers of the models that build the calls on the hovered
    * line `at` (a span of the text), running only those: the first hover of a document, before its
    * full analysis. False when it cannot tell (then the full analysis runs). Absent: the full analysis.
+   * `memo`: the document's (what a full run left, which later hovers may need the full run to renew).
    */
-  reach?(quick: A, text: string, tree: Tree, options: AnalysisOptions, sources: ShapeSources, at: Span): boolean;
+  reach?(
+    quick: A,
+    text: string,
+    tree: Tree,
+    options: AnalysisOptions,
+    sources: ShapeSources,
+    at: Span,
+    memo: IncrementalMemo | undefined,
+  ): boolean;
   /** Work every later analysis of this text starts with, done ahead of them (a document just opened): caches only, no result. */
   prepare?(text: string, tree: Tree, options: AnalysisOptions, sources: ShapeSources): void;
   /** the edits that convert `layers` of `analysis`, unchecked */

@@ -37,7 +37,10 @@ export const pytorch: Framework<PythonAnalysis> = {
   newMemo: () => new LayerMemo(),
   focus: (quick, text, tree, options, sources, memo) =>
     !quick.syntaxError && !!memo && focusShapes(quick.layers, text, tree, options, sources, memo as LayerMemo),
-  reach: (quick, text, tree, options, sources, at) => !quick.syntaxError && reachShapes(quick.layers, text, tree, options, sources, at),
+  // a call no model builds is final only before the document's first full run: later, the full run
+  // that a failed reach starts is what the hovers while typing are focused from
+  reach: (quick, text, tree, options, sources, at, memo) =>
+    !quick.syntaxError && reachShapes(quick.layers, text, tree, options, sources, at, !(memo as LayerMemo | undefined)?.shapes),
   prepare: (text, tree, options, sources) => prepareShapes(text, tree, options, sources),
   planRewrite: (text, analysis, layers, opts) => planPythonRewrite(text, analysis, layers as PythonLayer[], opts),
   container(tree, offset) {

@@ -144,7 +144,7 @@ export class TreeCache {
         this.stats.focused++;
         return quick;
       }
-      if (at && framework.reach?.(quick, src.text, e.tree, options, sources ?? {}, at)) {
+      if (at && framework.reach?.(quick, src.text, e.tree, options, sources ?? {}, at, e.memo)) {
         this.stats.reached++;
         return quick;
       }

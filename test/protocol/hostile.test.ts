@@ -119,10 +119,13 @@ void describe('hostile input in the language server', () => {
       // the lens waited for the full analysis: the hover now has its outcome
       const text = markdown(await whileProbing(c.hover(uri, conv.line, conv.character + 4)));
       if (!large) assert.match(text, /In model `\w+`|budget/, text);
-      // stopped by the worker's bound (not by the interpreter's own budgets): the report says it too
+      // stopped by the worker's bound (not by the interpreter's own budgets): the report says it too,
+      // or, when its own run ended within the bound (binary_tree.py's takes about as long as the
+      // bound: one run may pass it and the next not), the interpreter's budget that ended its model
       if (/Shapes unknown \(budget/.test(text)) {
         const r = await c.execute<ReportResult>(ServerCommands.report, { files: [{ uri }] });
-        assert.match(r.files[0].notes?.join('\n') ?? '', /^shapes unknown \(budget: (time|memory), over /m);
+        const notes = r.files[0].notes?.join('\n') ?? '';
+        if (!/^shapes unknown \(budget: (time|memory), over /m.test(notes)) assert.match(JSON.stringify(r.files[0]), /\(budget: /, notes);
       }
       await c.connection.sendNotification('textDocument/didClose', { textDocument: { uri } });
     });

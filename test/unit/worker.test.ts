@@ -96,7 +96,11 @@ void test(
   { timeout: 60_000 },
   async () => {
     const w = make({ timeMs: 30_000, memoryMb: 512 });
-    const text = read(path.join(HOSTILE, 'fib_init.py'));
+    // eight models like fib_init.py's, each stopped by its own step budget: seconds of work on any machine
+    // (one took 0.6 s on a fast one, and the job ended before the test looked)
+    const fib = read(path.join(HOSTILE, 'fib_init.py'));
+    const head = fib.slice(0, fib.indexOf('class Fib('));
+    const text = head + Array.from({ length: 8 }, (_, i) => fib.slice(head.length).replace('class Fib(', `class Fib${i}(`)).join('\n\n');
     const source = new CancellationTokenSource();
     const cancelled = w.run(job('file:///fib.py', text), source.token);
     const superseded = w.run(job('file:///fib.py', text, 'focused', '1'));

@@ -151,11 +151,18 @@ export function focusShapes(
 /**
  * Shapes for `layers` (a range analysis: a hover's) from only the models that build the calls on
  * the hovered line `at`: for each such call, the first candidate model that builds it, in the order
- * the full run would pick it (`InferRequest.reach`); the file's other models are not run. False when
- * a call on the line is built by no model of the file this way (the caller runs the full analysis,
- * which also looks in the files importing this one). The numbers are those of that model's run;
- * a line decided on its instances (`fromInstances`) is decided and priced on those of the models
- * run, and says so (the full analysis counts every model's).
+ * the full run would pick it (`InferRequest.reach`); the file's other models are not run. A call no
+ * model of the file builds is looked for in the models of the files importing it that may reach
+ * it, as the full analysis looks there. The numbers are those of that model's run; a line decided
+ * on its instances (`fromInstances`) is decided and priced on those of the models run, and says so
+ * (the full analysis counts every model's).
+ *
+ * False (the caller runs the full analysis) when a call is left unbuilt, unless `final`: then a
+ * call no candidate builds is answered as built by none, as the full analysis would answer it
+ * (reach.ts reads every mention, so no other model can build it), except when a candidate's build
+ * or run was cut short by its budget. The caller passes `final` when it has no full run to keep
+ * for later hovers (a document's first hover; the full analysis follows in the background): while
+ * typing, the full run a failed reach starts is what later hovers are focused from.
  */
 export function reachShapes(
   layers: PythonLayer[],
@@ -164,29 +171,34 @@ export function reachShapes(
   options: AnalysisOptions,
   sources: ShapeSources,
   at: Span,
+  final = false,
 ): boolean {
   const targets = layers.filter((l) => l.span.start < at.end && l.span.end > at.start);
   if (targets.length === 0) return true;
   const file = sources.path ?? '';
   const reach = targets.map((l) => l.span.start);
-  const models = inferModels(plainFile(file, text, tree, false), sources, options, { reach });
+  const own: InferRequest = { reach };
+  const models = inferModels(plainFile(file, text, tree, false), sources, options, own);
+  let spent = !!own.spent;
   declineForeignReads(layers, tree, file, sources);
   attachAll(layers, models, file);
   const undecided = new Set(targets.filter((l) => !l.convertible));
   for (const l of layers) fromInstances(l, models, file, options);
   // a file of blocks: the models of the files importing it that reach the call sites (as the full analysis looks there)
   const names = targets.every((l) => l.shapes) ? [] : reachingNames(tree.rootNode, reach);
-  fromImporters(targets, file, sources, options, (importer, other, open) =>
-    inferModels(plainFile(importer, other), { ...sources, path: importer }, options, {
-      reach: open.map((l) => l.span.start),
-      reachIn: { file, names },
-    }),
-  );
+  fromImporters(targets, file, sources, options, (importer, other, open) => {
+    const request: InferRequest = { reach: open.map((l) => l.span.start), reachIn: { file, names } };
+    try {
+      return inferModels(plainFile(importer, other), { ...sources, path: importer }, options, request);
+    } finally {
+      spent ||= !!request.spent;
+    }
+  });
   // a line decided on the modules built there is priced on all of them in the full analysis
   for (const l of targets)
     if (l.shapes && undecided.has(l) && l.convertible)
       l.assumptions.push(`${PARTIAL_NOTE} ${l.shapes.model}: the file's other models are still running`);
-  return targets.every((l) => l.shapes);
+  return targets.every((l) => l.shapes) || (final && !spent);
 }
 
 /** How the note on a hover's layer priced on one model's modules starts (`reachShapes`). */

@@ -20,7 +20,7 @@ import { readPragmas, type Pragmas } from '../../kernel/pragmas';
 import { Interp } from './interpreter';
 import { isMainGuard, named } from './nodes';
 import { Program, type ShapeSources } from './program';
-import { reachOrder, type Definition } from './reach';
+import { Reach, type Definition } from './reach';
 import { type Attempt, runComplete, searchInput, snapshotModel } from './inputSearch';
 import type { HeapSnapshot } from './branches';
 import { plainMismatches, type RecordedMismatch } from './mismatch';
@@ -94,6 +94,8 @@ export interface InferRequest {
   reach?: number[];
   /** `reach`'s call sites are in `file`, a file of blocks this one imports, whose `names` (reach.ts reachingNames) build them */
   reachIn?: { file: string; names: string[] };
+  /** set by a `reach` run when a candidate's build or run was cut short by its budget (it may have been about to build a call site) */
+  spent?: boolean;
 }
 
 interface Candidate {
@@ -345,6 +347,9 @@ function classRun(
 
 /** The models of `entry`, run on `program` (`inferModels` makes one; fileRuns.ts keeps what it read). */
 export function run(program: Program, entry: SourceFile, options: AnalysisOptions, request: InferRequest, trace?: RunTrace): ModelShapes[] {
+  // a hover's run: what may build its call sites (another file's: nothing here may, and the file is not run)
+  const reach = request.reach && new Reach(entry.root, request.reachIn ? { names: request.reachIn.names } : request.reach);
+  if (reach?.none) return [];
   const interp = newInterp(program, options);
   if (trace) interp.recordLookups(trace.moduleTouched);
   const env = interp.moduleEnv(entry);
@@ -404,6 +409,8 @@ export function run(program: Program, entry: SourceFile, options: AnalysisOption
   const discovered = new Map<FunctionObj, Built>();
   const built = (f: FunctionObj) => (interp.sharedWrites ? undefined : discovered.get(f));
   for (const { f } of functions) {
+    // a hover's run calls only those that may build its call sites (the others' examples cannot)
+    if (reach && !reach.has(f.node)) continue;
     if (requiredParams(f, false).length === 0 && /torch\s*\.\s*(randn|rand|zeros|ones|empty|randint|full)\s*\(/.test(f.node.text)) {
       interp.startBudget();
       const [mark, detours] = [interp.stops.length, interp.discoveryDetours];
@@ -445,13 +452,12 @@ export function run(program: Program, entry: SourceFile, options: AnalysisOption
   // scripts' entry points are left alone
   const isFactory = (f: FunctionObj) => !exampled.has(f) && requiredParams(f, false).length === 0 && looksLikeFactory(f);
   const ints = readPragmas(entry.root, entry.text, 'python');
-  if (request.reach) {
+  if (reach && request.reach) {
     const defs = [
       ...classes.filter(({ c }) => !exampled.has(c)).map(({ c, node }): Reachable => ({ name: c.name, node, value: { c } })),
       ...functions.filter(({ f }) => isFactory(f)).map(({ f, node }): Reachable => ({ name: f.name, node, value: { f } })),
     ];
-    const order = reachOrder(entry.root, request.reachIn ? { names: request.reachIn.names } : request.reach, defs);
-    return runReaching(interp, request.reachIn?.file ?? entry.path, options, pragmas, candidates, order, request.reach, ints, built);
+    return runReaching(interp, request, request.reach, options, pragmas, candidates, reach.order(defs), ints, built);
   }
   for (const { f, node } of functions) {
     if (!isFactory(f)) continue;
@@ -566,18 +572,20 @@ function factoryCandidate(interp: Interp, f: FunctionObj, node: Node, built?: Bu
  */
 function runReaching(
   interp: Interp,
-  file: string,
+  request: InferRequest,
+  reach: number[],
   options: AnalysisOptions,
   pragmas: ReturnType<typeof inputPragmas>,
   examples: Candidate[],
   order: Reachable[],
-  reach: number[],
   ints: Pragmas,
   built: (f: FunctionObj) => Built | undefined,
 ): ModelShapes[] {
+  const file = request.reachIn?.file ?? interp.program.entry.path;
   const wanted = new Set(reach);
   const out: ModelShapes[] = [];
   const take = (c: Candidate | undefined) => {
+    if (c?.buildStops.some(isBudgetStop)) request.spent = true;
     if (!c || typeof c.module === 'string') return;
     let hit = false;
     for (const [, m] of namedModules(c.module)) {
@@ -586,7 +594,10 @@ function runReaching(
       hit = true;
     }
     interp.program.checkInterrupt();
-    if (hit) out.push(runModel(interp, c, pragmas, options, {}));
+    if (!hit) return;
+    const model = runModel(interp, c, pragmas, options, {});
+    if (model.reasons.some(isBudgetStop)) request.spent = true;
+    out.push(model);
   };
   for (const c of examples) if (wanted.size) take(c);
   for (const { node, value } of order)

@@ -25,9 +25,13 @@ interface Item {
   /** every word of its text, and those outside strings and comments (names the code uses) */
   words: Set<string>;
   code: Set<string>;
+  /** top-level script code (not a definition nor an import) that may make an example tensor and run a model on it */
+  example: boolean;
 }
 
 const WORD = /[A-Za-z_]\w*/g;
+/** How an example tensor is made (`torch.randn(...)` and the like, models.ts discovery), or the `__main__` block that may make one. */
+const EXAMPLE = /__main__|\b(?:randn|rand|zeros|ones|empty|randint|full)\s*\(/;
 const STRING_OR_COMMENT = /[rbfuRBFU]*("""[^]*?"""|'''[^]*?'''|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')|#[^\n]*/g;
 
 /** The file's top-level definitions and assignments, with the words each one's text uses. */
@@ -37,7 +41,8 @@ function topLevel(root: Node): Item[] {
     if (!stmt) continue;
     const def = stmt.type === 'decorated_definition' ? stmt.childForFieldName('definition') : stmt;
     let names: string[] = [];
-    if (def && (def.type === 'class_definition' || def.type === 'function_definition')) {
+    const isDef = !!def && (def.type === 'class_definition' || def.type === 'function_definition');
+    if (def && isDef) {
       const name = def.childForFieldName('name')?.text;
       if (name) names = [name];
     } else if (stmt.type === 'expression_statement' && stmt.firstNamedChild?.type === 'assignment') {
@@ -50,29 +55,61 @@ function topLevel(root: Node): Item[] {
       end: stmt.endIndex,
       words: new Set(text.match(WORD) ?? []),
       code: new Set(text.replace(STRING_OR_COMMENT, ' ').match(WORD) ?? []),
+      example: !isDef && !stmt.type.startsWith('import') && !stmt.type.startsWith('future') && EXAMPLE.test(text),
     });
   }
   return out;
 }
 
-/**
- * The candidates among `defs` whose build may reach one of `targets` (offsets of conv calls in the
- * file), in the order to try them: file order (the full run attaches a call site to the first
- * model in file order that builds it), except that a class another candidate class mentions (a
- * block that is likely a part of it) and a factory another candidate mentions go after the others.
- */
+/** What of a file may build given conv call sites (its own, or another file's through `names`), read from its text alone. */
+export class Reach {
+  private readonly items: Item[];
+  private readonly inClosure: Set<Item>;
+
+  constructor(root: Node, targets: number[] | { names: string[] }) {
+    this.items = topLevel(root);
+    this.inClosure = closure(this.items, targets);
+  }
+
+  /** Whether the top-level definition holding `node` may build a call site. */
+  has(node: Node): boolean {
+    const it = this.itemOf(node);
+    return !!it && this.inClosure.has(it);
+  }
+
+  /**
+   * Nothing of the file can build a call site: no definition may reach one, and no script code (a
+   * `__main__` block, top-level statements making a tensor) may run an example that builds one.
+   */
+  get none(): boolean {
+    return this.inClosure.size === 0 && !this.items.some((it) => it.example);
+  }
+
+  /**
+   * The candidates among `defs` whose build may reach a call site, in the order to try them: file
+   * order (the full run attaches a call site to the first model in file order that builds it),
+   * except that a class another candidate class mentions (a block that is likely a part of it) and
+   * a factory another candidate mentions go after the others.
+   */
+  order<T>(defs: Definition<T>[]): Definition<T>[] {
+    const reached = defs
+      .map((d) => ({ d, it: this.itemOf(d.node) }))
+      .filter((x): x is { d: Definition<T>; it: Item } => !!x.it && this.inClosure.has(x.it))
+      .sort((a, b) => a.it.start - b.it.start);
+    const isClass = (d: Definition<T>) => d.node.type === 'class_definition';
+    const later = (x: { d: Definition<T> }) =>
+      reached.some((o) => o.d !== x.d && (isClass(x.d) ? isClass(o.d) : true) && o.it.code.has(x.d.name));
+    return [...reached.filter((x) => !later(x)), ...reached.filter(later)].map((x) => x.d);
+  }
+
+  private itemOf(node: Node): Item | undefined {
+    return this.items.find((it) => node.startIndex >= it.start && node.startIndex < it.end);
+  }
+}
+
+/** `Reach.order` of `defs` for `targets` (offsets of conv calls in the file, or another file's through `names`). */
 export function reachOrder<T>(root: Node, targets: number[] | { names: string[] }, defs: Definition<T>[]): Definition<T>[] {
-  const items = topLevel(root);
-  const inClosure = closure(items, targets);
-  const itemOf = (d: Definition<T>) => items.find((it) => d.node.startIndex >= it.start && d.node.startIndex < it.end);
-  const reached = defs
-    .map((d) => ({ d, it: itemOf(d) }))
-    .filter((x): x is { d: Definition<T>; it: Item } => !!x.it && inClosure.has(x.it))
-    .sort((a, b) => a.it.start - b.it.start);
-  const isClass = (d: Definition<T>) => d.node.type === 'class_definition';
-  const later = (x: { d: Definition<T> }) =>
-    reached.some((o) => o.d !== x.d && (isClass(x.d) ? isClass(o.d) : true) && o.it.code.has(x.d.name));
-  return [...reached.filter((x) => !later(x)), ...reached.filter(later)].map((x) => x.d);
+  return new Reach(root, targets).order(defs);
 }
 
 /**
