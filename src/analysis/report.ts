@@ -5,6 +5,7 @@
 import { savings } from './cost';
 import type { Guard, Layer, LayerShapes, ModelSummary, Padding, ShapeMismatch, SourceRef } from './model';
 import { formatRatio, Poly } from './poly';
+import { grouped } from './digits';
 
 export interface Position1 {
   line: number;
@@ -287,6 +288,6 @@ export function savingsLabel(l: LayerJson, unit: 'MACs' | 'FLOPs' = 'MACs'): str
 }
 
 export function formatCount(v: number | null, symbolic: string | null | undefined): string {
-  if (v !== null) return v.toLocaleString('en-US');
+  if (v !== null) return grouped(v);
   return symbolic ?? '?';
 }

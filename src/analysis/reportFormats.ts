@@ -1,5 +1,6 @@
 /** Text, Markdown and CSV renderings of the JSON report (the CLI and the editor's report export share them). */
 import { chainText, compact, formatCount, percentDrop, type LayerJson, type MismatchJson, type ModelJson, type TotalsJson } from './report';
+import { grouped } from './digits';
 
 export interface FileJson {
   path: string;
@@ -167,7 +168,7 @@ export function formatMarkdown(files: FileJson[], overall: TotalsJson): string {
   out.push('', totalsLine(overall, '**Total**'));
   const models = files.flatMap((f) => (f.models ?? []).map((m) => ({ f, m })));
   if (models.length) {
-    const num = (v: number | null) => (v === null ? '?' : v.toLocaleString('en-US'));
+    const num = (v: number | null) => (v === null ? '?' : grouped(v));
     out.push(
       '',
       '| Model | Input | Params | Params (separable) | Conv MACs | Conv MACs (separable) | Savings (MACs) | Exact conv modules |',

@@ -6,6 +6,7 @@
  * node and, having no stop at expression level, throws `BudgetExceeded` with the same reason up to
  * its entry point, which notes "shapes unknown (budget: ...)" for the file.
  */
+import { grouped } from '../digits';
 
 export const MAX_DEPTH = 64;
 
@@ -58,7 +59,7 @@ export interface BudgetLimits {
   fileMs?: number;
 }
 
-const count = (n: number): string => n.toLocaleString('en-US');
+const count = (n: number): string => grouped(n);
 
 /** What one run may spend; `spent()` says why it is over ("budget: ..."), once and for good until `start()`. */
 export class Budget {

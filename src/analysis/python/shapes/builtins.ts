@@ -12,6 +12,7 @@ import { callModuleMethod } from './torch/moduleMethods';
 import { initNative } from './torch/modules';
 import { callTensorMethod } from './torch/tensors';
 import { describe, intOf, intV, MAX_ITEMS, NONE, numOf, strV, type CallArgs, type ClassObj, type V } from './values';
+import { grouped } from '../../digits';
 
 const BUILTINS = new Set([
   'range',
@@ -240,7 +241,7 @@ function builtin(interp: Host, name: string, a: CallArgs, at: Node): V {
       if (nums.some((n) => n === undefined) || nums.length === 0) return interp.fail(at, 'range() of non-integers');
       const [start, stop, step] = nums.length === 1 ? [0, nums[0]!, 1] : [nums[0]!, nums[1]!, nums[2] ?? 1];
       if (step === 0 || Math.abs((stop - start) / step) > MAX_ITEMS)
-        return interp.fail(at, `budget: range() of more than ${MAX_ITEMS.toLocaleString('en-US')} items`);
+        return interp.fail(at, `budget: range() of more than ${grouped(MAX_ITEMS)} items`);
       const items: V[] = [];
       for (let i = start; step > 0 ? i < stop : i > stop; i += step) items.push(intV(i));
       return { kind: 'list', items };
@@ -474,7 +475,7 @@ function containerMethod(interp: Host, owner: string, method: string, self: V, a
     const items = self.items;
     switch (method) {
       case 'append':
-        if (items.length >= MAX_ITEMS) interp.overBudget(`a list of more than ${MAX_ITEMS.toLocaleString('en-US')} items`);
+        if (items.length >= MAX_ITEMS) interp.overBudget(`a list of more than ${grouped(MAX_ITEMS)} items`);
         items.push(args[0] ?? NONE);
         return NONE;
       case 'extend': {

@@ -9,6 +9,7 @@ import { isNnClass } from './torch/args';
 import { nativeModuleAttribute } from './torch/moduleMethods';
 import { initNative } from './torch/modules';
 import { resolved, strV, type CallArgs, type ClassObj, type FunctionObj, type ModuleObj, type Scope, type V } from './values';
+import { grouped } from '../../digits';
 
 export function defineFunction(ip: Interp, node: Node, scope: Scope, decorators: string[]): void {
   const name = node.childForFieldName('name')!.text;
@@ -231,7 +232,7 @@ export function makeSuper(ip: Interp, argsNode: Node | null, scope: Scope, at: N
 }
 
 export function newModule(ip: Interp, cls: ClassObj | undefined, native: ModuleObj['native'], site: Node | undefined): ModuleObj {
-  if (++ip.budget.modules > MAX_MODULES) ip.overBudget(`more than ${MAX_MODULES.toLocaleString('en-US')} modules built for one model`);
+  if (++ip.budget.modules > MAX_MODULES) ip.overBudget(`more than ${grouped(MAX_MODULES)} modules built for one model`);
   return {
     id: ip.newId(),
     cls,
