@@ -59,11 +59,11 @@ process.on('exit', () => fs.rmSync(serverCache, { recursive: true, force: true }
 async function startServer(root) {
   const rpc = require(path.join(root, 'node_modules', 'vscode-jsonrpc', 'node'));
   const t0 = performance.now();
-  // as the extension and bin/sepconv-lsp.js start it: with the Node.js flags package.json gives it
-  const flags = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).sepconvServer.nodeFlags;
-  const child = spawn(process.execPath, [...flags, path.join(root, 'dist', 'server.js'), '--stdio'], {
+  // as the extension and bin/sepconv-lsp.js start it: with the Node.js flags and environment package.json gives it
+  const server = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).sepconvServer;
+  const child = spawn(process.execPath, [...server.nodeFlags, path.join(root, 'dist', 'server.js'), '--stdio'], {
     stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, SEPCONV_CACHE_DIR: serverCache },
+    env: { ...server.env, ...process.env, SEPCONV_CACHE_DIR: serverCache },
   });
   const conn = rpc.createMessageConnection(new rpc.StreamMessageReader(child.stdout), new rpc.StreamMessageWriter(child.stdin));
   conn.onRequest(() => null); // workspace/configuration, registrations: defaults

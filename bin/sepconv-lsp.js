@@ -1,6 +1,7 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --v8-pool-size=1
-// The SepConv language server for any LSP editor: `sepconv-lsp --stdio`. The flags on the first line are
-// package.json's `sepconvServer.nodeFlags` (a test keeps them equal); `node <flags> bin/sepconv-lsp.js` is the same.
+#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.trim_threshold=131072 node --max-semi-space-size=2 --v8-pool-size=1
+// The SepConv language server for any LSP editor: `sepconv-lsp --stdio`. The environment and flags on the first
+// line are package.json's `sepconvServer.env` and `.nodeFlags` (a test keeps them equal); `node <flags>
+// bin/sepconv-lsp.js` is the same with more resident memory.
 if (!process.argv.slice(2).some((a) => a === '--stdio' || a.startsWith('--node-ipc') || a.startsWith('--socket') || a.startsWith('--pipe'))) {
   process.argv.push('--stdio');
 }

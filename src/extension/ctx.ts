@@ -44,11 +44,13 @@ export class Ctx {
     extension.subscriptions.push(output);
     const module = extension.asAbsolutePath('dist/server.js');
     const flags = manifest.sepconvServer.nodeFlags;
+    // the server's environment: this one's, with package.json's server settings where it has none
+    const env = { ...manifest.sepconvServer.env, ...process.env };
     // the Python extension's interpreter follows once it has answered (it may activate slowly)
     const python = configuredInterpreter();
     const serverOptions: ServerOptions = {
-      run: { module, transport: TransportKind.ipc, options: { execArgv: flags } },
-      debug: { module, transport: TransportKind.ipc, options: { execArgv: [...flags, '--nolazy', '--inspect=6011'] } },
+      run: { module, transport: TransportKind.ipc, options: { execArgv: flags, env } },
+      debug: { module, transport: TransportKind.ipc, options: { execArgv: [...flags, '--nolazy', '--inspect=6011'], env } },
     };
     const clientOptions: LanguageClientOptions = {
       documentSelector: DOCUMENT_SELECTOR,

@@ -225,7 +225,8 @@ void test('a notebook unit joins its Python cells in order, neutralises magics a
   assert.equal(store.notebookOf('cell:2'), undefined);
 });
 
-void test('bin/sepconv-lsp.js starts node with the flags package.json gives the server', () => {
+void test('bin/sepconv-lsp.js starts node with the environment and flags package.json gives the server', () => {
   const first = fs.readFileSync(path.join(ROOT, 'bin', 'sepconv-lsp.js'), 'utf8').split('\n')[0];
-  assert.equal(first, `#!/usr/bin/env -S node ${manifest.sepconvServer.nodeFlags.join(' ')}`);
+  const env = Object.entries(manifest.sepconvServer.env).map(([k, v]) => `${k}=${v}`);
+  assert.equal(first, `#!/usr/bin/env -S ${env.join(' ')} node ${manifest.sepconvServer.nodeFlags.join(' ')}`);
 });
