@@ -10,6 +10,7 @@ import { before, test } from 'node:test';
 import type { Node } from 'web-tree-sitter';
 import { initParsing, parse } from '../../src/analysis/parsing';
 import { plainFile } from '../../src/analysis/python/shapes/program';
+import { returnStatements } from '../../src/analysis/python/shapes/nodes';
 import { copyTree, type SyntaxNode } from '../../src/analysis/python/shapes/syntax';
 import { analyzeText } from '../../src/analysis/analyze';
 import { defaultOptions } from '../../src/analysis/options';
@@ -78,6 +79,60 @@ void test('a plain copy answers like web-tree-sitter for every node of real mode
     }
   }
   assert.ok(nodes > 10_000, `${nodes} nodes compared`);
+});
+
+void test("a function's return statements, read from its statements alone, are those of all its descendants", () => {
+  const dirs = [path.join(ROOT, 'test/fixtures'), '/usr/lib/python3/dist-packages/torchvision/models'].filter((d) => fs.existsSync(d));
+  const texts = dirs.flatMap(pyFiles).map((f) => fs.readFileSync(f, 'utf8'));
+  // returns under every compound statement and in nested definitions; none in a lambda or a docstring
+  texts.push(
+    [
+      'def f(x):',
+      '    """return 1"""',
+      '    g = lambda y: y',
+      '    if x:',
+      '        return 1',
+      '    elif x > 1:',
+      '        for i in x:',
+      '            while i:',
+      '                try:',
+      '                    return i',
+      '                except ValueError:',
+      '                    return 2',
+      '                finally:',
+      '                    pass',
+      '    else:',
+      '        with open(x) as h:',
+      '            match h:',
+      '                case 1:',
+      '                    return h',
+      '    class C:',
+      '        def m(self):',
+      '            return self',
+      '    @dec',
+      '    def inner():',
+      '        return',
+      '    return g',
+      '',
+    ].join('\n'),
+  );
+  let functions = 0;
+  for (const text of texts) {
+    const tree = parse('python', text);
+    try {
+      for (const f of copyTree(tree.copy(), text).rootNode.descendantsOfType('function_definition')) {
+        assert.deepEqual(
+          returnStatements(f as unknown as Node).map((r) => r.startIndex),
+          f.descendantsOfType('return_statement').map((r) => r.startIndex),
+          f.text.split('\n')[0],
+        );
+        functions++;
+      }
+    } finally {
+      tree.delete();
+    }
+  }
+  assert.ok(functions > 200, `${functions} functions`);
 });
 
 void test('a file read by path is parsed once while its text is the same, again when it changes', () => {

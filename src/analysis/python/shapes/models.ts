@@ -18,7 +18,7 @@ import { parse } from '../../parsing';
 import { countModelRun, isBudgetStop } from '../../kernel/budget';
 import { readPragmas, type Pragmas } from '../../kernel/pragmas';
 import { Interp } from './interpreter';
-import { isMainGuard, named } from './nodes';
+import { isMainGuard, named, returnStatements } from './nodes';
 import { Program, type ShapeSources } from './program';
 import { Reach, type Definition } from './reach';
 import { type Attempt, runComplete, searchInput, snapshotModel } from './inputSearch';
@@ -129,7 +129,7 @@ const parseShape = (s: string) => s.split(/[xX×]/).map(Number);
 /** A function that returns what a call builds, and is not a script's entry point or a test. */
 function looksLikeFactory(f: FunctionObj): boolean {
   if (/^(main|train|test|run|evaluate|eval|fit|predict|benchmark|demo)(_|$)/.test(f.name)) return false;
-  return f.node.descendantsOfType('return_statement').some((r) => r !== null && ['call', 'identifier'].includes(named(r)[0]?.type ?? ''));
+  return returnStatements(f.node).some((r) => ['call', 'identifier'].includes(named(r)[0]?.type ?? ''));
 }
 
 /**
@@ -138,8 +138,8 @@ function looksLikeFactory(f: FunctionObj): boolean {
  */
 function factoryClass(interp: Interp, f: FunctionObj): string | undefined {
   const names = [f.node.childForFieldName('return_type')?.text.replace(/^.*\./, '') ?? ''];
-  for (const r of f.node.descendantsOfType('return_statement')) {
-    const e = r ? named(r)[0] : undefined;
+  for (const r of returnStatements(f.node)) {
+    const e = named(r)[0];
     if (e?.type === 'call') names.push(e.childForFieldName('function')?.text.replace(/^.*\./, '') ?? '');
   }
   for (const name of names) {
@@ -455,7 +455,10 @@ export function run(program: Program, entry: SourceFile, options: AnalysisOption
   if (reach && request.reach) {
     const defs = [
       ...classes.filter(({ c }) => !exampled.has(c)).map(({ c, node }): Reachable => ({ name: c.name, node, value: { c } })),
-      ...functions.filter(({ f }) => isFactory(f)).map(({ f, node }): Reachable => ({ name: f.name, node, value: { f } })),
+      // only the functions that may reach a call site are read for a factory's returns
+      ...functions
+        .filter(({ f, node }) => reach.has(node) && isFactory(f))
+        .map(({ f, node }): Reachable => ({ name: f.name, node, value: { f } })),
     ];
     return runReaching(interp, request, request.reach, options, pragmas, candidates, reach.order(defs), ints, built);
   }

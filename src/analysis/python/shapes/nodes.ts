@@ -18,3 +18,42 @@ export function isMainGuard(stmt: Node): boolean {
   const cond = stmt.childForFieldName('condition')?.text.replace(/\s+/g, '') ?? '';
   return /^__name__==["']__main__["']$|^["']__main__["']==__name__$/.test(cond);
 }
+
+/** What may hold statements: blocks, the clauses of compound statements, and those statements. */
+const HOLDS_STATEMENTS = new Set([
+  'block',
+  'if_statement',
+  'elif_clause',
+  'else_clause',
+  'for_statement',
+  'while_statement',
+  'try_statement',
+  'except_clause',
+  'except_group_clause',
+  'finally_clause',
+  'with_statement',
+  'match_statement',
+  'case_clause',
+  'function_definition',
+  'class_definition',
+  'decorated_definition',
+]);
+
+/**
+ * The `return` statements in `node` (a function's definition, nested definitions' too), in
+ * document order, as `descendantsOfType('return_statement')` finds them, reading only statements
+ * (expressions, docstrings and the returned values' own nodes are not walked).
+ */
+export function returnStatements(node: Node): Node[] {
+  const out: Node[] = [];
+  const visit = (n: Node) => {
+    for (const c of n.children) {
+      if (!c) continue;
+      if (c.type === 'return_statement') out.push(c);
+      else if (HOLDS_STATEMENTS.has(c.type)) visit(c);
+    }
+  };
+  if (node.type === 'return_statement') out.push(node);
+  else visit(node);
+  return out;
+}
