@@ -4,9 +4,14 @@
  * keys and from len() of strings. The numbers are PyTorch's for the same file.
  */
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { test } from 'node:test';
-import { initParsing } from '../../src/analysis/parsing';
-import { modelsOf } from '../helpers';
+import { diskSources } from '../../src/analysis/files';
+import { defaultOptions } from '../../src/analysis/options';
+import { initParsing, parse } from '../../src/analysis/parsing';
+import { inferModels } from '../../src/analysis/python/shapes/models';
+import { modelsOf, tempDir } from '../helpers';
 
 void test('string literals of every form: plain, raw, triple-quoted, escaped, implicitly joined, f-strings', async () => {
   await initParsing(['python']);
@@ -38,4 +43,38 @@ class Net(nn.Module):
     net.convs.map((c) => c.args.outChannels?.constant),
     [8, 32, 40, 128, 304, 53, 43],
   );
+});
+
+void test('a long display of literals in an imported file is read once per thread, and each run gets a list of its own', async () => {
+  await initParsing(['python']);
+  const dir = tempDir();
+  const names = Array.from({ length: 40 }, (_, i) => `'class_${i}'`).join(', ');
+  // the library appends to its list at import: a shared list would grow by one every run
+  fs.writeFileSync(
+    path.join(dir, 'labels.py'),
+    `CLASSES = [${names}]\nCLASSES.append("background")\nSIZES = (${Array.from({ length: 40 }, (_, i) => i).join(', ')})\n`,
+  );
+  const model = `import torch.nn as nn
+from labels import CLASSES, SIZES
+
+
+class Head(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(SIZES[-1] + SIZES[3], len(CLASSES), 1)
+
+    def forward(self, x):
+        return self.conv(x)
+`;
+  const file = path.join(dir, 'model.py');
+  fs.writeFileSync(file, model);
+  for (let run = 0; run < 3; run++) {
+    const tree = parse('python', model);
+    try {
+      const [head] = inferModels({ path: file, text: model, root: tree.rootNode }, diskSources(file), defaultOptions());
+      assert.deepEqual([head.convs[0].args.inChannels?.constant, head.convs[0].args.outChannels?.constant], [42, 41], `run ${run + 1}`);
+    } finally {
+      tree.delete();
+    }
+  }
 });

@@ -211,15 +211,34 @@ function decodeEscapes(body: string): string | undefined {
   return named ? undefined : out;
 }
 
+/**
+ * The items of a long list or tuple display of plain literals (torchvision's 1,000 category names in
+ * `_meta.py`, which every classification model's weights read), by node: a library file's copy is
+ * kept per thread (program.ts), and its display is read once, not once per run.
+ */
+const literalItems = new WeakMap<Node, V[]>();
+const LITERAL = new Set(['string', 'integer', 'float']);
+const MIN_LITERALS = 32;
+
 export function sequence(ip: Interp, node: Node, scope: Scope, kind: 'tuple' | 'list'): V {
+  const known = literalItems.get(node);
+  if (known) return { kind, items: known.slice() };
   const items: V[] = [];
-  for (const c of named(node)) {
+  const kids = named(node);
+  for (const c of kids) {
     if (c.type === 'list_splat' || c.type === 'parenthesized_list_splat') {
       const inner = ip.iterate(evaluate(ip, named(c)[0], scope), c);
       if (!Array.isArray(inner)) return inner;
       items.push(...inner);
     } else items.push(evaluate(ip, c, scope));
   }
+  // kept only when every item is a literal read as a value (an f-string's has parts; a failure its stop)
+  if (
+    kids.length >= MIN_LITERALS &&
+    kids.every((c) => LITERAL.has(c.type) && !(c.type === 'string' && named(c).some((p) => p.type === 'interpolation'))) &&
+    items.every((v) => v.kind === 'str' || v.kind === 'int' || v.kind === 'float')
+  )
+    literalItems.set(node, items.slice());
   return { kind, items };
 }
 
