@@ -9,7 +9,7 @@
  * A copy never changes what it answers, so it can be shared by every analysis of the same text
  * (`program.ts` keeps library files' copies per thread).
  */
-import type { Language, Node, Point, Tree } from 'web-tree-sitter';
+import type { Language, Node, Point, Tree, TreeCursor } from 'web-tree-sitter';
 
 /**
  * Stands for the tree a node belongs to (`node.tree === other.tree`: same file). It owns a
@@ -18,8 +18,35 @@ import type { Language, Node, Point, Tree } from 'web-tree-sitter';
  * function of a 130 KB library module it imports a name from).
  */
 export class SyntaxTree {
-  constructor(readonly text: string) {}
   rootNode!: SyntaxNode;
+  /** where each line starts (a node's position is read from its offset, not asked of WASM) */
+  private lines: number[] | undefined;
+
+  constructor(
+    readonly text: string,
+    /** one cursor over the web-tree-sitter tree: a node's children are read from its descendant index */
+    readonly cursor: TreeCursor,
+    readonly language: Language,
+  ) {}
+
+  /** The row and column of `offset` (columns count UTF-16 code units, as web-tree-sitter's over a JavaScript string). */
+  positionOf(offset: number): Point {
+    const lines = (this.lines ??= lineStarts(this.text));
+    let lo = 0;
+    let hi = lines.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (lines[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { row: lo, column: offset - lines[lo] };
+  }
+}
+
+function lineStarts(text: string): number[] {
+  const out = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) out.push(i + 1);
+  return out;
 }
 
 /** Whether a grammar's node type is named, per grammar and type id (a call into WASM the first time). */
@@ -30,21 +57,23 @@ function isNamedType(language: Language, typeId: number): boolean {
   return (known[typeId] ??= language.nodeTypeIsNamed(typeId));
 }
 
-/** Deletes the web-tree-sitter tree behind a copy once no node of the copy is reachable. */
-const owned = new FinalizationRegistry<Tree>((t) => t.delete());
+/** Deletes the web-tree-sitter tree (and its cursor) behind a copy once no node of the copy is reachable. */
+const owned = new FinalizationRegistry<{ tree: Tree; cursor: TreeCursor }>(({ tree, cursor }) => {
+  cursor.delete();
+  tree.delete();
+});
 
 let nextId = 1;
 
 export class SyntaxNode {
   readonly id = nextId++;
   parent: SyntaxNode | null = null;
-  /** the web-tree-sitter node, until its children are copied */
-  private source: Node | undefined;
   private kids: SyntaxNode[] | undefined;
   /** the field name of each child, or null */
   private fieldNames: (string | null)[] | undefined;
   private named?: SyntaxNode[];
   private cachedText?: string;
+  private position?: Point;
   private descendants?: Map<string, SyntaxNode[]>;
 
   constructor(
@@ -54,10 +83,12 @@ export class SyntaxNode {
     readonly isMissing: boolean,
     readonly startIndex: number,
     readonly endIndex: number,
-    readonly startPosition: Point,
-    source: Node,
-  ) {
-    this.source = source;
+    /** its index among the web-tree-sitter tree's nodes in document order (`TreeCursor.gotoDescendant`) */
+    private readonly descendant: number,
+  ) {}
+
+  get startPosition(): Point {
+    return (this.position ??= this.tree.positionOf(this.startIndex));
   }
 
   get children(): SyntaxNode[] {
@@ -71,43 +102,38 @@ export class SyntaxNode {
   }
 
   /**
-   * Copies the children (one cursor over them) and lets go of the web-tree-sitter node. Each getter
-   * is a call into WASM: per child, its node (id, start, start position), its type id (whether the
-   * type is named is the grammar's, asked once per type), its end, its field and the step to the
-   * next; only a child of no width (what a syntax error leaves) is asked whether it is missing.
+   * Copies the children with the tree's cursor, moved to this node by its descendant index; no
+   * web-tree-sitter node is made. Each getter is a call into WASM: per child, its type id (whether
+   * the type is named is the grammar's, asked once per type), start, end, field, descendant index
+   * and the step to the next; only a child of no width (what a syntax error leaves) is asked whether
+   * it is missing. Positions are read from the text when asked for.
    */
   private expand(): void {
     const kids: SyntaxNode[] = [];
     const fields: (string | null)[] = [];
-    const cursor = this.source!.walk();
-    const language = this.source!.tree.language;
-    try {
-      if (cursor.gotoFirstChild()) {
-        do {
-          const node = cursor.currentNode;
-          const typeId = cursor.nodeTypeId;
-          const endIndex = cursor.endIndex;
-          const c = new SyntaxNode(
-            this.tree,
-            language.types[typeId] || 'ERROR',
-            isNamedType(language, typeId),
-            endIndex === node.startIndex && cursor.nodeIsMissing,
-            node.startIndex,
-            endIndex,
-            node.startPosition,
-            node,
-          );
-          c.parent = this;
-          kids.push(c);
-          fields.push(language.fields[cursor.currentFieldId] ?? null);
-        } while (cursor.gotoNextSibling());
-      }
-    } finally {
-      cursor.delete();
+    const { cursor, language } = this.tree;
+    cursor.gotoDescendant(this.descendant);
+    if (cursor.gotoFirstChild()) {
+      do {
+        const typeId = cursor.nodeTypeId;
+        const startIndex = cursor.startIndex;
+        const endIndex = cursor.endIndex;
+        const c = new SyntaxNode(
+          this.tree,
+          language.types[typeId] || 'ERROR',
+          isNamedType(language, typeId),
+          endIndex === startIndex && cursor.nodeIsMissing,
+          startIndex,
+          endIndex,
+          cursor.currentDescendantIndex,
+        );
+        c.parent = this;
+        kids.push(c);
+        fields.push(language.fields[cursor.currentFieldId] ?? null);
+      } while (cursor.gotoNextSibling());
     }
     this.kids = kids;
     this.fieldNames = fields;
-    this.source = undefined;
   }
 
   get text(): string {
@@ -215,10 +241,11 @@ export class SyntaxNode {
  * deleted once the copy is garbage): a caller that keeps its tree passes `tree.copy()`.
  */
 export function copyTree(tree: Tree, text: string): SyntaxTree {
-  const out = new SyntaxTree(text);
   const r = tree.rootNode;
-  out.rootNode = new SyntaxNode(out, r.type, r.isNamed, r.isMissing, r.startIndex, r.endIndex, r.startPosition, r);
-  owned.register(out, tree);
+  const cursor = r.walk();
+  const out = new SyntaxTree(text, cursor, tree.language);
+  out.rootNode = new SyntaxNode(out, r.type, r.isNamed, r.isMissing, r.startIndex, r.endIndex, 0);
+  owned.register(out, { tree, cursor });
   return out;
 }
 
