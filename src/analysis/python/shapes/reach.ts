@@ -49,17 +49,28 @@ function topLevel(root: Node): Item[] {
       names = stmt.firstNamedChild.childForFieldName('left')?.text.match(WORD) ?? [];
     }
     const text = stmt.text;
-    out.push({
-      names,
-      start: stmt.startIndex,
-      end: stmt.endIndex,
-      words: new Set(text.match(WORD) ?? []),
-      code: new Set(text.replace(STRING_OR_COMMENT, ' ').match(WORD) ?? []),
-      example: !isDef && !stmt.type.startsWith('import') && !stmt.type.startsWith('future') && EXAMPLE.test(text),
-    });
+    const key = `${stmt.type}\n${text}`;
+    let read = readings.get(key);
+    if (!read) {
+      if (readings.size >= MAX_READINGS) readings.clear();
+      read = {
+        words: new Set(text.match(WORD) ?? []),
+        code: new Set(text.replace(STRING_OR_COMMENT, ' ').match(WORD) ?? []),
+        example: !isDef && !stmt.type.startsWith('import') && !stmt.type.startsWith('future') && EXAMPLE.test(text),
+      };
+      readings.set(key, read);
+    }
+    out.push({ names, start: stmt.startIndex, end: stmt.endIndex, ...read });
   }
   return out;
 }
+
+/**
+ * The words of a top-level statement by its text, kept per thread: a hover after each keystroke
+ * reads the same statements again, all but the edited one.
+ */
+const readings = new Map<string, Pick<Item, 'words' | 'code' | 'example'>>();
+const MAX_READINGS = 2048;
 
 /** What of a file may build given conv call sites (its own, or another file's through `names`), read from its text alone. */
 export class Reach {
