@@ -37,10 +37,12 @@ export const pytorch: Framework<PythonAnalysis> = {
   newMemo: () => new LayerMemo(),
   focus: (quick, text, tree, options, sources, memo) =>
     !quick.syntaxError && !!memo && focusShapes(quick.layers, text, tree, options, sources, memo as LayerMemo),
-  // a call no model builds is final only before the document's first full run: later, the full run
-  // that a failed reach starts is what the hovers while typing are focused from
+  // a call no model builds is final only for a document not typed in yet, before its first full run:
+  // while typing, the full run that a failed reach starts is what later hovers are focused from
+  // (a full run started in the background after the answer would be interrupted by the next edit)
   reach: (quick, text, tree, options, sources, at, memo) =>
-    !quick.syntaxError && reachShapes(quick.layers, text, tree, options, sources, at, !(memo as LayerMemo | undefined)?.shapes),
+    !quick.syntaxError &&
+    reachShapes(quick.layers, text, tree, options, sources, at, !!memo && !(memo as LayerMemo).shapes && !(memo as LayerMemo).edited),
   prepare: (text, tree, options, sources) => prepareShapes(text, tree, options, sources),
   planRewrite: (text, analysis, layers, opts) => planPythonRewrite(text, analysis, layers as PythonLayer[], opts),
   container(tree, offset) {

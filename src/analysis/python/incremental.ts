@@ -81,6 +81,8 @@ export class LayerMemo {
   context: ModuleContext | undefined;
   /** the last full run and the top-level classes and functions edited since */
   shapes: (ShapeRecord & { at: number; changed: Set<string> }) | undefined;
+  /** a version other than the first was analysed (the document is being typed in) */
+  edited = false;
 
   /**
    * Moves the memo to a new version of the text. Returns the lookup of kept layers for the calls of
@@ -89,6 +91,7 @@ export class LayerMemo {
   begin(text: string, tree: Tree, key: string): (call: Node) => PythonLayer | undefined {
     const previous = this.text;
     this.text = text;
+    if (previous !== undefined && previous !== text) this.edited = true;
     const clean = !tree.rootNode.hasError;
     if (previous === undefined || key !== this.key || !clean || !this.carry(previous, text, tree)) {
       this.key = key;

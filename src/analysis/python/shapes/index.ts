@@ -160,9 +160,10 @@ export function focusShapes(
  * False (the caller runs the full analysis) when a call is left unbuilt, unless `final`: then a
  * call no candidate builds is answered as built by none, as the full analysis would answer it
  * (reach.ts reads every mention, so no other model can build it), except when a candidate's build
- * or run was cut short by its budget. The caller passes `final` when it has no full run to keep
- * for later hovers (a document's first hover; the full analysis follows in the background): while
- * typing, the full run a failed reach starts is what later hovers are focused from.
+ * or run was cut short by its budget. The caller passes `final` for a document just opened, not
+ * typed in and without a full run (the full analysis follows in the background): while typing, the
+ * full run a failed reach starts is what later hovers are focused from (one started in the
+ * background would be interrupted by the next edit).
  */
 export function reachShapes(
   layers: PythonLayer[],
