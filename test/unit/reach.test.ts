@@ -150,18 +150,21 @@ void test(
   },
 );
 
-void test("a file of blocks: a hover on a conv only another file's models build gets the shapes of the importer's model that reaches it, as the full analysis gives them", () => {
-  const blocks = `import torch.nn as nn
-
-
-class Stem(nn.Module):
+/** A block of the blocks files below. */
+const STEM = `class Stem(nn.Module):
     def __init__(self, cin, cout):
         super().__init__()
         self.conv = nn.Conv2d(cin, cout, kernel_size=3, stride=2, padding=1)
 
     def forward(self, x):
         return self.conv(x)
+`;
 
+void test("a file of blocks: a hover on a conv only another file's models build gets the shapes of the importer's model that reaches it, as the full analysis gives them", () => {
+  const blocks = `import torch.nn as nn
+
+
+${STEM}
 
 class Head(nn.Module):
     def __init__(self, c, classes):
@@ -222,18 +225,11 @@ def net():
   }
 });
 
-void test('a file of blocks: a conv no model builds is answered at once before the first full run, and by the full analysis after; importers that cannot reach it are not run', () => {
+void test('a file of blocks: a conv no model builds is answered at once in a document just opened, by the full analysis once it is typed in; importers that cannot reach it are not run', () => {
   const blocks = `import torch.nn as nn
 
 
-class Stem(nn.Module):
-    def __init__(self, cin, cout):
-        super().__init__()
-        self.conv = nn.Conv2d(cin, cout, kernel_size=3, stride=2, padding=1)
-
-    def forward(self, x):
-        return self.conv(x)
-
+${STEM}
 
 class Unused(nn.Module):
     """Kept for old checkpoints; no model builds it."""
