@@ -153,7 +153,15 @@ function definedNames(text: string): Set<string> {
 const CONV_PARAMETER =
   /\b([A-Za-z_]\w*)\s*(?::[^=,()]*(?:\[[^\]]*\][^=,()]*)?)?=\s*((?:[A-Za-z_]\w*\.)*(?:Lazy)?Conv(?:Transpose)?[123]d)\b(?!\s*\()/g;
 
+/**
+ * The end of every CONV_PARAMETER match (`= torch.nn.Conv2d` not called), found from its `=`: fast on
+ * any text, where CONV_PARAMETER tries a match at every word. A text without one has no conv
+ * parameter (two such ends cannot overlap: each holds one `=`, at its start).
+ */
+const CONV_DEFAULT = /=\s*(?:[A-Za-z_]\w*\.)*(?:Lazy)?Conv(?:Transpose)?[123]d\b(?!\s*\()/;
+
 function convParameters(text: string): Set<string> {
+  if (!CONV_DEFAULT.test(text)) return new Set();
   return new Set([...text.matchAll(CONV_PARAMETER)].map((m) => m[1]));
 }
 
