@@ -48,17 +48,19 @@ function topLevel(root: Node): Item[] {
     } else if (stmt.type === 'expression_statement' && stmt.firstNamedChild?.type === 'assignment') {
       names = stmt.firstNamedChild.childForFieldName('left')?.text.match(WORD) ?? [];
     }
-    const text = stmt.text;
-    const key = `${stmt.type}\n${text}`;
+    const key = `${stmt.type}\n${stmt.text}`;
     let read = readings.get(key);
     if (!read) {
       if (readings.size >= MAX_READINGS) readings.clear();
+      // a statement's text is a slice of its file's, and so are its longer words: kept, they would
+      // keep that version of the file alive (one per keystroke); a copy of its own holds only itself
+      const text = Buffer.from(stmt.text, 'utf16le').toString('utf16le');
       read = {
         words: new Set(text.match(WORD) ?? []),
         code: new Set(text.replace(STRING_OR_COMMENT, ' ').match(WORD) ?? []),
         example: !isDef && !stmt.type.startsWith('import') && !stmt.type.startsWith('future') && EXAMPLE.test(text),
       };
-      readings.set(key, read);
+      readings.set(`${stmt.type}\n${text}`, read);
     }
     out.push({ names, start: stmt.startIndex, end: stmt.endIndex, ...read });
   }
@@ -66,8 +68,9 @@ function topLevel(root: Node): Item[] {
 }
 
 /**
- * The words of a top-level statement by its text, kept per thread: a hover after each keystroke
- * reads the same statements again, all but the edited one.
+ * The words of a top-level statement by its text, kept per thread (each from a copy of the
+ * statement's text, not a slice of its file's): a hover after each keystroke reads the same
+ * statements again, all but the edited one.
  */
 const readings = new Map<string, Pick<Item, 'words' | 'code' | 'example'>>();
 const MAX_READINGS = 2048;
