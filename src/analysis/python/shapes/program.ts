@@ -14,7 +14,7 @@ import type { PythonEnvironment } from '../../environment';
 import type { ShapeSources } from '../../files';
 import { Interrupted } from '../../kernel/budget';
 import { parse } from '../../parsing';
-import { asNode, copyTree } from './syntax';
+import { asNode, copyTree, type SyntaxNode } from './syntax';
 import { STDLIB } from './stdlib';
 import type { SourceFile } from './values';
 
@@ -43,24 +43,41 @@ function evict(): void {
 }
 
 /**
+ * The last copy of each of the few documents most recently analysed (read with `keep: false`): the
+ * same copy while their text is the same (a hover's run, then the full analysis), and where the
+ * next version's copy starts from (`copyTree`'s `previous`).
+ */
+const documents = new Map<string, SourceFile>();
+const MAX_DOCUMENTS = 2;
+
+/**
  * The file at `file` with this text as the interpreter reads it: a plain copy of `tree` (or of a
  * parse of `text` when no tree is given), the same copy for the same path and text while the cache
  * keeps it. Copies are immutable once read; the caller's tree stays the caller's. `keep: false`
  * (the document being analysed, whose versions an editor makes by the thousand) leaves the cache to
- * the files read by path: each kept copy holds a WebAssembly tree, memory the heap never gives back.
+ * the files read by path: each kept copy holds a WebAssembly tree, memory the heap never gives back;
+ * only the last version of a few documents is kept (`documents`), and a new version's copy starts
+ * from it.
  */
 export function plainFile(file: string, text: string, tree?: Tree, keep = true): SourceFile {
-  const known = file ? plainFiles.get(file) : undefined;
+  const known = file ? (keep ? plainFiles : documents).get(file) : undefined;
   if (known && known.text === text) {
     // most recently used last
-    plainFiles.delete(file);
-    plainFiles.set(file, known);
+    (keep ? plainFiles : documents).delete(file);
+    (keep ? plainFiles : documents).set(file, known);
     return known;
   }
   // the copy owns its tree: the caller's is copied (cheap in tree-sitter: nodes are shared)
-  const root = asNode(copyTree(tree ? tree.copy() : parse('python', text), text).rootNode);
+  const previous = !keep && known ? (known.root as unknown as SyntaxNode).tree : undefined;
+  const root = asNode(copyTree(tree ? tree.copy() : parse('python', text), text, previous).rootNode);
   const f: SourceFile = { path: file, text, root };
-  if (!file || !keep || text.length > plainLimit) return f;
+  if (!file || text.length > plainLimit) return f;
+  if (!keep) {
+    documents.delete(file);
+    documents.set(file, f);
+    for (const k of documents.keys()) if (documents.size > MAX_DOCUMENTS) documents.delete(k);
+    return f;
+  }
   if (known) {
     plainFiles.delete(file);
     plainBytes -= known.text.length;

@@ -8,6 +8,13 @@
  *
  * A copy never changes what it answers, so it can be shared by every analysis of the same text
  * (`program.ts` keeps library files' copies per thread).
+ *
+ * A copy of a new version of a text starts from the copy of the version before (`copyTree`'s
+ * `previous`: a document being typed in): a node whose subtree is the same as one of the old copy
+ * (same type and text, at the same place among its siblings, under a parent paired so down from the
+ * root) copies its children from that node, moved to its offsets, instead of reading them from
+ * WebAssembly; only the nodes on the path of the change are read again. Pairing stops at a syntax
+ * error in either version.
  */
 import type { Language, Node, Point, Tree, TreeCursor } from 'web-tree-sitter';
 
@@ -28,6 +35,12 @@ export class SyntaxTree {
     readonly cursor: TreeCursor,
     readonly language: Language,
   ) {}
+
+  /** whether the web-tree-sitter tree has a syntax error (an earlier version's pairs with none of this one's nodes) */
+  hasError = false;
+
+  /** Nodes whose children were copied from an earlier version's instead of read from WebAssembly (for the tests). */
+  carried = 0;
 
   /** The row and column of `offset` (columns count UTF-16 code units, as web-tree-sitter's over a JavaScript string). */
   positionOf(offset: number): Point {
@@ -75,6 +88,16 @@ export class SyntaxNode {
   private cachedText?: string;
   private position?: Point;
   private descendants?: Map<string, SyntaxNode[]>;
+  /**
+   * A node of an earlier version's copy with the same subtree, whose children have been read: this
+   * node's are copied from them, moved to its offsets (dropped once they are).
+   */
+  private same?: SyntaxNode;
+  /**
+   * The node of the version before at this node's place that holds the change too (its subtree is
+   * not the same): this node's children are paired with its (dropped once they are).
+   */
+  private peer?: SyntaxNode;
 
   constructor(
     readonly tree: SyntaxTree,
@@ -109,6 +132,12 @@ export class SyntaxNode {
    * it is missing. Positions are read from the text when asked for.
    */
   private expand(): void {
+    const same = this.same;
+    if (same) {
+      this.same = undefined;
+      this.copyFrom(same);
+      return;
+    }
     const kids: SyntaxNode[] = [];
     const fields: (string | null)[] = [];
     const { cursor, language } = this.tree;
@@ -134,6 +163,58 @@ export class SyntaxNode {
     }
     this.kids = kids;
     this.fieldNames = fields;
+    const peer = this.peer;
+    if (peer) {
+      this.peer = undefined;
+      if (peer.kids) SyntaxNode.pair(kids, peer.kids);
+    }
+  }
+
+  /** The children of `same` (a node with the same subtree), moved to this node's offsets and descendant indexes. */
+  private copyFrom(same: SyntaxNode): void {
+    const shift = this.startIndex - same.startIndex;
+    const step = this.descendant - same.descendant;
+    const kids = same.children.map((k) => {
+      const c = new SyntaxNode(this.tree, k.type, k.isNamed, k.isMissing, k.startIndex + shift, k.endIndex + shift, k.descendant + step);
+      c.parent = this;
+      c.same = k.read;
+      return c;
+    });
+    this.kids = kids;
+    this.fieldNames = same.fields;
+    this.tree.carried++;
+  }
+
+  /** The root of a new version's copy: its children are paired with those of `before`, the root of the version before. */
+  pairWith(before: SyntaxNode): void {
+    this.peer = before;
+  }
+
+  /** This node if its children have been read, else the node it will copy them from (if any). */
+  private get read(): SyntaxNode | undefined {
+    return this.kids ? this : this.same;
+  }
+
+  /**
+   * Pairs the children of a node of a new version (`now`) with those of its peer (`before`): the
+   * same subtree from either end (a common prefix and suffix, node for node, of the same type and
+   * text) is copied from the old node; between them, nodes of the same type at the same place hold
+   * the change and are peers.
+   */
+  private static pair(now: SyntaxNode[], before: SyntaxNode[]): void {
+    const equal = (a: SyntaxNode, b: SyntaxNode) =>
+      a.type === b.type &&
+      a.isMissing === b.isMissing &&
+      a.endIndex - a.startIndex === b.endIndex - b.startIndex &&
+      a.tree.text.slice(a.startIndex, a.endIndex) === b.tree.text.slice(b.startIndex, b.endIndex);
+    let i = 0;
+    for (; i < now.length && i < before.length && equal(now[i], before[i]); i++) now[i].same = before[i].read;
+    let j = 0;
+    for (; j < now.length - i && j < before.length - i && equal(now[now.length - 1 - j], before[before.length - 1 - j]); j++) {
+      now[now.length - 1 - j].same = before[before.length - 1 - j].read;
+    }
+    if (now.length !== before.length) return;
+    for (let k = i; k < now.length - j; k++) if (now[k].type === before[k].type && before[k].kids) now[k].peer = before[k];
   }
 
   get text(): string {
@@ -238,13 +319,17 @@ export class SyntaxNode {
 
 /**
  * A lazy copy of `tree` over `text` (the text it was parsed from). The copy owns `tree` (it is
- * deleted once the copy is garbage): a caller that keeps its tree passes `tree.copy()`.
+ * deleted once the copy is garbage): a caller that keeps its tree passes `tree.copy()`. With
+ * `previous`, the copy of an earlier version of the text, the subtrees a change left as they were
+ * are copied from it (see the file comment); neither copy changes what it answers.
  */
-export function copyTree(tree: Tree, text: string): SyntaxTree {
+export function copyTree(tree: Tree, text: string, previous?: SyntaxTree): SyntaxTree {
   const r = tree.rootNode;
   const cursor = r.walk();
   const out = new SyntaxTree(text, cursor, tree.language);
   out.rootNode = new SyntaxNode(out, r.type, r.isNamed, r.isMissing, r.startIndex, r.endIndex, 0);
+  if (previous && !r.hasError && !previous.hasError) out.rootNode.pairWith(previous.rootNode);
+  out.hasError = r.hasError;
   owned.register(out, { tree, cursor });
   return out;
 }
