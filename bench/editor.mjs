@@ -235,13 +235,26 @@ export async function editorFigures(root) {
     const smallLine = 12;
     const smallCol = small.split('\n')[smallLine].indexOf('in_ch,') + 5;
     let rssAt1k = 0;
+    // every version a new text (a cache that keeps something per version grows): each file's edits
+    // alternate between its conv's arguments (a '2' typed after `in_ch`, then removed) and a counter
+    // in a comment at the end of that line (`# edit 7` becomes `# edit 8`)
+    const smallEnd = small.split('\n')[smallLine].length;
+    const counters = new Map();
     for (let i = 0; i < 10000; i++) {
       const target = 2 + (i % 100);
       version++;
-      const insert = Math.floor(i / 100) % 2 === 0;
-      const change = insert
-        ? { range: { start: { line: smallLine, character: smallCol }, end: { line: smallLine, character: smallCol } }, text: '2' }
-        : { range: { start: { line: smallLine, character: smallCol }, end: { line: smallLine, character: smallCol + 1 } }, text: '' };
+      const n = counters.get(target) ?? 0;
+      counters.set(target, n + 1);
+      const at = (character) => ({ line: smallLine, character });
+      let change;
+      if (n % 4 === 0) change = { range: { start: at(smallCol), end: at(smallCol) }, text: '2' };
+      else if (n % 4 === 2) change = { range: { start: at(smallCol), end: at(smallCol + 1) }, text: '' };
+      else {
+        // the line's end: after the '2' when it is there (n % 4 === 1)
+        const end = smallEnd + (n % 4 === 1 ? 1 : 0);
+        const was = n === 1 ? '' : `  # edit ${n - 2}`;
+        change = { range: { start: at(end), end: at(end + was.length) }, text: `  # edit ${n}` };
+      }
       await conn.sendNotification('textDocument/didChange', { textDocument: { uri: uri(target), version }, contentChanges: [change] });
       if (i % 10 === 0) await conn.sendRequest('textDocument/inlayHint', { textDocument: { uri: uri(target) }, range: fullRange(230) });
       // both at rest, as above: what the server keeps, not the garbage of the last edits
