@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { diskSources } from '../../src/analysis/files';
+import { analyzeText } from '../../src/analysis/analyze';
 import { defaultOptions } from '../../src/analysis/options';
 import { initParsing, parse } from '../../src/analysis/parsing';
 import { inferModels } from '../../src/analysis/python/shapes/models';
@@ -43,6 +44,25 @@ class Net(nn.Module):
     net.convs.map((c) => c.args.outChannels?.constant),
     [8, 32, 40, 128, 304, 53, 43],
   );
+});
+
+void test('the static evaluation reads string literals as Python does: escapes decoded, raw kept, bytes no string', async () => {
+  await initParsing(['python']);
+  const text = String.raw`import torch.nn as nn
+
+a = nn.Conv2d(3, 8, 3, padding='same')
+b = nn.Conv2d(3, 8, 3, padding="same")
+c = nn.Conv2d(3, 8, 3, padding=r'\same')
+d = nn.Conv2d(3, 8, 3, padding=b'same')
+e = nn.Conv2d(3, 8, 3, padding='''valid''')
+`;
+  const layers = analyzeText(text, 'python', defaultOptions()).layers;
+  assert.deepEqual(
+    layers.map((l) => l.args.padding ?? null),
+    ['same', 'same', null, null, 'valid'],
+  );
+  assert.match(layers[2].reason ?? '', /'\\same' is not 'same' or 'valid'/);
+  assert.match(layers[3].reason ?? '', /padding \(bytes\)/);
 });
 
 void test('a long display of literals in an imported file is read once per thread, and each run gets a list of its own', async () => {

@@ -8,6 +8,7 @@
 import type { Node } from 'web-tree-sitter';
 import { parentOf } from '../ancestry';
 import { Poly } from '../poly';
+import { plainString } from './literals';
 
 export type Value =
   | { kind: 'int'; poly: Poly }
@@ -158,9 +159,8 @@ export class PythonEvaluator {
       case 'none':
         return { kind: 'none' };
       case 'string': {
-        const content = named(node).filter((c) => c.type === 'string_content');
-        if (named(node).some((c) => c.type === 'interpolation')) return unknown('f-string');
-        return { kind: 'str', value: content.map((c) => c.text).join('') };
+        const plain = plainString(node.text);
+        return 'value' in plain ? { kind: 'str', value: plain.value } : unknown(plain.why);
       }
       case 'concatenated_string':
         return unknown('concatenated string');

@@ -2,6 +2,7 @@
 import type { Node } from 'web-tree-sitter';
 import { binary, truthy as scalarTruthy } from '../evaluate';
 import { canonical } from '../imports';
+import { decodeEscapes, plainString, stringParts } from '../literals';
 import { builtinValue, formatPercent, putEntry, pyStr, valuesEqual } from './builtins';
 import type { Interp } from './interpreter';
 import { carryOperatorDtype } from './dtypes';
@@ -138,9 +139,6 @@ export function evaluate(ip: Interp, node: Node, scope: Scope): V {
   }
 }
 
-/** A literal's prefix and opening quote: `'`, `r"""`, `f'`, ... */
-const STRING_START = /^([A-Za-z]{0,2})('''|"""|'|")/;
-
 /**
  * A string literal's value. A literal that is not an f-string is read from its text (a module's
  * list of a thousand category names is a thousand of them: its parts are not visited); an
@@ -148,21 +146,17 @@ const STRING_START = /^([A-Za-z]{0,2})('''|"""|'|")/;
  */
 export function string(ip: Interp, node: Node, scope: Scope): V {
   if (node.type !== 'string') return evaluate(ip, node, scope);
-  const text = node.text;
-  const open = STRING_START.exec(text);
-  if (!open || text.length < open[0].length + open[2].length || !text.endsWith(open[2])) return ip.fail(node, 'a string literal not read');
-  const prefix = open[1].toLowerCase();
-  if (prefix.includes('b')) return ip.fail(node, 'bytes');
-  const raw = prefix.includes('r');
-  const literal = (body: string) => (raw ? body : decodeEscapes(body));
-  if (!prefix.includes('f')) {
-    const value = literal(text.slice(open[0].length, text.length - open[2].length));
-    return value === undefined ? ip.fail(node, 'a \\N{...} escape') : strV(value);
+  const parts = stringParts(node.text);
+  if (!parts || !parts.prefix.includes('f') || parts.prefix.includes('b')) {
+    const plain = plainString(node.text);
+    return 'value' in plain ? strV(plain.value) : ip.fail(node, plain.why);
   }
+  const raw = parts.prefix.includes('r');
   let s = '';
   for (const part of named(node)) {
     if (part.type === 'string_content') {
-      const value = literal(part.text.replace(/\{\{/g, '{').replace(/\}\}/g, '}'));
+      const text = part.text.replace(/\{\{/g, '{').replace(/\}\}/g, '}');
+      const value = raw ? text : decodeEscapes(text);
       if (value === undefined) return ip.fail(part, 'a \\N{...} escape');
       s += value;
     } else if (part.type === 'interpolation') {
@@ -177,38 +171,6 @@ export function string(ip: Interp, node: Node, scope: Scope): V {
     }
   }
   return strV(s);
-}
-
-const SIMPLE_ESCAPES: Record<string, string> = {
-  '\n': '', // a backslash at the end of a line continues the literal
-  '\\': '\\',
-  "'": "'",
-  '"': '"',
-  a: '\x07',
-  b: '\b',
-  f: '\f',
-  n: '\n',
-  r: '\r',
-  t: '\t',
-  v: '\v',
-};
-
-/** The text of a (not raw) string literal's body as Python reads it; undefined for `\N{name}`, which needs Unicode's names. */
-function decodeEscapes(body: string): string | undefined {
-  if (!body.includes('\\')) return body;
-  let named = false;
-  const out = body.replace(
-    /\\(?:([0-7]{1,3})|x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|(N\{)|(\r\n|[^])?)/g,
-    (seq, oct?: string, x?: string, u?: string, U?: string, n?: string, c?: string) => {
-      const code = oct ? parseInt(oct, 8) : x ? parseInt(x, 16) : u ? parseInt(u, 16) : U ? parseInt(U, 16) : undefined;
-      if (code !== undefined) return code <= 0x10ffff ? String.fromCodePoint(code) : seq;
-      if (n) named = true;
-      if (c === '\r\n') return '';
-      // an unknown escape (`\d`) keeps its backslash, as Python does
-      return c !== undefined ? (SIMPLE_ESCAPES[c] ?? seq) : seq;
-    },
-  );
-  return named ? undefined : out;
 }
 
 /**
