@@ -54,18 +54,34 @@ export interface PartialConv {
   problem?: string;
 }
 
-const PARTIAL_ASSIGNMENT = /^[ \t]*([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=[ \t]*(?:functools[ \t]*\.[ \t]*)?partial[ \t]*\(/gm;
+const PARTIAL_ASSIGNMENT = /^[ \t]*([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=[ \t]*(?:functools[ \t]*\.[ \t]*)?partial[ \t]*\(/;
+
+/** Lines of the text that bind a name to `partial(...)`: the regex tried on the lines that say `partial`, not at every line start. */
+function* partialAssignments(text: string): Generator<{ index: number; name: string }> {
+  let line = -1;
+  for (let i = text.indexOf('partial'); i >= 0; i = text.indexOf('partial', i + 7)) {
+    const start = text.lastIndexOf('\n', i) + 1;
+    if (start === line) continue;
+    line = start;
+    const end = text.indexOf('\n', i);
+    const m = PARTIAL_ASSIGNMENT.exec(text.slice(start, end < 0 ? text.length : end));
+    if (m) yield { index: start + m[0].indexOf(m[1]), name: m[1] };
+  }
+}
 
 /** `conv = partial(nn.Conv2d, kernel_size=3, padding=1)` (or `functools.partial`) in a function body or at module level, by name. */
 export function partialConvs(tree: Tree, text: string, imports: ImportMap, defined: ReadonlySet<string>): Map<string, PartialConv[]> {
   const out = new Map<string, PartialConv[]>();
-  for (const m of text.matchAll(PARTIAL_ASSIGNMENT)) {
-    const at = m.index + m[0].indexOf(m[1]);
-    let assignment: Node | null = tree.rootNode.descendantForIndex(at);
+  for (const m of partialAssignments(text)) {
+    const name = tree.rootNode.descendantForIndex(m.index);
+    // `transforms=partial(...)` on a line of its own is a keyword argument (torchvision's weights have
+    // dozens): one step up tells, where the walk to an assignment would climb the whole call
+    if (!name || name.parent?.type === 'keyword_argument') continue;
+    let assignment: Node | null = name;
     while (assignment && assignment.type !== 'assignment') assignment = parentOf(assignment);
     const right = assignment?.childForFieldName('right');
     const left = assignment?.childForFieldName('left');
-    if (!assignment || left?.type !== 'identifier' || left.text !== m[1] || right?.type !== 'call') continue;
+    if (!assignment || left?.type !== 'identifier' || left.text !== m.name || right?.type !== 'call') continue;
     const fn = right.childForFieldName('function');
     if (!fn || resolveDotted(dottedText(fn), imports, defined) !== 'functools.partial') continue;
     const args = (right.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is Node => !!a && a.type !== 'comment');
@@ -87,7 +103,7 @@ export function partialConvs(tree: Tree, text: string, imports: ImportMap, defin
       if (def.keywords.has(k))
         def.problem ??= `the partial at line ${assignment.startPosition.row + 1} binds ${k}: the separable pair needs it at the call`;
     if (/Transpose/.test(resolved)) def.problem ??= 'a partial of a transposed conv is not rewritten';
-    out.set(m[1], [...(out.get(m[1]) ?? []), def]);
+    out.set(m.name, [...(out.get(m.name) ?? []), def]);
   }
   return out;
 }
