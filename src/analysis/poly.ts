@@ -59,12 +59,33 @@ const SUPERSCRIPT: Record<string, string> = {
   '9': '⁹',
 };
 
+const NO_TERMS: ReadonlyMap<MonoKey, number> = new Map();
+
 export class Poly {
-  /** coefficient per monomial; zero coefficients are never stored */
-  private constructor(private readonly terms: ReadonlyMap<MonoKey, number>) {}
+  /**
+   * @param termMap coefficient per monomial (zero coefficients are never stored); undefined for
+   *   the constant `num`: most polynomials are plain numbers (every conv of a model run prices its
+   *   instances with them), and those cost no Map. (The server's `revive` knows these two fields.)
+   */
+  private constructor(
+    private readonly termMap: ReadonlyMap<MonoKey, number> | undefined,
+    private readonly num = 0,
+  ) {}
+
+  private get terms(): ReadonlyMap<MonoKey, number> {
+    return this.termMap ?? (this.num === 0 ? NO_TERMS : new Map([['', this.num]]));
+  }
 
   static const(n: number): Poly {
-    return new Poly(n === 0 ? new Map() : new Map([['', n]]));
+    // no negative zero: -0 and 0 are one polynomial
+    return new Poly(undefined, n === 0 ? 0 : n);
+  }
+
+  /** A polynomial of these terms; a constant one as the plain number. */
+  private static of(t: Map<MonoKey, number>): Poly {
+    if (t.size === 0) return Poly.ZERO;
+    if (t.size === 1 && t.has('')) return Poly.const(t.get('')!);
+    return new Poly(t);
   }
 
   static sym(name: string): Poly {
@@ -76,6 +97,7 @@ export class Poly {
 
   /** The value when the polynomial has no symbols, else undefined. */
   get constant(): number | undefined {
+    if (!this.termMap) return this.num;
     if (this.terms.size === 0) return 0;
     if (this.terms.size === 1 && this.terms.has('')) return this.terms.get('');
     return undefined;
@@ -93,13 +115,14 @@ export class Poly {
   }
 
   add(other: Poly): Poly {
+    if (!this.termMap && !other.termMap) return Poly.const(this.num + other.num);
     const t = new Map(this.terms);
     for (const [k, c] of other.terms) {
       const v = (t.get(k) ?? 0) + c;
       if (v === 0) t.delete(k);
       else t.set(k, v);
     }
-    return new Poly(t);
+    return Poly.of(t);
   }
 
   neg(): Poly {
@@ -112,17 +135,20 @@ export class Poly {
 
   mulConst(n: number): Poly {
     if (n === 0) return Poly.ZERO;
+    if (!this.termMap) return Poly.const(this.num * n);
     const t = new Map<MonoKey, number>();
     for (const [k, c] of this.terms) t.set(k, c * n);
-    return new Poly(t);
+    return Poly.of(t);
   }
 
   mul(other: Poly): Poly {
+    // a zero factor has no terms: the product is zero whatever the other (NaN, Infinity) holds
+    if (!this.termMap && !other.termMap) return this.num === 0 || other.num === 0 ? Poly.ZERO : Poly.const(this.num * other.num);
     let out: Poly = Poly.ZERO;
     for (const [ka, ca] of this.terms) {
       const t = new Map<MonoKey, number>();
       for (const [kb, cb] of other.terms) t.set(mulKeys(ka, kb), ca * cb);
-      out = out.add(new Poly(t));
+      out = out.add(Poly.of(t));
     }
     return out;
   }
@@ -136,12 +162,13 @@ export class Poly {
   /** Exact division by an integer: undefined unless every coefficient divides. */
   divExact(n: number): Poly | undefined {
     if (n === 0) return undefined;
+    if (!this.termMap) return this.num % n === 0 ? Poly.const(this.num / n) : undefined;
     const t = new Map<MonoKey, number>();
     for (const [k, c] of this.terms) {
       if (c % n !== 0) return undefined;
       t.set(k, c / n);
     }
-    return new Poly(t);
+    return Poly.of(t);
   }
 
   /** Exact division by another polynomial when it is a constant or a single-term divisor of every term. */
@@ -162,10 +189,11 @@ export class Poly {
       }
       t.set(makeKey(p), coef / dc);
     }
-    return new Poly(t);
+    return Poly.of(t);
   }
 
   equals(other: Poly): boolean {
+    if (!this.termMap && !other.termMap) return this.num === other.num;
     if (this.terms.size !== other.terms.size) return false;
     for (const [k, c] of this.terms) if (other.terms.get(k) !== c) return false;
     return true;
@@ -184,7 +212,7 @@ export class Poly {
         if (v === undefined) rest.set(n, e);
         else coef *= v ** e;
       }
-      out = out.add(new Poly(coef === 0 ? new Map() : new Map([[makeKey(rest), coef]])));
+      out = out.add(coef === 0 ? Poly.ZERO : Poly.of(new Map([[makeKey(rest), coef]])));
     }
     return out;
   }

@@ -247,7 +247,7 @@ export function unknownShapes(analysis: AnyAnalysis): string | undefined {
 
 /**
  * An analysis as the worker sent it, with its polynomials made `Poly` objects again (structured
- * cloning keeps their data, a `Map` of terms, but not their class).
+ * cloning keeps their data, the fields `termMap` and `num`, but not their class).
  */
 export function revive<T>(value: T): T {
   const seen = new Set<object>();
@@ -260,7 +260,9 @@ export function revive<T>(value: T): T {
     }
     if (v instanceof Map || v instanceof Set) return;
     const keys = Object.keys(v);
-    if (keys.length === 1 && keys[0] === 'terms' && (v as { terms: unknown }).terms instanceof Map) {
+    // Poly's fields: its terms (a Map, or undefined for a constant) and the constant
+    const { termMap, num } = v as { termMap?: unknown; num?: unknown };
+    if (keys.length === 2 && 'termMap' in v && (termMap === undefined || termMap instanceof Map) && typeof num === 'number') {
       Object.setPrototypeOf(v, Poly.prototype);
       return;
     }

@@ -33,3 +33,32 @@ void test('ratio formula cancels common factors', () => {
   assert.equal(formatRatio(after, before), '(9 + 8·features) / (72·features)');
   assert.equal(formatRatio(Poly.const(8960), Poly.const(73856)), '0.1213');
 });
+
+void test('a constant is a plain number: arithmetic on constants agrees with the same arithmetic on a symbol then substituted', () => {
+  // a conv's cost as convCost computes it, with every channel count, kernel and size a constant or a symbol
+  const cost = (cin: Poly, cout: Poly, g: number, kvol: number, spatial: number) => {
+    const weights = cin.divBy(Poly.const(g))?.mul(cout).mulConst(kvol);
+    return weights?.add(cout).mulConst(spatial).sub(cin.mul(Poly.ZERO)).add(cin.divExact(g) ?? Poly.const(-1));
+  };
+  const cases: [number, number, number, number, number][] = [
+    [64, 128, 1, 9, 56 * 56],
+    [96, 96, 96, 9, 28 * 28],
+    [3, 64, 1, 49, 112 * 112],
+    [30, 60, 4, 1, 7],
+    [0, 16, 1, 9, 4],
+  ];
+  for (const [cin, cout, g, kvol, spatial] of cases) {
+    const constant = cost(Poly.const(cin), Poly.const(cout), g, kvol, spatial);
+    const symbolic = cost(Poly.sym('cin'), Poly.sym('cout'), g, kvol, spatial)?.substitute({ cin, cout });
+    const expected = cin % g === 0 ? ((cin / g) * cout * kvol + cout) * spatial + cin / g : undefined;
+    assert.equal(constant?.constant, expected, `${cin} ${cout} groups ${g}`);
+    // the symbolic form divides only where the division is exact for every value: when it does, the same number
+    if (symbolic) assert.equal(symbolic.constant, expected);
+    assert.ok(!constant || constant.equals(Poly.const(expected!)));
+  }
+  assert.equal(Poly.const(-0).toString(), '0');
+  assert.ok(Poly.const(3).sub(Poly.const(3)).equals(Poly.ZERO));
+  assert.ok(Poly.sym('a').sub(Poly.sym('a')).equals(Poly.ZERO));
+  assert.equal(Poly.sym('a').sub(Poly.sym('a')).add(Poly.const(2)).mul(Poly.const(3)).constant, 6);
+  assert.equal(Poly.const(NaN).mul(Poly.ZERO).constant, 0);
+});
