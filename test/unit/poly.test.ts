@@ -38,7 +38,11 @@ void test('a constant is a plain number: arithmetic on constants agrees with the
   // a conv's cost as convCost computes it, with every channel count, kernel and size a constant or a symbol
   const cost = (cin: Poly, cout: Poly, g: number, kvol: number, spatial: number) => {
     const weights = cin.divBy(Poly.const(g))?.mul(cout).mulConst(kvol);
-    return weights?.add(cout).mulConst(spatial).sub(cin.mul(Poly.ZERO)).add(cin.divExact(g) ?? Poly.const(-1));
+    return weights
+      ?.add(cout)
+      .mulConst(spatial)
+      .sub(cin.mul(Poly.ZERO))
+      .add(cin.divExact(g) ?? Poly.const(-1));
   };
   const cases: [number, number, number, number, number][] = [
     [64, 128, 1, 9, 56 * 56],
