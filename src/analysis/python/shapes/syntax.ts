@@ -204,6 +204,7 @@ export class SyntaxNode {
   private static pair(now: SyntaxNode[], before: SyntaxNode[]): void {
     const equal = (a: SyntaxNode, b: SyntaxNode) =>
       a.type === b.type &&
+      a.isNamed === b.isNamed &&
       a.isMissing === b.isMissing &&
       a.endIndex - a.startIndex === b.endIndex - b.startIndex &&
       a.tree.text.slice(a.startIndex, a.endIndex) === b.tree.text.slice(b.startIndex, b.endIndex);
