@@ -37,7 +37,8 @@ export interface ImportMap {
 const NN_SUBMODULES = /^torch\.nn\.modules(\.[a-z_]+)?\./;
 
 export function canonical(dotted: string): string {
-  return dotted.replace(NN_SUBMODULES, 'torch.nn.');
+  // most paths are not under torch.nn.modules (the interpreter asks for every library call's)
+  return dotted.startsWith('torch.nn.modules') ? dotted.replace(NN_SUBMODULES, 'torch.nn.') : dotted;
 }
 
 function fromImport(statement: Node, from: Node): FromImport {
