@@ -97,10 +97,8 @@ export class Poly {
 
   /** The value when the polynomial has no symbols, else undefined. */
   get constant(): number | undefined {
-    if (!this.termMap) return this.num;
-    if (this.terms.size === 0) return 0;
-    if (this.terms.size === 1 && this.terms.has('')) return this.terms.get('');
-    return undefined;
+    // a polynomial with terms holds a symbol: `of` makes every other one a plain number
+    return this.termMap ? undefined : this.num;
   }
 
   get isConstant(): boolean {

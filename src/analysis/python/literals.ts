@@ -19,13 +19,17 @@ export function stringParts(text: string): { prefix: string; body: string } | un
  * The value of a literal that is neither bytes nor an f-string, from its text; else why not (the
  * evaluators word their own failure with it).
  */
-export function plainString(text: string): { value: string } | { why: string } {
-  const parts = stringParts(text);
+export function plainString(text: string, parts = stringParts(text)): { value: string } | { why: string } {
   if (!parts) return { why: 'a string literal not read' };
   if (parts.prefix.includes('b')) return { why: 'bytes' };
   if (parts.prefix.includes('f')) return { why: 'f-string' };
-  const value = parts.prefix.includes('r') ? parts.body : decodeEscapes(parts.body);
+  const value = bodyValue(parts.prefix, parts.body);
   return value === undefined ? { why: 'a \\N{...} escape' } : { value };
+}
+
+/** Text between a literal's quotes (or an f-string's text part) as Python reads it with this prefix: raw as it is, else escapes decoded. */
+export function bodyValue(prefix: string, body: string): string | undefined {
+  return prefix.includes('r') ? body : decodeEscapes(body);
 }
 
 const SIMPLE_ESCAPES: Record<string, string> = {
@@ -43,7 +47,7 @@ const SIMPLE_ESCAPES: Record<string, string> = {
 };
 
 /** The text of a (not raw) string literal's body as Python reads it; undefined for `\N{name}`, which needs Unicode's names. */
-export function decodeEscapes(body: string): string | undefined {
+function decodeEscapes(body: string): string | undefined {
   if (!body.includes('\\')) return body;
   let named = false;
   const out = body.replace(

@@ -2,7 +2,7 @@
 import type { Node } from 'web-tree-sitter';
 import { binary, truthy as scalarTruthy } from '../evaluate';
 import { canonical } from '../imports';
-import { decodeEscapes, plainString, stringParts } from '../literals';
+import { bodyValue, plainString, stringParts } from '../literals';
 import { builtinValue, formatPercent, putEntry, pyStr, valuesEqual } from './builtins';
 import type { Interp } from './interpreter';
 import { carryOperatorDtype } from './dtypes';
@@ -148,15 +148,13 @@ export function string(ip: Interp, node: Node, scope: Scope): V {
   if (node.type !== 'string') return evaluate(ip, node, scope);
   const parts = stringParts(node.text);
   if (!parts || !parts.prefix.includes('f') || parts.prefix.includes('b')) {
-    const plain = plainString(node.text);
+    const plain = plainString(node.text, parts);
     return 'value' in plain ? strV(plain.value) : ip.fail(node, plain.why);
   }
-  const raw = parts.prefix.includes('r');
   let s = '';
   for (const part of named(node)) {
     if (part.type === 'string_content') {
-      const text = part.text.replace(/\{\{/g, '{').replace(/\}\}/g, '}');
-      const value = raw ? text : decodeEscapes(text);
+      const value = bodyValue(parts.prefix, part.text.replace(/\{\{/g, '{').replace(/\}\}/g, '}'));
       if (value === undefined) return ip.fail(part, 'a \\N{...} escape');
       s += value;
     } else if (part.type === 'interpolation') {

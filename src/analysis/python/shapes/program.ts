@@ -60,11 +60,12 @@ const MAX_DOCUMENTS = 2;
  * from it.
  */
 export function plainFile(file: string, text: string, tree?: Tree, keep = true): SourceFile {
-  const known = file ? (keep ? plainFiles : documents).get(file) : undefined;
+  const cache = keep ? plainFiles : documents;
+  const known = file ? cache.get(file) : undefined;
   if (known && known.text === text) {
     // most recently used last
-    (keep ? plainFiles : documents).delete(file);
-    (keep ? plainFiles : documents).set(file, known);
+    cache.delete(file);
+    cache.set(file, known);
     return known;
   }
   // the copy owns its tree: the caller's is copied (cheap in tree-sitter: nodes are shared)
