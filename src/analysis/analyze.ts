@@ -10,11 +10,15 @@ export function analyzeText(text: string, id: LanguageId, options: AnalysisOptio
   const framework = frameworkFor(id);
   const { tree } = inputs;
   if (!tree && !framework.mayHold(text, inputs.sources)) return framework.empty() as AnyAnalysis;
-  const own = tree ? undefined : parse(id, text);
+  const path = inputs.sources?.path;
+  const held = tree || !path ? undefined : framework.heldParse?.(path, text);
+  const own = tree || held ? undefined : parse(id, text);
   try {
-    return refuseOnSyntaxError(framework.analyze(text, tree ?? own!, id, options, inputs) as AnyAnalysis);
+    return refuseOnSyntaxError(framework.analyze(text, tree ?? held?.tree ?? own!, id, options, inputs) as AnyAnalysis);
   } finally {
     own?.delete();
+    // the holder is reachable until here: its tree is not deleted under the analysis
+    void held?.holder;
   }
 }
 

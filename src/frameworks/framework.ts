@@ -88,6 +88,12 @@ export interface Framework<A extends AnalysisBase = AnalysisBase> {
   mayHold(text: string, sources: ShapeSources | undefined): boolean;
   /** an analysis with no layers */
   empty(): A;
+  /**
+   * A parse of `text` this thread already holds for the file at `path` (read by path for another
+   * file's analysis: a command over a folder parses each file once), to be read, never deleted;
+   * `holder` keeps it alive while referenced. Absent or undefined: the caller parses.
+   */
+  heldParse?(path: string, text: string): { tree: Tree; holder: object } | undefined;
   /** the analysis of `text` (already parsed to `tree`, in grammar `id`); `range` and `memo` as in `AnalyzeInputs` */
   analyze(text: string, tree: Tree, id: LanguageId, options: AnalysisOptions, inputs: AnalyzeInputs): A;
   /** a fresh memo for a document, when the framework keeps anything between versions */

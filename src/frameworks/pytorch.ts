@@ -3,6 +3,7 @@ import type { Node } from 'web-tree-sitter';
 import { analyzePython, MAY_HOLD_CONV, type PythonAnalysis, type PythonLayer } from '../analysis/python/analyze';
 import { LayerMemo } from '../analysis/python/incremental';
 import { focusShapes, inferShapes, MAY_DEFINE_MODEL, prepareShapes, reachShapes } from '../analysis/python/shapes/index';
+import { heldParse } from '../analysis/python/shapes/program';
 import { planPythonRewrite } from '../refactor/pytorch';
 import type { Framework } from './framework';
 
@@ -19,6 +20,7 @@ export const pytorch: Framework<PythonAnalysis> = {
   checkpoint: { format: 'state-dict', goesWith: 'a PyTorch checkpoint goes with Python code', models: (analysis) => analysis.models ?? [] },
   // a file without a conv call can still define a model whose convs live in files it imports
   mayHold: (text, sources) => MAY_HOLD_CONV.test(text) || !!(sources?.read && MAY_DEFINE_MODEL.test(text)),
+  heldParse,
   empty: () => ({
     framework: 'pytorch',
     layers: [],

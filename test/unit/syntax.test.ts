@@ -10,12 +10,13 @@ import * as path from 'node:path';
 import { before, test } from 'node:test';
 import type { Node } from 'web-tree-sitter';
 import { initParsing, parse } from '../../src/analysis/parsing';
-import { plainFile } from '../../src/analysis/python/shapes/program';
+import { heldParse, plainFile } from '../../src/analysis/python/shapes/program';
+import { diskSources } from '../../src/analysis/files';
 import { returnStatements } from '../../src/analysis/python/shapes/nodes';
 import { copyTree, type SyntaxNode } from '../../src/analysis/python/shapes/syntax';
 import { analyzeText } from '../../src/analysis/analyze';
 import { defaultOptions } from '../../src/analysis/options';
-import { ROOT } from '../helpers';
+import { ROOT, tempDir } from '../helpers';
 
 before(async () => {
   await initParsing();
@@ -226,6 +227,62 @@ void test('a file read by path is parsed once while its text is the same, again 
   assert.equal(b.root.text, 'x = 2\n');
   // an unsaved buffer (no path) is never shared
   assert.notEqual(plainFile('', 'x = 1\n'), plainFile('', 'x = 1\n'));
+});
+
+void test('a file a model imported is not parsed again for its own analysis, which gives what a fresh parse gives', () => {
+  const dir = tempDir();
+  const blocks = path.join(dir, 'blocks.py');
+  const net = path.join(dir, 'net.py');
+  const blocksText = [
+    'import torch.nn as nn',
+    '',
+    'class Stem(nn.Module):',
+    '    def __init__(self, cin, cout):',
+    '        super().__init__()',
+    '        self.conv = nn.Conv2d(cin, cout, 3, padding=1)',
+    '',
+    '    def forward(self, x):',
+    '        return self.conv(x)',
+    '',
+  ].join('\n');
+  const netText = [
+    'import torch.nn as nn',
+    'from blocks import Stem',
+    '',
+    'class Net(nn.Module):',
+    '    def __init__(self):',
+    '        super().__init__()',
+    '        self.stem = Stem(3, 48)',
+    '        self.head = nn.Conv2d(48, 96, 3)',
+    '',
+    '    def forward(self, x):',
+    '        return self.head(self.stem(x))',
+    '',
+  ].join('\n');
+  fs.writeFileSync(blocks, blocksText);
+  fs.writeFileSync(net, netText);
+  assert.equal(heldParse(blocks, blocksText), undefined);
+  analyzeText(netText, 'python', defaultOptions(), { sources: diskSources(net, [dir]) });
+  // Net's model imported blocks.py: its parse is held, and serves blocks.py's own analysis
+  const held = heldParse(blocks, blocksText);
+  assert.ok(held);
+  assert.equal(held.tree.rootNode.text, blocksText);
+  assert.equal(heldParse(blocks, blocksText + '\n'), undefined, 'another text is not the held one');
+  assert.equal(plainFile(blocks, blocksText, held.tree, false), held.holder, 'the analysed document shares the imported copy');
+  const own = analyzeText(blocksText, 'python', defaultOptions(), { sources: diskSources(blocks, [dir]) });
+  // Stem's conv gets its shapes from Net, the model importing it
+  const shapes = own.layers[0].shapes;
+  assert.deepEqual([shapes?.model, shapes?.inputShapes, shapes?.outputShapes], ['Net', [[1, 3, 224, 224]], [[1, 48, 224, 224]]]);
+  // a parse of its own (a tree given) answers the same
+  const tree = parse('python', blocksText);
+  try {
+    const fresh = analyzeText(blocksText, 'python', defaultOptions(), { sources: diskSources(blocks, [dir]), tree });
+    assert.deepEqual(JSON.parse(JSON.stringify(own)), JSON.parse(JSON.stringify(fresh)));
+  } finally {
+    tree.delete();
+  }
+  // the held tree is still readable (the analysis did not delete it)
+  assert.equal(held.tree.rootNode.type, 'module');
 });
 
 void test('broken code where a name is missing ends with an unknown, not a loop (a fuzz case that hung the server)', () => {

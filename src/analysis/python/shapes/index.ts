@@ -26,7 +26,7 @@ import {
 import { declineForeignReads, importersOf } from './importers';
 import { reachingNames } from './reach';
 import { fileModels } from './fileRuns';
-import { plainFile, type ShapeSources } from './program';
+import { heldParse, plainFile, type ShapeSources } from './program';
 
 export type { ShapeSources } from './program';
 export type { InferRequest } from './models';
@@ -463,7 +463,9 @@ function layersOf(file: string, text: string, options: AnalysisOptions, sources:
   const opts = JSON.stringify(options);
   const known = foreignLayers.get(file);
   if (known && known.text === text && known.options === opts && (deciding || !known.static)) return known.layers;
-  const tree = parse('python', text);
+  // a file the models of this one imported is parsed already
+  const held = heldParse(file, text);
+  const tree = held?.tree ?? parse('python', text);
   const outer = deciding;
   try {
     const analysis = analyzePython(text, tree, options);
@@ -475,7 +477,7 @@ function layersOf(file: string, text: string, options: AnalysisOptions, sources:
     return remember(file, text, options, analysis.layers, open && outer);
   } finally {
     deciding = outer;
-    tree.delete();
+    if (!held) tree.delete();
   }
 }
 

@@ -68,11 +68,20 @@ export function plainFile(file: string, text: string, tree?: Tree, keep = true):
     cache.set(file, known);
     return known;
   }
+  // the other cache's copy of the same text: a file a model imported, then analysed itself (a
+  // command over a folder), or the reverse; one parse serves both
+  const other = file ? (keep ? documents : plainFiles).get(file) : undefined;
+  if (other && other.text === text) return hold(file, other, keep, known);
   // the copy owns its tree: the caller's is copied (cheap in tree-sitter: nodes are shared)
   const previous = !keep && known ? (known.root as unknown as SyntaxNode).tree : undefined;
   const root = asNode(copyTree(tree ? tree.copy() : parse('python', text), text, previous).rootNode);
   const f: SourceFile = { path: file, text, root };
   if (!file || text.length > plainLimit) return f;
+  return hold(file, f, keep, known);
+}
+
+/** `f` kept as the copy of `file` in the cache `keep` chooses, in place of `known`. */
+function hold(file: string, f: SourceFile, keep: boolean, known: SourceFile | undefined): SourceFile {
   if (!keep) {
     documents.delete(file);
     documents.set(file, f);
@@ -84,9 +93,20 @@ export function plainFile(file: string, text: string, tree?: Tree, keep = true):
     plainBytes -= known.text.length;
   }
   plainFiles.set(file, f);
-  plainBytes += text.length;
+  plainBytes += f.text.length;
   evict();
   return f;
+}
+
+/**
+ * The parse of `file` at `text` that a plain copy this thread keeps was read from (a file a model
+ * imported, or a document just analysed), for an analysis of the same text: read it, never delete
+ * it. `holder` is the copy, which deletes the tree once unreachable: keep it while the tree is read.
+ */
+export function heldParse(file: string, text: string): { tree: Tree; holder: SourceFile } | undefined {
+  const f = [plainFiles.get(file), documents.get(file)].find((c) => c?.text === text);
+  if (!f) return undefined;
+  return { tree: (f.root as unknown as SyntaxNode).tree.source, holder: f };
 }
 
 /**

@@ -31,7 +31,9 @@ export class SyntaxTree {
 
   constructor(
     readonly text: string,
-    /** one cursor over the web-tree-sitter tree: a node's children are read from its descendant index */
+    /** the web-tree-sitter tree the copy is read from, the copy's own (deleted with it) */
+    readonly source: Tree,
+    /** one cursor over it: a node's children are read from its descendant index */
     readonly cursor: TreeCursor,
     readonly language: Language,
   ) {}
@@ -327,7 +329,7 @@ export class SyntaxNode {
 export function copyTree(tree: Tree, text: string, previous?: SyntaxTree): SyntaxTree {
   const r = tree.rootNode;
   const cursor = r.walk();
-  const out = new SyntaxTree(text, cursor, tree.language);
+  const out = new SyntaxTree(text, tree, cursor, tree.language);
   out.rootNode = new SyntaxNode(out, r.type, r.isNamed, r.isMissing, r.startIndex, r.endIndex, 0);
   if (previous && !r.hasError && !previous.hasError) out.rootNode.pairWith(previous.rootNode);
   out.hasError = r.hasError;
