@@ -13,6 +13,7 @@ import { buildCorpus } from './corpus.mjs';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const root = path.dirname(here);
+const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 const corpus = path.join(here, '.corpus');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const REAL_RUNS = Number(process.env.BENCH_REAL_RUNS ?? 3);
@@ -40,9 +41,10 @@ function sepconv(targets, threads, cached = false) {
   const env = { ...process.env, SEPCONV_FILE_TIMES: timesFile, SEPCONV_CACHE_DIR: cacheDir };
   delete env.SEPCONV_THREADS;
   if (threads) env.SEPCONV_THREADS = String(threads);
+  // started as `sepconv` starts: bin/sepconv.js as a program, its first line giving node's environment
   const r = time(
-    process.execPath,
-    [path.join(root, 'bin', 'sepconv.js'), 'report', '--json', ...(cached ? [] : ['--no-cache']), ...targets],
+    path.join(root, 'bin', 'sepconv.js'),
+    ['report', '--json', ...(cached ? [] : ['--no-cache']), ...targets],
     { env },
   );
   const times = JSON.parse(fs.readFileSync(timesFile, 'utf8'));
@@ -74,7 +76,10 @@ function perFile(times, base) {
  */
 function batch(targets, runs) {
   const astGrep = [path.join(here, 'node_modules', '.bin', 'ast-grep'), ['run', '-p', 'nn.Conv2d($$$)', ...targets]];
-  const floorCmd = [process.execPath, [path.join(here, 'floor.mjs'), ...targets]];
+  // the floor in the environment the command starts in (without what package.json's sepconvServer.unset names)
+  const floorEnv = { ...process.env };
+  for (const name of manifest.sepconvServer.unset) delete floorEnv[name];
+  const floorCmd = [process.execPath, [path.join(here, 'floor.mjs'), ...targets], { env: floorEnv }];
   const ours = [];
   const base = [];
   const floor = [];

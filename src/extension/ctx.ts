@@ -44,8 +44,10 @@ export class Ctx {
     extension.subscriptions.push(output);
     const module = extension.asAbsolutePath('dist/server.js');
     const flags = manifest.sepconvServer.nodeFlags;
-    // the server's environment: this one's, with package.json's server settings where it has none
-    const env = { ...manifest.sepconvServer.env, ...process.env };
+    // the server's environment: this one's, with package.json's server settings where it has none,
+    // without what it does not need and would pay for at start (`unset`: a CA bundle)
+    const env: NodeJS.ProcessEnv = { ...manifest.sepconvServer.env, ...process.env };
+    for (const name of manifest.sepconvServer.unset) delete env[name];
     // the Python extension's interpreter follows once it has answered (it may activate slowly)
     const python = configuredInterpreter();
     const serverOptions: ServerOptions = {

@@ -3,6 +3,7 @@
  * (incremental parses equal full ones; evicted trees are deleted), and notebook units.
  */
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, test } from 'node:test';
@@ -225,8 +226,21 @@ void test('a notebook unit joins its Python cells in order, neutralises magics a
   assert.equal(store.notebookOf('cell:2'), undefined);
 });
 
-void test('bin/sepconv-lsp.js starts node with the environment and flags package.json gives the server', () => {
-  const first = fs.readFileSync(path.join(ROOT, 'bin', 'sepconv-lsp.js'), 'utf8').split('\n')[0];
+void test('bin/sepconv-lsp.js starts node with the environment and flags package.json gives the server; bin/sepconv.js without the same variables', () => {
+  const first = (bin: string) => fs.readFileSync(path.join(ROOT, 'bin', bin), 'utf8').split('\n')[0];
+  const unset = manifest.sepconvServer.unset.map((name) => `-u ${name}`).join(' ');
   const env = Object.entries(manifest.sepconvServer.env).map(([k, v]) => `${k}=${v}`);
-  assert.equal(first, `#!/usr/bin/env -S ${env.join(' ')} node ${manifest.sepconvServer.nodeFlags.join(' ')}`);
+  assert.equal(first('sepconv-lsp.js'), `#!/usr/bin/env -S ${unset} ${env.join(' ')} node ${manifest.sepconvServer.nodeFlags.join(' ')}`);
+  assert.equal(first('sepconv.js'), `#!/usr/bin/env -S ${unset} node`);
+});
+
+void test('bin/sepconv.js run as a program leaves NODE_EXTRA_CA_CERTS out of its environment (Node would read the bundle at start)', () => {
+  // Node warns on stderr when the bundle it was told to read is missing: run as a program, it is never told
+  const ca = { ...process.env, NODE_EXTRA_CA_CERTS: '/nonexistent/ca.pem' };
+  const direct = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'sepconv.js'), '--help'], { encoding: 'utf8', env: ca });
+  assert.match(direct.stderr, /extra certs/, 'the check sees the variable when it is passed');
+  const run = spawnSync(path.join(ROOT, 'bin', 'sepconv.js'), ['--help'], { encoding: 'utf8', env: ca });
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /sepconv report/);
+  assert.doesNotMatch(run.stderr, /extra certs/);
 });
