@@ -42,11 +42,7 @@ function sepconv(targets, threads, cached = false) {
   delete env.SEPCONV_THREADS;
   if (threads) env.SEPCONV_THREADS = String(threads);
   // started as `sepconv` starts: bin/sepconv.js as a program, its first line giving node's environment
-  const r = time(
-    path.join(root, 'bin', 'sepconv.js'),
-    ['report', '--json', ...(cached ? [] : ['--no-cache']), ...targets],
-    { env },
-  );
+  const r = time(path.join(root, 'bin', 'sepconv.js'), ['report', '--json', ...(cached ? [] : ['--no-cache']), ...targets], { env });
   const times = JSON.parse(fs.readFileSync(timesFile, 'utf8'));
   fs.rmSync(timesFile, { force: true });
   return { ...r, times };
