@@ -5,6 +5,7 @@ import { NORMAL } from '../../kernel/completion';
 import { valuesEqual } from './builtins';
 import { HeapSnapshot, joinValues, type HeapState } from './branches';
 import type { Completion, Interp, Stop } from './interpreter';
+import { onlyInitializes } from './initLoops';
 import { named, snippet } from './nodes';
 import { dropData } from './tensorData';
 import { callModuleMethod } from './torch/moduleMethods';
@@ -257,6 +258,7 @@ export function explore(ip: Interp, cond: Node, scope: Scope, nodes: (Node | nul
 }
 
 export function forStatement(ip: Interp, stmt: Node, scope: Scope): Completion {
+  if (onlyInitializes(ip, stmt, scope)) return NORMAL;
   const right = stmt.childForFieldName('right')!;
   const items = ip.iterate(ip.eval(right, scope), right);
   if (!Array.isArray(items)) return ip.stopAt(right, `cannot iterate: ${items.why}`);
