@@ -16,7 +16,7 @@
 import { HeapSnapshot } from './branches';
 import type { Interp } from './interpreter';
 import type { RecordedMismatch } from './mismatch';
-import { namedModules } from './torch/moduleMethods';
+import { allModules } from './torch/moduleMethods';
 import type { ConvData } from './torch/modules';
 import type { Dim, ModuleObj, Scope, V } from './values';
 
@@ -42,7 +42,7 @@ function known(v: V): boolean {
 
 /** Undefined when the run went through (its output holds no unknown, every conv call has its output shape), else why not. */
 export function runComplete(root: ModuleObj, out: V): string | undefined {
-  for (const [, m] of namedModules(root)) {
+  for (const m of allModules(root)) {
     if (!m.native?.data.conv) continue;
     const bad = m.calls.find((c) => c.output === undefined);
     if (bad) return bad.why ?? 'a conv call without a shape';
@@ -60,8 +60,8 @@ const MAX_TRIES = 16;
 
 /** A conv that recorded a call with a known output: the input got through the model's first conv. */
 function convRan(root: ModuleObj): boolean {
-  return namedModules(root).some(
-    ([, m]) => (m.native?.data.conv as ConvData | undefined) !== undefined && m.calls.some((c) => c.output !== undefined),
+  return allModules(root).some(
+    (m) => (m.native?.data.conv as ConvData | undefined) !== undefined && m.calls.some((c) => c.output !== undefined),
   );
 }
 

@@ -24,7 +24,7 @@ import { Reach, type Definition } from './reach';
 import { type Attempt, runComplete, searchInput, snapshotModel } from './inputSearch';
 import type { HeapSnapshot } from './branches';
 import { plainMismatches, type RecordedMismatch } from './mismatch';
-import { namedModules } from './torch/moduleMethods';
+import { allModules, namedModules } from './torch/moduleMethods';
 import { type ConvData } from './torch/modules';
 import {
   concrete,
@@ -316,12 +316,13 @@ function classCandidate(interp: Interp, c: ClassObj, options: AnalysisOptions, i
 function partsOf(module: ModuleObj | string, entry: SourceFile): Set<string> {
   const out = new Set<string>();
   if (typeof module === 'string') return out;
-  for (const [name, m] of namedModules(module)) if (name && m.cls && m.cls.env.file === entry) out.add(m.cls.name);
+  // the submodules: the module itself comes first
+  for (const m of allModules(module).slice(1)) if (m.cls && m.cls.env.file === entry) out.add(m.cls.name);
   return out;
 }
 
 const hasConvs = (module: ModuleObj | string) =>
-  typeof module !== 'string' && namedModules(module).some(([, m]) => m.native?.data.conv !== undefined);
+  typeof module !== 'string' && allModules(module).some((m) => m.native?.data.conv !== undefined);
 
 /** One class built and run on its own, with what it looked up (the focused run). */
 function classRun(
@@ -487,7 +488,7 @@ export function run(program: Program, entry: SourceFile, options: AnalysisOption
   const partClasses = new Set<ClassObj>();
   for (const c of candidates) {
     if (typeof c.module === 'string') continue;
-    for (const [name, m] of namedModules(c.module)) if (name && m.cls) partClasses.add(m.cls);
+    for (const m of allModules(c.module).slice(1)) if (m.cls) partClasses.add(m.cls);
   }
   const kept = candidates.filter((c) => {
     if (typeof c.module === 'string') return false;
@@ -513,7 +514,7 @@ export function run(program: Program, entry: SourceFile, options: AnalysisOption
     return (
       hasConvs(c.module) ||
       (c.kind === 'factory' &&
-        (c.buildStops.length > 0 || namedModules(c.module).some(([, m]) => [...m.params.values()].some((p) => typeof p === 'string'))))
+        (c.buildStops.length > 0 || allModules(c.module).some((m) => [...m.params.values()].some((p) => typeof p === 'string'))))
     );
   });
   kept.sort((a, b) => a.line - b.line);
@@ -591,7 +592,7 @@ function runReaching(
     if (c?.buildStops.some(isBudgetStop)) request.spent = true;
     if (!c || typeof c.module === 'string') return;
     let hit = false;
-    for (const [, m] of namedModules(c.module)) {
+    for (const m of allModules(c.module)) {
       if (m.native?.data.conv === undefined || m.site?.file !== file || !wanted.has(m.site.start)) continue;
       wanted.delete(m.site.start);
       hit = true;
@@ -610,7 +611,7 @@ function runReaching(
 }
 
 function convDims(root: ModuleObj): 1 | 2 | 3 | undefined {
-  for (const [, m] of namedModules(root)) {
+  for (const m of allModules(root)) {
     const c = m.native?.data.conv as ConvData | undefined;
     if (c) return c.dims;
   }
@@ -658,7 +659,7 @@ function runModel(
 
   // the model's calls are its forward's: not those its build made (a backbone run on `torch.zeros`
   // to read its width, as torchvision's SSD does), nor another model's that shares a module
-  for (const [, m] of namedModules(root)) m.calls.length = 0;
+  for (const m of allModules(root)) m.calls.length = 0;
   const base = interp.stops.length;
   const runOnce = (input: Dim[]): Attempt => {
     // each try's stops replace the previous try's
@@ -695,7 +696,8 @@ function runModel(
 
   const convs: ConvInstance[] = [];
   let params: number | null = 0;
-  for (const [path, m] of namedModules(root)) {
+  const paths = namedModules(root);
+  for (const [path, m] of paths) {
     const own = [m.native?.params ?? 0, ...m.params.values()];
     for (const p of own) {
       if (typeof p === 'string') {
@@ -722,9 +724,7 @@ function runModel(
     convs,
     macs: exact ? convs.reduce((s, x) => s + x.macs!, 0) : null,
     reasons: [...new Set(reasons)],
-    mismatches: plainMismatches(proven, root, new Map(namedModules(root).map(([p, m]) => [m, p])), interp.program.entry.path, (n) =>
-      interp.fileOf(n),
-    ),
+    mismatches: plainMismatches(proven, root, new Map(paths.map(([p, m]) => [m, p])), interp.program.entry.path, (n) => interp.fileOf(n)),
   };
 }
 

@@ -79,6 +79,20 @@ export function nativeModuleAttribute(interp: Host, v: V & { kind: 'module' }, n
 }
 
 /** named_modules(): each module once, depth first, in registration order. */
+/** A module and its submodules, each once, in PyTorch's `modules()` order (no names made: for the callers that read only the modules). */
+export function allModules(root: ModuleObj): ModuleObj[] {
+  const out: ModuleObj[] = [];
+  const seen = new Set<ModuleObj>();
+  const walk = (m: ModuleObj) => {
+    if (seen.has(m)) return;
+    seen.add(m);
+    out.push(m);
+    for (const sub of m.modules.values()) if (sub) walk(sub);
+  };
+  walk(root);
+  return out;
+}
+
 export function namedModules(root: ModuleObj, prefix = ''): [string, ModuleObj][] {
   const out: [string, ModuleObj][] = [];
   const seen = new Set<ModuleObj>();
