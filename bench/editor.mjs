@@ -62,7 +62,7 @@ async function startServer(root) {
   // as the extension and bin/sepconv-lsp.js start it: with the Node.js flags and environment package.json gives it
   const server = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).sepconvServer;
   const env = { ...server.env, ...process.env, SEPCONV_CACHE_DIR: serverCache };
-  for (const name of server.unset) delete env[name];
+  for (const name of server.unset ?? []) delete env[name];
   const child = spawn(process.execPath, [...server.nodeFlags, path.join(root, 'dist', 'server.js'), '--stdio'], {
     stdio: ['pipe', 'pipe', 'inherit'],
     env,
