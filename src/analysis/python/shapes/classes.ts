@@ -136,8 +136,14 @@ export function enumMembers(c: ClassObj): void {
   }
 }
 
-/** The class order: the class, then its bases depth-first left to right, each class once (its last place). */
-export function mro(c: ClassObj): (ClassObj | string)[] {
+/**
+ * The class order: the class, then its bases depth-first left to right, each class once (its last
+ * place). Kept per class (its bases are fixed when it is defined): every method and attribute
+ * lookup on a class walks it.
+ */
+export function mro(c: ClassObj): readonly (ClassObj | string)[] {
+  let known = mros.get(c);
+  if (known) return known;
   const out: (ClassObj | string)[] = [];
   const visit = (x: ClassObj | string, depth: number) => {
     if (depth > 30) return;
@@ -149,8 +155,12 @@ export function mro(c: ClassObj): (ClassObj | string)[] {
     }
   };
   visit(c, 0);
-  return out.filter((x, i) => out.lastIndexOf(x) === i);
+  known = out.filter((x, i) => out.lastIndexOf(x) === i);
+  mros.set(c, known);
+  return known;
 }
+
+const mros = new WeakMap<ClassObj, readonly (ClassObj | string)[]>();
 
 /** The torch.nn class a user class derives from (`torch.nn.Module`, `torch.nn.Sequential`, ...), if any. */
 export function nnBase(c: ClassObj): string | undefined {

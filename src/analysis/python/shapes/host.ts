@@ -35,7 +35,7 @@ export interface Host {
   callModule(m: ModuleObj, a: CallArgs, at: Node): V;
 
   /** The classes of `c`'s MRO (a torch.nn base by its dotted name), and the torch.nn class it extends. */
-  mro(c: ClassObj): (ClassObj | string)[];
+  mro(c: ClassObj): readonly (ClassObj | string)[];
   nnBase(c: ClassObj): string | undefined;
   dataclassInit(c: ClassObj, o: { attrs: Map<string, V> }, a: CallArgs, at: Node): string | undefined;
   newId(): number;

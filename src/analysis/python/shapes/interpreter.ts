@@ -334,7 +334,7 @@ export class Interp implements Host {
     return attributes.getAttr(this, obj, name, at);
   }
 
-  mro(c: ClassObj): (ClassObj | string)[] {
+  mro(c: ClassObj): readonly (ClassObj | string)[] {
     return classes.mro(c);
   }
 

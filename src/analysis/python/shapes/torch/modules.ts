@@ -34,7 +34,8 @@ export function initNative(interp: Host, m: ModuleObj, base: string, a: CallArgs
   const type = path.startsWith('torch.nn.') ? path.slice('torch.nn.'.length) : path;
   if (type === 'Module') return;
   // a subclass's super().__init__ is where PyTorch records the construction (the oracle's position too)
-  m.site = { file: interp.fileOf(at), start: at.startIndex, end: at.endIndex, line: at.startPosition.row, column: at.startPosition.column };
+  const { row, column } = at.startPosition;
+  m.site = { file: interp.fileOf(at), start: at.startIndex, end: at.endIndex, line: row, column };
   try {
     m.native = construct(interp, m, type, a, at);
   } catch (e) {
