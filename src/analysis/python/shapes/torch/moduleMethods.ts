@@ -78,7 +78,6 @@ export function nativeModuleAttribute(interp: Host, v: V & { kind: 'module' }, n
   return interp.fail(at, `${describe(v)} has no attribute \`${name}\``);
 }
 
-/** named_modules(): each module once, depth first, in registration order. */
 /** A module and its submodules, each once, in PyTorch's `modules()` order (no names made: for the callers that read only the modules). */
 export function allModules(root: ModuleObj): ModuleObj[] {
   const out: ModuleObj[] = [];
@@ -93,6 +92,7 @@ export function allModules(root: ModuleObj): ModuleObj[] {
   return out;
 }
 
+/** named_modules(): each module once, depth first, in registration order. */
 export function namedModules(root: ModuleObj, prefix = ''): [string, ModuleObj][] {
   const out: [string, ModuleObj][] = [];
   const seen = new Set<ModuleObj>();
