@@ -27,7 +27,7 @@ import type { Node } from 'web-tree-sitter';
 import type { Interp } from './interpreter';
 import { builtinValue } from './builtins';
 import { named } from './nodes';
-import { NONE, resolved, type Scope, type V } from './values';
+import { bindingOf, force, NONE, type Scope, type V } from './values';
 
 /**
  * What a skippable loop needs of the names it reads: the library path a name must have (`nn`:
@@ -44,28 +44,9 @@ const BUILTINS = new Set(['isinstance', 'hasattr', 'getattr', 'float', 'int', 'l
 const MATH = /^(sqrt|log|exp|pow|ceil|floor|prod|fabs)$/;
 
 /** In-place tensor methods an initialisation calls on a parameter (or its `.data`). */
-const IN_PLACE = new Set([
-  'normal_',
-  'uniform_',
-  'zero_',
-  'fill_',
-  'constant_',
-  'copy_',
-  'mul_',
-  'div_',
-  'add_',
-  'sub_',
-  'clamp_',
-  'trunc_normal_',
-  'xavier_uniform_',
-  'xavier_normal_',
-  'kaiming_uniform_',
-  'kaiming_normal_',
-  'orthogonal_',
-  'requires_grad_',
-]);
+const IN_PLACE = new Set(['normal_', 'uniform_', 'zero_', 'fill_', 'copy_', 'mul_', 'div_', 'add_', 'sub_', 'clamp_', 'requires_grad_']);
 
-const LITERALS = new Set(['integer', 'float', 'true', 'false', 'none', 'comment']);
+const LITERALS = new Set(['integer', 'float', 'true', 'false', 'none']);
 const OPERATORS = new Set([
   'binary_operator',
   'unary_operator',
@@ -111,16 +92,12 @@ export const skipped = { loops: 0 };
 /**
  * The value a name has here, without asking the interpreter to fail: undefined when unbound (a
  * builtin, or an implicit name). A definition the file runs on first lookup (its entry file's
- * imports, classes and functions) is run when `force` says so (the loop would look it up), else
+ * imports, classes and functions) is run when `run` says so (the loop would look it up), else
  * taken as bound to something of the file's own (None).
  */
-function peek(name: string, scope: Scope, force: boolean): V | undefined {
-  for (let s: Scope | undefined = scope; s; s = s.parent) {
-    const v = s.vars.get(name);
-    if (v !== undefined) return v.kind !== 'lazy' ? v : force ? resolved(s.vars, name, v) : NONE;
-  }
-  const g = scope.env.globals.get(name);
-  return g?.kind !== 'lazy' ? g : force ? resolved(scope.env.globals, name, g) : NONE;
+function peek(name: string, scope: Scope, run: boolean): V | undefined {
+  const v = bindingOf(name, scope);
+  return v?.kind !== 'lazy' ? v : run ? force(v) : NONE;
 }
 
 function readLoop(stmt: Node): Needs | null {

@@ -9,7 +9,7 @@ import { onlyInitializes } from './initLoops';
 import { named, snippet } from './nodes';
 import { dropData } from './tensorData';
 import { callModuleMethod } from './torch/moduleMethods';
-import { intOf, NONE, tensorNumel, type Scope, type V } from './values';
+import { bindingOf, intOf, NONE, tensorNumel, type Scope, type V } from './values';
 
 export function execBlock(ip: Interp, block: Node | null, scope: Scope): Completion {
   if (!block) return NORMAL;
@@ -210,9 +210,7 @@ export function explore(ip: Interp, cond: Node, scope: Scope, nodes: (Node | nul
   const names = new Set<string>();
   for (const n of nodes) for (const id of n ? n.descendantsOfType('identifier') : []) if (id) names.add(id.text);
   for (const name of names) {
-    let found: V | undefined;
-    for (let s: Scope | undefined = scope; s && found === undefined; s = s.parent) found = s.vars.get(name);
-    found ??= scope.env.globals.get(name);
+    const found = bindingOf(name, scope);
     if (found && found.kind !== 'lazy') roots.push(found);
   }
   const snap = new HeapSnapshot(scope, roots);

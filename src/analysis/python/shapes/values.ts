@@ -276,6 +276,15 @@ export function force(v: V): V {
   return v.kind === 'lazy' ? v.get() : v;
 }
 
+/** The value `name` is bound to here as it is stored (a definition not run yet stays lazy): the scopes outward, then the module's globals; undefined when unbound. */
+export function bindingOf(name: string, scope: Scope): V | undefined {
+  for (let s: Scope | undefined = scope; s; s = s.parent) {
+    const v = s.vars.get(name);
+    if (v !== undefined) return v;
+  }
+  return scope.env.globals.get(name);
+}
+
 export function resolved(vars: Map<string, V>, name: string, v: V): V {
   const r = force(v);
   vars.set(name, r);
