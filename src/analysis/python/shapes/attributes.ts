@@ -1,4 +1,5 @@
 /** The interpreter's attribute and item reads and writes, and iteration over values. */
+import { mutable } from './buildMemo';
 import type { Node } from 'web-tree-sitter';
 import { methodValue, putEntry, pyStr, valuesEqual } from './builtins';
 import { carryDtype, integerIndex } from './dtypes';
@@ -34,7 +35,11 @@ export function getAttr(ip: Interp, obj: V, name: string, at: Node): V {
       return libAttr(obj.path, name);
     case 'pymodule': {
       const v = obj.env.globals.get(name);
-      if (v !== undefined) return v.kind === 'lazy' ? resolved(obj.env.globals, name, v) : v;
+      if (v !== undefined) {
+        const r = v.kind === 'lazy' ? resolved(obj.env.globals, name, v) : v;
+        if (ip.memo.recording && mutable(r)) ip.memo.taint(0);
+        return r;
+      }
       const file = ip.program.resolve(obj.env.file.path, 1, name);
       return file ? { kind: 'pymodule', env: ip.moduleEnv(file) } : ip.fail(at, `module ${obj.env.name} has no \`${name}\``);
     }

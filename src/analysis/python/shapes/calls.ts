@@ -1,4 +1,5 @@
 /** The interpreter's calls: arguments, binding them to parameters, user functions, builtins, torch, module calls (`forward`). */
+import { bornOf, mutable } from './buildMemo';
 import type { Node } from 'web-tree-sitter';
 import { MAX_DEPTH } from '../../kernel/budget';
 import { canonical } from '../imports';
@@ -124,7 +125,7 @@ export function callFunction(ip: Interp, f: FunctionObj, a: CallArgs, at: Node):
   // a body that does not run at all is a stop: what it would have built or run is missing
   if (ip.depth >= MAX_DEPTH) return unknown(ip.stopAt(at, 'calls nested too deeply').why);
   ip.invoked.add(f);
-  const scope: Scope = { vars: new Map(), parent: f.closure, env: f.env, fn: f, self: undefined };
+  const scope: Scope = { vars: new Map(), parent: f.closure, env: f.env, fn: f, self: undefined, born: ip.nextId };
   const err = bind(ip, f, a, scope);
   if (err && ip.phase === 'discover') ip.discoveryDetours++;
   if (err)
@@ -192,6 +193,8 @@ export function bind(ip: Interp, f: FunctionObj, a: CallArgs, scope: Scope): str
       kw.delete(name);
     } else if (f.defaults.has(name)) {
       v = ip.userValue(f, name) ?? f.defaults.get(name);
+      // a default is made once, when the function is defined: a build that reads a mutable one is not remembered
+      if (ip.memo.recording && v && mutable(v)) ip.memo.taint(f.closure ? bornOf(f.closure) : 0);
     } else {
       return `missing argument \`${name}\``;
     }

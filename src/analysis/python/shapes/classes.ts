@@ -1,4 +1,5 @@
 /** The interpreter's definitions: functions, classes (dataclasses, enums), the MRO, `super`, class members, instances and the modules they make. */
+import { mutable } from './buildMemo';
 import type { Node } from 'web-tree-sitter';
 import { MAX_MODULES } from '../../kernel/budget';
 import { canonical } from '../imports';
@@ -48,7 +49,7 @@ export function defineClass(ip: Interp, node: Node, scope: Scope, dataclass = fa
     .map((b) => ip.eval(b, scope));
   const c: ClassObj = { id: ip.newId(), name, node, env: scope.env, bases, attrs: new Map() };
   c.attrs.set('__name__', strV(name));
-  const classScope: Scope = { vars: c.attrs, parent: scope, env: scope.env, fn: undefined, self: undefined, classOf: c };
+  const classScope: Scope = { vars: c.attrs, parent: scope, env: scope.env, fn: undefined, self: undefined, classOf: c, born: c.id };
   if (mro(c).some((x) => typeof x === 'string' && /^enum\.(Enum|IntEnum|StrEnum|Flag|IntFlag)$/.test(x))) {
     classBody(ip, node.childForFieldName('body'), classScope, enumMember);
     enumMembers(c);
@@ -191,6 +192,8 @@ export function classMember(
     const found = x.attrs.get(name);
     if (found === undefined) continue;
     const v = found.kind === 'lazy' ? resolved(x.attrs, name, found) : found;
+    // a class attribute is made with the class: a recorded build reading a mutable one is not remembered
+    if (ip.memo.recording && mutable(v)) ip.memo.taint(x.id);
     if (v.kind === 'function') {
       if (v.f.kind === 'staticmethod') return v;
       if (v.f.kind === 'classmethod') return { kind: 'bound', self: { kind: 'class', c }, f: v.f };
@@ -267,12 +270,15 @@ export function instantiate(ip: Interp, c: ClassObj, a: CallArgs, at: Node): V {
   ip.invoked.add(c);
   const base = nnBase(c);
   if (base) {
-    const m = newModule(ip, c, undefined, at);
-    const self: V = { kind: 'module', m };
-    const init = classMember(ip, c, '__init__', self, at);
-    if (init) ip.call(init, a, at);
-    else if (base !== 'torch.nn.Module') initNative(ip, m, base, a, at);
-    return self;
+    const construct = (): V => {
+      const m = newModule(ip, c, undefined, at);
+      const self: V = { kind: 'module', m };
+      const init = classMember(ip, c, '__init__', self, at);
+      if (init) ip.call(init, a, at);
+      else if (base !== 'torch.nn.Module') initNative(ip, m, base, a, at);
+      return self;
+    };
+    return ip.memo.build(ip, c, a, construct);
   }
   // enum, NamedTuple, exceptions and other plain classes: attributes only
   const o: V = { kind: 'object', o: { cls: c, attrs: new Map() } };

@@ -1,4 +1,5 @@
 /** The interpreter's expressions: literals, strings, containers, comprehensions, names, truth, operators and comparisons. */
+import { bornOf, mutable } from './buildMemo';
 import type { Node } from 'web-tree-sitter';
 import { binary, truthy as scalarTruthy } from '../evaluate';
 import { canonical } from '../imports';
@@ -217,7 +218,7 @@ export function dictionary(ip: Interp, node: Node, scope: Scope): V {
 }
 
 export function comprehension(ip: Interp, node: Node, scope: Scope): V {
-  const inner: Scope = { vars: new Map(), parent: scope, env: scope.env, fn: scope.fn, self: scope.self };
+  const inner: Scope = { vars: new Map(), parent: scope, env: scope.env, fn: scope.fn, self: scope.self, born: ip.nextId };
   const body = node.childForFieldName('body')!;
   const clauses = named(node).filter((c) => c.type === 'for_in_clause' || c.type === 'if_clause');
   const out: V[] = [];
@@ -281,10 +282,20 @@ export function lookup(ip: Interp, name: string, scope: Scope, at: Node): V {
   ip.touched?.add(name);
   for (let s: Scope | undefined = scope; s; s = s.parent) {
     const v = s.vars.get(name);
-    if (v !== undefined) return v.kind === 'lazy' ? resolved(s.vars, name, v) : v;
+    if (v === undefined) continue;
+    const r = v.kind === 'lazy' ? resolved(s.vars, name, v) : v;
+    // a recorded build that reads a container, object or module it did not make, or any name of an
+    // enclosing call that may bind it again, is not remembered (a global is bound again only
+    // through `global` or a file's top level, which forget every build: statements.ts, imports.ts)
+    if (ip.memo.recording && (s.vars !== s.env.globals || mutable(r))) ip.memo.taint(s.vars === s.env.globals ? 0 : bornOf(s));
+    return r;
   }
   const g = scope.env.globals.get(name);
-  if (g !== undefined) return g.kind === 'lazy' ? resolved(scope.env.globals, name, g) : g;
+  if (g !== undefined) {
+    const r = g.kind === 'lazy' ? resolved(scope.env.globals, name, g) : g;
+    if (ip.memo.recording && mutable(r)) ip.memo.taint(0);
+    return r;
+  }
   if (scope.env.globals.has('__star_torch_nn__') && isNnClass(`torch.nn.${name}`)) return { kind: 'lib', path: `torch.nn.${name}` };
   // like the core's detection, a snippet's `torch`, `nn` and `F` are PyTorch's when nothing binds them
   const implicit: Record<string, string> = { torch: 'torch', nn: 'torch.nn', F: 'torch.nn.functional' };

@@ -14,6 +14,7 @@ export function moduleEnv(ip: Interp, file: SourceFile): ModuleEnv {
   if (known) return known;
   const env: ModuleEnv = { file, globals: new Map(), name: file === ip.program.entry ? '__main__' : path.basename(file.path, '.py') };
   ip.envs.set(key, env);
+  ip.memo.unsettled();
   env.globals.set('__name__', strV(env.name));
   const saved = ip.phase;
   const savedFile = ip.topLevelOf;
@@ -79,6 +80,7 @@ export function deferredValue(ip: Interp, name: string, phase: Phase, top: Sourc
     get: () => {
       if (done) return done;
       done = unknown(`\`${name}\` is defined in terms of itself`);
+      ip.memo.unsettled();
       const saved = [ip.phase, ip.topLevelOf] as const;
       [ip.phase, ip.topLevelOf] = [phase, top];
       try {

@@ -30,6 +30,7 @@ import { Budget, FILE_MS, MAX_STEPS, MODEL_MS } from '../../kernel/budget';
 import type { Completion as Ending } from '../../kernel/completion';
 import { readPragmas, type Pragmas } from '../../kernel/pragmas';
 import * as attributes from './attributes';
+import { BuildMemo } from './buildMemo';
 import * as calls from './calls';
 import * as classes from './classes';
 import * as expressions from './expressions';
@@ -97,6 +98,8 @@ export class Interp implements Host {
   readonly frames: Frame[] = [];
   /** the mismatches the current run proved (`mismatch`), reset by the run's driver (models.ts) */
   mismatches: RecordedMismatch[] = [];
+  /** builds of user module classes remembered by class and arguments (buildMemo.ts) */
+  readonly memo = new BuildMemo();
   /** the outermost user call that returned each module, for naming models built in examples */
   readonly origins = new Map<ModuleObj, { callee: V; at: Node; stops: string[] }>();
 

@@ -393,6 +393,7 @@ export function assignTarget(ip: Interp, target: Node, v: V, scope: Scope): void
 export function setName(ip: Interp, name: string, v: V, scope: Scope): void {
   if (scope.globals?.has(name)) {
     if (ip.phase !== 'module') ip.sharedWrites = true;
+    ip.memo.forget();
     scope.env.globals.set(name, v);
   } else if (scope.nonlocals?.has(name)) {
     let s = scope.parent;
@@ -404,6 +405,7 @@ export function setName(ip: Interp, name: string, v: V, scope: Scope): void {
 export function setAttr(ip: Interp, obj: V, name: string, v: V): void {
   if (obj.kind === 'module') {
     const m = obj.m;
+    if (ip.memo.recording) ip.memo.taint(m.id);
     if (v.kind === 'module') {
       m.attrs.delete(name);
       m.params.delete(name);
@@ -431,9 +433,11 @@ export function setAttr(ip: Interp, obj: V, name: string, v: V): void {
     }
   } else if (obj.kind === 'object') {
     if (ip.phase !== 'module') ip.sharedWrites = true;
+    if (ip.memo.recording) ip.memo.taint(-1);
     obj.o.attrs.set(name, v);
   } else if (obj.kind === 'class') {
     if (ip.phase !== 'module') ip.sharedWrites = true;
+    ip.memo.forget();
     obj.c.attrs.set(name, v);
   }
 }

@@ -175,6 +175,8 @@ export interface Scope {
   nonlocals?: Set<string>;
   /** set on the scope of a class body: functions defined there are its methods */
   classOf?: ClassObj;
+  /** the interpreter's next id when it was made (a call's, a comprehension's, a class body's): what a build made itself (buildMemo.ts) */
+  born?: number;
 }
 
 /** Items a list may hold while a model is built (`range()` stops at the same number). */

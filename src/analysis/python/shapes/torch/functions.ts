@@ -22,7 +22,8 @@ import {
 } from '../values';
 
 import { isNnClass, ArgError, ELEMENTWISE_FUNCTIONS, BROADCAST_FUNCTIONS, Args, dimsOfName, family, ruleFor } from './args';
-import { type ConvData, initNative } from './modules';
+import { initNative } from './modules';
+import { copyNative } from '../buildMemo';
 import {
   CHANNELS_UNKNOWN,
   bindDim,
@@ -87,13 +88,7 @@ function clone(interp: Host, v: V, seen = new Map<ModuleObj, ModuleObj>()): V {
     const c: ModuleObj = {
       ...m,
       id: interp.newId(),
-      native: m.native
-        ? {
-            ...m.native,
-            attrs: new Map(m.native.attrs),
-            data: { ...m.native.data, ...(m.native.data.conv ? { conv: { ...(m.native.data.conv as ConvData) } } : {}) },
-          }
-        : undefined,
+      native: m.native ? copyNative(m.native) : undefined,
       attrs: new Map(m.attrs),
       modules: new Map(),
       params: new Map(m.params),
