@@ -204,8 +204,8 @@ export class Analyses {
   }
 
   /**
-   * A document just opened: the worker parses it, analyses its layers and runs its imports ahead of
-   * the first hover (which, queued meanwhile, waits for this work it would do itself). Not for
+   * A document just opened: the worker parses it and runs its top level and imports ahead of the
+   * first hover (which, queued meanwhile, waits for this work it would do itself). Not for
    * the frameworks analysed on this thread, nor large documents.
    */
   prepare(src: Source, options: AnalysisOptions, file: string | undefined): void {

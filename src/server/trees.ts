@@ -153,12 +153,13 @@ export class TreeCache {
   }
 
   /**
-   * What the analyses of this version start with, done ahead (a document just opened): the parse,
-   * every layer's static analysis (kept in the memo) and the framework's `prepare`; returns nothing.
+   * What the analyses of this version start with, done ahead (a document just opened): the parse
+   * and the framework's `prepare`; returns nothing. Not the layers' static analysis: a hover needs
+   * only its range's, and the whole file's (about 0.1 s of a cold worker in a zoo file) would
+   * delay the hover that waits behind this.
    */
   prepare(src: Source, options: AnalysisOptions, sources?: ShapeSources): void {
     const e = this.entry(src);
-    this.rangeAnalysis(e, src, options, { start: 0, end: src.text.length });
     frameworkFor(src.languageId).prepare?.(src.text, e.tree, options, sources ?? {});
   }
 
