@@ -14,6 +14,7 @@ import { diskSources } from '../../src/analysis/files';
 import { modelRuns } from '../../src/analysis/kernel/budget';
 import { defaultOptions } from '../../src/analysis/options';
 import { initParsing, parse } from '../../src/analysis/parsing';
+import { preparedRuns } from '../../src/analysis/python/shapes/models';
 import { reachOrder } from '../../src/analysis/python/shapes/reach';
 import { TreeCache } from '../../src/server/trees';
 
@@ -147,6 +148,41 @@ void test(
     // shufflenetv2's stem conv (its width read from a constructor argument): one model's modules of four
     assert.ok(noted >= 1);
     assert.ok(unbuilt >= 1);
+  },
+);
+
+void test(
+  'torchvision: a hover after the document was prepared starts after its prepared top level, with the same answer; an edit or other options start anew',
+  { skip: !fs.existsSync(MODELS) && 'python3-torchvision is not installed', timeout: 120_000 },
+  () => {
+    const options = defaultOptions();
+    for (const name of ['resnet.py', 'detection/mask_rcnn.py']) {
+      const file = path.join(MODELS, name);
+      const text = fs.readFileSync(file, 'utf8');
+      // the first conv line in a class: a block's
+      const start = text.indexOf('\n', text.search(/\nclass [^\n]*\n(?:[^\n]*\n)*?[^\n]*Conv2d\(/) + 1) + 1;
+      const line = text.slice(0, start).split('\n').length;
+      const convAt = text.indexOf('Conv2d(', start);
+      const lineStart = text.lastIndexOf('\n', convAt) + 1;
+      const at = { start: lineStart, end: text.indexOf('\n', convAt) };
+      const src = (t: string, version = '1') => ({ key: name, version, languageId: 'python' as const, text: t });
+      const hover = (prepare: boolean, t = text, o = options) => {
+        const trees = new TreeCache();
+        if (prepare) trees.prepare(src(text), options, diskSources(file));
+        const taken = preparedRuns.taken;
+        const a = trees.focusedAnalysis(src(t, t === text ? '1' : '2'), o, at, diskSources(file), at);
+        return { layers: JSON.parse(JSON.stringify(a.layers)) as unknown, taken: preparedRuns.taken - taken };
+      };
+      const fresh = hover(false);
+      const ready = hover(true);
+      assert.equal(fresh.taken, 0);
+      assert.equal(ready.taken, 1, `${name}:${line}: the hover's run took the prepared top level`);
+      assert.deepEqual(ready.layers, fresh.layers, `${name}:${line}`);
+      assert.ok(JSON.stringify(ready.layers).includes('"shapes"'), `${name}:${line}: with shapes`);
+      // prepared for one text, hovered in another (a space added at its end); other options
+      assert.equal(hover(true, text + ' ').taken, 0, `${name}: an edited text`);
+      assert.equal(hover(true, text, { ...options, depthMultiplier: 2 }).taken, 0, `${name}: other options`);
+    }
   },
 );
 

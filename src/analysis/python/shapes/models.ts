@@ -205,9 +205,10 @@ export function inferModels(
   request: InferRequest = {},
   trace?: RunTrace,
 ): ModelShapes[] {
-  const program = new Program(entry, sources, options.python);
+  const ready = takePrepared(entry, sources, options);
+  const program = ready?.program ?? new Program(entry, sources, options.python);
   try {
-    return run(program, entry, options, request, trace);
+    return run(program, entry, options, request, trace, ready);
   } finally {
     program.dispose();
   }
@@ -241,16 +242,63 @@ export function runClassModel(
 
 /**
  * Runs the file's top level alone (its imports read, parsed and run; no model built): what every
- * later run of its models starts with, done ahead of them (an editor's newly opened file), so that
- * the per-thread caches of library files and neighbours are filled.
+ * later run of its models starts with, done ahead of them (an editor's newly opened file). The
+ * interpreter it leaves is kept for the thread's next run of the same file (the same copy of its
+ * text), options and answers of its sources (`takePrepared`): that run, a hover's, starts after
+ * the top level instead of running it again.
  */
 export function runTopLevel(entry: SourceFile, sources: ShapeSources, options: AnalysisOptions): void {
-  const program = new Program(entry, sources);
+  dropPrepared();
+  const program = new Program(entry, sources, options.python);
+  const interp = newInterp(program, options);
+  const touched = new Set<string>();
+  interp.recordLookups(touched);
   try {
-    newInterp(program, options).moduleEnv(entry);
-  } finally {
+    interp.moduleEnv(entry);
+  } catch (e) {
     program.dispose();
+    throw e;
   }
+  interp.recordLookups(undefined);
+  prepared = { entry, options: withoutEnvironment(options), program, interp, touched };
+}
+
+/** An interpreter that has run a file's top level and nothing else, and the names that looked up. */
+interface Prepared {
+  entry: SourceFile;
+  options: string;
+  program: Program;
+  interp: Interp;
+  touched: Set<string>;
+}
+
+/** The thread's last `runTopLevel`, until a run takes it. */
+let prepared: Prepared | undefined;
+
+/** Runs that started from a prepared top level (for tests). */
+export const preparedRuns = { taken: 0 };
+
+function dropPrepared(): void {
+  prepared?.program.dispose();
+  prepared = undefined;
+}
+
+/** The options but the Python environment, which the program compares itself (a top level may not have needed it). */
+const withoutEnvironment = (options: AnalysisOptions): string => JSON.stringify({ ...options, python: undefined });
+
+/** The prepared interpreter for a run of `entry`, taken (a run changes it), if it was made for this text, these options and these answers. */
+function takePrepared(entry: SourceFile, sources: ShapeSources, options: AnalysisOptions): Prepared | undefined {
+  const p = prepared;
+  if (!p || p.entry !== entry || p.options !== withoutEnvironment(options)) return undefined;
+  prepared = undefined;
+  if (!p.program.adopt(sources, options.python)) {
+    p.program.dispose();
+    return undefined;
+  }
+  // the file's deadline counts from this run's start, as a fresh interpreter's does
+  p.interp.startFileClock();
+  preparedRuns.taken++;
+  return p;
 }
 
 function newInterp(program: Program, options: AnalysisOptions): Interp {
@@ -347,12 +395,23 @@ function classRun(
 }
 
 /** The models of `entry`, run on `program` (`inferModels` makes one; fileRuns.ts keeps what it read). */
-export function run(program: Program, entry: SourceFile, options: AnalysisOptions, request: InferRequest, trace?: RunTrace): ModelShapes[] {
+export function run(
+  program: Program,
+  entry: SourceFile,
+  options: AnalysisOptions,
+  request: InferRequest,
+  trace?: RunTrace,
+  ready?: Prepared,
+): ModelShapes[] {
   // a hover's run: what may build its call sites (another file's: nothing here may, and the file is not run)
   const reach = request.reach && new Reach(entry.root, request.reachIn ? { names: request.reachIn.names } : request.reach);
   if (reach?.none) return [];
-  const interp = newInterp(program, options);
-  if (trace) interp.recordLookups(trace.moduleTouched);
+  // an interpreter that ran this top level already (`runTopLevel`) is where a fresh one would be after it
+  const interp = ready?.interp ?? newInterp(program, options);
+  if (trace) {
+    for (const name of ready?.touched ?? []) trace.moduleTouched.add(name);
+    interp.recordLookups(trace.moduleTouched);
+  }
   const env = interp.moduleEnv(entry);
   const scope = interp.moduleScope(env);
   const pragmas = inputPragmas(entry);

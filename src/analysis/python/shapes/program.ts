@@ -203,10 +203,24 @@ export class Program {
   /** `python`: the environment when the front end knew it beforehand; else `sources.python` is asked when first needed */
   constructor(
     readonly entry: SourceFile,
-    private readonly sources: ShapeSources,
-    private readonly python?: PythonEnvironment,
+    private sources: ShapeSources,
+    private python?: PythonEnvironment,
   ) {
     if (entry.path) this.files.set(entry.path, entry);
+  }
+
+  /**
+   * Another job's run takes this program over (models.ts `runTopLevel`): when `sources` and `python`
+   * answer all it was asked as it was answered (the environment too, if it was asked), they answer
+   * from now on (the new job's reads, interruption and environment) and true; else false, and
+   * nothing changes.
+   */
+  adopt(sources: ShapeSources, python: PythonEnvironment | undefined): boolean {
+    if (!sameAnswers(this.answers(), sources)) return false;
+    if (this.env !== null && JSON.stringify(this.env ?? null) !== JSON.stringify(python ?? sources.python?.() ?? null)) return false;
+    this.sources = sources;
+    this.python = python;
+    return true;
   }
 
   /** The Python environment, asked for at the first import that is neither the user's nor modelled. */
