@@ -81,11 +81,15 @@ function readNeighbour(file: string, snapshot: boolean): string | undefined {
     const known = neighbours.get(file);
     if (known) return known.text;
   }
-  let st: fs.Stats;
+  let st: fs.Stats | undefined;
   try {
-    st = fs.statSync(file);
+    // most files looked for are an import's candidates that are not there: no exception made for each
+    st = fs.statSync(file, { throwIfNoEntry: false });
   } catch {
-    // in a snapshot, a file looked for and not found (an import's candidates) is not asked for again
+    // not a directory on the way, no permission
+  }
+  if (!st) {
+    // in a snapshot, a file looked for and not found is not asked for again
     if (snapshot) remember(file, { mtimeMs: 0, size: 0, text: undefined });
     return undefined;
   }
