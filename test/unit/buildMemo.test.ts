@@ -7,6 +7,8 @@
  * (Every check here fails when the memo's read or write tracking is taken out.)
  */
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { before, test } from 'node:test';
 import { analyzeText } from '../../src/analysis/analyze';
 import { defaultOptions } from '../../src/analysis/options';
@@ -38,119 +40,21 @@ function same(text: string, what: string): { a: ReturnType<typeof analyzeText>; 
   return on;
 }
 
-/** A torchvision-style ResNet: blocks, a `norm_layer` partial, `_make_layer`, three factories. */
-const RESNET = `from functools import partial
-from typing import Callable, List, Optional, Type
-
-import torch
-import torch.nn as nn
-
-
-def conv3x3(in_planes: int, out_planes: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
-    """3x3 convolution with padding"""
-    return nn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride,
-                     padding=1, groups=groups, bias=False)
-
-
-class BasicBlock(nn.Module):
-    expansion: int = 1
-
-    def __init__(self, inplanes: int, planes: int, stride: int = 1,
-                 downsample: Optional[nn.Module] = None,
-                 norm_layer: Optional[Callable[..., nn.Module]] = None) -> None:
-        super().__init__()
-        if norm_layer is None:
-            norm_layer = nn.BatchNorm2d
-        self.conv1 = conv3x3(inplanes, planes, stride)
-        self.bn1 = norm_layer(planes)
-        self.relu = nn.ReLU(inplace=True)
-        self.conv2 = conv3x3(planes, planes)
-        self.bn2 = norm_layer(planes)
-        self.downsample = downsample
-        self.stride = stride
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        identity = x
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        if self.downsample is not None:
-            identity = self.downsample(x)
-        return self.relu(out + identity)
-
-
-class ResNet(nn.Module):
-    def __init__(self, block: Type[BasicBlock], layers: List[int], num_classes: int = 1000,
-                 norm_layer: Optional[Callable[..., nn.Module]] = None) -> None:
-        super().__init__()
-        self._norm_layer = norm_layer or partial(nn.BatchNorm2d, eps=1e-5)
-        self.inplanes = 64
-        self.conv1 = nn.Conv2d(3, self.inplanes, kernel_size=7, stride=2, padding=3, bias=False)
-        self.bn1 = self._norm_layer(self.inplanes)
-        self.relu = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        self.layer1 = self._make_layer(block, 64, layers[0])
-        self.layer2 = self._make_layer(block, 128, layers[1], stride=2)
-        self.layer3 = self._make_layer(block, 256, layers[2], stride=2)
-        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.fc = nn.Linear(256 * block.expansion, num_classes)
-
-    def _make_layer(self, block, planes: int, blocks: int, stride: int = 1) -> nn.Sequential:
-        downsample = None
-        if stride != 1 or self.inplanes != planes * block.expansion:
-            downsample = nn.Sequential(
-                nn.Conv2d(self.inplanes, planes * block.expansion, 1, stride, bias=False),
-                self._norm_layer(planes * block.expansion),
-            )
-        layers = [block(self.inplanes, planes, stride, downsample, self._norm_layer)]
-        self.inplanes = planes * block.expansion
-        for _ in range(1, blocks):
-            layers.append(block(self.inplanes, planes, norm_layer=self._norm_layer))
-        return nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        x = self.layer3(self.layer2(self.layer1(x)))
-        return self.fc(torch.flatten(self.avgpool(x), 1))
-
-
-def resnet10(**kwargs) -> ResNet:
-    return ResNet(BasicBlock, [1, 1, 1], **kwargs)
-
-
-def resnet_small(**kwargs) -> ResNet:
-    return ResNet(BasicBlock, [2, 2, 2], **kwargs)
-
-
-def resnet_deep(**kwargs) -> ResNet:
-    return ResNet(BasicBlock, [4, 6, 3], **kwargs)
-`;
-
-/** PyTorch's parameter count of this ResNet with `layers` blocks per stage (written out from nn.Module.parameters()). */
-function resnetParams(layers: number[]): number {
-  const bn = (c: number) => 2 * c;
-  const block = (cin: number, c: number, down: boolean) => cin * c * 9 + bn(c) + c * c * 9 + bn(c) + (down ? cin * c + bn(c) : 0);
-  let total = 3 * 64 * 49 + bn(64);
-  let cin = 64;
-  for (const [i, planes] of [64, 128, 256].entries()) {
-    for (let b = 0; b < layers[i]; b++) {
-      total += block(b === 0 ? cin : planes, planes, b === 0 && (i > 0 || cin !== planes));
-      cin = planes;
-    }
-  }
-  return total + 256 * 1000 + 1000;
-}
+/** torchvision's ResNet as the shape fixtures hold it: blocks, `conv3x3`, `_make_layer`, three factories. */
+const RESNET = fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'shapes', 'resnet', 'model.py'), 'utf8');
 
 void test('a ResNet whose blocks repeat: the same analysis, with replays, and PyTorch’s counts', () => {
   const { a, hits } = same(RESNET, 'resnet');
   assert.ok(hits > 0, 'blocks built with the same arguments are replayed');
-  for (const [name, layers] of [
-    ['resnet10', [1, 1, 1]],
-    ['resnet_small', [2, 2, 2]],
-    ['resnet_deep', [4, 6, 3]],
+  // sum(p.numel() for p in model.parameters()) of the fixture's factories, by PyTorch
+  for (const [name, params] of [
+    ['resnet18', 11_689_512],
+    ['resnet50', 25_557_032],
+    ['resnext50_32x4d', 25_028_904],
   ] as const) {
     const m = a.models?.find((x) => x.name === name);
     assert.ok(m, name);
-    assert.equal(m.params.before, resnetParams([...layers]), name);
+    assert.equal(m.params.before, params, name);
   }
 });
 
