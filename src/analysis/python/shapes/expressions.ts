@@ -285,8 +285,9 @@ export function lookup(ip: Interp, name: string, scope: Scope, at: Node): V {
     if (v === undefined) continue;
     const r = v.kind === 'lazy' ? resolved(s.vars, name, v) : v;
     // a recorded build that reads a container, object or module it did not make, or any name of an
-    // enclosing call that may bind it again, is not remembered (a global is bound again only
-    // through `global` or a file's top level, which forget every build: statements.ts, imports.ts)
+    // enclosing call that may bind it again, is not remembered (a global is bound again only by its
+    // file's top level, which has run before a build reads it, or through `global`, which forgets
+    // every build: statements.ts setName)
     if (ip.memo.recording && (s.vars !== s.env.globals || mutable(r))) ip.memo.taint(s.vars === s.env.globals ? 0 : bornOf(s));
     return r;
   }
