@@ -121,6 +121,8 @@ export interface Framework<A extends AnalysisBase = AnalysisBase> {
   ): boolean;
   /** Work every later analysis of this text starts with, done ahead of them (a document just opened): caches only, no result. */
   prepare?(text: string, tree: Tree, options: AnalysisOptions, sources: ShapeSources): void;
+  /** Lets go of what `prepare` keeps for the next analysis (an idle worker: it did not come soon). */
+  unprepare?(): void;
   /** the edits that convert `layers` of `analysis`, unchecked */
   planRewrite(text: string, analysis: A, layers: Layer[], opts: RewriteOptions): RewritePlan;
   /** the outermost node that holds the layer at `offset` in the editor (a CodeLens line), if any */

@@ -2,7 +2,7 @@
 import type { Node } from 'web-tree-sitter';
 import { analyzePython, MAY_HOLD_CONV, type PythonAnalysis, type PythonLayer } from '../analysis/python/analyze';
 import { LayerMemo } from '../analysis/python/incremental';
-import { focusShapes, inferShapes, MAY_DEFINE_MODEL, prepareShapes, reachShapes } from '../analysis/python/shapes/index';
+import { dropPrepared, focusShapes, inferShapes, MAY_DEFINE_MODEL, prepareShapes, reachShapes } from '../analysis/python/shapes/index';
 import { heldParse } from '../analysis/python/shapes/program';
 import { planPythonRewrite } from '../refactor/pytorch';
 import type { Framework } from './framework';
@@ -46,6 +46,7 @@ export const pytorch: Framework<PythonAnalysis> = {
     !quick.syntaxError &&
     reachShapes(quick.layers, text, tree, options, sources, at, !!memo && !(memo as LayerMemo).shapes && !(memo as LayerMemo).edited),
   prepare: (text, tree, options, sources) => prepareShapes(text, tree, options, sources),
+  unprepare: () => dropPrepared(),
   planRewrite: (text, analysis, layers, opts) => planPythonRewrite(text, analysis, layers as PythonLayer[], opts),
   container(tree, offset) {
     // the outermost class (an `nn.Module` subclass); layers at module level have none

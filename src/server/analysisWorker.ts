@@ -17,7 +17,7 @@ import { Interrupted, modelRuns } from '../analysis/kernel/budget';
 import { analyzeText } from '../analysis/analyze';
 import { defaultOptions } from '../analysis/options';
 import { initParsing, query, queryFiles } from '../analysis/parsing';
-import { emptyAnalysis } from '../frameworks/index';
+import { emptyAnalysis, frameworkFor } from '../frameworks/index';
 import { textChange } from '../analysis/textDiff';
 import { compactHeap } from './memory';
 import { TreeCache } from './trees';
@@ -78,6 +78,7 @@ export async function runAnalysisWorker(): Promise<void> {
         texts.delete(msg.key);
         return;
       case 'collect':
+        frameworkFor('python').unprepare?.();
         compactHeap();
         return;
       case 'job': {

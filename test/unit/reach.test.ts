@@ -15,6 +15,7 @@ import { modelRuns } from '../../src/analysis/kernel/budget';
 import { defaultOptions } from '../../src/analysis/options';
 import { initParsing, parse } from '../../src/analysis/parsing';
 import { preparedRuns } from '../../src/analysis/python/shapes/models';
+import { frameworkFor } from '../../src/frameworks/index';
 import { reachOrder } from '../../src/analysis/python/shapes/reach';
 import { TreeCache } from '../../src/server/trees';
 
@@ -152,7 +153,7 @@ void test(
 );
 
 void test(
-  'torchvision: a hover after the document was prepared starts after its prepared top level, with the same answer; an edit or other options start anew',
+  'torchvision: a hover after the document was prepared starts after its prepared top level, with the same answer; an edit, other options or an idle worker start anew',
   { skip: !fs.existsSync(MODELS) && 'python3-torchvision is not installed', timeout: 120_000 },
   () => {
     const options = defaultOptions();
@@ -166,9 +167,11 @@ void test(
       const lineStart = text.lastIndexOf('\n', convAt) + 1;
       const at = { start: lineStart, end: text.indexOf('\n', convAt) };
       const src = (t: string, version = '1') => ({ key: name, version, languageId: 'python' as const, text: t });
-      const hover = (prepare: boolean, t = text, o = options) => {
+      const hover = (prepare: boolean, t = text, o = options, idle = false) => {
         const trees = new TreeCache();
         if (prepare) trees.prepare(src(text), options, diskSources(file));
+        // the worker, idle, lets go of it
+        if (idle) frameworkFor('python').unprepare?.();
         const taken = preparedRuns.taken;
         const a = trees.focusedAnalysis(src(t, t === text ? '1' : '2'), o, at, diskSources(file), at);
         return { layers: JSON.parse(JSON.stringify(a.layers)) as unknown, taken: preparedRuns.taken - taken };
@@ -182,6 +185,7 @@ void test(
       // prepared for one text, hovered in another (a space added at its end); other options
       assert.equal(hover(true, text + ' ').taken, 0, `${name}: an edited text`);
       assert.equal(hover(true, text, { ...options, depthMultiplier: 2 }).taken, 0, `${name}: other options`);
+      assert.equal(hover(true, text, options, true).taken, 0, `${name}: let go of`);
     }
   },
 );

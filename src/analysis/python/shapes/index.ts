@@ -30,6 +30,7 @@ import { heldParse, plainFile, type ShapeSources } from './program';
 
 export type { ShapeSources } from './program';
 export type { InferRequest } from './models';
+export { dropPrepared } from './models';
 
 /** Text that may define a model: a class deriving from a Module, or an input pragma. */
 export const MAY_DEFINE_MODEL = /\bModule\b|Sequential\)|sepconv:.*\binput=/;

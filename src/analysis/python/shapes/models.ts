@@ -243,9 +243,9 @@ export function runClassModel(
 /**
  * Runs the file's top level alone (its imports read, parsed and run; no model built): what every
  * later run of its models starts with, done ahead of them (an editor's newly opened file). The
- * interpreter it leaves is kept for the thread's next run of the same file (the same copy of its
- * text), options and answers of its sources (`takePrepared`): that run, a hover's, starts after
- * the top level instead of running it again.
+ * interpreter it leaves is kept for the thread's next run, if that is of the same file (the same
+ * copy of its text), options and answers of its sources (`takePrepared`): that run, a hover's,
+ * starts after the top level instead of running it again.
  */
 export function runTopLevel(entry: SourceFile, sources: ShapeSources, options: AnalysisOptions): void {
   dropPrepared();
@@ -278,7 +278,8 @@ let prepared: Prepared | undefined;
 /** Runs that started from a prepared top level (for tests). */
 export const preparedRuns = { taken: 0 };
 
-function dropPrepared(): void {
+/** Lets go of the prepared interpreter (an idle worker: the run it was kept for did not come). */
+export function dropPrepared(): void {
   prepared?.program.dispose();
   prepared = undefined;
 }
@@ -286,12 +287,15 @@ function dropPrepared(): void {
 /** The options but the Python environment, which the program compares itself (a top level may not have needed it). */
 const withoutEnvironment = (options: AnalysisOptions): string => JSON.stringify({ ...options, python: undefined });
 
-/** The prepared interpreter for a run of `entry`, taken (a run changes it), if it was made for this text, these options and these answers. */
+/**
+ * The prepared interpreter for a run of `entry`, taken (a run changes it), if it was made for this
+ * text, these options and these answers. Any run ends the preparation: the next run was not this one.
+ */
 function takePrepared(entry: SourceFile, sources: ShapeSources, options: AnalysisOptions): Prepared | undefined {
   const p = prepared;
-  if (!p || p.entry !== entry || p.options !== withoutEnvironment(options)) return undefined;
+  if (!p) return undefined;
   prepared = undefined;
-  if (!p.program.adopt(sources, options.python)) {
+  if (p.entry !== entry || p.options !== withoutEnvironment(options) || !p.program.adopt(sources, options.python)) {
     p.program.dispose();
     return undefined;
   }
