@@ -211,13 +211,18 @@ export class Program {
 
   /**
    * Another job's run takes this program over (models.ts `runTopLevel`): when `sources` and `python`
-   * answer all it was asked as it was answered (the environment too, if it was asked), they answer
-   * from now on (the new job's reads, interruption and environment) and true; else false, and
-   * nothing changes.
+   * answer all it was asked as it was answered, they answer from now on (the new job's reads,
+   * interruption and environment) and true; else false, and nothing changes. An environment it
+   * asked for must be the one the new job knows already, or none for both: a job still waiting for
+   * the interpreter's answer is not made to wait here (its own run waits where an import needs it).
    */
   adopt(sources: ShapeSources, python: PythonEnvironment | undefined): boolean {
     if (!sameAnswers(this.answers(), sources)) return false;
-    if (this.env !== null && JSON.stringify(this.env ?? null) !== JSON.stringify(python ?? sources.python?.() ?? null)) return false;
+    if (this.env !== null) {
+      const same =
+        python !== undefined ? JSON.stringify(python) === JSON.stringify(this.env ?? null) : !sources.python && this.env === undefined;
+      if (!same) return false;
+    }
     this.sources = sources;
     this.python = python;
     return true;
