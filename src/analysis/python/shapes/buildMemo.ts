@@ -15,8 +15,9 @@
  * file's top level ran, no stop, mismatch, example input or discovery detour was recorded, the
  * budget held, and the tree holds only what a copy reproduces (no module of it called, no object,
  * bound method or function over a scope of the build). What a clean build read from globals and
- * classes cannot change without a file's top level, a deferred definition, a `global` or a class
- * attribute write, each of which forgets every entry (`forget`). A replay charges the recorded steps
+ * classes (plain values) changes only when a global is bound again through `global` or a class
+ * attribute is written, each of which forgets every entry (`forget`): a file's top level has run
+ * before a build reads its names. A replay charges the recorded steps
  * and modules to the run's budget (a build that would not fit, or is nested deeper, runs for real),
  * adds the user code it invoked to `invoked` and the names it looked up to `touched`, and gives each
  * copied module the origin its original had.
