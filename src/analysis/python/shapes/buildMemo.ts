@@ -62,8 +62,8 @@ const identity = (o: object): number => {
   return id;
 };
 
-/** Whether builds are remembered (tests compare with a run that remembers none), and the process's replays, recordings kept and refused. */
-export const memo = { enabled: true, hits: 0, kept: 0, refused: 0 };
+/** Whether builds are remembered (tests compare with a run that remembers none), and the process's replays. */
+export const memo = { enabled: true, hits: 0 };
 
 export class BuildMemo {
   private readonly entries = new Map<string, Entry>();
@@ -153,11 +153,7 @@ export class BuildMemo {
       ip.examples.length === before.examples &&
       ip.mismatches.length === before.mismatches;
     const made = clean && v.kind === 'module' ? madeIn(v.m, rec.start) : undefined;
-    if (!made) {
-      memo.refused++;
-      return v;
-    }
-    memo.kept++;
+    if (!made) return v;
     // kept as a copy: the model goes on with the original (its forward pass records calls, fixes lazy layers)
     const root = (v as V & { kind: 'module' }).m;
     const copies = copyTree({ root, made }, () => ip.newId());
@@ -300,8 +296,7 @@ function composedKey(v: V): string | undefined {
  * them, the tree's own modules, parameters of known size, code). Undefined otherwise.
  */
 function madeIn(root: ModuleObj, start: number): Set<ModuleObj> | undefined {
-  const out = new Set<ModuleObj>();
-  const seen = new Set<ModuleObj>();
+  const made = new Set<ModuleObj>();
   const ok = (v: V): boolean => {
     switch (v.kind) {
       case 'module':
@@ -331,17 +326,15 @@ function madeIn(root: ModuleObj, start: number): Set<ModuleObj> | undefined {
     }
   };
   const visit = (m: ModuleObj): boolean => {
-    if (seen.has(m)) return true;
+    if (made.has(m)) return true;
     // a module made before the build: reachable only through what taints it, kept off anyway
-    if (m.id < start) return false;
-    seen.add(m);
-    if (m.calls.length > 0) return false;
-    out.add(m);
+    if (m.id < start || m.calls.length > 0) return false;
+    made.add(m);
     for (const sub of m.modules.values()) if (sub && !visit(sub)) return false;
     for (const v of m.attrs.values()) if (!ok(v)) return false;
     return true;
   };
-  return visit(root) ? out : undefined;
+  return visit(root) ? made : undefined;
 }
 
 /** A copy of a remembered build charged to the current run, or undefined when the run's budget would not hold it. */

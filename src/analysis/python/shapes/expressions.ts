@@ -288,7 +288,10 @@ export function lookup(ip: Interp, name: string, scope: Scope, at: Node): V {
     // enclosing call that may bind it again, is not remembered (a global is bound again only by its
     // file's top level, which has run before a build reads it, or through `global`, which forgets
     // every build: statements.ts setName)
-    if (ip.memo.recording && (s.vars !== s.env.globals || mutable(r))) ip.memo.taint(s.vars === s.env.globals ? 0 : bornOf(s));
+    if (ip.memo.recording) {
+      if (s.vars !== s.env.globals) ip.memo.taint(bornOf(s));
+      else if (mutable(r)) ip.memo.taint(0);
+    }
     return r;
   }
   const g = scope.env.globals.get(name);
