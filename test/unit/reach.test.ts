@@ -14,7 +14,7 @@ import { diskSources } from '../../src/analysis/files';
 import { modelRuns } from '../../src/analysis/kernel/budget';
 import { defaultOptions } from '../../src/analysis/options';
 import { initParsing, parse } from '../../src/analysis/parsing';
-import { preparedRuns } from '../../src/analysis/python/shapes/models';
+import { preparedRuns } from '../../src/analysis/python/shapes/prepared';
 import { frameworkFor } from '../../src/frameworks/index';
 import { reachOrder } from '../../src/analysis/python/shapes/reach';
 import { TreeCache } from '../../src/server/trees';

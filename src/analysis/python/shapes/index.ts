@@ -16,7 +16,6 @@ import { Interrupted, isBudgetStop } from '../../kernel/budget';
 import {
   inferModels,
   runClassModel,
-  runTopLevel,
   type ClassOutcome,
   type ConvInstance,
   type InferRequest,
@@ -27,10 +26,11 @@ import { declineForeignReads, importersOf } from './importers';
 import { reachingNames } from './reach';
 import { fileModels } from './fileRuns';
 import { heldParse, plainFile, type ShapeSources } from './program';
+import { runTopLevel } from './prepared';
 
 export type { ShapeSources } from './program';
 export type { InferRequest } from './models';
-export { dropPrepared } from './models';
+export { dropPrepared } from './prepared';
 
 /** Text that may define a model: a class deriving from a Module, or an input pragma. */
 export const MAY_DEFINE_MODEL = /\bModule\b|Sequential\)|sepconv:.*\binput=/;

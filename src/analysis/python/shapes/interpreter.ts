@@ -8,6 +8,7 @@
  */
 import type { Node } from 'web-tree-sitter';
 import type { SeparableOptions } from '../../cost';
+import type { AnalysisOptions } from '../../options';
 import type { Host } from './host';
 import type { Frame, MismatchFact, RecordedMismatch } from './mismatch';
 import { snippet } from './nodes';
@@ -51,6 +52,14 @@ export interface Example {
   m: ModuleObj;
   input: number[];
   line: number;
+}
+
+/** A fresh interpreter for a run of `program` under `options`, the file's deadline starting now. */
+export function newInterp(program: Program, options: AnalysisOptions): Interp {
+  const cost: SeparableOptions = { depthMultiplier: options.depthMultiplier, norm: options.norm, countBiasAdds: options.countBiasAdds };
+  const interp = new Interp(program, cost, options.assumptions);
+  interp.startFileClock();
+  return interp;
 }
 
 export class Interp implements Host {
