@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Language, Parser, Query, type Node, type QueryMatch, type Tree } from 'web-tree-sitter';
+import { Language, Parser, Query, type Node, type Point, type QueryMatch, type Tree } from 'web-tree-sitter';
 
 export type LanguageId = 'python' | 'javascript' | 'typescript' | 'tsx';
 
@@ -180,6 +180,17 @@ export function parse(id: LanguageId, text: string, oldTree?: Tree): Tree {
   const read = (i: number) => (parsing ? text.slice(i, i + READ_CHUNK) : text.slice(i));
   const tree = oldTree ? parser(id).parse(read, oldTree) : parser(id).parse(text);
   parsing = false;
+  if (!tree) throw new Error(`tree-sitter gave no tree for ${id}`);
+  return tree;
+}
+
+/**
+ * Parses only the part of `text` between two offsets (tree-sitter's included ranges): its nodes
+ * are at their offsets in the whole text, and nothing outside it is read.
+ */
+export function parseRange(id: LanguageId, text: string, start: number, end: number, startPosition: Point, endPosition: Point): Tree {
+  const read = (i: number) => text.slice(i, Math.min(i + READ_CHUNK, end));
+  const tree = parser(id).parse(read, null, { includedRanges: [{ startIndex: start, endIndex: end, startPosition, endPosition }] });
   if (!tree) throw new Error(`tree-sitter gave no tree for ${id}`);
   return tree;
 }

@@ -304,3 +304,118 @@ void test('broken code where a name is missing ends with an unknown, not a loop 
   // tree-sitter wraps the file from line 1 in an ERROR; the message points at the broken `def` instead
   assert.equal(a.syntaxError?.message, 'syntax error at line 4, column 5 (unexpected text)');
 });
+
+/** Statements enough to make a body an outline leaves out, at an indentation. */
+const filler = (indent: string) => {
+  const lines = [
+    `x = {"a": 'b#', "c": [1,`,
+    `     2]}  # a comment`,
+    `y = f"{x!r} \\" ' #"`,
+    `z = """not`,
+    `  a # comment"""`,
+    `w = (x, y, z) * 2`,
+  ];
+  return [...lines, ...lines].map((l) => indent + l).join('\n');
+};
+
+void test("a library file's copy read from its outline answers like web-tree-sitter over the whole text", () => {
+  const dirs = ['models', 'ops', 'transforms']
+    .map((d) => `/usr/lib/python3/dist-packages/torchvision/${d}`)
+    .filter((d) => fs.existsSync(d));
+  const files = [path.join(ROOT, 'test/fixtures/shapes'), ...dirs].flatMap(pyFiles);
+  const texts = files.map((f) => fs.readFileSync(f, 'utf8'));
+  // what the scan of logical lines must follow: comments after a body at every depth, strings
+  // with quotes and hashes, continued headers, tabs, CRLF line breaks, nested and async functions,
+  // decorators, a body on its header's line, a docstring less indented than its body
+  const tricky = [
+    `class A:\n    def f(self, a,\n          b=(1,\n    2)):  # header\n${filler('        ')}\n        if a:\n${filler('            ')}\n            # deeper\n        # body\n    # class\n# module\n    def g(self): return 1\n`,
+    `def f():\n${filler('    ')}\n        # deeper than the body\n  # less than the body\ny = 1\n`,
+    `def f(x) -> "str:":\n    """doc\nless indented\n    """\n${filler('    ')}\n\n\n`,
+    `@decorator(arg=")")\nasync  def f(x: 'a"b' = "#"):\n${filler('    ')}\n    def inner():\n${filler('        ')}\n    return inner\nx = f\n`,
+    `if True:\n\tdef f(x, \\\n\t      y):\n${filler('\t\t')}\n\tz = 1\n`,
+    `class B:\r\n    def f(self):\r\n${filler('        ').replace(/\n/g, '\r\n')}\r\n    x = 1\r\n`,
+    `def g(): pass\ndef h(\n    x,\n):\n    # only a comment first\n${filler('    ')}`,
+    `# größe 😀\ndef f(x: "ä😀"):\n${filler('    ')}  # é\n    return x[1:2, ::3]\n`,
+  ];
+  let outlined = 0;
+  let nodes = 0;
+  for (const [i, text] of [...texts, ...tricky].entries()) {
+    const where = files[i] ?? `tricky ${i - files.length}`;
+    const copy = plainFile(`/virtual/outline/${i}.py`, text);
+    const tree = (copy.root as unknown as SyntaxNode).tree;
+    if (i >= files.length) assert.ok(tree.leftOut, `${where}: an outline`);
+    if (tree.leftOut) outlined++;
+    const real = parse('python', text);
+    try {
+      assert.equal(real.rootNode.hasError, false, where);
+      nodes += same(tree.rootNode, real.rootNode, where);
+      assert.equal(tree.bodies, tree.leftOut?.ends.size ?? 0, `${where}: every body left out was read from a parse of its own`);
+    } finally {
+      real.delete();
+    }
+  }
+  assert.ok(outlined >= 50, `${outlined} outlines`);
+  assert.ok(nodes > 100_000, `${nodes} nodes compared`);
+});
+
+void test("reading a library module's top level and its classes' methods parses none of their bodies; a body read is parsed alone", () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'blocks.py');
+  const text = [
+    'import torch.nn as nn',
+    '',
+    'class Block(nn.Module):',
+    '    def __init__(self, cin, cout):',
+    '        super().__init__()',
+    filler('        '),
+    '        self.conv = nn.Conv2d(cin, cout, 3, padding=1)',
+    '',
+    '    def forward(self, x):',
+    filler('        '),
+    '        return self.conv(x)',
+    '',
+    'def helper(x):',
+    filler('    '),
+    '    return x',
+    '',
+  ].join('\n');
+  fs.writeFileSync(file, text);
+  const copy = plainFile(file, text);
+  const tree = (copy.root as unknown as SyntaxNode).tree;
+  assert.equal(tree.leftOut?.ends.size, 3);
+  const cls = tree.rootNode.namedChildren.find((n) => n.type === 'class_definition')!;
+  const methods = cls.childForFieldName('body')!.namedChildren;
+  assert.deepEqual(
+    methods.map((m) => [m.childForFieldName('name')?.text, m.endIndex]),
+    [
+      ['__init__', text.indexOf('padding=1)') + 'padding=1)'.length],
+      ['forward', text.indexOf('self.conv(x)') + 'self.conv(x)'.length],
+    ],
+  );
+  assert.equal(cls.endIndex, methods[1].endIndex);
+  assert.equal(tree.bodies, 0, 'names and extents come from the outline');
+  const body = methods[1].childForFieldName('body')!;
+  assert.equal(body.endIndex, methods[1].endIndex);
+  assert.equal(tree.bodies, 0, "a body's extent comes from the outline");
+  assert.equal(body.lastNamedChild?.text, 'return self.conv(x)');
+  assert.equal(tree.bodies, 1, 'its statements from a parse of its own');
+  assert.equal(body.lastNamedChild?.startPosition.row, text.slice(0, text.indexOf('return self.conv')).split('\n').length - 1);
+  // the whole text's parse, for the file's own analysis: made once, kept by the copy
+  const held = heldParse(file, text);
+  assert.equal(held?.tree.rootNode.text, text);
+  assert.equal(heldParse(file, text)?.tree, held?.tree);
+});
+
+void test('a text the scan of logical lines cannot follow has no outline, and its copy is the whole parse', () => {
+  for (const text of [`def f():\n${filler('    ')}\n    s = "unterminated\n`, `def f():\n${filler('    ')}\n    x = (1,\n`]) {
+    const copy = plainFile('/virtual/outline/broken.py', text);
+    const tree = (copy.root as unknown as SyntaxNode).tree;
+    assert.equal(tree.leftOut, undefined);
+    const real = parse('python', text);
+    try {
+      same(tree.rootNode, real.rootNode, 'broken');
+    } finally {
+      real.delete();
+    }
+  }
+});

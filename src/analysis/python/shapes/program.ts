@@ -13,8 +13,9 @@ import type { Tree } from 'web-tree-sitter';
 import type { PythonEnvironment } from '../../environment';
 import type { ShapeSources } from '../../files';
 import { Interrupted } from '../../kernel/budget';
-import { parse } from '../../parsing';
-import { asNode, copyTree, type SyntaxNode } from './syntax';
+import { parse, parseRange } from '../../parsing';
+import { outline } from './outline';
+import { asNode, copyTree, type SyntaxNode, type SyntaxTree } from './syntax';
 import { STDLIB } from './stdlib';
 import type { SourceFile } from './values';
 
@@ -70,15 +71,42 @@ export function plainFile(file: string, text: string, tree?: Tree, keep = true):
   }
   // the other cache's copy of the same text: a file a model imported, then analysed itself (a
   // command over a folder), or the reverse; one parse serves both
+  // (a document's copy is never an outline's: its next version's copy starts from it)
   const other = file ? (keep ? documents : plainFiles).get(file) : undefined;
-  if (other && other.text === text) return hold(file, other, keep, known);
+  if (other && other.text === text && (keep || !outlined(other))) return hold(file, other, keep, known);
   // the copy owns its tree: the caller's is copied (cheap in tree-sitter: nodes are shared)
   const previous = !keep && known ? (known.root as unknown as SyntaxNode).tree : undefined;
-  const root = asNode(copyTree(tree ? tree.copy() : parse('python', text), text, previous).rootNode);
+  const copy = tree ? copyTree(tree.copy(), text, previous) : keep ? libraryCopy(text) : copyTree(parse('python', text), text, previous);
+  const root = asNode(copy.rootNode);
   const f: SourceFile = { path: file, text, root };
   if (!file || text.length > plainLimit) return f;
   return hold(file, f, keep, known);
 }
+
+/**
+ * The copy of a file read by path (a library module a model imports): of its outline's parse
+ * (`outline.ts`), its functions' bodies parsed when the interpreter first reads them; of the whole
+ * text's parse where it has no outline, or the outline does not parse.
+ */
+function libraryCopy(text: string): SyntaxTree {
+  const o = outline(text);
+  if (o) {
+    const tree = parse('python', o.text);
+    if (!tree.rootNode.hasError) {
+      return copyTree(tree, text, undefined, {
+        ends: o.ends,
+        at: o.at,
+        shift: o.shift,
+        parse: (start, end, startPosition, endPosition) => parseRange('python', text, start, end, startPosition, endPosition),
+        whole: () => parse('python', text),
+      });
+    }
+    tree.delete();
+  }
+  return copyTree(parse('python', text), text);
+}
+
+const outlined = (f: SourceFile) => (f.root as unknown as SyntaxNode).tree.leftOut !== undefined;
 
 /** `f` kept as the copy of `file` in the cache `keep` chooses, in place of `known`. */
 function hold(file: string, f: SourceFile, keep: boolean, known: SourceFile | undefined): SourceFile {
@@ -100,13 +128,14 @@ function hold(file: string, f: SourceFile, keep: boolean, known: SourceFile | un
 
 /**
  * The parse of `file` at `text` that a plain copy this thread keeps was read from (a file a model
- * imported, or a document just analysed), for an analysis of the same text: read it, never delete
- * it. `holder` is the copy, which deletes the tree once unreachable: keep it while the tree is read.
+ * imported, or a document just analysed; for a copy of an outline, the whole text's parse it makes
+ * once), for an analysis of the same text: read it, never delete it. `holder` is the copy, which
+ * deletes the tree once unreachable: keep it while the tree is read.
  */
 export function heldParse(file: string, text: string): { tree: Tree; holder: SourceFile } | undefined {
   const f = [plainFiles.get(file), documents.get(file)].find((c) => c?.text === text);
   if (!f) return undefined;
-  return { tree: (f.root as unknown as SyntaxNode).tree.source, holder: f };
+  return { tree: (f.root as unknown as SyntaxNode).tree.wholeParse(), holder: f };
 }
 
 /**

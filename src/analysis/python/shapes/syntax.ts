@@ -17,6 +17,7 @@
  * error in either version.
  */
 import type { Language, Node, Point, Tree, TreeCursor } from 'web-tree-sitter';
+import { realOffset } from './outline';
 
 /**
  * Stands for the tree a node belongs to (`node.tree === other.tree`: same file). It owns a
@@ -41,6 +42,49 @@ export class SyntaxTree {
   /** whether the web-tree-sitter tree has a syntax error (an earlier version's pairs with none of this one's nodes) */
   hasError = false;
 
+  /** For a copy read from an outline's parse (`outline.ts`): the bodies it left out, parsed when first read. */
+  leftOut: LeftOut | undefined;
+
+  /** The bodies an outline left out that have been parsed (for the tests). */
+  bodies = 0;
+
+  /** The parse of the whole text: the copy's own, or for an outline's copy one made once when asked (the copy keeps it). */
+  wholeParse(): Tree {
+    return this.leftOut ? (this.whole ??= this.adopt(this.leftOut.whole())).tree : this.source;
+  }
+
+  /**
+   * The cursor and descendant index to read the statements of a body the outline left out from:
+   * its function parsed on its own from the real text (or, should that parse not be the
+   * definition the outline found, the whole text's parse). `start` is where the function starts.
+   */
+  body(start: number): [TreeCursor, number] {
+    const left = this.leftOut!;
+    const end = left.ends.get(start)!;
+    const tree = left.parse(start, end, this.positionOf(start), this.positionOf(end));
+    this.bodies++;
+    const cursor = tree.walk();
+    if (!tree.rootNode.hasError && findBody(cursor, start, end)) {
+      owned.register(this, { tree, cursor });
+      return [cursor, cursor.currentDescendantIndex];
+    }
+    cursor.delete();
+    tree.delete();
+    this.wholeParse();
+    const whole = this.whole!;
+    whole.cursor.gotoDescendant(0);
+    findBody(whole.cursor, start, -1);
+    return [whole.cursor, whole.cursor.currentDescendantIndex];
+  }
+
+  private whole: { tree: Tree; cursor: TreeCursor } | undefined;
+
+  private adopt(tree: Tree): { tree: Tree; cursor: TreeCursor } {
+    const held = { tree, cursor: tree.walk() };
+    owned.register(this, held);
+    return held;
+  }
+
   /** Nodes whose children were copied from an earlier version's instead of read from WebAssembly (for the tests). */
   carried = 0;
 
@@ -58,6 +102,39 @@ export class SyntaxTree {
   }
 }
 
+/**
+ * Moves `cursor` (at a root) down to the body of the function definition that starts at `start`;
+ * whether it is there and ends at `end` (any end for -1).
+ */
+function findBody(cursor: TreeCursor, start: number, end: number): boolean {
+  for (;;) {
+    if (cursor.nodeType === 'function_definition' && cursor.startIndex === start) {
+      if (end >= 0 && cursor.endIndex !== end) return false;
+      if (!cursor.gotoFirstChild()) return false;
+      while (cursor.currentFieldName !== 'body') if (!cursor.gotoNextSibling()) return false;
+      return true;
+    }
+    // down to the child that holds `start` (web-tree-sitter's gotoFirstChildForIndex moves, but
+    // does not say whether it did)
+    if (!cursor.gotoFirstChild()) return false;
+    while (cursor.endIndex <= start) if (!cursor.gotoNextSibling()) return false;
+    if (cursor.startIndex > start) return false;
+  }
+}
+
+/** What an outline's copy needs to read the bodies the outline left out (`outline.ts`). */
+export interface LeftOut {
+  /** per function left out, by where its definition starts: where it really ends */
+  ends: Map<number, number>;
+  /** the outline's offsets after each placeholder, from which the real text is `shift` further on */
+  at: number[];
+  shift: number[];
+  /** a parse of the real text between two offsets only */
+  parse(start: number, end: number, startPosition: Point, endPosition: Point): Tree;
+  /** a parse of the whole real text */
+  whole(): Tree;
+}
+
 function lineStarts(text: string): number[] {
   const out = [0];
   for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) out.push(i + 1);
@@ -72,11 +149,13 @@ function isNamedType(language: Language, typeId: number): boolean {
   return (known[typeId] ??= language.nodeTypeIsNamed(typeId));
 }
 
-/** Deletes the web-tree-sitter tree (and its cursor) behind a copy once no node of the copy is reachable. */
+/** Deletes the web-tree-sitter trees (and their cursors) behind a copy once no node of the copy is reachable. */
 const owned = new FinalizationRegistry<{ tree: Tree; cursor: TreeCursor }>(({ tree, cursor }) => {
   cursor.delete();
   tree.delete();
 });
+
+const LEFT_OUT = Symbol('left out');
 
 let nextId = 1;
 
@@ -109,8 +188,14 @@ export class SyntaxNode {
     readonly startIndex: number,
     readonly endIndex: number,
     /** its index among the web-tree-sitter tree's nodes in document order (`TreeCursor.gotoDescendant`) */
-    private readonly descendant: number,
+    private descendant: number,
   ) {}
+
+  /**
+   * Where its children are read from when not the tree's cursor: a body parsed on its own, or
+   * `LEFT_OUT` for a body an outline left out, until it is.
+   */
+  private from?: TreeCursor | typeof LEFT_OUT;
 
   get startPosition(): Point {
     return (this.position ??= this.tree.positionOf(this.startIndex));
@@ -142,16 +227,25 @@ export class SyntaxNode {
     }
     const kids: SyntaxNode[] = [];
     const fields: (string | null)[] = [];
-    const { cursor, language } = this.tree;
+    const { language } = this.tree;
+    if (this.from === LEFT_OUT) [this.from, this.descendant] = this.tree.body(this.parent!.startIndex);
+    const cursor = this.from ?? this.tree.cursor;
+    // an outline's nodes: the definitions ending with a placeholder end where their bodies do
+    const left = this.from ? undefined : this.tree.leftOut;
     cursor.gotoDescendant(this.descendant);
     if (cursor.gotoFirstChild()) {
       do {
         const typeId = cursor.nodeTypeId;
-        const startIndex = cursor.startIndex;
-        const endIndex = cursor.endIndex;
+        let startIndex = cursor.startIndex;
+        let endIndex = cursor.endIndex;
+        if (left) {
+          startIndex = realOffset(left, startIndex);
+          endIndex = realOffset(left, endIndex);
+        }
+        const type = language.types[typeId] || 'ERROR';
         const c = new SyntaxNode(
           this.tree,
-          language.types[typeId] || 'ERROR',
+          type,
           isNamedType(language, typeId),
           endIndex === startIndex && cursor.nodeIsMissing,
           startIndex,
@@ -159,6 +253,8 @@ export class SyntaxNode {
           cursor.currentDescendantIndex,
         );
         c.parent = this;
+        if (this.from) c.from = this.from;
+        else if (left && type === 'block' && this.type === 'function_definition' && left.ends.has(this.startIndex)) c.from = LEFT_OUT;
         kids.push(c);
         fields.push(language.fields[cursor.currentFieldId] ?? null);
       } while (cursor.gotoNextSibling());
@@ -326,11 +422,13 @@ export class SyntaxNode {
  * `previous`, the copy of an earlier version of the text, the subtrees a change left as they were
  * are copied from it (see the file comment); neither copy changes what it answers.
  */
-export function copyTree(tree: Tree, text: string, previous?: SyntaxTree): SyntaxTree {
+export function copyTree(tree: Tree, text: string, previous?: SyntaxTree, leftOut?: LeftOut): SyntaxTree {
   const r = tree.rootNode;
   const cursor = r.walk();
   const out = new SyntaxTree(text, tree, cursor, tree.language);
-  out.rootNode = new SyntaxNode(out, r.type, r.isNamed, r.isMissing, r.startIndex, r.endIndex, 0);
+  out.leftOut = leftOut;
+  const end = leftOut ? realOffset(leftOut, r.endIndex) : r.endIndex;
+  out.rootNode = new SyntaxNode(out, r.type, r.isNamed, r.isMissing, r.startIndex, end, 0);
   if (previous && !r.hasError && !previous.hasError) out.rootNode.pairWith(previous.rootNode);
   out.hasError = r.hasError;
   owned.register(out, { tree, cursor });
