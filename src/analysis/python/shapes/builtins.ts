@@ -7,11 +7,11 @@ import type { Node } from 'web-tree-sitter';
 import { canonical } from '../imports';
 import type { Host } from './host';
 import { carryDtype, castDtype } from './dtypes';
-import { NN_FAMILIES } from './torch/args';
 import { callModuleMethod } from './torch/moduleMethods';
 import { initNative } from './torch/modules';
 import { callTensorMethod } from './torch/tensors';
-import { describe, intOf, intV, MAX_ITEMS, NONE, numOf, strV, type CallArgs, type ClassObj, type V } from './values';
+import { isInstance, typeOf } from './types';
+import { describe, intOf, intV, MAX_ITEMS, NONE, numOf, strV, unknown, type CallArgs, type V } from './values';
 import { grouped } from '../../digits';
 
 const BUILTINS = new Set([
@@ -81,7 +81,8 @@ export function methodValue(obj: V, name: string): V | undefined {
   const kind = obj.kind === 'list' || obj.kind === 'tuple' || obj.kind === 'dict' || obj.kind === 'str' ? obj.kind : undefined;
   if (!kind) return undefined;
   const methods: Record<string, string[]> = {
-    list: ['append', 'extend', 'insert', 'pop', 'index', 'copy', 'reverse', 'count', 'remove', 'clear'],
+    // (a set is read as a list of distinct items: `set(return_layers).issubset(names)`)
+    list: ['append', 'extend', 'insert', 'pop', 'index', 'copy', 'reverse', 'count', 'remove', 'clear', 'issubset', 'issuperset'],
     tuple: ['index', 'count'],
     dict: ['items', 'keys', 'values', 'get', 'update', 'pop', 'setdefault', 'copy'],
     str: ['format', 'join', 'lower', 'upper', 'strip', 'replace', 'split', 'startswith', 'endswith'],
@@ -444,12 +445,7 @@ function builtin(interp: Host, name: string, a: CallArgs, at: Node): V {
       return items[0] ?? args[1] ?? interp.fail(at, 'next() of nothing');
     }
     case 'type':
-      if (arg0?.kind === 'module')
-        return arg0.m.cls ? { kind: 'class', c: arg0.m.cls } : { kind: 'lib', path: `torch.nn.${arg0.m.native?.type ?? 'Module'}` };
-      if (arg0?.kind === 'object') return { kind: 'class', c: arg0.o.cls };
-      if (arg0?.kind === 'int' || arg0?.kind === 'float' || arg0?.kind === 'str' || arg0?.kind === 'bool')
-        return { kind: 'native', name: `builtins.${arg0.kind}` };
-      return firstUnknown ?? interp.fail(at, 'type()');
+      return (arg0 && typeOf(arg0)) ?? firstUnknown ?? interp.fail(at, 'type()');
     case 'callable':
       return arg0 ? { kind: 'bool', value: ['function', 'bound', 'native', 'class', 'module'].includes(arg0.kind) } : interp.fail(at);
     case 'slice':
@@ -510,6 +506,20 @@ function containerMethod(interp: Host, owner: string, method: string, self: V, a
         const i = items.findIndex((x) => valuesEqual(x, args[0] ?? NONE) === true);
         if (i >= 0) items.splice(i, 1);
         return NONE;
+      }
+      case 'issubset':
+      case 'issuperset': {
+        const other = args[0] ? interp.iterate(args[0], at) : interp.fail(at, `${method}() of nothing`);
+        if (!Array.isArray(other)) return other;
+        const [part, whole] = method === 'issubset' ? [items, other] : [other, items];
+        let unsure = false;
+        for (const x of part) {
+          const found = whole.map((y) => valuesEqual(x, y));
+          if (found.includes(true)) continue;
+          if (!found.includes(undefined)) return { kind: 'bool', value: false };
+          unsure = true;
+        }
+        return unsure ? unknown(`${method}() of values not known`) : { kind: 'bool', value: true };
       }
     }
   }
@@ -588,69 +598,6 @@ function containerMethod(interp: Host, owner: string, method: string, self: V, a
     }
   }
   return interp.fail(at, `${owner}.${method}() is not followed`);
-}
-
-/** isinstance / issubclass for modules, user objects, scalars and tensors; undefined when undecidable. */
-function isInstance(interp: Host, obj: V, cls: V, subclass: boolean): boolean | undefined {
-  if (cls.kind === 'tuple' || cls.kind === 'list') {
-    let unsure = false;
-    for (const c of cls.items) {
-      const r = isInstance(interp, obj, c, subclass);
-      if (r) return true;
-      if (r === undefined) unsure = true;
-    }
-    return unsure ? undefined : false;
-  }
-  if (obj.kind === 'unknown' || cls.kind === 'unknown') return undefined;
-  const userClass: ClassObj | undefined = subclass
-    ? obj.kind === 'class'
-      ? obj.c
-      : undefined
-    : obj.kind === 'module'
-      ? obj.m.cls
-      : obj.kind === 'object'
-        ? obj.o.cls
-        : undefined;
-  if (cls.kind === 'class') return userClass ? interp.mro(userClass).includes(cls.c) : false;
-  const libPath =
-    cls.kind === 'lib' ? canonical(cls.path) : cls.kind === 'native' && cls.name.startsWith('builtins.') ? cls.name : undefined;
-  if (!libPath) return undefined;
-  if (libPath.startsWith('builtins.')) {
-    const t = libPath.slice(9);
-    const kinds: Record<string, string[]> = {
-      int: ['int', 'bool'],
-      float: ['float'],
-      bool: ['bool'],
-      str: ['str'],
-      list: ['list'],
-      tuple: ['tuple'],
-      dict: ['dict'],
-      object: [],
-    };
-    if (t === 'object') return true;
-    return kinds[t] ? kinds[t].includes(obj.kind) : false;
-  }
-  if (libPath === 'torch.Tensor' || libPath === 'torch.nn.Parameter' || libPath === 'torch.nn.parameter.Parameter') {
-    return obj.kind === 'tensor' && (libPath === 'torch.Tensor' || !!obj.param);
-  }
-  if (!libPath.startsWith('torch.nn.')) return obj.kind === 'module' || obj.kind === 'tensor' ? false : undefined;
-  const want = libPath.slice('torch.nn.'.length);
-  let types: string[] = [];
-  if (subclass && obj.kind === 'class') {
-    const base = interp.nnBase(obj.c);
-    types = base ? [base.slice('torch.nn.'.length)] : [];
-  } else if (subclass && obj.kind === 'lib') {
-    types = [canonical(obj.path).slice('torch.nn.'.length)];
-  } else if (obj.kind === 'module') {
-    if (want === 'Module') return true;
-    types = [obj.m.native?.type ?? 'Module'];
-    if (obj.m.cls) {
-      const base = interp.nnBase(obj.m.cls);
-      if (base) types.push(base.slice('torch.nn.'.length));
-    }
-  } else return false;
-  if (want === 'Module') return types.length > 0;
-  return types.some((t) => t === want || (NN_FAMILIES[want] ?? []).some((re) => re.test(t)));
 }
 
 /** Sets `k` in a dict's entries (replacing an equal key's value, else appended). */

@@ -188,6 +188,8 @@ const LIBRARY: Record<string, FunctionRule> = {
       'warnings.warn',
       'torch.manual_seed',
       'torch._C._log_api_usage_once',
+      // not tracing (torchvision's `_is_tracing()`)
+      'torch._C._get_tracing_state',
     ],
     () => NONE,
   ),
