@@ -336,6 +336,8 @@ void test("a library file's copy read from its outline answers like web-tree-sit
     `class B:\r\n    def f(self):\r\n${filler('        ').replace(/\n/g, '\r\n')}\r\n    x = 1\r\n`,
     `def g(): pass\ndef h(\n    x,\n):\n    # only a comment first\n${filler('    ')}`,
     `# größe 😀\ndef f(x: "ä😀"):\n${filler('    ')}  # é\n    return x[1:2, ::3]\n`,
+    // docstrings (raw, with escapes, quotes and a comment after), and strings that are not one alone
+    `r"""Module ${'doc \\n "q" '.repeat(20)}\n"""  # after\nclass C:\n    '''${'class doc \\t '.repeat(20)}'''\n    x = 1\n    """${'attribute doc '.repeat(20)}"""\n    """${'a'.repeat(200)}""" + x\n    """${'b'.repeat(200)}""" """c"""\n    y = """${'d'.repeat(200)}"""\n`,
   ];
   let outlined = 0;
   let nodes = 0;
@@ -349,7 +351,8 @@ void test("a library file's copy read from its outline answers like web-tree-sit
     try {
       assert.equal(real.rootNode.hasError, false, where);
       nodes += same(tree.rootNode, real.rootNode, where);
-      assert.equal(tree.bodies, tree.leftOut?.ends.size ?? 0, `${where}: every body left out was read from a parse of its own`);
+      const parts = (tree.leftOut?.ends.size ?? 0) + (tree.leftOut?.strings.size ?? 0);
+      assert.equal(tree.partsParsed, parts, `${where}: every part left out was read from a parse of its own`);
     } finally {
       real.delete();
     }
@@ -393,12 +396,12 @@ void test("reading a library module's top level and its classes' methods parses 
     ],
   );
   assert.equal(cls.endIndex, methods[1].endIndex);
-  assert.equal(tree.bodies, 0, 'names and extents come from the outline');
+  assert.equal(tree.partsParsed, 0, 'names and extents come from the outline');
   const body = methods[1].childForFieldName('body')!;
   assert.equal(body.endIndex, methods[1].endIndex);
-  assert.equal(tree.bodies, 0, "a body's extent comes from the outline");
+  assert.equal(tree.partsParsed, 0, "a body's extent comes from the outline");
   assert.equal(body.lastNamedChild?.text, 'return self.conv(x)');
-  assert.equal(tree.bodies, 1, 'its statements from a parse of its own');
+  assert.equal(tree.partsParsed, 1, 'its statements from a parse of its own');
   assert.equal(body.lastNamedChild?.startPosition.row, text.slice(0, text.indexOf('return self.conv')).split('\n').length - 1);
   // the whole text's parse, for the file's own analysis: made once, kept by the copy
   const held = heldParse(file, text);

@@ -22,6 +22,8 @@ export interface Outline {
   text: string;
   /** per function left out, by where its definition starts in the real text (`def`, or `async`): where it ends */
   ends: Map<number, number>;
+  /** per string statement left out (a docstring), by where it starts in the real text: where it ends */
+  strings: Map<number, number>;
   /** the outline's offsets after each placeholder `...`, ascending, from which the real text is `shift` further on */
   at: number[];
   shift: number[];
@@ -43,6 +45,8 @@ export function realOffset(o: Pick<Outline, 'at' | 'shift'>, x: number): number 
 
 /** Bodies shorter than this stay in the outline: a small parse of its own costs more than it saves. */
 const MIN_BODY = 160;
+/** The same for the text of a docstring. */
+const MIN_STRING = 160;
 
 const NEWLINE = 10;
 const RETURN = 13;
@@ -64,6 +68,8 @@ interface Line {
   comment: boolean;
   /** a `def` header ending with a colon, its body on the lines after */
   header: boolean;
+  /** a statement that is a triple-quoted string alone (a docstring): where its text starts and ends, and the string's end */
+  string?: [number, number, number];
 }
 
 /**
@@ -74,6 +80,7 @@ export function outline(text: string): Outline | undefined {
   const lines = logicalLines(text);
   if (!lines) return undefined;
   const ends = new Map<number, number>();
+  const strings = new Map<number, number>();
   const parts: string[] = [];
   const at: number[] = [];
   const shift: number[] = [];
@@ -81,7 +88,20 @@ export function outline(text: string): Outline | undefined {
   let removed = 0;
   for (let i = 0; i < lines.length; i++) {
     const def = lines[i];
-    if (!def.header || def.start < copied) continue;
+    if (def.start < copied) continue;
+    if (def.string) {
+      // a docstring: its text left out but for one space (the string's extent is read from its end)
+      const [from, to, end] = def.string;
+      if (to - from < MIN_STRING) continue;
+      parts.push(text.slice(copied, from), ' ');
+      at.push(from - removed + 1);
+      removed += to - from - 1;
+      shift.push(removed);
+      strings.set(def.start, end);
+      copied = to;
+      continue;
+    }
+    if (!def.header) continue;
     let j = i + 1;
     while (j < lines.length && lines[j].comment) j++;
     const first = lines[j];
@@ -102,7 +122,7 @@ export function outline(text: string): Outline | undefined {
   }
   if (at.length === 0) return undefined;
   parts.push(text.slice(copied));
-  return { text: parts.join(''), ends, at, shift };
+  return { text: parts.join(''), ends, strings, at, shift };
 }
 
 /** Runs of characters that neither open nor close anything, in code and in each kind of string. */
@@ -141,6 +161,8 @@ function logicalLines(text: string): Line[] | undefined {
       continue;
     }
     let depth = 0;
+    const string = stringStatement(text, i);
+    if (string) i = string[1];
     for (;;) {
       CODE.lastIndex = i;
       if (CODE.test(text)) i = CODE.lastIndex;
@@ -167,7 +189,11 @@ function logicalLines(text: string): Line[] | undefined {
     if (depth !== 0) return undefined;
     const newline = Math.min(i, n);
     const header = startsDef(text, start) && text.charCodeAt(lastCode(text, start, newline)) === COLON;
-    out.push({ start, end: trimEnd(text, start, newline), newline, indent, comment: false, header });
+    const end = trimEnd(text, start, newline);
+    const line: Line = { start, end, newline, indent, comment: false, header };
+    // a docstring: nothing after its string but a comment
+    if (string && lastCode(text, string[1], newline) < 0) line.string = [string[0], string[1] - 3, string[1]];
+    out.push(line);
     i = newline < n ? skipNewline(text, newline) : n;
   }
   return out;
@@ -192,6 +218,19 @@ function lastCode(text: string, start: number, end: number): number {
     }
   }
   return last;
+}
+
+/**
+ * The text of the triple-quoted string that the statement at `i` starts with (after a prefix
+ * without `f`: `r"""`), and the end of the string; undefined for any other statement.
+ */
+function stringStatement(text: string, i: number): [number, number] | undefined {
+  let j = i;
+  while (j < i + 2 && /[rRuUbB]/.test(text[j])) j++;
+  const q = text.charCodeAt(j);
+  if ((q !== 34 && q !== 39) || text.charCodeAt(j + 1) !== q || text.charCodeAt(j + 2) !== q) return undefined;
+  const close = stringEnd(text, j, q);
+  return close < 0 ? undefined : [j + 3, close];
 }
 
 /** Past the line break at `i` (`\n`, `\r\n` or `\r`); `i` itself if none is there. */

@@ -95,6 +95,7 @@ function libraryCopy(text: string): SyntaxTree {
     if (!tree.rootNode.hasError) {
       return copyTree(tree, text, undefined, {
         ends: o.ends,
+        strings: o.strings,
         at: o.at,
         shift: o.shift,
         parse: (start, end, startPosition, endPosition) => parseRange('python', text, start, end, startPosition, endPosition),

@@ -42,11 +42,11 @@ export class SyntaxTree {
   /** whether the web-tree-sitter tree has a syntax error (an earlier version's pairs with none of this one's nodes) */
   hasError = false;
 
-  /** For a copy read from an outline's parse (`outline.ts`): the bodies it left out, parsed when first read. */
+  /** For a copy read from an outline's parse (`outline.ts`): the parts it left out (bodies, docstrings), parsed when first read. */
   leftOut: LeftOut | undefined;
 
-  /** The bodies an outline left out that have been parsed (for the tests). */
-  bodies = 0;
+  /** The parts an outline left out that have been parsed (for the tests). */
+  partsParsed = 0;
 
   /** The parse of the whole text: the copy's own, or for an outline's copy one made once when asked (the copy keeps it). */
   wholeParse(): Tree {
@@ -54,17 +54,21 @@ export class SyntaxTree {
   }
 
   /**
-   * The cursor and descendant index to read the statements of a body the outline left out from:
-   * its function parsed on its own from the real text (or, should that parse not be the
-   * definition the outline found, the whole text's parse). `start` is where the function starts.
+   * The cursor and descendant index to read the children of `node` from, a part the outline left
+   * out (a function's body, a docstring): the part parsed on its own from the real text (a body
+   * with its definition), or, should that parse not be what the outline found, the whole text's.
    */
-  body(start: number): [TreeCursor, number] {
+  leftOutPart(node: SyntaxNode): [TreeCursor, number] {
     const left = this.leftOut!;
-    const end = left.ends.get(start)!;
+    const body = node.type === 'block';
+    const start = body ? node.parent!.startIndex : node.startIndex;
+    const end = (body ? left.ends : left.strings).get(start)!;
+    const find = (cursor: TreeCursor, end: number) =>
+      body ? findBody(cursor, start, end) : findNode(cursor, 'string', start) && (end < 0 || cursor.endIndex === end);
     const tree = left.parse(start, end, this.positionOf(start), this.positionOf(end));
-    this.bodies++;
+    this.partsParsed++;
     const cursor = tree.walk();
-    if (!tree.rootNode.hasError && findBody(cursor, start, end)) {
+    if (!tree.rootNode.hasError && find(cursor, end)) {
       owned.register(this, { tree, cursor });
       return [cursor, cursor.currentDescendantIndex];
     }
@@ -73,7 +77,7 @@ export class SyntaxTree {
     this.wholeParse();
     const whole = this.whole!;
     whole.cursor.gotoDescendant(0);
-    findBody(whole.cursor, start, -1);
+    find(whole.cursor, -1);
     return [whole.cursor, whole.cursor.currentDescendantIndex];
   }
 
@@ -102,18 +106,10 @@ export class SyntaxTree {
   }
 }
 
-/**
- * Moves `cursor` (at a root) down to the body of the function definition that starts at `start`;
- * whether it is there and ends at `end` (any end for -1).
- */
-function findBody(cursor: TreeCursor, start: number, end: number): boolean {
+/** Moves `cursor` (at a root) down to the node of `type` that starts at `start`; whether it is there. */
+function findNode(cursor: TreeCursor, type: string, start: number): boolean {
   for (;;) {
-    if (cursor.nodeType === 'function_definition' && cursor.startIndex === start) {
-      if (end >= 0 && cursor.endIndex !== end) return false;
-      if (!cursor.gotoFirstChild()) return false;
-      while (cursor.currentFieldName !== 'body') if (!cursor.gotoNextSibling()) return false;
-      return true;
-    }
+    if (cursor.nodeType === type && cursor.startIndex === start) return true;
     // down to the child that holds `start` (web-tree-sitter's gotoFirstChildForIndex moves, but
     // does not say whether it did)
     if (!cursor.gotoFirstChild()) return false;
@@ -122,10 +118,22 @@ function findBody(cursor: TreeCursor, start: number, end: number): boolean {
   }
 }
 
-/** What an outline's copy needs to read the bodies the outline left out (`outline.ts`). */
+/**
+ * Moves `cursor` (at a root) down to the body of the function definition that starts at `start`;
+ * whether it is there and the definition ends at `end` (any end for -1).
+ */
+function findBody(cursor: TreeCursor, start: number, end: number): boolean {
+  if (!findNode(cursor, 'function_definition', start) || (end >= 0 && cursor.endIndex !== end) || !cursor.gotoFirstChild()) return false;
+  while (cursor.currentFieldName !== 'body') if (!cursor.gotoNextSibling()) return false;
+  return true;
+}
+
+/** What an outline's copy needs to read the parts the outline left out (`outline.ts`). */
 export interface LeftOut {
   /** per function left out, by where its definition starts: where it really ends */
   ends: Map<number, number>;
+  /** per docstring left out, by where it starts: where it ends */
+  strings: Map<number, number>;
   /** the outline's offsets after each placeholder, from which the real text is `shift` further on */
   at: number[];
   shift: number[];
@@ -192,8 +200,8 @@ export class SyntaxNode {
   ) {}
 
   /**
-   * Where its children are read from when not the tree's cursor: a body parsed on its own, or
-   * `LEFT_OUT` for a body an outline left out, until it is.
+   * Where its children are read from when not the tree's cursor: a part parsed on its own, or
+   * `LEFT_OUT` for a part an outline left out (a body, a docstring), until it is.
    */
   private from?: TreeCursor | typeof LEFT_OUT;
 
@@ -228,9 +236,9 @@ export class SyntaxNode {
     const kids: SyntaxNode[] = [];
     const fields: (string | null)[] = [];
     const { language } = this.tree;
-    if (this.from === LEFT_OUT) [this.from, this.descendant] = this.tree.body(this.parent!.startIndex);
+    if (this.from === LEFT_OUT) [this.from, this.descendant] = this.tree.leftOutPart(this);
     const cursor = this.from ?? this.tree.cursor;
-    // an outline's nodes: the definitions ending with a placeholder end where their bodies do
+    // an outline's nodes are moved to their offsets in the real text
     const left = this.from ? undefined : this.tree.leftOut;
     cursor.gotoDescendant(this.descendant);
     if (cursor.gotoFirstChild()) {
@@ -254,7 +262,12 @@ export class SyntaxNode {
         );
         c.parent = this;
         if (this.from) c.from = this.from;
-        else if (left && type === 'block' && this.type === 'function_definition' && left.ends.has(this.startIndex)) c.from = LEFT_OUT;
+        else if (
+          left &&
+          ((type === 'block' && this.type === 'function_definition' && left.ends.has(this.startIndex)) ||
+            (type === 'string' && left.strings.has(startIndex)))
+        )
+          c.from = LEFT_OUT;
         kids.push(c);
         fields.push(language.fields[cursor.currentFieldId] ?? null);
       } while (cursor.gotoNextSibling());
