@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { before, test } from 'node:test';
 import type { Node } from 'web-tree-sitter';
 import { initParsing, parse } from '../../src/analysis/parsing';
-import { heldParse, plainFile } from '../../src/analysis/python/shapes/program';
+import { heldParse, namedByUser, plainFile } from '../../src/analysis/python/shapes/program';
 import { diskSources } from '../../src/analysis/files';
 import { returnStatements } from '../../src/analysis/python/shapes/nodes';
 import { copyTree, type SyntaxNode } from '../../src/analysis/python/shapes/syntax';
@@ -420,5 +420,37 @@ void test('a text the scan of logical lines cannot follow has no outline, and it
     } finally {
       real.delete();
     }
+  }
+});
+
+void test('a file the command analyses itself (in a folder named on the command line) is read whole when a model imports it, others in outline', () => {
+  const blocksText = [
+    'import torch.nn as nn',
+    '',
+    'class Stem(nn.Module):',
+    '    def __init__(self, cin, cout):',
+    '        super().__init__()',
+    filler('        '),
+    '        self.conv = nn.Conv2d(cin, cout, 3, padding=1)',
+    '',
+    '    def forward(self, x):',
+    '        return self.conv(x)',
+    '',
+  ].join('\n');
+  const netText =
+    'import torch.nn as nn\nfrom blocks import Stem\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.stem = Stem(3, 8)\n\n    def forward(self, x):\n        return self.stem(x)\n';
+  for (const named of [true, false]) {
+    const dir = tempDir();
+    const blocks = path.join(dir, 'blocks.py');
+    const net = path.join(dir, 'net.py');
+    fs.writeFileSync(blocks, blocksText);
+    fs.writeFileSync(net, netText);
+    const sources = diskSources(net, named ? [dir] : []);
+    assert.equal(namedByUser(sources, blocks), named);
+    const [layer] = analyzeText(netText, 'python', defaultOptions(), { sources }).models ?? [];
+    assert.equal(layer?.name, 'Net');
+    const held = heldParse(blocks, blocksText);
+    assert.ok(held);
+    assert.equal((held.holder.root as unknown as SyntaxNode).tree.leftOut === undefined, named, named ? 'whole' : 'outline');
   }
 });

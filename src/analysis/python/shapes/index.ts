@@ -25,7 +25,7 @@ import {
 import { declineForeignReads, importersOf } from './importers';
 import { reachingNames } from './reach';
 import { fileModels } from './fileRuns';
-import { heldParse, plainFile, type ShapeSources } from './program';
+import { heldParse, namedByUser, plainFile, type ShapeSources } from './program';
 import { runTopLevel } from './prepared';
 
 export type { ShapeSources } from './program';
@@ -191,7 +191,12 @@ export function reachShapes(
   fromImporters(targets, file, sources, options, (importer, other, open) => {
     const request: InferRequest = { reach: open.map((l) => l.span.start), reachIn: { file, names } };
     try {
-      return inferModels(plainFile(importer, other), { ...sources, path: importer }, options, request);
+      return inferModels(
+        plainFile(importer, other, undefined, true, !namedByUser(sources, importer)),
+        { ...sources, path: importer },
+        options,
+        request,
+      );
     } finally {
       spent ||= !!request.spent;
     }

@@ -58,9 +58,10 @@ const MAX_DOCUMENTS = 2;
  * (the document being analysed, whose versions an editor makes by the thousand) leaves the cache to
  * the files read by path: each kept copy holds a WebAssembly tree, memory the heap never gives back;
  * only the last version of a few documents is kept (`documents`), and a new version's copy starts
- * from it.
+ * from it. A file read by path is parsed in outline (`libraryCopy`) unless `inOutline` is false (a
+ * file the command analyses itself: `namedByUser`).
  */
-export function plainFile(file: string, text: string, tree?: Tree, keep = true): SourceFile {
+export function plainFile(file: string, text: string, tree?: Tree, keep = true, inOutline = true): SourceFile {
   const cache = keep ? plainFiles : documents;
   const known = file ? cache.get(file) : undefined;
   if (known && known.text === text) {
@@ -76,11 +77,24 @@ export function plainFile(file: string, text: string, tree?: Tree, keep = true):
   if (other && other.text === text && (keep || !outlined(other))) return hold(file, other, keep, known);
   // the copy owns its tree: the caller's is copied (cheap in tree-sitter: nodes are shared)
   const previous = !keep && known ? (known.root as unknown as SyntaxNode).tree : undefined;
-  const copy = tree ? copyTree(tree.copy(), text, previous) : keep ? libraryCopy(text) : copyTree(parse('python', text), text, previous);
+  const copy = tree
+    ? copyTree(tree.copy(), text, previous)
+    : keep && inOutline
+      ? libraryCopy(text)
+      : copyTree(parse('python', text), text, previous);
   const root = asNode(copy.rootNode);
   const f: SourceFile = { path: file, text, root };
   if (!file || text.length > plainLimit) return f;
   return hold(file, f, keep, known);
+}
+
+/**
+ * Whether `file` is one the user named or lies in a folder the user named (the command's paths):
+ * a file the command analyses itself, whose whole parse its own analysis needs anyway (a copy of
+ * that parse serves both, `heldParse`); others are read in outline.
+ */
+export function namedByUser(sources: ShapeSources, file: string): boolean {
+  return (sources.files ?? []).some((p) => file === p || file.startsWith(p.endsWith(path.sep) ? p : p + path.sep));
 }
 
 /**
@@ -285,7 +299,7 @@ export class Program {
       this.files.set(file, null);
       return null;
     }
-    const f = plainFile(file, text);
+    const f = plainFile(file, text, undefined, true, !namedByUser(this.sources, file));
     this.files.set(file, f);
     return f;
   }
