@@ -229,22 +229,27 @@ void test('a file read by path is parsed once while its text is the same, again 
   assert.notEqual(plainFile('', 'x = 1\n'), plainFile('', 'x = 1\n'));
 });
 
-void test('a file a model imported is not parsed again for its own analysis, which gives what a fresh parse gives', () => {
-  const dir = tempDir();
-  const blocks = path.join(dir, 'blocks.py');
-  const net = path.join(dir, 'net.py');
-  const blocksText = [
+/** A file of blocks: a conv in a module class (`more`: lines before the conv, to make its body long). */
+const stemModule = (...more: string[]) =>
+  [
     'import torch.nn as nn',
     '',
     'class Stem(nn.Module):',
     '    def __init__(self, cin, cout):',
     '        super().__init__()',
+    ...more,
     '        self.conv = nn.Conv2d(cin, cout, 3, padding=1)',
     '',
     '    def forward(self, x):',
     '        return self.conv(x)',
     '',
   ].join('\n');
+
+void test('a file a model imported is not parsed again for its own analysis, which gives what a fresh parse gives', () => {
+  const dir = tempDir();
+  const blocks = path.join(dir, 'blocks.py');
+  const net = path.join(dir, 'net.py');
+  const blocksText = stemModule();
   const netText = [
     'import torch.nn as nn',
     'from blocks import Stem',
@@ -424,19 +429,7 @@ void test('a text the scan of logical lines cannot follow has no outline, and it
 });
 
 void test('a file the command analyses itself (in a folder named on the command line) is read whole when a model imports it, others in outline', () => {
-  const blocksText = [
-    'import torch.nn as nn',
-    '',
-    'class Stem(nn.Module):',
-    '    def __init__(self, cin, cout):',
-    '        super().__init__()',
-    filler('        '),
-    '        self.conv = nn.Conv2d(cin, cout, 3, padding=1)',
-    '',
-    '    def forward(self, x):',
-    '        return self.conv(x)',
-    '',
-  ].join('\n');
+  const blocksText = stemModule(filler('        '));
   const netText =
     'import torch.nn as nn\nfrom blocks import Stem\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.stem = Stem(3, 8)\n\n    def forward(self, x):\n        return self.stem(x)\n';
   for (const named of [true, false]) {

@@ -31,16 +31,19 @@ export interface Outline {
 
 /** The offset in the real text of an offset in its outline's. */
 export function realOffset(o: Pick<Outline, 'at' | 'shift'>, x: number): number {
-  const { at, shift } = o;
-  if (at.length === 0 || x < at[0]) return x;
+  return o.at.length === 0 || x < o.at[0] ? x : x + o.shift[lastAtMost(o.at, x)];
+}
+
+/** The index of the last of `sorted` (ascending, its first at most `x`) that is at most `x`. */
+export function lastAtMost(sorted: number[], x: number): number {
   let lo = 0;
-  let hi = at.length - 1;
+  let hi = sorted.length - 1;
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1;
-    if (at[mid] <= x) lo = mid;
+    if (sorted[mid] <= x) lo = mid;
     else hi = mid - 1;
   }
-  return x + shift[lo];
+  return lo;
 }
 
 /** Bodies shorter than this stay in the outline: a small parse of its own costs more than it saves. */

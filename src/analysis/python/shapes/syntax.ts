@@ -17,7 +17,7 @@
  * error in either version.
  */
 import type { Language, Node, Point, Tree, TreeCursor } from 'web-tree-sitter';
-import { realOffset } from './outline';
+import { lastAtMost, realOffset } from './outline';
 
 /**
  * Stands for the tree a node belongs to (`node.tree === other.tree`: same file). It owns a
@@ -95,14 +95,8 @@ export class SyntaxTree {
   /** The row and column of `offset` (columns count UTF-16 code units, as web-tree-sitter's over a JavaScript string). */
   positionOf(offset: number): Point {
     const lines = (this.lines ??= lineStarts(this.text));
-    let lo = 0;
-    let hi = lines.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (lines[mid] <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return { row: lo, column: offset - lines[lo] };
+    const row = lastAtMost(lines, offset);
+    return { row, column: offset - lines[row] };
   }
 }
 
