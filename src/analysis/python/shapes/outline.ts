@@ -1,30 +1,32 @@
 /**
- * The outline of a library file: its text with the bodies of its functions left blank, for a parse
- * that skips what the interpreter mostly never reads. A model file imports names from library
- * modules (torchvision's detection models read some 40 files, 750 KB), and most of their text is in
- * the bodies of functions no model calls: transforms, weights' metadata helpers, utilities. The
- * outline keeps every character but those of the bodies, which become spaces (line breaks kept),
- * save a `...` where each body's first statement began, so every node outside the bodies is where
- * the whole file's parse puts it. A body is parsed on its own when the interpreter first reads it
- * (`syntax.ts`), from the real text, at the same offsets.
+ * The outline of a library file: its text with the bodies of its functions and the text of its
+ * docstrings left out, for a parse that skips what the interpreter mostly never reads. A model file
+ * imports names from library modules (torchvision's detection models read some 40 files, 750 KB),
+ * and most of their text is in the bodies of functions no model calls (transforms, weights'
+ * metadata helpers, utilities) and in docstrings. A body is replaced by a `...` where its first
+ * statement began, a docstring's text by one space; everything else is kept as it is, so the
+ * outline's parse has every other node of the whole file's, at offsets that `realOffset` moves back
+ * to the real text's. A part left out is parsed on its own when the interpreter first reads it
+ * (`syntax.ts`), from the real text, at its real offsets.
  *
- * The bodies are found by a scan of the text's logical lines (strings, brackets, comments and line
+ * The parts are found by a scan of the text's logical lines (strings, brackets, comments and line
  * continuations followed as Python's tokenizer does): a `def` whose header ends its logical line
- * with a colon, and the lines indented deeper than it that follow. Where the body ends is where
- * tree-sitter's parse ends the definition: its last statement's line, and after it the comment
- * lines indented at least as deep as the body (tree-sitter's scanner keeps those in the block). A
- * text the scan cannot follow (an unterminated string, unbalanced brackets) has no outline.
+ * with a colon, and the lines indented deeper than it that follow; a statement that is a
+ * triple-quoted string alone. Where a body ends is where tree-sitter's parse ends the definition:
+ * its last statement's line, and after it the comment lines indented at least as deep as the body
+ * (tree-sitter's scanner keeps those in the block). A text the scan cannot follow (an unterminated
+ * string, unbalanced brackets) has no outline.
  */
 
 /** What an outline leaves out, and where its nodes are in the real text. */
 export interface Outline {
-  /** the text with each body left out but for a `...` where its first statement began */
+  /** the text with each body left out but for a `...` where its first statement began, each docstring's text but for a space */
   text: string;
   /** per function left out, by where its definition starts in the real text (`def`, or `async`): where it ends */
   ends: Map<number, number>;
   /** per string statement left out (a docstring), by where it starts in the real text: where it ends */
   strings: Map<number, number>;
-  /** the outline's offsets after each placeholder `...`, ascending, from which the real text is `shift` further on */
+  /** the outline's offsets after each placeholder, ascending, from which the real text is `shift` further on */
   at: number[];
   shift: number[];
 }
@@ -90,27 +92,27 @@ export function outline(text: string): Outline | undefined {
   let copied = 0;
   let removed = 0;
   for (let i = 0; i < lines.length; i++) {
-    const def = lines[i];
-    if (def.start < copied) continue;
-    if (def.string) {
+    const line = lines[i];
+    if (line.start < copied) continue;
+    if (line.string) {
       // a docstring: its text left out but for one space (the string's extent is read from its end)
-      const [from, to, end] = def.string;
+      const [from, to, end] = line.string;
       if (to - from < MIN_STRING) continue;
       parts.push(text.slice(copied, from), ' ');
       at.push(from - removed + 1);
       removed += to - from - 1;
       shift.push(removed);
-      strings.set(def.start, end);
+      strings.set(line.start, end);
       copied = to;
       continue;
     }
-    if (!def.header) continue;
+    if (!line.header) continue;
     let j = i + 1;
     while (j < lines.length && lines[j].comment) j++;
     const first = lines[j];
-    if (!first || first.indent <= def.indent) continue;
+    if (!first || first.indent <= line.indent) continue;
     let last = j;
-    for (let k = j + 1; k < lines.length && (lines[k].comment || lines[k].indent > def.indent); k++) if (!lines[k].comment) last = k;
+    for (let k = j + 1; k < lines.length && (lines[k].comment || lines[k].indent > line.indent); k++) if (!lines[k].comment) last = k;
     let end = lines[last].end;
     // the comment lines right after the last statement that tree-sitter keeps in the block
     for (let k = last + 1; k < lines.length && lines[k].comment && lines[k].indent >= first.indent; k++) end = lines[k].end;
@@ -120,7 +122,7 @@ export function outline(text: string): Outline | undefined {
     at.push(first.start - removed + 3);
     removed += end - first.start - 3;
     shift.push(removed);
-    ends.set(def.start, end);
+    ends.set(line.start, end);
     copied = end;
   }
   if (at.length === 0) return undefined;

@@ -99,7 +99,7 @@ export function namedByUser(sources: ShapeSources, file: string): boolean {
 
 /**
  * The copy of a file read by path (a library module a model imports): of its outline's parse
- * (`outline.ts`), its functions' bodies parsed when the interpreter first reads them; of the whole
+ * (`outline.ts`), its functions' bodies and docstrings parsed when the interpreter first reads them; of the whole
  * text's parse where it has no outline, or the outline does not parse.
  */
 function libraryCopy(text: string): SyntaxTree {

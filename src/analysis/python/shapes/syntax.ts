@@ -15,6 +15,11 @@
  * root) copies its children from that node, moved to its offsets, instead of reading them from
  * WebAssembly; only the nodes on the path of the change are read again. Pairing stops at a syntax
  * error in either version.
+ *
+ * A library file's copy is read from the parse of its outline (`outline.ts`: function bodies and
+ * docstrings left out): its nodes are moved to their offsets in the real text, and a part left out
+ * is read, when first asked for, from a parse of that part's range of the real text alone (its
+ * nodes at their real offsets), so the copy answers as a copy of the whole text's parse would.
  */
 import type { Language, Node, Point, Tree, TreeCursor } from 'web-tree-sitter';
 import { lastAtMost, realOffset } from './outline';
