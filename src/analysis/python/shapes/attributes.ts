@@ -1,5 +1,4 @@
 /** The interpreter's attribute and item reads and writes, and iteration over values. */
-import { mutable } from './buildMemo';
 import type { Node } from 'web-tree-sitter';
 import { methodValue, putEntry, pyStr, valuesEqual } from './builtins';
 import { carryDtype, integerIndex } from './dtypes';
@@ -37,7 +36,7 @@ export function getAttr(ip: Interp, obj: V, name: string, at: Node): V {
       const v = obj.env.globals.get(name);
       if (v !== undefined) {
         const r = v.kind === 'lazy' ? resolved(obj.env.globals, name, v) : v;
-        if (ip.memo.recording && mutable(r)) ip.memo.taint(0);
+        ip.memo.read(r);
         return r;
       }
       const file = ip.program.resolve(obj.env.file.path, 1, name);

@@ -23,8 +23,8 @@
  * copied module the origin its original had.
  */
 import type { Interp } from './interpreter';
-import type { CallArgs, ClassObj, FunctionObj, ModuleObj, NativeModule, Scope, V } from './values';
-import type { ConvData } from './torch/modules';
+import type { CallArgs, ClassObj, FunctionObj, ModuleObj, Scope, V } from './values';
+import { copyNative } from './torch/modules';
 import { MAX_MODULES } from '../../kernel/budget';
 
 /** What one recorded build left: a copy of its tree as the build made it, and what a replay must charge and add. */
@@ -71,7 +71,7 @@ export class BuildMemo {
   private readonly seen = new Set<string>();
   private readonly recordings: Recording[] = [];
 
-  /** Whether a build is being recorded (the interpreter's hot paths ask before `taint`). */
+  /** Whether a build is being recorded (the interpreter's hot paths ask before `taint`; `read` asks itself). */
   recording = false;
 
   /** What was made before id `born` was read or written: the builds recorded since are not kept. */
@@ -80,6 +80,14 @@ export class BuildMemo {
     const rs = this.recordings;
     if (rs.length === 0 || born >= rs[rs.length - 1].start) return;
     for (const r of rs) if (r.start > born) r.tainted = true;
+  }
+
+  /**
+   * `v`, made before id `born` (0: by a file's top level), was read: if it can change (a container,
+   * an object, a module), the builds being recorded are not kept.
+   */
+  read(v: V, born = 0): void {
+    if (this.recording && mutable(v)) this.taint(born);
   }
 
   /** A global or a class attribute was bound again: what builds read may have changed. */
@@ -176,7 +184,7 @@ export class BuildMemo {
 }
 
 /** A module, list, dict, object or tensor: what a build may read and another code change. */
-export function mutable(v: V): boolean {
+function mutable(v: V): boolean {
   switch (v.kind) {
     case 'list':
     case 'dict':
@@ -194,9 +202,14 @@ export function mutable(v: V): boolean {
   }
 }
 
+/** What a bound library callable holds: the value it is bound to, and a `functools.partial`'s arguments. */
+const heldBy = (v: V & { kind: 'native' }): V[] => [
+  ...(v.self === undefined ? [] : [v.self]),
+  ...(v.partial ? [...v.partial.args, ...v.partial.kwargs.values()] : []),
+];
+
 /** A `functools.partial` of what may change, or with arguments that may. */
-const partialMutable = (v: V & { kind: 'native' }): boolean =>
-  mutable(v.self!) || (v.partial !== undefined && (v.partial.args.some(mutable) || [...v.partial.kwargs.values()].some(mutable)));
+const partialMutable = (v: V & { kind: 'native' }): boolean => heldBy(v).some(mutable);
 
 /** A scope made before the innermost recorded build started: its module's, or an enclosing call's. */
 export const bornOf = (s: Scope): number => s.born ?? 0;
@@ -231,11 +244,7 @@ function valueKey(v: V): string | undefined {
 }
 
 const holdsObject = (v: V): boolean =>
-  v.kind === 'object' ||
-  (v.kind === 'tuple' && v.items.some(holdsObject)) ||
-  (v.kind === 'native' &&
-    ((v.self !== undefined && holdsObject(v.self)) ||
-      (v.partial !== undefined && (v.partial.args.some(holdsObject) || [...v.partial.kwargs.values()].some(holdsObject)))));
+  v.kind === 'object' || (v.kind === 'tuple' && v.items.some(holdsObject)) || (v.kind === 'native' && heldBy(v).some(holdsObject));
 
 function composedKey(v: V): string | undefined {
   switch (v.kind) {
@@ -391,13 +400,4 @@ function copyTree(tree: Tree, newId: () => number): Map<ModuleObj, ModuleObj> {
   };
   copyModule(tree.root);
   return copies;
-}
-
-/** A library module's configuration copied as `copy.deepcopy` copies it (its conv settings change when a lazy conv first runs). */
-export function copyNative(n: NativeModule): NativeModule {
-  return {
-    ...n,
-    attrs: new Map(n.attrs),
-    data: { ...n.data, ...(n.data.conv ? { conv: { ...(n.data.conv as ConvData) } } : {}) },
-  };
 }

@@ -1,5 +1,5 @@
 /** The interpreter's calls: arguments, binding them to parameters, user functions, builtins, torch, module calls (`forward`). */
-import { bornOf, mutable } from './buildMemo';
+import { bornOf } from './buildMemo';
 import type { Node } from 'web-tree-sitter';
 import { MAX_DEPTH } from '../../kernel/budget';
 import { canonical } from '../imports';
@@ -194,7 +194,7 @@ export function bind(ip: Interp, f: FunctionObj, a: CallArgs, scope: Scope): str
     } else if (f.defaults.has(name)) {
       v = ip.userValue(f, name) ?? f.defaults.get(name);
       // a default is made once, when the function is defined: a build that reads a mutable one is not remembered
-      if (ip.memo.recording && v && mutable(v)) ip.memo.taint(f.closure ? bornOf(f.closure) : 0);
+      if (v) ip.memo.read(v, f.closure ? bornOf(f.closure) : 0);
     } else {
       return `missing argument \`${name}\``;
     }

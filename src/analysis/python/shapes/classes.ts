@@ -1,5 +1,4 @@
 /** The interpreter's definitions: functions, classes (dataclasses, enums), the MRO, `super`, class members, instances and the modules they make. */
-import { mutable } from './buildMemo';
 import type { Node } from 'web-tree-sitter';
 import { MAX_MODULES } from '../../kernel/budget';
 import { canonical } from '../imports';
@@ -193,7 +192,7 @@ export function classMember(
     if (found === undefined) continue;
     const v = found.kind === 'lazy' ? resolved(x.attrs, name, found) : found;
     // a class attribute is made with the class: a recorded build reading a mutable one is not remembered
-    if (ip.memo.recording && mutable(v)) ip.memo.taint(x.id);
+    ip.memo.read(v, x.id);
     if (v.kind === 'function') {
       if (v.f.kind === 'staticmethod') return v;
       if (v.f.kind === 'classmethod') return { kind: 'bound', self: { kind: 'class', c }, f: v.f };

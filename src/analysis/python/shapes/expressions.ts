@@ -1,5 +1,5 @@
 /** The interpreter's expressions: literals, strings, containers, comprehensions, names, truth, operators and comparisons. */
-import { bornOf, mutable } from './buildMemo';
+import { bornOf } from './buildMemo';
 import type { Node } from 'web-tree-sitter';
 import { binary, truthy as scalarTruthy } from '../evaluate';
 import { canonical } from '../imports';
@@ -290,14 +290,14 @@ export function lookup(ip: Interp, name: string, scope: Scope, at: Node): V {
     // every build: statements.ts setName)
     if (ip.memo.recording) {
       if (s.vars !== s.env.globals) ip.memo.taint(bornOf(s));
-      else if (mutable(r)) ip.memo.taint(0);
+      else ip.memo.read(r);
     }
     return r;
   }
   const g = scope.env.globals.get(name);
   if (g !== undefined) {
     const r = g.kind === 'lazy' ? resolved(scope.env.globals, name, g) : g;
-    if (ip.memo.recording && mutable(r)) ip.memo.taint(0);
+    ip.memo.read(r);
     return r;
   }
   if (scope.env.globals.has('__star_torch_nn__') && isNnClass(`torch.nn.${name}`)) return { kind: 'lib', path: `torch.nn.${name}` };

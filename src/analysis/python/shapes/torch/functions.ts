@@ -22,8 +22,7 @@ import {
 } from '../values';
 
 import { isNnClass, ArgError, ELEMENTWISE_FUNCTIONS, BROADCAST_FUNCTIONS, Args, dimsOfName, family, ruleFor } from './args';
-import { initNative } from './modules';
-import { copyNative } from '../buildMemo';
+import { copyNative, initNative } from './modules';
 import {
   CHANNELS_UNKNOWN,
   bindDim,

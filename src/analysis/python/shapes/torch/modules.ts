@@ -44,6 +44,15 @@ export function initNative(interp: Host, m: ModuleObj, base: string, a: CallArgs
   }
 }
 
+/** A module's configuration copied as `copy.deepcopy` copies it (its conv settings change when a lazy conv first runs). */
+export function copyNative(n: NativeModule): NativeModule {
+  return {
+    ...n,
+    attrs: new Map(n.attrs),
+    data: { ...n.data, ...(n.data.conv ? { conv: { ...(n.data.conv as ConvData) } } : {}) },
+  };
+}
+
 /** What a constructor rule gets: the call, and helpers to read its arguments and describe the module. */
 interface Construction {
   interp: Host;
