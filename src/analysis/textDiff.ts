@@ -1,7 +1,8 @@
 /**
  * Where two versions of a text differ, for the caches that carry results over a keystroke
  * (`python/incremental.ts`, `refactor/layout.ts`): the common prefix and suffix, found by blocks
- * first (slices compare as memory; characters one by one do not, on a 5,000-line file).
+ * first (slices compare as memory; characters one by one do not, on a 5,000-line file); and where
+ * an offset is among a text's lines.
  */
 
 /** The differing middle: `before.slice(start, oldEnd)` became `after.slice(start, newEnd)`. */
@@ -34,6 +35,18 @@ function commonSuffix(a: string, b: string, prefix: number): number {
     while (n + block <= max && a.slice(a.length - n - block, a.length - n) === b.slice(b.length - n - block, b.length - n)) n += block;
   }
   return n;
+}
+
+/** The index of the last of `sorted` (ascending, its first at most `x`) that is at most `x`: the line of an offset among line starts. */
+export function lastAtMost(sorted: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (sorted[mid] <= x) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
 
 /** The whole line of `text` that holds offset `at`. */

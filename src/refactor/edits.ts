@@ -1,4 +1,5 @@
 /** Plain text edits on the original text: offsets are UTF-16 code units, as in JavaScript strings. */
+import { lastAtMost } from '../analysis/textDiff';
 
 export interface TextEdit {
   start: number;
@@ -34,14 +35,8 @@ export class LineIndex {
   }
 
   position(offset: number): { line: number; column: number } {
-    let lo = 0;
-    let hi = this.starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.starts[mid] <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return { line: lo, column: offset - this.starts[lo] };
+    const line = lastAtMost(this.starts, offset);
+    return { line, column: offset - this.starts[line] };
   }
 
   offset(line: number, column: number): number {

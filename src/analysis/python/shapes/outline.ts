@@ -18,6 +18,8 @@
  * string, unbalanced brackets) has no outline.
  */
 
+import { lastAtMost } from '../../textDiff';
+
 /** What an outline leaves out, and where its nodes are in the real text. */
 export interface Outline {
   /** the text with each body left out but for a `...` where its first statement began, each docstring's text but for a space */
@@ -34,18 +36,6 @@ export interface Outline {
 /** The offset in the real text of an offset in its outline's. */
 export function realOffset(o: Pick<Outline, 'at' | 'shift'>, x: number): number {
   return o.at.length === 0 || x < o.at[0] ? x : x + o.shift[lastAtMost(o.at, x)];
-}
-
-/** The index of the last of `sorted` (ascending, its first at most `x`) that is at most `x`. */
-export function lastAtMost(sorted: number[], x: number): number {
-  let lo = 0;
-  let hi = sorted.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (sorted[mid] <= x) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
 }
 
 /** Bodies shorter than this stay in the outline: a small parse of its own costs more than it saves. */

@@ -22,7 +22,8 @@
  * nodes at their real offsets), so the copy answers as a copy of the whole text's parse would.
  */
 import type { Language, Node, Point, Tree, TreeCursor } from 'web-tree-sitter';
-import { lastAtMost, realOffset } from './outline';
+import { lastAtMost } from '../../textDiff';
+import { realOffset } from './outline';
 
 /**
  * Stands for the tree a node belongs to (`node.tree === other.tree`: same file). It owns a
